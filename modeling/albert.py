@@ -1,0 +1,187 @@
+"""`AlbertModel`: ALBERT in two checkpoint layouts.
+
+"google" -- google-research/albert (and HF ALBERT after convert_checkpoint.py):
+  bert/embeddings/{word_embeddings [V,E], token_type_embeddings [T,E],
+                   position_embeddings [P,E], LayerNorm [E]}
+  bert/encoder/embedding_hidden_mapping_in/{kernel [E,H], bias}   (if E != H)
+  bert/encoder/transformer/group_G/inner_group_I/
+      attention_1/self/{query,key,value}, attention_1/output/dense,
+      LayerNorm, ffn_1/intermediate/dense, ffn_1/intermediate/output/dense,
+      LayerNorm_1
+  bert/pooler/dense
+"brightmart" -- brightmart/albert_zh (albert_tiny_zh, albert_base_zh, ...):
+  bert/embeddings/word_embeddings [V,E], word_embeddings_2 [E,H] (no bias),
+  token_type_embeddings [T,H], position_embeddings [P,H], LayerNorm [H]
+  bert/encoder/layer_shared/<BERT layer names>, one layer shared by all
+  bert/pooler/dense
+Both compute the same post-LN layer as BERT; they differ in where the E->H
+projection sits and in names. `detect_albert_layout` picks one.
+"""
+
+import tensorflow.compat.v1 as tf
+
+from modeling import base
+from modeling import bert
+from modeling import layers
+
+GOOGLE = "google"
+BRIGHTMART = "brightmart"
+
+
+def detect_albert_layout(config, checkpoint_variables=None):
+  """Returns "google" or "brightmart" for an ALBERT config (and checkpoint).
+
+  Args:
+    config: `BertConfig`; an explicit `albert_layout` key wins. brightmart's
+      configs carry `ln_type` and no `num_hidden_groups`.
+    checkpoint_variables: optional iterable of variable names in the
+      checkpoint; `word_embeddings_2` or `layer_shared` means brightmart.
+  """
+  layout = getattr(config, "albert_layout", None)
+  if layout:
+    if layout not in (GOOGLE, BRIGHTMART):
+      raise ValueError("albert_layout must be 'google' or 'brightmart', got %r"
+                       % layout)
+    return layout
+  if checkpoint_variables is not None:
+    names = list(checkpoint_variables)
+    if any("word_embeddings_2" in n or "/layer_shared/" in n for n in names):
+      return BRIGHTMART
+    if any("/transformer/group_" in n for n in names):
+      return GOOGLE
+  if "ln_type" in config.__dict__ and "num_hidden_groups" not in config.__dict__:
+    return BRIGHTMART
+  return GOOGLE
+
+
+class AlbertModel(base.EncoderModel):
+  """ALBERT: factorised embeddings and cross-layer parameter sharing.
+
+  `get_embedding_output()` is [batch, seq, E] for the google layout (before
+  the E->H projection, as in google-research/albert) and [batch, seq, H] for
+  brightmart's (whose projection comes before the position embeddings).
+  """
+
+  def __init__(self, config, is_training, input_ids, input_mask=None,
+               token_type_ids=None, use_one_hot_embeddings=False, scope=None,
+               layout=None):
+    """Builds the graph.
+
+    Args:
+      config: `BertConfig` read from albert_config.json.
+      is_training: True for dropout.
+      input_ids: int32 Tensor [batch_size, seq_length] (dims may be None).
+      input_mask: optional int Tensor [batch_size, seq_length].
+      token_type_ids: optional int Tensor [batch_size, seq_length].
+      use_one_hot_embeddings: one-hot matmul embeddings.
+      scope: variable scope; "bert" by default (as Google's ALBERT).
+      layout: "google" or "brightmart"; None asks `detect_albert_layout`.
+    """
+    layers.check_hidden_size(config)
+    config = base.inference_config(config, is_training)
+    layout = layout or detect_albert_layout(config)
+    _check_ln_type(config)
+    (input_ids, input_mask, token_type_ids, batch_size,
+     seq_length) = base.default_inputs(input_ids, input_mask, token_type_ids)
+    embedding_size = config.embedding_size or config.hidden_size
+
+    with tf.variable_scope(scope, default_name="bert"):
+      with tf.variable_scope("embeddings"):
+        if layout == GOOGLE:
+          self.embedding_output, self.embedding_table = bert.bert_embeddings(
+              config, input_ids, token_type_ids, use_one_hot_embeddings,
+              embedding_size)
+        else:
+          self.embedding_output, self.embedding_table = _brightmart_embeddings(
+              config, input_ids, token_type_ids, use_one_hot_embeddings,
+              embedding_size)
+      with tf.variable_scope("encoder"):
+        if layout == GOOGLE:
+          self.all_encoder_layers = _google_encoder(
+              config, self.embedding_output, input_mask, batch_size,
+              seq_length)
+        else:
+          self.all_encoder_layers = _brightmart_encoder(
+              config, self.embedding_output, input_mask, batch_size,
+              seq_length)
+      self.sequence_output = self.all_encoder_layers[-1]
+      self.pooled_output = base.pooler(
+          self.sequence_output, config.hidden_size, config.initializer_range)
+    self.layout = layout
+
+
+def _check_ln_type(config):
+  """brightmart's pre-LN variant is not implemented: say so, don't drift."""
+  ln_type = getattr(config, "ln_type", None)
+  if ln_type not in (None, "postln"):
+    raise ValueError(
+        "ln_type=%r is not supported; only post-LN ALBERT ('postln', the "
+        "layout of every released albert_zh model) is." % ln_type)
+
+
+def _google_encoder(config, embedding_output, input_mask, batch_size,
+                    seq_length):
+  """E->H projection, then groups of shared layers (google-research/albert).
+
+  Returns:
+    List of num_hidden_layers * inner_group_num Tensors [batch, seq, H].
+  """
+  hidden = embedding_output
+  if hidden.shape[-1] != config.hidden_size:
+    hidden = layers.dense(hidden, config.hidden_size,
+                          layers.create_initializer(config.initializer_range),
+                          name="embedding_hidden_mapping_in")
+  num_layers = config.num_hidden_layers
+  groups = getattr(config, "num_hidden_groups", 1) or 1
+  inner = getattr(config, "inner_group_num", 1) or 1
+
+  def layer_fn(step, layer_input, attention_bias):
+    layer_idx, inner_idx = divmod(step, inner)
+    group_idx = int(layer_idx / num_layers * groups)
+    with tf.variable_scope("transformer", reuse=tf.AUTO_REUSE):
+      with tf.variable_scope("group_%d/inner_group_%d" % (group_idx,
+                                                          inner_idx)):
+        return layers.transformer_layer(
+            layer_input, attention_bias, batch_size, seq_length, config,
+            layers.ALBERT_LAYER_NAMES)
+
+  return base.stack_layers(layer_fn, hidden, input_mask, num_layers * inner,
+                           batch_size, seq_length)
+
+
+def _brightmart_embeddings(config, input_ids, token_type_ids,
+                           use_one_hot_embeddings, embedding_size):
+  """brightmart: [V,E] lookup, x [E,H] `word_embeddings_2`, then as BERT at H.
+
+  Returns:
+    (embedding_output [batch, seq, H], embedding_table [V, E]).
+  """
+  output, table = layers.embedding_lookup(
+      input_ids, config.vocab_size, embedding_size, config.initializer_range,
+      use_one_hot_embeddings=use_one_hot_embeddings)
+  output = layers.dense(output, config.hidden_size,
+                        layers.create_initializer(config.initializer_range),
+                        use_bias=False, name="word_embeddings_2",
+                        kernel_name=None)
+  output = layers.add_token_type_embeddings(
+      output, token_type_ids, config.type_vocab_size, config.initializer_range)
+  output = layers.add_position_embeddings(
+      output, config.max_position_embeddings, config.initializer_range)
+  output = layers.layer_norm_and_dropout(
+      output, config.hidden_dropout_prob,
+      getattr(config, "layer_norm_eps", 1e-12))
+  return output, table
+
+
+def _brightmart_encoder(config, embedding_output, input_mask, batch_size,
+                        seq_length):
+  """One BERT-named layer, `layer_shared`, applied num_hidden_layers times."""
+
+  def layer_fn(unused_idx, layer_input, attention_bias):
+    with tf.variable_scope("layer_shared", reuse=tf.AUTO_REUSE):
+      return layers.transformer_layer(
+          layer_input, attention_bias, batch_size, seq_length, config,
+          layers.BERT_LAYER_NAMES)
+
+  return base.stack_layers(layer_fn, embedding_output, input_mask,
+                           config.num_hidden_layers, batch_size, seq_length)

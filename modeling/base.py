@@ -1,0 +1,113 @@
+"""What every encoder shares: input defaults, the layer stack, the pooler, getters.
+
+`EncoderModel` holds the tensors a built graph exposes through Google's
+getters; `BertModel`, `AlbertModel` and `DistilBertModel` fill them in.
+"""
+
+import copy
+
+import tensorflow.compat.v1 as tf
+
+from modeling import layers
+
+
+class EncoderModel(object):
+  """Base class: Google's getters over tensors set by the subclass."""
+
+  embedding_output = None   # [batch, seq, embedding width]
+  embedding_table = None    # [vocab, embedding width]
+  all_encoder_layers = None  # list of [batch, seq, hidden]
+  sequence_output = None    # [batch, seq, hidden]
+  pooled_output = None      # [batch, hidden]
+
+  def get_pooled_output(self):
+    """[batch_size, hidden_size]: the pooler's tanh(W * h_[CLS] + b)."""
+    return self.pooled_output
+
+  def get_sequence_output(self):
+    """[batch_size, seq_length, hidden_size]: the last encoder layer."""
+    return self.sequence_output
+
+  def get_all_encoder_layers(self):
+    """List of [batch_size, seq_length, hidden_size], one per layer."""
+    return self.all_encoder_layers
+
+  def get_embedding_output(self):
+    """[batch_size, seq_length, embedding_size]: summed, normalised embeddings."""
+    return self.embedding_output
+
+  def get_embedding_table(self):
+    """[vocab_size, embedding_size]: the word embedding table."""
+    return self.embedding_table
+
+
+def inference_config(config, is_training):
+  """A copy of `config` with dropout switched off unless training."""
+  config = copy.deepcopy(config)
+  if not is_training:
+    config.hidden_dropout_prob = 0.0
+    config.attention_probs_dropout_prob = 0.0
+  return config
+
+
+def default_inputs(input_ids, input_mask, token_type_ids):
+  """Fills in an all-ones mask and all-zero segments; casts to int32.
+
+  Args:
+    input_ids: int Tensor [batch_size, seq_length] (either may be None).
+    input_mask: int Tensor of the same shape, or None.
+    token_type_ids: int Tensor of the same shape, or None.
+
+  Returns:
+    (input_ids, input_mask, token_type_ids, batch_size, seq_length).
+  """
+  batch_size, seq_length = layers.get_shape_list(input_ids, expected_rank=2)
+  input_ids = layers.to_int32(input_ids)
+  if input_mask is None:
+    input_mask = tf.ones([batch_size, seq_length], dtype=tf.int32)
+  if token_type_ids is None:
+    token_type_ids = tf.zeros([batch_size, seq_length], dtype=tf.int32)
+  return (input_ids, layers.to_int32(input_mask),
+          layers.to_int32(token_type_ids), batch_size, seq_length)
+
+
+def stack_layers(layer_fn, embedded, input_mask, num_layers, batch_size,
+                 seq_length):
+  """Runs `layer_fn` `num_layers` times; returns every layer's output.
+
+  Args:
+    layer_fn: fn(layer_index, layer_input [b*s, h], attention_bias) ->
+      [b*s, h]; it opens its own variable scopes.
+    embedded: float Tensor [batch_size, seq_length, hidden_size].
+    input_mask: int Tensor [batch_size, seq_length].
+    num_layers: how many times to apply layer_fn.
+    batch_size, seq_length: ints or scalar tensors.
+
+  Returns:
+    List of `num_layers` float Tensors [batch_size, seq_length, hidden_size].
+  """
+  hidden_size = embedded.shape[-1]
+  attention_bias = layers.attention_bias_from_mask(input_mask, embedded.dtype)
+  prev_output = layers.reshape_to_matrix(embedded)   # [b*s, h]
+  outputs = []
+  for layer_idx in range(num_layers):
+    prev_output = layer_fn(layer_idx, prev_output, attention_bias)
+    outputs.append(
+        tf.reshape(prev_output, [batch_size, seq_length, hidden_size]))
+  return outputs
+
+
+def pooler(sequence_output, hidden_size, initializer_range):
+  """Google's pooler: dense + tanh on the first token, scope `pooler/dense`.
+
+  Args:
+    sequence_output: float Tensor [batch_size, seq_length, hidden_size].
+
+  Returns:
+    float Tensor [batch_size, hidden_size].
+  """
+  with tf.variable_scope("pooler"):
+    first_token = sequence_output[:, 0, :]
+    return layers.dense(first_token, hidden_size,
+                        layers.create_initializer(initializer_range),
+                        activation=tf.tanh)

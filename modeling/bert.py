@@ -1,0 +1,102 @@
+"""`BertModel`: google-research/bert's encoder, variable for variable.
+
+Variables (scope `bert` by default):
+  bert/embeddings/{word_embeddings, token_type_embeddings,
+                   position_embeddings, LayerNorm/{gamma,beta}}
+  bert/encoder/layer_N/attention/self/{query,key,value}/{kernel,bias}
+  bert/encoder/layer_N/attention/output/{dense,LayerNorm}/...
+  bert/encoder/layer_N/{intermediate,output}/dense/{kernel,bias}
+  bert/encoder/layer_N/output/LayerNorm/{gamma,beta}
+  bert/pooler/dense/{kernel,bias}
+"""
+
+import tensorflow.compat.v1 as tf
+
+from modeling import base
+from modeling import layers
+
+
+def bert_embeddings(config, input_ids, token_type_ids, use_one_hot_embeddings,
+                    embedding_size=None):
+  """Word + segment + position embeddings, layer norm and dropout.
+
+  Opens no scope of its own: call it inside `<model>/embeddings`.
+
+  Args:
+    config: `BertConfig`.
+    input_ids, token_type_ids: int Tensors [batch_size, seq_length].
+    use_one_hot_embeddings: one-hot matmul instead of gather.
+    embedding_size: table width (ALBERT's E); defaults to hidden_size.
+
+  Returns:
+    (embedding_output [batch, seq, width], embedding_table [vocab, width]).
+  """
+  width = embedding_size or config.hidden_size
+  output, table = layers.embedding_lookup(
+      input_ids, config.vocab_size, width, config.initializer_range,
+      use_one_hot_embeddings=use_one_hot_embeddings)
+  if config.type_vocab_size:
+    output = layers.add_token_type_embeddings(
+        output, token_type_ids, config.type_vocab_size,
+        config.initializer_range)
+  output = layers.add_position_embeddings(
+      output, config.max_position_embeddings, config.initializer_range)
+  output = layers.layer_norm_and_dropout(
+      output, config.hidden_dropout_prob,
+      getattr(config, "layer_norm_eps", 1e-12))
+  return output, table
+
+
+class BertModel(base.EncoderModel):
+  """BERT ("Bidirectional Encoder Representations from Transformers").
+
+  Example (Google's):
+
+  ```python
+  input_ids = tf.placeholder(tf.int32, [None, None])
+  input_mask = tf.placeholder(tf.int32, [None, None])
+  token_type_ids = tf.placeholder(tf.int32, [None, None])
+  config = modeling.BertConfig.from_json_file("bert_config.json")
+  model = modeling.BertModel(config=config, is_training=False,
+      input_ids=input_ids, input_mask=input_mask,
+      token_type_ids=token_type_ids)
+  pooled = model.get_pooled_output()   # [batch, hidden]
+  ```
+  """
+
+  def __init__(self, config, is_training, input_ids, input_mask=None,
+               token_type_ids=None, use_one_hot_embeddings=False, scope=None):
+    """Builds the graph.
+
+    Args:
+      config: `BertConfig`.
+      is_training: True for dropout; False for evaluation and features.
+      input_ids: int32 Tensor [batch_size, seq_length] (dims may be None).
+      input_mask: optional int Tensor [batch_size, seq_length], 1 = real token.
+      token_type_ids: optional int Tensor [batch_size, seq_length].
+      use_one_hot_embeddings: one-hot matmul embeddings (TPU style).
+      scope: variable scope; "bert" by default.
+    """
+    layers.check_hidden_size(config)
+    config = base.inference_config(config, is_training)
+    (input_ids, input_mask, token_type_ids, batch_size,
+     seq_length) = base.default_inputs(input_ids, input_mask, token_type_ids)
+
+    with tf.variable_scope(scope, default_name="bert"):
+      with tf.variable_scope("embeddings"):
+        self.embedding_output, self.embedding_table = bert_embeddings(
+            config, input_ids, token_type_ids, use_one_hot_embeddings)
+
+      def layer_fn(layer_idx, layer_input, attention_bias):
+        with tf.variable_scope("layer_%d" % layer_idx):
+          return layers.transformer_layer(
+              layer_input, attention_bias, batch_size, seq_length, config,
+              layers.BERT_LAYER_NAMES)
+
+      with tf.variable_scope("encoder"):
+        self.all_encoder_layers = base.stack_layers(
+            layer_fn, self.embedding_output, input_mask,
+            config.num_hidden_layers, batch_size, seq_length)
+      self.sequence_output = self.all_encoder_layers[-1]
+      self.pooled_output = base.pooler(
+          self.sequence_output, config.hidden_size, config.initializer_range)

@@ -1,0 +1,429 @@
+"""Building blocks shared by BERT, ALBERT and DistilBERT.
+
+Shapes, activations, dropout, layer norm, dense layers, embeddings, multi-head
+attention and one Transformer layer, all in plain `tf.compat.v1` ops (nothing
+from tf.contrib, nothing TF2-only), with the variable names of
+google-research/bert so official checkpoints restore by name.
+
+Batch size and sequence length may be unknown at graph time: every function
+takes them as either Python ints or scalar tensors.
+"""
+
+import collections
+import math
+
+import tensorflow.compat.v1 as tf
+
+
+# ----------------------------------------------------------------- shapes ---
+
+def get_shape_list(tensor, expected_rank=None, name=None):
+  """Returns the shape of `tensor`, static dims as ints, dynamic ones as tensors.
+
+  Args:
+    tensor: a tf.Tensor.
+    expected_rank: int or list of ints; raises ValueError if the rank differs.
+    name: name used in the error message.
+
+  Returns:
+    A list with one entry per dimension.
+  """
+  if expected_rank is not None:
+    assert_rank(tensor, expected_rank, name)
+  shape = tensor.shape.as_list()
+  non_static = [i for (i, dim) in enumerate(shape) if dim is None]
+  if not non_static:
+    return shape
+  dyn_shape = tf.shape(tensor)
+  for index in non_static:
+    shape[index] = dyn_shape[index]
+  return shape
+
+
+def assert_rank(tensor, expected_rank, name=None):
+  """Raises ValueError if `tensor` does not have one of `expected_rank`."""
+  if name is None:
+    name = tensor.name
+  if isinstance(expected_rank, int):
+    expected_rank = [expected_rank]
+  actual_rank = tensor.shape.ndims
+  if actual_rank not in expected_rank:
+    raise ValueError(
+        "tensor %s has rank %d, expected one of %s" %
+        (name, actual_rank, expected_rank))
+
+
+def reshape_to_matrix(input_tensor):
+  """[d0, ..., dn-1, width] -> [d0*...*dn-1, width]."""
+  if input_tensor.shape.ndims == 2:
+    return input_tensor
+  width = input_tensor.shape[-1]
+  return tf.reshape(input_tensor, [-1, width])
+
+
+def reshape_from_matrix(output_tensor, orig_shape_list):
+  """[rows, width] -> orig_shape_list[:-1] + [width]."""
+  if len(orig_shape_list) == 2:
+    return output_tensor
+  width = get_shape_list(output_tensor)[-1]
+  return tf.reshape(output_tensor, list(orig_shape_list[:-1]) + [width])
+
+
+# ------------------------------------------------------------ activations ---
+
+def gelu(x):
+  """Google's GELU: the tanh approximation used to pre-train BERT."""
+  cdf = 0.5 * (1.0 + tf.tanh(
+      (math.sqrt(2.0 / math.pi) * (x + 0.044715 * tf.pow(x, 3)))))
+  return x * cdf
+
+
+def gelu_exact(x):
+  """The exact GELU, x * Phi(x) with the erf; Hugging Face's "gelu"."""
+  return 0.5 * x * (1.0 + tf.math.erf(x / math.sqrt(2.0)))
+
+
+def swish(x):
+  """x * sigmoid(x), also called SiLU."""
+  return x * tf.sigmoid(x)
+
+
+_ACTIVATIONS = {
+    "linear": None,
+    "gelu": gelu,
+    "gelu_new": gelu,
+    "gelu_tanh": gelu,
+    "gelu_exact": gelu_exact,
+    "relu": tf.nn.relu,
+    "tanh": tf.tanh,
+    "swish": swish,
+    "silu": swish,
+}
+
+
+def get_activation(activation_string):
+  """Maps a config's `hidden_act` string to a function (None for linear).
+
+  "gelu", "gelu_new" and "gelu_tanh" are Google's tanh approximation;
+  "gelu_exact" is the erf form. A callable is returned unchanged.
+
+  Raises:
+    ValueError: an unknown name, listing the known ones.
+  """
+  if not isinstance(activation_string, str):
+    return activation_string
+  act = activation_string.lower()
+  if not act:
+    return None
+  if act not in _ACTIVATIONS:
+    raise ValueError("Unsupported activation %r; known: %s" %
+                     (activation_string, ", ".join(sorted(_ACTIVATIONS))))
+  return _ACTIVATIONS[act]
+
+
+# -------------------------------------------------------- basic layers ---
+
+def create_initializer(initializer_range=0.02):
+  """A truncated normal initializer with the given stddev."""
+  return tf.truncated_normal_initializer(stddev=initializer_range)
+
+
+def dropout(input_tensor, dropout_prob):
+  """Dropout with drop probability `dropout_prob` (no-op for None or 0)."""
+  if dropout_prob is None or dropout_prob == 0.0:
+    return input_tensor
+  return tf.nn.dropout(input_tensor, rate=dropout_prob)
+
+
+def layer_norm(input_tensor, epsilon=1e-12, name="LayerNorm"):
+  """Layer normalisation over the last axis, variables `name/{gamma,beta}`.
+
+  Same arithmetic as tf.contrib.layers.layer_norm, which Google's BERT and
+  ALBERT used (epsilon 1e-12).
+  """
+  with tf.variable_scope(name):
+    width = input_tensor.shape[-1]
+    beta = tf.get_variable("beta", [width], initializer=tf.zeros_initializer())
+    gamma = tf.get_variable("gamma", [width], initializer=tf.ones_initializer())
+    mean, variance = tf.nn.moments(input_tensor, [-1], keepdims=True)
+    inv = tf.rsqrt(variance + epsilon) * gamma
+    return input_tensor * inv + (beta - mean * inv)
+
+
+def layer_norm_and_dropout(input_tensor, dropout_prob, epsilon=1e-12,
+                           name="LayerNorm"):
+  """Layer norm followed by dropout."""
+  return dropout(layer_norm(input_tensor, epsilon, name), dropout_prob)
+
+
+def dense(input_tensor, units, initializer, activation=None, name="dense",
+          use_bias=True, kernel_name="kernel"):
+  """A fully connected layer with variables `name/kernel` [in, units], `name/bias`.
+
+  With `kernel_name=None` the kernel is the variable `name` itself and there
+  is no scope (brightmart's `word_embeddings_2` projection).
+
+  Args:
+    input_tensor: float Tensor [..., in].
+    units: output width.
+    initializer: kernel initializer.
+    activation: function or None.
+    name: variable scope.
+    use_bias: whether to add `name/bias`.
+    kernel_name: name of the kernel variable inside scope `name`.
+
+  Returns:
+    float Tensor [..., units].
+  """
+  width = input_tensor.shape[-1]
+  if kernel_name is None:
+    kernel = tf.get_variable(name, [width, units], initializer=initializer)
+    return _apply_dense(input_tensor, kernel, None, activation)
+  with tf.variable_scope(name):
+    kernel = tf.get_variable(kernel_name, [width, units],
+                             initializer=initializer)
+    bias = None
+    if use_bias:
+      bias = tf.get_variable("bias", [units], initializer=tf.zeros_initializer())
+    return _apply_dense(input_tensor, kernel, bias, activation)
+
+
+def _apply_dense(input_tensor, kernel, bias, activation):
+  """x [..., in] @ kernel [in, out] (+ bias), then activation."""
+  shape = get_shape_list(input_tensor)
+  output = tf.matmul(reshape_to_matrix(input_tensor), kernel)
+  if bias is not None:
+    output = tf.nn.bias_add(output, bias)
+  if activation is not None:
+    output = activation(output)
+  return reshape_from_matrix(output, shape)
+
+
+# ------------------------------------------------------------ embeddings ---
+
+def embedding_lookup(input_ids, vocab_size, embedding_size=128,
+                     initializer_range=0.02,
+                     word_embedding_name="word_embeddings",
+                     use_one_hot_embeddings=False):
+  """Looks up word embeddings for an id tensor.
+
+  Args:
+    input_ids: int Tensor [batch_size, seq_length].
+    vocab_size: rows of the table.
+    embedding_size: width of the table.
+    initializer_range: embedding initializer stddev.
+    word_embedding_name: name of the table variable.
+    use_one_hot_embeddings: one-hot matmul (faster on TPU) instead of gather.
+
+  Returns:
+    (float Tensor [batch_size, seq_length, embedding_size],
+     embedding table [vocab_size, embedding_size]).
+  """
+  embedding_table = tf.get_variable(
+      name=word_embedding_name,
+      shape=[vocab_size, embedding_size],
+      initializer=create_initializer(initializer_range))
+  if use_one_hot_embeddings:
+    flat_ids = tf.reshape(input_ids, [-1])
+    one_hot = tf.one_hot(flat_ids, depth=vocab_size)
+    output = tf.matmul(one_hot, embedding_table)
+  else:
+    output = tf.gather(embedding_table, input_ids)
+  input_shape = get_shape_list(input_ids)
+  output = tf.reshape(output, [input_shape[0], input_shape[1], embedding_size])
+  return output, embedding_table
+
+
+def add_token_type_embeddings(input_tensor, token_type_ids, token_type_vocab_size,
+                              initializer_range=0.02,
+                              name="token_type_embeddings"):
+  """Adds segment embeddings to `input_tensor` [batch, seq, width]."""
+  width = input_tensor.shape[-1]
+  input_shape = get_shape_list(input_tensor, expected_rank=3)
+  table = tf.get_variable(name=name, shape=[token_type_vocab_size, width],
+                          initializer=create_initializer(initializer_range))
+  # One-hot matmul: faster than gather for a 2-row table.
+  flat_ids = tf.reshape(token_type_ids, [-1])
+  one_hot = tf.one_hot(flat_ids, depth=token_type_vocab_size)
+  embeddings = tf.matmul(one_hot, table)
+  return input_tensor + tf.reshape(embeddings, input_shape)
+
+
+def add_position_embeddings(input_tensor, max_position_embeddings,
+                            initializer_range=0.02,
+                            name="position_embeddings"):
+  """Adds learned absolute position embeddings to `input_tensor` [b, s, w].
+
+  The sequence length may be dynamic; it is checked against
+  `max_position_embeddings` at run time.
+  """
+  width = input_tensor.shape[-1]
+  seq_length = get_shape_list(input_tensor, expected_rank=3)[1]
+  table = tf.get_variable(name=name, shape=[max_position_embeddings, width],
+                          initializer=create_initializer(initializer_range))
+  check = tf.assert_less_equal(
+      seq_length, max_position_embeddings,
+      message="sequence longer than max_position_embeddings")
+  with tf.control_dependencies([check]):
+    position_embeddings = tf.slice(table, [0, 0], [seq_length, -1])
+  # [seq, width] broadcasts over the batch.
+  return input_tensor + tf.expand_dims(position_embeddings, 0)
+
+
+# ------------------------------------------------------------- attention ---
+
+def attention_bias_from_mask(input_mask, dtype=tf.float32):
+  """Turns a [batch, seq] 0/1 mask into an additive bias [batch, 1, 1, seq].
+
+  Google's code builds a [batch, seq, seq] mask then adds -10000 where it is
+  0; this is the same bias in a form that broadcasts over heads and queries.
+  """
+  mask = tf.cast(input_mask, dtype)
+  return (1.0 - mask)[:, tf.newaxis, tf.newaxis, :] * -10000.0
+
+
+def multi_head_attention(from_tensor, attention_bias, batch_size, seq_length,
+                         num_attention_heads, size_per_head,
+                         attention_probs_dropout_prob=0.0,
+                         initializer_range=0.02):
+  """Self-attention, variables `query`, `key`, `value` in the current scope.
+
+  Args:
+    from_tensor: float Tensor [batch_size * seq_length, hidden].
+    attention_bias: float Tensor [batch_size, 1, 1, seq_length] (0 or -10000).
+    batch_size, seq_length: ints or scalar tensors.
+    num_attention_heads: N.
+    size_per_head: D, with N * D the output width.
+    attention_probs_dropout_prob: dropout on the attention probabilities.
+    initializer_range: kernel initializer stddev.
+
+  Returns:
+    float Tensor [batch_size * seq_length, N * D] (heads concatenated).
+  """
+  init = create_initializer(initializer_range)
+  width = num_attention_heads * size_per_head
+
+  def split_heads(x):
+    # [B*S, N*D] -> [B, N, S, D]
+    x = tf.reshape(x, [batch_size, seq_length, num_attention_heads,
+                       size_per_head])
+    return tf.transpose(x, [0, 2, 1, 3])
+
+  query = split_heads(dense(from_tensor, width, init, name="query"))
+  key = split_heads(dense(from_tensor, width, init, name="key"))
+  value = split_heads(dense(from_tensor, width, init, name="value"))
+
+  # [B, N, S, S]
+  scores = tf.matmul(query, key, transpose_b=True)
+  scores = scores * (1.0 / math.sqrt(float(size_per_head)))
+  scores += attention_bias
+  probs = dropout(tf.nn.softmax(scores), attention_probs_dropout_prob)
+
+  context = tf.matmul(probs, value)                  # [B, N, S, D]
+  context = tf.transpose(context, [0, 2, 1, 3])      # [B, S, N, D]
+  return tf.reshape(context, [-1, width])            # [B*S, N*D]
+
+
+# ------------------------------------------------------ transformer layer ---
+
+# Where each sub-layer's variables live, relative to the layer's own scope.
+LayerNames = collections.namedtuple(
+    "LayerNames", ["attention", "attention_output", "attention_norm",
+                   "intermediate", "output", "output_norm"])
+
+# google-research/bert (also brightmart's albert_zh and our DistilBERT).
+BERT_LAYER_NAMES = LayerNames(
+    attention="attention/self",
+    attention_output="attention/output/dense",
+    attention_norm="attention/output/LayerNorm",
+    intermediate="intermediate/dense",
+    output="output/dense",
+    output_norm="output/LayerNorm")
+
+# google-research/albert.
+ALBERT_LAYER_NAMES = LayerNames(
+    attention="attention_1/self",
+    attention_output="attention_1/output/dense",
+    attention_norm="LayerNorm",
+    intermediate="ffn_1/intermediate/dense",
+    output="ffn_1/intermediate/output/dense",
+    output_norm="LayerNorm_1")
+
+
+def _scoped(path, fn, *args, **kwargs):
+  """Calls fn inside the nested variable scopes of a "a/b/c" path.
+
+  The last path element is passed as `name` so that layer norm and dense
+  create `.../c/gamma` or `.../c/kernel`.
+  """
+  parts = path.split("/")
+  if len(parts) == 1:
+    return fn(*args, name=parts[0], **kwargs)
+  with tf.variable_scope(parts[0]):
+    return _scoped("/".join(parts[1:]), fn, *args, **kwargs)
+
+
+def _attention_block(layer_input, attention_bias, batch_size, seq_length,
+                     num_attention_heads, size_per_head,
+                     attention_probs_dropout_prob, initializer_range, name):
+  """multi_head_attention inside the scope `name` (for `_scoped`)."""
+  with tf.variable_scope(name):
+    return multi_head_attention(
+        layer_input, attention_bias, batch_size, seq_length,
+        num_attention_heads, size_per_head, attention_probs_dropout_prob,
+        initializer_range)
+
+
+def transformer_layer(layer_input, attention_bias, batch_size, seq_length,
+                      config, names=BERT_LAYER_NAMES):
+  """One post-LN Transformer layer (attention + feed-forward).
+
+  Args:
+    layer_input: float Tensor [batch_size * seq_length, hidden_size].
+    attention_bias: float Tensor [batch_size, 1, 1, seq_length].
+    batch_size, seq_length: ints or scalar tensors.
+    config: `BertConfig` (hidden_size, heads, intermediate_size, hidden_act,
+      dropouts, initializer_range, layer_norm_eps).
+    names: a `LayerNames`, the variable layout of this family.
+
+  Returns:
+    float Tensor [batch_size * seq_length, hidden_size].
+  """
+  hidden_size = config.hidden_size
+  heads = config.num_attention_heads
+  # Dropout is on whenever the config has it: models pass a config with
+  # dropout zeroed when not training (base.inference_config).
+  hidden_dropout = config.hidden_dropout_prob
+  attention_dropout = config.attention_probs_dropout_prob
+  eps = getattr(config, "layer_norm_eps", 1e-12)
+  init = create_initializer(config.initializer_range)
+  act = get_activation(config.hidden_act)
+
+  attention = _scoped(names.attention, _attention_block, layer_input,
+                      attention_bias, batch_size, seq_length, heads,
+                      hidden_size // heads, attention_dropout,
+                      config.initializer_range)
+  attention = _scoped(names.attention_output, dense, attention, hidden_size,
+                      init)
+  attention = dropout(attention, hidden_dropout)
+  attention = _scoped(names.attention_norm, layer_norm,
+                      attention + layer_input, eps)
+
+  intermediate = _scoped(names.intermediate, dense, attention,
+                         config.intermediate_size, init, activation=act)
+  output = _scoped(names.output, dense, intermediate, hidden_size, init)
+  output = dropout(output, hidden_dropout)
+  return _scoped(names.output_norm, layer_norm, output + attention, eps)
+
+
+def check_hidden_size(config):
+  """Raises ValueError unless hidden_size splits evenly over the heads."""
+  if config.hidden_size % config.num_attention_heads != 0:
+    raise ValueError(
+        "The hidden size (%d) is not a multiple of the number of attention "
+        "heads (%d)" % (config.hidden_size, config.num_attention_heads))
+
+
+def to_int32(x):
+  """Casts an id/mask tensor to int32 (accepts int64 from tf.Example)."""
+  return x if x.dtype == tf.int32 else tf.cast(x, tf.int32)
