@@ -1,0 +1,84 @@
+"""Finding the files of a pre-trained model: config, vocab, checkpoint, type.
+
+`--init_checkpoint` may name an official release folder
+(chinese_L-12_H-768_A-12/, albert_tiny_zh/, a convert_checkpoint.py output) or
+a checkpoint prefix inside one; the config and vocab are then found beside it.
+Explicit `--bert_config_file` / `--vocab_file` / `--model_type` always win.
+"""
+
+import collections
+import glob
+import os
+
+from modeling import checkpoint as checkpoint_lib
+from modeling import config as config_lib
+from modeling import families
+
+PretrainedFiles = collections.namedtuple(
+    "PretrainedFiles", ["checkpoint", "config_file", "vocab_file",
+                        "model_type", "config"])
+
+_CONFIG_PATTERNS = ("bert_config.json", "albert_config.json",
+                    "distilbert_config.json", "albert_config*.json",
+                    "*config*.json")
+_VOCAB_PATTERNS = ("vocab.txt", "vocab_chinese.txt", "*vocab*.txt")
+
+
+def _find_one(folder, patterns, what, flag):
+  """First existing file in `folder` matching `patterns`, in order."""
+  for pattern in patterns:
+    hits = sorted(glob.glob(os.path.join(folder, pattern)))
+    if hits:
+      return hits[0]
+  raise config_lib.ConfigError(
+      "no %s found in %s (looked for %s); pass %s" %
+      (what, folder, ", ".join(patterns), flag))
+
+
+def find_pretrained(init_checkpoint=None, bert_config_file=None,
+                    vocab_file=None, model_type=None):
+  """Resolves every file of a pre-trained model.
+
+  Args:
+    init_checkpoint: checkpoint prefix or folder (may be None when a config
+      is given: a model trained from scratch).
+    bert_config_file: explicit config path, or None to look beside the
+      checkpoint.
+    vocab_file: explicit vocab path, or None to look beside the checkpoint.
+    model_type: "bert"/"albert"/"distilbert", or None to infer.
+
+  Returns:
+    PretrainedFiles(checkpoint prefix or None, config_file, vocab_file,
+    model_type, BertConfig).
+
+  Raises:
+    ConfigError / CheckpointError naming what is missing and the flag to set.
+  """
+  prefix = None
+  folder = None
+  if init_checkpoint:
+    prefix = checkpoint_lib.resolve_checkpoint(init_checkpoint)
+    folder = os.path.dirname(prefix) or "."
+  if not bert_config_file:
+    if folder is None:
+      raise config_lib.ConfigError(
+          "pass --bert_config_file or --init_checkpoint")
+    bert_config_file = _find_one(folder, _CONFIG_PATTERNS, "model config",
+                                 "--bert_config_file")
+  if not vocab_file:
+    if folder is None:
+      raise config_lib.ConfigError("pass --vocab_file or --init_checkpoint")
+    vocab_file = _find_one(folder, _VOCAB_PATTERNS, "vocab file",
+                           "--vocab_file")
+  config = config_lib.BertConfig.from_json_file(bert_config_file)
+  names = (checkpoint_lib.list_checkpoint_variables(prefix).keys()
+           if prefix else None)
+  inferred = families.infer_model_type(config, names)
+  if model_type and names is not None and model_type != inferred:
+    raise config_lib.ConfigError(
+        "--model_type=%s but the checkpoint %s looks like %s" %
+        (model_type, prefix, checkpoint_lib.describe_layout(names)))
+  model_type = model_type or inferred
+  families.configure_for_checkpoint(model_type, config, prefix)
+  return PretrainedFiles(prefix, bert_config_file, vocab_file, model_type,
+                         config)

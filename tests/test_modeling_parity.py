@@ -1,0 +1,95 @@
+"""Our graphs vs the official implementations' outputs in ../shared/reference.
+
+Google checkpoints (bert_zh_tiny, albert_zh_tiny) restore directly; the
+Hugging Face folders (distilbert_en_tiny, the real all-MiniLM-L6-v2) go through
+convert_checkpoint first. Every encoder layer, the embedding output and the
+pooled output must agree within 1e-4 on unmasked positions.
+"""
+
+import os
+
+import numpy as np
+import pytest
+
+import modeling
+from tests import modelrun
+from tests.paths import REFERENCE_DIR
+
+TOL = 1e-4
+
+
+def _reference(name):
+  return dict(np.load(os.path.join(REFERENCE_DIR, name, "reference.npz")))
+
+
+def _check_all(out, ref, has_pooler=True):
+  mask = ref["input_mask"]
+  assert modelrun.max_diff(out["embedding_output"], ref["embedding_output"],
+                           mask) < TOL
+  assert out["all_encoder_layers"].shape == ref["all_encoder_layers"].shape
+  assert modelrun.max_diff(out["all_encoder_layers"],
+                           ref["all_encoder_layers"], mask) < TOL
+  np.testing.assert_array_equal(out["sequence_output"],
+                                out["all_encoder_layers"][-1])
+  if has_pooler:
+    assert np.abs(out["pooled_output"] - ref["pooled_output"]).max() < TOL
+
+
+@pytest.mark.parametrize("static_shape", [False, True])
+def test_bert_zh_tiny_matches_google(static_shape):
+  folder = os.path.join(REFERENCE_DIR, "bert_zh_tiny")
+  ref = _reference("bert_zh_tiny")
+  config = modeling.BertConfig.from_json_file(
+      os.path.join(folder, "bert_config.json"))
+  out = modelrun.run_model("bert", config,
+                           os.path.join(folder, "bert_model.ckpt"),
+                           ref["input_ids"], ref["input_mask"],
+                           ref["segment_ids"], static_shape=static_shape)
+  _check_all(out, ref)
+  assert out["report"].unused_heads  # cls/* reported, not restored
+
+
+def test_albert_zh_tiny_matches_google():
+  folder = os.path.join(REFERENCE_DIR, "albert_zh_tiny")
+  ref = _reference("albert_zh_tiny")
+  config = modeling.BertConfig.from_json_file(
+      os.path.join(folder, "albert_config.json"))
+  out = modelrun.run_model("albert", config,
+                           os.path.join(folder, "albert_model.ckpt"),
+                           ref["input_ids"], ref["input_mask"],
+                           ref["segment_ids"])
+  # Google's ALBERT embedding output is E-wide (32), before the projection.
+  assert out["embedding_output"].shape[-1] == 32
+  _check_all(out, ref)
+
+
+def test_wrong_activation_would_show():
+  """The fixtures are sensitive: tanh-GELU vs erf-GELU differ above TOL."""
+  folder = os.path.join(REFERENCE_DIR, "bert_zh_tiny")
+  ref = _reference("bert_zh_tiny")
+  config = modeling.BertConfig.from_json_file(
+      os.path.join(folder, "bert_config.json"))
+  config.hidden_act = "gelu_exact"
+  out = modelrun.run_model("bert", config,
+                           os.path.join(folder, "bert_model.ckpt"),
+                           ref["input_ids"], ref["input_mask"],
+                           ref["segment_ids"])
+  assert modelrun.max_diff(out["all_encoder_layers"],
+                           ref["all_encoder_layers"], ref["input_mask"]) > TOL
+
+
+def test_padding_does_not_change_real_positions():
+  """The same sentence padded to two lengths gives the same vectors."""
+  folder = os.path.join(REFERENCE_DIR, "bert_zh_tiny")
+  ref = _reference("bert_zh_tiny")
+  config = modeling.BertConfig.from_json_file(
+      os.path.join(folder, "bert_config.json"))
+  n = int(ref["input_mask"][0].sum())
+  short = {k: ref[k][:1, :n] for k in ("input_ids", "input_mask",
+                                       "segment_ids")}
+  out = modelrun.run_model("bert", config,
+                           os.path.join(folder, "bert_model.ckpt"),
+                           short["input_ids"], short["input_mask"],
+                           short["segment_ids"])
+  np.testing.assert_allclose(out["all_encoder_layers"][:, 0],
+                             ref["all_encoder_layers"][:, 0, :n], atol=TOL)
