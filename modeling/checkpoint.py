@@ -20,8 +20,10 @@ class CheckpointError(ValueError):
   """A checkpoint that is missing or does not fit the graph."""
 
 
+# Optimizer state: Google's adam_m/adam_v, tf.train.Adam's Adam/Adam_1, ours
+# (AdamWeightDecay_m/_v, grad_accum), Momentum.
 _SLOT_PATTERN = re.compile(r"/(adam_m|adam_v|Adam|Adam_1|Momentum|"
-                           r"AdamWeightDecay|AdamWeightDecay_1|accum)$")
+                           r"AdamWeightDecay_m|AdamWeightDecay_v|grad_accum)$")
 
 
 def resolve_checkpoint(path):

@@ -1,0 +1,284 @@
+"""Fine-tuning optimisation: AdamWeightDecay, schedule, accumulation, freezing.
+
+- `AdamWeightDecayOptimizer`: Google's update rule (Adam without bias
+  correction, decoupled weight decay, none on LayerNorm and biases) written as
+  a real `tf.train.Optimizer` subclass with slots, so it also runs under a
+  `tf.distribute` strategy (Google's overrides `apply_gradients` wholesale
+  and does not). Per-variable learning-rate multipliers carry layer-wise
+  decay and head-specific rates (e.g. a CRF's).
+- `learning_rate_schedule`: linear warm-up, then linear decay to 0.
+- `select_trainable`: one filter for every way of freezing variables.
+- `create_train_op`: clipping at global norm 1.0 and gradient accumulation.
+"""
+
+import re
+
+import tensorflow.compat.v1 as tf
+
+NO_DECAY_PATTERNS = ("LayerNorm", "layer_norm", "bias")
+
+
+class AdamWeightDecayOptimizer(tf.train.Optimizer):
+  """Adam with decoupled weight decay, as google-research/bert fine-tunes.
+
+  update = m / (sqrt(v) + epsilon) + weight_decay_rate * w  (no bias
+  correction); w -= learning_rate * lr_multiplier(w) * update.
+  """
+
+  def __init__(self, learning_rate, weight_decay_rate=0.0, beta_1=0.9,
+               beta_2=0.999, epsilon=1e-6, exclude_from_weight_decay=None,
+               lr_multipliers=None, name="AdamWeightDecay"):
+    """Args:
+      learning_rate: float or scalar Tensor.
+      weight_decay_rate: decoupled L2 factor.
+      beta_1, beta_2, epsilon: Adam constants (Google's defaults).
+      exclude_from_weight_decay: regexes of variable names without decay.
+      lr_multipliers: dict variable name -> learning-rate factor.
+      name: optimizer name (slot variables are named `<var>/<name>_m|_v`).
+    """
+    super(AdamWeightDecayOptimizer, self).__init__(False, name)
+    self.learning_rate = learning_rate
+    self.weight_decay_rate = weight_decay_rate
+    self.beta_1 = beta_1
+    self.beta_2 = beta_2
+    self.epsilon = epsilon
+    self.exclude_from_weight_decay = exclude_from_weight_decay
+    self.lr_multipliers = dict(lr_multipliers or {})
+
+  def _create_slots(self, var_list):
+    for var in var_list:
+      self._zeros_slot(var, "m", self._name + "_m")
+      self._zeros_slot(var, "v", self._name + "_v")
+
+  def _apply_update(self, grad, var):
+    """The update of one dense variable; returns the grouped assign ops."""
+    name = _var_name(var)
+    m = self.get_slot(var, "m")
+    v = self.get_slot(var, "v")
+    next_m = self.beta_1 * m + (1.0 - self.beta_1) * grad
+    next_v = self.beta_2 * v + (1.0 - self.beta_2) * tf.square(grad)
+    update = next_m / (tf.sqrt(next_v) + self.epsilon)
+    if self._do_use_weight_decay(name):
+      update += self.weight_decay_rate * var
+    lr = self.learning_rate * self.lr_multipliers.get(name, 1.0)
+    return tf.group(var.assign_sub(lr * update), m.assign(next_m),
+                    v.assign(next_v))
+
+  def _apply_dense(self, grad, var):
+    return self._apply_update(grad, var)
+
+  def _resource_apply_dense(self, grad, var):
+    return self._apply_update(grad, var)
+
+  def _apply_sparse(self, grad, var):
+    return self._apply_update(tf.convert_to_tensor(grad), var)
+
+  def _resource_apply_sparse(self, grad, var, indices):
+    dense = tf.math.unsorted_segment_sum(grad, indices, tf.shape(var)[0])
+    return self._apply_update(dense, var)
+
+  def _do_use_weight_decay(self, param_name):
+    """Whether to use L2 weight decay for `param_name`."""
+    if not self.weight_decay_rate:
+      return False
+    for pattern in self.exclude_from_weight_decay or NO_DECAY_PATTERNS:
+      if re.search(pattern, param_name) is not None:
+        return False
+    return True
+
+
+def _var_name(var):
+  """'scope/w:0' -> 'scope/w'."""
+  return var.op.name if hasattr(var, "op") else var.name.split(":")[0]
+
+
+def learning_rate_schedule(init_lr, step, num_train_steps, num_warmup_steps):
+  """Linear warm-up to `init_lr` over `num_warmup_steps`, then linear decay.
+
+  Args:
+    init_lr: peak learning rate.
+    step: int64 scalar Tensor, optimizer updates done so far.
+    num_train_steps: updates at which the rate reaches 0.
+    num_warmup_steps: updates of warm-up.
+
+  Returns:
+    float32 scalar Tensor.
+  """
+  step_f = tf.cast(step, tf.float32)
+  decayed = init_lr * tf.maximum(
+      0.0, 1.0 - step_f / float(max(num_train_steps, 1)))
+  if not num_warmup_steps:
+    return decayed
+  warmup = init_lr * step_f / float(num_warmup_steps)
+  return tf.where(step_f < float(num_warmup_steps), warmup, decayed)
+
+
+# ------------------------------------------------------------- freezing ---
+
+_LAYER = re.compile(r"/(?:encoder/)?layer_(\d+)/")
+
+
+def encoder_layer_index(name):
+  """Index of the encoder layer a variable belongs to, or None."""
+  m = _LAYER.search(name)
+  return int(m.group(1)) if m else None
+
+
+def select_trainable(variables, encoder_scope, num_layers,
+                     freeze_embeddings=False, trainable_layers=None,
+                     freeze_encoder=False, freeze_regex=None):
+  """The one place that decides which variables train.
+
+  Args:
+    variables: candidate variables (tf.trainable_variables()).
+    encoder_scope: "bert" / "distilbert": everything under it is the
+      pre-trained encoder; everything else is the task head.
+    num_layers: encoder layers L.
+    freeze_embeddings: freeze `<scope>/embeddings/*` (and ALBERT's
+      embedding projection).
+    trainable_layers: train only the top N encoder layers (plus pooler and
+      head); embeddings and lower layers are frozen. ALBERT's shared layers
+      train if N >= 1.
+    freeze_encoder: freeze everything under the encoder scope (pooler too):
+      only the task head trains, on fixed features.
+    freeze_regex: also freeze variables whose name matches this regex.
+
+  Returns:
+    (trainable, frozen): two lists of variables.
+  """
+  prefix = encoder_scope + "/"
+  trainable, frozen = [], []
+  pattern = re.compile(freeze_regex) if freeze_regex else None
+  for var in variables:
+    name = _var_name(var)
+    in_encoder = name.startswith(prefix)
+    freeze = False
+    if in_encoder and freeze_encoder:
+      freeze = True
+    if in_encoder and freeze_embeddings and _is_embedding(name, prefix):
+      freeze = True
+    if in_encoder and trainable_layers is not None:
+      freeze = freeze or _below_top_layers(name, prefix, num_layers,
+                                           trainable_layers)
+    if pattern is not None and pattern.search(name):
+      freeze = True
+    (frozen if freeze else trainable).append(var)
+  return trainable, frozen
+
+
+def _is_embedding(name, prefix):
+  return (name.startswith(prefix + "embeddings/") or
+          "embedding_hidden_mapping_in" in name)
+
+
+def _below_top_layers(name, prefix, num_layers, trainable_layers):
+  """True for embeddings and encoder layers below the top `trainable_layers`."""
+  if _is_embedding(name, prefix):
+    return trainable_layers <= num_layers
+  index = encoder_layer_index(name)
+  if index is not None:
+    return index < num_layers - trainable_layers
+  if "/transformer/" in name or "/layer_shared/" in name:  # ALBERT: shared.
+    return trainable_layers < 1
+  return False  # pooler
+
+
+def layerwise_lr_multipliers(variables, encoder_scope, num_layers, decay):
+  """Learning-rate factors: head and pooler 1, layer i decay**(L - i),
+  embeddings decay**(L + 1). ALBERT's shared layers get decay**1."""
+  if not decay or decay == 1.0:
+    return {}
+  prefix = encoder_scope + "/"
+  multipliers = {}
+  for var in variables:
+    name = _var_name(var)
+    if not name.startswith(prefix):
+      continue
+    if _is_embedding(name, prefix):
+      multipliers[name] = decay ** (num_layers + 1)
+      continue
+    index = encoder_layer_index(name)
+    if index is not None:
+      multipliers[name] = decay ** (num_layers - index)
+    elif "/transformer/" in name or "/layer_shared/" in name:
+      multipliers[name] = decay
+  return multipliers
+
+
+# ------------------------------------------------------------ train op ---
+
+def create_train_op(loss, init_lr, num_train_steps, num_warmup_steps,
+                    variables, weight_decay_rate=0.01, lr_multipliers=None,
+                    accumulation_steps=1, clip_norm=1.0):
+  """Builds the training op for `loss` over `variables`.
+
+  With accumulation_steps k, every call adds the gradients of one
+  micro-batch (scaled by 1/k) to accumulators; every k-th call applies the
+  accumulated gradient, so k micro-batches of b equal one batch of k*b.
+  `global_step` counts micro-batches; the schedule counts updates
+  (global_step // k).
+
+  Args:
+    loss: scalar Tensor (mean over the micro-batch).
+    init_lr: peak learning rate.
+    num_train_steps: micro-batches in the whole run.
+    num_warmup_steps: micro-batches of warm-up.
+    variables: variables to train (frozen ones are simply not passed: they
+      get no gradient, no slot and no change).
+    weight_decay_rate: decoupled weight decay.
+    lr_multipliers: dict variable name -> factor.
+    accumulation_steps: k >= 1.
+    clip_norm: global-norm clipping of the (accumulated) gradient.
+
+  Returns:
+    (train_op, learning_rate tensor).
+  """
+  global_step = tf.train.get_or_create_global_step()
+  k = max(int(accumulation_steps), 1)
+  update_step = global_step // k
+  learning_rate = learning_rate_schedule(init_lr, update_step,
+                                         max(num_train_steps // k, 1),
+                                         num_warmup_steps // k)
+  optimizer = AdamWeightDecayOptimizer(
+      learning_rate=learning_rate, weight_decay_rate=weight_decay_rate,
+      lr_multipliers=lr_multipliers)
+  grads = tf.gradients(loss, variables)
+  pairs = [(g, v) for g, v in zip(grads, variables) if g is not None]
+  if k == 1:
+    apply_op = _clip_and_apply(optimizer, pairs, clip_norm)
+    with tf.control_dependencies([apply_op]):
+      train_op = global_step.assign_add(1)
+    return train_op, learning_rate
+
+  accumulators = [
+      tf.get_variable(_var_name(v) + "/grad_accum", v.shape.as_list(),
+                      dtype=v.dtype.base_dtype, trainable=False,
+                      initializer=tf.zeros_initializer(),
+                      collections=[tf.GraphKeys.GLOBAL_VARIABLES])
+      for _, v in pairs]
+  accumulate = tf.group(*[
+      acc.assign_add(tf.convert_to_tensor(g) / float(k))
+      for acc, (g, _) in zip(accumulators, pairs)])
+  with tf.control_dependencies([accumulate]):
+    is_update = tf.equal((global_step + 1) % k, 0)
+
+    def apply_and_reset():
+      acc_pairs = [(acc.read_value(), v)
+                   for acc, (_, v) in zip(accumulators, pairs)]
+      apply_op = _clip_and_apply(optimizer, acc_pairs, clip_norm)
+      with tf.control_dependencies([apply_op]):
+        return tf.group(*[acc.assign(tf.zeros_like(acc))
+                          for acc in accumulators])
+
+    maybe_apply = tf.cond(is_update, apply_and_reset, tf.no_op)
+  with tf.control_dependencies([maybe_apply]):
+    train_op = global_step.assign_add(1)
+  return train_op, learning_rate
+
+
+def _clip_and_apply(optimizer, pairs, clip_norm):
+  """Clips gradients by global norm and applies them (no step increment)."""
+  grads = [tf.convert_to_tensor(g) for g, _ in pairs]
+  if clip_norm:
+    grads, _ = tf.clip_by_global_norm(grads, clip_norm=clip_norm)
+  return optimizer.apply_gradients(zip(grads, [v for _, v in pairs]))
