@@ -1,0 +1,284 @@
+"""The Hugging Face <-> TF1 variable name maps for BERT, ALBERT and DistilBERT.
+
+`tensor_specs(model_type, config)` lists, for every TF1 variable the graph
+builders create, the Hugging Face (PyTorch) name it comes from, whether it is
+a Linear weight (PyTorch [out, in] -> TF kernel [in, out]), its TF1 shape and
+the config keys behind each dimension, and whether it is optional (the
+pooler). `hf_to_tf1` applies the map to a state dict; `tf1_to_hf_names` and
+`hf_to_tf1_names` give the map itself, both ways.
+
+HF names are taken bare ("encoder.layer.0..."); a state dict's "bert." /
+"albert." / "distilbert." prefix and old LayerNorm "gamma"/"beta" names are
+normalised first (`canonical_hf_name`).
+"""
+
+import collections
+
+import numpy as np
+
+from modeling.hf_errors import ConversionError
+
+TensorSpec = collections.namedtuple(
+    "TensorSpec", ["tf1_name", "hf_name", "transpose", "shape", "dims",
+                   "optional"])
+
+HF_PREFIXES = {"bert": "bert.", "albert": "albert.",
+               "distilbert": "distilbert."}
+
+
+def _value(config, key):
+  """config[key] for a dict, config.key for a BertConfig."""
+  return config[key] if isinstance(config, dict) else getattr(config, key)
+
+
+def _spec(config, tf1_name, hf_name, dims, transpose=False, optional=False):
+  """A TensorSpec whose shape is read from `config` by key names."""
+  shape = tuple(int(_value(config, key)) for key in dims)
+  return TensorSpec(tf1_name, hf_name, transpose, shape, tuple(dims),
+                    optional)
+
+
+def _dense(config, tf1, hf, in_key, out_key, optional=False):
+  """kernel [in, out] <- HF weight [out, in] (transposed), bias [out]."""
+  return [
+      _spec(config, tf1 + "/kernel", hf + ".weight", (in_key, out_key),
+            transpose=True, optional=optional),
+      _spec(config, tf1 + "/bias", hf + ".bias", (out_key,),
+            optional=optional),
+  ]
+
+
+def _layer_norm(config, tf1, hf, width_key):
+  """gamma <- weight, beta <- bias."""
+  return [_spec(config, tf1 + "/gamma", hf + ".weight", (width_key,)),
+          _spec(config, tf1 + "/beta", hf + ".bias", (width_key,))]
+
+
+def _embeddings(config, scope, width_key, token_types=True):
+  """`<scope>/embeddings/*` <- HF `embeddings.*` (tables are not transposed)."""
+  tf1, hf = scope + "/embeddings", "embeddings"
+  specs = [_spec(config, tf1 + "/word_embeddings",
+                 hf + ".word_embeddings.weight", ("vocab_size", width_key))]
+  if token_types:
+    specs.append(_spec(config, tf1 + "/token_type_embeddings",
+                       hf + ".token_type_embeddings.weight",
+                       ("type_vocab_size", width_key)))
+  specs.append(_spec(config, tf1 + "/position_embeddings",
+                     hf + ".position_embeddings.weight",
+                     ("max_position_embeddings", width_key)))
+  return specs + _layer_norm(config, tf1 + "/LayerNorm", hf + ".LayerNorm",
+                             width_key)
+
+
+def _bert_layer(config, tf1, hf):
+  """One BERT layer: `bert/encoder/layer_i` <- `encoder.layer.i`."""
+  h, i = "hidden_size", "intermediate_size"
+  specs = []
+  for part in ("query", "key", "value"):
+    specs += _dense(config, tf1 + "/attention/self/" + part,
+                    hf + ".attention.self." + part, h, h)
+  specs += _dense(config, tf1 + "/attention/output/dense",
+                  hf + ".attention.output.dense", h, h)
+  specs += _layer_norm(config, tf1 + "/attention/output/LayerNorm",
+                       hf + ".attention.output.LayerNorm", h)
+  specs += _dense(config, tf1 + "/intermediate/dense",
+                  hf + ".intermediate.dense", h, i)
+  specs += _dense(config, tf1 + "/output/dense", hf + ".output.dense", i, h)
+  specs += _layer_norm(config, tf1 + "/output/LayerNorm",
+                       hf + ".output.LayerNorm", h)
+  return specs
+
+
+def bert_specs(config):
+  """TensorSpecs of BERT (Google's names under `bert/`)."""
+  specs = _embeddings(config, "bert", "hidden_size")
+  for layer in range(int(_value(config, "num_hidden_layers"))):
+    specs += _bert_layer(config, "bert/encoder/layer_%d" % layer,
+                         "encoder.layer.%d" % layer)
+  specs += _dense(config, "bert/pooler/dense", "pooler.dense", "hidden_size",
+                  "hidden_size", optional=True)
+  return specs
+
+
+def _albert_layer(config, tf1, hf):
+  """One ALBERT layer: `group_g/inner_group_j` <- `groups.g.albert_layers.j`."""
+  h, i = "hidden_size", "intermediate_size"
+  specs = []
+  for part in ("query", "key", "value"):
+    specs += _dense(config, tf1 + "/attention_1/self/" + part,
+                    hf + ".attention." + part, h, h)
+  specs += _dense(config, tf1 + "/attention_1/output/dense",
+                  hf + ".attention.dense", h, h)
+  specs += _layer_norm(config, tf1 + "/LayerNorm", hf + ".attention.LayerNorm",
+                       h)
+  specs += _dense(config, tf1 + "/ffn_1/intermediate/dense", hf + ".ffn", h, i)
+  specs += _dense(config, tf1 + "/ffn_1/intermediate/output/dense",
+                  hf + ".ffn_output", i, h)
+  specs += _layer_norm(config, tf1 + "/LayerNorm_1",
+                       hf + ".full_layer_layer_norm", h)
+  return specs
+
+
+def albert_specs(config):
+  """TensorSpecs of ALBERT (google-research/albert's names under `bert/`)."""
+  specs = _embeddings(config, "bert", "embedding_size")
+  specs += _dense(config, "bert/encoder/embedding_hidden_mapping_in",
+                  "encoder.embedding_hidden_mapping_in", "embedding_size",
+                  "hidden_size")
+  for group in range(int(_value(config, "num_hidden_groups"))):
+    for inner in range(int(_value(config, "inner_group_num"))):
+      specs += _albert_layer(
+          config,
+          "bert/encoder/transformer/group_%d/inner_group_%d" % (group, inner),
+          "encoder.albert_layer_groups.%d.albert_layers.%d" % (group, inner))
+  specs += _dense(config, "bert/pooler/dense", "pooler", "hidden_size",
+                  "hidden_size", optional=True)
+  return specs
+
+
+def _distilbert_layer(config, tf1, hf):
+  """One DistilBERT block: BERT's layer names <- `transformer.layer.i`."""
+  h, i = "hidden_size", "intermediate_size"
+  specs = []
+  for part, lin in (("query", "q_lin"), ("key", "k_lin"), ("value", "v_lin")):
+    specs += _dense(config, tf1 + "/attention/self/" + part,
+                    hf + ".attention." + lin, h, h)
+  specs += _dense(config, tf1 + "/attention/output/dense",
+                  hf + ".attention.out_lin", h, h)
+  specs += _layer_norm(config, tf1 + "/attention/output/LayerNorm",
+                       hf + ".sa_layer_norm", h)
+  specs += _dense(config, tf1 + "/intermediate/dense", hf + ".ffn.lin1", h, i)
+  specs += _dense(config, tf1 + "/output/dense", hf + ".ffn.lin2", i, h)
+  specs += _layer_norm(config, tf1 + "/output/LayerNorm",
+                       hf + ".output_layer_norm", h)
+  return specs
+
+
+def distilbert_specs(config):
+  """TensorSpecs of DistilBERT (BERT's names under `distilbert/`)."""
+  specs = _embeddings(config, "distilbert", "hidden_size", token_types=False)
+  for layer in range(int(_value(config, "num_hidden_layers"))):
+    specs += _distilbert_layer(config, "distilbert/encoder/layer_%d" % layer,
+                               "transformer.layer.%d" % layer)
+  return specs
+
+
+_SPEC_BUILDERS = {"bert": bert_specs, "albert": albert_specs,
+                  "distilbert": distilbert_specs}
+
+
+def tensor_specs(model_type, config):
+  """Every TF1 variable of `model_type` with its HF source, in graph order.
+
+  Args:
+    model_type: "bert", "albert" or "distilbert".
+    config: our config (dict from `hf_config.config_from_hf`, or BertConfig).
+
+  Returns:
+    List of TensorSpec(tf1_name, hf_name, transpose, shape (TF1), dims
+    (config keys of shape), optional).
+  """
+  if model_type not in _SPEC_BUILDERS:
+    raise ConversionError("unknown model_type %r: use one of %s" %
+                          (model_type, ", ".join(sorted(_SPEC_BUILDERS))))
+  return _SPEC_BUILDERS[model_type](config)
+
+
+def tf1_to_hf_names(model_type, config):
+  """OrderedDict TF1 name -> bare HF name."""
+  return collections.OrderedDict(
+      (s.tf1_name, s.hf_name) for s in tensor_specs(model_type, config))
+
+
+def hf_to_tf1_names(model_type, config):
+  """OrderedDict bare HF name -> TF1 name."""
+  return collections.OrderedDict(
+      (s.hf_name, s.tf1_name) for s in tensor_specs(model_type, config))
+
+
+def canonical_hf_name(name, model_type):
+  """A state-dict key as the bare HF name the specs use.
+
+  Strips the family prefix ("bert.embeddings..." -> "embeddings...") and
+  renames old LayerNorm "gamma"/"beta" to "weight"/"bias", as
+  `from_pretrained` does.
+  """
+  prefix = HF_PREFIXES.get(model_type)
+  if prefix and name.startswith(prefix):
+    name = name[len(prefix):]
+  if name.endswith(".gamma"):
+    name = name[:-len(".gamma")] + ".weight"
+  elif name.endswith(".beta"):
+    name = name[:-len(".beta")] + ".bias"
+  return name
+
+
+def _canonical_index(hf_names, model_type):
+  """bare HF name -> key in the state dict (first key wins on a clash)."""
+  index = collections.OrderedDict()
+  for name in hf_names:
+    index.setdefault(canonical_hf_name(name, model_type), name)
+  return index
+
+
+def _describe_dims(spec, config):
+  """"vocab_size=30522, hidden_size=384" for an error message."""
+  return ", ".join("%s=%s" % (key, _value(config, key)) for key in spec.dims)
+
+
+def convert_tensor(spec, value, hf_key, config):
+  """One HF array -> the TF1 array of `spec` (float32, transposed if Linear).
+
+  Raises:
+    ConversionError: the array's shape does not match the config's.
+  """
+  expected = spec.shape[::-1] if spec.transpose else spec.shape
+  if tuple(value.shape) != tuple(expected):
+    raise ConversionError(
+        "shape mismatch: HF tensor %s is %s but the config (%s) implies %s "
+        "for %s; config.json and the weights file disagree" %
+        (hf_key, list(value.shape), _describe_dims(spec, config),
+         list(expected), spec.tf1_name))
+  value = value.T if spec.transpose else value
+  return np.ascontiguousarray(value, dtype=np.float32)
+
+
+def hf_to_tf1(hf_state, model_type, config):
+  """Renames (and transposes) a Hugging Face state dict to TF1 variables.
+
+  Args:
+    hf_state: dict HF name -> np.ndarray in PyTorch layout; keys bare or with
+      the family prefix ("bert.", "albert.", "distilbert.").
+    model_type: "bert", "albert" or "distilbert".
+    config: our config (dict or BertConfig) giving layer counts and sizes.
+
+  Returns:
+    (OrderedDict TF1 name -> float32 array, list of HF keys not used,
+    list of TF1 names whose HF tensor is absent; optional ones included).
+
+  Raises:
+    ConversionError: a tensor whose shape does not match the config.
+  """
+  index = _canonical_index(hf_state, model_type)
+  tf1, used, missing = collections.OrderedDict(), set(), []
+  for spec in tensor_specs(model_type, config):
+    key = index.get(spec.hf_name)
+    if key is None:
+      missing.append(spec.tf1_name)
+      continue
+    tf1[spec.tf1_name] = convert_tensor(spec, np.asarray(hf_state[key]), key,
+                                        config)
+    used.add(key)
+  unused = [name for name in hf_state if name not in used]
+  return tf1, unused, missing
+
+
+def required_missing(missing_tf1_names, model_type, config):
+  """The TF1 names in `missing_tf1_names` that are not optional.
+
+  Returns:
+    List of TensorSpec (so callers can name the HF tensor too).
+  """
+  specs = {s.tf1_name: s for s in tensor_specs(model_type, config)}
+  return [specs[name] for name in missing_tf1_names
+          if name in specs and not specs[name].optional]
