@@ -93,3 +93,46 @@ def test_padding_does_not_change_real_positions():
                            short["segment_ids"])
   np.testing.assert_allclose(out["all_encoder_layers"][:, 0],
                              ref["all_encoder_layers"][:, 0, :n], atol=TOL)
+
+
+@pytest.fixture(scope="module")
+def converted(tmp_path_factory):
+  """fn(name, hf_dir) -> ConversionResult, converting each folder once."""
+  from modeling import hf_convert
+  done = {}
+
+  def convert(name, hf_dir):
+    if name not in done:
+      out = str(tmp_path_factory.mktemp(name))
+      done[name] = hf_convert.convert_hf_folder(hf_dir, out)
+    return done[name]
+
+  return convert
+
+
+def _run_converted(result, ref):
+  config = modeling.BertConfig.from_json_file(result.config_file)
+  return modelrun.run_model(result.model_type, config, result.checkpoint,
+                            ref["input_ids"], ref["input_mask"],
+                            ref["segment_ids"])
+
+
+def test_distilbert_en_tiny_matches_transformers(converted):
+  result = converted("distilbert",
+                     os.path.join(REFERENCE_DIR, "distilbert_en_tiny"))
+  ref = _reference("distilbert_en_tiny")
+  out = _run_converted(result, ref)
+  assert result.config.get("hidden_act") == "gelu_exact"
+  _check_all(out, ref, has_pooler=False)
+  # No pooler: the "pooled" output is the [CLS] hidden state.
+  np.testing.assert_array_equal(out["pooled_output"],
+                                out["sequence_output"][:, 0])
+
+
+def test_minilm_real_weights_match_transformers(converted):
+  from tests import hf_fixtures
+  result = converted("minilm", hf_fixtures.minilm_dir())
+  ref = _reference("minilm_en")
+  out = _run_converted(result, ref)
+  assert out["all_encoder_layers"].shape[0] == 6
+  _check_all(out, ref)
