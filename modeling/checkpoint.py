@@ -39,8 +39,8 @@ def resolve_checkpoint(path):
   if not path:
     raise CheckpointError("no checkpoint given: pass --init_checkpoint")
   if os.path.isdir(path):
-    latest = tf.train.latest_checkpoint(path)
-    if latest and tf.io.gfile.exists(latest + ".index"):
+    latest = _latest_in_state_file(path)
+    if latest:
       return latest
     indexes = sorted(f for f in os.listdir(path) if f.endswith(".index"))
     if len(indexes) == 1:
@@ -56,6 +56,25 @@ def resolve_checkpoint(path):
       "checkpoint not found: %s (no %s.index). Pass the prefix, e.g. "
       "--init_checkpoint=chinese_L-12_H-768_A-12/bert_model.ckpt, or the "
       "folder that holds it." % (path, path))
+
+
+def _latest_in_state_file(folder):
+  """The checkpoint a folder's `checkpoint` state file names, if it exists.
+
+  Released folders often carry a state file with the absolute path of the
+  machine that wrote them; then the file name is tried inside `folder`.
+  """
+  if not os.path.isfile(os.path.join(folder, "checkpoint")):
+    return None
+  state = tf.train.get_checkpoint_state(folder)
+  if not state or not state.model_checkpoint_path:
+    return None
+  for candidate in (state.model_checkpoint_path,
+                    os.path.join(folder, os.path.basename(
+                        state.model_checkpoint_path))):
+    if tf.io.gfile.exists(candidate + ".index"):
+      return candidate
+  return None
 
 
 def list_checkpoint_variables(init_checkpoint):
@@ -121,8 +140,11 @@ def restore_report(tvars, init_checkpoint):
   """
   prefix = resolve_checkpoint(init_checkpoint)
   ckpt = list_checkpoint_variables(prefix)
+  # global_step is never taken from a pre-trained checkpoint: fine-tuning
+  # starts at step 0 whatever step pre-training stopped at.
   graph = collections.OrderedDict((_variable_name(v), v.shape.as_list())
-                                  for v in tvars)
+                                  for v in tvars
+                                  if _variable_name(v) != "global_step")
   restored, to_initialize, mismatch = [], [], []
   for name, shape in graph.items():
     if name not in ckpt:
@@ -233,7 +255,8 @@ def init_from_checkpoint(init_checkpoint, encoder_scope, tvars=None,
   Args:
     init_checkpoint: checkpoint prefix or folder.
     encoder_scope: "bert" or "distilbert".
-    tvars: variables to restore (default: tf.global_variables()).
+    tvars: variables to restore (default: tf.trainable_variables(), as
+      Google's run_classifier; never global_step).
     config_file: for error messages.
     log: write the report with tf.logging.info.
 
@@ -245,7 +268,7 @@ def init_from_checkpoint(init_checkpoint, encoder_scope, tvars=None,
       variable.
   """
   if tvars is None:
-    tvars = tf.global_variables()
+    tvars = tf.trainable_variables()
   report = restore_report(tvars, init_checkpoint)
   check_report(report, encoder_scope, config_file)
   assignment_map = collections.OrderedDict((n, n) for n in report.restored)

@@ -1,0 +1,1 @@
+"""Library behind the run_*.py scripts: inputs, features, training, export."""
