@@ -1,0 +1,99 @@
+"""tf.data input functions over unpadded TFRecord features.
+
+Training batches are shuffled (with a fixed seed, so a resumed run sees the
+same sequence of batches) and bucketed by length: every batch is padded to
+one of a few fixed sizes up to max_seq_length, so short sentences do not pay
+for max_seq_length and the graph sees only a handful of shapes. Evaluation and
+prediction keep file order and pad each batch to its longest feature.
+`dynamic_padding=False` pads everything to max_seq_length (Google's way).
+"""
+
+import tensorflow.compat.v1 as tf
+
+_BUCKET_SIZES = (16, 32, 48, 64, 96, 128, 192, 256, 384, 512)
+DEFAULT_SEED = 12345
+
+
+def bucket_sizes(max_seq_length):
+  """Fixed padded lengths used for training batches, ending at the max."""
+  sizes = [s for s in _BUCKET_SIZES if s < max_seq_length]
+  return sizes + [max_seq_length]
+
+
+def _parser(sequence_names, scalar_names):
+  """Returns fn(serialized) -> dict of int32 tensors (+ input_mask, length)."""
+  spec = {name: tf.io.VarLenFeature(tf.int64) for name in sequence_names}
+  spec.update({name: tf.io.FixedLenFeature([1], tf.int64)
+               for name in scalar_names})
+
+  def parse(record):
+    parsed = tf.io.parse_single_example(record, spec)
+    out = {}
+    for name in sequence_names:
+      out[name] = tf.cast(tf.sparse.to_dense(parsed[name]), tf.int32)
+    for name in scalar_names:
+      out[name] = tf.cast(tf.reshape(parsed[name], []), tf.int32)
+    out["input_mask"] = tf.ones_like(out["input_ids"])
+    out["length"] = tf.size(out["input_ids"])
+    return out
+
+  return parse
+
+
+def input_fn_builder(record_file, batch_size, max_seq_length, is_training,
+                     sequence_names=("input_ids", "segment_ids"),
+                     scalar_names=("label_ids", "example_index"),
+                     dynamic_padding=True, seed=DEFAULT_SEED,
+                     skip_batches=0, shuffle_buffer=10000):
+  """Returns an Estimator input_fn.
+
+  Args:
+    record_file: TFRecord file from features.cached_feature_file.
+    batch_size: examples per batch.
+    max_seq_length: longest feature.
+    is_training: shuffle, repeat and bucket by length.
+    sequence_names: per-token int features ("input_mask" is derived).
+    scalar_names: one-int features.
+    dynamic_padding: False pads every batch to max_seq_length.
+    seed: shuffle seed (fixed, so that a resumed run can skip ahead).
+    skip_batches: training batches already consumed (resume).
+    shuffle_buffer: examples in the shuffle buffer.
+
+  Returns:
+    fn(params) -> tf.data.Dataset of (features dict, None); features have
+    int32 [batch, len] sequences (incl. input_mask) and [batch] scalars.
+  """
+  sequence_names = tuple(sequence_names)
+  all_sequences = sequence_names + ("input_mask",)
+
+  def padded_shapes(length):
+    shapes = {name: [length] for name in all_sequences}
+    shapes.update({name: [] for name in scalar_names})
+    shapes["length"] = []
+    return shapes
+
+  def input_fn(params=None):
+    del params
+    d = tf.data.TFRecordDataset(record_file)
+    if is_training:
+      d = d.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
+      d = d.repeat()
+    d = d.map(_parser(sequence_names, scalar_names))
+    if not dynamic_padding:
+      d = d.padded_batch(batch_size, padded_shapes(max_seq_length),
+                         drop_remainder=is_training)
+    elif is_training:
+      sizes = bucket_sizes(max_seq_length)
+      d = d.apply(tf.data.experimental.bucket_by_sequence_length(
+          element_length_func=lambda f: f["length"],
+          bucket_boundaries=[s + 1 for s in sizes],
+          bucket_batch_sizes=[batch_size] * (len(sizes) + 1),
+          padded_shapes=padded_shapes(None),
+          pad_to_bucket_boundary=True))
+    else:
+      d = d.padded_batch(batch_size, padded_shapes(None))
+    if is_training and skip_batches:
+      d = d.skip(skip_batches)
+    return d.prefetch(2)
+
+  return input_fn

@@ -1,0 +1,91 @@
+"""Classification metrics: in-graph streaming ops and the results file.
+
+One streaming confusion matrix feeds every metric (accuracy, macro F1,
+per-class precision/recall/F1), so they appear in TensorBoard's eval
+summaries and in `eval_results.txt` alike.
+"""
+
+import numpy as np
+import tensorflow.compat.v1 as tf
+
+
+def streaming_confusion_matrix(labels, predictions, num_labels):
+  """Returns (confusion [num_labels, num_labels] float64, update_op).
+
+  Rows are gold labels, columns predictions.
+  """
+  matrix = tf.get_variable(
+      "confusion_matrix", [num_labels, num_labels], dtype=tf.float64,
+      initializer=tf.zeros_initializer(), trainable=False,
+      collections=[tf.GraphKeys.LOCAL_VARIABLES,
+                   tf.GraphKeys.METRIC_VARIABLES])
+  batch = tf.math.confusion_matrix(labels, predictions, num_classes=num_labels,
+                                   dtype=tf.float64)
+  return tf.identity(matrix), matrix.assign_add(batch)
+
+
+def _safe_div(num, den):
+  return tf.where(den > 0, num / tf.maximum(den, 1e-12), tf.zeros_like(num))
+
+
+def classification_metric_ops(labels, predictions, label_names):
+  """Estimator eval_metric_ops from one confusion matrix.
+
+  Returns:
+    dict name -> (value, update_op): accuracy, macro_f1, and
+    precision/<label>, recall/<label>, f1/<label>; plus the matrix itself
+    under "confusion_matrix" (not a scalar: kept out of summaries).
+  """
+  num_labels = len(label_names)
+  with tf.variable_scope("metrics"):
+    matrix, update = streaming_confusion_matrix(labels, predictions,
+                                                num_labels)
+  true_pos = tf.linalg.diag_part(matrix)
+  precision = _safe_div(true_pos, tf.reduce_sum(matrix, axis=0))
+  recall = _safe_div(true_pos, tf.reduce_sum(matrix, axis=1))
+  f1 = _safe_div(2 * precision * recall, precision + recall)
+  ops = {
+      "accuracy": (_safe_div(tf.reduce_sum(true_pos), tf.reduce_sum(matrix)),
+                   update),
+      "macro_f1": (tf.reduce_mean(f1), update),
+      "confusion_matrix": (matrix, update),
+  }
+  for i, name in enumerate(label_names):
+    ops["precision/%s" % name] = (precision[i], update)
+    ops["recall/%s" % name] = (recall[i], update)
+    ops["f1/%s" % name] = (f1[i], update)
+  return ops
+
+
+def format_results(results, label_names):
+  """Text of eval_results.txt: scalars, per-class table, confusion matrix."""
+  lines = []
+  for key in sorted(results):
+    value = results[key]
+    if np.ndim(value) == 0 and "/" not in key:
+      lines.append("%s = %s" % (key, _fmt(value)))
+  lines.append("")
+  lines.append("%-20s %9s %9s %9s %9s" % ("label", "precision", "recall",
+                                           "f1", "support"))
+  matrix = np.asarray(results.get("confusion_matrix", []))
+  for i, name in enumerate(label_names):
+    support = int(matrix[i].sum()) if matrix.size else 0
+    lines.append("%-20s %9.4f %9.4f %9.4f %9d" % (
+        name, results["precision/%s" % name], results["recall/%s" % name],
+        results["f1/%s" % name], support))
+  if matrix.size:
+    lines.append("")
+    lines.append("confusion matrix (rows: gold, columns: predicted)")
+    width = max(8, max(len(n) for n in label_names) + 1)
+    lines.append(" " * width + "".join("%*s" % (width, n)
+                                       for n in label_names))
+    for i, name in enumerate(label_names):
+      lines.append("%*s" % (width, name) +
+                   "".join("%*d" % (width, v) for v in matrix[i]))
+  return "\n".join(lines) + "\n"
+
+
+def _fmt(value):
+  if isinstance(value, (int, np.integer)):
+    return str(int(value))
+  return "%.6f" % float(value)
