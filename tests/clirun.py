@@ -1,0 +1,24 @@
+"""Test helper: run one of the repo's command lines in a subprocess."""
+
+import os
+import subprocess
+import sys
+
+from tests.paths import REPO_DIR
+
+
+def run_script(script, *args, timeout=600):
+  """Runs `python script args...` from the repo; returns CompletedProcess."""
+  env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+  return subprocess.run(
+      [sys.executable, os.path.join(REPO_DIR, script)] + list(args),
+      stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True,
+      timeout=timeout, cwd=REPO_DIR, env=env)
+
+
+def assert_user_error(proc, *fragments):
+  """The run failed with one clear message: exit 1, no traceback."""
+  assert proc.returncode == 1, proc.stderr[-3000:]
+  assert "Traceback" not in proc.stderr, proc.stderr[-3000:]
+  for fragment in fragments:
+    assert fragment in proc.stderr, proc.stderr[-3000:]
