@@ -83,11 +83,14 @@ class ClassificationTask(object):
       data_dir: folder with the split files.
       split: "train", "dev" or "test".
       label_list: labels the model knows; a label outside it is an error
-        (None: accept any, e.g. while reading the training file).
+        (None: the task's fixed labels, or any label while reading the
+        training file of a task whose labels come from the data).
 
     Test files without a label column give examples with label None.
     """
     path = self.require_file(data_dir, split)
+    if label_list is None and self.labels:
+      label_list = self.labels  # a fixed label set checks every split
     examples, skipped = [], []
     for line_number, row in self._rows(path):
       example = self._example(path, line_number, row, split, label_list)
