@@ -266,7 +266,8 @@ def run(run):
         num_train_steps, settings, run.output_dir, evaluate_fn)
     results["train"] = {"global_step": outcome["global_step"],
                         "stopped_early": outcome["stopped_early"],
-                        "best": outcome["best"]}
+                        "best": outcome["best"],
+                        "rates": training.RATES.get("train")}
 
   checkpoint = _checkpoint_for_results(run.output_dir)
   if checkpoint is None:

@@ -79,6 +79,14 @@ class Progress(object):
       return (self.total_examples - self.examples) / examples_per_sec
     return None
 
+  def rates(self):
+    """dict: steps, examples, seconds, steps_per_sec, examples_per_sec."""
+    seconds = max(self.clock() - self.start, 1e-9)
+    return {"steps": self.steps, "examples": self.examples,
+            "seconds": round(seconds, 3),
+            "steps_per_sec": self.steps / seconds,
+            "examples_per_sec": self.examples / seconds}
+
   def done(self, extra=""):
     """Logs the final line with totals and elapsed time."""
     elapsed = self.clock() - self.start

@@ -106,6 +106,11 @@ def train_op_for(loss, trainable, multipliers, settings, num_train_steps):
 
 # -------------------------------------------------------------- hooks ---
 
+# name -> rates of the last finished loop of that name (Progress.rates()),
+# read by the runners for run_results.json and the benchmarks.
+RATES = {}
+
+
 class ProgressHook(tf.train.SessionRunHook):
   """Logs step, steps/sec, examples/sec, ETA and the given tensors.
 
@@ -155,6 +160,7 @@ class ProgressHook(tf.train.SessionRunHook):
   def end(self, session):
     if self.progress is not None:
       self.progress.done()
+      RATES[self.name] = self.progress.rates()
 
 
 def batch_size_of(features):
