@@ -20,6 +20,7 @@ from finetuning import features as features_lib
 from finetuning import input_pipeline
 from finetuning import metrics
 from finetuning import progress
+from finetuning import run_info
 from finetuning import tasks as tasks_lib
 from finetuning import training
 from finetuning.errors import InputError
@@ -228,6 +229,11 @@ def run(run):
   labels = _label_list(run, task, train_examples)
   tf.logging.info("Task %s: %d labels (%s)", task.name, len(labels),
                   ", ".join(labels[:10]))
+
+  if run.do_train:
+    run_info.write(run.output_dir, "classifier", files.model_type,
+                   files.config, files.vocab_file, run.do_lower_case,
+                   run.max_seq_length, labels, task.name)
 
   settings = run.train
   results = {"task": task.name, "model_type": files.model_type,
