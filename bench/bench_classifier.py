@@ -100,16 +100,23 @@ def main():
   parser = argparse.ArgumentParser()
   parser.add_argument("--quick", action="store_true",
                       help="few steps, no full epoch (a smoke test)")
-  parser.add_argument("--skip_epoch", action="store_true")
+  parser.add_argument("--skip_epoch", action="store_true",
+                      help="throughput only")
+  parser.add_argument("--skip_throughput", action="store_true",
+                      help="the full SST-2 epoch only")
+  parser.add_argument("--sst2_steps", type=int, default=60)
+  parser.add_argument("--chnsenticorp_steps", type=int, default=24)
   args = parser.parse_args()
   os.makedirs(RUNS, exist_ok=True)
   hf_dir, tf_dir = converted_model()
   results = {"model": "all-MiniLM-L6-v2", "batch_size": BATCH,
              "learning_rate": LR, "cpu_count": os.cpu_count(),
              "throughput": {}, "epoch": None}
-  steps = {"sst2": 20 if args.quick else 150,
-           "chnsenticorp": 10 if args.quick else 60}
-  for task, length in (("sst2", 128), ("chnsenticorp", 256)):
+  steps = {"sst2": 20 if args.quick else args.sst2_steps,
+           "chnsenticorp": 10 if args.quick else args.chnsenticorp_steps}
+  throughput_tasks = () if args.skip_throughput else (("sst2", 128),
+                                                      ("chnsenticorp", 256))
+  for task, length in throughput_tasks:
     n = steps[task]
     row = {"steps": n, "max_seq_length": length}
     row["ours_dynamic"] = ours(tf_dir, task, "%s_%d_dynamic" % (task, length),
@@ -119,6 +126,8 @@ def main():
                                  "train"]["rates"]["examples_per_sec"]
     row["peer"] = peer(hf_dir, task, "peer_%s_%d" % (task, length), length,
                        n)["train_examples_per_sec"]
+    # Other load on the machine during the row (1-minute load average).
+    row["loadavg_after"] = os.getloadavg()[0]
     results["throughput"][task] = row
     log("%s: %s" % (task, row))
   if not (args.quick or args.skip_epoch):
@@ -133,7 +142,10 @@ def main():
         "peer_steps": theirs["steps"]}
     log("epoch: %s" % results["epoch"])
   os.makedirs(os.path.join(BENCH_DIR, "results"), exist_ok=True)
-  name = "classifier_quick.json" if args.quick else "classifier.json"
+  name = ("classifier_quick.json" if args.quick else
+          "classifier_epoch.json" if args.skip_throughput else
+          "classifier_throughput.json" if args.skip_epoch else
+          "classifier.json")
   with open(os.path.join(BENCH_DIR, "results", name), "w") as f:
     json.dump(results, f, indent=2)
   print(table(results))
