@@ -11,7 +11,6 @@ import json
 import os
 import time
 
-import numpy as np
 import tensorflow.compat.v1 as tf
 
 import modeling
@@ -291,10 +290,7 @@ def run(run):
               encoding="utf-8") as f:
       f.write(text)
     tf.logging.info("Eval results (%s):\n%s", checkpoint, text)
-    results["eval"] = {k: (v.tolist() if isinstance(v, np.ndarray) else
-                           float(v) if not isinstance(v, (int, np.integer))
-                           else int(v))
-                       for k, v in eval_results.items()}
+    results["eval"] = metrics.numeric_results(eval_results)
 
   if run.do_predict:
     test_examples = task.get_examples(run.data_dir, "test", labels)

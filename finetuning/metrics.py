@@ -49,6 +49,7 @@ def classification_metric_ops(labels, predictions, label_names):
                    update),
       "macro_f1": (tf.reduce_mean(f1), update),
       "confusion_matrix": (matrix, update),
+      SUMMARY_KEY: (confusion_matrix_summary(matrix, label_names), update),
   }
   for i, name in enumerate(label_names):
     ops["precision/%s" % name] = (precision[i], update)
@@ -57,8 +58,56 @@ def classification_metric_ops(labels, predictions, label_names):
   return ops
 
 
+# Eval result holding a serialized tf.Summary (the confusion matrix as a
+# Markdown table): the Estimator writes it to TensorBoard's Text dashboard.
+SUMMARY_KEY = "confusion_matrix_text"
+
+
+def confusion_matrix_summary(matrix, label_names):
+  """The confusion matrix as a Markdown table in a serialized text Summary.
+
+  Args:
+    matrix: float Tensor [num_labels, num_labels], rows gold, columns
+      predicted.
+    label_names: list of num_labels strings.
+
+  Returns:
+    string scalar Tensor: a serialized `tf.Summary` (tag
+    "confusion_matrix"), which `Estimator.evaluate` writes as is.
+  """
+  names = [str(n).replace("|", "/") for n in label_names]
+  header = ("| gold (rows) / predicted (columns) | " + " | ".join(names) +
+            " |\n" + "|---" * (len(names) + 1) + "|\n")
+  cells = tf.strings.as_string(tf.cast(matrix, tf.int64))        # [n, n]
+  row_text = tf.strings.reduce_join(cells, axis=1, separator=" | ")  # [n]
+  rows = tf.strings.join([tf.constant(["| %s | " % n for n in names]),
+                          row_text, tf.constant([" |"] * len(names))])
+  table = tf.strings.join([header, tf.strings.reduce_join(rows,
+                                                          separator="\n")])
+  return tf.summary.text("confusion_matrix", table, collections=[])
+
+
+def numeric_results(results):
+  """Eval results without the serialized summaries: JSON-able numbers.
+
+  Arrays become lists, numpy scalars Python numbers.
+  """
+  out = {}
+  for key, value in results.items():
+    if key == SUMMARY_KEY or isinstance(value, bytes):
+      continue
+    if isinstance(value, np.ndarray) and value.ndim > 0:
+      out[key] = value.tolist()
+    elif isinstance(value, (int, np.integer)):
+      out[key] = int(value)
+    else:
+      out[key] = float(value)
+  return out
+
+
 def format_results(results, label_names):
   """Text of eval_results.txt: scalars, per-class table, confusion matrix."""
+  results = numeric_results(results)
   lines = []
   for key in sorted(results):
     value = results[key]

@@ -15,6 +15,7 @@ import shutil
 import tensorflow.compat.v1 as tf
 
 import modeling
+from finetuning import metrics
 from finetuning import optimization
 from finetuning.progress import Progress
 
@@ -223,8 +224,8 @@ def _load_best(output_dir):
 
 
 def _scalars(results):
-  return {k: (float(v) if hasattr(v, "__float__") else v)
-          for k, v in results.items() if getattr(v, "ndim", 0) == 0}
+  return {k: v for k, v in metrics.numeric_results(results).items()
+          if not isinstance(v, list)}
 
 
 def train_and_evaluate(estimator, train_input_fn_at, num_train_steps,

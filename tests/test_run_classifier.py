@@ -108,7 +108,20 @@ def test_cli_single_sentence_train_eval_predict(chnsenticorp, tmp_path):
   assert results["eval"]["global_step"] == 8
   assert tasks_lib.read_labels(os.path.join(out, "labels.txt")) == ["0", "1"]
   assert glob.glob(os.path.join(out, "events.out.tfevents*"))
-  assert glob.glob(os.path.join(out, "eval_final", "events.out.tfevents*"))
+  eval_events = glob.glob(os.path.join(out, "eval_final", "events.out.tfevents*"))
+  assert eval_events
+  # TensorBoard gets the scalars and the confusion matrix as a text table.
+  tags, table = set(), None
+  for event in tf.train.summary_iterator(eval_events[0]):
+    for value in event.summary.value:
+      tags.add(value.tag)
+      if value.tag.startswith("confusion_matrix_text"):
+        table = value.tensor.string_val[0].decode("utf-8")
+  assert {"accuracy", "macro_f1", "f1/0", "f1/1"} <= tags
+  assert table is not None and table.startswith("| gold (rows)")
+  counts = [[int(c) for c in line.strip("| ").split(" | ")[1:]]
+            for line in table.splitlines()[2:]]
+  assert counts == results["eval"]["confusion_matrix"]
 
 
 def test_pair_task_end_to_end(lcqmc, tmp_path):
