@@ -47,6 +47,33 @@ def bert_embeddings(config, input_ids, token_type_ids, use_one_hot_embeddings,
   return output, table
 
 
+def bert_encoder(config, embedding_output, input_mask, batch_size,
+                 seq_length):
+  """`encoder/layer_N`: num_hidden_layers Transformer layers, each its own.
+
+  Opens the `encoder` scope: call it inside the model's scope.
+
+  Args:
+    config: `BertConfig`.
+    embedding_output: float Tensor [batch_size, seq_length, hidden_size].
+    input_mask: int Tensor [batch_size, seq_length].
+    batch_size, seq_length: ints or scalar tensors.
+
+  Returns:
+    List of num_hidden_layers float Tensors [batch_size, seq_length, hidden].
+  """
+
+  def layer_fn(layer_idx, layer_input, attention_bias):
+    with tf.variable_scope("layer_%d" % layer_idx):
+      return layers.transformer_layer(
+          layer_input, attention_bias, batch_size, seq_length, config,
+          layers.BERT_LAYER_NAMES)
+
+  with tf.variable_scope("encoder"):
+    return base.stack_layers(layer_fn, embedding_output, input_mask,
+                             config.num_hidden_layers, batch_size, seq_length)
+
+
 class BertModel(base.EncoderModel):
   """BERT ("Bidirectional Encoder Representations from Transformers").
 
@@ -87,16 +114,8 @@ class BertModel(base.EncoderModel):
         self.embedding_output, self.embedding_table = bert_embeddings(
             config, input_ids, token_type_ids, use_one_hot_embeddings)
 
-      def layer_fn(layer_idx, layer_input, attention_bias):
-        with tf.variable_scope("layer_%d" % layer_idx):
-          return layers.transformer_layer(
-              layer_input, attention_bias, batch_size, seq_length, config,
-              layers.BERT_LAYER_NAMES)
-
-      with tf.variable_scope("encoder"):
-        self.all_encoder_layers = base.stack_layers(
-            layer_fn, self.embedding_output, input_mask,
-            config.num_hidden_layers, batch_size, seq_length)
+      self.all_encoder_layers = bert_encoder(
+          config, self.embedding_output, input_mask, batch_size, seq_length)
       self.sequence_output = self.all_encoder_layers[-1]
       self.pooled_output = base.pooler(
           self.sequence_output, config.hidden_size, config.initializer_range)

@@ -49,15 +49,7 @@ class DistilBertModel(base.EncoderModel):
         self.embedding_output, self.embedding_table = bert.bert_embeddings(
             config, input_ids, None, use_one_hot_embeddings)
 
-      def layer_fn(layer_idx, layer_input, attention_bias):
-        with tf.variable_scope("layer_%d" % layer_idx):
-          return layers.transformer_layer(
-              layer_input, attention_bias, batch_size, seq_length, config,
-              layers.BERT_LAYER_NAMES)
-
-      with tf.variable_scope("encoder"):
-        self.all_encoder_layers = base.stack_layers(
-            layer_fn, self.embedding_output, input_mask,
-            config.num_hidden_layers, batch_size, seq_length)
+      self.all_encoder_layers = bert.bert_encoder(
+          config, self.embedding_output, input_mask, batch_size, seq_length)
       self.sequence_output = self.all_encoder_layers[-1]
       self.pooled_output = self.sequence_output[:, 0, :]
