@@ -44,3 +44,107 @@ def softmax_cross_entropy(logits, label_ids, num_labels):
   per_example_loss = -tf.reduce_sum(one_hot * log_probs, axis=-1)
   return (tf.reduce_mean(per_example_loss), per_example_loss,
           tf.nn.softmax(logits, axis=-1))
+
+
+# ------------------------------------------------------- token tagging ---
+#
+# The tagging head (finetuning/tagging.py): optional BiLSTM over the
+# encoder's sequence output, then a per-token projection to tag scores, under
+# the variable scope "tagger" ("tagger/output_weights", "tagger/output_bias",
+# "tagger/bilstm/...", "tagger/transitions" for the CRF).
+
+TAGGER_SCOPE = "tagger"
+
+
+def token_logits(sequence_output, sequence_lengths, num_labels, is_training,
+                 dropout_prob=0.1, lstm_size=0, initializer_range=0.02):
+  """Per-token tag scores.
+
+  Args:
+    sequence_output: float [batch, seq, hidden] (encoder output).
+    sequence_lengths: int32 [batch], real tokens per row (for the BiLSTM).
+    num_labels: number of tags.
+    is_training: apply dropout.
+    dropout_prob: dropout before the projection.
+    lstm_size: > 0 puts a BiLSTM (lstm_size units each way, outputs
+      concatenated) between encoder and projection.
+
+  Returns:
+    float [batch, seq, num_labels] logits.
+  """
+  hidden = sequence_output
+  if lstm_size:
+    with tf.variable_scope("bilstm"):
+      forward = tf.nn.rnn_cell.LSTMCell(lstm_size)
+      backward = tf.nn.rnn_cell.LSTMCell(lstm_size)
+      (out_fw, out_bw), _ = tf.nn.bidirectional_dynamic_rnn(
+          forward, backward, hidden, sequence_length=sequence_lengths,
+          dtype=tf.float32)
+      hidden = tf.concat([out_fw, out_bw], axis=-1)  # [batch, seq, 2*lstm]
+  width = hidden.shape[-1]
+  width = width.value if hasattr(width, "value") else width
+  output_weights = tf.get_variable(
+      "output_weights", [num_labels, width],
+      initializer=tf.truncated_normal_initializer(stddev=initializer_range))
+  output_bias = tf.get_variable("output_bias", [num_labels],
+                                initializer=tf.zeros_initializer())
+  if is_training:
+    hidden = layers.dropout(hidden, dropout_prob)
+  # [batch, seq, width] x [width, labels] -> [batch, seq, labels]
+  logits = tf.tensordot(hidden, output_weights, axes=[[2], [1]])
+  return tf.nn.bias_add(logits, output_bias)
+
+
+def masked_token_cross_entropy(logits, label_ids, weights):
+  """Mean cross-entropy over the positions with weight 1.
+
+  Args:
+    logits: float [batch, seq, num_labels].
+    label_ids: int [batch, seq]; ids at weight-0 positions are ignored (may
+      be -1).
+    weights: float [batch, seq] of 0/1.
+
+  Returns:
+    scalar loss (0 when no position has weight).
+  """
+  num_labels = tf.shape(logits)[-1]
+  log_probs = tf.nn.log_softmax(logits, axis=-1)
+  one_hot = tf.one_hot(tf.maximum(label_ids, 0), depth=num_labels,
+                       dtype=tf.float32)
+  per_token = -tf.reduce_sum(one_hot * log_probs, axis=-1)  # [batch, seq]
+  return (tf.reduce_sum(per_token * weights) /
+          tf.maximum(tf.reduce_sum(weights), 1.0))
+
+
+def crf_partial_log_likelihood(potentials, label_ids, label_weights,
+                               sequence_lengths, transitions,
+                               penalty=-10000.0):
+  """log p(gold tags at the labelled positions) under a linear-chain CRF.
+
+  The CRF runs over every real token (including [CLS], [SEP] and the
+  non-first WordPieces of a word); positions with weight 0 carry no label
+  and are summed out:
+
+    log sum_{paths agreeing with gold where weight=1} exp(score)  -  log Z
+
+  computed as two forward passes (modeling.crf.crf_log_norm), the first with
+  every non-gold tag at a labelled position pushed down by `penalty`. With
+  every position labelled it equals modeling.crf.crf_log_likelihood.
+
+  Args:
+    potentials: float [batch, seq, num_tags].
+    label_ids: int [batch, seq] gold ids (ignored where weight is 0).
+    label_weights: float [batch, seq] 0/1.
+    sequence_lengths: int32 [batch].
+    transitions: float [num_tags, num_tags].
+
+  Returns:
+    float [batch] log-likelihoods.
+  """
+  from modeling import crf  # pylint: disable=g-import-not-at-top
+  num_tags = tf.shape(potentials)[-1]
+  gold = tf.one_hot(tf.maximum(label_ids, 0), num_tags, dtype=potentials.dtype)
+  labelled = tf.expand_dims(tf.cast(label_weights, potentials.dtype), -1)
+  clamped = potentials + labelled * (1.0 - gold) * penalty
+  return (crf.crf_log_norm(clamped, sequence_lengths, transitions) -
+          crf.crf_log_norm(potentials, sequence_lengths, transitions))
