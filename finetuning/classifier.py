@@ -89,16 +89,14 @@ def model_fn_builder(model_type, config, label_names, init_checkpoint,
                                            is_training)
     logits = heads.classifier_logits(model.get_pooled_output(), num_labels,
                                      is_training, config.hidden_dropout_prob)
-    label_ids = features["label_ids"]
-    loss, _, probabilities = heads.softmax_cross_entropy(
-        logits, tf.maximum(label_ids, 0), num_labels)
     predicted = tf.argmax(logits, axis=-1, output_type=tf.int32)
+    if mode == tf.estimator.ModeKeys.PREDICT:
+      return _predict_spec(mode, features, logits, predicted, label_names)
+    label_ids = features["label_ids"]
+    loss, _, _ = heads.softmax_cross_entropy(
+        logits, tf.maximum(label_ids, 0), num_labels)
     batch = training.batch_size_of(features)
 
-    if mode == tf.estimator.ModeKeys.PREDICT:
-      return tf.estimator.EstimatorSpec(mode, predictions={
-          "probabilities": probabilities, "label_id": predicted,
-          "example_index": features["example_index"]})
     if mode == tf.estimator.ModeKeys.EVAL:
       hook = training.ProgressHook("evaluate", {"batch_size": batch},
                                    total_examples=totals.get("eval"),
@@ -117,6 +115,67 @@ def model_fn_builder(model_type, config, label_names, init_checkpoint,
         total_steps=num_train_steps, every_seconds=settings.log_every_seconds)
     return tf.estimator.EstimatorSpec(mode, loss=loss, train_op=train_op,
                                       training_hooks=[hook])
+
+  return model_fn
+
+
+def _predict_spec(mode, features, logits, predicted, label_names):
+  """PREDICT EstimatorSpec: needs only input_ids / input_mask / segment_ids.
+
+  Predictions (also the `serving_default` export output):
+    probabilities: float32 [batch, num_labels], softmax of the logits.
+    label_id: int32 [batch], argmax.
+    label: string [batch], label_names[label_id].
+  plus example_index [batch] when the features carry it (run_classifier's
+  test_results.tsv); it is not part of the export outputs.
+  """
+  probabilities = tf.nn.softmax(logits, axis=-1)
+  predictions = {
+      "probabilities": probabilities,
+      "label_id": predicted,
+      "label": tf.gather(tf.constant(list(label_names), tf.string),
+                         predicted),
+  }
+  export_outputs = {
+      tf.saved_model.signature_constants.DEFAULT_SERVING_SIGNATURE_DEF_KEY:
+          tf.estimator.export.PredictOutput(dict(predictions))}
+  if "example_index" in features:
+    predictions["example_index"] = features["example_index"]
+  return tf.estimator.EstimatorSpec(mode, predictions=predictions,
+                                    export_outputs=export_outputs)
+
+
+def model_fn_from_run_info(info):
+  """A PREDICT-only Estimator model_fn rebuilt from a run directory.
+
+  Args:
+    info: dict from `finetuning.run_info.read(run_dir)` with kind
+      "classifier" (config is a BertConfig).
+
+  Returns:
+    model_fn(features, labels, mode, params) whose features need only
+    input_ids, input_mask, segment_ids (int32 [batch, seq]); predictions
+    and export_outputs as `_predict_spec` describes. The fine-tuned weights
+    come from the checkpoint the Estimator (or the exporter) restores.
+  """
+  if info.get("kind") != "classifier":
+    raise modeling.ConfigError(
+        "run_info kind is %r, not \"classifier\"" % info.get("kind"))
+  model_type, config = info["model_type"], info["config"]
+  label_names = list(info["labels"])
+
+  def model_fn(features, labels, mode, params):
+    del labels, params
+    if mode != tf.estimator.ModeKeys.PREDICT:
+      raise ValueError("model_fn_from_run_info supports PREDICT only; "
+                       "train with run_classifier.py")
+    model = training.encoder_from_features(model_type, config, features,
+                                           False)
+    logits = heads.classifier_logits(model.get_pooled_output(),
+                                     len(label_names), False,
+                                     config.hidden_dropout_prob)
+    predicted = tf.argmax(logits, axis=-1, output_type=tf.int32)
+    return _predict_spec(mode, features, logits, predicted, label_names)
 
   return model_fn
 

@@ -1,0 +1,46 @@
+"""Export a fine-tuned run as a SavedModel for TF Serving.
+
+  python export_savedmodel.py --model_dir=runs/sst2 --export_dir=exports/sst2
+
+writes exports/sst2/<version>/{saved_model.pb,variables/,assets/}: the
+layout `tensorflow_model_server --model_base_path=exports/sst2` serves.
+The checkpoint is the best one kept in RUN_DIR/best/ if there is one, else
+the newest in RUN_DIR; --checkpoint picks another. Signatures:
+`serving_default` (input_ids / input_mask / segment_ids, int32 [batch, seq])
+and `from_examples` (serialized tf.Example protos). See serving/export.py.
+"""
+
+from absl import flags
+
+from finetuning import cli
+
+flags.DEFINE_string("model_dir", None, "Run directory of run_classifier.py "
+                    "/ run_ner.py (holds run_info.json and checkpoints).")
+flags.DEFINE_string("export_dir", None, "Model base path; the export goes "
+                    "to EXPORT_DIR/<version>/.")
+flags.DEFINE_integer("version", None, "Version directory name (a positive "
+                     "integer); default: one more than the highest there.")
+flags.DEFINE_string("checkpoint", None, "Checkpoint prefix or folder to "
+                    "export instead of the best / newest of --model_dir.")
+
+FLAGS = flags.FLAGS
+
+
+def main(_):
+  import modeling  # pylint: disable=g-import-not-at-top
+  from serving import export  # pylint: disable=g-import-not-at-top
+
+  for name in ("model_dir", "export_dir"):
+    if not getattr(FLAGS, name):
+      raise modeling.ConfigError("--%s is required" % name)
+  result = export.export(FLAGS.model_dir, FLAGS.export_dir, FLAGS.version,
+                         FLAGS.checkpoint)
+  print("exported %s (global_step %s)" % (result["checkpoint"],
+                                           result["global_step"]))
+  print("signatures: %s; outputs: %s" % (", ".join(result["signatures"]),
+                                         ", ".join(result["outputs"])))
+  print(result["export_dir"])
+
+
+if __name__ == "__main__":
+  cli.run(main)

@@ -1,0 +1,253 @@
+"""A predictor that loads an exported SavedModel once and answers from memory.
+
+  predictor = serving.Predictor("exports/sst2")      # base dir or version dir
+  predictor.predict(["a gorgeous, witty film", ("text a", "text b")])
+  # -> [{"label": "1", "label_id": 1,
+  #      "probabilities": {"0": 0.03, "1": 0.97}}, ...]
+
+`estimator.predict` rebuilds the graph and restores the checkpoint on every
+call; this keeps one `tf.Session` with the loaded graph for its lifetime.
+The tokenizer comes from the export's assets (vocab.txt and
+serving_config.json), so nothing but the export directory is needed.
+
+Batching: inputs are sorted by length and run in batches of `batch_size`,
+each padded only to its own longest member. Thread safety: the graph is
+finalized after loading and `Session.run` is thread-safe; the tokenizer only
+reads its vocab; so one Predictor can serve many threads at once.
+"""
+
+import json
+import os
+
+import numpy as np
+import tensorflow.compat.v1 as tf
+
+import tokenization
+from serving import export as export_lib
+
+
+class PredictorError(ValueError):
+  """Bad predictor input or export directory; the message says the fix."""
+
+
+def resolve_export_dir(path):
+  """A version directory: `path` itself if it holds saved_model.pb, else its
+  highest all-digit subdirectory that does.
+
+  Raises:
+    PredictorError: no SavedModel there.
+  """
+  if os.path.isfile(os.path.join(path, "saved_model.pb")):
+    return path
+  versions = sorted((int(n) for n in (os.listdir(path) if os.path.isdir(path)
+                                      else [])
+                     if n.isdigit() and os.path.isfile(
+                         os.path.join(path, n, "saved_model.pb"))),
+                    reverse=True)
+  if not versions:
+    raise PredictorError(
+        "no SavedModel in %s (neither saved_model.pb nor a numbered version "
+        "directory holding one): run export_savedmodel.py first" % path)
+  return os.path.join(path, str(versions[0]))
+
+
+def read_serving_config(export_dir):
+  """assets/serving_config.json of a version directory, as a dict."""
+  path = os.path.join(export_dir, "assets", export_lib.SERVING_CONFIG_FILE)
+  if not os.path.isfile(path):
+    raise PredictorError("%s not found: %s was not written by "
+                         "export_savedmodel.py" % (path, export_dir))
+  with open(path, encoding="utf-8") as f:
+    return json.load(f)
+
+
+def pad_batch(rows, pad_to=None):
+  """Pads lists of int lists into arrays.
+
+  Args:
+    rows: list of dicts name -> list of int (same length within a row).
+    pad_to: length to pad to (default: the longest row).
+
+  Returns:
+    dict name -> int32 array [len(rows), pad_to], zero-padded.
+  """
+  length = pad_to or max(len(r["input_ids"]) for r in rows)
+  out = {}
+  for name in export_lib.INPUT_NAMES:
+    array = np.zeros([len(rows), length], np.int32)
+    for i, row in enumerate(rows):
+      array[i, :len(row[name])] = row[name]
+    out[name] = array
+  return out
+
+
+def _as_pair(item):
+  """str | (a, b) | {"text": a, "text_b": b} -> (a, b or None)."""
+  if isinstance(item, str):
+    return item, None
+  if isinstance(item, dict):
+    text, text_b = item.get("text"), item.get("text_b")
+  elif isinstance(item, (tuple, list)) and len(item) in (1, 2):
+    text, text_b = item[0], item[1] if len(item) == 2 else None
+  else:
+    raise PredictorError(
+        "cannot read %r as a text: pass a str, a (text, text_b) pair or "
+        "{\"text\": ..., \"text_b\": ...}" % (item,))
+  if not isinstance(text, str) or not (text_b is None or
+                                       isinstance(text_b, str)):
+    raise PredictorError("text and text_b must be strings, got %r" % (item,))
+  return text, text_b
+
+
+class Predictor(object):
+  """Loads an export once; maps texts to labels, or tensors to outputs."""
+
+  def __init__(self, export_dir, batch_size=32, max_seq_length=None,
+               num_threads=0):
+    """Args:
+      export_dir: a version directory (…/1) or the base holding versions
+        (the highest is loaded).
+      batch_size: most inputs per Session.run.
+      max_seq_length: truncate texts to this many tokens (default: the
+        run's max_seq_length; at most max_position_embeddings).
+      num_threads: TF intra/inter-op threads (0: all cores).
+    """
+    self.export_dir = resolve_export_dir(export_dir)
+    self.config = read_serving_config(self.export_dir)
+    if self.config.get("format") != export_lib.SERVING_CONFIG_FORMAT:
+      raise PredictorError(
+          "%s: serving_config.json format %r, this code reads format %d: "
+          "re-export with this version of export_savedmodel.py" %
+          (self.export_dir, self.config.get("format"),
+           export_lib.SERVING_CONFIG_FORMAT))
+    self.kind = self.config["kind"]
+    self.labels = list(self.config["labels"])
+    self.batch_size = int(batch_size)
+    if self.batch_size < 1:
+      raise PredictorError("batch_size must be >= 1, got %d" % batch_size)
+    limit = self.config["max_position_embeddings"]
+    self.max_seq_length = int(max_seq_length or self.config["max_seq_length"])
+    if not 2 < self.max_seq_length <= limit:
+      raise PredictorError("max_seq_length=%d: must be in 3..%d (the model's "
+                           "max_position_embeddings)" %
+                           (self.max_seq_length, limit))
+    self.tokenizer = tokenization.FullTokenizer(
+        os.path.join(self.export_dir, "assets", self.config["vocab_file"]),
+        self.config["do_lower_case"])
+    self.graph = tf.Graph()
+    session_config = tf.ConfigProto(intra_op_parallelism_threads=num_threads,
+                                    inter_op_parallelism_threads=num_threads)
+    self.session = tf.Session(graph=self.graph, config=session_config)
+    with self.graph.as_default():
+      meta = tf.saved_model.loader.load(
+          self.session, [tf.saved_model.tag_constants.SERVING],
+          self.export_dir)
+    self.graph.finalize()
+    self._signatures = {}
+    for key, signature in meta.signature_def.items():
+      self._signatures[key] = (
+          {k: self.graph.get_tensor_by_name(v.name)
+           for k, v in signature.inputs.items()},
+          {k: self.graph.get_tensor_by_name(v.name)
+           for k, v in signature.outputs.items()})
+    for key in (export_lib.DEFAULT_SIGNATURE, export_lib.EXAMPLES_SIGNATURE):
+      if key not in self._signatures:
+        raise PredictorError("%s has no %r signature: re-export it with "
+                             "export_savedmodel.py" % (self.export_dir, key))
+    self.output_names = sorted(self._signatures[export_lib.DEFAULT_SIGNATURE]
+                               [1])
+
+  def close(self):
+    self.session.close()
+
+  # --------------------------------------------------------- tensors ---
+
+  def run(self, input_ids, input_mask, segment_ids):
+    """serving_default on one padded batch.
+
+    Args:
+      input_ids, input_mask, segment_ids: int arrays [batch, seq].
+
+    Returns:
+      dict output name -> numpy array (classifier: probabilities
+      [batch, labels] float32, label_id [batch] int32, label [batch] bytes).
+    """
+    inputs, outputs = self._signatures[export_lib.DEFAULT_SIGNATURE]
+    feed = {inputs["input_ids"]: input_ids, inputs["input_mask"]: input_mask,
+            inputs["segment_ids"]: segment_ids}
+    return self.session.run(outputs, feed)
+
+  def run_examples(self, serialized):
+    """from_examples on a list of serialized tf.Example bytes."""
+    inputs, outputs = self._signatures[export_lib.EXAMPLES_SIGNATURE]
+    return self.session.run(outputs, {inputs[export_lib.EXAMPLES_INPUT]:
+                                      list(serialized)})
+
+  def run_rows(self, rows):
+    """Runs unpadded rows in length-sorted batches.
+
+    Args:
+      rows: list of dicts input_ids / input_mask / segment_ids -> int lists.
+
+    Returns:
+      list (in input order) of dicts output name -> numpy value of that
+      row; for NER, per-token outputs are cut to the row's length.
+    """
+    order = sorted(range(len(rows)), key=lambda i: len(rows[i]["input_ids"]))
+    results = [None] * len(rows)
+    for start in range(0, len(order), self.batch_size):
+      chunk = order[start:start + self.batch_size]
+      arrays = pad_batch([rows[i] for i in chunk])
+      out = self.run(arrays["input_ids"], arrays["input_mask"],
+                     arrays["segment_ids"])
+      seq = arrays["input_ids"].shape[1]
+      for j, i in enumerate(chunk):
+        length = len(rows[i]["input_ids"])
+        results[i] = {
+            name: (value[j][:length] if self.kind == "ner" and
+                   value.ndim >= 2 and value.shape[1] == seq else value[j])
+            for name, value in out.items()}
+    return results
+
+  # ----------------------------------------------------------- texts ---
+
+  def encode(self, text, text_b=None):
+    """One text (pair) -> dict input_ids / input_mask / segment_ids (lists),
+    tokenized as run_classifier made its features."""
+    tokens_a = self.tokenizer.tokenize(text)
+    tokens_b = self.tokenizer.tokenize(text_b) if text_b else None
+    tokens, segment_ids = tokenization.build_inputs(tokens_a, tokens_b,
+                                                    self.max_seq_length)
+    ids = self.tokenizer.convert_tokens_to_ids(tokens)
+    return {"input_ids": ids, "input_mask": [1] * len(ids),
+            "segment_ids": segment_ids}
+
+  def predict(self, inputs):
+    """Raw texts -> predictions, one per input, in order.
+
+    Args:
+      inputs: list of str, (text, text_b) pairs or {"text", "text_b"} dicts
+        (a single str is taken as a list of one).
+
+    Returns:
+      classifier: list of {"label": str, "label_id": int,
+        "probabilities": {label: float}}.
+    """
+    if isinstance(inputs, (str, dict)):
+      inputs = [inputs]
+    pairs = [_as_pair(item) for item in inputs]
+    if self.kind != "classifier":
+      raise PredictorError(
+          "raw-text prediction for %r exports is not available yet (NER "
+          "entity spans are pending finetuning/tagging.py); use run() with "
+          "tensors" % self.kind)
+    rows = [self.encode(a, b) for a, b in pairs]
+    results = []
+    for out in self.run_rows(rows) if rows else []:
+      probabilities = out["probabilities"].tolist()
+      label_id = int(out["label_id"])
+      results.append({
+          "label": self.labels[label_id], "label_id": label_id,
+          "probabilities": dict(zip(self.labels, probabilities))})
+    return results
+
