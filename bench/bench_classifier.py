@@ -27,7 +27,7 @@ BENCH_DIR = os.path.dirname(os.path.abspath(__file__))
 REPO_DIR = os.path.dirname(BENCH_DIR)
 sys.path.insert(0, REPO_DIR)
 
-from tools import fetch_minilm  # pylint: disable=g-import-not-at-top
+from minilm_model import converted_model  # pylint: disable=g-import-not-at-top,unused-import
 
 DATA_DIR = os.path.join(os.path.dirname(REPO_DIR), "shared", "data")
 RUNS = os.path.join(BENCH_DIR, "runs")
@@ -39,17 +39,6 @@ SIZES = {"sst2": 67349, "chnsenticorp": 9600}
 
 def log(msg):
   print("[bench %s] %s" % (time.strftime("%H:%M:%S"), msg), flush=True)
-
-
-def converted_model():
-  """(HF folder, TF1 folder) of all-MiniLM-L6-v2, converting once."""
-  hf_dir = fetch_minilm.minilm_dir()
-  tf_dir = os.path.join(REPO_DIR, ".cache", "minilm_tf1")
-  if not os.path.isfile(os.path.join(tf_dir, "model.ckpt.index")):
-    subprocess.run([sys.executable, os.path.join(REPO_DIR,
-                                                 "convert_checkpoint.py"),
-                    "--hf_dir", hf_dir, "--output_dir", tf_dir], check=True)
-  return hf_dir, tf_dir
 
 
 def ours(tf_dir, task, name, max_seq_length, steps=None, dynamic=True,

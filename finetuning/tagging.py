@@ -326,7 +326,8 @@ def model_fn_builder(model_type, config, labels, crf=False, lstm_size=0,
   settings = settings or training.TrainSettings()
   totals = totals if totals is not None else {}
 
-  def model_fn(features, labels, mode, params):  # pylint: disable=redefined-outer-name
+  # pylint: disable=redefined-outer-name
+  def model_fn(features, labels, mode, params):
     del labels, params
     is_training = mode == tf.estimator.ModeKeys.TRAIN
     model = training.encoder_from_features(model_type, config, features,

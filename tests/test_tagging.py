@@ -312,7 +312,8 @@ def test_model_fn_predicts_from_model_inputs_only_and_exports(
     assert row["tag_scores"].dtype == np.float32
     real = mask.astype(bool)
     assert ((row["tag_ids"] >= 0) & (row["tag_ids"] < 3)).all()
-    assert ((row["tag_scores"][real] > 0) & (row["tag_scores"][real] <= 1)).all()
+    scores = row["tag_scores"][real]
+    assert ((scores > 0) & (scores <= 1)).all()
     assert (row["tag_ids"][~real] == 0).all()
     if not crf:
       assert (row["tag_scores"][real] >= 1.0 / 3 - 1e-6).all()
