@@ -1,9 +1,14 @@
-"""Task heads on top of an encoder: sentence classification.
+"""Task heads on top of an encoder: sentence classification and tagging.
 
 `classifier_logits` is google-research/bert's run_classifier head: dropout on
 the pooled output, then `output_weights` [num_labels, hidden] and
 `output_bias` [num_labels] (Google's variable names, outside the encoder
 scope, so a restore report lists them as "initialised here").
+
+Tagging (finetuning/tagging.py): `token_logits` (optional BiLSTM, then a
+per-token projection), `masked_token_cross_entropy` (softmax loss over the
+labelled positions only) and `crf_partial_log_likelihood` (CRF loss with
+unlabelled positions summed out).
 """
 
 import tensorflow.compat.v1 as tf
