@@ -227,20 +227,24 @@ class Predictor(object):
 
     Args:
       inputs: list of str, (text, text_b) pairs or {"text", "text_b"} dicts
-        (a single str is taken as a list of one).
+        (a single str or dict is taken as a list of one). NER takes single
+        texts only.
 
     Returns:
       classifier: list of {"label": str, "label_id": int,
         "probabilities": {label: float}}.
+      ner: list of {"entities": [{"type", "start", "end", "mention",
+        "score"}], "tags": [one tag per unit]}: start/end are character
+        offsets into the text (end exclusive: text[start:end] == mention);
+        units are characters (Chinese runs) or words (unit_joiner " ");
+        score is the mean tag score of the entity's units. Long texts are
+        cut into overlapping windows and merged back (nothing truncated).
     """
     if isinstance(inputs, (str, dict)):
       inputs = [inputs]
     pairs = [_as_pair(item) for item in inputs]
-    if self.kind != "classifier":
-      raise PredictorError(
-          "raw-text prediction for %r exports is not available yet (NER "
-          "entity spans are pending finetuning/tagging.py); use run() with "
-          "tensors" % self.kind)
+    if self.kind == "ner":
+      return self._predict_entities(pairs)
     rows = [self.encode(a, b) for a, b in pairs]
     results = []
     for out in self.run_rows(rows) if rows else []:
@@ -251,3 +255,38 @@ class Predictor(object):
           "probabilities": dict(zip(self.labels, probabilities))})
     return results
 
+  # ------------------------------------------------------------- ner ---
+
+  def _predict_entities(self, pairs):
+    from finetuning import tagging  # pylint: disable=g-import-not-at-top
+    head = self.config.get("head") or {}
+    scheme = head.get("scheme", "BIO")
+    joiner = head.get("unit_joiner") or ""
+    sentences, rows = [], []
+    for text, text_b in pairs:
+      if text_b:
+        raise PredictorError("NER takes single texts, got a text_b (%r)" %
+                             text_b[:40])
+      units, offsets = tagging.text_to_units(text, joiner)
+      windows = tagging.unit_windows(units, self.tokenizer,
+                                     self.max_seq_length,
+                                     head.get("window_stride"))
+      sentences.append((text, units, offsets, windows, len(rows)))
+      rows.extend({n: list(getattr(w, n)) for n in export_lib.INPUT_NAMES}
+                  for w in windows)
+    outputs = self.run_rows(rows) if rows else []
+    results = []
+    for text, units, offsets, windows, first in sentences:
+      mine = outputs[first:first + len(windows)]
+      tags, scores = tagging.merge_windows(
+          windows, [o["tag_ids"] for o in mine], len(units), self.labels,
+          scheme, [o["tag_scores"] for o in mine] if mine and
+          "tag_scores" in mine[0] else None)
+      entities = tagging.entities_from_tags(text, units, offsets, tags,
+                                            scheme)
+      for entity in entities:
+        inside = [scores[u] for u, o in enumerate(offsets)
+                  if entity["start"] <= o < entity["end"]]
+        entity["score"] = float(np.mean(inside)) if inside else 0.0
+      results.append({"entities": entities, "tags": tags})
+    return results
