@@ -238,6 +238,11 @@ def test_predictor_threads_and_bad_input(predictor):
       for a, b in zip(answer, expected):
         assert abs(a["probabilities"]["1"] - b["probabilities"]["1"]) <= TOL
   assert predictor.predict([]) == []
+  # Longer than max_position_embeddings (128): the graph's own check says so.
+  too_long = np.ones([1, 129], np.int32)
+  with pytest.raises(tf.errors.InvalidArgumentError,
+                     match="max_position_embeddings=128"):
+    predictor.run(too_long, too_long, 0 * too_long)
   with pytest.raises(predictor_lib.PredictorError, match="text"):
     predictor.predict([3])
   with pytest.raises(predictor_lib.PredictorError, match="no SavedModel"):
