@@ -131,6 +131,23 @@ def test_export_cli_errors_are_one_line(tmp_path):
   clirun.assert_user_error(proc, "--model_dir is required")
 
 
+def test_serve_and_predict_cli_errors_are_one_line(tmp_path):
+  proc = clirun.run_script("serve.py", "--export_dir=" + str(tmp_path),
+                           "--port=0")
+  clirun.assert_user_error(proc, "no SavedModel in", "export_savedmodel.py")
+  proc = clirun.run_script("predict.py", "--export_dir=" + str(tmp_path),
+                           "some text")
+  clirun.assert_user_error(proc, "no SavedModel in")
+
+
+def test_predict_cli(tiny):
+  proc = clirun.run_script("predict.py", "--export_dir=" + tiny["export_base"],
+                           "好", "--text_b=差")
+  assert proc.returncode == 0, proc.stderr[-2000:]
+  answer = json.loads(proc.stdout.strip().splitlines()[-1])
+  assert answer["text"] == "好" and answer["label"] in ("0", "1")
+
+
 def test_saved_model_cli_lists_both_signatures(tiny):
   cli = os.path.join(os.path.dirname(sys.executable), "saved_model_cli")
   if not os.path.exists(cli):
