@@ -72,7 +72,11 @@ def train(tf_dir, name, crf, epochs, data_dir=DATA_DIR):
 
 
 def tag_sentences(run_dir, texts, batch_size=32):
-  """Tags raw texts with the run's model; returns (entities, timings)."""
+  """Tags raw texts with the run's model; returns (entities, timings).
+
+  The clock runs from reading run_info.json to the last entity list:
+  tokenization, windows, graph build, restore, inference and merging.
+  """
   import numpy as np  # pylint: disable=g-import-not-at-top
   import tensorflow.compat.v1 as tf  # pylint: disable=g-import-not-at-top
   import tokenization  # pylint: disable=g-import-not-at-top
@@ -167,6 +171,11 @@ def main():
   parser.add_argument("--quick", action="store_true",
                       help="600 training sentences (a smoke test)")
   parser.add_argument("--epochs", type=float, default=1.0)
+  parser.add_argument("--tag_only", action="store_true",
+                      help="reuse the trained runs in bench/runs; only "
+                      "re-time tagging 1,000 sentences")
+  parser.add_argument("--tag_repeats", type=int, default=3,
+                      help="tagging timings per head (the fastest is kept)")
   args = parser.parse_args()
   os.makedirs(RUNS, exist_ok=True)
   _, tf_dir = converted_model()
@@ -182,8 +191,15 @@ def main():
   texts = test_texts(TAG_SENTENCES)
   for name, crf in (("softmax", False), ("crf", True)):
     run_name = "ner_conll_%s%s" % (name, "_quick" if args.quick else "")
-    mine = train(tf_dir, run_name, crf, args.epochs, data_dir)
-    _, timing = tag_sentences(os.path.join(RUNS, run_name), texts)
+    if args.tag_only:
+      with open(os.path.join(RUNS, run_name, "run_results.json")) as f:
+        mine = json.load(f)
+    else:
+      mine = train(tf_dir, run_name, crf, args.epochs, data_dir)
+    timings = [tag_sentences(os.path.join(RUNS, run_name), texts)[1]
+               for _ in range(args.tag_repeats)]
+    timing = min(timings, key=lambda t: t["seconds_total"])
+    timing["all_seconds_total"] = [t["seconds_total"] for t in timings]
     row = {"dev_f1": mine["eval"]["f1"],
            "test_precision": mine["predict"]["precision"],
            "test_recall": mine["predict"]["recall"],
