@@ -100,6 +100,70 @@ def _check_outputs(out, data_dir, scheme="BIO"):
   return results
 
 
+def _check_predictor_path(out, data_dir):
+  """Raw text -> tags through model_fn_from_run_info (what serving uses)
+  gives the CLI's predicted column for every test sentence."""
+  import numpy as np  # pylint: disable=g-import-not-at-top
+  import tensorflow.compat.v1 as tf  # pylint: disable=g-import-not-at-top
+  import tokenization  # pylint: disable=g-import-not-at-top
+  tf.disable_eager_execution()
+  info = run_info.read(out)
+  tokenizer = tokenization.FullTokenizer(info["vocab_file"],
+                                         info["do_lower_case"])
+  task = ner_data.get_ner_task("peoples_daily")
+  texts = [e.text for e in task.get_examples(data_dir, "test")]
+  with open(os.path.join(out, "test_predictions.txt"),
+            encoding="utf-8") as f:
+    expected = [[line.split(" ")[2] for line in block.split("\n")]
+                for block in f.read().split("\n\n")[:-1]]
+  sentences = []
+  for text in texts:
+    units, offsets = tagging.text_to_units(text, info["head"]["unit_joiner"])
+    sentences.append((units, tagging.unit_windows(
+        units, tokenizer, info["max_seq_length"])))
+  flat = [w for _, windows in sentences for w in windows]
+
+  def input_fn(params=None):
+    del params
+    width = max(len(w.input_ids) for w in flat)
+    pad = lambda rows: np.array([r + [0] * (width - len(r)) for r in rows],
+                                np.int32)
+    return tf.data.Dataset.from_tensor_slices({
+        "input_ids": pad([w.input_ids for w in flat]),
+        "input_mask": pad([w.input_mask for w in flat]),
+        "segment_ids": pad([w.segment_ids for w in flat])}).batch(8)
+
+  estimator = tf.estimator.Estimator(tagging.model_fn_from_run_info(info),
+                                     model_dir=out)
+  rows = list(estimator.predict(input_fn))
+  assert len(rows) == len(flat)
+  # The CLI's own path (cached TFRecord features of the test file) gives the
+  # same per-unit scores: windows and merging agree, not just the tags.
+  import modeling  # pylint: disable=g-import-not-at-top
+  from finetuning import ner  # pylint: disable=g-import-not-at-top
+  from finetuning import training  # pylint: disable=g-import-not-at-top
+  run = ner.NerRun("peoples_daily", data_dir, out,
+                   modeling.find_pretrained(BERT_DIR),
+                   training.TrainSettings(), max_seq_length=64)
+  data = ner._split_data(run, task, "test", task.get_examples(data_dir, "test"),
+                         info["labels"], tokenizer)
+  assert data.cached.reused
+  cli_tags, cli_scores = ner.predict_tags(estimator, run, data,
+                                          info["labels"])
+  assert cli_tags == expected
+  start = 0
+  for (units, windows), want, want_scores in zip(sentences, expected,
+                                                 cli_scores):
+    got = rows[start:start + len(windows)]
+    start += len(windows)
+    tags, scores = tagging.merge_windows(
+        windows, [r["tag_ids"] for r in got], len(units), info["labels"],
+        info["head"]["scheme"], [r["tag_scores"] for r in got])
+    assert tags == want
+    assert all(0 < s <= 1 for s in scores)
+    np.testing.assert_allclose(scores, want_scores, rtol=1e-5)
+
+
 def test_cli_softmax_learns_and_writes_every_output(pd_subset, tmp_path):
   out = str(tmp_path / "softmax")
   proc = _run(pd_subset, out, "--do_train", "--do_eval", "--do_predict",
@@ -124,6 +188,7 @@ def test_cli_softmax_learns_and_writes_every_output(pd_subset, tmp_path):
   assert info["head"]["unit_joiner"] == "" and info["head"]["lstm_size"] == 0
   assert os.path.isfile(os.path.join(out, "vocab.txt"))
   assert os.path.isdir(os.path.join(out, "eval_final"))
+  _check_predictor_path(out, pd_subset)
   # The run directory refuses a different head.
   proc = _run(pd_subset, out, "--do_eval", "--crf")
   clirun.assert_user_error(proc, "--crf=false")
