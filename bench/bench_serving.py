@@ -97,6 +97,7 @@ def bench_predictor(predictor, texts, single, batches):
     predictor.predict([texts[i % len(texts)]])
     times.append(time.perf_counter() - start)
   one = stats(times)
+  predictor.predict(texts[:32])  # warm-up of the batch path
   batch_times = []
   for b in range(batches):
     chunk = [texts[(b * 32 + j) % len(texts)] for j in range(32)]
@@ -230,6 +231,7 @@ def main():
   tf.disable_eager_execution()
   tf.logging.set_verbosity(tf.logging.ERROR)
 
+  load_at_start = os.getloadavg()
   ensure_run(args.run_dir)
   subprocess.run(["rm", "-rf", EXPORT_DIR], check=True)
   log("export %s" % args.run_dir)
@@ -261,7 +263,9 @@ def main():
       "max_seq_length": predictor.max_seq_length,
       "inputs": "samples/sst2/dev.tsv sentences",
       "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
-                  "tensorflow": tf.__version__},
+                  "tensorflow": tf.__version__,
+                  # Other processes' load (1/5/15 min) when this started.
+                  "loadavg_at_start": [round(x, 2) for x in load_at_start]},
       "command": "flock /tmp/bench.lock .venv/bin/python "
                  "bench/bench_serving.py",
       "export_seconds": round(export_seconds, 1),
