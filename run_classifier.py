@@ -43,13 +43,7 @@ def main(_):
                       ("output_dir", FLAGS.output_dir)):
     if not value:
       raise modeling.ConfigError("--%s is required" % name)
-  if FLAGS.do_train and not FLAGS.init_checkpoint:
-    raise modeling.ConfigError(
-        "--init_checkpoint is required to fine-tune (a release folder or "
-        "checkpoint prefix)")
-  pretrained = modeling.find_pretrained(
-      FLAGS.init_checkpoint, FLAGS.bert_config_file, FLAGS.vocab_file,
-      FLAGS.model_type)
+  pretrained = flags_common.pretrained_files(FLAGS)
   settings = flags_common.train_settings(FLAGS, FLAGS.best_metric)
   results = classifier.run(classifier.ClassifierRun(
       task=task, data_dir=FLAGS.data_dir, output_dir=FLAGS.output_dir,

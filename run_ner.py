@@ -55,15 +55,9 @@ def main(_):
   from finetuning import ner  # pylint: disable=g-import-not-at-top
 
   flags_common.require(FLAGS, "task", "data_dir", "output_dir")
-  if FLAGS.do_train and not FLAGS.init_checkpoint:
-    raise modeling.ConfigError(
-        "--init_checkpoint is required to fine-tune (a release folder or "
-        "checkpoint prefix)")
   if FLAGS.word_units and FLAGS.task != "bio":
     raise modeling.ConfigError("--word_units applies to --task=bio only")
-  pretrained = modeling.find_pretrained(
-      FLAGS.init_checkpoint, FLAGS.bert_config_file, FLAGS.vocab_file,
-      FLAGS.model_type)
+  pretrained = flags_common.pretrained_files(FLAGS)
   settings = flags_common.train_settings(FLAGS, FLAGS.best_metric)
   results = ner.run(ner.NerRun(
       task=FLAGS.task, data_dir=FLAGS.data_dir, output_dir=FLAGS.output_dir,

@@ -110,3 +110,41 @@ def require(values, *names):
   for name in names:
     if not getattr(values, name):
       raise modeling.ConfigError("--%s is required" % name)
+
+
+def pretrained_files(values):
+  """The pre-trained model of a run, from the flags or the run directory.
+
+  --init_checkpoint (a folder or prefix; --bert_config_file, --vocab_file
+  and --model_type win over what is found beside it) names the model. An
+  evaluate / predict-only run that names none of them uses the run
+  directory's run_info.json (config, vocab, model type and, unless
+  --do_lower_case is given, the case it was trained with).
+
+  Args:
+    values: the parsed absl FLAGS.
+
+  Returns:
+    modeling.PretrainedFiles.
+
+  Raises:
+    modeling.ConfigError: training without --init_checkpoint, or a run
+      directory without run_info.json and no model flags.
+  """
+  import modeling  # pylint: disable=g-import-not-at-top
+  from finetuning import run_info  # pylint: disable=g-import-not-at-top
+  if values.do_train and not values.init_checkpoint:
+    raise modeling.ConfigError(
+        "--init_checkpoint is required to fine-tune (a release folder or "
+        "checkpoint prefix)")
+  names_a_model = (values.init_checkpoint or values.bert_config_file or
+                   values.vocab_file)
+  if not values.do_train and not names_a_model:
+    files, info = run_info.pretrained_files(values.output_dir)
+    if not flags.FLAGS["do_lower_case"].present:
+      values.do_lower_case = info["do_lower_case"]
+    return files
+  return modeling.find_pretrained(values.init_checkpoint,
+                                  values.bert_config_file, values.vocab_file,
+                                  values.model_type)
+

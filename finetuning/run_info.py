@@ -106,3 +106,23 @@ def read(output_dir):
   info["vocab_file"] = os.path.join(output_dir,
                                     info.get("vocab_file") or VOCAB_FILE)
   return info
+
+
+def pretrained_files(output_dir):
+  """The model files of a trained run directory, as `find_pretrained` gives.
+
+  For evaluate / predict-only runs that name no pre-trained model: the
+  config and vocab come from run_info.json, the weights from the run's own
+  fine-tuned checkpoint (so `checkpoint` is None: nothing to restore).
+
+  Returns:
+    (modeling.PretrainedFiles, run info dict).
+  """
+  info = read(output_dir)
+  files = modeling.PretrainedFiles(
+      checkpoint=None,
+      config_file=os.path.join(output_dir, RUN_INFO_FILE),
+      vocab_file=info["vocab_file"], model_type=info["model_type"],
+      config=info["config"])
+  return files, info
+

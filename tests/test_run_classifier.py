@@ -122,6 +122,15 @@ def test_cli_single_sentence_train_eval_predict(chnsenticorp, tmp_path):
   counts = [[int(c) for c in line.strip("| ").split(" | ")[1:]]
             for line in table.splitlines()[2:]]
   assert counts == results["eval"]["confusion_matrix"]
+  # Evaluating again needs only the run directory (run_info.json, vocab.txt
+  # and the fine-tuned checkpoint): no --init_checkpoint.
+  os.remove(os.path.join(out, "eval_results.txt"))
+  proc = clirun.run_script(
+      "run_classifier.py", "--task=chnsenticorp", "--data_dir=" + chnsenticorp,
+      "--output_dir=" + out, "--do_eval", "--max_seq_length=48")
+  assert proc.returncode == 0, proc.stderr[-3000:]
+  with open(os.path.join(out, "eval_results.txt"), encoding="utf-8") as f:
+    assert f.read() == text
 
 
 def test_pair_task_end_to_end(lcqmc, tmp_path):
@@ -400,3 +409,16 @@ def test_cli_bad_input_is_one_line(tmp_path):
       "--init_checkpoint=" + BERT_DIR, "--output_dir=%s" % (tmp_path / "o"),
       "--do_train")
   clirun.assert_user_error(proc, "train.tsv line 3", "'2'")
+
+
+def test_cli_eval_only_without_model_needs_a_trained_run(tmp_path):
+  d = str(tmp_path)
+  _write(os.path.join(d, "dev.tsv"), "label\ttext_a\n1\t好\n")
+  proc = clirun.run_script(
+      "run_classifier.py", "--task=chnsenticorp", "--data_dir=" + d,
+      "--output_dir=%s" % (tmp_path / "o"), "--do_eval")
+  clirun.assert_user_error(proc, "run_info.json not found", "--do_train")
+  proc = clirun.run_script(
+      "run_classifier.py", "--task=chnsenticorp", "--data_dir=" + d,
+      "--output_dir=%s" % (tmp_path / "o"), "--do_train")
+  clirun.assert_user_error(proc, "--init_checkpoint is required")

@@ -192,6 +192,15 @@ def test_cli_softmax_learns_and_writes_every_output(pd_subset, tmp_path):
   # The run directory refuses a different head.
   proc = _run(pd_subset, out, "--do_eval", "--crf")
   clirun.assert_user_error(proc, "--crf=false")
+  # Evaluating again needs only the run directory: no --init_checkpoint.
+  with open(os.path.join(out, "eval_results.txt"), encoding="utf-8") as f:
+    before = f.read()
+  proc = clirun.run_script(
+      "run_ner.py", "--task=peoples_daily", "--data_dir=" + pd_subset,
+      "--output_dir=" + out, "--max_seq_length=64", "--do_eval")
+  assert proc.returncode == 0, proc.stderr[-3000:]
+  with open(os.path.join(out, "eval_results.txt"), encoding="utf-8") as f:
+    assert f.read() == before
 
 
 def test_cli_crf_bilstm_bioes_and_resume(pd_subset, tmp_path):
