@@ -224,13 +224,6 @@ def _input_fn(run, cached, batch_size, is_training, start_step=0):
       skip_batches=start_step)
 
 
-def _checkpoint_for_results(output_dir):
-  """The best checkpoint if one was kept, else the newest."""
-  best = tf.train.latest_checkpoint(os.path.join(output_dir,
-                                                 training.BEST_DIR))
-  return best or tf.train.latest_checkpoint(output_dir)
-
-
 def evaluate(estimator, run, cached, labels, totals, checkpoint=None,
              name=None):
   """Runs the dev set; returns the results dict (metrics + global_step)."""
@@ -267,17 +260,8 @@ def run(run):
   """Runs train / eval / predict as `run` asks; returns the results dict."""
   started = time.time()
   files = run.pretrained
-  tokenization.check_vocab_size(files.vocab_file, files.config.vocab_size)
-  tokenization.validate_case_matches_checkpoint(run.do_lower_case,
-                                                files.checkpoint)
-  if run.max_seq_length > files.config.max_position_embeddings:
-    raise modeling.ConfigError(
-        "--max_seq_length=%d exceeds max_position_embeddings=%d of %s" %
-        (run.max_seq_length, files.config.max_position_embeddings,
-         files.config_file))
-  if not (run.do_train or run.do_eval or run.do_predict):
-    raise modeling.ConfigError(
-        "nothing to do: pass --do_train, --do_eval and/or --do_predict")
+  training.validate_run(files, run.do_lower_case, run.max_seq_length,
+                        run.do_train, run.do_eval, run.do_predict)
   tf.io.gfile.makedirs(run.output_dir)
   tokenizer = tokenization.FullTokenizer(files.vocab_file, run.do_lower_case)
   task = tasks_lib.get_task(run.task, run.text_a_column, run.text_b_column,
@@ -328,16 +312,9 @@ def run(run):
                                           settings.train_batch_size, True,
                                           step),
         num_train_steps, settings, run.output_dir, evaluate_fn)
-    results["train"] = {"global_step": outcome["global_step"],
-                        "stopped_early": outcome["stopped_early"],
-                        "best": outcome["best"],
-                        "rates": training.RATES.get("train")}
+    results["train"] = training.train_results(outcome)
 
-  checkpoint = _checkpoint_for_results(run.output_dir)
-  if checkpoint is None:
-    raise modeling.CheckpointError(
-        "no fine-tuned checkpoint in %s: train first (--do_train)" %
-        run.output_dir)
+  checkpoint = training.fine_tuned_checkpoint(run.output_dir)
   results["checkpoint"] = checkpoint
 
   if run.do_eval:

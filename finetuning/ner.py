@@ -294,27 +294,12 @@ def _check_head(run):
           "new --output_dir" % (run.output_dir, flag, value, flag))
 
 
-def _checkpoint_for_results(output_dir):
-  best = tf.train.latest_checkpoint(os.path.join(output_dir,
-                                                 training.BEST_DIR))
-  return best or tf.train.latest_checkpoint(output_dir)
-
-
 def _validate(run):
   files = run.pretrained
-  tokenization.check_vocab_size(files.vocab_file, files.config.vocab_size)
-  tokenization.validate_case_matches_checkpoint(run.do_lower_case,
-                                                files.checkpoint)
-  if run.max_seq_length > files.config.max_position_embeddings:
-    raise modeling.ConfigError(
-        "--max_seq_length=%d exceeds max_position_embeddings=%d of %s" %
-        (run.max_seq_length, files.config.max_position_embeddings,
-         files.config_file))
+  training.validate_run(files, run.do_lower_case, run.max_seq_length,
+                        run.do_train, run.do_eval, run.do_predict)
   if run.max_seq_length < 3:
     raise modeling.ConfigError("--max_seq_length must be at least 3")
-  if not (run.do_train or run.do_eval or run.do_predict):
-    raise modeling.ConfigError(
-        "nothing to do: pass --do_train, --do_eval and/or --do_predict")
   if run.train.best_metric not in ("f1", "precision", "recall"):
     raise modeling.ConfigError("--best_metric for NER is f1, precision or "
                                "recall, got %r" % run.train.best_metric)
@@ -390,16 +375,9 @@ def run(run):
                                           settings.train_batch_size, True,
                                           step),
         num_train_steps, settings, run.output_dir, evaluate_fn)
-    results["train"] = {"global_step": outcome["global_step"],
-                        "stopped_early": outcome["stopped_early"],
-                        "best": outcome["best"],
-                        "rates": training.RATES.get("train")}
+    results["train"] = training.train_results(outcome)
 
-  checkpoint = _checkpoint_for_results(run.output_dir)
-  if checkpoint is None:
-    raise modeling.CheckpointError(
-        "no fine-tuned checkpoint in %s: train first (--do_train)" %
-        run.output_dir)
+  checkpoint = training.fine_tuned_checkpoint(run.output_dir)
   results["checkpoint"] = checkpoint
 
   if run.do_eval:

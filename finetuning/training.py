@@ -15,6 +15,7 @@ import shutil
 import tensorflow.compat.v1 as tf
 
 import modeling
+import tokenization
 from finetuning import metrics
 from finetuning import optimization
 from finetuning.progress import Progress
@@ -286,6 +287,51 @@ def train_and_evaluate(estimator, train_input_fn_at, num_train_steps,
       stopped_early = True
       break
   return {"global_step": step, "best": best, "stopped_early": stopped_early}
+
+
+def fine_tuned_checkpoint(output_dir):
+  """The checkpoint a run's results come from: best/ if kept, else newest.
+
+  Raises:
+    modeling.CheckpointError: the run directory holds no checkpoint.
+  """
+  best = tf.train.latest_checkpoint(os.path.join(output_dir, BEST_DIR))
+  latest = best or tf.train.latest_checkpoint(output_dir)
+  if not latest:
+    raise modeling.CheckpointError(
+        "no fine-tuned checkpoint in %s (nor in %s/%s): train first "
+        "(--do_train)" % (output_dir, output_dir, BEST_DIR))
+  return latest
+
+
+def train_results(outcome):
+  """run_results.json's "train" entry from train_and_evaluate's outcome."""
+  return {"global_step": outcome["global_step"],
+          "stopped_early": outcome["stopped_early"],
+          "best": outcome["best"],
+          "rates": RATES.get("train")}
+
+
+def validate_run(pretrained, do_lower_case, max_seq_length, do_train,
+                 do_eval, do_predict):
+  """Checks every run makes before any work; raises a user error.
+
+  The vocab must match the config's vocab_size, the case Google's model
+  name implies, max_seq_length the position table; and there must be
+  something to do.
+  """
+  tokenization.check_vocab_size(pretrained.vocab_file,
+                                pretrained.config.vocab_size)
+  tokenization.validate_case_matches_checkpoint(do_lower_case,
+                                                pretrained.checkpoint)
+  limit = pretrained.config.max_position_embeddings
+  if max_seq_length > limit:
+    raise modeling.ConfigError(
+        "--max_seq_length=%d exceeds max_position_embeddings=%d of %s" %
+        (max_seq_length, limit, pretrained.config_file))
+  if not (do_train or do_eval or do_predict):
+    raise modeling.ConfigError(
+        "nothing to do: pass --do_train, --do_eval and/or --do_predict")
 
 
 def num_steps(num_examples, batch_size, epochs):

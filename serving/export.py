@@ -97,13 +97,10 @@ def find_checkpoint(run_dir, checkpoint=None):
   """
   if checkpoint:
     return modeling.resolve_checkpoint(checkpoint)
-  best = tf.train.latest_checkpoint(os.path.join(run_dir, training.BEST_DIR))
-  latest = best or tf.train.latest_checkpoint(run_dir)
-  if not latest:
-    raise modeling.CheckpointError(
-        "no fine-tuned checkpoint in %s (nor in %s/best): train first, or "
-        "pass --checkpoint" % (run_dir, run_dir))
-  return latest
+  try:
+    return training.fine_tuned_checkpoint(run_dir)
+  except modeling.CheckpointError as e:
+    raise modeling.CheckpointError("%s, or pass --checkpoint" % e)
 
 
 def next_version(export_base):
