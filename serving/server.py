@@ -131,6 +131,8 @@ class Service(object):
       raise RequestError(400, "request body is not UTF-8: %s" % e)
     except ValueError as e:
       raise RequestError(400, "malformed JSON: %s" % e)
+    except RecursionError:
+      raise RequestError(400, "malformed JSON: nested too deeply")
     if not isinstance(request, dict):
       raise RequestError(400, "the request must be a JSON object "
                          "{\"instances\": [...]}, got %s" %

@@ -347,6 +347,8 @@ def test_server_status_and_predict(server, predictor):
 BAD_REQUESTS = [
     ("malformed JSON", b'{"instances": [', 400, "malformed JSON"),
     ("not UTF-8", b'\xff\xfe{', 400, "UTF-8"),
+    ("nested too deeply", b"[" * 200000 + b"]" * 200000, 400,
+     "nested too deeply"),
     ("not an object", [1, 2], 400, "JSON object"),
     ("missing instances", {"examples": []}, 400, "missing \"instances\""),
     ("columnar inputs", {"inputs": {"input_ids": [[1]]}}, 400, "columnar"),
