@@ -44,6 +44,10 @@ class Progress(object):
     self.last_log = self.start
     self.steps = 0
     self.examples = 0
+    # Work done before the clock started (e.g. a first step that carries
+    # graph start-up): in the totals of the final line, not in the rates.
+    self.untimed_steps = 0
+    self.untimed_examples = 0
 
   def update(self, examples=0, steps=1, extra=""):
     """Counts work done; logs when `every_seconds` have passed."""
@@ -90,10 +94,14 @@ class Progress(object):
   def done(self, extra=""):
     """Logs the final line with totals and elapsed time."""
     elapsed = self.clock() - self.start
-    steps = "%d steps, " % self.steps if self.steps else ""
-    self.log_fn("%s: done, %s%d examples in %s (%.1f examples/sec)%s"
-                % (self.name, steps, self.examples, format_seconds(elapsed),
-                   self.examples / max(elapsed, 1e-9),
+    total_steps = self.steps + self.untimed_steps
+    steps = "%d steps, " % total_steps if total_steps else ""
+    untimed = (", the first %d not timed" % self.untimed_steps
+               if self.untimed_steps else "")
+    self.log_fn("%s: done, %s%d examples in %s (%.1f examples/sec%s)%s"
+                % (self.name, steps, self.examples + self.untimed_examples,
+                   format_seconds(elapsed),
+                   self.examples / max(elapsed, 1e-9), untimed,
                    ", " + extra if extra else ""))
 
 

@@ -154,6 +154,8 @@ class ProgressHook(tf.train.SessionRunHook):
                                start_step=self._start + 1)
       if self.total_examples:
         self.progress.total_examples = self.total_examples - batch
+      self.progress.untimed_steps = 1
+      self.progress.untimed_examples = batch
       return
     extra = ", ".join("%s %.4g" % (k, v) for k, v in sorted(values.items())
                       if k != "batch_size")
