@@ -1,4 +1,4 @@
-"""Linear-chain CRF in plain TF1 graph ops (what tf.contrib.crf used to be).
+"""Linear-chain CRF in plain TF1 graph ops (TF 1.x contrib's crf, rewritten).
 
   crf_log_likelihood  log p(tags | potentials) per sequence, for the loss
   crf_decode          in-graph Viterbi: best tag path and its score
@@ -6,7 +6,7 @@
   allowed_transitions_mask / constrain_transitions
                       optional hard BIO/BIOES constraints for a head
 
-Semantics are those of tf.contrib.crf and tensorflow_addons' crf: no explicit
+Semantics are those of the contrib crf and tensorflow_addons' crf: no explicit
 start or end transitions; the score of a path y over a sequence of length L is
 
   sum_{t < L} potentials[t, y_t] + sum_{0 < t < L} transitions[y_{t-1}, y_t]
@@ -134,7 +134,7 @@ def crf_log_likelihood(potentials, tag_indices, sequence_lengths,
       (e.g. from transition_variable).
 
   Returns:
-    (log_likelihood float [batch], transitions) as tf.contrib.crf does; the
+    (log_likelihood float [batch], transitions), as contrib's crf did; the
     loss is usually tf.reduce_mean(-log_likelihood).
   """
   sequence_lengths = tf.cast(sequence_lengths, tf.int32)

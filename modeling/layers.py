@@ -2,7 +2,7 @@
 
 Shapes, activations, dropout, layer norm, dense layers, embeddings, multi-head
 attention and one Transformer layer, all in plain `tf.compat.v1` ops (nothing
-from tf.contrib, nothing TF2-only), with the variable names of
+from TF 1.x contrib, nothing TF2-only), with the variable names of
 google-research/bert so official checkpoints restore by name.
 
 Batch size and sequence length may be unknown at graph time: every function
@@ -138,7 +138,7 @@ def dropout(input_tensor, dropout_prob):
 def layer_norm(input_tensor, epsilon=1e-12, name="LayerNorm"):
   """Layer normalisation over the last axis, variables `name/{gamma,beta}`.
 
-  Same arithmetic as tf.contrib.layers.layer_norm, which Google's BERT and
+  Same arithmetic as contrib's layers.layer_norm, which Google's BERT and
   ALBERT used (epsilon 1e-12).
   """
   with tf.variable_scope(name):

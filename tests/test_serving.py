@@ -150,8 +150,8 @@ def test_predict_cli(tiny):
 
 def test_saved_model_cli_lists_both_signatures(tiny):
   cli = os.path.join(os.path.dirname(sys.executable), "saved_model_cli")
-  if not os.path.exists(cli):
-    pytest.skip("saved_model_cli not installed beside %s" % sys.executable)
+  assert os.path.exists(cli), "TensorFlow installs saved_model_cli beside %s" % (
+      sys.executable)
   proc = subprocess.run([cli, "show", "--all", "--dir", tiny["export_dir"]],
                         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                         universal_newlines=True, timeout=300)

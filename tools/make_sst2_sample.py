@@ -2,7 +2,7 @@
 committed). train.tsv: 2,000 lines drawn with random.Random(12345) from
 train.tsv; dev.tsv: the 872-line dev set, verbatim.
 
-  python tools/make_sst2_sample.py /work/shared/data/sst2 samples/sst2
+  python tools/make_sst2_sample.py ../shared/data/sst2 samples/sst2
 """
 
 import os
