@@ -324,8 +324,11 @@ def validate_run(pretrained, do_lower_case, max_seq_length, do_train,
   """
   tokenization.check_vocab_size(pretrained.vocab_file,
                                 pretrained.config.vocab_size)
-  tokenization.validate_case_matches_checkpoint(do_lower_case,
-                                                pretrained.checkpoint)
+  try:
+    tokenization.validate_case_matches_checkpoint(do_lower_case,
+                                                  pretrained.checkpoint)
+  except ValueError as e:  # Google's check raises ValueError: a user error.
+    raise modeling.ConfigError(str(e))
   limit = pretrained.config.max_position_embeddings
   if max_seq_length > limit:
     raise modeling.ConfigError(
