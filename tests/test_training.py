@@ -3,6 +3,7 @@
 import os
 
 import pytest
+import tensorflow.compat.v1 as tf
 
 import modeling
 from finetuning import training
@@ -32,3 +33,43 @@ def test_too_long_and_nothing_to_do():
     training.validate_run(files, True, 10 ** 6, True, False, False)
   with pytest.raises(modeling.ConfigError, match="nothing to do"):
     training.validate_run(files, True, 64, False, False, False)
+
+
+class _CheckpointingEstimator(object):
+  """Stands in for an Estimator: train() saves a checkpoint at max_steps."""
+
+  def __init__(self, output_dir):
+    self.output_dir = output_dir
+    self.calls = []
+
+  def train(self, input_fn, max_steps):
+    self.calls.append((input_fn, max_steps))
+    with tf.Graph().as_default():
+      step = tf.train.get_or_create_global_step()
+      with tf.Session() as sess:
+        sess.run(step.assign(max_steps))
+        tf.train.Saver().save(sess, os.path.join(self.output_dir, "model.ckpt"),
+                              global_step=max_steps)
+
+
+def test_best_checkpoint_and_early_stopping(tmp_path):
+  out = str(tmp_path)
+  estimator = _CheckpointingEstimator(out)
+  accuracies = iter([0.5, 0.7, 0.6, 0.65, 0.9])
+  settings = training.TrainSettings(eval_every_steps=10,
+                                    early_stopping_patience=2,
+                                    best_metric="accuracy")
+  outcome = training.train_and_evaluate(
+      estimator, lambda step: "input@%d" % step, 100, settings, out,
+      lambda: {"accuracy": next(accuracies), "global_step": 0})
+  # Evaluations at 10, 20, 30, 40: best at 20, then two worse ones: stop.
+  assert outcome["stopped_early"] and outcome["global_step"] == 40
+  assert outcome["best"]["step"] == 20 and outcome["best"]["value"] == 0.7
+  assert [c[1] for c in estimator.calls] == [10, 20, 30, 40]
+  # Each training call resumes the input where the last one stopped.
+  assert [c[0] for c in estimator.calls] == ["input@0", "input@10",
+                                             "input@20", "input@30"]
+  best = tf.train.latest_checkpoint(os.path.join(out, training.BEST_DIR))
+  assert best.endswith("model.ckpt-20")
+  assert training.fine_tuned_checkpoint(out) == best
+  assert int(tf.train.load_variable(best, "global_step")) == 20
