@@ -10,10 +10,14 @@ with convert_checkpoint.py for us and loaded as-is by the peer.
   2. accuracy: one full epoch of SST-2 train (67,349 sentences), dev
      accuracy, ours vs the peer, same batch size, learning rate and schedule.
 
-  .venv/bin/python bench/bench_classifier.py [--quick]
+  .venv/bin/python bench/bench_classifier.py [--quick] [--skip_epoch |
+      --skip_throughput] [--sst2_steps N] [--chnsenticorp_steps N]
 
 needs bench/.peer-venv (bash bench/setup_peer_venv.sh) and ../shared/data.
-Writes bench/results/classifier.json and prints a Markdown table.
+Writes bench/results/classifier.json (both parts),
+classifier_throughput.json (--skip_epoch) or classifier_epoch.json
+(--skip_throughput), and prints Markdown tables. Run it under the shared
+lock (flock /tmp/bench.lock ...) so no other benchmark shares the cores.
 """
 
 import argparse
