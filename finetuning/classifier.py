@@ -108,13 +108,8 @@ def model_fn_builder(model_type, config, label_names, init_checkpoint,
                                         evaluation_hooks=[hook])
     trainable, multipliers = training.restore_and_select(
         model_type, config, init_checkpoint, settings, config_file)
-    train_op, learning_rate = training.train_op_for(
-        loss, trainable, multipliers, settings, num_train_steps)
-    hook = training.ProgressHook(
-        "train", {"batch_size": batch, "loss": loss, "lr": learning_rate},
-        total_steps=num_train_steps, every_seconds=settings.log_every_seconds)
-    return tf.estimator.EstimatorSpec(mode, loss=loss, train_op=train_op,
-                                      training_hooks=[hook])
+    return training.train_spec(loss, batch, trainable, multipliers, settings,
+                               num_train_steps)
 
   return model_fn
 

@@ -62,6 +62,7 @@ import re
 import numpy as np
 import tensorflow.compat.v1 as tf
 
+from finetuning import split_files
 from finetuning import tag_schemes
 from finetuning.errors import InputError
 
@@ -590,7 +591,7 @@ def carve_dev_split(examples, dev_fraction=MSRA_DEV_FRACTION,
 
 # ---------------------------------------------------------------- tasks ---
 
-class NerTask(object):
+class NerTask(split_files.SplitFiles):
   """Where the splits of one NER data set live and how they are read."""
 
   def __init__(self, name, files, reader, unit_joiner, types=None,
@@ -609,24 +610,6 @@ class NerTask(object):
     self.unit_joiner = unit_joiner
     self.types = tuple(sorted(types)) if types else None
     self.scheme = tag_schemes.check_scheme(scheme)
-
-  def find_file(self, data_dir, split):
-    """The file of `split` in data_dir, or None if there is none."""
-    for candidate in self.files[split]:
-      path = os.path.join(data_dir, candidate)
-      if os.path.isfile(path):
-        return path
-    return None
-
-  def require_file(self, data_dir, split):
-    """Like find_file, but a missing file is an InputError naming the fix."""
-    path = self.find_file(data_dir, split)
-    if path is None:
-      raise InputError(
-          os.path.join(data_dir, self.files[split][0]), None,
-          "no %s file for task %s" % (split, self.name),
-          "Put one of %s in --data_dir" % ", ".join(self.files[split]))
-    return path
 
   def read_split(self, data_dir, split, report=None):
     """A split as stored: valid (repaired) BIO tags; tags None if unlabeled."""

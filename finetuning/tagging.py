@@ -387,13 +387,8 @@ def model_fn_builder(model_type, config, labels, crf=False, lstm_size=0,
       name = transitions.op.name
       if any(v.op.name == name for v in trainable):
         multipliers[name] = crf_learning_rate / settings.learning_rate
-    train_op, learning_rate = training.train_op_for(
-        loss, trainable, multipliers, settings, num_train_steps)
-    hook = training.ProgressHook(
-        "train", {"batch_size": batch, "loss": loss, "lr": learning_rate},
-        total_steps=num_train_steps, every_seconds=settings.log_every_seconds)
-    return tf.estimator.EstimatorSpec(mode, loss=loss, train_op=train_op,
-                                      training_hooks=[hook])
+    return training.train_spec(loss, batch, trainable, multipliers, settings,
+                               num_train_steps)
 
   return model_fn
 

@@ -23,6 +23,7 @@ import os
 
 import tensorflow.compat.v1 as tf
 
+from finetuning import split_files
 from finetuning.errors import InputError
 
 InputExample = collections.namedtuple(
@@ -31,7 +32,7 @@ InputExample = collections.namedtuple(
 SPLITS = ("train", "dev", "test")
 
 
-class ClassificationTask(object):
+class ClassificationTask(split_files.SplitFiles):
   """Reads the splits of one classification data set."""
 
   def __init__(self, name, fmt, files, text_a, label, text_b=None,
@@ -57,24 +58,6 @@ class ClassificationTask(object):
     self.header = (isinstance(text_a, str) if header is None else header)
     self.labels = list(labels) if labels else None
     self.label_file = label_file
-
-  def find_file(self, data_dir, split):
-    """The file of `split` in data_dir, or None if there is none."""
-    for candidate in self.files[split]:
-      path = os.path.join(data_dir, candidate)
-      if os.path.isfile(path):
-        return path
-    return None
-
-  def require_file(self, data_dir, split):
-    """Like find_file, but a missing file is an InputError naming the fix."""
-    path = self.find_file(data_dir, split)
-    if path is None:
-      raise InputError(
-          os.path.join(data_dir, self.files[split][0]), None,
-          "no %s file for task %s" % (split, self.name),
-          "Put one of %s in --data_dir" % ", ".join(self.files[split]))
-    return path
 
   def get_examples(self, data_dir, split, label_list=None):
     """Reads a split; returns a list of InputExample.

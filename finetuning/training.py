@@ -106,6 +106,27 @@ def train_op_for(loss, trainable, multipliers, settings, num_train_steps):
   return train_op, learning_rate
 
 
+def train_spec(loss, batch_size, trainable, multipliers, settings,
+               num_train_steps):
+  """The TRAIN EstimatorSpec every head returns: optimiser step + progress.
+
+  Args:
+    loss: scalar Tensor.
+    batch_size: scalar Tensor, examples in the micro-batch (for progress).
+    trainable, multipliers: from restore_and_select (a head may add its own
+      multipliers first).
+    settings: TrainSettings.
+    num_train_steps: micro-batches of the whole run.
+  """
+  train_op, learning_rate = train_op_for(loss, trainable, multipliers,
+                                         settings, num_train_steps)
+  hook = ProgressHook(
+      "train", {"batch_size": batch_size, "loss": loss, "lr": learning_rate},
+      total_steps=num_train_steps, every_seconds=settings.log_every_seconds)
+  return tf.estimator.EstimatorSpec(tf.estimator.ModeKeys.TRAIN, loss=loss,
+                                    train_op=train_op, training_hooks=[hook])
+
+
 # -------------------------------------------------------------- hooks ---
 
 # name -> rates of the last finished loop of that name (Progress.rates()),
