@@ -28,7 +28,7 @@ from modeling import heads
 LABELS_FILE = "labels.txt"
 
 
-class ClassifierRun(object):
+class ClassifierRun(training.RunSettings):
   """Plain settings of one run_classifier invocation."""
 
   def __init__(self, task, data_dir, output_dir, pretrained, train,
@@ -46,17 +46,9 @@ class ClassifierRun(object):
       cache_dir: feature files (default output_dir/features).
       text_a_column, text_b_column, label_column: generic tasks.
     """
-    self.task = task
-    self.data_dir = data_dir
-    self.output_dir = output_dir
-    self.pretrained = pretrained
-    self.train = train
-    self.do_lower_case = do_lower_case
-    self.max_seq_length = max_seq_length
-    self.do_train = do_train
-    self.do_eval = do_eval
-    self.do_predict = do_predict
-    self.cache_dir = cache_dir or os.path.join(output_dir, "features")
+    super(ClassifierRun, self).__init__(
+        task, data_dir, output_dir, pretrained, train, do_lower_case,
+        max_seq_length, do_train, do_eval, do_predict, cache_dir)
     self.text_a_column = text_a_column
     self.text_b_column = text_b_column
     self.label_column = label_column

@@ -40,7 +40,7 @@ SEQUENCE_NAMES = ("input_ids", "segment_ids", "label_ids")
 SCALAR_NAMES = ("example_index", "window_index")
 
 
-class NerRun(object):
+class NerRun(training.RunSettings):
   """Plain settings of one run_ner invocation."""
 
   def __init__(self, task, data_dir, output_dir, pretrained, train,
@@ -62,17 +62,9 @@ class NerRun(object):
       window_stride: pieces between window starts (None: half a window).
       unit_joiner: bio task only: "" characters (default) or " " words.
     """
-    self.task = task
-    self.data_dir = data_dir
-    self.output_dir = output_dir
-    self.pretrained = pretrained
-    self.train = train
-    self.do_lower_case = do_lower_case
-    self.max_seq_length = max_seq_length
-    self.do_train = do_train
-    self.do_eval = do_eval
-    self.do_predict = do_predict
-    self.cache_dir = cache_dir or os.path.join(output_dir, "features")
+    super(NerRun, self).__init__(
+        task, data_dir, output_dir, pretrained, train, do_lower_case,
+        max_seq_length, do_train, do_eval, do_predict, cache_dir)
     self.crf = crf
     self.crf_learning_rate = crf_learning_rate
     self.lstm_size = lstm_size or 0

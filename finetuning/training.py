@@ -54,6 +54,31 @@ class TrainSettings(object):
       setattr(self, key, value)
 
 
+class RunSettings(object):
+  """What every run script hands its library call (classifier, NER).
+
+  Attributes: task, data_dir, output_dir, pretrained
+  (modeling.PretrainedFiles), train (TrainSettings), do_lower_case,
+  max_seq_length, do_train, do_eval, do_predict, cache_dir (feature files,
+  default output_dir/features).
+  """
+
+  def __init__(self, task, data_dir, output_dir, pretrained, train,
+               do_lower_case=True, max_seq_length=128, do_train=False,
+               do_eval=False, do_predict=False, cache_dir=None):
+    self.task = task
+    self.data_dir = data_dir
+    self.output_dir = output_dir
+    self.pretrained = pretrained
+    self.train = train
+    self.do_lower_case = do_lower_case
+    self.max_seq_length = max_seq_length
+    self.do_train = do_train
+    self.do_eval = do_eval
+    self.do_predict = do_predict
+    self.cache_dir = cache_dir or os.path.join(output_dir, "features")
+
+
 # ----------------------------------------------------------- model_fn ---
 
 def encoder_from_features(model_type, config, features, is_training):
