@@ -7,8 +7,13 @@ INPUTS.npz holds input_ids / input_mask / segment_ids (int32 [batch, seq],
 zero-padded). OUTPUT.npz gets every serving_default output as "raw/<name>"
 and every from_examples output (strings as str) (fed tf.Examples built from the unpadded rows,
 so the graph pads them itself) as "examples/<name>".
+
+Tests call `run_in_fresh_process(export_dir, arrays, tmp_dir)`, which runs this
+file as a script and returns the outputs as a dict.
 """
 
+import os
+import subprocess
 import sys
 
 import numpy as np
@@ -41,6 +46,28 @@ def main(export_dir, inputs_path, output_path):
               v.shape)
         out["%s/%s" % (prefix, k)] = v
   np.savez(output_path, **out)
+
+
+def run_in_fresh_process(export_dir, arrays, tmp_dir):
+  """Runs both signatures of export_dir in a new Python process.
+
+  Args:
+    export_dir: a SavedModel version directory.
+    arrays: dict input_ids / input_mask / segment_ids -> int32 [batch, seq].
+    tmp_dir: a folder for the .npz files passed between the processes.
+
+  Returns:
+    dict "raw/<output>" and "examples/<output>" -> numpy array.
+  """
+  inputs = os.path.join(str(tmp_dir), "in.npz")
+  outputs = os.path.join(str(tmp_dir), "out.npz")
+  np.savez(inputs, **arrays)
+  proc = subprocess.run(
+      [sys.executable, os.path.abspath(__file__), export_dir, inputs, outputs],
+      stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True,
+      timeout=300, env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"))
+  assert proc.returncode == 0, proc.stderr[-3000:]
+  return dict(np.load(outputs))
 
 
 if __name__ == "__main__":

@@ -25,9 +25,9 @@ from serving import export as export_lib
 from serving import predictor as predictor_lib
 from serving import server as server_lib
 from tests import clirun
+from tests import saved_model_runner
 from tests.paths import DATA_DIR
 from tests.paths import REFERENCE_DIR
-from tests.paths import REPO_DIR
 
 tf.disable_eager_execution()
 
@@ -200,15 +200,7 @@ def test_parity_fresh_process_predictor_estimator(tiny, predictor, tmp_path):
   assert np.ptp(probs[:, 1]) > 1e-3
 
   # 2. The SavedModel in a fresh process, both signatures.
-  np.savez(str(tmp_path / "in.npz"), **arrays)
-  proc = subprocess.run(
-      [sys.executable, os.path.join(REPO_DIR, "tests", "saved_model_runner.py"),
-       tiny["export_dir"], str(tmp_path / "in.npz"),
-       str(tmp_path / "out.npz")],
-      stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True,
-      timeout=300, env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"))
-  assert proc.returncode == 0, proc.stderr[-3000:]
-  fresh = dict(np.load(str(tmp_path / "out.npz")))
+  fresh = saved_model_runner.run_in_fresh_process(tiny["export_dir"], arrays, tmp_path)
   for prefix in ("raw", "examples"):
     np.testing.assert_allclose(fresh[prefix + "/probabilities"], probs,
                                atol=TOL, rtol=0)

@@ -7,8 +7,6 @@ raw text with entities.
 
 import json
 import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -22,9 +20,9 @@ from finetuning import training
 from serving import export as export_lib
 from serving import predictor as predictor_lib
 from serving import server as server_lib
+from tests import saved_model_runner
 from tests.paths import DATA_DIR
 from tests.paths import REFERENCE_DIR
-from tests.paths import REPO_DIR
 
 tf.disable_eager_execution()
 
@@ -137,15 +135,7 @@ def test_ner_parity_fresh_process_predictor_estimator(ner_export, tmp_path):
   assert len(np.unique(tag_ids[mask])) >= 2  # not a constant tagger
 
   # 2. The SavedModel in a fresh process, both signatures.
-  np.savez(str(tmp_path / "in.npz"), **arrays)
-  proc = subprocess.run(
-      [sys.executable, os.path.join(REPO_DIR, "tests", "saved_model_runner.py"),
-       result["export_dir"], str(tmp_path / "in.npz"),
-       str(tmp_path / "out.npz")],
-      stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True,
-      timeout=300, env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"))
-  assert proc.returncode == 0, proc.stderr[-3000:]
-  fresh = dict(np.load(str(tmp_path / "out.npz")))
+  fresh = saved_model_runner.run_in_fresh_process(result["export_dir"], arrays, tmp_path)
   for prefix in ("raw", "examples"):
     np.testing.assert_array_equal(fresh[prefix + "/tag_ids"][mask],
                                   tag_ids[mask])
