@@ -13,6 +13,7 @@ and `from_examples` (serialized tf.Example protos). See serving/export.py.
 from absl import flags
 
 from finetuning import cli
+from finetuning import flags_common
 
 flags.DEFINE_string("model_dir", None, "Run directory of run_classifier.py "
                     "/ run_ner.py (holds run_info.json and checkpoints).")
@@ -27,12 +28,9 @@ FLAGS = flags.FLAGS
 
 
 def main(_):
-  import modeling  # pylint: disable=g-import-not-at-top
   from serving import export  # pylint: disable=g-import-not-at-top
 
-  for name in ("model_dir", "export_dir"):
-    if not getattr(FLAGS, name):
-      raise modeling.ConfigError("--%s is required" % name)
+  flags_common.require(FLAGS, "model_dir", "export_dir")
   result = export.export(FLAGS.model_dir, FLAGS.export_dir, FLAGS.version,
                          FLAGS.checkpoint)
   print("exported %s (global_step %s)" % (result["checkpoint"],

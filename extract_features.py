@@ -1,4 +1,4 @@
-"""Extract fixed feature vectors from a pre-trained BERT, ALBERT or DistilBERT.
+r"""Extract fixed feature vectors from a pre-trained BERT, ALBERT or DistilBERT.
 
 Google's command line and output, plus `--model_type` and a `.npy` output:
 
@@ -11,26 +11,22 @@ Each input line is `text_a` or `text_a ||| text_b`. JSON lines output:
 (--pooling mean|cls|pooled) is written as a [lines, hidden] float32 matrix.
 """
 
+import os
+
 from absl import flags
 
 from finetuning import cli
+from finetuning import flags_common
 
+flags_common.define_model_flags({
+    "max_seq_length": "Longer inputs are truncated (pairs from the longer "
+                      "side), as in Google's code.",
+    "do_lower_case": "Lower-case the input (uncased and Chinese models)."})
+flags.adopt_module_key_flags(flags_common)
 flags.DEFINE_string("input_file", None, "One example a line: text_a or "
                     "'text_a ||| text_b'.")
 flags.DEFINE_string("output_file", None, "Where to write the features.")
 flags.DEFINE_string("layers", "-1,-2,-3,-4", "Encoder layers to output.")
-flags.DEFINE_string("init_checkpoint", None, "Checkpoint prefix, or the "
-                    "folder of a release / convert_checkpoint.py output.")
-flags.DEFINE_string("bert_config_file", None, "Model config JSON; found "
-                    "beside the checkpoint when not given.")
-flags.DEFINE_string("vocab_file", None, "WordPiece vocab; found beside the "
-                    "checkpoint when not given.")
-flags.DEFINE_enum("model_type", None, ["bert", "albert", "distilbert"],
-                  "Model family; inferred from the config/checkpoint.")
-flags.DEFINE_bool("do_lower_case", True, "Lower-case the input (uncased and "
-                  "Chinese models).")
-flags.DEFINE_integer("max_seq_length", 128, "Longer inputs are truncated "
-                     "(pairs from the longer side), as in Google's code.")
 flags.DEFINE_integer("batch_size", 32, "Inputs per batch.")
 flags.DEFINE_enum("output_format", "json", ["json", "npy"],
                   "json: Google's per-token JSON lines; npy: one vector a line.")
@@ -45,26 +41,28 @@ def main(_):
   import modeling  # pylint: disable=g-import-not-at-top
   import tokenization  # pylint: disable=g-import-not-at-top
   from finetuning import extraction  # pylint: disable=g-import-not-at-top
+  from finetuning.errors import SettingsError  # pylint: disable=g-import-not-at-top
 
-  for name in ("input_file", "output_file", "init_checkpoint"):
-    if not getattr(FLAGS, name):
-      raise modeling.ConfigError("--%s is required" % name)
+  flags_common.require(FLAGS, "input_file", "output_file", "init_checkpoint")
+  if os.path.abspath(FLAGS.output_file) == os.path.abspath(FLAGS.input_file):
+    raise SettingsError("--output_file is --input_file (%s): writing would "
+                        "overwrite the input; name another file" %
+                        FLAGS.output_file)
   try:
     layer_indexes = [int(x) for x in FLAGS.layers.split(",")]
   except ValueError:
-    raise modeling.ConfigError("--layers must be integers like -1,-2; got %r"
-                               % FLAGS.layers)
+    raise SettingsError("--layers must be integers like -1,-2; got %r"
+                        % FLAGS.layers)
+  if FLAGS.batch_size < 1:
+    raise SettingsError("--batch_size must be at least 1, got %d" %
+                        FLAGS.batch_size)
+  if FLAGS.max_seq_length < 2:
+    raise SettingsError("--max_seq_length must be at least 2 ([CLS] and "
+                        "[SEP]), got %d" % FLAGS.max_seq_length)
   files = modeling.find_pretrained(FLAGS.init_checkpoint,
                                    FLAGS.bert_config_file, FLAGS.vocab_file,
                                    FLAGS.model_type)
-  tokenization.validate_case_matches_checkpoint(FLAGS.do_lower_case,
-                                                files.checkpoint)
-  tokenization.check_vocab_size(files.vocab_file, files.config.vocab_size)
-  if FLAGS.max_seq_length > files.config.max_position_embeddings:
-    raise modeling.ConfigError(
-        "--max_seq_length=%d exceeds max_position_embeddings=%d of %s" %
-        (FLAGS.max_seq_length, files.config.max_position_embeddings,
-         files.config_file))
+  modeling.check_inputs(files, FLAGS.do_lower_case, FLAGS.max_seq_length)
 
   tokenizer = tokenization.FullTokenizer(files.vocab_file, FLAGS.do_lower_case)
   examples = extraction.read_examples(FLAGS.input_file)

@@ -15,6 +15,8 @@ import sys
 from absl import flags
 
 from finetuning import cli
+from finetuning import flags_common
+from finetuning.errors import SettingsError
 from serving.predictor import PredictorError
 
 flags.DEFINE_string("export_dir", None, "Export base (the highest version "
@@ -34,15 +36,13 @@ FLAGS = flags.FLAGS
 
 
 def main(_):
-  import modeling  # pylint: disable=g-import-not-at-top
   from serving import predictor as predictor_lib  # pylint: disable=g-import-not-at-top
   from serving import server as server_lib  # pylint: disable=g-import-not-at-top
 
-  if not FLAGS.export_dir:
-    raise modeling.ConfigError("--export_dir is required")
-  for name in ("max_body_bytes", "max_instances"):
+  flags_common.require(FLAGS, "export_dir")
+  for name in ("max_body_bytes", "max_instances", "batch_size"):
     if getattr(FLAGS, name) < 1:
-      raise modeling.ConfigError("--%s must be positive" % name)
+      raise SettingsError("--%s must be positive" % name)
   logging.basicConfig(level=logging.INFO, stream=sys.stderr)
   predictor = predictor_lib.Predictor(FLAGS.export_dir,
                                       batch_size=FLAGS.batch_size,
@@ -54,7 +54,7 @@ def main(_):
         max_body_bytes=FLAGS.max_body_bytes,
         max_instances=FLAGS.max_instances)
   except (OSError, ValueError) as e:
-    raise modeling.ConfigError("cannot listen on %s:%d: %s" %
+    raise SettingsError("cannot listen on %s:%d: %s" %
                                (FLAGS.host, FLAGS.port, e))
   host, port = server.server_address[:2]
   if host not in ("127.0.0.1", "::1", "localhost"):

@@ -82,6 +82,7 @@ def tag_sentences(run_dir, texts, batch_size=32):
   import tokenization  # pylint: disable=g-import-not-at-top
   from finetuning import run_info  # pylint: disable=g-import-not-at-top
   from finetuning import tagging  # pylint: disable=g-import-not-at-top
+  from finetuning import windows as windows_lib  # pylint: disable=g-import-not-at-top
   tf.disable_eager_execution()
   tf.logging.set_verbosity(tf.logging.WARN)
 
@@ -92,9 +93,10 @@ def tag_sentences(run_dir, texts, batch_size=32):
                                          info["do_lower_case"])
   sentences = []
   for text in texts:
-    units, offsets = tagging.text_to_units(text, head["unit_joiner"])
-    windows = tagging.unit_windows(units, tokenizer, info["max_seq_length"],
-                                   head.get("window_stride"))
+    units, offsets = windows_lib.text_to_units(text, head["unit_joiner"])
+    windows = windows_lib.unit_windows(units, tokenizer,
+                                       info["max_seq_length"],
+                                       head.get("window_stride"))
     sentences.append((text, units, offsets, windows))
   flat = [(i, w) for i, s in enumerate(sentences) for w in s[3]]
 
@@ -133,11 +135,11 @@ def tag_sentences(run_dir, texts, batch_size=32):
     per_sentence[i].append(row)
   results = []
   for (text, units, offsets, windows), got in zip(sentences, per_sentence):
-    tags, _ = tagging.merge_windows(
+    tags, _ = windows_lib.merge_windows(
         windows, [r["tag_ids"] for r in got], len(units), info["labels"],
         head["scheme"], [r["tag_scores"] for r in got])
-    results.append(tagging.entities_from_tags(text, units, offsets, tags,
-                                              head["scheme"]))
+    results.append(windows_lib.entities_from_tags(text, units, offsets, tags,
+                                                  head["scheme"]))
   total = time.time() - started
   return results, {"sentences": len(texts), "windows": len(flat),
                    "seconds_total": round(total, 2),

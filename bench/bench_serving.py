@@ -37,7 +37,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np  # pylint: disable=g-import-not-at-top
 import tensorflow.compat.v1 as tf  # pylint: disable=g-import-not-at-top
 
-from finetuning import classifier  # pylint: disable=g-import-not-at-top
+from finetuning import settings as settings_lib  # pylint: disable=g-import-not-at-top
+from finetuning import task as task_lib  # pylint: disable=g-import-not-at-top
 from finetuning import run_info as run_info_lib  # pylint: disable=g-import-not-at-top
 from finetuning import training  # pylint: disable=g-import-not-at-top
 from serving import export as export_lib  # pylint: disable=g-import-not-at-top
@@ -112,9 +113,9 @@ def bench_predictor(predictor, texts, single, batches):
 def bench_estimator(run_dir, checkpoint, predictor, texts, single, batches):
   info = run_info_lib.read(run_dir)
   estimator = training.make_estimator(
-      classifier.model_fn_from_run_info(info),
+      task_lib.model_fn_from_run_info(info),
       os.path.join(BENCH_DIR, "runs", "serving_estimator"),
-      training.TrainSettings())
+      settings_lib.TrainSettings())
 
   def call(chunk):
     arrays = predictor_lib.pad_batch([predictor.encode(t) for t in chunk])

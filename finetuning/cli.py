@@ -1,8 +1,9 @@
-"""Shared plumbing of the command lines: logging set-up and error reporting.
+"""Shared plumbing of the command lines: flag parsing, logging, errors.
 
-`run(main)` starts an absl app and turns the toolkit's user errors (bad path,
-bad config, bad input line) into one `error: ...` line on stderr and exit
-code 1, instead of a traceback from deep inside TensorFlow.
+`run(main)` starts an absl app. Every user error -- a flag absl cannot
+parse, a missing or bad setting, bad input data, a config or checkpoint that
+does not fit -- ends the script with ONE line `error: ...` on stderr and
+exit status 2, instead of a traceback from deep inside TensorFlow.
 """
 
 import logging as std_logging
@@ -12,9 +13,18 @@ import sys
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from absl import app  # pylint: disable=g-import-not-at-top
+from absl import flags  # pylint: disable=g-import-not-at-top
 import tensorflow.compat.v1 as tf  # pylint: disable=g-import-not-at-top
 
-from finetuning.errors import USER_ERRORS  # pylint: disable=g-import-not-at-top
+from finetuning.errors import InputError  # pylint: disable=g-import-not-at-top
+from finetuning.errors import SettingsError  # pylint: disable=g-import-not-at-top
+from modeling.checkpoint import CheckpointError  # pylint: disable=g-import-not-at-top
+from modeling.config import ConfigError  # pylint: disable=g-import-not-at-top
+from tokenization import VocabError  # pylint: disable=g-import-not-at-top
+
+USER_ERRORS = (InputError, SettingsError, ConfigError, CheckpointError,
+               VocabError)
+EXIT_USER_ERROR = 2
 
 
 def setup_logging():
@@ -31,15 +41,28 @@ def setup_logging():
     pass
 
 
+def fail(message):
+  """Prints `error: message` as one line and exits with status 2."""
+  sys.stderr.write("error: %s\n" % " ".join(str(message).split("\n")))
+  sys.exit(EXIT_USER_ERROR)
+
+
+def _parse_flags(argv):
+  """absl's parser, with a flag error as one `error:` line (status 2)."""
+  try:
+    return flags.FLAGS(argv)
+  except flags.Error as e:
+    fail("%s (see --help)" % e)
+
+
 def run(main, extra_errors=()):
-  """Runs `main(argv)` under absl; user errors exit 1 with one message."""
+  """Runs `main(argv)` under absl; user errors exit 2 with one message."""
 
   def wrapped(argv):
     setup_logging()
     try:
       return main(argv)
     except USER_ERRORS + tuple(extra_errors) as e:
-      sys.stderr.write("error: %s\n" % e)
-      sys.exit(1)
+      fail(e)
 
-  app.run(wrapped)
+  app.run(wrapped, flags_parser=_parse_flags)

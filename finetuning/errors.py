@@ -1,12 +1,13 @@
 """Errors about user input that scripts print as one clear line, no traceback.
 
 `InputError` carries the file, the 1-based line number and the fix.
-`USER_ERRORS` lists every error class a script catches in `cli.run`.
-"""
+`SettingsError` is a flag (setting) that is missing or has a value that
+cannot work; its message names the flag. `finetuning.cli` lists every error
+class a script turns into one `error: ...` line (these two, plus modeling's
+ConfigError and CheckpointError and tokenization's VocabError).
 
-from modeling.checkpoint import CheckpointError
-from modeling.config import ConfigError
-from tokenization import VocabError
+No TensorFlow here: serving and the TF-free encoders import this module.
+"""
 
 
 class InputError(ValueError):
@@ -22,4 +23,5 @@ class InputError(ValueError):
     super(InputError, self).__init__(message)
 
 
-USER_ERRORS = (InputError, ConfigError, CheckpointError, VocabError)
+class SettingsError(ValueError):
+  """A missing flag, or a flag value that cannot work; names the flag."""

@@ -1,7 +1,8 @@
 """Frozen-encoder feature extraction (what extract_features.py runs).
 
 read_examples  input file -> Examples (`text_a` or `text_a ||| text_b` a line)
-convert_examples  Examples -> Features (WordPiece ids, Google's truncation)
+convert_examples  Examples -> Features (finetuning.encoding: Google's
+                  truncation, as training and the predictor)
 FeatureExtractor  builds the encoder once, restores it, runs batches
 write_json / write_npy  Google's JSON-lines output, or one vector a line in .npy
 """
@@ -15,7 +16,8 @@ import numpy as np
 import tensorflow.compat.v1 as tf
 
 import modeling
-import tokenization
+from finetuning import encoding
+from finetuning import split_files
 from finetuning.errors import InputError
 from finetuning.progress import Progress
 
@@ -31,24 +33,23 @@ _PAIR = re.compile(r"^(.*) \|\|\| (.*)$")
 def read_examples(input_file):
   """Reads one example a line: `text_a`, or `text_a ||| text_b`.
 
+  UTF-8 (a BOM is dropped), read by split_files.read_text_lines.
+
   Raises:
-    InputError: missing file, or an empty line (names the line number).
+    InputError: missing file, not UTF-8, or an empty line (names the line
+      number).
   """
-  if not os.path.isfile(input_file):
-    raise InputError(input_file, None, "input file not found",
-                     "Pass --input_file with one text (or 'a ||| b') a line")
   examples = []
-  with open(input_file, "r", encoding="utf-8") as reader:
-    for line_number, line in enumerate(reader, start=1):
-      line = line.rstrip("\r\n")
-      if not line.strip():
-        raise InputError(
-            input_file, line_number, "empty line",
-            "Every line must hold a text or 'text_a ||| text_b'; remove it")
-      m = _PAIR.match(line)
-      text_a, text_b = (m.group(1), m.group(2)) if m else (line, None)
-      examples.append(Example(len(examples), text_a.strip(),
-                              text_b.strip() if text_b is not None else None))
+  for line_number, line in enumerate(split_files.read_text_lines(input_file),
+                                     start=1):
+    if not line.strip():
+      raise InputError(
+          input_file, line_number, "empty line",
+          "Every line must hold a text or 'text_a ||| text_b'; remove it")
+    m = _PAIR.match(line)
+    text_a, text_b = (m.group(1), m.group(2)) if m else (line, None)
+    examples.append(Example(len(examples), text_a.strip(),
+                            text_b.strip() if text_b is not None else None))
   if not examples:
     raise InputError(input_file, None, "the file is empty",
                      "Put one text a line in it")
@@ -56,20 +57,11 @@ def read_examples(input_file):
 
 
 def convert_example(example, tokenizer, max_seq_length):
-  """One Example -> Feature, truncating as google-research/bert does.
-
-  A single text keeps its first max_seq_length-2 tokens; a pair is cut from
-  the longer side until it fits in max_seq_length-3.
-  """
-  tokens_a = tokenizer.tokenize(example.text_a)
-  tokens_b = tokenizer.tokenize(example.text_b) if example.text_b else None
-  specials = 3 if tokens_b else 2
-  length = len(tokens_a) + (len(tokens_b) if tokens_b else 0) + specials
-  tokens, segment_ids = tokenization.build_inputs(tokens_a, tokens_b,
-                                                  max_seq_length)
-  return Feature(example.unique_id, tokens,
-                 tokenizer.convert_tokens_to_ids(tokens), segment_ids,
-                 length > max_seq_length)
+  """One Example -> Feature (finetuning.encoding: Google's truncation)."""
+  encoded = encoding.encode(tokenizer, example.text_a, example.text_b,
+                            max_seq_length)
+  return Feature(example.unique_id, encoded.tokens, encoded.input_ids,
+                 encoded.segment_ids, encoded.truncated)
 
 
 def convert_examples(examples, tokenizer, max_seq_length):
@@ -80,25 +72,6 @@ def convert_examples(examples, tokenizer, max_seq_length):
     tf.logging.info("%d of %d inputs were longer than max_seq_length=%d and "
                     "were truncated", truncated, len(features), max_seq_length)
   return features
-
-
-def pad_batch(features):
-  """Pads a list of Features to their longest; returns id/mask/segment arrays.
-
-  Returns:
-    (input_ids, input_mask, segment_ids), each int32 [batch, max_len].
-  """
-  max_len = max(len(f.input_ids) for f in features)
-  shape = (len(features), max_len)
-  input_ids = np.zeros(shape, np.int32)
-  input_mask = np.zeros(shape, np.int32)
-  segment_ids = np.zeros(shape, np.int32)
-  for i, f in enumerate(features):
-    n = len(f.input_ids)
-    input_ids[i, :n] = f.input_ids
-    input_mask[i, :n] = 1
-    segment_ids[i, :n] = f.segment_ids
-  return input_ids, input_mask, segment_ids
 
 
 class FeatureExtractor(object):
@@ -139,11 +112,12 @@ class FeatureExtractor(object):
 
   def run_batch(self, features):
     """Runs one batch; returns a dict of numpy arrays (padded to the batch)."""
-    input_ids, input_mask, segment_ids = pad_batch(features)
-    out = self.session.run(self.fetches, {self.input_ids: input_ids,
-                                          self.input_mask: input_mask,
-                                          self.segment_ids: segment_ids})
-    out["input_mask"] = input_mask
+    arrays = encoding.pad_batch(features)
+    out = self.session.run(self.fetches, {
+        self.input_ids: arrays["input_ids"],
+        self.input_mask: arrays["input_mask"],
+        self.segment_ids: arrays["segment_ids"]})
+    out["input_mask"] = arrays["input_mask"]
     return out
 
   def run(self, features, batch_size):

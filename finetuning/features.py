@@ -1,14 +1,21 @@
-"""Examples -> features -> TFRecord files, written once and reused safely.
+"""Feature records -> TFRecord files, written once and reused safely.
 
 Features are stored WITHOUT padding (the input pipeline pads each batch), as
-int64 lists: `input_ids`, `segment_ids`, the task's labels, `example_index`.
+int64 lists: `input_ids`, `segment_ids`, the task's labels, `example_index`
+(the task decides; see finetuning.task).
 
-The cache key is a hash of everything the features depend on: the data
-file's bytes, the vocab file's bytes, do_lower_case, max_seq_length, the
-label list, the task and the feature format version. Any change gives a new
-file name, so a stale file is never read. Files are written under a
-temporary name and renamed when complete, and the metadata file that marks
-them usable is written last, so a killed conversion is never reused.
+The cache promises:
+- A file is named by a hash of everything its features depend on: the data
+  file's bytes, the vocab file's bytes, do_lower_case, max_seq_length, the
+  label list, the task, its feature settings and the format version. Any
+  change gives a new name, so a stale file is never read.
+- A file is written under a temporary name (`.tmp-<pid>`) and renamed when
+  complete; the metadata that marks it usable is written last.
+- Before a file is reused its size and sha256 are checked against the
+  metadata; a truncated or corrupt file is rebuilt, never read.
+- Files of other keys are never deleted: another run may be reading them
+  (a shared --cache_dir). Temporaries whose writing process is gone (a
+  killed conversion) are removed.
 """
 
 import collections
@@ -16,56 +23,16 @@ import glob
 import hashlib
 import json
 import os
+import re
 
 import tensorflow.compat.v1 as tf
 
-import tokenization
 from finetuning.progress import Progress
+from finetuning.run_info import atomic_json
+from finetuning.run_info import file_digest
 
 # Bump when the stored features change meaning.
-FEATURE_FORMAT = 1
-
-ClassifierFeature = collections.namedtuple(
-    "ClassifierFeature", ["input_ids", "segment_ids", "label_id",
-                          "example_index", "truncated"])
-
-
-def convert_single_example(example_index, example, label_map, max_seq_length,
-                           tokenizer):
-  """One InputExample -> ClassifierFeature (unpadded).
-
-  Single texts keep their first max_seq_length-2 tokens; pairs are cut from
-  the longer side until they fit in max_seq_length-3 (Google's rule).
-
-  Args:
-    example_index: position of the example in its file (kept for output).
-    example: InputExample.
-    label_map: dict label -> id.
-    max_seq_length: longest feature, [CLS] and [SEP]s included.
-    tokenizer: FullTokenizer.
-
-  Returns:
-    ClassifierFeature; label_id is -1 for an unlabeled example.
-  """
-  tokens_a = tokenizer.tokenize(example.text_a)
-  tokens_b = tokenizer.tokenize(example.text_b) if example.text_b else None
-  natural = len(tokens_a) + (len(tokens_b) + 3 if tokens_b else 2)
-  tokens, segment_ids = tokenization.build_inputs(tokens_a, tokens_b,
-                                                  max_seq_length)
-  label_id = label_map[example.label] if example.label is not None else -1
-  return ClassifierFeature(tokenizer.convert_tokens_to_ids(tokens),
-                           segment_ids, label_id, example_index,
-                           natural > max_seq_length)
-
-
-def classifier_record(feature):
-  """ClassifierFeature -> dict of int lists for write_records."""
-  return collections.OrderedDict([
-      ("input_ids", feature.input_ids),
-      ("segment_ids", feature.segment_ids),
-      ("label_ids", [feature.label_id]),
-      ("example_index", [feature.example_index]),
-  ])
+FEATURE_FORMAT = 2
 
 
 def _int_feature(values):
@@ -78,15 +45,6 @@ def serialize(record):
       (name, _int_feature(values)) for name, values in record.items())
   return tf.train.Example(
       features=tf.train.Features(feature=features)).SerializeToString()
-
-
-def file_digest(path):
-  """sha256 of a file's bytes."""
-  digest = hashlib.sha256()
-  with open(path, "rb") as f:
-    for block in iter(lambda: f.read(1 << 20), b""):
-      digest.update(block)
-  return digest.hexdigest()
 
 
 def cache_key(data_file, vocab_file, do_lower_case, max_seq_length, labels,
@@ -119,32 +77,54 @@ def cached_feature_file(cache_dir, split, key, key_parts, make_records,
     split: "train", "dev" or "test" (part of the file name).
     key, key_parts: from cache_key.
     make_records: fn() -> iterable of record dicts (called only when the
-      file must be written).
+      file must be written). A record may carry "_truncated": [0/1].
     num_examples_hint: for the progress ETA.
 
   Returns:
     CachedFeatures(path, num_examples, reused, meta dict).
   """
-  if not os.path.isdir(cache_dir):
-    os.makedirs(cache_dir)
+  os.makedirs(cache_dir, exist_ok=True)
+  remove_dead_temporaries(cache_dir)
   base = os.path.join(cache_dir, "%s-%s" % (split, key))
   path, meta_path = base + ".tf_record", base + ".json"
-  if os.path.isfile(path) and os.path.isfile(meta_path):
-    with open(meta_path, encoding="utf-8") as f:
-      meta = json.load(f)
-    if meta.get("key") == key:
-      tf.logging.info("Reusing %d cached %s features: %s",
-                      meta["num_examples"], split, path)
-      return CachedFeatures(path, meta["num_examples"], True, meta)
+  meta = _usable_meta(path, meta_path, key)
+  if meta is not None:
+    tf.logging.info("Reusing %d cached %s features: %s",
+                    meta["num_examples"], split, path)
+    return CachedFeatures(path, meta["num_examples"], True, meta)
   meta = _write_records(path, make_records(), split, num_examples_hint)
   meta.update({"key": key, "inputs": key_parts})
-  _atomic_json(meta_path, meta)
-  _remove_stale(cache_dir, split, key)
+  atomic_json(meta_path, meta)
   return CachedFeatures(path, meta["num_examples"], False, meta)
 
 
+def _usable_meta(path, meta_path, key):
+  """The metadata of a complete, intact cached file; None to rebuild."""
+  if not (os.path.isfile(path) and os.path.isfile(meta_path)):
+    return None
+  try:
+    with open(meta_path, encoding="utf-8") as f:
+      meta = json.load(f)
+  except ValueError:
+    tf.logging.warning("Rebuilding %s: its metadata is unreadable", path)
+    return None
+  if meta.get("key") != key or "sha256" not in meta:
+    return None
+  size = os.path.getsize(path)
+  if size != meta.get("bytes"):
+    tf.logging.warning("Rebuilding %s: %d bytes on disk, %s written "
+                       "(truncated or changed)", path, size,
+                       meta.get("bytes"))
+    return None
+  if file_digest(path) != meta["sha256"]:
+    tf.logging.warning("Rebuilding %s: its content does not match the "
+                       "checksum written with it (corrupt)", path)
+    return None
+  return meta
+
+
 def _write_records(path, records, split, num_examples_hint):
-  """Writes records to path via a temporary file; returns count metadata."""
+  """Writes records to path via a temporary file; returns its metadata."""
   tmp = "%s.tmp-%d" % (path, os.getpid())
   progress = Progress("write %s features" % split,
                       total_examples=num_examples_hint)
@@ -157,37 +137,46 @@ def _write_records(path, records, split, num_examples_hint):
         lengths[len(record["input_ids"])] += 1
         count += 1
         progress.update(examples=1, steps=0)
+    meta = {"num_examples": count, "num_truncated": truncated,
+            "max_length": max(lengths) if lengths else 0,
+            "mean_length": (sum(k * v for k, v in lengths.items()) /
+                            max(count, 1)),
+            "bytes": os.path.getsize(tmp), "sha256": file_digest(tmp)}
     os.replace(tmp, path)
   finally:
     if os.path.exists(tmp):
       os.remove(tmp)
   progress.done("%d truncated to max_seq_length" % truncated)
-  return {"num_examples": count, "num_truncated": truncated,
-          "max_length": max(lengths) if lengths else 0,
-          "mean_length": (sum(k * v for k, v in lengths.items()) /
-                          max(count, 1))}
+  return meta
 
 
-def _atomic_json(path, obj):
-  tmp = "%s.tmp-%d" % (path, os.getpid())
-  with open(tmp, "w", encoding="utf-8") as f:
-    json.dump(obj, f, indent=2, ensure_ascii=False)
-  os.replace(tmp, path)
+_TEMPORARY = re.compile(r"\.tmp-(\d+)$")
 
 
-def _remove_stale(cache_dir, split, key):
-  """Deletes older feature files of the same split (other keys)."""
-  for old in glob.glob(os.path.join(cache_dir, "%s-*" % split)):
-    if key not in os.path.basename(old):
-      os.remove(old)
+def remove_dead_temporaries(cache_dir):
+  """Deletes `*.tmp-<pid>` files whose writer process no longer runs."""
+  removed = []
+  for path in glob.glob(os.path.join(cache_dir, "*.tmp-*")):
+    m = _TEMPORARY.search(path)
+    if m and not _process_alive(int(m.group(1))):
+      try:
+        os.remove(path)
+        removed.append(path)
+      except OSError:
+        pass
+  if removed:
+    tf.logging.info("Removed %d temporary file(s) left by killed runs in %s",
+                    len(removed), cache_dir)
+  return removed
 
 
-def classifier_records(examples, label_list, max_seq_length, tokenizer):
-  """Yields record dicts (with a `_truncated` marker) for write_records."""
-  label_map = {label: i for i, label in enumerate(label_list)}
-  for index, example in enumerate(examples):
-    feature = convert_single_example(index, example, label_map,
-                                     max_seq_length, tokenizer)
-    record = classifier_record(feature)
-    record["_truncated"] = [int(feature.truncated)]
-    yield record
+def _process_alive(pid):
+  if pid == os.getpid():
+    return True
+  try:
+    os.kill(pid, 0)
+  except ProcessLookupError:
+    return False
+  except PermissionError:
+    return True
+  return True

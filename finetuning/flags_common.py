@@ -1,150 +1,84 @@
-"""Command-line flags shared by run_classifier.py and run_ner.py.
+"""The one flags module: the shared flags of every run script, made from the
+settings tables, and the plain settings built from their parsed values.
 
-Library code never reads flags; only the run_*.py scripts do. A script calls
-`define_common_flags()` once at import time (before absl parses argv), defines
-its own task-specific flags (--task, --max_seq_length, --best_metric, ...),
-and turns the parsed values into a `training.TrainSettings` with
-`train_settings(FLAGS, best_metric)`.
+Library code never reads flags; the run_*.py scripts and this module do. A
+script calls `define_run_flags()` once at import time (before absl parses
+argv), defines its own task flags, and hands
+`run_settings(FLAGS)` (a settings.RunSettings) to `runner.run`.
 
-Shared flags: data/output folders, the pre-trained model (init_checkpoint,
-bert_config_file, vocab_file, model_type, do_lower_case), what to run
-(do_train/do_eval/do_predict), batch sizes, learning rate and schedule,
-freezing, seed, padding, checkpoints, evaluation during training, early
-stopping, cache_dir, logging and threads.
+Defaults live in finetuning.settings (RUN_SETTINGS, TRAIN_SETTINGS): the
+flags here are made from those rows, so a default is written once. Flags
+that define the model's inputs (--max_seq_length, --do_lower_case) and the
+task's head flags reach the library as None when they are not on the
+command line (`given`), so that the run directory's values win over a
+default, and a value that is given is checked against them.
+
+`define_model_flags()` is the pre-trained model subset (init_checkpoint,
+bert_config_file, vocab_file, model_type, do_lower_case, max_seq_length),
+for scripts that are not training runs (extract_features.py).
 """
 
 from absl import flags
 
+from finetuning import settings as settings_lib
+from finetuning.errors import SettingsError
 
-def define_common_flags():
-  """Defines the shared flags (google-research/bert names where they exist)."""
-  flags.DEFINE_string("data_dir", None, "Folder with train/dev/test files.")
-  flags.DEFINE_string("output_dir", None, "Checkpoints, summaries, results.")
-  flags.DEFINE_string("init_checkpoint", None, "Pre-trained checkpoint "
-                      "prefix, or the folder of a release / "
-                      "convert_checkpoint.py output (config and vocab are "
-                      "found there).")
-  flags.DEFINE_string("bert_config_file", None, "Model config (wins over "
-                      "the one found beside the checkpoint).")
-  flags.DEFINE_string("vocab_file", None, "Vocab (wins over the one found "
-                      "beside the checkpoint).")
-  flags.DEFINE_enum("model_type", None, ["bert", "albert", "distilbert"],
-                    "Model family; inferred when not given.")
-  flags.DEFINE_bool("do_lower_case", True, "Lower-case input text.")
-  flags.DEFINE_bool("do_train", False, "Train.")
-  flags.DEFINE_integer("train_batch_size", 32, "Examples per micro-batch.")
-  flags.DEFINE_integer("eval_batch_size", 32, "Examples per eval batch.")
-  flags.DEFINE_integer("predict_batch_size", 32,
-                       "Examples per predict batch.")
-  flags.DEFINE_float("learning_rate", 5e-5, "Peak learning rate (Adam).")
-  flags.DEFINE_float("num_train_epochs", 3.0, "Epochs to train.")
-  flags.DEFINE_float("warmup_proportion", 0.1, "Share of steps for warm-up.")
-  flags.DEFINE_float("weight_decay_rate", 0.01, "Decoupled weight decay.")
-  flags.DEFINE_integer("gradient_accumulation_steps", 1, "Micro-batches per "
-                       "optimizer update.")
-  flags.DEFINE_float("layerwise_lr_decay", None, "Layer i of L trains at "
-                     "lr * decay**(L-i); embeddings at decay**(L+1).")
-  flags.DEFINE_bool("freeze_embeddings", False, "Do not train embeddings.")
-  flags.DEFINE_integer("trainable_layers", None, "Train only the top N "
-                       "encoder layers (plus pooler and head).")
-  flags.DEFINE_bool("freeze_encoder", False, "Train only the task head.")
-  flags.DEFINE_string("freeze", None, "Regex: freeze matching variables.")
-  flags.DEFINE_integer("seed", None, "Random seed (graph and data order).")
-  flags.DEFINE_bool("dynamic_padding", True, "Bucket batches by length; "
-                    "false pads every batch to max_seq_length (Google's "
-                    "way).")
-  flags.DEFINE_integer("save_checkpoints_steps", 1000, "Checkpoint interval.")
-  flags.DEFINE_integer("keep_checkpoint_max", 3, "Checkpoints to keep.")
-  flags.DEFINE_integer("eval_every_steps", None, "Evaluate on dev every N "
-                       "steps during training and keep the best checkpoint "
-                       "in output_dir/best.")
-  flags.DEFINE_integer("early_stopping_patience", None, "Stop after N "
-                       "evaluations without a better best_metric.")
-  flags.DEFINE_string("cache_dir", None, "Feature files (default "
-                      "output_dir/features).")
-  flags.DEFINE_float("log_every_seconds", 10.0, "Progress line interval.")
-  flags.DEFINE_integer("num_threads", 0, "TF threads (0: all cores).")
+MODEL_FLAGS = ("init_checkpoint", "bert_config_file", "vocab_file",
+               "model_type", "do_lower_case", "max_seq_length")
 
 
-def train_settings(values, best_metric, **extra):
-  """training.TrainSettings from parsed flags.
+def _define(row, help_text=None):
+  """An absl flag from a settings row."""
+  help_text = help_text or row.help
+  if isinstance(row.type, tuple):
+    flags.DEFINE_enum(row.name, row.default, list(row.type), help_text)
+  elif row.type is bool:
+    flags.DEFINE_bool(row.name, row.default, help_text)
+  elif row.type is int:
+    flags.DEFINE_integer(row.name, row.default, help_text)
+  elif row.type is float:
+    flags.DEFINE_float(row.name, row.default, help_text)
+  else:
+    flags.DEFINE_string(row.name, row.default, help_text)
 
-  Args:
-    values: the parsed absl FLAGS (define_common_flags' flags).
-    best_metric: the script's metric for the best checkpoint.
-    **extra: further TrainSettings fields (e.g. head_lr_multipliers).
 
-  Returns:
-    training.TrainSettings.
-  """
-  from finetuning import training  # pylint: disable=g-import-not-at-top
-  return training.TrainSettings(
-      learning_rate=values.learning_rate,
-      num_train_epochs=values.num_train_epochs,
-      warmup_proportion=values.warmup_proportion,
-      train_batch_size=values.train_batch_size,
-      eval_batch_size=values.eval_batch_size,
-      predict_batch_size=values.predict_batch_size,
-      weight_decay_rate=values.weight_decay_rate,
-      gradient_accumulation_steps=values.gradient_accumulation_steps,
-      layerwise_lr_decay=values.layerwise_lr_decay,
-      freeze_embeddings=values.freeze_embeddings,
-      trainable_layers=values.trainable_layers,
-      freeze_encoder=values.freeze_encoder,
-      freeze=values.freeze,
-      seed=values.seed,
-      dynamic_padding=values.dynamic_padding,
-      save_checkpoints_steps=values.save_checkpoints_steps,
-      keep_checkpoint_max=values.keep_checkpoint_max,
-      eval_every_steps=values.eval_every_steps,
-      best_metric=best_metric,
-      early_stopping_patience=values.early_stopping_patience,
-      log_every_seconds=values.log_every_seconds,
-      num_threads=values.num_threads,
-      **extra)
+def define_run_flags():
+  """Defines every RUN_SETTINGS and TRAIN_SETTINGS flag."""
+  for row in settings_lib.RUN_SETTINGS + settings_lib.TRAIN_SETTINGS:
+    _define(row)
+
+
+def define_model_flags(help_overrides=None):
+  """Defines only the pre-trained model flags (MODEL_FLAGS)."""
+  help_overrides = help_overrides or {}
+  for row in settings_lib.RUN_SETTINGS:
+    if row.name in MODEL_FLAGS:
+      _define(row, help_overrides.get(row.name))
+
+
+def given(values, name):
+  """The flag's value if it is on the command line, else None."""
+  return values[name].value if values[name].present else None
+
+
+def train_settings(values):
+  """settings.TrainSettings from the parsed flags."""
+  return settings_lib.TrainSettings(**{
+      row.name: getattr(values, row.name)
+      for row in settings_lib.TRAIN_SETTINGS})
+
+
+def run_settings(values):
+  """settings.RunSettings from the parsed flags (see the module docstring)."""
+  fields = {row.name: getattr(values, row.name)
+            for row in settings_lib.RUN_SETTINGS}
+  for name in ("do_lower_case", "max_seq_length"):
+    fields[name] = given(values, name)
+  return settings_lib.RunSettings(train=train_settings(values), **fields)
 
 
 def require(values, *names):
-  """ConfigError naming the first of `names` whose flag is empty."""
-  import modeling  # pylint: disable=g-import-not-at-top
+  """SettingsError naming the first of `names` whose flag is empty."""
   for name in names:
-    if not getattr(values, name):
-      raise modeling.ConfigError("--%s is required" % name)
-
-
-def pretrained_files(values):
-  """The pre-trained model of a run, from the flags or the run directory.
-
-  --init_checkpoint (a folder or prefix; --bert_config_file, --vocab_file
-  and --model_type win over what is found beside it) names the model. An
-  evaluate / predict-only run that names none of them uses the run
-  directory's run_info.json (config, vocab, model type and, unless
-  --do_lower_case is given, the case it was trained with).
-
-  Args:
-    values: the parsed absl FLAGS.
-
-  Returns:
-    modeling.PretrainedFiles.
-
-  Raises:
-    modeling.ConfigError: training without --init_checkpoint, or a run
-      directory without run_info.json and no model flags.
-  """
-  import modeling  # pylint: disable=g-import-not-at-top
-  from finetuning import run_info  # pylint: disable=g-import-not-at-top
-  if values.do_train and not values.init_checkpoint:
-    raise modeling.ConfigError(
-        "--init_checkpoint is required to fine-tune (a release folder or "
-        "checkpoint prefix)")
-  names_a_model = (values.init_checkpoint or values.bert_config_file or
-                   values.vocab_file)
-  if not values.do_train and not names_a_model:
-    files, info = run_info.pretrained_files(values.output_dir)
-    if not flags.FLAGS["do_lower_case"].present:
-      values.do_lower_case = info["do_lower_case"]
-    return files
-  return modeling.find_pretrained(values.init_checkpoint,
-                                  values.bert_config_file, values.vocab_file,
-                                  values.model_type)
-
+    if getattr(values, name) in (None, ""):
+      raise SettingsError("--%s is required" % name)

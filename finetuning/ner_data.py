@@ -63,6 +63,7 @@ import numpy as np
 import tensorflow.compat.v1 as tf
 
 from finetuning import split_files
+from finetuning.split_files import read_text_lines
 from finetuning import tag_schemes
 from finetuning.errors import InputError
 
@@ -168,34 +169,6 @@ def convert_scheme(examples, scheme):
 
 
 # ---------------------------------------------------------------- lines ---
-
-def read_text_lines(path):
-  """The lines of a UTF-8 text file, without line endings or a leading BOM.
-
-  Args:
-    path: file path.
-
-  Returns:
-    list of strings; line number n is element n - 1.
-
-  Raises:
-    InputError if the file is missing or not UTF-8.
-  """
-  if not os.path.isfile(path):
-    raise InputError(path, None, "file not found",
-                     "Check --data_dir and the file name")
-  with open(path, "rb") as f:
-    data = f.read()
-  try:
-    text = data.decode("utf-8-sig")
-  except UnicodeDecodeError as e:
-    raise InputError(path, data[:e.start].count(b"\n") + 1,
-                     "not UTF-8 (%s)" % e.reason, "Save the file as UTF-8")
-  lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-  if lines[-1] == "":
-    lines.pop()  # the final line ending
-  return lines
-
 
 def _no_sentences(path):
   """The InputError for a file without any sentence."""

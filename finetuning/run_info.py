@@ -1,10 +1,12 @@
-"""What a fine-tuning run directory says about itself: `run_info.json`.
+"""What a run directory says about itself, and the checks that keep runs
+apart: `run_info.json`, the fine-tuned checkpoint, the directory lock.
 
-Every run (run_classifier.py, run_ner.py) writes it when it trains, so that
-later steps (evaluation-only runs, export_savedmodel.py, the predictor) can
+Every training run writes run_info.json before its first step, so that
+later steps (evaluate-only runs, export_savedmodel.py, the predictor) can
 rebuild the same graph and tokenizer from the run directory alone:
 
   {
+    "format": 2,
     "kind": "classifier" | "ner",
     "model_type": "bert" | "albert" | "distilbert",
     "config": {... the BertConfig as a dict ...},
@@ -13,26 +15,82 @@ rebuild the same graph and tokenizer from the run directory alone:
     "max_seq_length": 128,
     "labels": ["0", "1"],
     "task": "sst2",
-    "head": {...}                       # kind-specific (crf, scheme, ...)
+    "head": {...},                      # kind-specific (crf, scheme, ...)
+    "train": {...}                      # settings a resume must keep
   }
 
-The vocab is copied next to the file, so a run directory can be moved or
-exported without the pre-trained folder it started from.
+The vocab is copied next to it, so a run directory can be moved or exported
+without the pre-trained folder it started from.
+
+Rules (`check_same_run`): a command run on a directory that holds a run
+must agree with it on everything that defines the model and its inputs:
+kind, task, model type, config, vocab, case, max_seq_length, labels and the
+head. A difference is a SettingsError naming the setting and both values,
+raised before anything is written. Settings a command does not give are
+taken from run_info.json (they are None in settings.RunSettings).
 """
 
+import fcntl
+import glob
+import hashlib
 import json
 import os
 import shutil
 
+import tensorflow.compat.v1 as tf
+
 import modeling
+from finetuning.errors import SettingsError
 
 RUN_INFO_FILE = "run_info.json"
 VOCAB_FILE = "vocab.txt"
-KINDS = ("classifier", "ner")
+LABELS_FILE = "labels.txt"
+LOCK_FILE = ".run.lock"
+BEST_DIR = "best"
+FORMAT = 2
+SCRIPTS = (("classifier", "run_classifier.py"), ("ner", "run_ner.py"))
+
+# What a training run writes in its directory (removed by
+# --overwrite_output_dir; the feature cache is kept: it is keyed by
+# content).
+RUN_FILES = ("checkpoint", "model.ckpt-*", "graph.pbtxt", "events.out.*",
+             "eval", "eval_final", BEST_DIR, BEST_DIR + ".tmp",
+             BEST_DIR + ".old", RUN_INFO_FILE, VOCAB_FILE, LABELS_FILE,
+             "run_results.json", "eval_results.txt", "test_results.tsv",
+             "test_results.txt", "test_predictions.txt",
+             "test_predictions.jsonl")
+
+_OVERWRITE_FIX = ("pass --overwrite_output_dir (with --do_train) to train "
+                  "from scratch there, or use another --output_dir")
+
+
+def atomic_json(path, obj):
+  """Writes JSON to path through a temporary file renamed into place."""
+  tmp = "%s.tmp-%d" % (path, os.getpid())
+  with open(tmp, "w", encoding="utf-8") as f:
+    json.dump(obj, f, indent=2, ensure_ascii=False, default=str)
+  os.replace(tmp, path)
+
+
+def atomic_text(path, text):
+  """Writes text to path through a temporary file renamed into place."""
+  tmp = "%s.tmp-%d" % (path, os.getpid())
+  with open(tmp, "w", encoding="utf-8") as f:
+    f.write(text)
+  os.replace(tmp, path)
+
+
+def file_digest(path):
+  """sha256 of a file's bytes."""
+  digest = hashlib.sha256()
+  with open(path, "rb") as f:
+    for block in iter(lambda: f.read(1 << 20), b""):
+      digest.update(block)
+  return digest.hexdigest()
 
 
 def write(output_dir, kind, model_type, config, vocab_file, do_lower_case,
-          max_seq_length, labels, task, head=None):
+          max_seq_length, labels, task, head=None, train=None):
   """Writes output_dir/run_info.json (atomically) and copies the vocab.
 
   Args:
@@ -45,19 +103,19 @@ def write(output_dir, kind, model_type, config, vocab_file, do_lower_case,
     labels: list of label strings (ids are positions).
     task: the task name.
     head: dict of head settings (kind-specific), or None.
+    train: dict of training settings a resume must keep, or None.
 
   Returns:
     The dict written.
   """
-  if kind not in KINDS:
-    raise ValueError("kind must be one of %s, got %r" % (KINDS, kind))
   os.makedirs(output_dir, exist_ok=True)
   target_vocab = os.path.join(output_dir, VOCAB_FILE)
   if os.path.abspath(vocab_file) != os.path.abspath(target_vocab):
-    tmp = target_vocab + ".tmp"
+    tmp = "%s.tmp-%d" % (target_vocab, os.getpid())
     shutil.copyfile(vocab_file, tmp)
     os.replace(tmp, target_vocab)
   info = {
+      "format": FORMAT,
       "kind": kind,
       "model_type": model_type,
       "config": config.to_dict(),
@@ -67,13 +125,14 @@ def write(output_dir, kind, model_type, config, vocab_file, do_lower_case,
       "labels": list(labels),
       "task": task,
       "head": dict(head or {}),
+      "train": dict(train or {}),
   }
-  path = os.path.join(output_dir, RUN_INFO_FILE)
-  tmp = path + ".tmp"
-  with open(tmp, "w", encoding="utf-8") as f:
-    json.dump(info, f, indent=2, ensure_ascii=False)
-  os.replace(tmp, path)
+  atomic_json(os.path.join(output_dir, RUN_INFO_FILE), info)
   return info
+
+
+def exists(output_dir):
+  return os.path.isfile(os.path.join(output_dir, RUN_INFO_FILE))
 
 
 def read(output_dir):
@@ -108,21 +167,198 @@ def read(output_dir):
   return info
 
 
-def pretrained_files(output_dir):
+def pretrained_files(output_dir, info=None):
   """The model files of a trained run directory, as `find_pretrained` gives.
 
   For evaluate / predict-only runs that name no pre-trained model: the
   config and vocab come from run_info.json, the weights from the run's own
   fine-tuned checkpoint (so `checkpoint` is None: nothing to restore).
-
-  Returns:
-    (modeling.PretrainedFiles, run info dict).
   """
-  info = read(output_dir)
-  files = modeling.PretrainedFiles(
+  info = info or read(output_dir)
+  return modeling.PretrainedFiles(
       checkpoint=None,
       config_file=os.path.join(output_dir, RUN_INFO_FILE),
       vocab_file=info["vocab_file"], model_type=info["model_type"],
       config=info["config"])
-  return files, info
 
+
+def script_of(kind):
+  return dict(SCRIPTS).get(kind, kind)
+
+
+def check_same_run(output_dir, info, kind, task, files, do_lower_case,
+                   max_seq_length, labels):
+  """Raises SettingsError if this command is not the run in output_dir.
+
+  Args:
+    output_dir: the run directory.
+    info: its run_info (from read).
+    kind, task: this command's kind and task name.
+    files: this command's modeling.PretrainedFiles.
+    do_lower_case, max_seq_length: this command's (resolved) values.
+    labels: this command's label list (None: not known yet).
+  """
+  def refuse(what):
+    raise SettingsError("%s: %s; %s" % (output_dir, what, _OVERWRITE_FIX))
+
+  if info["kind"] != kind:
+    refuse("it holds a %s run (%s), not a %s run" % (
+        info["kind"], script_of(info["kind"]), kind))
+  if info.get("task") and info["task"] != task:
+    refuse("it was trained on --task=%s, this command asks for --task=%s "
+           "(evaluate another data set of the same task with --data_dir)" %
+           (info["task"], task))
+  if info["model_type"] != files.model_type:
+    refuse("it holds a %s model, --init_checkpoint %s is %s" % (
+        info["model_type"], files.checkpoint or files.config_file,
+        files.model_type))
+  ours, theirs = info["config"].to_dict(), files.config.to_dict()
+  differing = sorted(k for k in set(ours) | set(theirs)
+                     if ours.get(k) != theirs.get(k))
+  if differing:
+    refuse("its model config differs from %s in %s" % (
+        files.config_file, ", ".join(
+            "%s (%s vs %s)" % (k, ours.get(k), theirs.get(k))
+            for k in differing[:3])))
+  if (os.path.abspath(files.vocab_file) != os.path.abspath(info["vocab_file"])
+      and file_digest(files.vocab_file) != file_digest(info["vocab_file"])):
+    refuse("its vocab.txt differs from %s" % files.vocab_file)
+  if bool(info["do_lower_case"]) != bool(do_lower_case):
+    refuse("it was trained with --do_lower_case=%s, this command asks for "
+           "--do_lower_case=%s (leave the flag out to use the run's)" % (
+               str(info["do_lower_case"]).lower(),
+               str(do_lower_case).lower()))
+  if int(info["max_seq_length"]) != int(max_seq_length):
+    refuse("it was trained with --max_seq_length=%d, this command asks for "
+           "%d (leave the flag out to use the run's)" % (
+               info["max_seq_length"], max_seq_length))
+  if labels is not None and list(info["labels"]) != list(labels):
+    refuse("it was trained with labels %s, this command has %s" % (
+        _short(info["labels"]), _short(labels)))
+
+
+def check_resume_settings(output_dir, info, train_values):
+  """A resumed training run keeps the settings its data position needs.
+
+  Args:
+    output_dir: the run directory (holds a checkpoint).
+    info: its run_info.
+    train_values: {setting: value} of this command (RESUME_INVARIANT keys).
+  """
+  saved = info.get("train") or {}
+  for key, value in sorted(train_values.items()):
+    if key in saved and saved[key] != value:
+      raise SettingsError(
+          "%s: resuming needs the run's --%s=%s (this command has %s): the "
+          "data position it resumes from depends on it; %s" % (
+              output_dir, key, _flag_value(saved[key]), _flag_value(value),
+              _OVERWRITE_FIX))
+
+
+def _flag_value(value):
+  return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def _short(labels, limit=8):
+  labels = list(labels)
+  text = ", ".join(labels[:limit])
+  return "[%s%s]" % (text, ", ..." if len(labels) > limit else "")
+
+
+def remove_run_files(output_dir):
+  """--overwrite_output_dir: deletes what a training run wrote (RUN_FILES).
+
+  Other files, and the feature cache, are left alone.
+  """
+  removed = 0
+  for pattern in RUN_FILES:
+    for path in glob.glob(os.path.join(output_dir, pattern)):
+      if os.path.isdir(path):
+        shutil.rmtree(path)
+      else:
+        os.remove(path)
+      removed += 1
+  return removed
+
+
+class DirectoryLock(object):
+  """An exclusive lock on a run directory while a command uses it.
+
+  fcntl.flock on output_dir/.run.lock: released when the process ends,
+  even by kill -9, so a killed run never blocks its rerun.
+  """
+
+  def __init__(self, output_dir):
+    self.path = os.path.join(output_dir, LOCK_FILE)
+    self.handle = None
+
+  def acquire(self):
+    os.makedirs(os.path.dirname(self.path), exist_ok=True)
+    self.handle = open(self.path, "a+")
+    try:
+      fcntl.flock(self.handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+      self.handle.seek(0)
+      holder = self.handle.read().strip() or "?"
+      self.handle.close()
+      self.handle = None
+      raise SettingsError(
+          "%s is in use by another run (pid %s): wait for it to finish, or "
+          "use another --output_dir" % (os.path.dirname(self.path), holder))
+    self.handle.seek(0)
+    self.handle.truncate()
+    self.handle.write(str(os.getpid()))
+    self.handle.flush()
+    return self
+
+  def release(self):
+    if self.handle is not None:
+      fcntl.flock(self.handle.fileno(), fcntl.LOCK_UN)
+      self.handle.close()
+      self.handle = None
+
+  def __enter__(self):
+    return self.acquire()
+
+  def __exit__(self, *unused):
+    self.release()
+    return False
+
+
+# --------------------------------------------------------- checkpoints ---
+
+def checkpoint_step(prefix):
+  """global_step stored in a checkpoint (0 for None)."""
+  if not prefix:
+    return 0
+  return int(tf.train.load_variable(prefix, "global_step"))
+
+
+def fine_tuned_checkpoint(output_dir):
+  """The checkpoint a run's results come from: best/ if kept, else newest.
+
+  Raises:
+    modeling.CheckpointError: the run directory holds no checkpoint.
+  """
+  best = tf.train.latest_checkpoint(os.path.join(output_dir, BEST_DIR))
+  latest = best or tf.train.latest_checkpoint(output_dir)
+  if not latest:
+    raise modeling.CheckpointError(
+        "no fine-tuned checkpoint in %s (nor in %s/%s): train first "
+        "(--do_train)" % (output_dir, output_dir, BEST_DIR))
+  return latest
+
+
+def read_labels(path):
+  """Reads a labels.txt, one label a line."""
+  with open(path, encoding="utf-8") as f:
+    return [line.rstrip("\n") for line in f if line.rstrip("\n")]
+
+
+def write_labels(path, labels):
+  """Saves the label list, one a line (atomically)."""
+  tmp = "%s.tmp-%d" % (path, os.getpid())
+  with open(tmp, "w", encoding="utf-8") as f:
+    for label in labels:
+      f.write(label + "\n")
+  os.replace(tmp, path)

@@ -8,6 +8,7 @@ non-empty string (it may itself contain "-").
   invalid_bio_positions / repair_bio
                                the repair rule for bad BIO transitions
   bio_to_bioes / bioes_to_bio  conversion (lossless on valid sequences)
+  to_bio                       any sequence as valid BIO (the repair rule)
   entity_spans                 (type, start, end_exclusive) per entity
   labels_for                   the full, deterministic label list
 
@@ -17,10 +18,13 @@ Y != X -- begins a new entity, so it becomes B-X. entity_spans reads invalid
 sequences with the same rule, so repairing never changes the entities.
 """
 
+import functools
+import types
+
 SCHEMES = ("BIO", "BIOES")
 OUTSIDE = "O"
 
-_PREFIXES = {"BIO": ("B", "I"), "BIOES": ("B", "I", "E", "S")}
+_PREFIXES = types.MappingProxyType({"BIO": ("B", "I"), "BIOES": ("B", "I", "E", "S")})
 
 
 def check_scheme(scheme):
@@ -55,25 +59,21 @@ def tag_problem(tag, scheme="BIO"):
   return None
 
 
-_SPLIT_CACHE = {}  # (tag, scheme) -> (prefix, type) of tags seen valid
-
-
 def split_tag(tag, scheme="BIO"):
   """("O", None) for O, else (prefix, type); ValueError for a bad tag."""
-  parsed = _SPLIT_CACHE.get((tag, scheme))
-  if parsed is not None:
-    return parsed
+  return _split_tag(tag, check_scheme(scheme))
+
+
+@functools.lru_cache(maxsize=65536)
+def _split_tag(tag, scheme):
+  """split_tag, memoized: label sets are small and this runs per unit."""
   problem = tag_problem(tag, scheme)
   if problem:
-    raise ValueError("bad %s tag: %s" % (check_scheme(scheme), problem))
+    raise ValueError("bad %s tag: %s" % (scheme, problem))
   if tag == OUTSIDE:
-    parsed = (OUTSIDE, None)
-  else:
-    prefix, _, entity_type = tag.partition("-")
-    parsed = (prefix, entity_type)
-  if len(_SPLIT_CACHE) < 100000:  # label sets are small; bound the memory
-    _SPLIT_CACHE[(tag, scheme)] = parsed
-  return parsed
+    return (OUTSIDE, None)
+  prefix, _, entity_type = tag.partition("-")
+  return (prefix, entity_type)
 
 
 def validate_tags(tags, scheme="BIO"):
@@ -237,6 +237,21 @@ def entity_spans(tags, scheme="BIO"):
   if open_type is not None:
     spans.append((open_type, open_start, len(tags)))
   return spans
+
+
+def to_bio(tags, scheme="BIO"):
+  """Any tag sequence of `scheme` as valid BIO, read by the repair rule.
+
+  Unlike bioes_to_bio this never raises on an invalid sequence (a model's
+  prediction such as B-PER E-PER... or E-PER after O): the entities are
+  those entity_spans reads, written back as B-X I-X ... tags.
+  """
+  out = [OUTSIDE] * len(tags)
+  for entity_type, start, end in entity_spans(tags, scheme):
+    out[start] = "B-" + entity_type
+    for position in range(start + 1, end):
+      out[position] = "I-" + entity_type
+  return out
 
 
 def entity_types(tags):

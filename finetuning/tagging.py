@@ -1,347 +1,198 @@
-"""Token tagging (NER): text <-> units <-> WordPiece windows, and the model_fn.
+"""Token tagging (NER): the task run_ner.py plugs into the runner.
 
-Public API (the predictor / serving code calls these; names are stable):
+  Tagger(name, crf=None, lstm_size=None, scheme=None, label_x=None,
+         window_stride=None, unit_joiner=None, crf_learning_rate=None)
 
-  text_to_units(text, unit_joiner) -> (units, unit_offsets)
-      "" : every character of text is a unit (Chinese); " ": the
-      whitespace-separated words (English). text[o:o + len(u)] == u.
-  unit_windows(units, tokenizer, max_seq_length, stride=None, tags=None,
-               label_map=None, label_x=False) -> list of Window
-      The model inputs of one sentence: one or more overlapping windows,
-      each [CLS] pieces [SEP], with input_ids/input_mask/segment_ids (plain
-      int lists, unpadded), piece_units (unit index of every position, -1
-      for [CLS]/[SEP]), first_piece (True where a unit's tag is read) and
-      label_ids (when tags are given).
-  merge_windows(windows, window_tag_ids, num_units, labels, scheme="BIO",
-                window_tag_scores=None) -> (tags, scores)
-      Exactly one tag string (and score) per unit from the per-window
-      decoded tag ids (e.g. predictions["tag_ids"]).
-  entities_from_tags(text, units, unit_offsets, tags, scheme="BIO")
-      -> [{"type", "start", "end", "mention"}]: character offsets into text,
-      `end` EXCLUSIVE (Python slice: text[start:end] == mention).
-  model_fn_builder(model_type, config, labels, crf=False, lstm_size=0,
-                   label_x=False, init_checkpoint=None, settings=None,
-                   num_train_steps=0, crf_learning_rate=None, ...)
-      -> Estimator model_fn (TRAIN, EVAL, PREDICT).
-  model_fn_from_run_info(info) -> PREDICT-capable model_fn from
-      finetuning.run_info.read(run_dir) alone.
-  head_settings(...) -> the run_info.json "head" dict.
+Data sets and their readers are in finetuning.ner_data; units, windows and
+merging (TF-free, shared with the predictor) in finetuning.windows, whose
+docstring states the alignment and windowing rules. Head settings left None
+are taken from the run directory (a resumed or evaluate-only run), else the
+defaults: softmax head, no BiLSTM, BIO, no X label.
 
-Alignment rule: each unit (character or word) is tokenized on its own
-(tokenization.spans.tokenize_units); its tag sits on its FIRST WordPiece.
-Other pieces, [CLS], [SEP] and padding get label -1 (ignored by the loss),
-unless label_x: then non-first pieces are trained as the extra label "X"
-(the seed's scheme; "X" predicted at a first piece reads as "O"). A unit
-that gives no piece (space, control or zero-width character) takes no
-position; merge_windows fills its tag: I-TYPE (E-TYPE/I-TYPE under BIOES
-as the next unit needs) when the units around it are in one entity, else O.
-[UNK] is an ordinary piece. So every unit gets exactly one tag back.
-
-Windowing rule (training, evaluation and prediction alike: nothing is
-truncated): a sentence whose pieces do not fit in max_seq_length - 2 is cut
-into windows of whole units; window k+1 starts at the first unit boundary at
-least `stride` pieces after window k's start (default stride: half the
-window). A unit is read from the window where it has the most context
-(max of min(pieces before, pieces after), earliest on ties), as Google's
-run_squad does for doc_stride. A single unit longer than a window keeps its
-first max_seq_length - 2 pieces (its tag is on the first).
+Head (variable scope "tagger"): optional BiLSTM, then a per-token
+projection; a token softmax with masked cross-entropy over the labelled
+positions, or a CRF (`tagger/transitions`) whose likelihood sums the
+unlabelled positions out, decoded by Viterbi in the graph.
 
 PREDICT outputs: "tag_ids" int32 [batch, seq] (softmax: argmax; CRF:
-Viterbi in the graph over all real tokens) and "tag_scores" float32
-[batch, seq], the probability of the chosen tag under the token softmax of
-the emission scores (for the CRF too: the per-token softmax of the CRF's
-unary scores, not a CRF marginal). Feature keys other than input_ids,
-input_mask and segment_ids are passed through. export_outputs holds the
-prediction without pass-through keys, so export_saved_model works.
+Viterbi over all real tokens) and "tag_scores" float32 [batch, seq], the
+probability of the chosen tag under the token softmax of the emission
+scores (for the CRF too: not a CRF marginal).
+
+Evaluation and prediction run the PREDICT graph over every window of every
+sentence and merge the windows back to one tag per unit, so scores count
+every entity of every sentence, however long: seqeval entity-level
+precision / recall / F1 (eval_results.txt, TensorBoard), CoNLL-style
+test_predictions.txt and test_predictions.jsonl with character offsets.
 """
 
-import collections
+import json
+import os
+import time
 
 import tensorflow.compat.v1 as tf
+from seqeval import metrics as seqeval_metrics
 
+from finetuning import ner_data
+from finetuning import run_info
 from finetuning import tag_schemes
-from finetuning import training
+from finetuning import task as task_lib
+from finetuning import windows as windows_lib
+from finetuning.errors import InputError
+from finetuning.errors import SettingsError
 from modeling import crf as crf_lib
 from modeling import heads
 
-X_LABEL = "X"
-IGNORE = -1
-MODEL_INPUTS = ("input_ids", "input_mask", "segment_ids")
-
-Window = collections.namedtuple(
-    "Window", ["input_ids", "input_mask", "segment_ids", "label_ids",
-               "piece_units", "first_piece", "first_unit", "end_unit"])
-
-
-# ------------------------------------------------------ text and units ---
-
-def text_to_units(text, unit_joiner=""):
-  """Splits raw text into tagging units.
-
-  Args:
-    text: str.
-    unit_joiner: "" -> every character is a unit (spaces included: they get
-      a tag too); " " -> maximal runs of non-whitespace characters.
-
-  Returns:
-    (units list of str, unit_offsets list of int) with
-    text[offset:offset + len(unit)] == unit.
-  """
-  if unit_joiner == "":
-    return list(text), list(range(len(text)))
-  if unit_joiner != " ":
-    raise ValueError("unit_joiner must be \"\" or \" \", got %r" % unit_joiner)
-  units, offsets = [], []
-  start = None
-  for i, char in enumerate(text):
-    if char.isspace():
-      if start is not None:
-        units.append(text[start:i])
-        offsets.append(start)
-        start = None
-    elif start is None:
-      start = i
-  if start is not None:
-    units.append(text[start:])
-    offsets.append(start)
-  return units, offsets
+# The TF-free helpers, under the names this module has always offered.
+X_LABEL = windows_lib.X_LABEL
+text_to_units = windows_lib.text_to_units
+unit_windows = windows_lib.unit_windows
+merge_windows = windows_lib.merge_windows
+entities_from_tags = windows_lib.entities_from_tags
+model_fn_from_run_info = task_lib.model_fn_from_run_info
 
 
-# ------------------------------------------------------------ windows ---
+class Tagger(task_lib.Task):
+  """Named-entity recognition as token tagging over windows."""
 
-def unit_windows(units, tokenizer, max_seq_length, stride=None, tags=None,
-                 label_map=None, label_x=False):
-  """Units -> model input windows (see the module docstring's rules).
+  kind = "ner"
+  best_metrics = ("f1", "precision", "recall")
+  sequence_names = ("input_ids", "segment_ids", "label_ids")
+  scalar_names = ("example_index", "window_index")
+  HEAD_DEFAULTS = (("crf", False), ("lstm_size", 0), ("scheme", "BIO"),
+                   ("label_x", False), ("unit_joiner", None))
 
-  Args:
-    units: list of str (characters or words).
-    tokenizer: tokenization.FullTokenizer.
-    max_seq_length: longest window, [CLS] and [SEP] included (>= 3).
-    stride: pieces between window starts (default (max_seq_length-2)//2).
-    tags: optional list of tag strings, one per unit (training/eval).
-    label_map: dict tag -> id (needed with tags).
-    label_x: non-first pieces get label_map["X"] instead of -1.
+  def __init__(self, name, crf=None, lstm_size=None, scheme=None,
+               label_x=None, window_stride=None, unit_joiner=None,
+               crf_learning_rate=None):
+    """Args:
+      name: peoples_daily, msra, cluener, conll2003 or bio.
+      crf, lstm_size, scheme, label_x: the head (None: not given).
+      window_stride: pieces between window starts (None: the run's, else
+        half a window).
+      unit_joiner: bio only: "" characters or " " words (None: not given).
+      crf_learning_rate: absolute learning rate of the CRF transitions.
+    """
+    super(Tagger, self).__init__()
+    if unit_joiner is not None and name.lower() != "bio":
+      raise SettingsError("--word_units applies to --task=bio only")
+    try:
+      self.name = ner_data.get_ner_task(name).name
+      if scheme is not None:
+        scheme = tag_schemes.check_scheme(scheme)
+    except ValueError as e:
+      raise SettingsError(str(e))
+    self.crf = crf
+    self.lstm_size = lstm_size
+    self.scheme = scheme
+    self.label_x = label_x
+    self.unit_joiner = unit_joiner
+    self.window_stride = window_stride
+    self.crf_learning_rate = crf_learning_rate
+    self._data = None
 
-  Returns:
-    list of Window (at least one; an empty sentence gives [CLS] [SEP]).
-    Lists are unpadded: len(input_ids) <= max_seq_length.
-  """
-  budget = max_seq_length - 2
-  if budget < 1:
-    raise ValueError("max_seq_length must be at least 3")
-  stride = max(1, stride or budget // 2)
-  pieces = tokenizer.tokenize_units(units)
-  flat_ids, flat_units, flat_first = [], [], []
-  for index, unit_pieces in enumerate(pieces):
-    ids = tokenizer.convert_tokens_to_ids(unit_pieces)
-    for k, piece_id in enumerate(ids):
-      flat_ids.append(piece_id)
-      flat_units.append(index)
-      flat_first.append(k == 0)
-  cls_id, sep_id = tokenizer.convert_tokens_to_ids(["[CLS]", "[SEP]"])
-  x_id = label_map[X_LABEL] if label_x else IGNORE
+  def flag_for(self, key, value):
+    if key == "unit_joiner":
+      return "--word_units=%s" % ("true" if value == " " else "false")
+    return super(Tagger, self).flag_for(key, value)
 
-  windows = []
-  for start, end in _window_bounds(flat_first, budget, stride):
-    input_ids = [cls_id] + flat_ids[start:end] + [sep_id]
-    piece_units = [IGNORE] + flat_units[start:end] + [IGNORE]
-    first = [False] + flat_first[start:end] + [False]
-    label_ids = None
-    if tags is not None:
-      label_ids = [IGNORE] * len(input_ids)
-      for p in range(1, len(input_ids) - 1):
-        label_ids[p] = label_map[tags[piece_units[p]]] if first[p] else x_id
-    windows.append(Window(
-        input_ids=input_ids, input_mask=[1] * len(input_ids),
-        segment_ids=[0] * len(input_ids), label_ids=label_ids,
-        piece_units=piece_units, first_piece=first,
-        first_unit=flat_units[start] if end > start else 0,
-        end_unit=flat_units[end - 1] + 1 if end > start else 0))
-  return windows
+  def resolve_head(self, saved_head, where):
+    super(Tagger, self).resolve_head(saved_head, where)
+    if self.unit_joiner is None:
+      self.unit_joiner = ner_data.get_ner_task(self.name).unit_joiner
+    if self.window_stride is None and saved_head:
+      self.window_stride = saved_head.get("window_stride")
 
+  def head_info(self):
+    return {"crf": bool(self.crf), "lstm_size": int(self.lstm_size or 0),
+            "scheme": self.scheme, "unit_joiner": self.unit_joiner,
+            "label_x": bool(self.label_x),
+            "window_stride": self.window_stride,
+            "crf_learning_rate": self.crf_learning_rate,
+            "tag_scores": "softmax of the emission scores"}
 
-def _window_bounds(first, budget, stride):
-  """[(start, end)] piece ranges of the windows over a flat piece list."""
-  total = len(first)
-  if total == 0:
-    return [(0, 0)]
-  bounds = []
-  start = 0
-  while True:
-    end = min(start + budget, total)
-    if end < total and not first[end]:
-      boundary = end
-      while boundary > start and not first[boundary]:
-        boundary -= 1
-      if boundary > start:
-        end = boundary  # else: one unit longer than a window, cut it
-    bounds.append((start, end))
-    if end >= total:
-      return bounds
-    nxt = min(start + stride, end)
-    while nxt < total and not first[nxt]:
-      nxt += 1
-    if nxt >= total:
-      return bounds
-    start = nxt
+  @classmethod
+  def from_run_info(cls, info):
+    head = info.get("head") or {}
+    task = cls.__new__(cls)
+    task_lib.Task.__init__(task)
+    task.name = info.get("task")
+    task.crf = head.get("crf", False)
+    task.lstm_size = head.get("lstm_size", 0)
+    task.scheme = head.get("scheme", "BIO")
+    task.label_x = head.get("label_x", False)
+    task.unit_joiner = head.get("unit_joiner", "")
+    task.window_stride = head.get("window_stride")
+    task.crf_learning_rate = None
+    task.label_list = list(info["labels"])
+    task._data = None  # pylint: disable=protected-access
+    return task
 
+  @property
+  def data(self):
+    """The ner_data reader, in the resolved scheme and units."""
+    if self._data is None:
+      self._data = ner_data.get_ner_task(
+          self.name, self.scheme,
+          self.unit_joiner if self.name == "bio" else None)
+    return self._data
 
-def merge_windows(windows, window_tag_ids, num_units, labels, scheme="BIO",
-                  window_tag_scores=None):
-  """Per-window decoded tags -> exactly one tag per unit.
+  # ----------------------------------------------------- data, features ---
 
-  Args:
-    windows: list of Window of one sentence (from unit_windows).
-    window_tag_ids: per window an int sequence of length >= its
-      len(input_ids) (padding beyond is ignored), e.g. predictions
-      ["tag_ids"].
-    num_units: units in the sentence.
-    labels: list of tag strings (ids are positions).
-    scheme: "BIO" or "BIOES" (for filling units without a piece).
-    window_tag_scores: optional per window float sequences (tag_scores).
+  def read_labels(self, data_dir, train_examples):
+    try:
+      labels = self.data.get_labels(train_examples, self.scheme)
+    except ValueError as e:
+      raise InputError(self.data.require_file(data_dir, "train"), None,
+                       str(e), "Train with --do_train on labelled data first")
+    return labels + [X_LABEL] if self.label_x else labels
 
-  Returns:
-    (tags list of num_units str, scores list of num_units float; a unit
-    without a piece scores 0.0). Predicted "X" reads as "O".
-  """
-  best = [None] * num_units  # (context, tag, score)
-  for w, window in enumerate(windows):
-    ids = window_tag_ids[w]
-    scores = window_tag_scores[w] if window_tag_scores is not None else None
-    length = len(window.input_ids)
-    for p in range(1, length - 1):
-      if not window.first_piece[p]:
-        continue
-      context = min(p - 1, length - 2 - p)
-      unit = window.piece_units[p]
-      if best[unit] is None or context > best[unit][0]:
-        tag = labels[int(ids[p])]
-        if tag == X_LABEL:
-          tag = tag_schemes.OUTSIDE
-        best[unit] = (context, tag,
-                      float(scores[p]) if scores is not None else 1.0)
-  tags = [b[1] if b is not None else None for b in best]
-  out_scores = [b[2] if b is not None else 0.0 for b in best]
-  return fill_missing_tags(tags, scheme), out_scores
+  def read_split(self, data_dir, split, labels=None):
+    return self.data.get_examples(data_dir, split)
 
+  def source_file(self, data_dir, split):
+    carved = split == "dev" and not self.data.files["dev"]
+    return self.data.require_file(data_dir, "train" if carved else split)
 
-def fill_missing_tags(tags, scheme="BIO"):
-  """Replaces None (units without a piece) by the documented fill rule.
+  def cache_settings(self, split):
+    return {"kind": "ner", "split": split, "scheme": self.scheme,
+            "label_x": bool(self.label_x),
+            "window_stride": self.window_stride,
+            "unit_joiner": self.unit_joiner}
 
-  A missing unit inside an entity -- the previous tagged unit is B-/I-TYPE
-  and the next tagged unit continues it (I-/E-TYPE) -- becomes I-TYPE;
-  anything else becomes O.
-  """
-  scheme = tag_schemes.check_scheme(scheme)
-  out = list(tags)
-  for i, tag in enumerate(out):
-    if tag is not None:
-      continue
-    previous = next((t for t in reversed(out[:i]) if t is not None), None)
-    following = next((t for t in tags[i + 1:] if t is not None), None)
-    fill = tag_schemes.OUTSIDE
-    if previous and following and previous != tag_schemes.OUTSIDE and \
-        following != tag_schemes.OUTSIDE:
-      p_prefix, _, p_type = previous.partition("-")
-      f_prefix, _, f_type = following.partition("-")
-      if p_prefix in ("B", "I") and f_prefix in ("I", "E") and \
-          p_type == f_type:
-        fill = "I-" + p_type
-    out[i] = fill
-  return out
+  def encode(self, split, examples, tokenizer, max_seq_length):
+    label_map = {label: i for i, label in enumerate(self.label_list)}
+    windows = [windows_lib.unit_windows(
+        e.units, tokenizer, max_seq_length, self.window_stride, tags=e.tags,
+        label_map=label_map if e.tags is not None else None,
+        label_x=self.label_x) for e in examples]
 
+    def records():
+      for index, example_windows in enumerate(windows):
+        for w, window in enumerate(example_windows):
+          yield windows_lib.window_record(window, index, w)
 
-def entities_from_tags(text, units, unit_offsets, tags, scheme="BIO"):
-  """Entities with character offsets into the original text.
+    return task_lib.EncodedSplit(records, sum(len(w) for w in windows),
+                                 windows)
 
-  Args:
-    text: the original str.
-    units, unit_offsets: from text_to_units (or a NerExample).
-    tags: one tag per unit ("X" reads as O; invalid sequences are read by
-      tag_schemes.entity_spans' repair rule: an I-X that does not continue
-      an entity starts one).
-    scheme: "BIO" or "BIOES".
+  def counts(self, data):
+    return {"num_windows": data.num_features}
 
-  Returns:
-    list of {"type": str, "start": int, "end": int (EXCLUSIVE),
-    "mention": text[start:end]}, in order.
-  """
-  clean = [tag_schemes.OUTSIDE if t == X_LABEL else t for t in tags]
-  entities = []
-  for entity_type, first, last in tag_schemes.entity_spans(clean, scheme):
-    start = unit_offsets[first]
-    end = unit_offsets[last - 1] + len(units[last - 1])
-    entities.append({"type": entity_type, "start": start, "end": end,
-                     "mention": text[start:end]})
-  return entities
+  # --------------------------------------------------------------- head ---
 
-
-# ----------------------------------------------------------- model_fn ---
-
-def head_settings(crf, lstm_size, scheme, unit_joiner, label_x, stride=None,
-                  crf_learning_rate=None):
-  """The run_info.json "head" dict of a NER run."""
-  return {"crf": bool(crf), "lstm_size": int(lstm_size or 0),
-          "scheme": tag_schemes.check_scheme(scheme),
-          "unit_joiner": unit_joiner, "label_x": bool(label_x),
-          "window_stride": stride, "crf_learning_rate": crf_learning_rate,
-          "tag_scores": "softmax of the emission scores"}
-
-
-def model_fn_from_run_info(info):
-  """PREDICT-capable model_fn rebuilt from run_info.read(run_dir) alone."""
-  head = info.get("head") or {}
-  return model_fn_builder(info["model_type"], info["config"], info["labels"],
-                          crf=head.get("crf", False),
-                          lstm_size=head.get("lstm_size", 0),
-                          label_x=head.get("label_x", False))
-
-
-def model_fn_builder(model_type, config, labels, crf=False, lstm_size=0,
-                     label_x=False, init_checkpoint=None, settings=None,
-                     num_train_steps=0, crf_learning_rate=None,
-                     config_file=None, totals=None):
-  """Returns an Estimator model_fn for token tagging.
-
-  Args:
-    model_type, config: the encoder (modeling.build_model).
-    labels: list of tag strings (ids are positions; "X" last with label_x).
-    crf: CRF head (partial log-likelihood loss, Viterbi decode) instead of
-      the token softmax.
-    lstm_size: > 0 adds a BiLSTM below the projection.
-    label_x: the labels hold "X" (only recorded; features carry it).
-    init_checkpoint: pre-trained checkpoint restored when training.
-    settings: training.TrainSettings (default TrainSettings()).
-    num_train_steps: micro-batches of the run (TRAIN).
-    crf_learning_rate: learning rate of the CRF transitions (None: the
-      run's learning_rate); applied as a multiplier crf_lr / learning_rate.
-    config_file: named in restore errors.
-    totals: dict with "eval" example counts for progress ETAs.
-
-  Features: input_ids, input_mask, segment_ids int32 [batch, seq] (seq may
-  be unknown); label_ids int32 [batch, seq] (-1: ignored) for TRAIN/EVAL.
-  """
-  num_labels = len(labels)
-  del labels  # only its length is needed in the graph
-  settings = settings or training.TrainSettings()
-  totals = totals if totals is not None else {}
-
-  # pylint: disable=redefined-outer-name
-  def model_fn(features, labels, mode, params):
-    del labels, params
-    is_training = mode == tf.estimator.ModeKeys.TRAIN
-    model = training.encoder_from_features(model_type, config, features,
-                                           is_training)
-    input_mask = tf.cast(features["input_mask"], tf.int32)
+  def head(self, model, features, context):
+    num_labels = len(self.label_list)
+    input_mask = tf.cast(features["input_mask"], tf.int32)  # [batch, seq]
     lengths = tf.reduce_sum(input_mask, axis=1)  # [batch]
     with tf.variable_scope(heads.TAGGER_SCOPE):
       logits = heads.token_logits(  # [batch, seq, num_labels]
-          model.get_sequence_output(), lengths, num_labels, is_training,
-          config.hidden_dropout_prob, lstm_size)
-      transitions = (crf_lib.transition_variable(num_labels) if crf
+          model.get_sequence_output(), lengths, num_labels,
+          context.is_training, context.config.hidden_dropout_prob,
+          self.lstm_size or 0)
+      transitions = (crf_lib.transition_variable(num_labels) if self.crf
                      else None)
     probabilities = tf.nn.softmax(logits, axis=-1)
-    if crf:
+    if self.crf:
       tag_ids, _ = crf_lib.crf_decode(logits, transitions, lengths)
     else:
       tag_ids = tf.argmax(logits, axis=-1, output_type=tf.int32)
@@ -349,58 +200,167 @@ def model_fn_builder(model_type, config, labels, crf=False, lstm_size=0,
     tag_scores = tf.reduce_sum(  # [batch, seq]
         probabilities * tf.one_hot(tag_ids, num_labels, dtype=tf.float32),
         axis=-1) * tf.cast(input_mask, tf.float32)
+    predictions = {"tag_ids": tag_ids, "tag_scores": tag_scores}
+    if context.mode == tf.estimator.ModeKeys.PREDICT:
+      return task_lib.HeadOutput(predictions)
 
-    if mode == tf.estimator.ModeKeys.PREDICT:
-      outputs = {"tag_ids": tag_ids, "tag_scores": tag_scores}
-      predictions = dict(outputs)
-      for key, value in features.items():
-        if key not in MODEL_INPUTS and key not in predictions:
-          predictions[key] = value
-      return tf.estimator.EstimatorSpec(
-          mode, predictions=predictions,
-          export_outputs={"serving_default":
-                          tf.estimator.export.PredictOutput(outputs)})
-
-    label_ids = tf.cast(features["label_ids"], tf.int32)
+    label_ids = tf.cast(features["label_ids"], tf.int32)  # [batch, seq]
     weights = tf.cast((label_ids >= 0) & (input_mask > 0), tf.float32)
-    if crf:
+    if self.crf:
       log_likelihood = heads.crf_partial_log_likelihood(
           logits, label_ids, weights, lengths, transitions)
       loss = tf.reduce_mean(-log_likelihood)
     else:
       loss = heads.masked_token_cross_entropy(logits, label_ids, weights)
-    batch = training.batch_size_of(features)
+    metric_ops = None
+    if context.mode == tf.estimator.ModeKeys.EVAL:
+      metric_ops = {"token_accuracy": tf.metrics.accuracy(
+          tf.maximum(label_ids, 0), tag_ids, weights=weights)}
+    rates = {}
+    if self.crf and self.crf_learning_rate:
+      rates[transitions.op.name] = self.crf_learning_rate
+    return task_lib.HeadOutput(predictions, loss=loss,
+                               eval_metric_ops=metric_ops,
+                               learning_rates=rates)
 
-    if mode == tf.estimator.ModeKeys.EVAL:
-      hook = training.ProgressHook("evaluate", {"batch_size": batch},
-                                   total_examples=totals.get("eval"),
-                                   every_seconds=settings.log_every_seconds)
-      accuracy = tf.metrics.accuracy(tf.maximum(label_ids, 0), tag_ids,
-                                     weights=weights)
-      return tf.estimator.EstimatorSpec(
-          mode, loss=loss, eval_metric_ops={"token_accuracy": accuracy},
-          evaluation_hooks=[hook])
+  # ----------------------------------------------------- score and write ---
 
-    trainable, multipliers = training.restore_and_select(
-        model_type, config, init_checkpoint, settings, config_file)
-    if crf and crf_learning_rate:
-      name = transitions.op.name
-      if any(v.op.name == name for v in trainable):
-        multipliers[name] = crf_learning_rate / settings.learning_rate
-    return training.train_spec(loss, batch, trainable, multipliers, settings,
-                               num_train_steps)
+  def predict_tags(self, run, data, checkpoint=None):
+    """Runs every window of a split; returns (tags, scores) per example."""
+    per_example = [dict() for _ in data.examples]
+    for row in run.predictions(data, checkpoint):
+      per_example[int(row["example_index"])][int(row["window_index"])] = (
+          row["tag_ids"], row["tag_scores"])
+    tags, scores = [], []
+    for example, windows, got in zip(data.examples, data.extra,
+                                     per_example):
+      if len(got) != len(windows):
+        raise RuntimeError("example %s: %d of %d windows predicted" %
+                           (example.guid, len(got), len(windows)))
+      unit_tags, unit_scores = windows_lib.merge_windows(
+          windows, [got[w][0] for w in range(len(windows))],
+          len(example.units), self.label_list, self.scheme,
+          [got[w][1] for w in range(len(windows))])
+      tags.append(unit_tags)
+      scores.append(unit_scores)
+    return tags, scores
 
-  return model_fn
+  def evaluate(self, run, data, checkpoint=None, name=None):
+    tags, _ = self.predict_tags(run, data, checkpoint)
+    scores = entity_scores([e.tags for e in data.examples], tags,
+                           self.scheme)
+    scores["global_step"] = run.checkpoint_step(checkpoint)
+    tf.logging.info("Entity-level dev: precision %.4f recall %.4f f1 %.4f",
+                    scores["precision"], scores["recall"], scores["f1"])
+    run.write_summaries("eval" if name is None else "eval_" + name,
+                        {"entity_%s" % k: scores[k]
+                         for k in ("precision", "recall", "f1")},
+                        scores["global_step"])
+    return scores
+
+  def eval_report(self, scores, checkpoint, data):
+    return format_scores(scores, checkpoint, len(data.examples))
+
+  def eval_results(self, scores):
+    return {k: scores[k] for k in ("precision", "recall", "f1", "per_type",
+                                   "global_step")}
+
+  def predict(self, run, data, checkpoint):
+    started = time.time()
+    tags, _ = self.predict_tags(run, data, checkpoint)
+    conll = os.path.join(run.output_dir, "test_predictions.txt")
+    jsonl = os.path.join(run.output_dir, "test_predictions.jsonl")
+    write_conll(conll, data.examples, tags)
+    write_jsonl(jsonl, data.examples, tags, self.scheme)
+    seconds = max(time.time() - started, 1e-9)
+    results = {"num_sentences": len(data.examples),
+               "num_windows": data.num_features, "files": [conll, jsonl],
+               "seconds": round(seconds, 2),
+               "rates": {"sentences_per_sec":
+                             round(len(data.examples) / seconds, 2),
+                         "windows_per_sec":
+                             round(data.num_features / seconds, 2)}}
+    tf.logging.info("Wrote %d tagged sentences to %s and %s",
+                    len(data.examples), conll, jsonl)
+    if all(e.tags is not None for e in data.examples):
+      scores = entity_scores([e.tags for e in data.examples], tags,
+                             self.scheme)
+      path = os.path.join(run.output_dir, "test_results.txt")
+      run_info.atomic_text(path, format_scores(scores, checkpoint,
+                                      len(data.examples)))
+      results.update({k: scores[k] for k in ("precision", "recall", "f1",
+                                             "per_type")})
+    return results
 
 
-def window_record(window, example_index, window_index):
-  """Window -> dict of int lists for features.cached_feature_file."""
-  return collections.OrderedDict([
-      ("input_ids", window.input_ids),
-      ("segment_ids", window.segment_ids),
-      ("label_ids", window.label_ids if window.label_ids is not None
-       else [IGNORE] * len(window.input_ids)),
-      ("example_index", [example_index]),
-      ("window_index", [window_index]),
-  ])
+def entity_scores(gold, predicted, scheme):
+  """seqeval entity-level scores of tag sequences (any scheme).
 
+  Both are read by the repair rule (tag_schemes.entity_spans: an I-/E-
+  that does not continue an entity starts one) and written as BIO, then
+  scored in seqeval's default, conlleval-compatible mode. So a model that
+  predicts an invalid BIOES sequence is scored, not a crash.
+
+  Returns:
+    dict: precision, recall, f1 (micro), report (text), per_type
+    {type: {precision, recall, f1, support}}.
+  """
+  gold = [tag_schemes.to_bio(t, scheme) for t in gold]
+  predicted = [tag_schemes.to_bio(t, scheme) for t in predicted]
+  report = seqeval_metrics.classification_report(
+      gold, predicted, digits=4, zero_division=0)
+  per_type = seqeval_metrics.classification_report(
+      gold, predicted, output_dict=True, zero_division=0)
+  return {
+      "precision": float(seqeval_metrics.precision_score(
+          gold, predicted, zero_division=0)),
+      "recall": float(seqeval_metrics.recall_score(gold, predicted,
+                                                   zero_division=0)),
+      "f1": float(seqeval_metrics.f1_score(gold, predicted,
+                                           zero_division=0)),
+      "report": report,
+      "per_type": {k: {m: float(v) for m, v in d.items()}
+                   for k, d in per_type.items()
+                   if "avg" not in k},
+  }
+
+
+def format_scores(scores, checkpoint, num_sentences):
+  """The eval_results.txt text."""
+  return ("checkpoint = %s\nsentences = %d\n"
+          "precision = %.4f\nrecall = %.4f\nf1 = %.4f\n\n"
+          "entity-level report (seqeval):\n%s" % (
+              checkpoint, num_sentences, scores["precision"],
+              scores["recall"], scores["f1"], scores["report"]))
+
+
+
+
+def write_conll(path, examples, tags):
+  """`unit gold predicted` lines, a blank line after each sentence.
+
+  Gold is "-" for an unlabeled file; a unit containing whitespace (never
+  produced by the readers) has it replaced by "_".
+  """
+  lines = []
+  for example, predicted in zip(examples, tags):
+    gold = example.tags or ["-"] * len(example.units)
+    for unit, g, p in zip(example.units, gold, predicted):
+      lines.append("%s %s %s\n" % ("_".join(unit.split()) or "_", g, p))
+    lines.append("\n")
+  run_info.atomic_text(path, "".join(lines))
+
+
+def write_jsonl(path, examples, tags, scheme):
+  """One {"text", "entities": [{type, start, end, mention}]} per sentence."""
+  lines = []
+  for example, predicted in zip(examples, tags):
+    entities = windows_lib.entities_from_tags(
+        example.text, example.units, example.unit_offsets, predicted,
+        scheme)
+    lines.append(json.dumps({"text": example.text, "entities": entities},
+                            ensure_ascii=False) + "\n")
+  run_info.atomic_text(path, "".join(lines))
+
+
+TASK_CLASS = Tagger

@@ -1,19 +1,36 @@
 """Classification data sets: where each split lives and how a line is read.
 
-A `ClassificationTask` names the files of the train/dev/test splits in
+A `ClassificationData` names the files of the train/dev/test splits in
 `--data_dir`, their format (tsv, csv, jsonl), which columns hold text_a,
 text_b and the label, and the label list (fixed, or read from the training
-file and saved as labels.txt). Known tasks:
+file). Known tasks:
 
   chnsenticorp  train/dev/test.tsv, header `label<TAB>text_a`
-  sst2          GLUE train/dev.tsv `sentence<TAB>label`; test.tsv unlabeled
+  sst2          GLUE train/dev.tsv `sentence<TAB>label`; test.tsv
+                `index<TAB>sentence`, unlabeled
   lcqmc         train/dev/test.txt `text_a<TAB>text_b<TAB>label`, no header
-  tnews         CLUE train/dev/test.json lines {"sentence", "label"}
+  tnews         CLUE train/dev/test.json lines {"sentence", "label"}, labels
+                from labels.json when present
   tsv, csv, jsonl  generic: --text_a_column/--text_b_column/--label_column
                 (names: the first line is a header; 0-based numbers: none)
 
-Bad lines raise `InputError` with file, line and the fix; lines with an
-empty text are skipped and counted (documented in the README).
+Reading rules:
+- UTF-8, a leading BOM dropped (split_files.read_text_lines); a file that
+  is not UTF-8 is an error naming the line.
+- Line numbers are physical lines, also for CSV records that span lines.
+- Every row has the file's number of columns: the header's, the task's
+  (lcqmc: 3, or 2 in an unlabelled test file), or for a header-less
+  generic file the first row's.
+- JSON values: texts must be strings; a label a string or an integer
+  (written in decimal). null, numbers with a fraction, booleans, lists and
+  objects are errors naming the file and line.
+- A row whose text is empty is skipped and counted (one warning).
+- `InputExample.index` is the example's own id: the file's `index` / `id`
+  column (key) when it has one, else its data row number counted from 0,
+  skipped rows included. test_results.tsv writes it, so rows line up with
+  the input file.
+
+Bad lines raise `InputError` with file, line and the fix.
 """
 
 import collections
@@ -27,16 +44,18 @@ from finetuning import split_files
 from finetuning.errors import InputError
 
 InputExample = collections.namedtuple(
-    "InputExample", ["guid", "text_a", "text_b", "label"])
+    "InputExample", ["guid", "text_a", "text_b", "label", "index", "line"],
+    defaults=(None, None))
 
 SPLITS = ("train", "dev", "test")
+ID_COLUMNS = ("index", "id", "idx")
 
 
-class ClassificationTask(split_files.SplitFiles):
+class ClassificationData(split_files.SplitFiles):
   """Reads the splits of one classification data set."""
 
   def __init__(self, name, fmt, files, text_a, label, text_b=None,
-               header=None, labels=None, label_file=None):
+               header=None, labels=None, label_file=None, num_columns=None):
     """Args:
       name: task name.
       fmt: "tsv", "csv" or "jsonl".
@@ -48,6 +67,8 @@ class ClassificationTask(split_files.SplitFiles):
       labels: fixed label list, or None to read it from the training file.
       label_file: optional JSON-lines file in data_dir with {"label": ...}
         per line (CLUE's labels.json), read when present.
+      num_columns: columns of every row of a header-less file (None: the
+        first row's count).
     """
     self.name = name
     self.fmt = fmt
@@ -58,6 +79,7 @@ class ClassificationTask(split_files.SplitFiles):
     self.header = (isinstance(text_a, str) if header is None else header)
     self.labels = list(labels) if labels else None
     self.label_file = label_file
+    self.num_columns = num_columns
 
   def get_examples(self, data_dir, split, label_list=None):
     """Reads a split; returns a list of InputExample.
@@ -75,8 +97,10 @@ class ClassificationTask(split_files.SplitFiles):
     if label_list is None and self.labels:
       label_list = self.labels  # a fixed label set checks every split
     examples, skipped = [], []
-    for line_number, row in self._rows(path):
-      example = self._example(path, line_number, row, split, label_list)
+    reader = _Rows(path, self, split)
+    for row_number, (line_number, row) in enumerate(reader):
+      example = self._example(reader, line_number, row_number, row, split,
+                              label_list)
       if example is None:
         skipped.append(line_number)
       else:
@@ -92,96 +116,52 @@ class ClassificationTask(split_files.SplitFiles):
     return examples
 
   def get_labels(self, data_dir, train_examples=None):
-    """The label list: fixed, from label_file, or sorted training labels."""
+    """The label list: fixed, from label_file, or sorted training labels.
+
+    With training examples, each of their labels must be in the list
+    (InputError naming the training line and the label file otherwise).
+    """
+    labels, source = None, None
     if self.labels:
-      return list(self.labels)
-    if self.label_file:
-      path = os.path.join(data_dir, self.label_file)
-      if os.path.isfile(path):
-        with open(path, encoding="utf-8") as f:
-          return [str(json.loads(line)["label"]) for line in f if line.strip()]
-    if train_examples is None:
+      labels = list(self.labels)
+    elif self.label_file and os.path.isfile(
+        os.path.join(data_dir, self.label_file)):
+      source = os.path.join(data_dir, self.label_file)
+      labels = _read_label_file(source)
+    elif train_examples is None:
       raise InputError(data_dir, None, "the label list of task %s comes from "
                        "the training data" % self.name,
                        "Run with --do_train, or keep labels.txt in "
                        "--output_dir")
-    return sorted({e.label for e in train_examples if e.label is not None})
-
-  # --------------------------------------------------------------- rows ---
-
-  def _rows(self, path):
-    """Yields (line_number, row) with row a list (tsv/csv) or dict (jsonl)."""
-    with open(path, "r", encoding="utf-8", newline="") as f:
-      if self.fmt == "jsonl":
-        for line_number, line in enumerate(f, start=1):
-          if not line.strip():
-            continue
-          try:
-            yield line_number, json.loads(line)
-          except ValueError as e:
-            raise InputError(path, line_number, "not valid JSON (%s)" % e,
-                             "Each line must be one JSON object")
-        return
-      if self.fmt == "csv":
-        rows = csv.reader(f)
-      else:
-        rows = (line.rstrip("\r\n").split("\t") for line in f)
-      header = None
-      for line_number, row in enumerate(rows, start=1):
-        if header is None and self.header:
-          header = row
-          self._header = header
-          continue
-        if row == [""] or not row:
-          continue
-        yield line_number, row
-
-  def _column(self, path, line_number, row, column, split):
-    """The value of `column` in `row`, or None if the file lacks it."""
-    if column is None:
-      return None
-    if isinstance(row, dict):
-      if column not in row:
-        return None
-      return str(row[column])
-    if isinstance(column, str):
-      header = getattr(self, "_header", None) or []
-      if column not in header:
-        return None
-      index = header.index(column)
-      expected = len(header)
     else:
-      index = column
-      expected = None
-    if expected is not None and len(row) != expected:
-      raise InputError(
-          path, line_number,
-          "expected %d %s columns (as the header), found %d" %
-          (expected, self._separator_name(), len(row)),
-          "Check for a stray tab or a missing column on that line")
-    if index >= len(row):
-      raise InputError(
-          path, line_number, "expected at least %d %s columns, found %d" %
-          (index + 1, self._separator_name(), len(row)),
-          "Check the column options and that line")
-    return row[index]
+      return sorted({e.label for e in train_examples if e.label is not None})
+    for example in train_examples or ():
+      if example.label is not None and example.label not in labels:
+        raise InputError(
+            self.require_file(data_dir, "train"), example.line,
+            "label %r is not in %s" % (
+                example.label, source or "the task's labels (%s)" %
+                ", ".join(labels[:20])),
+            "Add it to %s or fix the label" % (source or "the data"))
+    return labels
 
-  def _separator_name(self):
-    return {"tsv": "tab-separated", "csv": "comma-separated"}.get(self.fmt, "")
+  # ------------------------------------------------------------- rows ---
 
-  def _example(self, path, line_number, row, split, label_list):
+  def _example(self, reader, line_number, row_number, row, split,
+               label_list):
     """One row -> InputExample (None when a text is empty)."""
-    text_a = self._column(path, line_number, row, self.text_a, split)
+    path = reader.path
+    text_a = reader.value(line_number, row, self.text_a, "text_a")
     if text_a is None:
       raise InputError(path, line_number,
                        "no column %r for text_a" % (self.text_a,),
                        "Set --text_a_column to a column of the file")
-    text_b = self._column(path, line_number, row, self.text_b, split)
+    text_b = reader.value(line_number, row, self.text_b, "text_b")
     if self.text_b is not None and text_b is None:
       raise InputError(path, line_number,
                        "no column %r for text_b" % (self.text_b,),
                        "Set --text_b_column to a column of the file")
-    label = self._column(path, line_number, row, self.label, split)
+    label = reader.value(line_number, row, self.label, "label")
     if label is None and split != "test":
       raise InputError(path, line_number,
                        "no label column %r" % (self.label,),
@@ -196,13 +176,171 @@ class ClassificationTask(split_files.SplitFiles):
             "Fix the label, or add examples of it to the training file")
     if not text_a.strip() or (text_b is not None and not text_b.strip()):
       return None
-    return InputExample("%s-%d" % (split, line_number), text_a, text_b, label)
+    index = reader.own_index(line_number, row)
+    return InputExample("%s-%d" % (split, line_number), text_a, text_b,
+                        label, row_number if index is None else index,
+                        line_number)
+
+
+class _Rows(object):
+  """The data rows of one file, with the header read once.
+
+  Iterating yields (physical line number, row): a list of strings (tsv /
+  csv) or a dict (jsonl). `value` reads a column of a row with the file's
+  rules.
+  """
+
+  def __init__(self, path, data, split):
+    self.path = path
+    self.fmt = data.fmt
+    self.split = split
+    self.lines = split_files.read_text_lines(path)
+    self.header = None
+    self.expected = None             # columns every row must have
+    self.layout = "as the first row"
+    self.label_optional = False      # an unlabelled test file may lack it
+    if data.header and self.fmt != "jsonl":
+      first = next(self._split_rows(), None)
+      self.header = first[1] if first else []
+      self.expected = len(self.header)
+      self.layout = "as the header"
+    elif data.num_columns:
+      self.expected = data.num_columns
+      self.layout = "as the task's layout"
+      self.label_optional = split == "test"
+
+  def __iter__(self):
+    if self.fmt == "jsonl":
+      for line_number, line in enumerate(self.lines, start=1):
+        if line.strip():
+          yield line_number, self._json(line_number, line)
+      return
+    rows = self._split_rows()
+    if self.header is not None:
+      next(rows, None)
+    for line_number, row in rows:
+      if row == [""] or not row:
+        continue
+      self._check_width(line_number, row)
+      yield line_number, row
+
+  def _split_rows(self):
+    """(first physical line, list of fields) per record."""
+    if self.fmt == "csv":
+      reader = csv.reader(line + "\n" for line in self.lines)
+      start = 1
+      try:
+        for row in reader:
+          yield start, row
+          start = reader.line_num + 1
+      except csv.Error as e:
+        raise InputError(self.path, reader.line_num, "bad CSV (%s)" % e,
+                         "Check the quotes on that line")
+      return
+    for line_number, line in enumerate(self.lines, start=1):
+      yield line_number, line.split("\t")
+
+  def _check_width(self, line_number, row):
+    if self.expected is None:
+      self.expected = len(row)  # header-less: the first row sets the width
+    allowed = {self.expected, self.expected - 1} if self.label_optional \
+        else {self.expected}
+    if len(row) not in allowed:
+      raise InputError(
+          self.path, line_number, "expected %d %s columns (%s), found %d" %
+          (self.expected, self._separator_name(), self.layout, len(row)),
+          "Check for a stray tab or a missing column on that line")
+
+  def _separator_name(self):
+    return {"tsv": "tab-separated", "csv": "comma-separated"}.get(self.fmt, "")
+
+  def _json(self, line_number, line):
+    try:
+      record = json.loads(line)
+    except ValueError as e:
+      raise InputError(self.path, line_number, "not valid JSON (%s)" % e,
+                       "Each line must be one JSON object")
+    if not isinstance(record, dict):
+      raise InputError(self.path, line_number, "a JSON %s, not an object" %
+                       type(record).__name__,
+                       "Each line must be one JSON object")
+    return record
+
+  def value(self, line_number, row, column, what):
+    """The value of `column` in `row` as a string, or None if absent."""
+    if column is None:
+      return None
+    if isinstance(row, dict):
+      if column not in row:
+        return None
+      return _json_string(self.path, line_number, row[column], column, what)
+    if isinstance(column, str):
+      if column not in (self.header or []):
+        return None
+      index = self.header.index(column)
+    else:
+      index = column
+    if index >= len(row):
+      if what == "label" and self.split == "test":
+        return None
+      raise InputError(
+          self.path, line_number, "expected at least %d %s columns, found "
+          "%d" % (index + 1, self._separator_name(), len(row)),
+          "Check the column options and that line")
+    return row[index]
+
+  def own_index(self, line_number, row):
+    """The row's id from an index / id column, or None."""
+    for name in ID_COLUMNS:
+      if isinstance(row, dict):
+        if name in row:
+          return _json_string(self.path, line_number, row[name], name, "id")
+      elif self.header and name in self.header:
+        return row[self.header.index(name)]
+    return None
+
+
+def _json_string(path, line_number, value, key, what):
+  """A JSON text value as str: strings as they are, integer labels / ids in
+  decimal; anything else is an InputError."""
+  if isinstance(value, str):
+    return value
+  if what in ("label", "id") and isinstance(value, int) and not isinstance(
+      value, bool):
+    return str(value)
+  kind = "null" if value is None else type(value).__name__
+  wanted = ("a string or an integer" if what in ("label", "id")
+            else "a string")
+  raise InputError(path, line_number, "%r (%s) is %s, not %s" % (
+      key, what, kind if value is None else "%s %s" % (
+          kind, json.dumps(value, ensure_ascii=False)[:40]), wanted),
+                   "Write the %s as %s" % (what, wanted))
+
+
+def _read_label_file(path):
+  """The "label" of every JSON line of a CLUE labels.json."""
+  labels = []
+  for line_number, line in enumerate(split_files.read_text_lines(path),
+                                     start=1):
+    if not line.strip():
+      continue
+    try:
+      record = json.loads(line)
+    except ValueError as e:
+      raise InputError(path, line_number, "not valid JSON (%s)" % e,
+                       "Each line must be {\"label\": ...}")
+    if not isinstance(record, dict) or "label" not in record:
+      raise InputError(path, line_number, "no \"label\" key",
+                       "Each line must be {\"label\": ...}")
+    labels.append(_json_string(path, line_number, record["label"], "label",
+                               "label"))
+  return labels
 
 
 def _generic(name, fmt, text_a, text_b, label):
   ext = {"tsv": ["tsv", "txt"], "csv": ["csv"], "jsonl": ["jsonl", "json"]}
   files = {s: ["%s.%s" % (s, e) for e in ext[fmt]] for s in SPLITS}
-  return ClassificationTask(name, fmt, files, text_a, label, text_b=text_b)
+  return ClassificationData(name, fmt, files, text_a, label, text_b=text_b)
 
 
 def _column_arg(value):
@@ -212,28 +350,32 @@ def _column_arg(value):
   return int(value) if str(value).isdigit() else value
 
 
+TASK_NAMES = ("chnsenticorp", "sst2", "lcqmc", "tnews", "tsv", "csv",
+              "jsonl")
+
+
 def get_task(name, text_a_column=None, text_b_column=None,
              label_column=None):
-  """Returns the ClassificationTask called `name`.
+  """Returns the ClassificationData called `name`.
 
   Raises:
     ValueError: an unknown task name, listing the known ones.
   """
   name = name.lower()
   if name == "chnsenticorp":
-    return ClassificationTask(
+    return ClassificationData(
         name, "tsv", {s: [s + ".tsv"] for s in SPLITS}, "text_a", "label",
         labels=["0", "1"])
   if name in ("sst2", "sst-2"):
-    return ClassificationTask(
+    return ClassificationData(
         "sst2", "tsv", {s: [s + ".tsv"] for s in SPLITS}, "sentence",
         "label", labels=["0", "1"])
   if name == "lcqmc":
-    return ClassificationTask(
+    return ClassificationData(
         name, "tsv", {s: [s + ".txt", s + ".tsv"] for s in SPLITS}, 0, 2,
-        text_b=1, header=False, labels=["0", "1"])
+        text_b=1, header=False, labels=["0", "1"], num_columns=3)
   if name == "tnews":
-    return ClassificationTask(
+    return ClassificationData(
         name, "jsonl", {s: [s + ".json", s + ".jsonl"] for s in SPLITS},
         "sentence", "label", label_file="labels.json")
   if name in ("tsv", "csv", "jsonl"):
@@ -243,18 +385,5 @@ def get_task(name, text_a_column=None, text_b_column=None,
       raise ValueError("--task=%s needs --text_a_column and --label_column"
                        % name)
     return _generic(name, name, text_a, _column_arg(text_b_column), label)
-  raise ValueError("unknown task %r; known: chnsenticorp, sst2, lcqmc, tnews, "
-                   "tsv, csv, jsonl" % name)
-
-
-def write_labels(path, labels):
-  """Saves the label list, one a line."""
-  with open(path, "w", encoding="utf-8") as f:
-    for label in labels:
-      f.write(label + "\n")
-
-
-def read_labels(path):
-  """Reads a labels.txt written by write_labels."""
-  with open(path, encoding="utf-8") as f:
-    return [line.rstrip("\n") for line in f if line.rstrip("\n")]
+  raise ValueError("unknown --task %r; known: %s" % (name,
+                                                      ", ".join(TASK_NAMES)))

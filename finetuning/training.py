@@ -1,9 +1,23 @@
-"""Estimator plumbing shared by every task: settings, model_fn pieces, hooks,
-the train/evaluate loop with best-checkpoint keeping, and resume.
+"""The training loop's pieces, used by the runner for every task.
 
-Tasks (classifier, tagger) supply a `head_fn` that maps the encoder to a loss
-and predictions; everything else (restore report, freezing, optimiser,
-progress, checkpoints, resume) lives here once.
+  Trainer             TRAIN and EVAL EstimatorSpecs: restore with a report,
+                      freezing, AdamWeightDecay with warm-up and decay,
+                      progress hooks
+  ProgressHook        step, steps/sec, examples/sec, ETA, loss, lr
+  RunState            per-run counters the hooks fill (no module state)
+  make_estimator      the Estimator and its RunConfig (the one place a
+                      distribution strategy goes)
+  train_and_evaluate  train to the last step, evaluating every N steps,
+                      keeping the best checkpoint, stopping early; resumes
+
+Resume rules (train_and_evaluate): the newest checkpoint in output_dir gives
+the global step, the optimizer state and the data position (the training
+input skips the batches already consumed). The evaluation state lives in
+output_dir/best/best.json: the best value and step, the evaluations without
+improvement, the last step evaluated and whether the run stopped early. A
+run killed between a checkpoint and its evaluation evaluates that
+checkpoint first when it resumes; a run that stopped early, or trained all
+its steps, says it is finished and trains nothing more.
 """
 
 import glob
@@ -12,152 +26,141 @@ import os
 import re
 import shutil
 
+import numpy as np
 import tensorflow.compat.v1 as tf
 
 import modeling
-import tokenization
-from finetuning import metrics
 from finetuning import optimization
+from finetuning import run_info
+from finetuning.errors import SettingsError
 from finetuning.progress import Progress
 
-
-class TrainSettings(object):
-  """Plain settings of a fine-tuning run (scripts fill it from flags)."""
-
-  def __init__(self, **kwargs):
-    self.learning_rate = 5e-5
-    self.num_train_epochs = 3.0
-    self.warmup_proportion = 0.1
-    self.train_batch_size = 32
-    self.eval_batch_size = 32
-    self.predict_batch_size = 32
-    self.weight_decay_rate = 0.01
-    self.gradient_accumulation_steps = 1
-    self.layerwise_lr_decay = None
-    self.freeze_embeddings = False
-    self.trainable_layers = None
-    self.freeze_encoder = False
-    self.freeze = None
-    self.head_lr_multipliers = {}      # variable-name regex -> factor
-    self.seed = None
-    self.save_checkpoints_steps = 1000
-    self.keep_checkpoint_max = 3
-    self.eval_every_steps = None       # None: evaluate once at the end
-    self.early_stopping_patience = None
-    self.best_metric = "accuracy"
-    self.dynamic_padding = True
-    self.log_every_seconds = 10.0
-    self.num_threads = 0
-    for key, value in kwargs.items():
-      if not hasattr(self, key):
-        raise TypeError("unknown setting %r" % key)
-      setattr(self, key, value)
+BEST_DIR = run_info.BEST_DIR
 
 
-class RunSettings(object):
-  """What every run script hands its library call (classifier, NER).
+class RunState(object):
+  """Counters of one run, filled while it runs.
 
-  Attributes: task, data_dir, output_dir, pretrained
-  (modeling.PretrainedFiles), train (TrainSettings), do_lower_case,
-  max_seq_length, do_train, do_eval, do_predict, cache_dir (feature files,
-  default output_dir/features).
+  Attributes:
+    totals: {"eval"/"predict": examples} for the progress ETAs.
+    rates: {loop name: Progress.rates()} of finished loops.
   """
 
-  def __init__(self, task, data_dir, output_dir, pretrained, train,
-               do_lower_case=True, max_seq_length=128, do_train=False,
-               do_eval=False, do_predict=False, cache_dir=None):
-    self.task = task
-    self.data_dir = data_dir
-    self.output_dir = output_dir
-    self.pretrained = pretrained
-    self.train = train
-    self.do_lower_case = do_lower_case
-    self.max_seq_length = max_seq_length
-    self.do_train = do_train
-    self.do_eval = do_eval
-    self.do_predict = do_predict
-    self.cache_dir = cache_dir or os.path.join(output_dir, "features")
+  def __init__(self):
+    self.totals = {}
+    self.rates = {}
 
 
-# ----------------------------------------------------------- model_fn ---
+# ------------------------------------------------------ model_fn specs ---
 
-def encoder_from_features(model_type, config, features, is_training):
-  """Builds the encoder on a features dict (input_ids, input_mask, ...)."""
-  return modeling.build_model(
-      model_type, config, is_training, features["input_ids"],
-      features["input_mask"], features.get("segment_ids"))
+class Trainer(object):
+  """Builds the TRAIN and EVAL EstimatorSpecs around a task's head."""
+
+  def __init__(self, model_type, config, init_checkpoint, settings,
+               num_train_steps, config_file=None, allow_partial_restore=False,
+               state=None):
+    """Args:
+      model_type, config: the encoder.
+      init_checkpoint: pre-trained checkpoint restored at the start of
+        training (None: random weights, or resuming from output_dir).
+      settings: settings.TrainSettings.
+      num_train_steps: micro-batches of the whole run.
+      config_file: named in restore errors.
+      allow_partial_restore: accept a checkpoint with more encoder layers.
+      state: RunState (progress totals and rates).
+    """
+    self.model_type = model_type
+    self.config = config
+    self.init_checkpoint = init_checkpoint
+    self.settings = settings
+    self.num_train_steps = num_train_steps
+    self.config_file = config_file
+    self.allow_partial_restore = allow_partial_restore
+    self.state = state or RunState()
+
+  def eval_spec(self, out, features):
+    hook = ProgressHook("evaluate", {"batch_size": batch_size_of(features)},
+                        total_examples=self.state.totals.get("eval"),
+                        every_seconds=self.settings.log_every_seconds,
+                        state=self.state)
+    return tf.estimator.EstimatorSpec(
+        tf.estimator.ModeKeys.EVAL, loss=out.loss,
+        eval_metric_ops=out.eval_metric_ops or {}, evaluation_hooks=[hook])
+
+  def train_spec(self, out, features):
+    """Restores the encoder, picks the trainable variables, steps the
+    optimizer and logs progress."""
+    trainable, multipliers = self.restore_and_select(out.frozen_scopes)
+    settings = self.settings
+    trainable_names = {v.op.name for v in trainable}
+    multipliers.update({name: rate / settings.learning_rate
+                        for name, rate in out.learning_rates.items()
+                        if name in trainable_names})
+    warmup = int(self.num_train_steps * settings.warmup_proportion)
+    train_op, learning_rate = optimization.create_train_op(
+        out.loss, settings.learning_rate, self.num_train_steps, warmup,
+        trainable, weight_decay_rate=settings.weight_decay_rate,
+        lr_multipliers=multipliers,
+        accumulation_steps=settings.gradient_accumulation_steps)
+    tf.summary.scalar("learning_rate", learning_rate)
+    hook = ProgressHook(
+        "train", {"batch_size": batch_size_of(features), "loss": out.loss,
+                  "lr": learning_rate},
+        total_steps=self.num_train_steps,
+        every_seconds=settings.log_every_seconds, state=self.state)
+    return tf.estimator.EstimatorSpec(tf.estimator.ModeKeys.TRAIN,
+                                      loss=out.loss, train_op=train_op,
+                                      training_hooks=[hook])
+
+  def restore_and_select(self, frozen_scopes=()):
+    """Restores the encoder (with its report) and picks what trains.
+
+    Returns:
+      (trainable variables, lr multipliers dict).
+
+    Raises:
+      SettingsError: the freezing flags leave nothing to train.
+    """
+    scope = modeling.encoder_scope(self.model_type)
+    if self.init_checkpoint:
+      modeling.init_from_checkpoint(
+          self.init_checkpoint, scope, config_file=self.config_file,
+          allow_partial=self.allow_partial_restore)
+    settings = self.settings
+    num_layers = self.config.num_hidden_layers
+    candidates = [v for v in tf.trainable_variables()
+                  if not any(v.op.name.startswith(s.rstrip("/") + "/")
+                             for s in frozen_scopes)]
+    trainable, frozen = optimization.select_trainable(
+        candidates, scope, num_layers,
+        freeze_embeddings=settings.freeze_embeddings,
+        trainable_layers=settings.trainable_layers,
+        freeze_encoder=settings.freeze_encoder,
+        freeze_regex=settings.freeze)
+    if settings.freeze and not any(re.search(settings.freeze, v.op.name)
+                                   for v in candidates):
+      tf.logging.warning("--freeze=%r matches no variable: nothing extra is "
+                         "frozen", settings.freeze)
+    if not trainable:
+      raise SettingsError(
+          "the freezing flags leave no variable to train (--freeze=%r, "
+          "--freeze_encoder=%s, --trainable_layers=%s): freeze less" %
+          (settings.freeze, settings.freeze_encoder,
+           settings.trainable_layers))
+    if frozen:
+      tf.logging.info("Frozen: %d variables (%s%s); training %d",
+                      len(frozen), ", ".join(v.op.name for v in frozen[:3]),
+                      ", ..." if len(frozen) > 3 else "", len(trainable))
+    multipliers = optimization.layerwise_lr_multipliers(
+        trainable, scope, num_layers, settings.layerwise_lr_decay)
+    return trainable, multipliers
 
 
-def restore_and_select(model_type, config, init_checkpoint, settings,
-                       config_file=None):
-  """Restores the encoder (with its report) and picks the trainable vars.
-
-  Returns:
-    (trainable variables, lr multipliers dict).
-  """
-  scope = modeling.encoder_scope(model_type)
-  if init_checkpoint:
-    modeling.init_from_checkpoint(init_checkpoint, scope,
-                                  config_file=config_file)
-  num_layers = config.num_hidden_layers
-  trainable, frozen = optimization.select_trainable(
-      tf.trainable_variables(), scope, num_layers,
-      freeze_embeddings=settings.freeze_embeddings,
-      trainable_layers=settings.trainable_layers,
-      freeze_encoder=settings.freeze_encoder,
-      freeze_regex=settings.freeze)
-  if frozen:
-    tf.logging.info("Frozen: %d variables (%s%s); training %d", len(frozen),
-                    ", ".join(v.op.name for v in frozen[:3]),
-                    ", ..." if len(frozen) > 3 else "", len(trainable))
-  multipliers = optimization.layerwise_lr_multipliers(
-      trainable, scope, num_layers, settings.layerwise_lr_decay)
-  for pattern, factor in settings.head_lr_multipliers.items():
-    for var in trainable:
-      if re.search(pattern, var.op.name):
-        multipliers[var.op.name] = factor
-  return trainable, multipliers
-
-
-def train_op_for(loss, trainable, multipliers, settings, num_train_steps):
-  """The optimiser step for `loss` with the run's schedule."""
-  warmup = int(num_train_steps * settings.warmup_proportion)
-  train_op, learning_rate = optimization.create_train_op(
-      loss, settings.learning_rate, num_train_steps, warmup, trainable,
-      weight_decay_rate=settings.weight_decay_rate,
-      lr_multipliers=multipliers,
-      accumulation_steps=settings.gradient_accumulation_steps)
-  tf.summary.scalar("learning_rate", learning_rate)
-  return train_op, learning_rate
-
-
-def train_spec(loss, batch_size, trainable, multipliers, settings,
-               num_train_steps):
-  """The TRAIN EstimatorSpec every head returns: optimiser step + progress.
-
-  Args:
-    loss: scalar Tensor.
-    batch_size: scalar Tensor, examples in the micro-batch (for progress).
-    trainable, multipliers: from restore_and_select (a head may add its own
-      multipliers first).
-    settings: TrainSettings.
-    num_train_steps: micro-batches of the whole run.
-  """
-  train_op, learning_rate = train_op_for(loss, trainable, multipliers,
-                                         settings, num_train_steps)
-  hook = ProgressHook(
-      "train", {"batch_size": batch_size, "loss": loss, "lr": learning_rate},
-      total_steps=num_train_steps, every_seconds=settings.log_every_seconds)
-  return tf.estimator.EstimatorSpec(tf.estimator.ModeKeys.TRAIN, loss=loss,
-                                    train_op=train_op, training_hooks=[hook])
+def batch_size_of(features):
+  return tf.shape(features["input_ids"])[0]
 
 
 # -------------------------------------------------------------- hooks ---
-
-# name -> rates of the last finished loop of that name (Progress.rates()),
-# read by the runners for run_results.json and the benchmarks.
-RATES = {}
-
 
 class ProgressHook(tf.train.SessionRunHook):
   """Logs step, steps/sec, examples/sec, ETA and the given tensors.
@@ -165,17 +168,20 @@ class ProgressHook(tf.train.SessionRunHook):
   `tensors` may hold "batch_size" (counted as examples) and any scalars to
   show (loss, learning rate). In training the step count starts from the
   restored global_step, so a resumed run shows its true position and ETA.
+  When the loop ends its rates go to `state.rates[name]`.
   """
 
   def __init__(self, name, tensors=None, total_steps=None,
-               total_examples=None, every_seconds=10.0):
+               total_examples=None, every_seconds=10.0, state=None):
     self.name = name
     self.tensors = dict(tensors or {})
     self.total_steps = total_steps
     self.total_examples = total_examples
     self.every_seconds = every_seconds
+    self.state = state
     self.progress = None
     self._global_step = None
+    self._start = 0
 
   def begin(self):
     self._global_step = tf.train.get_global_step()
@@ -210,17 +216,18 @@ class ProgressHook(tf.train.SessionRunHook):
   def end(self, session):
     if self.progress is not None:
       self.progress.done()
-      RATES[self.name] = self.progress.rates()
-
-
-def batch_size_of(features):
-  return tf.shape(features["input_ids"])[0]
+      if self.state is not None:
+        self.state.rates[self.name] = self.progress.rates()
 
 
 # ----------------------------------------------------------- estimator ---
 
 def make_estimator(model_fn, output_dir, settings):
-  """A tf.estimator.Estimator saving checkpoints and summaries in output_dir."""
+  """A tf.estimator.Estimator saving checkpoints and summaries in output_dir.
+
+  The RunConfig is built here only; a distribution strategy goes in it
+  (train_distribute / eval_distribute).
+  """
   session_config = tf.ConfigProto(
       intra_op_parallelism_threads=settings.num_threads,
       inter_op_parallelism_threads=settings.num_threads)
@@ -235,55 +242,93 @@ def make_estimator(model_fn, output_dir, settings):
   return tf.estimator.Estimator(model_fn=model_fn, config=run_config)
 
 
-def current_step(output_dir):
-  """global_step of the newest checkpoint in output_dir (0 if none)."""
-  latest = tf.train.latest_checkpoint(output_dir)
-  if not latest:
-    return 0
-  return int(tf.train.load_variable(latest, "global_step"))
+def num_steps(num_examples, batch_size, epochs):
+  """Micro-batches for `epochs` passes over num_examples."""
+  return max(int(num_examples / batch_size * epochs), 1)
 
 
 # ------------------------------------------------- train/eval with best ---
 
-BEST_DIR = "best"
+def current_step(output_dir):
+  """global_step of the newest checkpoint in output_dir (0 if none)."""
+  return run_info.checkpoint_step(tf.train.latest_checkpoint(output_dir))
 
 
-def _copy_checkpoint(prefix, target_dir):
-  """Copies a checkpoint's files into target_dir (replacing its content)."""
-  tmp = target_dir + ".tmp"
+def copy_checkpoint(prefix, target_dir):
+  """Copies a checkpoint's files into target_dir, replacing its content.
+
+  The copy is made in target_dir.tmp; the old directory is moved to
+  target_dir.old before the new one takes its name, and removed after, so
+  a kill at any point leaves a complete target_dir or target_dir.old
+  (which `recover_best` puts back).
+  """
+  tmp, old = target_dir + ".tmp", target_dir + ".old"
   if os.path.exists(tmp):
     shutil.rmtree(tmp)
   os.makedirs(tmp)
   for path in glob.glob(prefix + ".*"):
     shutil.copy(path, tmp)
-  name = os.path.basename(prefix)
   with open(os.path.join(tmp, "checkpoint"), "w") as f:
-    f.write('model_checkpoint_path: "%s"\n' % name)
+    f.write('model_checkpoint_path: "%s"\n' % os.path.basename(prefix))
   if os.path.exists(target_dir):
-    shutil.rmtree(target_dir)
+    if os.path.exists(old):
+      shutil.rmtree(old)
+    os.replace(target_dir, old)
   os.replace(tmp, target_dir)
+  if os.path.exists(old):
+    shutil.rmtree(old)
 
 
-def _load_best(output_dir):
-  path = os.path.join(output_dir, BEST_DIR, "best.json")
+def recover_best(output_dir):
+  """Puts back best/ from best.old/ after a kill in copy_checkpoint; drops
+  a half-made best.tmp/."""
+  best = os.path.join(output_dir, BEST_DIR)
+  if not os.path.exists(best) and os.path.isdir(best + ".old"):
+    os.replace(best + ".old", best)
+  for leftover in (best + ".tmp", best + ".old"):
+    if os.path.exists(leftover):
+      shutil.rmtree(leftover)
+
+
+def _state_path(output_dir):
+  return os.path.join(output_dir, BEST_DIR, "best.json")
+
+
+def load_eval_state(output_dir):
+  """best/best.json, or None before the first evaluation."""
+  path = _state_path(output_dir)
   if os.path.isfile(path):
     with open(path) as f:
       return json.load(f)
   return None
 
 
+def _save_eval_state(output_dir, state):
+  os.makedirs(os.path.join(output_dir, BEST_DIR), exist_ok=True)
+  run_info.atomic_json(_state_path(output_dir), state)
+
+
 def _scalars(results):
-  return {k: v for k, v in metrics.numeric_results(results).items()
-          if not isinstance(v, list)}
+  """The plain numbers of an evaluation's results (for best.json)."""
+  out = {}
+  for key, value in results.items():
+    if isinstance(value, (bool, str, bytes, dict, list)):
+      continue
+    if isinstance(value, np.ndarray) and value.ndim > 0:
+      continue
+    try:
+      out[key] = int(value) if isinstance(value, (int, np.integer)) \
+          else float(value)
+    except (TypeError, ValueError):
+      continue
+  return out
 
 
 def train_and_evaluate(estimator, train_input_fn_at, num_train_steps,
                        settings, output_dir, evaluate_fn=None):
   """Trains to num_train_steps, evaluating every settings.eval_every_steps.
 
-  Resumes from the newest checkpoint in output_dir (global step, optimiser
-  state, and the data position: the input is skipped ahead by the batches
-  already consumed). Keeps the checkpoint with the best
+  Resumes as the module docstring says. Keeps the checkpoint with the best
   `settings.best_metric` in output_dir/best/ and stops early after
   `settings.early_stopping_patience` evaluations without improvement.
 
@@ -291,101 +336,84 @@ def train_and_evaluate(estimator, train_input_fn_at, num_train_steps,
     estimator: the run's Estimator.
     train_input_fn_at: fn(start_step) -> training input_fn.
     num_train_steps: micro-batches to train in total.
-    settings: TrainSettings.
+    settings: TrainSettings (best_metric resolved).
     output_dir: the estimator's model_dir.
     evaluate_fn: fn() -> results dict (dev metrics), or None.
 
   Returns:
-    dict with "global_step", "best" (or None) and "stopped_early".
+    dict with "global_step", "best" (or None), "stopped_early" and
+    "finished_before" (True when a rerun found nothing left to train).
   """
+  recover_best(output_dir)
   step = current_step(output_dir)
+  every = settings.eval_every_steps if evaluate_fn else None
+  state = load_eval_state(output_dir) if every else None
+  patience = settings.early_stopping_patience
+
+  def stop_now(state):
+    return bool(patience and state and state["bad_evals"] >= patience)
+
+  if stop_now(state):
+    tf.logging.info(
+        "Training is finished: it stopped early at step %d (no better %s "
+        "in %d evaluations; best %.4f at step %d). Nothing to train; "
+        "--overwrite_output_dir starts again", state["last_eval_step"],
+        state["metric"], state["bad_evals"], state["value"], state["step"])
+    return _outcome(step, state, True, True)
+  if step >= num_train_steps and (
+      not every or (state and state.get("last_eval_step") == step)):
+    tf.logging.info("Training is finished: %s is at step %d of %d. Nothing "
+                    "to train", tf.train.latest_checkpoint(output_dir), step,
+                    num_train_steps)
+    return _outcome(step, state, False, True)
   if step:
     tf.logging.info("Resuming from %s at step %d of %d",
                     tf.train.latest_checkpoint(output_dir), step,
                     num_train_steps)
-  best = _load_best(output_dir)
-  bad_evals = best.get("bad_evals", 0) if best else 0
-  every = settings.eval_every_steps if evaluate_fn else None
-  stopped_early = False
-  while step < num_train_steps:
+
+  # A kill between a checkpoint at an evaluation point and its evaluation.
+  pending = (every and step and (step % every == 0 or step >= num_train_steps)
+             and (state is None or state.get("last_eval_step", 0) < step))
+  while True:
+    if pending:
+      state = _evaluate_and_keep(evaluate_fn, settings, output_dir, step,
+                                 state)
+      if stop_now(state):
+        tf.logging.info("Early stopping: no better %s in %d evaluations",
+                        settings.best_metric, state["bad_evals"])
+        return _outcome(step, state, True, False)
+    if step >= num_train_steps:
+      return _outcome(step, state, False, False)
     target = min(step + every, num_train_steps) if every else num_train_steps
     estimator.train(train_input_fn_at(step), max_steps=target)
-    step = current_step(output_dir)
-    if not every:
-      break
-    results = evaluate_fn()
-    value = float(results[settings.best_metric])
-    if best is None or value > best["value"]:
-      _copy_checkpoint(tf.train.latest_checkpoint(output_dir),
-                       os.path.join(output_dir, BEST_DIR))
-      best = {"metric": settings.best_metric, "value": value, "step": step,
-              "results": _scalars(results), "bad_evals": 0}
-      bad_evals = 0
-      tf.logging.info("New best %s = %.4f at step %d", settings.best_metric,
-                      value, step)
-    else:
-      bad_evals += 1
-      best["bad_evals"] = bad_evals
-    with open(os.path.join(output_dir, BEST_DIR, "best.json"), "w") as f:
-      json.dump(best, f, indent=2)
-    if (settings.early_stopping_patience and
-        bad_evals >= settings.early_stopping_patience):
-      tf.logging.info("Early stopping: no better %s in %d evaluations",
-                      settings.best_metric, bad_evals)
-      stopped_early = True
-      break
-  return {"global_step": step, "best": best, "stopped_early": stopped_early}
+    before, step = step, current_step(output_dir)
+    if step <= before:
+      raise RuntimeError("training did not advance past step %d (%s)" %
+                         (step, output_dir))
+    pending = bool(every)
 
 
-def fine_tuned_checkpoint(output_dir):
-  """The checkpoint a run's results come from: best/ if kept, else newest.
-
-  Raises:
-    modeling.CheckpointError: the run directory holds no checkpoint.
-  """
-  best = tf.train.latest_checkpoint(os.path.join(output_dir, BEST_DIR))
-  latest = best or tf.train.latest_checkpoint(output_dir)
-  if not latest:
-    raise modeling.CheckpointError(
-        "no fine-tuned checkpoint in %s (nor in %s/%s): train first "
-        "(--do_train)" % (output_dir, output_dir, BEST_DIR))
-  return latest
-
-
-def train_results(outcome):
-  """run_results.json's "train" entry from train_and_evaluate's outcome."""
-  return {"global_step": outcome["global_step"],
-          "stopped_early": outcome["stopped_early"],
-          "best": outcome["best"],
-          "rates": RATES.get("train")}
+def _evaluate_and_keep(evaluate_fn, settings, output_dir, step, state):
+  """One evaluation during training: updates best/ and best.json."""
+  results = evaluate_fn()
+  value = float(results[settings.best_metric])
+  if state is None or "value" not in state or value > state["value"]:
+    copy_checkpoint(tf.train.latest_checkpoint(output_dir),
+                    os.path.join(output_dir, BEST_DIR))
+    state = {"metric": settings.best_metric, "value": value, "step": step,
+             "results": _scalars(results), "bad_evals": 0}
+    tf.logging.info("New best %s = %.4f at step %d", settings.best_metric,
+                    value, step)
+  else:
+    state["bad_evals"] += 1
+  state["last_eval_step"] = step
+  _save_eval_state(output_dir, state)
+  return state
 
 
-def validate_run(pretrained, do_lower_case, max_seq_length, do_train,
-                 do_eval, do_predict):
-  """Checks every run makes before any work; raises a user error.
-
-  The vocab must match the config's vocab_size, the case Google's model
-  name implies, max_seq_length the position table; and there must be
-  something to do.
-  """
-  tokenization.check_vocab_size(pretrained.vocab_file,
-                                pretrained.config.vocab_size)
-  try:
-    tokenization.validate_case_matches_checkpoint(do_lower_case,
-                                                  pretrained.checkpoint)
-  except ValueError as e:  # Google's check raises ValueError: a user error.
-    raise modeling.ConfigError(str(e))
-  limit = pretrained.config.max_position_embeddings
-  if max_seq_length > limit:
-    raise modeling.ConfigError(
-        "--max_seq_length=%d exceeds max_position_embeddings=%d of %s" %
-        (max_seq_length, limit, pretrained.config_file))
-  if not (do_train or do_eval or do_predict):
-    raise modeling.ConfigError(
-        "nothing to do: pass --do_train, --do_eval and/or --do_predict")
-
-
-def num_steps(num_examples, batch_size, epochs):
-  """Micro-batches for `epochs` passes over num_examples."""
-  return max(int(num_examples / batch_size * epochs), 1)
-
+def _outcome(step, state, stopped_early, finished_before):
+  best = None
+  if state:
+    best = {k: v for k, v in state.items() if k != "last_eval_step"}
+  return {"global_step": step, "best": best, "stopped_early": stopped_early,
+          "finished_before": finished_before}

@@ -183,7 +183,15 @@ def describe_layout(names):
   return "no known encoder"
 
 
-def check_report(report, encoder_scope, config_file=None):
+def unused_encoder_variables(report, encoder_scope):
+  """Checkpoint variables under the encoder scope that the graph lacks
+  (optimizer slots aside): a config with fewer layers than the checkpoint."""
+  prefix = encoder_scope.rstrip("/") + "/"
+  return [n for n in report.unused_other if n.startswith(prefix)]
+
+
+def check_report(report, encoder_scope, config_file=None,
+                 allow_partial=False):
   """Raises CheckpointError if the encoder cannot be restored completely.
 
   Args:
@@ -192,6 +200,9 @@ def check_report(report, encoder_scope, config_file=None):
       variables under it must all come from the checkpoint, except the
       pooler (missing in some releases: reported, initialised randomly).
     config_file: named in the message, if known.
+    allow_partial: accept checkpoint encoder variables the graph does not
+      use (a config with fewer layers, taken on purpose); without it they
+      are an error.
 
   Raises:
     CheckpointError naming the variable, both shapes and the likely cause.
@@ -217,12 +228,28 @@ def check_report(report, encoder_scope, config_file=None):
         "(num_hidden_layers, layout)." %
         (len(missing), report.checkpoint, missing[0],
          describe_layout(ckpt_names), where))
+  unused = unused_encoder_variables(report, encoder_scope)
+  if unused and not allow_partial:
+    ckpt_names = list_checkpoint_variables(report.checkpoint).keys()
+    raise CheckpointError(
+        "the checkpoint %s holds %d encoder variable(s) the graph does not "
+        "use, e.g. %s: it is %s, the config%s builds fewer layers. Use the "
+        "config that belongs to the checkpoint, or pass "
+        "--allow_partial_restore to keep only the layers the config has" %
+        (report.checkpoint, len(unused), unused[0],
+         describe_layout(ckpt_names), where))
 
 
-def format_report(report):
+def format_report(report, encoder_scope=None):
   """Returns the restore report as log lines."""
   lines = ["Restore from %s:" % report.checkpoint,
            "  restored: %d variables" % len(report.restored)]
+  unused = (unused_encoder_variables(report, encoder_scope)
+            if encoder_scope else [])
+  if unused:
+    lines.append("  WARNING: %d encoder variable(s) of the checkpoint are "
+                 "NOT USED (partial restore: the config has fewer layers)%s"
+                 % (len(unused), _examples(unused)))
   if report.to_initialize:
     lines.append("  initialised here (not in the checkpoint): %d: %s" %
                  (len(report.to_initialize), ", ".join(report.to_initialize)))
@@ -244,8 +271,28 @@ def _examples(names, limit=4):
   return " (%s%s)" % (shown, ", ..." if len(names) > limit else "")
 
 
+def check_data_files(prefix):
+  """CheckpointError unless every `.data-NNNNN-of-MMMMM` shard is there.
+
+  list_checkpoint_variables reads the `.index` alone; restoring needs the
+  data shards too.
+  """
+  shards = tf.io.gfile.glob(prefix + ".data-*-of-*")
+  if not shards:
+    raise CheckpointError(
+        "%s.index is there but its data file (%s.data-00000-of-00001) is "
+        "missing: the checkpoint was copied incompletely; copy every file "
+        "of it" % (prefix, prefix))
+  total = int(shards[0].rsplit("-of-", 1)[1])
+  if len(shards) != total:
+    raise CheckpointError(
+        "%s has %d of its %d data shards (.data-*-of-%05d): the checkpoint "
+        "was copied incompletely; copy every file of it" %
+        (prefix, len(shards), total, total))
+
+
 def init_from_checkpoint(init_checkpoint, encoder_scope, tvars=None,
-                         config_file=None, log=True):
+                         config_file=None, log=True, allow_partial=False):
   """Checks, reports and schedules the restore of an encoder checkpoint.
 
   Call inside a model_fn (or before the session starts): it calls
@@ -259,20 +306,27 @@ def init_from_checkpoint(init_checkpoint, encoder_scope, tvars=None,
       Google's run_classifier; never global_step).
     config_file: for error messages.
     log: write the report with tf.logging.info.
+    allow_partial: accept unused encoder variables (see check_report); the
+      report then warns about them.
 
   Returns:
     RestoreReport.
 
   Raises:
-    CheckpointError: missing checkpoint, shape mismatch, missing encoder
-      variable.
+    CheckpointError: missing checkpoint or data file, shape mismatch,
+      missing encoder variable, unused encoder variables.
   """
   if tvars is None:
     tvars = tf.trainable_variables()
   report = restore_report(tvars, init_checkpoint)
-  check_report(report, encoder_scope, config_file)
+  check_report(report, encoder_scope, config_file, allow_partial)
+  check_data_files(report.checkpoint)
   assignment_map = collections.OrderedDict((n, n) for n in report.restored)
   tf.train.init_from_checkpoint(report.checkpoint, assignment_map)
   if log:
-    tf.logging.info(format_report(report))
+    message = format_report(report, encoder_scope)
+    if unused_encoder_variables(report, encoder_scope):
+      tf.logging.warning(message)
+    else:
+      tf.logging.info(message)
   return report

@@ -10,6 +10,7 @@ A Hugging Face DistilBERT `config.json` (`dim`, `n_layers`, ...) is read too.
 import copy
 import json
 import os
+import types
 
 import six
 
@@ -19,7 +20,7 @@ class ConfigError(ValueError):
 
 
 # Hugging Face DistilBERT key -> our (Google BERT) key.
-_DISTILBERT_KEYS = {
+_DISTILBERT_KEYS = types.MappingProxyType({
     "dim": "hidden_size",
     "n_layers": "num_hidden_layers",
     "n_heads": "num_attention_heads",
@@ -27,7 +28,7 @@ _DISTILBERT_KEYS = {
     "activation": "hidden_act",
     "dropout": "hidden_dropout_prob",
     "attention_dropout": "attention_probs_dropout_prob",
-}
+})
 
 
 class BertConfig(object):

@@ -5,16 +5,18 @@
 `build_model` constructs the graph; `encoder_scope` names its variable scope.
 """
 
+import types
+
 from modeling import albert
 from modeling import bert
 from modeling import checkpoint as checkpoint_lib
 from modeling import distilbert
 
-MODEL_CLASSES = {
+MODEL_CLASSES = types.MappingProxyType({
     "bert": bert.BertModel,
     "albert": albert.AlbertModel,
     "distilbert": distilbert.DistilBertModel,
-}
+})
 
 MODEL_TYPES = tuple(sorted(MODEL_CLASSES))
 

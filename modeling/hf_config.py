@@ -11,16 +11,17 @@ what it was trained with: HF's "gelu" is the exact erf form (our
 import collections
 import json
 import os
+import types
 
 from modeling.hf_errors import ConversionError
 
 MODEL_TYPES = ("bert", "albert", "distilbert")
 
-CONFIG_FILENAMES = {
+CONFIG_FILENAMES = types.MappingProxyType({
     "bert": "bert_config.json",
     "albert": "albert_config.json",
     "distilbert": "distilbert_config.json",
-}
+})
 
 # Keys every converted config has, in this order (family keys follow).
 BASE_KEYS = ("vocab_size", "hidden_size", "num_hidden_layers",
@@ -30,7 +31,7 @@ BASE_KEYS = ("vocab_size", "hidden_size", "num_hidden_layers",
              "initializer_range", "layer_norm_eps", "model_type")
 
 # Hugging Face activation name -> ours (see modeling.layers.get_activation).
-HF_ACTIVATIONS = {
+HF_ACTIVATIONS = types.MappingProxyType({
     "gelu": "gelu_exact",
     "gelu_python": "gelu_exact",
     "gelu_new": "gelu",
@@ -41,18 +42,18 @@ HF_ACTIVATIONS = {
     "tanh": "tanh",
     "silu": "swish",
     "swish": "swish",
-}
+})
 
 # Hugging Face class defaults (BertConfig, AlbertConfig, DistilBertConfig).
-_BERT_DEFAULTS = collections.OrderedDict([
+_BERT_DEFAULTS = types.MappingProxyType(collections.OrderedDict([
     ("vocab_size", 30522), ("hidden_size", 768), ("num_hidden_layers", 12),
     ("num_attention_heads", 12), ("intermediate_size", 3072),
     ("hidden_act", "gelu"), ("hidden_dropout_prob", 0.1),
     ("attention_probs_dropout_prob", 0.1), ("max_position_embeddings", 512),
     ("type_vocab_size", 2), ("initializer_range", 0.02),
     ("layer_norm_eps", 1e-12),
-])
-_ALBERT_DEFAULTS = collections.OrderedDict([
+]))
+_ALBERT_DEFAULTS = types.MappingProxyType(collections.OrderedDict([
     ("vocab_size", 30000), ("hidden_size", 4096), ("num_hidden_layers", 12),
     ("num_attention_heads", 64), ("intermediate_size", 16384),
     ("hidden_act", "gelu_new"), ("hidden_dropout_prob", 0.0),
@@ -60,14 +61,14 @@ _ALBERT_DEFAULTS = collections.OrderedDict([
     ("type_vocab_size", 2), ("initializer_range", 0.02),
     ("layer_norm_eps", 1e-12), ("embedding_size", 128),
     ("num_hidden_groups", 1), ("inner_group_num", 1),
-])
+]))
 # Google's ALBERT keys HF does not have, with google-research/albert defaults.
-_ALBERT_GOOGLE_EXTRAS = collections.OrderedDict([
+_ALBERT_GOOGLE_EXTRAS = types.MappingProxyType(collections.OrderedDict([
     ("net_structure_type", 0), ("gap_size", 0), ("num_memory_blocks", 0),
     ("down_scale_factor", 1),
-])
+]))
 # Our key <- (DistilBERT key, HF default).
-_DISTILBERT_KEYS = collections.OrderedDict([
+_DISTILBERT_KEYS = types.MappingProxyType(collections.OrderedDict([
     ("vocab_size", ("vocab_size", 30522)),
     ("hidden_size", ("dim", 768)),
     ("num_hidden_layers", ("n_layers", 6)),
@@ -78,7 +79,7 @@ _DISTILBERT_KEYS = collections.OrderedDict([
     ("attention_probs_dropout_prob", ("attention_dropout", 0.1)),
     ("max_position_embeddings", ("max_position_embeddings", 512)),
     ("initializer_range", ("initializer_range", 0.02)),
-])
+]))
 # Architecture class-name prefix -> model_type (longest first).
 _ARCHITECTURE_PREFIXES = (("DistilBert", "distilbert"), ("Albert", "albert"),
                           ("Bert", "bert"))

@@ -17,14 +17,15 @@ layout (the name map transposes Linear weights back: values are unchanged).
 
 import collections
 import re
+import types
 
 import numpy as np
 
 from modeling.hf_errors import ConversionError
 
 _LAYER_INDEX = re.compile(r"_\._(\d+)")
-_LEAF_NAMES = {"kernel": "weight", "gamma": "weight", "beta": "bias",
-               "embeddings": "weight", "weight": "weight", "bias": "bias"}
+_LEAF_NAMES = types.MappingProxyType({"kernel": "weight", "gamma": "weight", "beta": "bias",
+               "embeddings": "weight", "weight": "weight", "bias": "bias"})
 
 
 def _strip_model_scope(parts):

@@ -13,6 +13,7 @@ normalised first (`canonical_hf_name`).
 """
 
 import collections
+import types
 
 import numpy as np
 
@@ -22,8 +23,8 @@ TensorSpec = collections.namedtuple(
     "TensorSpec", ["tf1_name", "hf_name", "transpose", "shape", "dims",
                    "optional"])
 
-HF_PREFIXES = {"bert": "bert.", "albert": "albert.",
-               "distilbert": "distilbert."}
+HF_PREFIXES = types.MappingProxyType({"bert": "bert.", "albert": "albert.",
+               "distilbert": "distilbert."})
 
 
 def _value(config, key):
@@ -163,8 +164,8 @@ def distilbert_specs(config):
   return specs
 
 
-_SPEC_BUILDERS = {"bert": bert_specs, "albert": albert_specs,
-                  "distilbert": distilbert_specs}
+_SPEC_BUILDERS = types.MappingProxyType({"bert": bert_specs, "albert": albert_specs,
+                  "distilbert": distilbert_specs})
 
 
 def tensor_specs(model_type, config):

@@ -11,13 +11,14 @@ import collections
 import json
 import os
 import struct
+import types
 
 import numpy as np
 
 from modeling.hf_errors import ConversionError
 
 # safetensors dtype -> (numpy dtype of the stored bytes, dtype returned).
-_DTYPES = {
+_DTYPES = types.MappingProxyType({
     "F64": ("<f8", np.float32),
     "F32": ("<f4", np.float32),
     "F16": ("<f2", np.float32),
@@ -28,7 +29,7 @@ _DTYPES = {
     "I8": ("i1", np.int8),
     "U8": ("u1", np.uint8),
     "BOOL": ("?", np.bool_),
-}
+})
 
 
 def read_header(path):

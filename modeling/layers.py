@@ -11,6 +11,7 @@ takes them as either Python ints or scalar tensors.
 
 import collections
 import math
+import types
 
 import tensorflow.compat.v1 as tf
 
@@ -88,7 +89,7 @@ def swish(x):
   return x * tf.sigmoid(x)
 
 
-_ACTIVATIONS = {
+_ACTIVATIONS = types.MappingProxyType({
     "linear": None,
     "gelu": gelu,
     "gelu_new": gelu,
@@ -98,7 +99,7 @@ _ACTIVATIONS = {
     "tanh": tf.tanh,
     "swish": swish,
     "silu": swish,
-}
+})
 
 
 def get_activation(activation_string):

@@ -10,6 +10,7 @@ import collections
 import glob
 import os
 
+import tokenization
 from modeling import checkpoint as checkpoint_lib
 from modeling import config as config_lib
 from modeling import families
@@ -82,3 +83,26 @@ def find_pretrained(init_checkpoint=None, bert_config_file=None,
   families.configure_for_checkpoint(model_type, config, prefix)
   return PretrainedFiles(prefix, bert_config_file, vocab_file, model_type,
                          config)
+
+
+def check_inputs(files, do_lower_case, max_seq_length):
+  """Checks a pre-trained model against the run's input settings.
+
+  The vocab must have the config's vocab_size, --do_lower_case must not
+  contradict a Google model name (google-research/bert's check), and
+  max_seq_length must fit the position table.
+
+  Raises:
+    VocabError / ConfigError naming the file or flag to change.
+  """
+  tokenization.check_vocab_size(files.vocab_file, files.config.vocab_size)
+  try:
+    tokenization.validate_case_matches_checkpoint(do_lower_case,
+                                                  files.checkpoint)
+  except ValueError as e:  # Google's check raises ValueError: a user error.
+    raise config_lib.ConfigError(str(e))
+  limit = files.config.max_position_embeddings
+  if max_seq_length > limit:
+    raise config_lib.ConfigError(
+        "--max_seq_length=%d exceeds max_position_embeddings=%d of %s" %
+        (max_seq_length, limit, files.config_file))

@@ -10,4 +10,4 @@ small HTTP server speaking TF Serving's REST predict API.
 from serving.predictor import Predictor
 from serving.predictor import PredictorError
 
-__all__ = ["Predictor", "PredictorError"]
+__all__ = ("Predictor", "PredictorError")

@@ -1,7 +1,9 @@
 """Fine-tuned run directory -> SavedModel for TF Serving.
 
 `export(run_dir, export_base, version=None, checkpoint=None)` rebuilds the
-run's graph from run_info.json (PREDICT mode, no dropout), restores the
+run's graph from run_info.json through the task interface
+(finetuning.task.model_fn_from_run_info: PREDICT mode, no dropout; any
+task kind that implements from_run_info), restores the
 fine-tuned checkpoint and writes
 
   export_base/<version>/saved_model.pb
@@ -45,39 +47,17 @@ import tensorflow.compat.v1 as tf
 
 import modeling
 from finetuning import run_info as run_info_lib
-from finetuning import training
+from finetuning import task as task_lib
 from modeling import families
+from serving import signatures
 
-INPUT_NAMES = ("input_ids", "input_mask", "segment_ids")
-EXAMPLES_SIGNATURE = "from_examples"
-EXAMPLES_INPUT = "examples"
-DEFAULT_SIGNATURE = (
-    tf.saved_model.signature_constants.DEFAULT_SERVING_SIGNATURE_DEF_KEY)
-SERVING_CONFIG_FILE = "serving_config.json"
-VOCAB_ASSET = "vocab.txt"
-SERVING_CONFIG_FORMAT = 1
-
-
-def model_fn_for(info):
-  """The PREDICT model_fn of a run's kind (classifier or ner).
-
-  Raises:
-    modeling.ConfigError: unknown kind, or the NER module is not there.
-  """
-  kind = info["kind"]
-  if kind == "classifier":
-    from finetuning import classifier  # pylint: disable=g-import-not-at-top
-    return classifier.model_fn_from_run_info(info)
-  if kind == "ner":
-    try:
-      from finetuning import tagging  # pylint: disable=g-import-not-at-top
-    except ImportError as e:
-      raise modeling.ConfigError(
-          "this is an NER run but the tagger (finetuning/tagging.py) cannot "
-          "be imported: %s" % e)
-    return tagging.model_fn_from_run_info(info)
-  raise modeling.ConfigError("run_info kind %r: can export classifier and "
-                             "ner runs only" % kind)
+INPUT_NAMES = signatures.INPUT_NAMES
+EXAMPLES_SIGNATURE = signatures.EXAMPLES_SIGNATURE
+EXAMPLES_INPUT = signatures.EXAMPLES_INPUT
+DEFAULT_SIGNATURE = signatures.DEFAULT_SIGNATURE
+SERVING_CONFIG_FILE = signatures.SERVING_CONFIG_FILE
+VOCAB_ASSET = signatures.VOCAB_ASSET
+SERVING_CONFIG_FORMAT = signatures.SERVING_CONFIG_FORMAT
 
 
 def find_checkpoint(run_dir, checkpoint=None):
@@ -98,7 +78,7 @@ def find_checkpoint(run_dir, checkpoint=None):
   if checkpoint:
     return modeling.resolve_checkpoint(checkpoint)
   try:
-    return training.fine_tuned_checkpoint(run_dir)
+    return run_info_lib.fine_tuned_checkpoint(run_dir)
   except modeling.CheckpointError as e:
     raise modeling.CheckpointError("%s, or pass --checkpoint" % e)
 
@@ -222,7 +202,7 @@ def export(run_dir, export_base, version=None, checkpoint=None):
   reader = tf.train.load_checkpoint(checkpoint)
   global_step = (int(reader.get_tensor("global_step"))
                  if reader.has_tensor("global_step") else None)
-  model_fn = model_fn_for(info)
+  model_fn = task_lib.model_fn_from_run_info(info)
   os.makedirs(export_base, exist_ok=True)
   staging = tempfile.mkdtemp(prefix=".export-%d-" % int(version),
                              dir=export_base)

@@ -23,7 +23,9 @@ import numpy as np
 import tensorflow.compat.v1 as tf
 
 import tokenization
-from serving import export as export_lib
+from finetuning import encoding
+from finetuning import windows as windows_lib
+from serving import signatures
 
 
 class PredictorError(ValueError):
@@ -53,7 +55,7 @@ def resolve_export_dir(path):
 
 def read_serving_config(export_dir):
   """assets/serving_config.json of a version directory, as a dict."""
-  path = os.path.join(export_dir, "assets", export_lib.SERVING_CONFIG_FILE)
+  path = os.path.join(export_dir, "assets", signatures.SERVING_CONFIG_FILE)
   if not os.path.isfile(path):
     raise PredictorError("%s not found: %s was not written by "
                          "export_savedmodel.py" % (path, export_dir))
@@ -62,23 +64,8 @@ def read_serving_config(export_dir):
 
 
 def pad_batch(rows, pad_to=None):
-  """Pads lists of int lists into arrays.
-
-  Args:
-    rows: list of dicts name -> list of int (same length within a row).
-    pad_to: length to pad to (default: the longest row).
-
-  Returns:
-    dict name -> int32 array [len(rows), pad_to], zero-padded.
-  """
-  length = pad_to or max(len(r["input_ids"]) for r in rows)
-  out = {}
-  for name in export_lib.INPUT_NAMES:
-    array = np.zeros([len(rows), length], np.int32)
-    for i, row in enumerate(rows):
-      array[i, :len(row[name])] = row[name]
-    out[name] = array
-  return out
+  """finetuning.encoding.pad_batch: rows -> zero-padded int32 arrays."""
+  return encoding.pad_batch(rows, pad_to)
 
 
 def _as_pair(item):
@@ -114,12 +101,12 @@ class Predictor(object):
     """
     self.export_dir = resolve_export_dir(export_dir)
     self.config = read_serving_config(self.export_dir)
-    if self.config.get("format") != export_lib.SERVING_CONFIG_FORMAT:
+    if self.config.get("format") != signatures.SERVING_CONFIG_FORMAT:
       raise PredictorError(
           "%s: serving_config.json format %r, this code reads format %d: "
           "re-export with this version of export_savedmodel.py" %
           (self.export_dir, self.config.get("format"),
-           export_lib.SERVING_CONFIG_FORMAT))
+           signatures.SERVING_CONFIG_FORMAT))
     self.kind = self.config["kind"]
     self.labels = list(self.config["labels"])
     self.batch_size = int(batch_size)
@@ -150,11 +137,11 @@ class Predictor(object):
            for k, v in signature.inputs.items()},
           {k: self.graph.get_tensor_by_name(v.name)
            for k, v in signature.outputs.items()})
-    for key in (export_lib.DEFAULT_SIGNATURE, export_lib.EXAMPLES_SIGNATURE):
+    for key in (signatures.DEFAULT_SIGNATURE, signatures.EXAMPLES_SIGNATURE):
       if key not in self._signatures:
         raise PredictorError("%s has no %r signature: re-export it with "
                              "export_savedmodel.py" % (self.export_dir, key))
-    self.output_names = sorted(self._signatures[export_lib.DEFAULT_SIGNATURE]
+    self.output_names = sorted(self._signatures[signatures.DEFAULT_SIGNATURE]
                                [1])
 
   def close(self):
@@ -172,15 +159,15 @@ class Predictor(object):
       dict output name -> numpy array (classifier: probabilities
       [batch, labels] float32, label_id [batch] int32, label [batch] bytes).
     """
-    inputs, outputs = self._signatures[export_lib.DEFAULT_SIGNATURE]
+    inputs, outputs = self._signatures[signatures.DEFAULT_SIGNATURE]
     feed = {inputs["input_ids"]: input_ids, inputs["input_mask"]: input_mask,
             inputs["segment_ids"]: segment_ids}
     return self.session.run(outputs, feed)
 
   def run_examples(self, serialized):
     """from_examples on a list of serialized tf.Example bytes."""
-    inputs, outputs = self._signatures[export_lib.EXAMPLES_SIGNATURE]
-    return self.session.run(outputs, {inputs[export_lib.EXAMPLES_INPUT]:
+    inputs, outputs = self._signatures[signatures.EXAMPLES_SIGNATURE]
+    return self.session.run(outputs, {inputs[signatures.EXAMPLES_INPUT]:
                                       list(serialized)})
 
   def run_rows(self, rows):
@@ -214,13 +201,11 @@ class Predictor(object):
   def encode(self, text, text_b=None):
     """One text (pair) -> dict input_ids / input_mask / segment_ids (lists),
     tokenized as run_classifier made its features."""
-    tokens_a = self.tokenizer.tokenize(text)
-    tokens_b = self.tokenizer.tokenize(text_b) if text_b else None
-    tokens, segment_ids = tokenization.build_inputs(tokens_a, tokens_b,
-                                                    self.max_seq_length)
-    ids = self.tokenizer.convert_tokens_to_ids(tokens)
-    return {"input_ids": ids, "input_mask": [1] * len(ids),
-            "segment_ids": segment_ids}
+    encoded = encoding.encode(self.tokenizer, text, text_b,
+                              self.max_seq_length)
+    return {"input_ids": encoded.input_ids,
+            "input_mask": [1] * len(encoded.input_ids),
+            "segment_ids": encoded.segment_ids}
 
   def predict(self, inputs):
     """Raw texts -> predictions, one per input, in order.
@@ -258,7 +243,6 @@ class Predictor(object):
   # ------------------------------------------------------------- ner ---
 
   def _predict_entities(self, pairs):
-    from finetuning import tagging  # pylint: disable=g-import-not-at-top
     head = self.config.get("head") or {}
     scheme = head.get("scheme", "BIO")
     joiner = head.get("unit_joiner") or ""
@@ -267,22 +251,22 @@ class Predictor(object):
       if text_b:
         raise PredictorError("NER takes single texts, got a text_b (%r)" %
                              text_b[:40])
-      units, offsets = tagging.text_to_units(text, joiner)
-      windows = tagging.unit_windows(units, self.tokenizer,
+      units, offsets = windows_lib.text_to_units(text, joiner)
+      windows = windows_lib.unit_windows(units, self.tokenizer,
                                      self.max_seq_length,
                                      head.get("window_stride"))
       sentences.append((text, units, offsets, windows, len(rows)))
-      rows.extend({n: list(getattr(w, n)) for n in export_lib.INPUT_NAMES}
+      rows.extend({n: list(getattr(w, n)) for n in signatures.INPUT_NAMES}
                   for w in windows)
     outputs = self.run_rows(rows) if rows else []
     results = []
     for text, units, offsets, windows, first in sentences:
       mine = outputs[first:first + len(windows)]
-      tags, scores = tagging.merge_windows(
+      tags, scores = windows_lib.merge_windows(
           windows, [o["tag_ids"] for o in mine], len(units), self.labels,
           scheme, [o["tag_scores"] for o in mine] if mine and
           "tag_scores" in mine[0] else None)
-      entities = tagging.entities_from_tags(text, units, offsets, tags,
+      entities = windows_lib.entities_from_tags(text, units, offsets, tags,
                                             scheme)
       for entity in entities:
         inside = [scores[u] for u, o in enumerate(offsets)

@@ -34,7 +34,7 @@ from http import server as http_server
 
 import numpy as np
 
-from serving import export as export_lib
+from serving import signatures
 from serving import predictor as predictor_lib
 
 DEFAULT_MAX_BODY_BYTES = 1 << 20
@@ -110,8 +110,8 @@ class Service(object):
       return {"model_spec": {"name": self.model_name,
                              "version": str(self.version)},
               "metadata": {"signature_names": [
-                  export_lib.DEFAULT_SIGNATURE,
-                  export_lib.EXAMPLES_SIGNATURE],
+                  signatures.DEFAULT_SIGNATURE,
+                  signatures.EXAMPLES_SIGNATURE],
                            "outputs": self.predictor.output_names,
                            "serving_config": self.predictor.config}}
     return {"model_version_status": [{
@@ -157,13 +157,13 @@ class Service(object):
       raise RequestError(413, "%d instances: at most %d per request "
                          "(server flag --max_instances)" %
                          (len(instances), self.max_instances))
-    signature = request.get("signature_name", export_lib.DEFAULT_SIGNATURE)
-    if signature == export_lib.EXAMPLES_SIGNATURE:
+    signature = request.get("signature_name", signatures.DEFAULT_SIGNATURE)
+    if signature == signatures.EXAMPLES_SIGNATURE:
       return {"predictions": self._examples(instances)}
-    if signature != export_lib.DEFAULT_SIGNATURE:
+    if signature != signatures.DEFAULT_SIGNATURE:
       raise RequestError(400, "unknown signature_name %r: use %r or %r" %
-                         (signature, export_lib.DEFAULT_SIGNATURE,
-                          export_lib.EXAMPLES_SIGNATURE))
+                         (signature, signatures.DEFAULT_SIGNATURE,
+                          signatures.EXAMPLES_SIGNATURE))
     for i, item in enumerate(instances):
       if not isinstance(item, dict):
         raise RequestError(400, "instances[%d] must be an object "
@@ -196,18 +196,18 @@ class Service(object):
   def _tensors(self, instances):
     rows = []
     for i, item in enumerate(instances):
-      missing = [n for n in export_lib.INPUT_NAMES if n not in item]
+      missing = [n for n in signatures.INPUT_NAMES if n not in item]
       if missing:
         raise RequestError(400, "instances[%d] lacks %s: tensor instances "
                            "need input_ids, input_mask and segment_ids (or "
                            "send {\"text\": ...})" % (i, ", ".join(missing)))
-      unknown = sorted(set(item) - set(export_lib.INPUT_NAMES))
+      unknown = sorted(set(item) - set(signatures.INPUT_NAMES))
       if unknown:
         raise RequestError(400, "instances[%d]: unknown fields %s" %
                            (i, unknown))
       row = {n: _int_list(item[n], "instances[%d].%s" % (i, n), 0,
                           self.limits[n])
-             for n in export_lib.INPUT_NAMES}
+             for n in signatures.INPUT_NAMES}
       lengths = {len(v) for v in row.values()}
       if len(lengths) != 1:
         raise RequestError(400, "instances[%d]: input_ids, input_mask and "

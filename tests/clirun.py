@@ -16,9 +16,16 @@ def run_script(script, *args, timeout=600):
       timeout=timeout, cwd=REPO_DIR, env=env)
 
 
+def error_lines(stderr):
+  """The `error: ...` lines of a script's stderr."""
+  return [line for line in stderr.splitlines() if line.startswith("error: ")]
+
+
 def assert_user_error(proc, *fragments):
-  """The run failed with one clear message: exit 1, no traceback."""
-  assert proc.returncode == 1, proc.stderr[-3000:]
+  """The run failed with one clear message: exit 2, one `error:` line, no
+  traceback."""
+  assert proc.returncode == 2, proc.stderr[-3000:]
   assert "Traceback" not in proc.stderr, proc.stderr[-3000:]
+  assert len(error_lines(proc.stderr)) == 1, proc.stderr[-3000:]
   for fragment in fragments:
     assert fragment in proc.stderr, proc.stderr[-3000:]

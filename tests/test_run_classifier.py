@@ -1,9 +1,11 @@
 """run_classifier end to end on small real data with the tiny Chinese BERT."""
 
+import functools
 import glob
 import json
 import os
 import shutil
+import tempfile
 
 import numpy as np
 import pytest
@@ -12,8 +14,12 @@ import tensorflow.compat.v1 as tf
 import modeling
 import tokenization
 from finetuning import classifier
+from finetuning import encoding
 from finetuning import features as features_lib
 from finetuning import optimization
+from finetuning import run_info
+from finetuning import runner
+from finetuning import settings as settings_lib
 from finetuning import tasks as tasks_lib
 from finetuning import training
 from finetuning.errors import InputError
@@ -62,24 +68,38 @@ def lcqmc(tmp_path):
 
 
 def _pretrained(dropout=None):
-  files = modeling.find_pretrained(BERT_DIR)
-  if dropout is not None:
-    files.config.hidden_dropout_prob = dropout
-    files.config.attention_probs_dropout_prob = dropout
-  return files
+  """The tiny BERT's folder, or a copy whose config turns dropout off."""
+  if dropout is None:
+    return BERT_DIR
+  return _dropout_copy(dropout)
+
+
+@functools.lru_cache(maxsize=None)
+def _dropout_copy(dropout):
+  folder = tempfile.mkdtemp(prefix="bert_nodrop_")
+  for name in os.listdir(BERT_DIR):
+    os.symlink(os.path.join(BERT_DIR, name), os.path.join(folder, name))
+  config_path = os.path.join(folder, "bert_config.json")
+  with open(os.path.join(BERT_DIR, "bert_config.json")) as f:
+    config = json.load(f)
+  config["hidden_dropout_prob"] = dropout
+  config["attention_probs_dropout_prob"] = dropout
+  os.remove(config_path)
+  with open(config_path, "w") as f:
+    json.dump(config, f)
+  return folder
 
 
 def _run(task, data_dir, output_dir, pretrained=None, **train):
-  settings = dict(num_train_epochs=1.0, train_batch_size=16,
-                  learning_rate=1e-3, save_checkpoints_steps=10,
-                  log_every_seconds=1.0, seed=1)
-  settings.update(train)
-  run = classifier.ClassifierRun(
-      task=task, data_dir=data_dir, output_dir=output_dir,
-      pretrained=pretrained or _pretrained(),
-      train=training.TrainSettings(**settings), max_seq_length=48,
-      do_train=True, do_eval=True)
-  return classifier.run(run)
+  values = dict(num_train_epochs=1.0, train_batch_size=16,
+                learning_rate=1e-3, save_checkpoints_steps=10,
+                log_every_seconds=1.0, seed=1)
+  values.update(train)
+  return runner.run(classifier.Classifier(task), settings_lib.RunSettings(
+      data_dir=data_dir, output_dir=output_dir,
+      init_checkpoint=pretrained or _pretrained(),
+      train=settings_lib.TrainSettings(**values), max_seq_length=48,
+      do_train=True, do_eval=True))
 
 
 def test_cli_single_sentence_train_eval_predict(chnsenticorp, tmp_path):
@@ -106,7 +126,7 @@ def test_cli_single_sentence_train_eval_predict(chnsenticorp, tmp_path):
   results = json.load(open(os.path.join(out, "run_results.json")))
   assert results["train"]["global_step"] == 8
   assert results["eval"]["global_step"] == 8
-  assert tasks_lib.read_labels(os.path.join(out, "labels.txt")) == ["0", "1"]
+  assert run_info.read_labels(os.path.join(out, "labels.txt")) == ["0", "1"]
   assert glob.glob(os.path.join(out, "events.out.tfevents*"))
   eval_events = glob.glob(os.path.join(out, "eval_final", "events.out.tfevents*"))
   assert eval_events
@@ -148,16 +168,12 @@ def test_pair_task_end_to_end(lcqmc, tmp_path):
 
 def test_pair_truncation_pops_from_the_longer_side():
   tokenizer = tokenization.FullTokenizer(os.path.join(BERT_DIR, "vocab.txt"))
-  example = tasks_lib.InputExample("x", "一" * 20, "二" * 5, "0")
-  feature = features_lib.convert_single_example(0, example, {"0": 0}, 16,
-                                                tokenizer)
-  tokens = tokenizer.convert_ids_to_tokens(feature.input_ids)
-  assert len(tokens) == 16 and feature.truncated
+  encoded = encoding.encode(tokenizer, "一" * 20, "二" * 5, 16)
+  tokens = tokenizer.convert_ids_to_tokens(encoded.input_ids)
+  assert len(tokens) == 16 and encoded.truncated
   assert tokens.count("一") == 8 and tokens.count("二") == 5
-  assert feature.segment_ids == [0] * 10 + [1] * 6
-  even = tasks_lib.InputExample("y", "一" * 9, "二" * 9, "0")
-  tokens = tokenizer.convert_ids_to_tokens(features_lib.convert_single_example(
-      0, even, {"0": 0}, 16, tokenizer).input_ids)
+  assert encoded.segment_ids == [0] * 10 + [1] * 6
+  tokens = encoding.encode(tokenizer, "一" * 9, "二" * 9, 16).tokens
   assert tokens.count("一") == 7 and tokens.count("二") == 6
 
 
@@ -192,8 +208,8 @@ def test_feature_cache_reuse_and_invalidation(chnsenticorp, tmp_path):
   with open(data, "a", encoding="utf-8") as f:
     f.write("1\t新加的一行\n")
   assert not cached().reused
-  # Only the newest file of the split stays.
-  assert len(glob.glob(os.path.join(cache, "train-*.tf_record"))) == 1
+  # Files of other keys stay: another run sharing the cache may read them.
+  assert len(glob.glob(os.path.join(cache, "train-*.tf_record"))) == 5
 
 
 def test_killed_conversion_is_never_reused(chnsenticorp, tmp_path):
@@ -209,7 +225,7 @@ def test_killed_conversion_is_never_reused(chnsenticorp, tmp_path):
 
   with pytest.raises(KeyboardInterrupt):
     features_lib.cached_feature_file(cache, "train", key, parts, dying)
-  assert os.listdir(cache) == []
+  assert os.listdir(cache) == []  # the temporary was removed
   result = features_lib.cached_feature_file(
       cache, "train", key, parts,
       lambda: iter([{"input_ids": [1, 2, 3], "segment_ids": [0, 0, 0]}]))

@@ -11,6 +11,7 @@ from finetuning import ner_data
 from finetuning import run_info
 from finetuning import tag_schemes
 from finetuning import tagging
+from finetuning import windows as windows_lib
 from tests import clirun
 from tests.paths import DATA_DIR
 from tests.paths import REFERENCE_DIR
@@ -90,7 +91,7 @@ def _check_outputs(out, data_dir, scheme="BIO"):
   assert len(records) == len(test)
   for example, record, tags in zip(test, records, predicted_tags):
     assert record["text"] == example.text
-    assert record["entities"] == tagging.entities_from_tags(
+    assert record["entities"] == windows_lib.entities_from_tags(
         example.text, example.units, example.unit_offsets, tags, scheme)
     for entity in record["entities"]:
       assert set(entity) == {"type", "start", "end", "mention"}
@@ -118,8 +119,8 @@ def _check_predictor_path(out, data_dir):
                 for block in f.read().split("\n\n")[:-1]]
   sentences = []
   for text in texts:
-    units, offsets = tagging.text_to_units(text, info["head"]["unit_joiner"])
-    sentences.append((units, tagging.unit_windows(
+    units, offsets = windows_lib.text_to_units(text, info["head"]["unit_joiner"])
+    sentences.append((units, windows_lib.unit_windows(
         units, tokenizer, info["max_seq_length"])))
   flat = [w for _, windows in sentences for w in windows]
 
@@ -139,24 +140,24 @@ def _check_predictor_path(out, data_dir):
   assert len(rows) == len(flat)
   # The CLI's own path (cached TFRecord features of the test file) gives the
   # same per-unit scores: windows and merging agree, not just the tags.
-  import modeling  # pylint: disable=g-import-not-at-top
-  from finetuning import ner  # pylint: disable=g-import-not-at-top
-  from finetuning import training  # pylint: disable=g-import-not-at-top
-  run = ner.NerRun("peoples_daily", data_dir, out,
-                   modeling.find_pretrained(BERT_DIR),
-                   training.TrainSettings(), max_seq_length=64)
-  data = ner._split_data(run, task, "test", task.get_examples(data_dir, "test"),
-                         info["labels"], tokenizer)
+  from finetuning import runner  # pylint: disable=g-import-not-at-top
+  from finetuning import settings as settings_lib  # pylint: disable=g-import-not-at-top
+  run_task = tagging.Tagger.from_run_info(info)
+  settings = settings_lib.RunSettings(data_dir=data_dir, output_dir=out)
+  run = runner.Run(run_task, settings, settings.train,
+                   run_info.pretrained_files(out, info),
+                   info["do_lower_case"], info["max_seq_length"])
+  run.estimator = estimator
+  data = run.split("test", run_task.read_split(data_dir, "test"))
   assert data.cached.reused
-  cli_tags, cli_scores = ner.predict_tags(estimator, run, data,
-                                          info["labels"])
+  cli_tags, cli_scores = run_task.predict_tags(run, data)
   assert cli_tags == expected
   start = 0
   for (units, windows), want, want_scores in zip(sentences, expected,
                                                  cli_scores):
     got = rows[start:start + len(windows)]
     start += len(windows)
-    tags, scores = tagging.merge_windows(
+    tags, scores = windows_lib.merge_windows(
         windows, [r["tag_ids"] for r in got], len(units), info["labels"],
         info["head"]["scheme"], [r["tag_scores"] for r in got])
     assert tags == want

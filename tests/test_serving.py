@@ -19,6 +19,9 @@ import tensorflow.compat.v1 as tf
 
 import modeling
 from finetuning import classifier
+from finetuning import runner
+from finetuning import settings as settings_lib
+from finetuning import task as task_lib
 from finetuning import run_info as run_info_lib
 from finetuning import training
 from serving import export as export_lib
@@ -64,10 +67,9 @@ def tiny(tmp_path_factory):
     _head(os.path.join(DATA_DIR, "chnsenticorp", split + ".tsv"),
           str(data / (split + ".tsv")), n)
   run_dir = str(root / "run")
-  classifier.run(classifier.ClassifierRun(
-      task="chnsenticorp", data_dir=str(data), output_dir=run_dir,
-      pretrained=modeling.find_pretrained(BERT_DIR),
-      train=training.TrainSettings(
+  runner.run(classifier.Classifier("chnsenticorp"), settings_lib.RunSettings(
+      data_dir=str(data), output_dir=run_dir, init_checkpoint=BERT_DIR,
+      train=settings_lib.TrainSettings(
           num_train_epochs=1.0, train_batch_size=16, learning_rate=1e-3,
           save_checkpoints_steps=2, log_every_seconds=5.0, seed=3),
       max_seq_length=MAX_SEQ_LENGTH, do_train=True))
@@ -107,8 +109,8 @@ def test_export_layout_assets_and_checkpoint_choice(tiny, tmp_path):
   # A best/ checkpoint wins over the newest; --checkpoint wins over both.
   run_copy = str(tmp_path / "run")
   shutil.copytree(tiny["run_dir"], run_copy)
-  training._copy_checkpoint(os.path.join(run_copy, "model.ckpt-2"),  # pylint: disable=protected-access
-                            os.path.join(run_copy, training.BEST_DIR))
+  training.copy_checkpoint(os.path.join(run_copy, "model.ckpt-2"),
+                           os.path.join(run_copy, training.BEST_DIR))
   best = export_lib.find_checkpoint(run_copy)
   assert best.endswith(os.path.join("best", "model.ckpt-2"))
   assert export_lib.find_checkpoint(
@@ -171,8 +173,8 @@ def test_saved_model_cli_lists_both_signatures(tiny):
 def _estimator_predict(run_dir, checkpoint, arrays, model_dir):
   info = run_info_lib.read(run_dir)
   estimator = training.make_estimator(
-      classifier.model_fn_from_run_info(info), model_dir,
-      training.TrainSettings())
+      task_lib.model_fn_from_run_info(info), model_dir,
+      settings_lib.TrainSettings())
 
   def input_fn(params=None):
     del params

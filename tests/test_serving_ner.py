@@ -13,9 +13,11 @@ import pytest
 import tensorflow.compat.v1 as tf
 
 import modeling
-from finetuning import ner
 from finetuning import run_info as run_info_lib
+from finetuning import runner
+from finetuning import settings as settings_lib
 from finetuning import tagging
+from finetuning import windows as windows_lib
 from finetuning import training
 from serving import export as export_lib
 from serving import predictor as predictor_lib
@@ -75,14 +77,15 @@ def ner_export(tmp_path_factory):
   (data / "example.train").write_text("\n\n".join(dev[:64]) + "\n",
                                       encoding="utf-8")
   run_dir = str(root / "run")
-  ner.run(ner.NerRun(
-      task="peoples_daily", data_dir=str(data), output_dir=run_dir,
-      pretrained=modeling.find_pretrained(BERT_DIR),
-      train=training.TrainSettings(
-          num_train_epochs=1.0, train_batch_size=16, learning_rate=1e-4,
-          save_checkpoints_steps=1000, log_every_seconds=5.0, seed=2,
-          best_metric="f1"),
-      max_seq_length=MAX_SEQ_LENGTH, do_train=True, crf=True))
+  runner.run(tagging.Tagger("peoples_daily", crf=True),
+             settings_lib.RunSettings(
+                 data_dir=str(data), output_dir=run_dir,
+                 init_checkpoint=BERT_DIR,
+                 train=settings_lib.TrainSettings(
+                     num_train_epochs=1.0, train_batch_size=16,
+                     learning_rate=1e-4, save_checkpoints_steps=1000,
+                     log_every_seconds=5.0, seed=2, best_metric="f1"),
+                 max_seq_length=MAX_SEQ_LENGTH, do_train=True))
   checkpoint = _perturbed_head(tf.train.latest_checkpoint(run_dir),
                                str(root / "perturbed" / "model.ckpt-1"))
   result = export_lib.export(run_dir, str(root / "export"),
@@ -109,9 +112,9 @@ def test_ner_parity_fresh_process_predictor_estimator(ner_export, tmp_path):
   texts = _texts()
   windows = []
   for text in texts:
-    units, _ = tagging.text_to_units(text, "")
-    windows.append(tagging.unit_windows(units, predictor.tokenizer,
-                                        MAX_SEQ_LENGTH))
+    units, _ = windows_lib.text_to_units(text, "")
+    windows.append(windows_lib.unit_windows(units, predictor.tokenizer,
+                                            MAX_SEQ_LENGTH))
   assert any(len(w) > 1 for w in windows)  # some texts are windowed
   flat = [w for ws in windows for w in ws]
   rows = [{n: list(getattr(w, n)) for n in export_lib.INPUT_NAMES}
@@ -125,7 +128,7 @@ def test_ner_parity_fresh_process_predictor_estimator(ner_export, tmp_path):
   info = run_info_lib.read(ner_export["run_dir"])
   estimator = training.make_estimator(
       tagging.model_fn_from_run_info(info), str(tmp_path / "estimator"),
-      training.TrainSettings())
+      settings_lib.TrainSettings())
   expected = next(estimator.predict(
       lambda params=None: tf.data.Dataset.from_tensor_slices(arrays).batch(
           len(rows)),
@@ -151,8 +154,8 @@ def test_ner_parity_fresh_process_predictor_estimator(ner_export, tmp_path):
     ids = [tag_ids[start + k] for k in range(len(ws))]
     scores = [expected["tag_scores"][start + k] for k in range(len(ws))]
     start += len(ws)
-    tags, unit_scores = tagging.merge_windows(ws, ids, len(text),
-                                              predictor.labels, "BIO", scores)
+    tags, unit_scores = windows_lib.merge_windows(ws, ids, len(text),
+                                                  predictor.labels, "BIO", scores)
     assert answer["tags"] == tags
     assert len(answer["tags"]) == len(text)
     for entity in answer["entities"]:

@@ -1,6 +1,7 @@
-"""finetuning.tagging: alignment over every shared dev/test sentence,
-windows, merging, entities, the fill rule, and the model_fn (PREDICT with
-only the three model inputs, CRF head, export)."""
+"""finetuning.windows and the tagging head: alignment over every shared
+dev/test sentence, windows, merging, entities, the fill rule, and the
+tagger's model_fn (PREDICT with only the three model inputs, CRF head,
+export)."""
 
 import itertools
 import os
@@ -14,6 +15,8 @@ import tokenization
 from finetuning import ner_data
 from finetuning import tag_schemes
 from finetuning import tagging
+from finetuning import windows as windows_lib
+from finetuning import task as task_lib
 from modeling import heads
 from tests.paths import DATA_DIR
 from tests.paths import REFERENCE_DIR
@@ -52,13 +55,13 @@ def round_trip(example, tokenizer, labels, max_seq_length, scheme="BIO",
                label_x=False):
   """gold tags -> windows -> perfect predictions -> merged tags."""
   label_map = {label: i for i, label in enumerate(labels)}
-  windows = tagging.unit_windows(example.units, tokenizer, max_seq_length,
-                                 tags=example.tags, label_map=label_map,
-                                 label_x=label_x)
+  windows = windows_lib.unit_windows(example.units, tokenizer, max_seq_length,
+                                     tags=example.tags, label_map=label_map,
+                                     label_x=label_x)
   for w in windows:
     assert len(w.input_ids) <= max_seq_length
     assert len(w.input_ids) == len(w.label_ids) == len(w.piece_units)
-  tags, scores = tagging.merge_windows(
+  tags, scores = windows_lib.merge_windows(
       windows, gold_as_predictions(windows), len(example.units), labels,
       scheme)
   assert len(scores) == len(example.units)
@@ -108,8 +111,8 @@ def test_first_piece_carries_the_label():
   tags = ["B-PER", "O", "B-LOC", "O"]
   labels = ["O", "B-LOC", "I-LOC", "B-PER", "I-PER", "X"]
   label_map = {l: i for i, l in enumerate(labels)}
-  (window,) = tagging.unit_windows(units, tokenizer, 64, tags=tags,
-                                   label_map=label_map)
+  (window,) = windows_lib.unit_windows(units, tokenizer, 64, tags=tags,
+                                       label_map=label_map)
   pieces = tokenizer.convert_ids_to_tokens(window.input_ids)
   assert pieces[0] == "[CLS]" and pieces[-1] == "[SEP]"
   assert len(pieces) > len(units) + 2  # some words are split
@@ -120,8 +123,8 @@ def test_first_piece_carries_the_label():
       assert not piece.startswith("##")
     else:
       assert window.label_ids[p] == -1
-  (window_x,) = tagging.unit_windows(units, tokenizer, 64, tags=tags,
-                                     label_map=label_map, label_x=True)
+  (window_x,) = windows_lib.unit_windows(units, tokenizer, 64, tags=tags,
+                                         label_map=label_map, label_x=True)
   assert [l for l, f in zip(window_x.label_ids[1:-1],
                             window_x.first_piece[1:-1]) if not f] == \
       [5] * (len(pieces) - 2 - len(units))
@@ -132,7 +135,7 @@ def test_dropped_and_unknown_units_keep_alignment():
   every unit still gets exactly one tag, filled by the documented rule."""
   tokenizer = tokenizer_for(ZH_VOCAB)
   text = "张\u200b三 在\x00北京\U0001F600"
-  units, offsets = tagging.text_to_units(text, "")
+  units, offsets = windows_lib.text_to_units(text, "")
   assert len(units) == len(text) and offsets == list(range(len(text)))
   pieces = tokenizer.tokenize_units(units)
   assert [len(p) for p in pieces] == [1, 0, 1, 0, 1, 0, 1, 1, 1]
@@ -141,42 +144,42 @@ def test_dropped_and_unknown_units_keep_alignment():
   tags = ["B-PER", "I-PER", "I-PER", "O", "O", "O", "B-LOC", "I-LOC", "O"]
   label_map = {l: i for i, l in enumerate(labels)}
   for max_seq_length in (32, 4):
-    windows = tagging.unit_windows(units, tokenizer, max_seq_length,
-                                   tags=tags, label_map=label_map)
-    merged, _ = tagging.merge_windows(windows, gold_as_predictions(windows),
-                                      len(units), labels)
+    windows = windows_lib.unit_windows(units, tokenizer, max_seq_length,
+                                       tags=tags, label_map=label_map)
+    merged, _ = windows_lib.merge_windows(windows, gold_as_predictions(windows),
+                                          len(units), labels)
     assert merged == tags
-  entities = tagging.entities_from_tags(text, units, offsets, merged)
+  entities = windows_lib.entities_from_tags(text, units, offsets, merged)
   assert entities == [
       {"type": "PER", "start": 0, "end": 3, "mention": "张\u200b三"},
       {"type": "LOC", "start": 6, "end": 8, "mention": "北京"}]
-  assert tagging.fill_missing_tags(["B-PER", None, "O"]) == \
+  assert windows_lib.fill_missing_tags(["B-PER", None, "O"]) == \
       ["B-PER", "O", "O"]
-  assert tagging.fill_missing_tags(["B-PER", None, "E-PER"], "BIOES") == \
+  assert windows_lib.fill_missing_tags(["B-PER", None, "E-PER"], "BIOES") == \
       ["B-PER", "I-PER", "E-PER"]
 
 
 def test_word_units_offsets_and_entities():
   text = "  EU rejects\tGerman call  to boycott British lamb . "
-  units, offsets = tagging.text_to_units(text, " ")
+  units, offsets = windows_lib.text_to_units(text, " ")
   assert units == text.split()
   for unit, offset in zip(units, offsets):
     assert text[offset:offset + len(unit)] == unit
   tags = ["B-ORG", "O", "B-MISC", "O", "O", "O", "B-MISC", "O", "O"]
-  entities = tagging.entities_from_tags(text, units, offsets, tags)
+  entities = windows_lib.entities_from_tags(text, units, offsets, tags)
   assert [(e["type"], e["mention"]) for e in entities] == [
       ("ORG", "EU"), ("MISC", "German"), ("MISC", "British")]
   for e in entities:
     assert text[e["start"]:e["end"]] == e["mention"]
   bioes = tag_schemes.bio_to_bioes(tags)
-  assert tagging.entities_from_tags(text, units, offsets, bioes,
-                                    "BIOES") == entities
+  assert windows_lib.entities_from_tags(text, units, offsets, bioes,
+                                        "BIOES") == entities
 
 
 def test_windows_cover_long_sentence_and_merge_uses_most_context():
   tokenizer = tokenizer_for(ZH_VOCAB)
   units = list("中华人民共和国成立于一九四九年十月一日北京天安门广场" * 3)
-  windows = tagging.unit_windows(units, tokenizer, 12, stride=4)
+  windows = windows_lib.unit_windows(units, tokenizer, 12, stride=4)
   assert len(windows) > 3
   starts = [w.first_unit for w in windows]
   assert starts == sorted(starts) and starts[0] == 0
@@ -186,7 +189,7 @@ def test_windows_cover_long_sentence_and_merge_uses_most_context():
   # Window w predicts label id w everywhere: each unit must come from the
   # window where it has the most context on both sides.
   labels = ["L%d" % i for i in range(len(windows))]
-  merged, _ = tagging.merge_windows(
+  merged, _ = windows_lib.merge_windows(
       windows, [np.full(12, w) for w in range(len(windows))], len(units),
       labels)
   for unit in range(len(units)):
@@ -204,7 +207,7 @@ def test_windows_cover_long_sentence_and_merge_uses_most_context():
 def test_unit_longer_than_window_is_cut_not_lost():
   tokenizer = tokenizer_for(EN_VOCAB)
   units = ["a", "supercalifragilisticexpialidocious" * 3, "b"]
-  windows = tagging.unit_windows(units, tokenizer, 6)
+  windows = windows_lib.unit_windows(units, tokenizer, 6)
   covered = {w.piece_units[p] for w in windows
              for p in range(len(w.input_ids)) if w.first_piece[p]}
   assert covered == {0, 1, 2}
@@ -280,8 +283,9 @@ def test_model_fn_predicts_from_model_inputs_only_and_exports(
     tmp_path, crf, lstm_size):
   files = modeling.find_pretrained(BERT_DIR)
   labels = ["O", "B-PER", "I-PER"]
-  model_fn = tagging.model_fn_builder("bert", files.config, labels, crf=crf,
-                                      lstm_size=lstm_size)
+  model_fn = task_lib.model_fn_from_run_info({
+      "kind": "ner", "model_type": "bert", "config": files.config,
+      "labels": labels, "head": {"crf": crf, "lstm_size": lstm_size}})
   model_dir = str(tmp_path / "model")
   # Save a checkpoint of random weights through a tiny session.
   with tf.Graph().as_default():

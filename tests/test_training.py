@@ -1,4 +1,4 @@
-"""Checks every run makes before any work (finetuning.training.validate_run)."""
+"""Checks every run makes before any work, and the train/evaluate loop."""
 
 import os
 
@@ -6,6 +6,8 @@ import pytest
 import tensorflow.compat.v1 as tf
 
 import modeling
+from finetuning import run_info
+from finetuning import settings as settings_lib
 from finetuning import training
 from tests.paths import REFERENCE_DIR
 
@@ -23,16 +25,14 @@ def _files(checkpoint):
 def test_case_that_contradicts_a_google_model_name_is_a_user_error():
   files = _files("/models/uncased_L-12_H-768_A-12/bert_model.ckpt")
   with pytest.raises(modeling.ConfigError, match="--do_lower_case=True"):
-    training.validate_run(files, False, 64, True, False, False)
-  training.validate_run(files, True, 64, True, False, False)
+    modeling.check_inputs(files, False, 64)
+  modeling.check_inputs(files, True, 64)
 
 
-def test_too_long_and_nothing_to_do():
+def test_too_long():
   files = _files(None)
   with pytest.raises(modeling.ConfigError, match="max_position_embeddings"):
-    training.validate_run(files, True, 10 ** 6, True, False, False)
-  with pytest.raises(modeling.ConfigError, match="nothing to do"):
-    training.validate_run(files, True, 64, False, False, False)
+    modeling.check_inputs(files, True, 10 ** 6)
 
 
 class _CheckpointingEstimator(object):
@@ -56,7 +56,7 @@ def test_best_checkpoint_and_early_stopping(tmp_path):
   out = str(tmp_path)
   estimator = _CheckpointingEstimator(out)
   accuracies = iter([0.5, 0.7, 0.6, 0.65, 0.9])
-  settings = training.TrainSettings(eval_every_steps=10,
+  settings = settings_lib.TrainSettings(eval_every_steps=10,
                                     early_stopping_patience=2,
                                     best_metric="accuracy")
   outcome = training.train_and_evaluate(
@@ -71,5 +71,5 @@ def test_best_checkpoint_and_early_stopping(tmp_path):
                                              "input@20", "input@30"]
   best = tf.train.latest_checkpoint(os.path.join(out, training.BEST_DIR))
   assert best.endswith("model.ckpt-20")
-  assert training.fine_tuned_checkpoint(out) == best
+  assert run_info.fine_tuned_checkpoint(out) == best
   assert int(tf.train.load_variable(best, "global_step")) == 20

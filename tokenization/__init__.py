@@ -37,7 +37,7 @@ _is_whitespace = is_whitespace
 _is_control = is_control
 _is_punctuation = is_punctuation
 
-__all__ = [
+__all__ = (
     "BasicTokenizer", "FullTokenizer", "VocabError", "WordpieceTokenizer",
     "build_inputs", "check_vocab_size", "convert_by_vocab",
     "convert_ids_to_tokens", "convert_to_unicode", "convert_tokens_to_ids",
@@ -45,4 +45,4 @@ __all__ = [
     "load_vocab", "printable_text", "tokenize_units", "tokenize_with_spans",
     "truncate_seq_pair", "validate_case_matches_checkpoint",
     "whitespace_tokenize",
-]
+)

@@ -1,0 +1,82 @@
+"""Text to model inputs, written once: `[CLS] a [SEP] (b [SEP])`, ids,
+segments, and padding a batch. No TensorFlow.
+
+  encode(tokenizer, text_a, text_b, max_seq_length) -> Encoded
+  pad_batch(rows, pad_to=None) -> {input_ids, input_mask, segment_ids}
+
+Rules (google-research/bert's run_classifier.py and extract_features.py):
+a single text keeps its first max_seq_length - 2 WordPieces; a pair is cut
+from the longer side (from text_b when both are as long) until it fits in
+max_seq_length - 3. Segment ids are 0 for [CLS], text_a and its [SEP], 1
+for text_b and its [SEP]. Features are stored unpadded; `pad_batch` pads a
+batch to its longest row (or `pad_to`) with 0, mask 0.
+
+Training features (finetuning.classifier), extract_features.py
+(finetuning.extraction) and the predictor (serving.predictor) all call these
+two functions, so a text becomes the same ids everywhere. NER's units and
+windows are in finetuning.windows.
+"""
+
+import collections
+
+import numpy as np
+
+import tokenization
+
+MODEL_INPUTS = ("input_ids", "input_mask", "segment_ids")
+
+Encoded = collections.namedtuple(
+    "Encoded", ["tokens", "input_ids", "segment_ids", "truncated"])
+
+
+def encode(tokenizer, text_a, text_b, max_seq_length):
+  """One text (pair) -> Encoded (unpadded).
+
+  Args:
+    tokenizer: tokenization.FullTokenizer.
+    text_a: str.
+    text_b: str or None (an empty string counts as None, as in Google's
+      code).
+    max_seq_length: room including [CLS] and [SEP]s (>= 2, >= 3 for pairs).
+
+  Returns:
+    Encoded(tokens, input_ids, segment_ids, truncated): truncated is True
+    when WordPieces were cut to fit.
+  """
+  tokens_a = tokenizer.tokenize(text_a)
+  tokens_b = tokenizer.tokenize(text_b) if text_b else None
+  natural = len(tokens_a) + (len(tokens_b) + 3 if tokens_b else 2)
+  tokens, segment_ids = tokenization.build_inputs(tokens_a, tokens_b,
+                                                  max_seq_length)
+  return Encoded(tokens, tokenizer.convert_tokens_to_ids(tokens),
+                 segment_ids, natural > max_seq_length)
+
+
+def _field(row, name):
+  return row[name] if isinstance(row, dict) else getattr(row, name)
+
+
+def pad_batch(rows, pad_to=None):
+  """Pads unpadded rows into int32 arrays.
+
+  Args:
+    rows: dicts (or objects with attributes) holding int lists input_ids
+      and segment_ids, and optionally input_mask (default: 1 for every
+      id).
+    pad_to: length to pad to (default: the longest row).
+
+  Returns:
+    dict input_ids / input_mask / segment_ids -> int32 [len(rows), length],
+    zero-padded.
+  """
+  length = pad_to or max(len(_field(r, "input_ids")) for r in rows)
+  out = {name: np.zeros([len(rows), length], np.int32)
+         for name in MODEL_INPUTS}
+  for i, row in enumerate(rows):
+    ids = _field(row, "input_ids")
+    out["input_ids"][i, :len(ids)] = ids
+    out["segment_ids"][i, :len(ids)] = _field(row, "segment_ids")
+    mask = (row.get("input_mask") if isinstance(row, dict)
+            else getattr(row, "input_mask", None))
+    out["input_mask"][i, :len(ids)] = mask if mask is not None else 1
+  return out

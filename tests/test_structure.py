@@ -1,0 +1,279 @@
+"""The shape of the code: serving stays light, library code reads no flags
+and keeps no module-level state, every script's --help shows all its
+flags, and a new task plugs into the runner as one module."""
+
+import ast
+import glob
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import tensorflow.compat.v1 as tf
+
+from finetuning import encoding
+from finetuning import runner
+from finetuning import settings as settings_lib
+from finetuning import task as task_lib
+from modeling import heads
+from tests.paths import REFERENCE_DIR
+from tests.paths import REPO_DIR
+
+BERT_DIR = os.path.join(REFERENCE_DIR, "bert_zh_tiny")
+LIBRARY_PACKAGES = ("finetuning", "serving", "modeling", "tokenization")
+FLAG_MODULES = {os.path.join("finetuning", "flags_common.py"),
+                os.path.join("finetuning", "cli.py")}
+SCRIPTS = ("run_classifier.py", "run_ner.py", "extract_features.py",
+           "export_savedmodel.py", "predict.py", "serve.py",
+           "convert_checkpoint.py")
+TRAINING_MODULES = ("finetuning.runner", "finetuning.training",
+                    "finetuning.optimization")
+
+
+def _library_files():
+  for package in LIBRARY_PACKAGES:
+    for path in sorted(glob.glob(os.path.join(REPO_DIR, package, "**",
+                                              "*.py"), recursive=True)):
+      yield os.path.relpath(path, REPO_DIR), path
+
+
+def _modules_after_import(statement):
+  code = ("import sys\n%s\nprint('\\n'.join(sorted(sys.modules)))" %
+          statement)
+  out = subprocess.run([sys.executable, "-c", code], cwd=REPO_DIR,
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       universal_newlines=True, check=True,
+                       env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
+  return set(out.stdout.split())
+
+
+@pytest.mark.parametrize("statement", [
+    "import serving.predictor", "import serving.server",
+    "import serving.export"])
+def test_serving_imports_no_training_loop(statement):
+  loaded = _modules_after_import(statement)
+  assert not loaded & set(TRAINING_MODULES), sorted(
+      loaded & set(TRAINING_MODULES))
+
+
+def test_predictor_and_windows_are_tf_free_of_the_task_library():
+  loaded = _modules_after_import("import serving.predictor")
+  # The predictor needs the encoder and the windows, not the task heads.
+  assert {"finetuning.encoding", "finetuning.windows"} <= loaded
+  assert "finetuning.tagging" not in loaded
+  assert "finetuning.classifier" not in loaded
+  loaded = _modules_after_import("import finetuning.windows, "
+                                 "finetuning.encoding")
+  assert "tensorflow" not in loaded
+
+
+def test_no_flags_read_outside_scripts_and_the_flags_module():
+  offenders = []
+  for rel, path in _library_files():
+    if rel in FLAG_MODULES:
+      continue
+    tree = ast.parse(open(path, encoding="utf-8").read())
+    for node in ast.walk(tree):
+      if isinstance(node, (ast.Import, ast.ImportFrom)):
+        names = [a.name for a in node.names]
+        module = getattr(node, "module", None) or ""
+        if "absl.flags" in names or (module == "absl" and "flags" in names):
+          offenders.append("%s:%d imports absl flags" % (rel, node.lineno))
+      if isinstance(node, ast.Name) and node.id == "FLAGS":
+        offenders.append("%s:%d reads FLAGS" % (rel, node.lineno))
+  assert not offenders, offenders
+
+
+_MUTABLE_CALLS = {"dict", "list", "set", "defaultdict", "OrderedDict",
+                  "Counter", "deque"}
+
+
+def _is_mutable(value):
+  if isinstance(value, (ast.Dict, ast.List, ast.Set, ast.DictComp,
+                        ast.ListComp, ast.SetComp)):
+    return True
+  if isinstance(value, ast.Call):
+    func = value.func
+    name = func.attr if isinstance(func, ast.Attribute) else getattr(
+        func, "id", None)
+    return name in _MUTABLE_CALLS
+  return False
+
+
+def test_no_module_level_mutable_state():
+  """No module-level dict/list/set bindings, no `global`, and no generator
+  that stores state on its object (the old ClassificationTask._header)."""
+  offenders = []
+  for rel, path in _library_files():
+    tree = ast.parse(open(path, encoding="utf-8").read())
+    for node in tree.body:
+      targets = []
+      if isinstance(node, ast.Assign):
+        targets, value = node.targets, node.value
+      elif isinstance(node, ast.AnnAssign) and node.value is not None:
+        targets, value = [node.target], node.value
+      if targets and _is_mutable(value):
+        offenders.append("%s:%d module-level mutable %s" % (
+            rel, node.lineno, ast.dump(targets[0])[:40]))
+    for node in ast.walk(tree):
+      if isinstance(node, ast.Global):
+        offenders.append("%s:%d global %s" % (rel, node.lineno, node.names))
+      if isinstance(node, ast.FunctionDef) and any(
+          isinstance(n, (ast.Yield, ast.YieldFrom)) for n in ast.walk(node)):
+        for n in ast.walk(node):
+          if isinstance(n, ast.Assign) and any(
+              isinstance(t, ast.Attribute) and
+              isinstance(t.value, ast.Name) and t.value.id == "self"
+              for t in n.targets):
+            offenders.append("%s:%d generator %s sets self state" % (
+                rel, n.lineno, node.name))
+  assert not offenders, offenders
+
+
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_help_lists_every_flag(script):
+  proc = subprocess.run([sys.executable, os.path.join(REPO_DIR, script),
+                         "--help"], cwd=REPO_DIR, stdout=subprocess.PIPE,
+                        stderr=subprocess.STDOUT, universal_newlines=True,
+                        env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
+  # absl's --help prints the flags and exits 1 by design.
+  assert "Traceback" not in proc.stdout, proc.stdout[-2000:]
+  assert "Try --helpfull" in proc.stdout, proc.stdout[-2000:]
+  if script in ("run_classifier.py", "run_ner.py"):
+    rows = settings_lib.RUN_SETTINGS + settings_lib.TRAIN_SETTINGS
+    for row in rows:
+      assert "--%s" % row.name in proc.stdout or (
+          "--[no]%s" % row.name in proc.stdout), (script, row.name)
+  if script == "extract_features.py":
+    for name in ("init_checkpoint", "model_type", "max_seq_length",
+                 "do_lower_case", "vocab_file", "bert_config_file"):
+      assert name in proc.stdout, name
+
+
+def test_flag_error_is_one_line_with_status_2():
+  proc = subprocess.run([sys.executable,
+                         os.path.join(REPO_DIR, "run_classifier.py"),
+                         "--train_batch_size=many"], cwd=REPO_DIR,
+                        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                        universal_newlines=True,
+                        env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
+  assert proc.returncode == 2, proc.stderr
+  assert proc.stderr.startswith("error: ") and "train_batch_size" in \
+      proc.stderr
+  assert len(proc.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("script", ["run_classifier", "run_ner"])
+def test_flag_defaults_are_the_settings_defaults(script):
+  """One table of defaults: each shared flag's default is its setting's."""
+  code = ("import json, %s\nfrom absl import flags\n"
+          "print(json.dumps({n: flags.FLAGS[n].default for n in "
+          "flags.FLAGS}))" % script)
+  proc = subprocess.run([sys.executable, "-c", code], cwd=REPO_DIR,
+                        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                        universal_newlines=True, check=True,
+                        env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
+  flag_defaults = json.loads(proc.stdout.strip().splitlines()[-1])
+  train = settings_lib.TrainSettings().as_dict()
+  for row in settings_lib.TRAIN_SETTINGS:
+    assert flag_defaults[row.name] == row.default == train[row.name], row
+  for row in settings_lib.RUN_SETTINGS:
+    assert flag_defaults[row.name] == row.default, row
+
+
+# ----------------------------------------- a new task is one module ---
+
+class ParityTask(task_lib.Task):
+  """A task written as one module without touching the runner: is the
+  number of characters of a text even? It has its own feature names
+  ("parity"), scores in Python from predictions, and carries a frozen
+  second variable scope (what a distillation teacher needs)."""
+
+  kind = "parity"
+  name = "parity"
+  best_metrics = ("accuracy",)
+  sequence_names = ("input_ids", "segment_ids")
+  scalar_names = ("parity", "example_index")
+
+  def read_labels(self, data_dir, train_examples):
+    return ["even", "odd"]
+
+  def source_file(self, data_dir, split):
+    return os.path.join(data_dir, split + ".txt")
+
+  def read_split(self, data_dir, split, labels=None):
+    with open(self.source_file(data_dir, split), encoding="utf-8") as f:
+      return [line.strip() for line in f if line.strip()]
+
+  def encode(self, split, examples, tokenizer, max_seq_length):
+    def records():
+      for index, text in enumerate(examples):
+        encoded = encoding.encode(tokenizer, text, None, max_seq_length)
+        yield {"input_ids": encoded.input_ids,
+               "segment_ids": encoded.segment_ids,
+               "parity": [len(text) % 2], "example_index": [index]}
+    return task_lib.EncodedSplit(records, len(examples), None)
+
+  def head(self, model, features, context):
+    logits = heads.classifier_logits(model.get_pooled_output(), 2,
+                                     context.is_training)
+    with tf.variable_scope("teacher"):
+      teacher = tf.get_variable("w", [2], initializer=tf.ones_initializer())
+    predictions = {"label_id": tf.argmax(logits, -1, output_type=tf.int32)}
+    if context.mode == tf.estimator.ModeKeys.PREDICT:
+      return task_lib.HeadOutput(predictions)
+    loss, _, _ = heads.softmax_cross_entropy(logits, features["parity"], 2)
+    return task_lib.HeadOutput(predictions,
+                               loss=loss + 0.0 * tf.reduce_sum(teacher),
+                               frozen_scopes=["teacher"])
+
+  def evaluate(self, run, data, checkpoint=None, name=None):
+    rows = list(run.predictions(data, checkpoint))
+    right = sum(int(r["label_id"]) == int(r["parity"]) for r in rows)
+    scores = {"accuracy": right / len(rows),
+              "global_step": run.checkpoint_step(checkpoint)}
+    run.write_summaries("eval" if name is None else "eval_" + name,
+                        {"accuracy": scores["accuracy"]},
+                        scores["global_step"])
+    return scores
+
+  def eval_report(self, scores, checkpoint, data):
+    return "accuracy = %.4f\n" % scores["accuracy"]
+
+  def predict(self, run, data, checkpoint):
+    rows = list(run.predictions(data, checkpoint))
+    return {"num_examples": len(rows)}
+
+
+def test_a_new_task_plugs_into_the_runner(tmp_path):
+  data = tmp_path / "data"
+  data.mkdir()
+  texts = ["你好", "今天天气很好", "一", "我们", "北京欢迎你", "好的好的"] * 6
+  for split in ("train", "dev", "test"):
+    (data / (split + ".txt")).write_text("\n".join(texts) + "\n",
+                                         encoding="utf-8")
+  out = str(tmp_path / "run")
+  results = runner.run(ParityTask(), settings_lib.RunSettings(
+      data_dir=str(data), output_dir=out, init_checkpoint=BERT_DIR,
+      max_seq_length=16, do_train=True, do_eval=True, do_predict=True,
+      train=settings_lib.TrainSettings(
+          num_train_epochs=2.0, train_batch_size=8, eval_every_steps=3,
+          log_every_seconds=5.0, seed=1)))
+  assert results["kind"] == "parity"
+  assert results["train"]["global_step"] == results["num_train_steps"] == 9
+  assert 0.0 <= results["eval"]["accuracy"] <= 1.0
+  assert results["predict"]["num_examples"] == len(texts)
+  assert os.path.isfile(os.path.join(out, "best", "best.json"))
+  with open(os.path.join(out, "eval_results.txt")) as f:
+    assert f.read().startswith("accuracy = ")
+  info = json.load(open(os.path.join(out, "run_info.json")))
+  assert info["kind"] == "parity" and info["labels"] == ["even", "odd"]
+  # The frozen scope kept its value and got no optimizer slot.
+  reader = tf.train.load_checkpoint(tf.train.latest_checkpoint(out))
+  np.testing.assert_array_equal(reader.get_tensor("teacher/w"), [1.0, 1.0])
+  assert not any(n.startswith("teacher/w/")
+                 for n in reader.get_variable_to_shape_map())
+  assert "output_weights/AdamWeightDecay_m" in \
+      reader.get_variable_to_shape_map()
