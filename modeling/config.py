@@ -14,6 +14,8 @@ import types
 
 import six
 
+from modeling import layers
+
 
 class ConfigError(ValueError):
   """A configuration file that is missing, unreadable or inconsistent."""
@@ -104,6 +106,10 @@ class BertConfig(object):
       raise ConfigError(
           "hidden_size (%d) is not a multiple of num_attention_heads (%d)" %
           (config.hidden_size, config.num_attention_heads))
+    try:
+      layers.get_activation(config.hidden_act)
+    except ValueError as e:
+      raise ConfigError("hidden_act: %s" % e)
     return config
 
   @classmethod

@@ -170,6 +170,34 @@ class Predictor(object):
     return self.session.run(outputs, {inputs[signatures.EXAMPLES_INPUT]:
                                       list(serialized)})
 
+  def example_problem(self, serialized):
+    """Why a serialized tf.Example cannot feed from_examples, or None.
+
+    It must parse as a tf.Example whose input_ids, input_mask and
+    segment_ids are int64 lists of one length, at most
+    max_position_embeddings long.
+    """
+    try:
+      example = tf.train.Example.FromString(serialized)
+    except Exception as e:  # pylint: disable=broad-except
+      return ("not a serialized tf.Example (%s): send "
+              "base64(example.SerializeToString())" %
+              (str(e).split("\n")[0] or type(e).__name__))
+    lengths = set()
+    for name in signatures.INPUT_NAMES:
+      feature = example.features.feature.get(name)
+      if feature is None or feature.WhichOneof("kind") != "int64_list":
+        return ("the tf.Example has no int64 feature %r (it needs %s)" %
+                (name, ", ".join(signatures.INPUT_NAMES)))
+      lengths.add(len(feature.int64_list.value))
+    if len(lengths) != 1:
+      return "input_ids, input_mask and segment_ids differ in length"
+    length = lengths.pop()
+    if not 0 < length <= self.config["max_position_embeddings"]:
+      return ("%d tokens: the model takes 1 to %d" %
+              (length, self.config["max_position_embeddings"]))
+    return None
+
   def run_rows(self, rows):
     """Runs unpadded rows in length-sorted batches.
 

@@ -233,6 +233,9 @@ class Service(object):
       except (binascii.Error, ValueError) as e:
         raise RequestError(400, "instances[%d].b64 is not base64: %s" %
                            (i, e))
+      problem = self.predictor.example_problem(serialized[-1])
+      if problem:
+        raise RequestError(400, "instances[%d].b64: %s" % (i, problem))
     try:
       out = self.predictor.run_examples(serialized)
     except Exception as e:  # pylint: disable=broad-except
@@ -258,6 +261,9 @@ class Handler(http_server.BaseHTTPRequestHandler):
   """Routes to server.service; every answer is JSON."""
 
   protocol_version = "HTTP/1.1"
+  # Answer even an unreadable request line with a status line and headers
+  # (http.server would answer it as HTTP/0.9: a bare body).
+  default_request_version = "HTTP/1.0"
   server_version = "bert-tf1-serving"
   timeout = 60  # seconds a client may stall mid-request
 
@@ -277,6 +283,35 @@ class Handler(http_server.BaseHTTPRequestHandler):
   def _error(self, status, message):
     self.server.count_error()
     self._send(status, {"error": message})
+
+  def send_error(self, code, message=None, explain=None):
+    """http.server's own errors (a garbage request line, an unknown verb,
+    oversized headers) as JSON too."""
+    self.close_connection = True
+    if self.command == "HEAD" or not hasattr(self, "wfile"):
+      return super(Handler, self).send_error(code, message, explain)
+    text = message or "HTTP %d" % code
+    if code == 501:
+      text += ": this server answers GET and POST only"
+    self._error(code, text)
+
+  def _not_allowed(self):
+    self.close_connection = True
+    self.server.count_error()
+    data = json.dumps({"error": "method %s is not allowed: use GET "
+                                "/v1/models/<name> or POST "
+                                "/v1/models/<name>:predict" %
+                                self.command}).encode("utf-8")
+    self.send_response(405)
+    self.send_header("Allow", "GET, POST")
+    self.send_header("Content-Type", "application/json")
+    self.send_header("Content-Length", str(len(data)))
+    self.send_header("Connection", "close")
+    self.end_headers()
+    if self.command != "HEAD":
+      self.wfile.write(data)
+
+  do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_HEAD = _not_allowed
 
   def do_GET(self):  # pylint: disable=invalid-name
     try:
@@ -314,6 +349,10 @@ class Handler(http_server.BaseHTTPRequestHandler):
       left -= len(chunk)
 
   def do_POST(self):  # pylint: disable=invalid-name
+    if len(self.headers.get_all("Content-Length") or []) > 1:
+      self.close_connection = True
+      return self._error(400, "more than one Content-Length header: send "
+                         "exactly one")
     length = self._length()
     if self.headers.get("Transfer-Encoding") or length is None:
       self.close_connection = True

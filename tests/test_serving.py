@@ -5,7 +5,9 @@ One tiny Chinese BERT classifier is fine-tuned for a few steps (module
 fixture) and exported once; the tests share it.
 """
 
+import base64
 import http.client
+import socket
 import json
 import os
 import shutil
@@ -392,7 +394,13 @@ BAD_REQUESTS = [
                  "instances": [{"b64": "%%%"}]}, 400, "not base64"),
     ("b64 not a tf.Example", {"signature_name": "from_examples",
                               "instances": [{"b64": "aGVsbG8="}]}, 400,
-     "could not run"),
+     "not a serialized tf.Example"),
+    ("tf.Example without segment_ids",
+     {"signature_name": "from_examples", "instances": [{"b64": base64.b64encode(
+         tf.train.Example(features=tf.train.Features(feature={
+             n: tf.train.Feature(int64_list=tf.train.Int64List(value=[101]))
+             for n in ("input_ids", "input_mask")})).SerializeToString()
+     ).decode("ascii")}]}, 400, "no int64 feature 'segment_ids'"),
 ]
 
 
@@ -418,6 +426,39 @@ def test_server_wrong_paths_and_methods(server):
                            {"instances": [{"text": "a"}]}
                            if method == "POST" else None)
     assert got == status and fragment in answer["error"], (path, answer)
+  _valid(server)
+
+
+def _raw(server, data):
+  """Sends raw bytes; returns (status, JSON answer)."""
+  with socket.create_connection(("127.0.0.1", server.server_address[1]),
+                                timeout=30) as sock:
+    sock.sendall(data)
+    reply = b""
+    while True:
+      chunk = sock.recv(65536)
+      if not chunk:
+        break
+      reply += chunk
+  head, _, body = reply.partition(b"\r\n\r\n")
+  status = int(head.split(b" ")[1])
+  assert b"application/json" in head, reply[:500]
+  return status, json.loads(body.decode("utf-8"))
+
+
+@pytest.mark.parametrize("request_bytes,status,fragment", [
+    (b"PUT /v1/models/tiny:predict HTTP/1.1\r\nContent-Length: 0\r\n\r\n",
+     405, "method PUT is not allowed"),
+    (b"DELETE /v1/models/tiny HTTP/1.1\r\n\r\n", 405, "not allowed"),
+    (b"BREW /coffee HTTP/1.1\r\n\r\n", 501, "GET and POST only"),
+    (b"this is not http\r\n\r\n", 400, "Bad request"),
+    (b"POST /v1/models/tiny:predict HTTP/1.1\r\nContent-Length: 2\r\n"
+     b"Content-Length: 40\r\n\r\n{}", 400, "more than one Content-Length"),
+])
+def test_server_protocol_errors_are_json(server, request_bytes, status,
+                                         fragment):
+  got, answer = _raw(server, request_bytes)
+  assert got == status and fragment in answer["error"], answer
   _valid(server)
 
 
