@@ -9,13 +9,11 @@ output_dir/<family>_config.json and output_dir/vocab.txt, which
 take. Prints what was converted, what was not used and what was missing.
 """
 
-import sys
-
-from absl import app
 from absl import flags
 
-from modeling import hf_convert
-from modeling.hf_errors import ConversionError
+from finetuning import cli
+from finetuning import flags_common
+from modeling.hf.errors import ConversionError
 
 FLAGS = flags.FLAGS
 
@@ -34,17 +32,13 @@ flags.DEFINE_enum(
 
 def main(argv):
   del argv  # Unused.
-  try:
-    result = hf_convert.convert_hf_folder(FLAGS.hf_dir, FLAGS.output_dir,
-                                          FLAGS.model_type)
-  except ConversionError as e:
-    print("ERROR: %s" % e, file=sys.stderr)
-    return 1
+  from modeling.hf import convert as hf_convert  # pylint: disable=g-import-not-at-top
+
+  flags_common.require(FLAGS, "hf_dir", "output_dir")
+  result = hf_convert.convert_hf_folder(FLAGS.hf_dir, FLAGS.output_dir,
+                                        FLAGS.model_type)
   print(hf_convert.format_report(result))
-  return 0
 
 
 if __name__ == "__main__":
-  flags.mark_flag_as_required("hf_dir")
-  flags.mark_flag_as_required("output_dir")
-  app.run(main)
+  cli.run(main, extra_errors=(ConversionError,))

@@ -19,17 +19,16 @@ The cache promises:
 """
 
 import collections
-import glob
 import hashlib
 import json
 import os
-import re
 
 import tensorflow.compat.v1 as tf
 
 from finetuning.progress import Progress
 from finetuning.run_info import atomic_json
 from finetuning.run_info import file_digest
+from finetuning.run_info import remove_dead_temporaries
 
 # Bump when the stored features change meaning.
 FEATURE_FORMAT = 2
@@ -148,35 +147,3 @@ def _write_records(path, records, split, num_examples_hint):
       os.remove(tmp)
   progress.done("%d truncated to max_seq_length" % truncated)
   return meta
-
-
-_TEMPORARY = re.compile(r"\.tmp-(\d+)$")
-
-
-def remove_dead_temporaries(cache_dir):
-  """Deletes `*.tmp-<pid>` files whose writer process no longer runs."""
-  removed = []
-  for path in glob.glob(os.path.join(cache_dir, "*.tmp-*")):
-    m = _TEMPORARY.search(path)
-    if m and not _process_alive(int(m.group(1))):
-      try:
-        os.remove(path)
-        removed.append(path)
-      except OSError:
-        pass
-  if removed:
-    tf.logging.info("Removed %d temporary file(s) left by killed runs in %s",
-                    len(removed), cache_dir)
-  return removed
-
-
-def _process_alive(pid):
-  if pid == os.getpid():
-    return True
-  try:
-    os.kill(pid, 0)
-  except ProcessLookupError:
-    return False
-  except PermissionError:
-    return True
-  return True

@@ -35,6 +35,7 @@ import glob
 import hashlib
 import json
 import os
+import re
 import shutil
 
 import tensorflow.compat.v1 as tf
@@ -323,6 +324,62 @@ class DirectoryLock(object):
   def __exit__(self, *unused):
     self.release()
     return False
+
+
+_TEMPORARY = re.compile(r"\.tmp-(\d+)$")
+
+
+def remove_dead_temporaries(folder):
+  """Deletes `*.tmp-<pid>` files whose writer process no longer runs."""
+  removed = []
+  for path in glob.glob(os.path.join(folder, "*.tmp-*")):
+    m = _TEMPORARY.search(path)
+    if m and not _process_alive(int(m.group(1))):
+      try:
+        os.remove(path)
+        removed.append(path)
+      except OSError:
+        pass
+  if removed:
+    tf.logging.info("Removed %d temporary file(s) left by killed runs in %s",
+                    len(removed), folder)
+  return removed
+
+
+def _process_alive(pid):
+  if pid == os.getpid():
+    return True
+  try:
+    os.kill(pid, 0)
+  except ProcessLookupError:
+    return False
+  except PermissionError:
+    return True
+  return True
+
+
+_CHECKPOINT_TEMPORARIES = ("*_temp", "*_temp_*", "checkpoint.tmp*",
+                           "*.tempstate*")
+
+
+def remove_checkpoint_temporaries(output_dir):
+  """Deletes what TensorFlow leaves when a checkpoint save is killed
+  (`<prefix>_temp/` shard folders, `checkpoint.tmp*`, `*.tempstate*`), in
+  output_dir and best/. Call it holding the directory lock: no other run
+  writes there then."""
+  removed = 0
+  for folder in (output_dir, os.path.join(output_dir, BEST_DIR)):
+    for pattern in _CHECKPOINT_TEMPORARIES:
+      for path in glob.glob(os.path.join(folder, pattern)):
+        if os.path.isdir(path):
+          shutil.rmtree(path, ignore_errors=True)
+        elif os.path.exists(path):
+          os.remove(path)
+        removed += 1
+  if removed:
+    tf.logging.info("Removed %d temporary file(s) of interrupted checkpoint "
+                    "saves in %s", removed, output_dir)
+  return removed
 
 
 # --------------------------------------------------------- checkpoints ---

@@ -267,7 +267,11 @@ def _run_locked(task, settings, train, files, do_lower_case, max_seq_length,
     if removed:
       tf.logging.info("--overwrite_output_dir: removed %d files of the "
                       "earlier run in %s", removed, output_dir)
-  features_lib.remove_dead_temporaries(output_dir)
+  # What killed runs left: our temporaries, TF's, a half-swapped best/.
+  training.recover_best(output_dir)
+  for folder in (output_dir, os.path.join(output_dir, run_info.BEST_DIR)):
+    run_info.remove_dead_temporaries(folder)
+  run_info.remove_checkpoint_temporaries(output_dir)
   labels = task.label_list
   if settings.do_train:
     run_info.write(output_dir, task.kind, files.model_type, files.config,

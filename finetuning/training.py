@@ -384,7 +384,10 @@ def train_and_evaluate(estimator, train_input_fn_at, num_train_steps,
         return _outcome(step, state, True, False)
     if step >= num_train_steps:
       return _outcome(step, state, False, False)
-    target = min(step + every, num_train_steps) if every else num_train_steps
+    # Evaluation points are multiples of `every` (a resumed run evaluates
+    # at the steps an uninterrupted one does).
+    target = (min((step // every + 1) * every, num_train_steps) if every
+              else num_train_steps)
     estimator.train(train_input_fn_at(step), max_steps=target)
     before, step = step, current_step(output_dir)
     if step <= before:

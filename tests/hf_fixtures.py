@@ -1,7 +1,7 @@
 """Test helper: Hugging Face folders made from the Google reference checkpoints.
 
 The HF names here are written out by hand, independently of
-modeling/hf_names.py, so a wrong name map in the package shows up as a test
+modeling/hf/names.py, so a wrong name map in the package shows up as a test
 failure instead of agreeing with itself:
 
   make_bert_hf_dir(out, layout)      bert_zh_tiny as HF BertModel

@@ -1,6 +1,7 @@
 """Restore: real release layouts, optimizer slots, and clear errors."""
 
 import os
+import shutil
 
 import numpy as np
 import pytest
@@ -209,3 +210,34 @@ def test_brightmart_layout_equals_folded_bert():
   _, bert_out = run(lambda i, m, s: modeling.BertModel(bert_config, False, i,
                                                        m, s), folded)
   assert modelrun.max_diff(albert_out, bert_out, mask) < 1e-5
+
+
+def test_fewer_layers_than_the_checkpoint_needs_allow_partial():
+  """A config with fewer layers than the checkpoint would silently drop
+  layers: an error, unless a partial restore is asked for (then the
+  report warns)."""
+  folder, config = _tiny_bert()
+  config.num_hidden_layers = 1
+  with tf.Graph().as_default():
+    modeling.BertModel(config, False, tf.placeholder(tf.int32, [None, None]))
+    with pytest.raises(modeling.CheckpointError) as err:
+      modeling.init_from_checkpoint(folder, "bert", log=False)
+  assert "--allow_partial_restore" in str(err.value)
+  assert "bert/encoder/layer_1/" in str(err.value)
+  with tf.Graph().as_default():
+    modeling.BertModel(config, False, tf.placeholder(tf.int32, [None, None]))
+    report = modeling.init_from_checkpoint(folder, "bert", log=False,
+                                           allow_partial=True)
+  unused = modeling.checkpoint.unused_encoder_variables(report, "bert")
+  assert len(unused) == 16
+  assert all(n.startswith("bert/encoder/layer_1/") for n in unused)
+  assert "NOT USED" in modeling.format_report(report, "bert")
+
+
+def test_a_missing_data_shard_is_named(tmp_path):
+  folder = str(tmp_path / "bert")
+  shutil.copytree(os.path.join(REFERENCE_DIR, "bert_zh_tiny"), folder)
+  os.remove(os.path.join(folder, "bert_model.ckpt.data-00000-of-00001"))
+  with pytest.raises(modeling.CheckpointError, match="data file .* missing"):
+    modeling.checkpoint.check_data_files(os.path.join(folder,
+                                                      "bert_model.ckpt"))

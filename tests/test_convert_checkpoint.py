@@ -16,13 +16,14 @@ import pytest
 import tensorflow.compat.v1 as tf
 
 import modeling
-from modeling import hf_config
-from modeling import hf_convert
-from modeling import hf_h5
-from modeling import hf_names
-from modeling import hf_safetensors
-from modeling import hf_weights
-from modeling.hf_errors import ConversionError
+from modeling.hf import config as hf_config
+from modeling.hf import convert as hf_convert
+from modeling.hf import h5 as hf_h5
+from modeling.hf import names as hf_names
+from modeling.hf import safetensors as hf_safetensors
+from modeling.hf import weights as hf_weights
+from modeling.hf.errors import ConversionError
+from tests import clirun
 from tests import hf_fixtures
 from tests.paths import REPO_DIR
 
@@ -463,10 +464,8 @@ def test_script_reports_and_fails_cleanly(tmp_path):
       [sys.executable, script, "--hf_dir", missing, "--output_dir",
        str(tmp_path / "out")], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
       universal_newlines=True, timeout=300)
-  assert proc.returncode == 1
-  assert "Traceback" not in proc.stderr
-  assert "ERROR: Hugging Face model folder not found: %s" % missing in (
-      proc.stderr)
+  clirun.assert_user_error(
+      proc, "error: Hugging Face model folder not found: %s" % missing)
 
   out = str(tmp_path / "ok")
   proc = subprocess.run(

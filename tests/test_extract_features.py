@@ -27,7 +27,7 @@ def _input_file(folder, path):
 @pytest.fixture(scope="module")
 def converted_dirs(tmp_path_factory):
   """The HF reference folders converted to TF1 once for this module."""
-  from modeling import hf_convert
+  from modeling.hf import convert as hf_convert
   from tests import hf_fixtures
   out = {}
   for name, hf_dir in (("distilbert_en_tiny",

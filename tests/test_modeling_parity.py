@@ -98,7 +98,7 @@ def test_padding_does_not_change_real_positions():
 @pytest.fixture(scope="module")
 def converted(tmp_path_factory):
   """fn(name, hf_dir) -> ConversionResult, converting each folder once."""
-  from modeling import hf_convert
+  from modeling.hf import convert as hf_convert
   done = {}
 
   def convert(name, hf_dir):

@@ -73,3 +73,90 @@ def test_best_checkpoint_and_early_stopping(tmp_path):
   assert best.endswith("model.ckpt-20")
   assert run_info.fine_tuned_checkpoint(out) == best
   assert int(tf.train.load_variable(best, "global_step")) == 20
+
+
+def test_a_run_that_stopped_early_is_finished(tmp_path):
+  """Rerunning an early-stopped run trains nothing more (it used to train
+  another evaluation interval each time)."""
+  out = str(tmp_path)
+  settings = settings_lib.TrainSettings(eval_every_steps=10,
+                                        early_stopping_patience=1,
+                                        best_metric="accuracy")
+  values = iter([0.5, 0.4])
+  first = training.train_and_evaluate(
+      _CheckpointingEstimator(out), lambda step: step, 100, settings, out,
+      lambda: {"accuracy": next(values)})
+  assert first["stopped_early"] and first["global_step"] == 20
+  estimator = _CheckpointingEstimator(out)
+  again = training.train_and_evaluate(
+      estimator, lambda step: step, 100, settings, out,
+      lambda: pytest.fail("a finished run evaluates nothing"))
+  assert estimator.calls == []
+  assert again["finished_before"] and again["stopped_early"]
+  assert again["global_step"] == 20 and again["best"]["step"] == 10
+
+
+def test_a_checkpoint_killed_before_its_evaluation_is_evaluated_first(
+    tmp_path):
+  """Killed between the checkpoint at step 20 and its evaluation: the
+  rerun evaluates step 20 before it trains on, so the best checkpoint is
+  the one an uninterrupted run keeps."""
+  out = str(tmp_path)
+  settings = settings_lib.TrainSettings(eval_every_steps=10,
+                                        best_metric="accuracy")
+  values = iter([0.5])
+  training.train_and_evaluate(_CheckpointingEstimator(out), lambda s: s, 10,
+                              settings, out,
+                              lambda: {"accuracy": next(values)})
+  _CheckpointingEstimator(out).train(None, 20)  # the kill: no evaluation
+  seen = []
+
+  def evaluate():
+    seen.append(training.current_step(out))
+    return {"accuracy": 0.9 if len(seen) == 1 else 0.1}
+
+  estimator = _CheckpointingEstimator(out)
+  outcome = training.train_and_evaluate(estimator, lambda s: s, 30, settings,
+                                        out, evaluate)
+  assert seen == [20, 30]
+  assert outcome["best"]["step"] == 20 and outcome["global_step"] == 30
+  assert [c[1] for c in estimator.calls] == [30]
+
+
+def test_a_kill_while_best_is_replaced_keeps_a_best(tmp_path):
+  """copy_checkpoint moves the old best/ aside first; recover_best puts it
+  back when the kill came before the new one took its place."""
+  out = str(tmp_path)
+  _CheckpointingEstimator(out).train(None, 10)
+  best = os.path.join(out, training.BEST_DIR)
+  training.copy_checkpoint(os.path.join(out, "model.ckpt-10"), best)
+  os.replace(best, best + ".old")  # the kill, halfway through the swap
+  os.makedirs(best + ".tmp")
+  training.recover_best(out)
+  assert sorted(os.listdir(out)) == ["best", "checkpoint",
+                                     "model.ckpt-10.data-00000-of-00001",
+                                     "model.ckpt-10.index",
+                                     "model.ckpt-10.meta"]
+  assert tf.train.latest_checkpoint(best).endswith("model.ckpt-10")
+
+
+def test_freeze_regex_matching_nothing_is_a_warning():
+  import logging  # pylint: disable=g-import-not-at-top
+  config = modeling.BertConfig.from_json_file(
+      os.path.join(BERT_DIR, "bert_config.json"))
+  messages = []
+  handler = logging.Handler()
+  handler.emit = lambda record: messages.append(record.getMessage())
+  tf_logger = logging.getLogger("tensorflow")
+  tf_logger.addHandler(handler)
+  try:
+    with tf.Graph().as_default():
+      modeling.BertModel(config, True, tf.placeholder(tf.int32, [None, None]))
+      trainer = training.Trainer("bert", config, None,
+                                 settings_lib.TrainSettings(freeze="nomatch"),
+                                 10)
+      trainable, _ = trainer.restore_and_select()
+      assert len(trainable) == len(tf.trainable_variables())
+  finally:
+    tf_logger.removeHandler(handler)
+  assert any("--freeze='nomatch' matches no variable" in m for m in messages)

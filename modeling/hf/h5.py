@@ -21,7 +21,7 @@ import types
 
 import numpy as np
 
-from modeling.hf_errors import ConversionError
+from modeling.hf.errors import ConversionError
 
 _LAYER_INDEX = re.compile(r"_\._(\d+)")
 _LEAF_NAMES = types.MappingProxyType({"kernel": "weight", "gamma": "weight", "beta": "bias",

@@ -16,9 +16,9 @@ import importlib.util
 import json
 import os
 
-from modeling import hf_h5
-from modeling import hf_safetensors
-from modeling.hf_errors import ConversionError
+from modeling.hf import h5 as hf_h5
+from modeling.hf import safetensors as hf_safetensors
+from modeling.hf.errors import ConversionError
 
 SAFETENSORS = "model.safetensors"
 SAFETENSORS_INDEX = "model.safetensors.index.json"

@@ -332,3 +332,19 @@ def test_model_fn_predicts_from_model_inputs_only_and_exports(
   if isinstance(export_dir, bytes):
     export_dir = export_dir.decode("utf-8")
   assert os.path.isfile(os.path.join(export_dir, "saved_model.pb"))
+
+
+def test_entity_scores_read_invalid_bioes_predictions():
+  """A model may predict sequences that are not valid BIOES; scoring reads
+  them by the repair rule instead of raising."""
+  gold = [["B-PER", "E-PER", "O"]]
+  scores = tagging.entity_scores(gold, [["B-PER", "O", "O"]], "BIOES")
+  assert scores["precision"] == 0.0 and scores["recall"] == 0.0
+  scores = tagging.entity_scores(gold, [["E-PER", "E-PER", "S-LOC"]],
+                                 "BIOES")
+  assert scores["precision"] == 0.0 and scores["recall"] == 0.0
+  # B-PER I-PER O never closes with E-PER, but reads as the gold entity.
+  scores = tagging.entity_scores(gold, [["B-PER", "I-PER", "O"]], "BIOES")
+  assert scores["precision"] == 1.0 and scores["recall"] == 1.0
+  assert tag_schemes.to_bio(["O", "E-PER", "S-LOC"], "BIOES") == [
+      "O", "B-PER", "B-LOC"]

@@ -15,7 +15,7 @@ import types
 
 import numpy as np
 
-from modeling.hf_errors import ConversionError
+from modeling.hf.errors import ConversionError
 
 # safetensors dtype -> (numpy dtype of the stored bytes, dtype returned).
 _DTYPES = types.MappingProxyType({

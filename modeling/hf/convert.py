@@ -1,7 +1,7 @@
 """Hugging Face folder -> TF1 checkpoint folder: the conversion and its report.
 
 `convert_hf_folder(hf_dir, output_dir, model_type=None)` reads config.json and
-the weights, maps them to the TF1 names of `modeling.hf_names`, and writes
+the weights, maps them to the TF1 names of `modeling.hf.names`, and writes
 
   output_dir/model.ckpt.{index,data-*}, output_dir/checkpoint
   output_dir/<family>_config.json   (bert_config.json, albert_config.json, ...)
@@ -19,10 +19,10 @@ import shutil
 import numpy as np
 import tensorflow.compat.v1 as tf
 
-from modeling import hf_config
-from modeling import hf_names
-from modeling import hf_weights
-from modeling.hf_errors import ConversionError
+from modeling.hf import config as hf_config
+from modeling.hf import names as hf_names
+from modeling.hf import weights as hf_weights
+from modeling.hf.errors import ConversionError
 
 CHECKPOINT_NAME = "model.ckpt"
 VOCAB_NAME = "vocab.txt"

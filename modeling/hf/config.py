@@ -13,7 +13,7 @@ import json
 import os
 import types
 
-from modeling.hf_errors import ConversionError
+from modeling.hf.errors import ConversionError
 
 MODEL_TYPES = ("bert", "albert", "distilbert")
 

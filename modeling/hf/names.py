@@ -17,7 +17,7 @@ import types
 
 import numpy as np
 
-from modeling.hf_errors import ConversionError
+from modeling.hf.errors import ConversionError
 
 TensorSpec = collections.namedtuple(
     "TensorSpec", ["tf1_name", "hf_name", "transpose", "shape", "dims",

@@ -1,0 +1,239 @@
+"""Every user mistake a script can meet is ONE `error:` line naming the file,
+line or flag and the fix, with exit status 2: never a traceback."""
+
+import json
+import os
+import shutil
+
+import pytest
+
+from tests import clirun
+from tests.paths import DATA_DIR
+from tests.paths import REFERENCE_DIR
+
+BERT_DIR = os.path.join(REFERENCE_DIR, "bert_zh_tiny")
+
+
+def _write(path, text, encoding="utf-8"):
+  with open(path, "w", encoding=encoding) as f:
+    f.write(text)
+
+
+def _chnsenticorp(d):
+  """A tiny valid chnsenticorp folder."""
+  os.makedirs(d, exist_ok=True)
+  rows = "label\ttext_a\n1\t房间很干净\n0\t服务太差了\n1\t不错\n0\t很一般\n"
+  for split in ("train", "dev", "test"):
+    _write(os.path.join(d, split + ".tsv"), rows)
+  return d
+
+
+def _classifier(data_dir, out, *extra):
+  return ("run_classifier.py", "--task=chnsenticorp",
+          "--data_dir=" + data_dir, "--init_checkpoint=" + BERT_DIR,
+          "--output_dir=" + out, "--do_train", "--max_seq_length=16",
+          "--num_train_epochs=1", "--train_batch_size=2") + tuple(extra)
+
+
+def _bert_copy(tmp, edit=None, drop=None):
+  """A copy of the tiny BERT folder with its config edited or a file
+  dropped."""
+  folder = os.path.join(tmp, "bert_copy")
+  shutil.copytree(BERT_DIR, folder)
+  if edit:
+    path = os.path.join(folder, "bert_config.json")
+    config = json.load(open(path))
+    config.update(edit)
+    json.dump(config, open(path, "w"))
+  for name in drop or ():
+    os.remove(os.path.join(folder, name))
+  return folder
+
+
+def case_settings(tmp):
+  d = _chnsenticorp(os.path.join(tmp, "data"))
+  out = os.path.join(tmp, "out")
+  return [
+      (_classifier(d, out, "--train_batch_size=0"),
+       ["--train_batch_size must be at least 1"]),
+      (_classifier(d, out, "--train_batch_size=-3"),
+       ["--train_batch_size must be at least 1"]),
+      (_classifier(d, out, "--max_seq_length=1"),
+       ["--max_seq_length must be at least 3"]),
+      (_classifier(d, out, "--max_seq_length=100000"),
+       ["exceeds max_position_embeddings"]),
+      (_classifier(d, out, "--layerwise_lr_decay=0"),
+       ["--layerwise_lr_decay must be in (0, 1]"]),
+      (_classifier(d, out, "--layerwise_lr_decay=1.5"),
+       ["--layerwise_lr_decay must be in (0, 1]"]),
+      (_classifier(d, out, "--num_train_epochs=0"),
+       ["--num_train_epochs must be positive"]),
+      (_classifier(d, out, "--gradient_accumulation_steps=0"),
+       ["--gradient_accumulation_steps must be at least 1"]),
+      (_classifier(d, out, "--freeze=["),
+       ["--freeze='[' is not a valid regular expression"]),
+      (_classifier(d, out, "--freeze=.*"),
+       ["leave no variable to train"]),
+      (_classifier(d, out, "--best_metric=f1"),
+       ["--best_metric for classifier is accuracy or macro_f1"]),
+      (("run_classifier.py", "--task=foo", "--data_dir=" + d,
+        "--output_dir=" + out, "--do_train", "--init_checkpoint=" + BERT_DIR),
+       ["unknown --task 'foo'", "chnsenticorp"]),
+      (("run_classifier.py", "--task=chnsenticorp", "--data_dir=" + d,
+        "--output_dir=" + out), ["nothing to do"]),
+      (("run_classifier.py", "--data_dir=" + d, "--output_dir=" + out,
+        "--do_train"), ["--task is required"]),
+      (("run_classifier.py", "--task=sst2", "--max_seq_length=many"),
+       ["max_seq_length"]),
+      (("run_ner.py", "--task=peoples_daily", "--data_dir=" + d,
+        "--output_dir=" + out, "--do_train", "--init_checkpoint=" + BERT_DIR,
+        "--best_metric=accuracy"),
+       ["--best_metric for ner is f1 or precision or recall"]),
+      (("run_ner.py", "--task=peoples_daily", "--word_units",
+        "--data_dir=" + d, "--output_dir=" + out, "--do_train"),
+       ["--word_units applies to --task=bio only"]),
+  ]
+
+
+def case_data(tmp):
+  cases = []
+  gbk = _chnsenticorp(os.path.join(tmp, "gbk"))
+  _write(os.path.join(gbk, "train.tsv"), "label\ttext_a\n1\tgood\n0\t房间很差\n",
+         encoding="gbk")
+  cases.append((_classifier(gbk, os.path.join(tmp, "o1")),
+                ["train.tsv line 3", "not UTF-8", "iconv"]))
+  lcqmc = os.path.join(tmp, "lcqmc")
+  os.makedirs(lcqmc)
+  for split in ("train", "dev", "test"):
+    _write(os.path.join(lcqmc, split + ".txt"),
+           "好吗\t好的\t1\n行吗\t不行\t0\textra\n")
+  cases.append((("run_classifier.py", "--task=lcqmc", "--data_dir=" + lcqmc,
+                 "--init_checkpoint=" + BERT_DIR, "--do_train",
+                 "--output_dir=" + os.path.join(tmp, "o2")),
+                ["train.txt line 2", "expected 3 tab-separated columns"]))
+  tnews = os.path.join(tmp, "tnews")
+  os.makedirs(tnews)
+  _write(os.path.join(tnews, "labels.json"), '{"label": "100"}\n')
+  _write(os.path.join(tnews, "train.json"),
+         '{"sentence": "a", "label": "100"}\n'
+         '{"sentence": "b", "label": "117"}\n')
+  cases.append((("run_classifier.py", "--task=tnews", "--data_dir=" + tnews,
+                 "--init_checkpoint=" + BERT_DIR, "--do_train",
+                 "--output_dir=" + os.path.join(tmp, "o3")),
+                ["train.json line 2", "'117'", "labels.json"]))
+  for name, line, fragment in (
+      ("null", '{"q": null, "y": "a"}', "is null"),
+      ("list", '{"q": ["x"], "y": "a"}', "is list"),
+      ("float", '{"q": "x", "y": 1.0}', "is float 1.0"),
+      ("bool", '{"q": "x", "y": true}', "is bool true"),
+      ("object", '{"q": "x", "y": {"x": 1}}', "is dict")):
+    jsonl = os.path.join(tmp, "jsonl_" + name)
+    os.makedirs(jsonl)
+    _write(os.path.join(jsonl, "train.jsonl"),
+           '{"q": "ok", "y": "a"}\n' + line + "\n")
+    cases.append((("run_classifier.py", "--task=jsonl", "--text_a_column=q",
+                   "--label_column=y", "--data_dir=" + jsonl,
+                   "--init_checkpoint=" + BERT_DIR, "--do_train",
+                   "--output_dir=" + os.path.join(tmp, "o_" + name)),
+                  ["train.jsonl line 2", fragment]))
+  csv_dir = os.path.join(tmp, "csv")
+  os.makedirs(csv_dir)
+  # The first record spans physical lines 2-3; the bad one is line 4.
+  _write(os.path.join(csv_dir, "train.csv"),
+         'text,label\n"two\nlines",1\n"one",0,extra\n')
+  cases.append((("run_classifier.py", "--task=csv", "--text_a_column=text",
+                 "--label_column=label", "--data_dir=" + csv_dir,
+                 "--init_checkpoint=" + BERT_DIR, "--do_train",
+                 "--output_dir=" + os.path.join(tmp, "o5")),
+                ["train.csv line 4", "expected 2 comma-separated"]))
+  return cases
+
+
+def case_models(tmp):
+  d = _chnsenticorp(os.path.join(tmp, "data"))
+  out = os.path.join(tmp, "out")
+  no_data = _bert_copy(os.path.join(tmp, "a"),
+                       drop=["bert_model.ckpt.data-00000-of-00001"])
+  bad_act = _bert_copy(os.path.join(tmp, "b"), edit={"hidden_act": "swishy"})
+  fewer = _bert_copy(os.path.join(tmp, "c"), edit={"num_hidden_layers": 1})
+  args = _classifier(d, out)
+  return [
+      (args[:3] + ("--init_checkpoint=" + no_data,) + args[4:],
+       ["data file", "missing"]),
+      (args[:3] + ("--init_checkpoint=" + bad_act,) + args[4:],
+       ["hidden_act", "swishy"]),
+      (args[:3] + ("--init_checkpoint=" + fewer,) + args[4:],
+       ["--allow_partial_restore", "bert/encoder/layer_1"]),
+  ]
+
+
+def case_inputs(tmp):
+  gbk = os.path.join(tmp, "gbk.txt")
+  _write(gbk, "好的\n房间很差\n", encoding="gbk")
+  blank = os.path.join(tmp, "blank.txt")
+  _write(blank, "好的\n\n很差\n")
+  missing = os.path.join(tmp, "missing.txt")
+  extract = ("extract_features.py", "--init_checkpoint=" + BERT_DIR,
+             "--output_file=" + os.path.join(tmp, "out.jsonl"))
+  return [
+      (("predict.py", "--export_dir=" + tmp, "--input_file=" + missing),
+       ["missing.txt", "file not found"]),
+      (("predict.py", "--export_dir=" + tmp, "--input_file=" + gbk),
+       ["gbk.txt line 1", "not UTF-8"]),
+      (("predict.py", "--export_dir=" + tmp, "--input_file=" + blank),
+       ["blank.txt line 2", "empty line"]),
+      (("predict.py", "--export_dir=" + tmp, ""),
+       ["text argument 1 is empty"]),
+      (extract + ("--input_file=" + missing,), ["file not found"]),
+      (extract + ("--input_file=" + gbk,), ["gbk.txt line 1", "not UTF-8"]),
+      (("extract_features.py", "--init_checkpoint=" + BERT_DIR,
+        "--input_file=" + blank, "--output_file=" + blank),
+       ["--output_file is --input_file"]),
+  ]
+
+
+CASES = [("settings", case_settings), ("data", case_data),
+         ("models", case_models), ("inputs", case_inputs)]
+
+
+def _all_cases():
+  """(id, builder, index) for every case; built per test in tmp_path."""
+  import tempfile  # pylint: disable=g-import-not-at-top
+  out = []
+  with tempfile.TemporaryDirectory() as tmp:
+    for group, builder in CASES:
+      for index, (args, _) in enumerate(builder(tmp)):
+        flag = next((a for a in args[1:] if a.startswith("--") and
+                     not a.startswith(("--data_dir", "--output_dir",
+                                       "--init_checkpoint", "--task=chn",
+                                       "--do_train", "--export_dir",
+                                       "--output_file"))), "")
+        out.append(("%s-%d-%s-%s" % (group, index, args[0][:-3], flag[:30]),
+                    builder, index))
+  return out
+
+
+@pytest.mark.parametrize("case_id,builder,index", _all_cases(),
+                         ids=[c[0] for c in _all_cases()])
+def test_one_line_error(tmp_path, case_id, builder, index):
+  del case_id
+  args, fragments = builder(str(tmp_path))[index]
+  proc = clirun.run_script(*args)
+  clirun.assert_user_error(proc, *fragments)
+
+
+def test_bom_in_a_classifier_tsv_is_read(tmp_path):
+  from finetuning import tasks  # pylint: disable=g-import-not-at-top
+  d = str(tmp_path)
+  with open(os.path.join(d, "train.tsv"), "w", encoding="utf-8-sig") as f:
+    f.write("label\ttext_a\n1\t好\n")
+  examples = tasks.get_task("chnsenticorp").get_examples(d, "train")
+  assert [(e.label, e.text_a, e.index) for e in examples] == [("1", "好", 0)]
+
+
+def test_shipped_lcqmc_test_file_reads(tmp_path):
+  """The fixed 3-column layout still reads the real files."""
+  from finetuning import tasks  # pylint: disable=g-import-not-at-top
+  task = tasks.get_task("lcqmc")
+  examples = task.get_examples(os.path.join(DATA_DIR, "lcqmc"), "test")
+  assert len(examples) > 1000 and examples[0].label in ("0", "1")
