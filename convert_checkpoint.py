@@ -1,4 +1,4 @@
-"""Converts a Hugging Face BERT / ALBERT / DistilBERT folder to TF1.
+"""Converts a Hugging Face BERT / ALBERT / DistilBERT / ELECTRA folder to TF1.
 
   python convert_checkpoint.py --hf_dir=all-MiniLM-L6-v2 --output_dir=minilm_tf1
 
@@ -25,7 +25,7 @@ flags.DEFINE_string(
     "output_dir", None,
     "Where to write model.ckpt.*, <family>_config.json and vocab.txt.")
 flags.DEFINE_enum(
-    "model_type", None, ["bert", "albert", "distilbert"],
+    "model_type", None, ["bert", "albert", "distilbert", "electra"],
     "Model family; by default read from config.json (an explicit value must "
     "agree with it).")
 

@@ -1,4 +1,5 @@
-r"""Extract fixed feature vectors from a pre-trained BERT, ALBERT or DistilBERT.
+r"""Extract fixed feature vectors from a pre-trained BERT, ALBERT, DistilBERT
+or ELECTRA.
 
 Google's command line and output, plus `--model_type` and a `.npy` output:
 
@@ -61,7 +62,7 @@ def main(_):
                         "[SEP]), got %d" % FLAGS.max_seq_length)
   files = modeling.find_pretrained(FLAGS.init_checkpoint,
                                    FLAGS.bert_config_file, FLAGS.vocab_file,
-                                   FLAGS.model_type)
+                                   FLAGS.model_type, FLAGS.electra_size)
   modeling.check_inputs(files, FLAGS.do_lower_case, FLAGS.max_seq_length)
 
   tokenizer = tokenization.FullTokenizer(files.vocab_file, FLAGS.do_lower_case)

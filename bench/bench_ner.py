@@ -6,7 +6,7 @@ For each head (token softmax, CRF): fine-tune on the FULL CoNLL-2003 train
 set (14,041 sentences) for one epoch (do_lower_case: MiniLM is uncased),
 entity-level (seqeval) F1 on dev and test, training examples/sec; then the
 time to tag 1,000 test sentences from raw text through the predictor path
-(finetuning.tagging: text_to_units -> unit_windows -> Estimator predict ->
+(finetuning.windows: text_to_units -> unit_windows -> Estimator predict ->
 merge_windows -> entities_from_tags, model rebuilt from run_info.json alone),
 with and without graph build / restore.
 
@@ -81,7 +81,7 @@ def tag_sentences(run_dir, texts, batch_size=32):
   import tensorflow.compat.v1 as tf  # pylint: disable=g-import-not-at-top
   import tokenization  # pylint: disable=g-import-not-at-top
   from finetuning import run_info  # pylint: disable=g-import-not-at-top
-  from finetuning import tagging  # pylint: disable=g-import-not-at-top
+  from finetuning import task as task_lib  # pylint: disable=g-import-not-at-top
   from finetuning import windows as windows_lib  # pylint: disable=g-import-not-at-top
   tf.disable_eager_execution()
   tf.logging.set_verbosity(tf.logging.WARN)
@@ -119,7 +119,7 @@ def tag_sentences(run_dir, texts, batch_size=32):
         gen, {k: tf.int32 for k in names},
         {k: tf.TensorShape([None, None]) for k in names})
 
-  estimator = tf.estimator.Estimator(tagging.model_fn_from_run_info(info),
+  estimator = tf.estimator.Estimator(task_lib.model_fn_from_run_info(info),
                                      model_dir=run_dir)
   checkpoint = (tf.train.latest_checkpoint(os.path.join(run_dir, "best")) or
                 tf.train.latest_checkpoint(run_dir))

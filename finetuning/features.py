@@ -1,8 +1,9 @@
 """Feature records -> TFRecord files, written once and reused safely.
 
 Features are stored WITHOUT padding (the input pipeline pads each batch), as
-int64 lists: `input_ids`, `segment_ids`, the task's labels, `example_index`
-(the task decides; see finetuning.task).
+int64 lists: `input_ids`, `segment_ids`, the task's labels, `example_index`,
+and float lists where a task stores floats (cached teacher logits); the task
+decides, see finetuning.task.
 
 The cache promises:
 - A file is named by a hash of everything its features depend on: the data
@@ -34,14 +35,18 @@ from finetuning.run_info import remove_dead_temporaries
 FEATURE_FORMAT = 2
 
 
-def _int_feature(values):
-  return tf.train.Feature(int64_list=tf.train.Int64List(value=list(values)))
+def _feature(values):
+  """An int64 list, or a float list when any value is a float."""
+  values = list(values)
+  if any(isinstance(v, float) for v in values):
+    return tf.train.Feature(float_list=tf.train.FloatList(value=values))
+  return tf.train.Feature(int64_list=tf.train.Int64List(value=values))
 
 
 def serialize(record):
-  """dict name -> int list  ->  serialized tf.train.Example."""
+  """dict name -> int (or float) list  ->  serialized tf.train.Example."""
   features = collections.OrderedDict(
-      (name, _int_feature(values)) for name, values in record.items())
+      (name, _feature(values)) for name, values in record.items())
   return tf.train.Example(
       features=tf.train.Features(feature=features)).SerializeToString()
 

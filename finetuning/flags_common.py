@@ -24,7 +24,8 @@ from finetuning import settings as settings_lib
 from finetuning.errors import SettingsError
 
 MODEL_FLAGS = ("init_checkpoint", "bert_config_file", "vocab_file",
-               "model_type", "do_lower_case", "max_seq_length")
+               "model_type", "electra_size", "do_lower_case",
+               "max_seq_length")
 
 
 def _define(row, help_text=None):

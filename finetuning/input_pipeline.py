@@ -20,11 +20,14 @@ def bucket_sizes(max_seq_length):
   return sizes + [max_seq_length]
 
 
-def _parser(sequence_names, scalar_names):
-  """Returns fn(serialized) -> dict of int32 tensors (+ input_mask, length)."""
+def _parser(sequence_names, scalar_names, float_features=()):
+  """Returns fn(serialized) -> dict of int32 tensors (+ input_mask, length)
+  and fixed-length float32 vectors (float_features: (name, length) pairs)."""
   spec = {name: tf.io.VarLenFeature(tf.int64) for name in sequence_names}
   spec.update({name: tf.io.FixedLenFeature([1], tf.int64)
                for name in scalar_names})
+  spec.update({name: tf.io.FixedLenFeature([length], tf.float32)
+               for name, length in float_features})
 
   def parse(record):
     parsed = tf.io.parse_single_example(record, spec)
@@ -33,6 +36,8 @@ def _parser(sequence_names, scalar_names):
       out[name] = tf.cast(tf.sparse.to_dense(parsed[name]), tf.int32)
     for name in scalar_names:
       out[name] = tf.cast(tf.reshape(parsed[name], []), tf.int32)
+    for name, _ in float_features:
+      out[name] = parsed[name]
     out["input_mask"] = tf.ones_like(out["input_ids"])
     out["length"] = tf.size(out["input_ids"])
     return out
@@ -44,7 +49,8 @@ def input_fn_builder(record_file, batch_size, max_seq_length, is_training,
                      sequence_names=("input_ids", "segment_ids"),
                      scalar_names=("label_ids", "example_index"),
                      dynamic_padding=True, seed=DEFAULT_SEED,
-                     skip_batches=0, shuffle_buffer=10000):
+                     skip_batches=0, shuffle_buffer=10000,
+                     float_features=()):
   """Returns an Estimator input_fn.
 
   Args:
@@ -58,6 +64,8 @@ def input_fn_builder(record_file, batch_size, max_seq_length, is_training,
     seed: shuffle seed (fixed, so that a resumed run can skip ahead).
     skip_batches: training batches already consumed (resume).
     shuffle_buffer: examples in the shuffle buffer.
+    float_features: (name, length) of fixed-length float vector features
+      (e.g. cached teacher logits).
 
   Returns:
     fn(params) -> tf.data.Dataset of (features dict, None); features have
@@ -69,6 +77,7 @@ def input_fn_builder(record_file, batch_size, max_seq_length, is_training,
   def padded_shapes(length):
     shapes = {name: [length] for name in all_sequences}
     shapes.update({name: [] for name in scalar_names})
+    shapes.update({name: [length] for name, length in float_features})
     shapes["length"] = []
     return shapes
 
@@ -78,7 +87,7 @@ def input_fn_builder(record_file, batch_size, max_seq_length, is_training,
     if is_training:
       d = d.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
       d = d.repeat()
-    d = d.map(_parser(sequence_names, scalar_names))
+    d = d.map(_parser(sequence_names, scalar_names, tuple(float_features)))
     if not dynamic_padding:
       d = d.padded_batch(batch_size, padded_shapes(max_seq_length),
                          drop_remainder=is_training)

@@ -167,7 +167,10 @@ def select_trainable(variables, encoder_scope, num_layers,
 
 
 def _is_embedding(name, prefix):
+  """Embedding tables and the E->H projection (ALBERT's
+  embedding_hidden_mapping_in, ELECTRA's embeddings_project)."""
   return (name.startswith(prefix + "embeddings/") or
+          name.startswith(prefix + "embeddings_project/") or
           "embedding_hidden_mapping_in" in name)
 
 

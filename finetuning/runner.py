@@ -103,6 +103,7 @@ class Run(object):
         data.cached.path, batch_size, self.max_seq_length, is_training,
         sequence_names=self.task.sequence_names,
         scalar_names=self.task.scalar_names,
+        float_features=self.task.float_features,
         dynamic_padding=self.train.dynamic_padding,
         seed=input_pipeline.DEFAULT_SEED if seed is None else seed,
         skip_batches=start_step)
@@ -180,7 +181,7 @@ def _pretrained(settings, info):
   if settings.names_a_model:
     return modeling.find_pretrained(
         settings.init_checkpoint, settings.bert_config_file,
-        settings.vocab_file, settings.model_type)
+        settings.vocab_file, settings.model_type, settings.electra_size)
   if info is None:
     info = run_info.read(settings.output_dir)  # the "train first" error
   files = run_info.pretrained_files(settings.output_dir, info)

@@ -30,7 +30,7 @@ from finetuning.errors import SettingsError
 Setting = collections.namedtuple("Setting", ["name", "default", "type",
                                              "help"])
 
-MODEL_TYPES = ("bert", "albert", "distilbert")
+MODEL_TYPES = ("bert", "albert", "distilbert", "electra")
 
 RUN_SETTINGS = (
     Setting("data_dir", None, str, "Folder with the train/dev/test files."),
@@ -45,6 +45,9 @@ RUN_SETTINGS = (
             "beside the checkpoint)."),
     Setting("model_type", None, MODEL_TYPES, "Model family; inferred when "
             "not given."),
+    Setting("electra_size", None, ("small", "base", "large"), "Google's "
+            "ELECTRA releases ship no config: build the published "
+            "small/base/large one (vocab_size from the vocab)."),
     Setting("do_lower_case", True, bool, "Lower-case input text (default: "
             "true, or what the run directory was trained with)."),
     Setting("max_seq_length", 128, int, "Longest input in WordPieces, "
@@ -198,7 +201,7 @@ class RunSettings(object):
   def names_a_model(self):
     """True when a flag names the pre-trained model."""
     return bool(self.init_checkpoint or self.bert_config_file or
-                self.vocab_file)
+                self.vocab_file or self.electra_size)
 
   @property
   def feature_dir(self):

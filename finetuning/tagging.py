@@ -43,15 +43,6 @@ from finetuning.errors import SettingsError
 from modeling import crf as crf_lib
 from modeling import heads
 
-# The TF-free helpers, under the names this module has always offered.
-X_LABEL = windows_lib.X_LABEL
-text_to_units = windows_lib.text_to_units
-unit_windows = windows_lib.unit_windows
-merge_windows = windows_lib.merge_windows
-entities_from_tags = windows_lib.entities_from_tags
-model_fn_from_run_info = task_lib.model_fn_from_run_info
-
-
 class Tagger(task_lib.Task):
   """Named-entity recognition as token tagging over windows."""
 
@@ -145,7 +136,7 @@ class Tagger(task_lib.Task):
     except ValueError as e:
       raise InputError(self.data.require_file(data_dir, "train"), None,
                        str(e), "Train with --do_train on labelled data first")
-    return labels + [X_LABEL] if self.label_x else labels
+    return labels + [windows_lib.X_LABEL] if self.label_x else labels
 
   def read_split(self, data_dir, split, labels=None):
     return self.data.get_examples(data_dir, split)

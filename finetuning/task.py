@@ -12,7 +12,9 @@ module plugs into it with a `Task` subclass that answers its questions:
   how an example becomes    encode(split, examples, tokenizer,
     features                max_seq_length) -> EncodedSplit
                             sequence_names / scalar_names: the TFRecord
-                            feature names; cache_settings(split)
+                            feature names (float_features: (name, length)
+                            float vectors, e.g. cached teacher logits);
+                            cache_settings
   which head and loss       head(model, features, context) -> HeadOutput
   how predictions are       evaluate(run, data, checkpoint, name) -> scores
     scored and written      eval_report(scores, checkpoint, data) -> text
@@ -30,10 +32,12 @@ Extension points the coming tasks need, without touching the runner:
   build it under its own scope, restore it itself with
   tf.train.init_from_checkpoint in TRAIN mode, and list its scope in
   HeadOutput.frozen_scopes so the optimizer leaves it alone;
-- its own features (pre-training's masked positions): encode() writes any
-  int features, named in sequence_names / scalar_names, and `head` reads
-  them from `features`; `context.init_checkpoint` lets it restore its own
-  heads (cls/*) beside the encoder;
+- its own features (pre-training's masked positions, distillation's cached
+  teacher logits): encode() writes any int or float features, named in
+  sequence_names / scalar_names / float_features, and `head` reads them from
+  `features`. Graph variables found in the pre-trained checkpoint are
+  restored with the encoder (pre-training's cls/* heads), and
+  `context.init_checkpoint` is there for anything else;
 - several label columns (multi-label): label_ids as a sequence feature.
 
 A task that can be rebuilt for serving implements from_run_info; its head
@@ -109,6 +113,7 @@ class Task(object):
   best_metrics = ()                     # the first is the default
   sequence_names = ("input_ids", "segment_ids")
   scalar_names = ("label_ids", "example_index")
+  float_features = ()                   # (name, length): float vectors
   min_seq_length = 3
   HEAD_DEFAULTS = ()                    # (setting, default) pairs that
                                         # define the model

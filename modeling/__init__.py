@@ -1,4 +1,5 @@
-"""BERT, ALBERT and DistilBERT as TF1 graph builders, with checkpoint restore.
+"""BERT, ALBERT, DistilBERT and ELECTRA as TF1 graph builders, with
+checkpoint restore.
 
 The names google-research/bert users know live here:
 
@@ -6,8 +7,8 @@ The names google-research/bert users know live here:
   modeling.BertModel(config, is_training, input_ids, input_mask, token_type_ids)
   modeling.get_assignment_map_from_checkpoint(tvars, init_checkpoint)
 
-plus `AlbertModel`, `DistilBertModel`, `build_model` (by `model_type`), and
-`init_from_checkpoint`, which checks the restore and logs what was restored,
+plus `AlbertModel`, `DistilBertModel`, `ElectraModel`, `build_model` (by
+`model_type`), and `init_from_checkpoint`, which checks the restore and logs what was restored,
 what is left to initialise and what in the checkpoint went unused.
 """
 
@@ -26,6 +27,7 @@ from modeling.checkpoint import restore_report
 from modeling.config import BertConfig
 from modeling.config import ConfigError
 from modeling.distilbert import DistilBertModel
+from modeling.electra import ElectraModel
 from modeling.families import build_model
 from modeling.families import encoder_scope
 from modeling.families import infer_model_type

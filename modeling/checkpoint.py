@@ -3,7 +3,8 @@
 `get_assignment_map_from_checkpoint` has Google's signature and return value.
 On top of it, `restore_report` sorts every variable into: restored, left to
 initialise (task heads), and checkpoint variables not used (pre-training heads
-`cls/*`, optimizer slots `adam_m`/`adam_v`, `global_step`). `check_report`
+`cls/*`, ELECTRA's generator and prediction heads, TinyBERT's `fit_dense*`,
+optimizer slots `adam_m`/`adam_v`, `global_step`). `check_report`
 turns a shape mismatch or a missing encoder variable into a `CheckpointError`
 that names the variable, both shapes and the likely cause, instead of the
 silent random initialisation google-research/bert would give.
@@ -119,6 +120,20 @@ def get_assignment_map_from_checkpoint(tvars, init_checkpoint):
   return assignment_map, initialized_variable_names
 
 
+# Checkpoint variables that only pre-training or distillation use: BERT's
+# cls/*, ELECTRA's generator and prediction heads, TinyBERT's fit_dense(s).
+_TRAINING_HEADS = ("cls/", "generator/", "generator_predictions/",
+                   "discriminator_predictions/")
+_DISTILLATION_HEAD = re.compile(r"(^|/)fit_denses?(/|_|$)")
+
+
+def is_training_head(name):
+  """True for a pre-training / distillation head variable (never restored
+  into a fine-tuning graph: reported as not used)."""
+  return name.startswith(_TRAINING_HEADS) or bool(
+      _DISTILLATION_HEAD.search(name))
+
+
 RestoreReport = collections.namedtuple(
     "RestoreReport",
     ["checkpoint", "restored", "to_initialize", "shape_mismatch",
@@ -136,7 +151,9 @@ def restore_report(tvars, init_checkpoint):
     RestoreReport with lists of names: `restored`, `to_initialize` (graph,
     not in checkpoint), `shape_mismatch` (name, graph shape, ckpt shape),
     and checkpoint variables not used: `unused_slots` (optimizer slots,
-    global_step), `unused_heads` (cls/*), `unused_other`.
+    global_step), `unused_heads` (pre-training and distillation heads:
+    cls/*, generator/*, generator_predictions/*, discriminator_predictions/*,
+    fit_dense*), `unused_other`.
   """
   prefix = resolve_checkpoint(init_checkpoint)
   ckpt = list_checkpoint_variables(prefix)
@@ -159,7 +176,7 @@ def restore_report(tvars, init_checkpoint):
       continue
     if _SLOT_PATTERN.search(name) or name == "global_step":
       slots.append(name)
-    elif name.startswith("cls/"):
+    elif is_training_head(name):
       heads.append(name)
     else:
       other.append(name)
@@ -174,6 +191,8 @@ def describe_layout(names):
     return "Google ALBERT (--model_type=albert)"
   if any("/layer_shared/" in n or "word_embeddings_2" in n for n in names):
     return "brightmart albert_zh (--model_type=albert)"
+  if any(n.startswith("electra/encoder/") for n in names):
+    return "ELECTRA (--model_type=electra)"
   if any(n.startswith("distilbert/") for n in names):
     return "DistilBERT (--model_type=distilbert)"
   if any("/encoder/layer_" in n for n in names):
@@ -258,7 +277,8 @@ def format_report(report, encoder_scope=None):
     lines.append("  note: the checkpoint has no pooler; the pooled output is "
                  "randomly initialised and trained from scratch")
   for label, names in (("optimizer slots / global_step", report.unused_slots),
-                       ("pre-training heads", report.unused_heads),
+                       ("pre-training heads, distillation projections",
+                        report.unused_heads),
                        ("other", report.unused_other)):
     if names:
       lines.append("  not used from the checkpoint (%s): %d%s" %

@@ -1,21 +1,27 @@
-"""Which model class a run builds: `--model_type` bert | albert | distilbert.
+"""Which model class a run builds: `--model_type` bert | albert |
+distilbert | electra.
 
-`infer_model_type` reads it from the config (`model_type` key, ALBERT's
-`embedding_size`, HF DistilBERT's keys) or the checkpoint's variable names;
-`build_model` constructs the graph; `encoder_scope` names its variable scope.
+`infer_model_type` reads it from the checkpoint's variable names (`electra/`,
+`distilbert/`, ALBERT's group / shared layers, BERT's layers), else from the
+config (`model_type` key, the file name `*discriminator_config.json`,
+ALBERT's `embedding_size`, HF DistilBERT's keys); `build_model` constructs
+the graph; `encoder_scope` names its variable scope.
 """
 
+import os
 import types
 
 from modeling import albert
 from modeling import bert
 from modeling import checkpoint as checkpoint_lib
 from modeling import distilbert
+from modeling import electra
 
 MODEL_CLASSES = types.MappingProxyType({
     "bert": bert.BertModel,
     "albert": albert.AlbertModel,
     "distilbert": distilbert.DistilBertModel,
+    "electra": electra.ElectraModel,
 })
 
 MODEL_TYPES = tuple(sorted(MODEL_CLASSES))
@@ -23,19 +29,25 @@ MODEL_TYPES = tuple(sorted(MODEL_CLASSES))
 
 def encoder_scope(model_type):
   """The default variable scope of a family's encoder."""
-  return "distilbert" if model_type == "distilbert" else "bert"
+  if model_type in ("distilbert", "electra"):
+    return model_type
+  return "bert"
 
 
-def infer_model_type(config, checkpoint_names=None):
-  """Returns "bert", "albert" or "distilbert".
+def infer_model_type(config, checkpoint_names=None, config_file=None):
+  """Returns "bert", "albert", "distilbert" or "electra".
 
   Args:
     config: `BertConfig`.
     checkpoint_names: optional variable names of the checkpoint; they win
       over the config when they are conclusive.
+    config_file: optional path of the config; HFL's ELECTRA releases name it
+      `<size>_discriminator_config.json`.
   """
   if checkpoint_names is not None:
     names = list(checkpoint_names)
+    if any(n.startswith("electra/encoder/") for n in names):
+      return "electra"
     if any(n.startswith("distilbert/") for n in names):
       return "distilbert"
     if any("/transformer/group_" in n or "/layer_shared/" in n or
@@ -46,6 +58,9 @@ def infer_model_type(config, checkpoint_names=None):
   declared = getattr(config, "model_type", None)
   if declared in MODEL_CLASSES:
     return declared
+  if config_file and os.path.basename(config_file).endswith(
+      ("discriminator_config.json", "electra_config.json")):
+    return "electra"
   if getattr(config, "embedding_size", None) or "ln_type" in config.__dict__:
     return "albert"
   return "bert"
@@ -56,7 +71,7 @@ def build_model(model_type, config, is_training, input_ids, input_mask=None,
   """Builds the encoder of `model_type` on the given input tensors.
 
   Args:
-    model_type: "bert", "albert" or "distilbert".
+    model_type: "bert", "albert", "distilbert" or "electra".
     config: `BertConfig`.
     is_training: True for dropout.
     input_ids, input_mask, token_type_ids: int Tensors [batch, seq].
@@ -64,7 +79,7 @@ def build_model(model_type, config, is_training, input_ids, input_mask=None,
     **kwargs: passed to the class (e.g. `layout` for ALBERT).
 
   Returns:
-    A `BertModel`, `AlbertModel` or `DistilBertModel`.
+    A `BertModel`, `AlbertModel`, `DistilBertModel` or `ElectraModel`.
   """
   if model_type not in MODEL_CLASSES:
     raise ValueError("unknown model_type %r; use one of %s" %

@@ -13,6 +13,7 @@ import os
 import tokenization
 from modeling import checkpoint as checkpoint_lib
 from modeling import config as config_lib
+from modeling import electra
 from modeling import families
 
 PretrainedFiles = collections.namedtuple(
@@ -20,7 +21,8 @@ PretrainedFiles = collections.namedtuple(
                         "model_type", "config"])
 
 _CONFIG_PATTERNS = ("bert_config.json", "albert_config.json",
-                    "distilbert_config.json", "albert_config*.json",
+                    "distilbert_config.json", "electra_config.json",
+                    "albert_config*.json", "*discriminator_config.json",
                     "*config*.json")
 _VOCAB_PATTERNS = ("vocab.txt", "vocab_chinese.txt", "*vocab*.txt")
 
@@ -37,7 +39,7 @@ def _find_one(folder, patterns, what, flag):
 
 
 def find_pretrained(init_checkpoint=None, bert_config_file=None,
-                    vocab_file=None, model_type=None):
+                    vocab_file=None, model_type=None, electra_size=None):
   """Resolves every file of a pre-trained model.
 
   Args:
@@ -46,7 +48,10 @@ def find_pretrained(init_checkpoint=None, bert_config_file=None,
     bert_config_file: explicit config path, or None to look beside the
       checkpoint.
     vocab_file: explicit vocab path, or None to look beside the checkpoint.
-    model_type: "bert"/"albert"/"distilbert", or None to infer.
+    model_type: "bert"/"albert"/"distilbert"/"electra", or None to infer.
+    electra_size: "small", "base" or "large": Google's ELECTRA releases ship
+      no config; this builds the published one (electra.published_config)
+      instead of looking for a file.
 
   Returns:
     PretrainedFiles(checkpoint prefix or None, config_file, vocab_file,
@@ -60,29 +65,53 @@ def find_pretrained(init_checkpoint=None, bert_config_file=None,
   if init_checkpoint:
     prefix = checkpoint_lib.resolve_checkpoint(init_checkpoint)
     folder = os.path.dirname(prefix) or "."
-  if not bert_config_file:
+  if electra_size and bert_config_file:
+    raise config_lib.ConfigError("pass --electra_size or --bert_config_file, "
+                                 "not both")
+  if electra_size and model_type not in (None, "electra"):
+    raise config_lib.ConfigError("--electra_size describes an ELECTRA model, "
+                                 "not --model_type=%s" % model_type)
+  if not bert_config_file and not electra_size:
     if folder is None:
       raise config_lib.ConfigError(
           "pass --bert_config_file or --init_checkpoint")
-    bert_config_file = _find_one(folder, _CONFIG_PATTERNS, "model config",
-                                 "--bert_config_file")
+    bert_config_file = _find_one(
+        folder, _CONFIG_PATTERNS, "model config",
+        "--bert_config_file (or, for Google's ELECTRA releases, which ship "
+        "none, --electra_size=small|base|large)")
   if not vocab_file:
     if folder is None:
       raise config_lib.ConfigError("pass --vocab_file or --init_checkpoint")
     vocab_file = _find_one(folder, _VOCAB_PATTERNS, "vocab file",
                            "--vocab_file")
-  config = config_lib.BertConfig.from_json_file(bert_config_file)
-  names = (checkpoint_lib.list_checkpoint_variables(prefix).keys()
+  if electra_size:
+    config = electra.published_config(electra_size, vocab_file)
+    bert_config_file = "--electra_size=%s" % electra_size
+    model_type = "electra"
+  else:
+    config = config_lib.BertConfig.from_json_file(bert_config_file)
+  names = (checkpoint_lib.list_checkpoint_variables(prefix)
            if prefix else None)
-  inferred = families.infer_model_type(config, names)
+  inferred = families.infer_model_type(config, names, bert_config_file)
   if model_type and names is not None and model_type != inferred:
-    raise config_lib.ConfigError(
-        "--model_type=%s but the checkpoint %s looks like %s" %
-        (model_type, prefix, checkpoint_lib.describe_layout(names)))
+    example = _example_encoder_variable(names)
+    raise checkpoint_lib.CheckpointError(
+        "--model_type=%s but the checkpoint %s looks like %s (it holds %s "
+        "%s): drop --model_type, or pass the checkpoint of a %s model" % (
+            model_type, prefix, checkpoint_lib.describe_layout(names),
+            example, names[example], model_type))
   model_type = model_type or inferred
   families.configure_for_checkpoint(model_type, config, prefix)
   return PretrainedFiles(prefix, bert_config_file, vocab_file, model_type,
                          config)
+
+
+def _example_encoder_variable(names):
+  """A word-embedding (or else the first) variable name of a checkpoint."""
+  for name in names:
+    if name.endswith("/embeddings/word_embeddings"):
+      return name
+  return next(iter(names))
 
 
 def check_inputs(files, do_lower_case, max_seq_length):

@@ -51,15 +51,6 @@ from finetuning import task as task_lib
 from modeling import families
 from serving import signatures
 
-INPUT_NAMES = signatures.INPUT_NAMES
-EXAMPLES_SIGNATURE = signatures.EXAMPLES_SIGNATURE
-EXAMPLES_INPUT = signatures.EXAMPLES_INPUT
-DEFAULT_SIGNATURE = signatures.DEFAULT_SIGNATURE
-SERVING_CONFIG_FILE = signatures.SERVING_CONFIG_FILE
-VOCAB_ASSET = signatures.VOCAB_ASSET
-SERVING_CONFIG_FORMAT = signatures.SERVING_CONFIG_FORMAT
-
-
 def find_checkpoint(run_dir, checkpoint=None):
   """The checkpoint to export.
 
@@ -104,13 +95,14 @@ def serving_inputs(max_positions):
       features: dict name -> int32 [batch, seq] the model reads (raw, with a
         check that seq <= max_positions).
   """
-  examples = tf.placeholder(tf.string, [None], name=EXAMPLES_INPUT)
+  examples = tf.placeholder(tf.string, [None],
+                            name=signatures.EXAMPLES_INPUT)
   spec = {name: tf.io.FixedLenSequenceFeature([], tf.int64,
                                               allow_missing=True)
-          for name in INPUT_NAMES}
+          for name in signatures.INPUT_NAMES}
   parsed = tf.io.parse_example(examples, spec)
   raw = {}
-  for name in INPUT_NAMES:
+  for name in signatures.INPUT_NAMES:
     raw[name] = tf.placeholder_with_default(
         tf.cast(parsed[name], tf.int32), [None, None], name=name)
   seq_length = tf.shape(raw["input_ids"])[1]
@@ -119,7 +111,8 @@ def serving_inputs(max_positions):
       message="sequence longer than the model's max_position_embeddings=%d"
       % max_positions)
   with tf.control_dependencies([check]):
-    features = {name: tf.identity(raw[name]) for name in INPUT_NAMES}
+    features = {name: tf.identity(raw[name])
+                for name in signatures.INPUT_NAMES}
   return examples, raw, features
 
 
@@ -127,19 +120,20 @@ def serving_config(info, checkpoint, global_step):
   """The assets/serving_config.json dict: all a client needs beside vocab."""
   config = info["config"]
   return {
-      "format": SERVING_CONFIG_FORMAT,
+      "format": signatures.SERVING_CONFIG_FORMAT,
       "kind": info["kind"],
       "model_type": info["model_type"],
       "task": info.get("task"),
       "labels": list(info["labels"]),
       "head": info.get("head") or {},
-      "vocab_file": VOCAB_ASSET,
+      "vocab_file": signatures.VOCAB_ASSET,
       "do_lower_case": bool(info.get("do_lower_case", True)),
       "max_seq_length": int(info["max_seq_length"]),
       "max_position_embeddings": int(config.max_position_embeddings),
       "vocab_size": int(config.vocab_size),
       "type_vocab_size": int(getattr(config, "type_vocab_size", 2) or 2),
-      "signatures": {"raw": DEFAULT_SIGNATURE, "examples": EXAMPLES_SIGNATURE},
+      "signatures": {"raw": signatures.DEFAULT_SIGNATURE,
+                     "examples": signatures.EXAMPLES_SIGNATURE},
       "checkpoint": checkpoint,
       "global_step": global_step,
   }
@@ -209,9 +203,10 @@ def export(run_dir, export_base, version=None, checkpoint=None):
   try:
     assets_dir = os.path.join(staging, "assets.src")
     os.makedirs(assets_dir)
-    shutil.copyfile(info["vocab_file"], os.path.join(assets_dir, VOCAB_ASSET))
+    shutil.copyfile(info["vocab_file"],
+                    os.path.join(assets_dir, signatures.VOCAB_ASSET))
     config = serving_config(info, checkpoint, global_step)
-    with open(os.path.join(assets_dir, SERVING_CONFIG_FILE), "w",
+    with open(os.path.join(assets_dir, signatures.SERVING_CONFIG_FILE), "w",
               encoding="utf-8") as f:
       json.dump(config, f, indent=2, ensure_ascii=False)
     model_dir = os.path.join(staging, "model")
@@ -221,22 +216,22 @@ def export(run_dir, export_base, version=None, checkpoint=None):
           info["config"].max_position_embeddings)
       spec = model_fn(features, None, tf.estimator.ModeKeys.PREDICT, {})
       outputs = _export_outputs(spec)
-      for name in (VOCAB_ASSET, SERVING_CONFIG_FILE):
+      for name in (signatures.VOCAB_ASSET, signatures.SERVING_CONFIG_FILE):
         tf.add_to_collection(
             tf.GraphKeys.ASSET_FILEPATHS,
             tf.constant(os.path.join(assets_dir, name),
                         name=re.sub(r"\W", "_", name)))
-      signatures = {
-          DEFAULT_SIGNATURE: _signature(raw, outputs),
-          EXAMPLES_SIGNATURE: _signature({EXAMPLES_INPUT: examples},
-                                         outputs),
+      signature_defs = {
+          signatures.DEFAULT_SIGNATURE: _signature(raw, outputs),
+          signatures.EXAMPLES_SIGNATURE: _signature(
+              {signatures.EXAMPLES_INPUT: examples}, outputs),
       }
       with tf.Session(graph=graph) as sess:
         _restore(sess, checkpoint)
         builder = tf.saved_model.builder.SavedModelBuilder(model_dir)
         builder.add_meta_graph_and_variables(
             sess, [tf.saved_model.tag_constants.SERVING],
-            signature_def_map=signatures,
+            signature_def_map=signature_defs,
             assets_collection=tf.get_collection(
                 tf.GraphKeys.ASSET_FILEPATHS),
             strip_default_attrs=True)
@@ -248,13 +243,13 @@ def export(run_dir, export_base, version=None, checkpoint=None):
                   target)
   return {"export_dir": target, "version": int(version),
           "checkpoint": checkpoint, "global_step": global_step,
-          "signatures": sorted(signatures), "outputs": sorted(outputs)}
+          "signatures": sorted(signature_defs), "outputs": sorted(outputs)}
 
 
 def _export_outputs(spec):
   """Output tensors of the spec's serving_default export output."""
   export_outputs = spec.export_outputs or {}
-  output = export_outputs.get(DEFAULT_SIGNATURE)
+  output = export_outputs.get(signatures.DEFAULT_SIGNATURE)
   if output is None and len(export_outputs) == 1:
     output = list(export_outputs.values())[0]
   if output is not None:

@@ -124,7 +124,7 @@ def test_missing_encoder_layer_is_an_error():
 
 def test_wrong_model_type_is_named():
   folder = os.path.join(REFERENCE_DIR, "albert_zh_tiny")
-  with pytest.raises(modeling.ConfigError) as err:
+  with pytest.raises(modeling.CheckpointError) as err:
     modeling.find_pretrained(folder, model_type="bert")
   assert "Google ALBERT" in str(err.value)
 
@@ -241,3 +241,34 @@ def test_a_missing_data_shard_is_named(tmp_path):
   with pytest.raises(modeling.CheckpointError, match="data file .* missing"):
     modeling.checkpoint.check_data_files(os.path.join(folder,
                                                       "bert_model.ckpt"))
+
+
+def test_tinybert_fit_dense_and_electra_heads_are_reported_not_used(tmp_path):
+  """A BERT-shaped checkpoint that also carries TinyBERT's fit_dense (and
+  pre-training heads) restores the encoder and lists them as not used."""
+  prefix = str(tmp_path / "tinybert" / "model.ckpt")
+  source = os.path.join(REFERENCE_DIR, "bert_zh_tiny", "bert_model.ckpt")
+  reader = tf.train.load_checkpoint(source)
+  with tf.Graph().as_default():
+    variables = [tf.Variable(reader.get_tensor(name), name=name)
+                 for name in reader.get_variable_to_shape_map()]
+    variables.append(tf.Variable(np.zeros([64, 312], np.float32),
+                                 name="fit_dense/kernel"))
+    with tf.Session() as sess:
+      sess.run(tf.global_variables_initializer())
+      tf.train.Saver(variables).save(sess, prefix)
+  files = modeling.find_pretrained(os.path.dirname(prefix),
+                                   bert_config_file=os.path.join(
+                                       REFERENCE_DIR, "bert_zh_tiny",
+                                       "bert_config.json"),
+                                   vocab_file=os.path.join(
+                                       REFERENCE_DIR, "bert_zh_tiny",
+                                       "vocab.txt"))
+  assert files.model_type == "bert"
+  with tf.Graph().as_default():
+    modeling.BertModel(files.config, False,
+                       tf.placeholder(tf.int32, [None, None]))
+    report = modeling.init_from_checkpoint(prefix, "bert", log=False)
+  assert "fit_dense/kernel" in report.unused_heads
+  assert any(n.startswith("cls/") for n in report.unused_heads)
+  assert not report.unused_other

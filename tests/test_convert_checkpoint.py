@@ -8,6 +8,7 @@ are real Hugging Face files.
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -25,6 +26,7 @@ from modeling.hf import weights as hf_weights
 from modeling.hf.errors import ConversionError
 from tests import clirun
 from tests import hf_fixtures
+from tests.paths import REFERENCE_DIR
 from tests.paths import REPO_DIR
 
 tf.disable_eager_execution()
@@ -477,3 +479,58 @@ def test_script_reports_and_fails_cleanly(tmp_path):
   assert sorted(os.listdir(out)) == [
       "checkpoint", "distilbert_config.json", "model.ckpt.data-00000-of-00001",
       "model.ckpt.index", "vocab.txt"]
+
+
+def test_tinybert_folder_converts_and_reports_fit_denses(tmp_path):
+  """Huawei's TinyBERT folders are BERT plus fit_denses.* (the distillation
+  projections): they convert as bert and the report lists those as not
+  used."""
+  hf_dir = hf_fixtures.make_bert_hf_dir(str(tmp_path / "hf"))
+  path = os.path.join(hf_dir, "model.safetensors")
+  weights = hf_fixtures.load_safetensors(path)
+  for i in range(3):
+    weights["fit_denses.%d.weight" % i] = np.ones([96, 64], np.float32)
+    weights["fit_denses.%d.bias" % i] = np.zeros([96], np.float32)
+  hf_fixtures.write_safetensors(path, weights)
+  result = hf_convert.convert_hf_folder(hf_dir, str(tmp_path / "out"))
+  assert result.model_type == "bert"
+  assert sorted(n for n in result.unused if "fit_denses" in n) == sorted(
+      "fit_denses.%d.%s" % (i, p) for i in range(3)
+      for p in ("weight", "bias"))
+  assert "fit_denses" in hf_convert.format_report(result)
+
+
+@pytest.mark.parametrize("architecture", ["ElectraModel",
+                                          "ElectraForSequenceClassification"])
+def test_electra_folder_variants_convert_to_the_same_checkpoint(
+    tmp_path, architecture):
+  """ElectraForPreTraining (the fixture), ElectraModel (no "electra."
+  prefix) and ElectraForSequenceClassification (plus classifier.*) give the
+  same TF1 variables."""
+  source = os.path.join(REFERENCE_DIR, "electra_en_tiny_hf")
+  reference = hf_convert.convert_hf_folder(source, str(tmp_path / "ref"))
+  weights = hf_fixtures.load_safetensors(os.path.join(source,
+                                                      "model.safetensors"))
+  weights = {k: v for k, v in weights.items()
+             if not k.startswith("discriminator_predictions.")}
+  if architecture == "ElectraModel":
+    weights = {k[len("electra."):]: v for k, v in weights.items()}
+  else:
+    weights["classifier.dense.weight"] = np.zeros([64, 64], np.float32)
+    weights["classifier.out_proj.weight"] = np.zeros([2, 64], np.float32)
+  variant = str(tmp_path / "variant")
+  os.makedirs(variant)
+  hf_fixtures.write_safetensors(os.path.join(variant, "model.safetensors"),
+                                weights)
+  config = json.load(open(os.path.join(source, "config.json")))
+  config["architectures"] = [architecture]
+  json.dump(config, open(os.path.join(variant, "config.json"), "w"))
+  shutil.copy(os.path.join(source, "vocab.txt"), variant)
+  result = hf_convert.convert_hf_folder(variant, str(tmp_path / "out"))
+  assert result.model_type == "electra"
+  assert result.converted == reference.converted
+  ours = tf.train.load_checkpoint(result.checkpoint)
+  theirs = tf.train.load_checkpoint(reference.checkpoint)
+  for name in result.converted:
+    np.testing.assert_array_equal(ours.get_tensor(name),
+                                  theirs.get_tensor(name))

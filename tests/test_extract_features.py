@@ -32,6 +32,8 @@ def converted_dirs(tmp_path_factory):
   out = {}
   for name, hf_dir in (("distilbert_en_tiny",
                         os.path.join(REFERENCE_DIR, "distilbert_en_tiny")),
+                       ("electra_en_tiny_hf",
+                        os.path.join(REFERENCE_DIR, "electra_en_tiny_hf")),
                        ("minilm_en", hf_fixtures.minilm_dir())):
     target = str(tmp_path_factory.mktemp(name))
     hf_convert.convert_hf_folder(hf_dir, target)
@@ -39,12 +41,16 @@ def converted_dirs(tmp_path_factory):
   return out
 
 
-CASES = [("bert_zh_tiny", None), ("albert_zh_tiny", None),
-         ("distilbert_en_tiny", "converted"), ("minilm_en", "converted")]
+CASES = [("bert_zh_tiny", None, ()), ("albert_zh_tiny", None, ()),
+         ("electra_zh_tiny", None, ("--model_type=electra",)),
+         ("distilbert_en_tiny", "converted", ()),
+         ("electra_en_tiny_hf", "converted", ("--model_type=electra",)),
+         ("minilm_en", "converted", ())]
 
 
-@pytest.mark.parametrize("folder,source", CASES)
-def test_cli_matches_reference(folder, source, tmp_path, converted_dirs):
+@pytest.mark.parametrize("folder,source,extra", CASES)
+def test_cli_matches_reference(folder, source, extra, tmp_path,
+                               converted_dirs):
   ref = np.load(os.path.join(REFERENCE_DIR, folder, "reference.npz"))
   model_dir = (converted_dirs[folder] if source else
                os.path.join(REFERENCE_DIR, folder))
@@ -57,7 +63,7 @@ def test_cli_matches_reference(folder, source, tmp_path, converted_dirs):
       "extract_features.py", "--input_file=" + inputs,
       "--output_file=" + out_json, "--init_checkpoint=" + model_dir,
       "--layers=" + layers, "--max_seq_length=%d" % max_len,
-      "--batch_size=2")
+      "--batch_size=2", *extra)
   assert proc.returncode == 0, proc.stderr[-3000:]
   assert "Restore from" in proc.stderr
   with open(out_json, encoding="utf-8") as f:
@@ -86,7 +92,7 @@ def test_cli_matches_reference(folder, source, tmp_path, converted_dirs):
         "extract_features.py", "--input_file=" + inputs,
         "--output_file=" + out_npy, "--init_checkpoint=" + model_dir,
         "--output_format=npy", "--pooling=pooled", "--layers=-1",
-        "--max_seq_length=%d" % max_len)
+        "--max_seq_length=%d" % max_len, *extra)
     assert proc.returncode == 0, proc.stderr[-3000:]
     pooled = np.load(out_npy)
     assert pooled.shape == ref["pooled_output"].shape

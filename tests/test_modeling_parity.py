@@ -136,3 +136,83 @@ def test_minilm_real_weights_match_transformers(converted):
   out = _run_converted(result, ref)
   assert out["all_encoder_layers"].shape[0] == 6
   _check_all(out, ref)
+
+
+def test_electra_zh_tiny_matches_google_electra():
+  """HFL's release layout: electra_tiny.* + tiny_discriminator_config.json,
+  the checkpoint also carrying the generator and both prediction heads."""
+  folder = os.path.join(REFERENCE_DIR, "electra_zh_tiny")
+  ref = _reference("electra_zh_tiny")
+  files = modeling.find_pretrained(folder)
+  assert files.model_type == "electra"
+  assert files.config_file.endswith("tiny_discriminator_config.json")
+  out = modelrun.run_model("electra", files.config, files.checkpoint,
+                           ref["input_ids"], ref["input_mask"],
+                           ref["segment_ids"])
+  # After embeddings_project: hidden-wide, not embedding-wide.
+  assert out["embedding_output"].shape[-1] == 64
+  _check_all(out, ref)
+  np.testing.assert_array_equal(out["pooled_output"],
+                                out["sequence_output"][:, 0])
+  report = out["report"]
+  prefixes = {n.split("/")[0] for n in report.unused_heads}
+  assert prefixes == {"generator", "generator_predictions",
+                      "discriminator_predictions"}, prefixes
+  assert "global_step" in report.unused_slots
+  assert not report.unused_other and not report.to_initialize
+
+
+def test_electra_en_tiny_hf_matches_transformers(converted):
+  result = converted("electra",
+                     os.path.join(REFERENCE_DIR, "electra_en_tiny_hf"))
+  assert result.model_type == "electra"
+  assert result.config["hidden_act"] == "gelu_exact"
+  assert any(n.startswith("discriminator_predictions.")
+             for n in result.unused)
+  ref = _reference("electra_en_tiny_hf")
+  out = _run_converted(result, ref)
+  _check_all(out, ref)
+
+
+def test_electra_checkpoint_with_the_wrong_family_or_size_is_named():
+  folder = os.path.join(REFERENCE_DIR, "electra_zh_tiny")
+  with pytest.raises(modeling.CheckpointError) as err:
+    modeling.find_pretrained(folder, model_type="bert")
+  message = str(err.value)
+  assert "ELECTRA" in message and "electra/embeddings/word_embeddings" in \
+      message and "[21128, 32]" in message
+  files = modeling.find_pretrained(folder)
+  files.config.embedding_size = 48
+  with pytest.raises(modeling.CheckpointError) as err:
+    modelrun.run_model("electra", files.config, files.checkpoint,
+                       np.zeros([1, 4], np.int32), np.ones([1, 4], np.int32),
+                       np.zeros([1, 4], np.int32))
+  assert "electra/embeddings/word_embeddings" in str(err.value)
+  assert "[21128, 48]" in str(err.value) and "[21128, 32]" in str(err.value)
+
+
+def test_electra_published_sizes():
+  from modeling import electra  # pylint: disable=g-import-not-at-top
+  vocab = os.path.join(REFERENCE_DIR, "electra_zh_tiny", "vocab.txt")
+  small = electra.published_config("small", vocab)
+  assert (small.embedding_size, small.hidden_size, small.num_hidden_layers,
+          small.num_attention_heads, small.intermediate_size,
+          small.vocab_size) == (128, 256, 12, 4, 1024, 21128)
+  large = electra.published_config("large", vocab)
+  assert (large.hidden_size, large.num_hidden_layers) == (1024, 24)
+  with pytest.raises(modeling.ConfigError, match="small, base, large"):
+    electra.published_config("huge", vocab)
+
+
+def test_electra_gelu_is_the_erf_form():
+  """google-research/electra's gelu is erf: the tanh form would miss."""
+  folder = os.path.join(REFERENCE_DIR, "electra_zh_tiny")
+  ref = _reference("electra_zh_tiny")
+  files = modeling.find_pretrained(folder)
+  assert files.config.hidden_act == "gelu"
+  files.config.hidden_act = "gelu_tanh"
+  out = modelrun.run_model("electra", files.config, files.checkpoint,
+                           ref["input_ids"], ref["input_mask"],
+                           ref["segment_ids"])
+  assert modelrun.max_diff(out["all_encoder_layers"],
+                           ref["all_encoder_layers"], ref["input_mask"]) > TOL

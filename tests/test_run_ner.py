@@ -11,6 +11,7 @@ from finetuning import ner_data
 from finetuning import run_info
 from finetuning import tag_schemes
 from finetuning import tagging
+from finetuning import task as task_lib
 from finetuning import windows as windows_lib
 from tests import clirun
 from tests.paths import DATA_DIR
@@ -134,7 +135,7 @@ def _check_predictor_path(out, data_dir):
         "input_mask": pad([w.input_mask for w in flat]),
         "segment_ids": pad([w.segment_ids for w in flat])}).batch(8)
 
-  estimator = tf.estimator.Estimator(tagging.model_fn_from_run_info(info),
+  estimator = tf.estimator.Estimator(task_lib.model_fn_from_run_info(info),
                                      model_dir=out)
   rows = list(estimator.predict(input_fn))
   assert len(rows) == len(flat)

@@ -144,12 +144,20 @@ def test_serve_and_predict_cli_errors_are_one_line(tmp_path):
   clirun.assert_user_error(proc, "no SavedModel in")
 
 
-def test_predict_cli(tiny):
+def test_predict_cli(tiny, tmp_path):
   proc = clirun.run_script("predict.py", "--export_dir=" + tiny["export_base"],
                            "好", "--text_b=差")
   assert proc.returncode == 0, proc.stderr[-2000:]
   answer = json.loads(proc.stdout.strip().splitlines()[-1])
   assert answer["text"] == "好" and answer["label"] in ("0", "1")
+  # A file with a BOM: one answer per line, in order, the BOM not echoed.
+  texts = tmp_path / "texts.txt"
+  texts.write_text("很好\n一般\n很差\n", encoding="utf-8-sig")
+  proc = clirun.run_script("predict.py", "--export_dir=" + tiny["export_base"],
+                           "--input_file=" + str(texts))
+  assert proc.returncode == 0, proc.stderr[-2000:]
+  answers = [json.loads(line) for line in proc.stdout.strip().splitlines()]
+  assert [a["text"] for a in answers] == ["很好", "一般", "很差"]
 
 
 def test_saved_model_cli_lists_both_signatures(tiny):

@@ -17,11 +17,13 @@ from finetuning import run_info as run_info_lib
 from finetuning import runner
 from finetuning import settings as settings_lib
 from finetuning import tagging
-from finetuning import windows as windows_lib
+from finetuning import task as task_lib
 from finetuning import training
+from finetuning import windows as windows_lib
 from serving import export as export_lib
 from serving import predictor as predictor_lib
 from serving import server as server_lib
+from serving import signatures
 from tests import saved_model_runner
 from tests.paths import DATA_DIR
 from tests.paths import REFERENCE_DIR
@@ -117,7 +119,7 @@ def test_ner_parity_fresh_process_predictor_estimator(ner_export, tmp_path):
                                             MAX_SEQ_LENGTH))
   assert any(len(w) > 1 for w in windows)  # some texts are windowed
   flat = [w for ws in windows for w in ws]
-  rows = [{n: list(getattr(w, n)) for n in export_lib.INPUT_NAMES}
+  rows = [{n: list(getattr(w, n)) for n in signatures.INPUT_NAMES}
           for w in flat]
   lengths = sorted({len(r["input_ids"]) for r in rows})
   assert len(lengths) >= 4 and lengths[-1] == MAX_SEQ_LENGTH
@@ -127,7 +129,7 @@ def test_ner_parity_fresh_process_predictor_estimator(ner_export, tmp_path):
   # 1. estimator.predict, one batch of every window.
   info = run_info_lib.read(ner_export["run_dir"])
   estimator = training.make_estimator(
-      tagging.model_fn_from_run_info(info), str(tmp_path / "estimator"),
+      task_lib.model_fn_from_run_info(info), str(tmp_path / "estimator"),
       settings_lib.TrainSettings())
   expected = next(estimator.predict(
       lambda params=None: tf.data.Dataset.from_tensor_slices(arrays).batch(

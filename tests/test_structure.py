@@ -188,14 +188,16 @@ def test_flag_defaults_are_the_settings_defaults(script):
 class ParityTask(task_lib.Task):
   """A task written as one module without touching the runner: is the
   number of characters of a text even? It has its own feature names
-  ("parity"), scores in Python from predictions, and carries a frozen
-  second variable scope (what a distillation teacher needs)."""
+  ("parity", and a float vector "soft" as cached teacher outputs would be),
+  scores in Python from predictions, and carries a frozen second variable
+  scope (what a distillation teacher needs)."""
 
   kind = "parity"
   name = "parity"
   best_metrics = ("accuracy",)
   sequence_names = ("input_ids", "segment_ids")
   scalar_names = ("parity", "example_index")
+  float_features = (("soft", 2),)
 
   def read_labels(self, data_dir, train_examples):
     return ["even", "odd"]
@@ -213,7 +215,8 @@ class ParityTask(task_lib.Task):
         encoded = encoding.encode(tokenizer, text, None, max_seq_length)
         yield {"input_ids": encoded.input_ids,
                "segment_ids": encoded.segment_ids,
-               "parity": [len(text) % 2], "example_index": [index]}
+               "parity": [len(text) % 2], "example_index": [index],
+               "soft": [0.9, 0.1] if len(text) % 2 == 0 else [0.1, 0.9]}
     return task_lib.EncodedSplit(records, len(examples), None)
 
   def head(self, model, features, context):
@@ -224,10 +227,13 @@ class ParityTask(task_lib.Task):
     predictions = {"label_id": tf.argmax(logits, -1, output_type=tf.int32)}
     if context.mode == tf.estimator.ModeKeys.PREDICT:
       return task_lib.HeadOutput(predictions)
-    loss, _, _ = heads.softmax_cross_entropy(logits, features["parity"], 2)
-    return task_lib.HeadOutput(predictions,
-                               loss=loss + 0.0 * tf.reduce_sum(teacher),
-                               frozen_scopes=["teacher"])
+    hard, _, _ = heads.softmax_cross_entropy(logits, features["parity"], 2)
+    soft = features["soft"]  # [batch, 2] float32, from the TFRecord
+    soft_loss = -tf.reduce_mean(tf.reduce_sum(
+        soft * tf.nn.log_softmax(logits), axis=-1))
+    return task_lib.HeadOutput(
+        predictions, loss=0.5 * hard + 0.5 * soft_loss +
+        0.0 * tf.reduce_sum(teacher), frozen_scopes=["teacher"])
 
   def evaluate(self, run, data, checkpoint=None, name=None):
     rows = list(run.predictions(data, checkpoint))

@@ -15,12 +15,13 @@ import types
 
 from modeling.hf.errors import ConversionError
 
-MODEL_TYPES = ("bert", "albert", "distilbert")
+MODEL_TYPES = ("bert", "albert", "distilbert", "electra")
 
 CONFIG_FILENAMES = types.MappingProxyType({
     "bert": "bert_config.json",
     "albert": "albert_config.json",
     "distilbert": "distilbert_config.json",
+    "electra": "electra_config.json",
 })
 
 # Keys every converted config has, in this order (family keys follow).
@@ -62,6 +63,14 @@ _ALBERT_DEFAULTS = types.MappingProxyType(collections.OrderedDict([
     ("layer_norm_eps", 1e-12), ("embedding_size", 128),
     ("num_hidden_groups", 1), ("inner_group_num", 1),
 ]))
+_ELECTRA_DEFAULTS = types.MappingProxyType(collections.OrderedDict([
+    ("vocab_size", 30522), ("hidden_size", 256), ("num_hidden_layers", 12),
+    ("num_attention_heads", 4), ("intermediate_size", 1024),
+    ("hidden_act", "gelu"), ("hidden_dropout_prob", 0.1),
+    ("attention_probs_dropout_prob", 0.1), ("max_position_embeddings", 512),
+    ("type_vocab_size", 2), ("initializer_range", 0.02),
+    ("layer_norm_eps", 1e-12), ("embedding_size", 128),
+]))
 # Google's ALBERT keys HF does not have, with google-research/albert defaults.
 _ALBERT_GOOGLE_EXTRAS = types.MappingProxyType(collections.OrderedDict([
     ("net_structure_type", 0), ("gap_size", 0), ("num_memory_blocks", 0),
@@ -82,7 +91,7 @@ _DISTILBERT_KEYS = types.MappingProxyType(collections.OrderedDict([
 ]))
 # Architecture class-name prefix -> model_type (longest first).
 _ARCHITECTURE_PREFIXES = (("DistilBert", "distilbert"), ("Albert", "albert"),
-                          ("Bert", "bert"))
+                          ("Electra", "electra"), ("Bert", "bert"))
 
 
 def read_hf_config(hf_dir):
@@ -132,7 +141,7 @@ def declared_model_type(hf_config):
 
 
 def infer_model_type(hf_config, requested=None, source="config.json"):
-  """Decides "bert", "albert" or "distilbert".
+  """Decides "bert", "albert", "distilbert" or "electra".
 
   Args:
     hf_config: the config.json dict.
@@ -220,6 +229,13 @@ def _albert_config(hf_config, source):
   return config
 
 
+def _electra_config(hf_config, source):
+  """Our electra_config.json dict from a HF ElectraConfig dict (the
+  discriminator: ElectraForPreTraining, ElectraModel, ...)."""
+  _check_absolute_positions(hf_config, source)
+  return _with_defaults(hf_config, _ELECTRA_DEFAULTS)
+
+
 def _distilbert_config(hf_config):
   """Our distilbert_config.json dict from a HF DistilBertConfig dict."""
   config = collections.OrderedDict(
@@ -236,7 +252,7 @@ def config_from_hf(hf_config_dict, model_type, source="config.json"):
 
   Args:
     hf_config_dict: the parsed config.json.
-    model_type: "bert", "albert" or "distilbert".
+    model_type: "bert", "albert", "distilbert" or "electra".
     source: the config's path, for messages.
 
   Returns:
@@ -247,7 +263,7 @@ def config_from_hf(hf_config_dict, model_type, source="config.json"):
     layer_norm_eps, model_type; ALBERT adds embedding_size,
     num_hidden_groups, inner_group_num, net_structure_type, gap_size,
     num_memory_blocks, down_scale_factor; DistilBERT adds
-    sinusoidal_pos_embds.
+    sinusoidal_pos_embds; ELECTRA adds embedding_size.
 
   Raises:
     ConversionError: unknown model_type or activation, unsupported options,
@@ -259,6 +275,8 @@ def config_from_hf(hf_config_dict, model_type, source="config.json"):
     config = _albert_config(hf_config_dict, source)
   elif model_type == "distilbert":
     config = _distilbert_config(hf_config_dict)
+  elif model_type == "electra":
+    config = _electra_config(hf_config_dict, source)
   else:
     raise ConversionError("unknown model_type %r: use one of %s" %
                           (model_type, ", ".join(MODEL_TYPES)))

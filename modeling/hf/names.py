@@ -1,4 +1,5 @@
-"""The Hugging Face <-> TF1 variable name maps for BERT, ALBERT and DistilBERT.
+"""The Hugging Face <-> TF1 variable name maps for BERT, ALBERT, DistilBERT
+and ELECTRA.
 
 `tensor_specs(model_type, config)` lists, for every TF1 variable the graph
 builders create, the Hugging Face (PyTorch) name it comes from, whether it is
@@ -8,7 +9,7 @@ pooler). `hf_to_tf1` applies the map to a state dict; `tf1_to_hf_names` and
 `hf_to_tf1_names` give the map itself, both ways.
 
 HF names are taken bare ("encoder.layer.0..."); a state dict's "bert." /
-"albert." / "distilbert." prefix and old LayerNorm "gamma"/"beta" names are
+"albert." / "distilbert." / "electra." prefix and old LayerNorm "gamma"/"beta" names are
 normalised first (`canonical_hf_name`).
 """
 
@@ -23,8 +24,9 @@ TensorSpec = collections.namedtuple(
     "TensorSpec", ["tf1_name", "hf_name", "transpose", "shape", "dims",
                    "optional"])
 
-HF_PREFIXES = types.MappingProxyType({"bert": "bert.", "albert": "albert.",
-               "distilbert": "distilbert."})
+HF_PREFIXES = types.MappingProxyType({
+    "bert": "bert.", "albert": "albert.", "distilbert": "distilbert.",
+    "electra": "electra."})
 
 
 def _value(config, key):
@@ -164,8 +166,25 @@ def distilbert_specs(config):
   return specs
 
 
-_SPEC_BUILDERS = types.MappingProxyType({"bert": bert_specs, "albert": albert_specs,
-                  "distilbert": distilbert_specs})
+def electra_specs(config):
+  """TensorSpecs of ELECTRA's discriminator (google-research/electra's names
+  under `electra/`): embeddings of width E, `embeddings_project` when E != H,
+  BERT layers. The pre-training head (discriminator_predictions.*) and a
+  classifier head are not converted (they are reported as not used)."""
+  specs = _embeddings(config, "electra", "embedding_size")
+  if int(_value(config, "embedding_size")) != int(_value(config,
+                                                         "hidden_size")):
+    specs += _dense(config, "electra/embeddings_project",
+                    "embeddings_project", "embedding_size", "hidden_size")
+  for layer in range(int(_value(config, "num_hidden_layers"))):
+    specs += _bert_layer(config, "electra/encoder/layer_%d" % layer,
+                         "encoder.layer.%d" % layer)
+  return specs
+
+
+_SPEC_BUILDERS = types.MappingProxyType({
+    "bert": bert_specs, "albert": albert_specs,
+    "distilbert": distilbert_specs, "electra": electra_specs})
 
 
 def tensor_specs(model_type, config):
