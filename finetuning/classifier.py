@@ -9,7 +9,8 @@ is Google's: dropout on the pooled output, then `output_weights` /
 `output_bias` and a softmax cross-entropy. Evaluation runs the streaming
 metrics of finetuning.metrics in the graph (accuracy, macro F1, per-class
 precision / recall / F1, the confusion matrix, also as a TensorBoard text
-table); prediction writes test_results.tsv.
+table); prediction writes test_results.tsv, and for a labelled test file
+test_results.txt with the same metrics.
 
 PREDICT outputs (also the serving signature):
   probabilities  float32 [batch, num_labels], softmax of the logits
@@ -24,6 +25,7 @@ import tensorflow.compat.v1 as tf
 
 from finetuning import encoding
 from finetuning import metrics
+from finetuning import run_info
 from finetuning import task as task_lib
 from finetuning import tasks as tasks_lib
 from finetuning.errors import SettingsError
@@ -134,11 +136,26 @@ class Classifier(task_lib.Task):
     return metrics.numeric_results(scores)
 
   def predict(self, run, data, checkpoint):
+    """test_results.tsv; a labelled test file is also scored:
+    test_results.txt (as eval_results.txt) and the results' metrics."""
     path = os.path.join(run.output_dir, "test_results.tsv")
-    count = write_predictions(path, run.predictions(data, checkpoint),
-                              data.examples, self.label_list)
+    rows = sorted(run.predictions(data, checkpoint),
+                  key=lambda p: int(p["example_index"]))
+    count = write_predictions(path, rows, data.examples, self.label_list)
     tf.logging.info("Wrote %d predictions to %s", count, path)
-    return {"num_examples": count, "file": path}
+    results = {"num_examples": count, "file": path}
+    if all(e.label is not None for e in data.examples):
+      label_map = {label: i for i, label in enumerate(self.label_list)}
+      scores = metrics.scores_from_predictions(
+          [label_map[data.examples[int(r["example_index"])].label]
+           for r in rows], [int(r["label_id"]) for r in rows],
+          self.label_list)
+      run_info.atomic_text(
+          os.path.join(run.output_dir, "test_results.txt"),
+          "checkpoint = %s\n" % checkpoint +
+          metrics.format_results(scores, self.label_list))
+      results.update(metrics.numeric_results(scores))
+    return results
 
 
 def write_predictions(path, predictions, examples, labels):

@@ -49,6 +49,20 @@ def define_run_flags():
     _define(row)
 
 
+def define_flags(names, default_overrides=None):
+  """Defines the RUN_SETTINGS / TRAIN_SETTINGS flags named, for a script
+  that takes a subset (run_pretraining.py); `default_overrides` gives a
+  script's own defaults (Google's run_pretraining.py ones)."""
+  default_overrides = default_overrides or {}
+  rows = {row.name: row for row in
+          settings_lib.RUN_SETTINGS + settings_lib.TRAIN_SETTINGS}
+  for name in names:
+    row = rows[name]
+    if name in default_overrides:
+      row = row._replace(default=default_overrides[name])
+    _define(row)
+
+
 def define_model_flags(help_overrides=None):
   """Defines only the pre-trained model flags (MODEL_FLAGS)."""
   help_overrides = help_overrides or {}
@@ -62,19 +76,25 @@ def given(values, name):
   return values[name].value if values[name].present else None
 
 
+def _values(values, table):
+  """{setting: parsed flag value} of a table's rows that are flags."""
+  return {row.name: getattr(values, row.name) for row in table
+          if row.name in values}
+
+
 def train_settings(values):
   """settings.TrainSettings from the parsed flags."""
-  return settings_lib.TrainSettings(**{
-      row.name: getattr(values, row.name)
-      for row in settings_lib.TRAIN_SETTINGS})
+  return settings_lib.TrainSettings(
+      **_values(values, settings_lib.TRAIN_SETTINGS))
 
 
 def run_settings(values):
-  """settings.RunSettings from the parsed flags (see the module docstring)."""
-  fields = {row.name: getattr(values, row.name)
-            for row in settings_lib.RUN_SETTINGS}
+  """settings.RunSettings from the parsed flags (see the module docstring);
+  settings a script has no flag for keep their defaults."""
+  fields = _values(values, settings_lib.RUN_SETTINGS)
   for name in ("do_lower_case", "max_seq_length"):
-    fields[name] = given(values, name)
+    if name in values:
+      fields[name] = given(values, name)
   return settings_lib.RunSettings(train=train_settings(values), **fields)
 
 

@@ -138,3 +138,34 @@ def _fmt(value):
   if isinstance(value, (int, np.integer)):
     return str(int(value))
   return "%.6f" % float(value)
+
+
+def scores_from_predictions(gold, predicted, label_names):
+  """The metrics of classification_metric_ops, computed in numpy.
+
+  Args:
+    gold, predicted: int label ids, one per example.
+    label_names: the labels (ids are positions).
+
+  Returns:
+    dict as Estimator.evaluate gives it: accuracy, macro_f1,
+    precision/<label>, recall/<label>, f1/<label>, confusion_matrix
+    (rows gold, columns predicted).
+  """
+  n = len(label_names)
+  matrix = np.zeros([n, n], np.float64)
+  for g, p in zip(gold, predicted):
+    matrix[int(g), int(p)] += 1
+  true_pos = np.diag(matrix)
+  with np.errstate(divide="ignore", invalid="ignore"):
+    precision = np.where(matrix.sum(0) > 0, true_pos / matrix.sum(0), 0.0)
+    recall = np.where(matrix.sum(1) > 0, true_pos / matrix.sum(1), 0.0)
+    f1 = np.where(precision + recall > 0,
+                  2 * precision * recall / (precision + recall), 0.0)
+  scores = {"accuracy": float(true_pos.sum() / max(matrix.sum(), 1)),
+            "macro_f1": float(f1.mean()), "confusion_matrix": matrix}
+  for i, name in enumerate(label_names):
+    scores["precision/%s" % name] = float(precision[i])
+    scores["recall/%s" % name] = float(recall[i])
+    scores["f1/%s" % name] = float(f1[i])
+  return scores

@@ -8,6 +8,8 @@
   decay and head-specific rates (e.g. a CRF's).
 - `learning_rate_schedule`: linear warm-up, then linear decay to 0.
 - `select_trainable`: one filter for every way of freezing variables.
+- `LambOptimizer`: the same update scaled by the per-variable trust ratio,
+  for large batches (pre-training).
 - `create_train_op`: clipping at global norm 1.0 and gradient accumulation.
 """
 
@@ -85,6 +87,43 @@ class AdamWeightDecayOptimizer(tf.train.Optimizer):
       if re.search(pattern, param_name) is not None:
         return False
     return True
+
+
+class LambOptimizer(AdamWeightDecayOptimizer):
+  """LAMB for large batches (google-research/albert's lamb_optimizer.py):
+  the AdamWeightDecay update scaled per variable by the trust ratio
+  ||w|| / ||update|| (1 when either is 0, and for the variables without
+  weight decay: LayerNorm and biases).
+  """
+
+  def __init__(self, learning_rate, weight_decay_rate=0.0, beta_1=0.9,
+               beta_2=0.999, epsilon=1e-6, exclude_from_weight_decay=None,
+               lr_multipliers=None, name="LAMB"):
+    super(LambOptimizer, self).__init__(
+        learning_rate, weight_decay_rate, beta_1, beta_2, epsilon,
+        exclude_from_weight_decay, lr_multipliers, name)
+
+  def _apply_update(self, grad, var):
+    name = _var_name(var)
+    m = self.get_slot(var, "m")
+    v = self.get_slot(var, "v")
+    next_m = self.beta_1 * m + (1.0 - self.beta_1) * grad
+    next_v = self.beta_2 * v + (1.0 - self.beta_2) * tf.square(grad)
+    update = next_m / (tf.sqrt(next_v) + self.epsilon)
+    ratio = 1.0
+    if self._do_use_weight_decay(name):
+      update += self.weight_decay_rate * var
+      w_norm = tf.norm(var, ord=2)
+      u_norm = tf.norm(update, ord=2)
+      ratio = tf.where(tf.greater(w_norm, 0),
+                       tf.where(tf.greater(u_norm, 0), w_norm / u_norm, 1.0),
+                       1.0)
+    lr = self.learning_rate * self.lr_multipliers.get(name, 1.0)
+    return tf.group(var.assign_sub(ratio * lr * update), m.assign(next_m),
+                    v.assign(next_v))
+
+
+OPTIMIZERS = (("adamw", AdamWeightDecayOptimizer), ("lamb", LambOptimizer))
 
 
 def _var_name(var):
@@ -212,7 +251,7 @@ def layerwise_lr_multipliers(variables, encoder_scope, num_layers, decay):
 
 def create_train_op(loss, init_lr, num_train_steps, num_warmup_steps,
                     variables, weight_decay_rate=0.01, lr_multipliers=None,
-                    accumulation_steps=1, clip_norm=1.0):
+                    accumulation_steps=1, clip_norm=1.0, optimizer="adamw"):
   """Builds the training op for `loss` over `variables`.
 
   With accumulation_steps k, every call adds the gradients of one
@@ -232,6 +271,7 @@ def create_train_op(loss, init_lr, num_train_steps, num_warmup_steps,
     lr_multipliers: dict variable name -> factor.
     accumulation_steps: k >= 1.
     clip_norm: global-norm clipping of the (accumulated) gradient.
+    optimizer: "adamw" (AdamWeightDecay) or "lamb".
 
   Returns:
     (train_op, learning_rate tensor).
@@ -242,7 +282,7 @@ def create_train_op(loss, init_lr, num_train_steps, num_warmup_steps,
   learning_rate = learning_rate_schedule(init_lr, update_step,
                                          max(num_train_steps // k, 1),
                                          num_warmup_steps // k)
-  optimizer = AdamWeightDecayOptimizer(
+  optimizer = dict(OPTIMIZERS)[optimizer](
       learning_rate=learning_rate, weight_decay_rate=weight_decay_rate,
       lr_multipliers=lr_multipliers)
   grads = tf.gradients(loss, variables)

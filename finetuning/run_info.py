@@ -7,7 +7,7 @@ rebuild the same graph and tokenizer from the run directory alone:
 
   {
     "format": 2,
-    "kind": "classifier" | "ner",
+    "kind": "classifier" | "ner" | "pretraining",
     "model_type": "bert" | "albert" | "distilbert",
     "config": {... the BertConfig as a dict ...},
     "vocab_file": "vocab.txt",          # copied into the run directory
@@ -19,8 +19,11 @@ rebuild the same graph and tokenizer from the run directory alone:
     "train": {...}                      # settings a resume must keep
   }
 
-The vocab is copied next to it, so a run directory can be moved or exported
-without the pre-trained folder it started from.
+The vocab is copied next to it, and the model config written beside it as
+`<family>_config.json`, so a run directory can be moved or exported without
+the pre-trained folder it started from, and is itself usable as
+`--init_checkpoint` (a pre-training run's output continues into
+fine-tuning).
 
 Rules (`check_same_run`): a command run on a directory that holds a run
 must agree with it on everything that defines the model and its inputs:
@@ -54,12 +57,13 @@ SCRIPTS = (("classifier", "run_classifier.py"), ("ner", "run_ner.py"))
 # What a training run writes in its directory (removed by
 # --overwrite_output_dir; the feature cache is kept: it is keyed by
 # content).
-RUN_FILES = ("checkpoint", "model.ckpt-*", "graph.pbtxt", "events.out.*",
-             "eval", "eval_final", BEST_DIR, BEST_DIR + ".tmp",
-             BEST_DIR + ".old", RUN_INFO_FILE, VOCAB_FILE, LABELS_FILE,
-             "run_results.json", "eval_results.txt", "test_results.tsv",
-             "test_results.txt", "test_predictions.txt",
-             "test_predictions.jsonl")
+RUN_FILES = (("checkpoint", "model.ckpt-*", "graph.pbtxt", "events.out.*",
+              "eval", "eval_final", BEST_DIR, BEST_DIR + ".tmp",
+              BEST_DIR + ".old", RUN_INFO_FILE, VOCAB_FILE, LABELS_FILE,
+              "run_results.json", "eval_results.txt", "test_results.tsv",
+              "test_results.txt", "test_predictions.txt",
+              "test_predictions.jsonl") +
+             tuple(modeling.families.CONFIG_FILES.values()))
 
 _OVERWRITE_FIX = ("pass --overwrite_output_dir (with --do_train) to train "
                   "from scratch there, or use another --output_dir")
@@ -129,6 +133,11 @@ def write(output_dir, kind, model_type, config, vocab_file, do_lower_case,
       "train": dict(train or {}),
   }
   atomic_json(os.path.join(output_dir, RUN_INFO_FILE), info)
+  # The model config beside the checkpoints and vocab.txt: the directory is
+  # then usable as --init_checkpoint of another run.
+  config_file = os.path.join(output_dir,
+                             modeling.families.CONFIG_FILES[model_type])
+  atomic_text(config_file, config.to_json_string())
   return info
 
 

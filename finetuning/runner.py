@@ -84,7 +84,12 @@ class Run(object):
     self.estimator = None
 
   def split(self, name, examples):
-    """Features of a split: the cached file, written if needed."""
+    """Features of a split: the cached file, written if needed (or the
+    task's prebuilt files)."""
+    prebuilt = self.task.prebuilt_features(name)
+    if prebuilt is not None:
+      return SplitData(name, examples, features_lib.CachedFeatures(
+          list(prebuilt), None, True, {}))
     encoded = self.task.encode(name, examples, self.tokenizer,
                                self.max_seq_length)
     key, parts = features_lib.cache_key(
@@ -98,6 +103,9 @@ class Run(object):
     return SplitData(name, examples, cached, encoded.extra)
 
   def input_fn(self, data, batch_size, is_training, start_step=0):
+    own = self.task.input_fn(self, data, batch_size, is_training, start_step)
+    if own is not None:
+      return own
     seed = self.train.seed
     return input_pipeline.input_fn_builder(
         data.cached.path, batch_size, self.max_seq_length, is_training,
@@ -137,7 +145,8 @@ class Run(object):
 def _check_settings(task, settings):
   """Settings every run needs; returns the TrainSettings to use."""
   for name in ("data_dir", "output_dir"):
-    if not getattr(settings, name):
+    if not getattr(settings, name) and (name == "output_dir" or
+                                        task.needs_data_dir):
       raise SettingsError("--%s is required" % name)
   if not (settings.do_train or settings.do_eval or settings.do_predict):
     raise SettingsError(
@@ -173,9 +182,10 @@ def _existing_run(settings):
   return None
 
 
-def _pretrained(settings, info):
+def _pretrained(task, settings, info):
   """The pre-trained model: named by the flags, or the run directory's."""
-  if settings.do_train and not settings.init_checkpoint:
+  if (settings.do_train and not settings.init_checkpoint and
+      task.requires_init_checkpoint):
     raise SettingsError("--init_checkpoint is required to fine-tune (a "
                         "release folder or checkpoint prefix)")
   if settings.names_a_model:
@@ -216,6 +226,18 @@ def _labels(task, settings, info, train_examples):
   return task.read_labels(settings.data_dir, None)
 
 
+def _checkpoint_to_use(task, output_dir, files):
+  """The run's fine-tuned checkpoint; for a task that evaluates pre-trained
+  checkpoints as they are (pre-training), the --init_checkpoint when the
+  run has none yet (google-research/bert's --do_eval alone)."""
+  try:
+    return run_info.fine_tuned_checkpoint(output_dir)
+  except modeling.CheckpointError:
+    if task.evaluates_init_checkpoint and files.checkpoint:
+      return files.checkpoint
+    raise
+
+
 # ---------------------------------------------------------------- run ---
 
 def run(task, settings):
@@ -232,7 +254,7 @@ def run(task, settings):
   train = _check_settings(task, settings)
   output_dir = settings.output_dir
   info = _existing_run(settings)
-  files = _pretrained(settings, info)
+  files = _pretrained(task, settings, info)
   do_lower_case, max_seq_length = _input_settings(settings, info)
   task.resolve_head(info.get("head") if info else None, output_dir)
   modeling.check_inputs(files, do_lower_case, max_seq_length)
@@ -293,12 +315,20 @@ def _run_locked(task, settings, train, files, do_lower_case, max_seq_length,
     results["head"] = head
   num_train_steps = 0
   train_data = None
+  task.prepare(run.tokenizer, files.config)
   if settings.do_train:
     train_data = run.split("train", train_examples)
-    num_train_steps = training.num_steps(
-        train_data.num_features, train.train_batch_size,
-        train.num_train_epochs)
-    results["num_train_examples"] = len(train_examples)
+    if train.num_train_steps:
+      num_train_steps = train.num_train_steps
+    elif train_data.num_features is None:
+      raise SettingsError("--num_train_steps is required: the number of "
+                          "training examples is not known in advance")
+    else:
+      num_train_steps = training.num_steps(
+          train_data.num_features, train.train_batch_size,
+          train.num_train_epochs)
+    if train_examples is not None:
+      results["num_train_examples"] = len(train_examples)
     results.update({"num_train_" + k[len("num_"):]: v
                     for k, v in task.counts(train_data).items()})
     results["num_train_steps"] = num_train_steps
@@ -327,7 +357,7 @@ def _run_locked(task, settings, train, files, do_lower_case, max_seq_length,
         num_train_steps, train, output_dir, evaluate_fn)
     results["train"] = dict(outcome, rates=run.state.rates.get("train"))
 
-  checkpoint = run_info.fine_tuned_checkpoint(output_dir)
+  checkpoint = _checkpoint_to_use(task, output_dir, files)
   results["checkpoint"] = checkpoint
 
   if settings.do_eval:

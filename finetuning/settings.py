@@ -75,7 +75,14 @@ TRAIN_SETTINGS = (
     Setting("predict_batch_size", 32, int, "Examples per predict batch."),
     Setting("learning_rate", 5e-5, float, "Peak learning rate (Adam)."),
     Setting("num_train_epochs", 3.0, float, "Epochs to train."),
+    Setting("num_train_steps", None, int, "Micro-batches to train (wins "
+            "over --num_train_epochs; run_pretraining.py's way)."),
     Setting("warmup_proportion", 0.1, float, "Share of steps for warm-up."),
+    Setting("num_warmup_steps", None, int, "Warm-up micro-batches (wins "
+            "over --warmup_proportion)."),
+    Setting("optimizer", "adamw", ("adamw", "lamb"), "adamw: "
+            "AdamWeightDecay; lamb: LAMB (layer-wise trust ratio, for large "
+            "batches)."),
     Setting("weight_decay_rate", 0.01, float, "Decoupled weight decay."),
     Setting("gradient_accumulation_steps", 1, int, "Micro-batches per "
             "optimizer update."),
@@ -171,6 +178,10 @@ class TrainSettings(object):
       except re.error as e:
         raise SettingsError("--freeze=%r is not a valid regular expression: "
                             "%s" % (self.freeze, e))
+    for name in ("num_train_steps", "num_warmup_steps"):
+      if getattr(self, name) is not None:
+        _at_least(name, getattr(self, name), 1 if name ==
+                  "num_train_steps" else 0)
     if self.early_stopping_patience and not self.eval_every_steps:
       raise SettingsError("--early_stopping_patience needs "
                           "--eval_every_steps (evaluations to count)")

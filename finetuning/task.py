@@ -10,7 +10,9 @@ module plugs into it with a `Task` subclass that answers its questions:
                             source_file(data_dir, split): the file the
                             split's features depend on (cache key)
   how an example becomes    encode(split, examples, tokenizer,
-    features                max_seq_length) -> EncodedSplit
+    features                max_seq_length) -> EncodedSplit, or
+                            prebuilt_features(split): files that already
+                            are the features; input_fn() to read them
                             sequence_names / scalar_names: the TFRecord
                             feature names (float_features: (name, length)
                             float vectors, e.g. cached teacher logits);
@@ -57,7 +59,8 @@ from finetuning.errors import SettingsError
 
 # run_info "kind" -> the module whose TASK_CLASS implements it.
 TASK_MODULES = (("classifier", "finetuning.classifier"),
-                ("ner", "finetuning.tagging"))
+                ("ner", "finetuning.tagging"),
+                ("pretraining", "finetuning.pretraining"))
 
 
 class HeadContext(collections.namedtuple(
@@ -115,6 +118,9 @@ class Task(object):
   scalar_names = ("label_ids", "example_index")
   float_features = ()                   # (name, length): float vectors
   min_seq_length = 3
+  needs_data_dir = True                 # reads --data_dir splits
+  requires_init_checkpoint = True       # training starts from a checkpoint
+  evaluates_init_checkpoint = False     # eval-only on --init_checkpoint
   HEAD_DEFAULTS = ()                    # (setting, default) pairs that
                                         # define the model
 
@@ -185,6 +191,22 @@ class Task(object):
 
   def encode(self, split, examples, tokenizer, max_seq_length):
     raise NotImplementedError
+
+  def prebuilt_features(self, split):
+    """TFRecord files a split already is (pre-training), or None: the
+    runner then encodes and caches the split."""
+    del split
+    return None
+
+  def input_fn(self, run, data, batch_size, is_training, start_step=0):
+    """A task's own input_fn, or None for the runner's (length buckets)."""
+    del run, data, batch_size, is_training, start_step
+    return None
+
+  def prepare(self, tokenizer, config):
+    """Called once before the graph is built, with the run's tokenizer and
+    encoder config (e.g. for special token ids)."""
+    del tokenizer, config
 
   def cache_settings(self, split):
     """Settings beyond the run's that change a split's features."""

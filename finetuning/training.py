@@ -96,12 +96,15 @@ class Trainer(object):
     multipliers.update({name: rate / settings.learning_rate
                         for name, rate in out.learning_rates.items()
                         if name in trainable_names})
-    warmup = int(self.num_train_steps * settings.warmup_proportion)
+    warmup = (settings.num_warmup_steps
+              if settings.num_warmup_steps is not None
+              else int(self.num_train_steps * settings.warmup_proportion))
     train_op, learning_rate = optimization.create_train_op(
         out.loss, settings.learning_rate, self.num_train_steps, warmup,
         trainable, weight_decay_rate=settings.weight_decay_rate,
         lr_multipliers=multipliers,
-        accumulation_steps=settings.gradient_accumulation_steps)
+        accumulation_steps=settings.gradient_accumulation_steps,
+        optimizer=settings.optimizer)
     tf.summary.scalar("learning_rate", learning_rate)
     hook = ProgressHook(
         "train", {"batch_size": batch_size_of(features), "loss": out.loss,

@@ -24,7 +24,8 @@ class CheckpointError(ValueError):
 # Optimizer state: Google's adam_m/adam_v, tf.train.Adam's Adam/Adam_1, ours
 # (AdamWeightDecay_m/_v, grad_accum), Momentum.
 _SLOT_PATTERN = re.compile(r"/(adam_m|adam_v|Adam|Adam_1|Momentum|"
-                           r"AdamWeightDecay_m|AdamWeightDecay_v|grad_accum)$")
+                           r"AdamWeightDecay_m|AdamWeightDecay_v|LAMB_m|"
+                           r"LAMB_v|lamb_m|lamb_v|grad_accum)$")
 
 
 def resolve_checkpoint(path):

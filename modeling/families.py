@@ -26,6 +26,13 @@ MODEL_CLASSES = types.MappingProxyType({
 
 MODEL_TYPES = tuple(sorted(MODEL_CLASSES))
 
+# The config file name of each family (releases, convert_checkpoint.py
+# outputs and run directories).
+CONFIG_FILES = types.MappingProxyType({
+    "bert": "bert_config.json", "albert": "albert_config.json",
+    "distilbert": "distilbert_config.json",
+    "electra": "electra_config.json"})
+
 
 def encoder_scope(model_type):
   """The default variable scope of a family's encoder."""

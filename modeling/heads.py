@@ -153,3 +153,87 @@ def crf_partial_log_likelihood(potentials, label_ids, label_weights,
   clamped = potentials + labelled * (1.0 - gold) * penalty
   return (crf.crf_log_norm(clamped, sequence_lengths, transitions) -
           crf.crf_log_norm(potentials, sequence_lengths, transitions))
+
+
+# ----------------------------------------------------- pre-training ---
+#
+# google-research/bert's run_pretraining.py heads, variable for variable, so
+# an official checkpoint's cls/* restores into them and back:
+#   cls/predictions/transform/dense/{kernel,bias}   [H, W], W = hidden (BERT)
+#                                                   or embedding_size (ALBERT)
+#   cls/predictions/transform/LayerNorm/{gamma,beta}
+#   cls/predictions/output_bias [vocab]; output weights = the word embeddings
+#   cls/seq_relationship/{output_weights [2, H], output_bias [2]}
+
+
+def gather_indexes(sequence_tensor, positions):
+  """[batch, seq, width] at [batch, k] positions -> [batch * k, width]."""
+  shape = layers.get_shape_list(sequence_tensor, expected_rank=3)
+  batch_size, seq_length, width = shape
+  flat_offsets = tf.reshape(
+      tf.range(0, batch_size, dtype=tf.int32) * seq_length, [-1, 1])
+  flat_positions = tf.reshape(positions + flat_offsets, [-1])  # [batch * k]
+  flat_sequence = tf.reshape(sequence_tensor,
+                             [batch_size * seq_length, width])
+  return tf.gather(flat_sequence, flat_positions)
+
+
+def masked_lm_output(config, sequence_output, embedding_table, positions,
+                     label_ids, label_weights, transform_width=None):
+  """The masked LM head and loss (Google's get_masked_lm_output).
+
+  Args:
+    config: BertConfig (hidden_act, initializer_range, vocab_size).
+    sequence_output: float [batch, seq, hidden].
+    embedding_table: float [vocab, W] (the tied output weights).
+    positions, label_ids: int [batch, k]; label_weights: float [batch, k]
+      (0 for padding predictions).
+    transform_width: W of the transform (default hidden_size; ALBERT uses
+      embedding_size).
+
+  Returns:
+    (loss scalar, per_example_loss [batch * k], log_probs [batch * k, vocab]).
+  """
+  hidden = gather_indexes(sequence_output, positions)  # [batch * k, H]
+  with tf.variable_scope("cls/predictions"):
+    with tf.variable_scope("transform"):
+      hidden = layers.dense(  # [batch * k, W]
+          hidden, transform_width or config.hidden_size,
+          layers.create_initializer(config.initializer_range),
+          activation=layers.get_activation(config.hidden_act))
+      hidden = layers.layer_norm(hidden, getattr(config, "layer_norm_eps",
+                                                 1e-12))
+    output_bias = tf.get_variable("output_bias", [config.vocab_size],
+                                  initializer=tf.zeros_initializer())
+    logits = tf.nn.bias_add(  # [batch * k, vocab]
+        tf.matmul(hidden, embedding_table, transpose_b=True), output_bias)
+    log_probs = tf.nn.log_softmax(logits, axis=-1)
+    label_ids = tf.reshape(label_ids, [-1])
+    label_weights = tf.reshape(tf.cast(label_weights, tf.float32), [-1])
+    one_hot = tf.one_hot(label_ids, depth=config.vocab_size, dtype=tf.float32)
+    per_example_loss = -tf.reduce_sum(log_probs * one_hot, axis=[-1])
+    loss = (tf.reduce_sum(label_weights * per_example_loss) /
+            (tf.reduce_sum(label_weights) + 1e-5))
+  return loss, per_example_loss, log_probs
+
+
+def next_sentence_output(config, pooled_output, labels):
+  """The next-sentence (or sentence-order) head and loss (Google's
+  get_next_sentence_output; label 1: random next / swapped).
+
+  Returns:
+    (loss scalar, per_example_loss [batch], log_probs [batch, 2]).
+  """
+  with tf.variable_scope("cls/seq_relationship"):
+    output_weights = tf.get_variable(
+        "output_weights", [2, config.hidden_size],
+        initializer=layers.create_initializer(config.initializer_range))
+    output_bias = tf.get_variable("output_bias", [2],
+                                  initializer=tf.zeros_initializer())
+    logits = tf.nn.bias_add(
+        tf.matmul(pooled_output, output_weights, transpose_b=True),
+        output_bias)
+    log_probs = tf.nn.log_softmax(logits, axis=-1)
+    one_hot = tf.one_hot(tf.reshape(labels, [-1]), depth=2, dtype=tf.float32)
+    per_example_loss = -tf.reduce_sum(one_hot * log_probs, axis=-1)
+  return tf.reduce_mean(per_example_loss), per_example_loss, log_probs

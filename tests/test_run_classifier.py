@@ -125,6 +125,10 @@ def test_cli_single_sentence_train_eval_predict(chnsenticorp, tmp_path):
   assert all(abs(float(r[2]) + float(r[3]) - 1) < 1e-4 for r in rows[1:])
   results = json.load(open(os.path.join(out, "run_results.json")))
   assert results["train"]["global_step"] == 8
+  # The test file is labelled: it is scored like dev, from the predictions.
+  assert 0.0 <= results["predict"]["accuracy"] <= 1.0
+  with open(os.path.join(out, "test_results.txt"), encoding="utf-8") as f:
+    assert "accuracy = %.6f" % results["predict"]["accuracy"] in f.read()
   assert results["eval"]["global_step"] == 8
   assert run_info.read_labels(os.path.join(out, "labels.txt")) == ["0", "1"]
   assert glob.glob(os.path.join(out, "events.out.tfevents*"))

@@ -13,16 +13,12 @@ import json
 import os
 import types
 
+from modeling import families
 from modeling.hf.errors import ConversionError
 
 MODEL_TYPES = ("bert", "albert", "distilbert", "electra")
 
-CONFIG_FILENAMES = types.MappingProxyType({
-    "bert": "bert_config.json",
-    "albert": "albert_config.json",
-    "distilbert": "distilbert_config.json",
-    "electra": "electra_config.json",
-})
+CONFIG_FILENAMES = families.CONFIG_FILES
 
 # Keys every converted config has, in this order (family keys follow).
 BASE_KEYS = ("vocab_size", "hidden_size", "num_hidden_layers",
