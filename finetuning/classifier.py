@@ -108,8 +108,10 @@ class Classifier(task_lib.Task):
         "label": tf.gather(tf.constant(list(label_names), tf.string),
                            predicted),
     }
+    exported = dict(predictions)
+    predictions["logits"] = logits  # for distillation; not exported
     if context.mode == tf.estimator.ModeKeys.PREDICT:
-      return task_lib.HeadOutput(predictions)
+      return task_lib.HeadOutput(predictions, export_outputs=exported)
     label_ids = features["label_ids"]  # [batch]
     loss, _, _ = heads.softmax_cross_entropy(
         logits, tf.maximum(label_ids, 0), num_labels)
@@ -118,7 +120,8 @@ class Classifier(task_lib.Task):
       metric_ops = metrics.classification_metric_ops(label_ids, predicted,
                                                      label_names)
     return task_lib.HeadOutput(predictions, loss=loss,
-                               eval_metric_ops=metric_ops)
+                               eval_metric_ops=metric_ops,
+                               export_outputs=exported)
 
   # ----------------------------------------------------- score and write ---
 

@@ -111,7 +111,7 @@ class Run(object):
         data.cached.path, batch_size, self.max_seq_length, is_training,
         sequence_names=self.task.sequence_names,
         scalar_names=self.task.scalar_names,
-        float_features=self.task.float_features,
+        float_features=self.task.float_features_for(data.name),
         dynamic_padding=self.train.dynamic_padding,
         seed=input_pipeline.DEFAULT_SEED if seed is None else seed,
         skip_batches=start_step)
@@ -183,7 +183,11 @@ def _existing_run(settings):
 
 
 def _pretrained(task, settings, info):
-  """The pre-trained model: named by the flags, or the run directory's."""
+  """The pre-trained model: the task's own (a student), named by the
+  flags, or the run directory's."""
+  own = task.model_files(settings)
+  if own is not None:
+    return own
   if (settings.do_train and not settings.init_checkpoint and
       task.requires_init_checkpoint):
     raise SettingsError("--init_checkpoint is required to fine-tune (a "

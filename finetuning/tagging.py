@@ -191,9 +191,11 @@ class Tagger(task_lib.Task):
     tag_scores = tf.reduce_sum(  # [batch, seq]
         probabilities * tf.one_hot(tag_ids, num_labels, dtype=tf.float32),
         axis=-1) * tf.cast(input_mask, tf.float32)
-    predictions = {"tag_ids": tag_ids, "tag_scores": tag_scores}
+    exported = {"tag_ids": tag_ids, "tag_scores": tag_scores}
+    # The emission scores too, for distillation (not exported).
+    predictions = dict(exported, logits=logits)
     if context.mode == tf.estimator.ModeKeys.PREDICT:
-      return task_lib.HeadOutput(predictions)
+      return task_lib.HeadOutput(predictions, export_outputs=exported)
 
     label_ids = tf.cast(features["label_ids"], tf.int32)  # [batch, seq]
     weights = tf.cast((label_ids >= 0) & (input_mask > 0), tf.float32)
@@ -212,7 +214,7 @@ class Tagger(task_lib.Task):
       rates[transitions.op.name] = self.crf_learning_rate
     return task_lib.HeadOutput(predictions, loss=loss,
                                eval_metric_ops=metric_ops,
-                               learning_rates=rates)
+                               learning_rates=rates, export_outputs=exported)
 
   # ----------------------------------------------------- score and write ---
 

@@ -192,6 +192,18 @@ class Task(object):
   def encode(self, split, examples, tokenizer, max_seq_length):
     raise NotImplementedError
 
+  def float_features_for(self, split):
+    """The float features a split's records carry (default: all)."""
+    del split
+    return self.float_features
+
+  def model_files(self, settings):
+    """The model to train, when the task makes it (distillation's student),
+    as a modeling.PretrainedFiles; None: the runner finds it from the
+    flags."""
+    del settings
+    return None
+
   def prebuilt_features(self, split):
     """TFRecord files a split already is (pre-training), or None: the
     runner then encodes and caches the split."""

@@ -85,7 +85,8 @@ class AlbertModel(base.EncoderModel):
      seq_length) = base.default_inputs(input_ids, input_mask, token_type_ids)
     embedding_size = config.embedding_size or config.hidden_size
 
-    with tf.variable_scope(scope, default_name="bert"):
+    with tf.variable_scope(scope, default_name="bert") as model_scope:
+      self.name_scope = model_scope.original_name_scope
       with tf.variable_scope("embeddings"):
         if layout == GOOGLE:
           self.embedding_output, self.embedding_table = bert.bert_embeddings(

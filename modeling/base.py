@@ -19,6 +19,7 @@ class EncoderModel(object):
   all_encoder_layers = None  # list of [batch, seq, hidden]
   sequence_output = None    # [batch, seq, hidden]
   pooled_output = None      # [batch, hidden]
+  name_scope = ""           # the name scope the graph was built in
 
   def get_pooled_output(self):
     """[batch_size, hidden_size]: the pooler's tanh(W * h_[CLS] + b)."""
@@ -39,6 +40,17 @@ class EncoderModel(object):
   def get_embedding_table(self):
     """[vocab_size, embedding_size]: the word embedding table."""
     return self.embedding_table
+
+  def get_attention_scores(self):
+    """List of [batch, heads, seq, seq], one per layer application: the
+    attention scores before the softmax (padded keys at about -10000).
+
+    Read from the graph collection modeling.layers.ATTENTION_SCORES, by the
+    name scope the model was built in.
+    """
+    scope = self.name_scope
+    return [t for t in tf.get_collection(layers.ATTENTION_SCORES)
+            if t.name.startswith(scope)]
 
 
 def inference_config(config, is_training):

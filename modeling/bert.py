@@ -109,7 +109,8 @@ class BertModel(base.EncoderModel):
     (input_ids, input_mask, token_type_ids, batch_size,
      seq_length) = base.default_inputs(input_ids, input_mask, token_type_ids)
 
-    with tf.variable_scope(scope, default_name="bert"):
+    with tf.variable_scope(scope, default_name="bert") as model_scope:
+      self.name_scope = model_scope.original_name_scope
       with tf.variable_scope("embeddings"):
         self.embedding_output, self.embedding_table = bert_embeddings(
             config, input_ids, token_type_ids, use_one_hot_embeddings)

@@ -44,7 +44,8 @@ class DistilBertModel(base.EncoderModel):
     (input_ids, input_mask, _, batch_size,
      seq_length) = base.default_inputs(input_ids, input_mask, None)
 
-    with tf.variable_scope(scope, default_name="distilbert"):
+    with tf.variable_scope(scope, default_name="distilbert") as model_scope:
+      self.name_scope = model_scope.original_name_scope
       with tf.variable_scope("embeddings"):
         self.embedding_output, self.embedding_table = bert.bert_embeddings(
             config, input_ids, None, use_one_hot_embeddings)

@@ -100,7 +100,8 @@ class ElectraModel(base.EncoderModel):
     embedding_size = getattr(config, "embedding_size", None) or (
         config.hidden_size)
 
-    with tf.variable_scope(scope, default_name="electra"):
+    with tf.variable_scope(scope, default_name="electra") as model_scope:
+      self.name_scope = model_scope.original_name_scope
       with tf.variable_scope("embeddings"):
         embedded, self.embedding_table = bert.bert_embeddings(  # [b, s, E]
             config, input_ids, token_type_ids, use_one_hot_embeddings,

@@ -273,6 +273,11 @@ def add_position_embeddings(input_tensor, max_position_embeddings,
 
 # ------------------------------------------------------------- attention ---
 
+# Graph collection of every attention layer's scores [B, N, S, S] (scaled
+# query-key products plus the mask bias, before the softmax).
+ATTENTION_SCORES = "attention_scores"
+
+
 def attention_bias_from_mask(input_mask, dtype=tf.float32):
   """Turns a [batch, seq] 0/1 mask into an additive bias [batch, 1, 1, seq].
 
@@ -318,6 +323,9 @@ def multi_head_attention(from_tensor, attention_bias, batch_size, seq_length,
   scores = tf.matmul(query, key, transpose_b=True)
   scores = scores * (1.0 / math.sqrt(float(size_per_head)))
   scores += attention_bias
+  # Kept in a graph collection for whoever needs them (distillation's
+  # attention loss); EncoderModel.get_attention_scores finds its own.
+  tf.add_to_collection(ATTENTION_SCORES, scores)
   probs = dropout(tf.nn.softmax(scores), attention_probs_dropout_prob)
 
   context = tf.matmul(probs, value)                  # [B, N, S, D]

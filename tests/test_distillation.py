@@ -1,0 +1,248 @@
+"""Knowledge distillation (run_distill.py) with the tiny Chinese BERT: the
+losses against numpy, alpha=1 as plain fine-tuning, the layer copy, the
+cached teacher outputs, the student as a normal run, and bad teachers."""
+
+import json
+import os
+import shutil
+
+import numpy as np
+import pytest
+import tensorflow.compat.v1 as tf
+
+from finetuning import distillation
+from finetuning import encoding
+from finetuning import run_info
+from finetuning import task as task_lib
+from serving import export as export_lib
+from serving import predictor as predictor_lib
+from tests import clirun
+from tests.paths import DATA_DIR
+from tests.paths import REFERENCE_DIR
+
+tf.disable_eager_execution()
+
+BERT_DIR = os.path.join(REFERENCE_DIR, "bert_zh_tiny")
+
+
+def _head(src, dst, n):
+  with open(src, encoding="utf-8") as f:
+    lines = f.readlines()
+  with open(dst, "w", encoding="utf-8") as f:
+    f.writelines(lines[:n + 1])
+
+
+@pytest.fixture(scope="module")
+def teacher(tmp_path_factory):
+  """A fine-tuned tiny classifier (the teacher) and its data."""
+  root = tmp_path_factory.mktemp("distill")
+  data = root / "data"
+  data.mkdir()
+  for split, n in (("train", 64), ("dev", 32), ("test", 16)):
+    _head(os.path.join(DATA_DIR, "chnsenticorp", split + ".tsv"),
+          str(data / (split + ".tsv")), n)
+  out = str(root / "teacher")
+  proc = clirun.run_script(
+      "run_classifier.py", "--task=chnsenticorp", "--data_dir=" + str(data),
+      "--init_checkpoint=" + BERT_DIR, "--output_dir=" + out, "--do_train",
+      "--max_seq_length=32", "--train_batch_size=16", "--num_train_epochs=2",
+      "--learning_rate=1e-3", "--seed=1", "--log_every_seconds=30")
+  assert proc.returncode == 0, proc.stderr[-3000:]
+  return {"root": root, "data": str(data), "dir": out}
+
+
+@pytest.fixture(scope="module")
+def student(teacher):
+  """Teacher layer 1 kept, logit + intermediate losses, unlabeled text."""
+  root = teacher["root"]
+  unlabeled = root / "unlabeled.txt"
+  unlabeled.write_text("很好的酒店\n太差了\n一般般吧\n", encoding="utf-8")
+  out = str(root / "student")
+  proc = clirun.run_script(
+      "run_distill.py", "--teacher_dir=" + teacher["dir"],
+      "--data_dir=" + teacher["data"], "--output_dir=" + out,
+      "--student_layers=1", "--do_train", "--do_eval", "--do_predict",
+      "--train_batch_size=16", "--num_train_epochs=1", "--learning_rate=1e-3",
+      "--alpha=0.5", "--temperature=2", "--hidden_loss_weight=1",
+      "--attention_loss_weight=1", "--unlabeled_file=" + str(unlabeled),
+      "--seed=1", "--log_every_seconds=30")
+  assert proc.returncode == 0, proc.stderr[-3000:]
+  return out
+
+
+def test_soft_loss_equals_numpy():
+  rng = np.random.RandomState(0)
+  student = rng.randn(5, 3).astype(np.float32) * 3
+  teacher = rng.randn(5, 3).astype(np.float32) * 3
+  with tf.Graph().as_default(), tf.Session() as sess:
+    got = sess.run(distillation.soft_loss(tf.constant(student),
+                                          tf.constant(teacher), 2.0))
+  assert abs(got - distillation.soft_loss_numpy(student, teacher, 2.0)) < 1e-5
+  # Token level: the mean over the weighted positions only.
+  student3 = rng.randn(2, 4, 3).astype(np.float32)
+  teacher3 = rng.randn(2, 4, 3).astype(np.float32)
+  weights = np.array([[0, 1, 1, 0], [1, 0, 0, 0]], np.float32)
+  with tf.Graph().as_default(), tf.Session() as sess:
+    got = sess.run(distillation.soft_loss(
+        tf.constant(student3), tf.constant(teacher3), 3.0,
+        tf.constant(weights)))
+  picked = weights.astype(bool)
+  expected = distillation.soft_loss_numpy(student3[picked], teacher3[picked],
+                                          3.0)
+  assert abs(got - expected) < 1e-5
+
+
+def _loss(task, teacher_info, features, seed=1):
+  """The TRAIN loss of `task`'s head on the tiny teacher's encoder."""
+  with tf.Graph().as_default():
+    tf.set_random_seed(seed)
+    tensors = {k: tf.constant(v) for k, v in features.items()}
+    config = teacher_info["config"]
+    config.hidden_dropout_prob = config.attention_probs_dropout_prob = 0.0
+    model = task_lib.encoder_from_features("bert", config, tensors, True)
+    out = task.head(model, tensors, task_lib.HeadContext(
+        tf.estimator.ModeKeys.TRAIN, "bert", config, None))
+    with tf.Session() as sess:
+      sess.run(tf.global_variables_initializer())
+      return sess.run(out.loss)
+
+
+def test_alpha_one_is_plain_fine_tuning(teacher):
+  info = run_info.read(teacher["dir"])
+  teacher_obj = distillation.Teacher(teacher["dir"])
+  rng = np.random.RandomState(1)
+  features = {
+      "input_ids": rng.randint(100, 5000, [4, 10]).astype(np.int32),
+      "input_mask": np.ones([4, 10], np.int32),
+      "segment_ids": np.zeros([4, 10], np.int32),
+      "label_ids": np.array([0, 1, 1, 0], np.int32),
+      "teacher_logits": rng.randn(4, 2).astype(np.float32)}
+
+  def make(alpha):
+    base = distillation.base_task_for(teacher_obj)
+    base.label_list = info["labels"]
+    task = distillation.Distiller(teacher_obj, base, alpha=alpha)
+    task.label_list = info["labels"]
+    return task, base
+
+  task, base = make(1.0)
+  assert _loss(task, info, features) == _loss(base, info, features)
+  task, base = make(0.5)
+  assert _loss(task, info, features) != _loss(base, info, features)
+
+
+def test_student_layers_copy_the_teachers_weights(teacher, student):
+  teacher_ckpt = run_info.fine_tuned_checkpoint(teacher["dir"])
+  theirs = tf.train.load_checkpoint(teacher_ckpt)
+  init = os.path.join(student, "student_init", "model.ckpt")
+  ours = tf.train.load_checkpoint(init)
+  names = set(ours.get_variable_to_shape_map())
+  assert not any("/layer_1/" in n for n in names)
+  assert not any(n.endswith("_m") or n.endswith("_v") or n == "global_step"
+                 for n in names)
+  copied = 0
+  for name in names:
+    source = name.replace("/layer_0/", "/layer_1/")
+    np.testing.assert_array_equal(ours.get_tensor(name),
+                                  theirs.get_tensor(source), err_msg=name)
+    copied += 1
+  assert copied == 5 + 16 + 2 + 2  # embeddings, one layer, pooler, head
+  assert "output_weights" in names
+  info = run_info.read(student)
+  assert info["config"].num_hidden_layers == 1
+  assert info["kind"] == "classifier" and info["labels"] == ["0", "1"]
+
+
+def test_cached_teacher_logits_equal_a_fresh_prediction(teacher, student):
+  features_dir = os.path.join(student, "features")
+  train = [f for f in os.listdir(features_dir)
+           if f.startswith("train-") and f.endswith(".tf_record")]
+  assert len(train) == 1
+  rows = []
+  for record in tf.io.tf_record_iterator(os.path.join(features_dir,
+                                                      train[0])):
+    feature = tf.train.Example.FromString(record).features.feature
+    rows.append({"input_ids": list(feature["input_ids"].int64_list.value),
+                 "segment_ids": list(feature["segment_ids"].int64_list.value),
+                 "label_ids": list(feature["label_ids"].int64_list.value),
+                 "cached": list(feature["teacher_logits"].float_list.value)})
+  assert len(rows) == 67  # 64 labelled + 3 unlabeled
+  arrays = encoding.pad_batch(rows)
+  info = run_info.read(teacher["dir"])
+  estimator = tf.estimator.Estimator(task_lib.model_fn_from_run_info(info),
+                                     model_dir=teacher["dir"])
+
+  def input_fn(params=None):
+    del params
+    return tf.data.Dataset.from_tensor_slices(arrays).batch(8)
+
+  fresh = [p["logits"] for p in estimator.predict(
+      input_fn, checkpoint_path=run_info.fine_tuned_checkpoint(
+          teacher["dir"]))]
+  for row, logits in zip(rows, fresh):
+    np.testing.assert_allclose(row["cached"], logits, atol=1e-5)
+  # The unlabeled examples took the teacher's label.
+  for row in rows[-3:]:
+    assert row["label_ids"] == [int(np.argmax(row["cached"]))]
+
+
+def test_the_student_is_a_normal_run_that_exports_and_serves(teacher,
+                                                             student,
+                                                             tmp_path):
+  results = json.load(open(os.path.join(student, "run_results.json")))
+  assert 0 <= results["eval"]["accuracy"] <= 1
+  assert os.path.isfile(os.path.join(student, "test_results.tsv"))
+  proc = clirun.run_script("run_classifier.py", "--task=chnsenticorp",
+                           "--data_dir=" + teacher["data"],
+                           "--output_dir=" + student, "--do_eval")
+  assert proc.returncode == 0, proc.stderr[-3000:]
+  export = export_lib.export(student, str(tmp_path / "export"))
+  predictor = predictor_lib.Predictor(export["export_dir"])
+  try:
+    answer = predictor.predict(["房间很干净"])[0]
+    assert answer["label"] in ("0", "1")
+  finally:
+    predictor.close()
+  # Resuming: the same command again is finished.
+  reader = tf.train.load_checkpoint(tf.train.latest_checkpoint(student))
+  assert any(n.startswith("teacher/") for n in
+             reader.get_variable_to_shape_map())  # frozen teacher in graph
+  theirs = tf.train.load_checkpoint(run_info.fine_tuned_checkpoint(
+      teacher["dir"]))
+  np.testing.assert_array_equal(
+      reader.get_tensor("teacher/bert/encoder/layer_0/output/dense/kernel"),
+      theirs.get_tensor("bert/encoder/layer_0/output/dense/kernel"))
+
+
+@pytest.mark.parametrize("case", ["missing", "incomplete", "vocab", "both"])
+def test_bad_teacher_or_student_is_one_line(teacher, tmp_path, case):
+  teacher_dir = teacher["dir"]
+  extra = ["--student_layers=0"]
+  fragments = []
+  if case == "missing":
+    teacher_dir = str(tmp_path / "nowhere")
+    fragments = ["nowhere", "not a directory"]
+  elif case == "incomplete":
+    incomplete = str(tmp_path / "incomplete")
+    shutil.copytree(teacher_dir, incomplete)
+    for name in os.listdir(incomplete):
+      if name.startswith("model.ckpt") or name in ("checkpoint", "best"):
+        path = os.path.join(incomplete, name)
+        shutil.rmtree(path) if os.path.isdir(path) else os.remove(path)
+    teacher_dir = incomplete
+    fragments = ["--teacher_dir is incomplete", "no fine-tuned checkpoint"]
+  elif case == "vocab":
+    other = str(tmp_path / "other_vocab")
+    shutil.copytree(BERT_DIR, other)
+    with open(os.path.join(other, "vocab.txt"), "a", encoding="utf-8") as f:
+      f.write("[another]\n")
+    extra = ["--init_checkpoint=" + other]
+    fragments = ["vocab", "differs from the teacher's"]
+  else:
+    extra = ["--student_layers=0", "--init_checkpoint=" + BERT_DIR]
+    fragments = ["--init_checkpoint", "--student_layers", "not both"]
+  proc = clirun.run_script(
+      "run_distill.py", "--teacher_dir=" + teacher_dir,
+      "--data_dir=" + teacher["data"], "--output_dir=" + str(tmp_path / "s"),
+      "--do_train", *extra)
+  clirun.assert_user_error(proc, *fragments)
