@@ -128,11 +128,12 @@ class Run(object):
 
   def write_summaries(self, name, scalars, step):
     """TensorBoard scalars under output_dir/<name>."""
-    writer = tf.summary.FileWriter(os.path.join(self.output_dir, name))
-    writer.add_summary(tf.Summary(value=[
-        tf.Summary.Value(tag=k, simple_value=float(v))
-        for k, v in sorted(scalars.items())]), step)
-    writer.close()
+    with tf.Graph().as_default():  # FileWriter needs graph mode
+      writer = tf.summary.FileWriter(os.path.join(self.output_dir, name))
+      writer.add_summary(tf.Summary(value=[
+          tf.Summary.Value(tag=k, simple_value=float(v))
+          for k, v in sorted(scalars.items())]), step)
+      writer.close()
 
   def checkpoint_step(self, checkpoint=None):
     """global_step of `checkpoint` (default: the newest in output_dir)."""
