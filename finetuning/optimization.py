@@ -60,11 +60,17 @@ class AdamWeightDecayOptimizer(tf.train.Optimizer):
     next_m = self.beta_1 * m + (1.0 - self.beta_1) * grad
     next_v = self.beta_2 * v + (1.0 - self.beta_2) * tf.square(grad)
     update = next_m / (tf.sqrt(next_v) + self.epsilon)
-    if self._do_use_weight_decay(name):
+    decayed = self._do_use_weight_decay(name)
+    if decayed:
       update += self.weight_decay_rate * var
     lr = self.learning_rate * self.lr_multipliers.get(name, 1.0)
-    return tf.group(var.assign_sub(lr * update), m.assign(next_m),
-                    v.assign(next_v))
+    step = lr * self._scale(update, var, decayed) * update
+    return tf.group(var.assign_sub(step), m.assign(next_m), v.assign(next_v))
+
+  def _scale(self, update, var, decayed):
+    """A factor on the update (1 here; LAMB's trust ratio)."""
+    del update, var, decayed
+    return 1.0
 
   def _apply_dense(self, grad, var):
     return self._apply_update(grad, var)
@@ -103,24 +109,15 @@ class LambOptimizer(AdamWeightDecayOptimizer):
         learning_rate, weight_decay_rate, beta_1, beta_2, epsilon,
         exclude_from_weight_decay, lr_multipliers, name)
 
-  def _apply_update(self, grad, var):
-    name = _var_name(var)
-    m = self.get_slot(var, "m")
-    v = self.get_slot(var, "v")
-    next_m = self.beta_1 * m + (1.0 - self.beta_1) * grad
-    next_v = self.beta_2 * v + (1.0 - self.beta_2) * tf.square(grad)
-    update = next_m / (tf.sqrt(next_v) + self.epsilon)
-    ratio = 1.0
-    if self._do_use_weight_decay(name):
-      update += self.weight_decay_rate * var
-      w_norm = tf.norm(var, ord=2)
-      u_norm = tf.norm(update, ord=2)
-      ratio = tf.where(tf.greater(w_norm, 0),
-                       tf.where(tf.greater(u_norm, 0), w_norm / u_norm, 1.0),
-                       1.0)
-    lr = self.learning_rate * self.lr_multipliers.get(name, 1.0)
-    return tf.group(var.assign_sub(ratio * lr * update), m.assign(next_m),
-                    v.assign(next_v))
+  def _scale(self, update, var, decayed):
+    """||w|| / ||update|| for decayed variables (1 if either is 0)."""
+    if not decayed:
+      return 1.0
+    w_norm = tf.norm(var, ord=2)
+    u_norm = tf.norm(update, ord=2)
+    return tf.where(tf.greater(w_norm, 0),
+                    tf.where(tf.greater(u_norm, 0), w_norm / u_norm, 1.0),
+                    1.0)
 
 
 OPTIMIZERS = (("adamw", AdamWeightDecayOptimizer), ("lamb", LambOptimizer))

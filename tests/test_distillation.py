@@ -5,6 +5,8 @@ cached teacher outputs, the student as a normal run, and bad teachers."""
 import json
 import os
 import shutil
+import threading
+import urllib.request
 
 import numpy as np
 import pytest
@@ -16,7 +18,9 @@ from finetuning import run_info
 from finetuning import task as task_lib
 from serving import export as export_lib
 from serving import predictor as predictor_lib
+from serving import server as server_lib
 from tests import clirun
+from tests import datasets
 from tests.paths import DATA_DIR
 from tests.paths import REFERENCE_DIR
 
@@ -24,12 +28,6 @@ tf.disable_eager_execution()
 
 BERT_DIR = os.path.join(REFERENCE_DIR, "bert_zh_tiny")
 
-
-def _head(src, dst, n):
-  with open(src, encoding="utf-8") as f:
-    lines = f.readlines()
-  with open(dst, "w", encoding="utf-8") as f:
-    f.writelines(lines[:n + 1])
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +37,7 @@ def teacher(tmp_path_factory):
   data = root / "data"
   data.mkdir()
   for split, n in (("train", 64), ("dev", 32), ("test", 16)):
-    _head(os.path.join(DATA_DIR, "chnsenticorp", split + ".tsv"),
+    datasets.head(os.path.join(DATA_DIR, "chnsenticorp", split + ".tsv"),
           str(data / (split + ".tsv")), n)
   out = str(root / "teacher")
   proc = clirun.run_script(
@@ -198,10 +196,23 @@ def test_the_student_is_a_normal_run_that_exports_and_serves(teacher,
   assert proc.returncode == 0, proc.stderr[-3000:]
   export = export_lib.export(student, str(tmp_path / "export"))
   predictor = predictor_lib.Predictor(export["export_dir"])
+  server = server_lib.make_server(predictor, "student", port=0)
+  thread = threading.Thread(target=server.serve_forever, daemon=True)
+  thread.start()
   try:
     answer = predictor.predict(["房间很干净"])[0]
     assert answer["label"] in ("0", "1")
+    request = urllib.request.Request(
+        "http://127.0.0.1:%d/v1/models/student:predict" %
+        server.server_address[1],
+        data=json.dumps({"instances": [{"text": "房间很干净"}]}).encode(),
+        method="POST")
+    with urllib.request.urlopen(request, timeout=60) as response:
+      served = json.loads(response.read())["predictions"][0]
+    assert served["label"] == answer["label"]
   finally:
+    server.shutdown()
+    server.server_close()
     predictor.close()
   # Resuming: the same command again is finished.
   reader = tf.train.load_checkpoint(tf.train.latest_checkpoint(student))
@@ -246,3 +257,63 @@ def test_bad_teacher_or_student_is_one_line(teacher, tmp_path, case):
       "--data_dir=" + teacher["data"], "--output_dir=" + str(tmp_path / "s"),
       "--do_train", *extra)
   clirun.assert_user_error(proc, *fragments)
+
+
+def test_ner_student_from_a_crf_teacher(tmp_path):
+  """Token-level distillation from a CRF teacher: the student keeps a CRF
+  whose transitions start from the teacher's; unlabeled sentences take the
+  teacher's tags on their first pieces; the student tags like any run."""
+  data = tmp_path / "pd"
+  data.mkdir()
+  with open(os.path.join(DATA_DIR, "peoples_daily_ner", "example.dev"),
+            encoding="utf-8") as f:
+    sentences = [b for b in f.read().split("\n\n") if b.strip()]
+  (data / "example.train").write_text("\n\n".join(sentences[:32]) + "\n",
+                                      encoding="utf-8")
+  (data / "example.dev").write_text("\n\n".join(sentences[32:40]) + "\n",
+                                    encoding="utf-8")
+  (data / "example.test").write_text("\n\n".join(sentences[40:44]) + "\n",
+                                     encoding="utf-8")
+  teacher_dir = str(tmp_path / "teacher")
+  proc = clirun.run_script(
+      "run_ner.py", "--task=peoples_daily", "--data_dir=" + str(data),
+      "--init_checkpoint=" + BERT_DIR, "--output_dir=" + teacher_dir,
+      "--do_train", "--crf", "--max_seq_length=32", "--train_batch_size=16",
+      "--num_train_epochs=1", "--learning_rate=1e-3", "--seed=1")
+  assert proc.returncode == 0, proc.stderr[-3000:]
+  unlabeled = tmp_path / "more.txt"
+  unlabeled.write_text("张三在北京大学读书\n李四去了上海\n", encoding="utf-8")
+  out = str(tmp_path / "student")
+  proc = clirun.run_script(
+      "run_distill.py", "--teacher_dir=" + teacher_dir,
+      "--data_dir=" + str(data), "--output_dir=" + out,
+      "--student_layers=0", "--do_train", "--do_eval", "--do_predict",
+      "--train_batch_size=16", "--num_train_epochs=1", "--alpha=0.5",
+      "--unlabeled_file=" + str(unlabeled), "--seed=1")
+  assert proc.returncode == 0, proc.stderr[-3000:]
+  teacher_values = tf.train.load_checkpoint(
+      run_info.fine_tuned_checkpoint(teacher_dir))
+  init = tf.train.load_checkpoint(os.path.join(out, "student_init",
+                                               "model.ckpt"))
+  np.testing.assert_array_equal(init.get_tensor("tagger/transitions"),
+                                teacher_values.get_tensor(
+                                    "tagger/transitions"))
+  info = run_info.read(out)
+  assert info["kind"] == "ner" and info["head"]["crf"] is True
+  results = json.load(open(os.path.join(out, "run_results.json")))
+  assert results["num_train_examples"] == 34 and "f1" in results["eval"]
+  assert os.path.isfile(os.path.join(out, "test_predictions.jsonl"))
+  # The unlabeled windows carry the teacher's argmax on first pieces only.
+  features_dir = os.path.join(out, "features")
+  train = [f for f in os.listdir(features_dir)
+           if f.startswith("train-") and f.endswith(".tf_record")][0]
+  records = list(tf.io.tf_record_iterator(os.path.join(features_dir,
+                                                       train)))
+  last = tf.train.Example.FromString(records[-1]).features.feature
+  ids = list(last["input_ids"].int64_list.value)
+  labels = list(last["label_ids"].int64_list.value)
+  logits = np.array(last["teacher_logits"].float_list.value).reshape(
+      32, len(info["labels"]))
+  assert labels[0] == labels[-1] == -1  # [CLS], [SEP]
+  assert len(ids) == len("李四去了上海") + 2
+  assert labels[1:-1] == list(np.argmax(logits[1:len(ids) - 1], axis=-1))

@@ -14,17 +14,12 @@ from serving import export as export_lib
 from serving import predictor as predictor_lib
 from serving import server as server_lib
 from tests import clirun
+from tests import datasets
 from tests.paths import DATA_DIR
 from tests.paths import REFERENCE_DIR
 
 ELECTRA_DIR = os.path.join(REFERENCE_DIR, "electra_zh_tiny")
 
-
-def _head(src, dst, n):
-  with open(src, encoding="utf-8") as f:
-    lines = f.readlines()
-  with open(dst, "w", encoding="utf-8") as f:
-    f.writelines(lines[:n + 1])
 
 
 def _serve_one(predictor, body):
@@ -47,7 +42,7 @@ def test_classifier_trains_exports_and_serves(tmp_path):
   data = tmp_path / "data"
   data.mkdir()
   for split, n in (("train", 48), ("dev", 16), ("test", 8)):
-    _head(os.path.join(DATA_DIR, "chnsenticorp", split + ".tsv"),
+    datasets.head(os.path.join(DATA_DIR, "chnsenticorp", split + ".tsv"),
           str(data / (split + ".tsv")), n)
   out = str(tmp_path / "run")
   proc = clirun.run_script(

@@ -25,6 +25,7 @@ from finetuning import training
 from finetuning.errors import InputError
 from modeling import heads
 from tests import clirun
+from tests import datasets
 from tests.paths import DATA_DIR
 from tests.paths import REFERENCE_DIR
 
@@ -33,21 +34,13 @@ tf.disable_eager_execution()
 BERT_DIR = os.path.join(REFERENCE_DIR, "bert_zh_tiny")
 
 
-def _head(src, dst, n, header):
-  """Copies the header (if any) and the first n data lines of src to dst."""
-  with open(src, encoding="utf-8") as f:
-    lines = f.readlines()
-  start = 1 if header else 0
-  with open(dst, "w", encoding="utf-8") as f:
-    f.writelines(lines[:start] + lines[start:start + n])
-
 
 @pytest.fixture
 def chnsenticorp(tmp_path):
   d = tmp_path / "chnsenticorp"
   d.mkdir()
   for split, n in (("train", 64), ("dev", 32), ("test", 24)):
-    _head(os.path.join(DATA_DIR, "chnsenticorp", split + ".tsv"),
+    datasets.head(os.path.join(DATA_DIR, "chnsenticorp", split + ".tsv"),
           str(d / (split + ".tsv")), n, True)
   return str(d)
 
@@ -62,7 +55,7 @@ def lcqmc(tmp_path):
     lines = f.readlines()
   (d / "train.txt").write_text("".join(lines[:64]), encoding="utf-8")
   (d / "dev.txt").write_text("".join(lines[64:96]), encoding="utf-8")
-  _head(os.path.join(DATA_DIR, "lcqmc", "test.txt"), str(d / "test.txt"), 16,
+  datasets.head(os.path.join(DATA_DIR, "lcqmc", "test.txt"), str(d / "test.txt"), 16,
         False)
   return str(d)
 

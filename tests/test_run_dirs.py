@@ -14,6 +14,7 @@ import pytest
 from finetuning import features as features_lib
 from finetuning import run_info
 from tests import clirun
+from tests import datasets
 from tests.paths import DATA_DIR
 from tests.paths import REFERENCE_DIR
 
@@ -22,18 +23,12 @@ ALBERT_DIR = os.path.join(REFERENCE_DIR, "albert_zh_tiny")
 MAX_SEQ_LENGTH = 32
 
 
-def _head(src, dst, n):
-  with open(src, encoding="utf-8") as f:
-    lines = f.readlines()
-  with open(dst, "w", encoding="utf-8") as f:
-    f.writelines(lines[:n + 1])
-
 
 @pytest.fixture(scope="module")
 def data(tmp_path_factory):
   d = tmp_path_factory.mktemp("chnsenticorp")
   for split, n in (("train", 64), ("dev", 32), ("test", 24)):
-    _head(os.path.join(DATA_DIR, "chnsenticorp", split + ".tsv"),
+    datasets.head(os.path.join(DATA_DIR, "chnsenticorp", split + ".tsv"),
           str(d / (split + ".tsv")), n)
   return str(d)
 

@@ -30,6 +30,7 @@ from serving import export as export_lib
 from serving import predictor as predictor_lib
 from serving import server as server_lib
 from tests import clirun
+from tests import datasets
 from tests import saved_model_runner
 from tests.paths import DATA_DIR
 from tests.paths import REFERENCE_DIR
@@ -40,12 +41,6 @@ BERT_DIR = os.path.join(REFERENCE_DIR, "bert_zh_tiny")
 MAX_SEQ_LENGTH = 48
 TOL = 1e-5
 
-
-def _head(src, dst, n):
-  with open(src, encoding="utf-8") as f:
-    lines = f.readlines()
-  with open(dst, "w", encoding="utf-8") as f:
-    f.writelines(lines[:n + 1])
 
 
 def _texts():
@@ -66,7 +61,7 @@ def tiny(tmp_path_factory):
   data = root / "data"
   data.mkdir()
   for split, n in (("train", 64), ("dev", 16)):
-    _head(os.path.join(DATA_DIR, "chnsenticorp", split + ".tsv"),
+    datasets.head(os.path.join(DATA_DIR, "chnsenticorp", split + ".tsv"),
           str(data / (split + ".tsv")), n)
   run_dir = str(root / "run")
   runner.run(classifier.Classifier("chnsenticorp"), settings_lib.RunSettings(

@@ -25,9 +25,10 @@ BERT_DIR = os.path.join(REFERENCE_DIR, "bert_zh_tiny")
 LIBRARY_PACKAGES = ("finetuning", "serving", "modeling", "tokenization")
 FLAG_MODULES = {os.path.join("finetuning", "flags_common.py"),
                 os.path.join("finetuning", "cli.py")}
-SCRIPTS = ("run_classifier.py", "run_ner.py", "extract_features.py",
-           "export_savedmodel.py", "predict.py", "serve.py",
-           "convert_checkpoint.py")
+SCRIPTS = ("run_classifier.py", "run_ner.py", "run_distill.py",
+           "run_pretraining.py", "create_pretraining_data.py",
+           "extract_features.py", "export_savedmodel.py", "predict.py",
+           "serve.py", "convert_checkpoint.py")
 TRAINING_MODULES = ("finetuning.runner", "finetuning.training",
                     "finetuning.optimization")
 
@@ -141,7 +142,7 @@ def test_help_lists_every_flag(script):
   # absl's --help prints the flags and exits 1 by design.
   assert "Traceback" not in proc.stdout, proc.stdout[-2000:]
   assert "Try --helpfull" in proc.stdout, proc.stdout[-2000:]
-  if script in ("run_classifier.py", "run_ner.py"):
+  if script in ("run_classifier.py", "run_ner.py", "run_distill.py"):
     rows = settings_lib.RUN_SETTINGS + settings_lib.TRAIN_SETTINGS
     for row in rows:
       assert "--%s" % row.name in proc.stdout or (
@@ -165,7 +166,7 @@ def test_flag_error_is_one_line_with_status_2():
   assert len(proc.stderr.strip().splitlines()) == 1
 
 
-@pytest.mark.parametrize("script", ["run_classifier", "run_ner"])
+@pytest.mark.parametrize("script", ["run_classifier", "run_ner", "run_distill"])
 def test_flag_defaults_are_the_settings_defaults(script):
   """One table of defaults: each shared flag's default is its setting's."""
   code = ("import json, %s\nfrom absl import flags\n"

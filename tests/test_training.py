@@ -160,3 +160,27 @@ def test_freeze_regex_matching_nothing_is_a_warning():
   finally:
     tf_logger.removeHandler(handler)
   assert any("--freeze='nomatch' matches no variable" in m for m in messages)
+
+
+def test_lamb_scales_the_update_by_the_trust_ratio():
+  """One LAMB step against numpy: update = m/(sqrt(v)+eps) + wd*w, scaled
+  by ||w|| / ||update||; a bias (no decay) takes the plain update."""
+  from finetuning import optimization  # pylint: disable=g-import-not-at-top
+  import numpy as np  # pylint: disable=g-import-not-at-top
+  w0, g = np.array([3.0, 4.0], np.float32), np.array([0.5, -2.0], np.float32)
+  with tf.Graph().as_default():
+    w = tf.Variable(w0, name="layer/kernel")
+    b = tf.Variable(w0, name="layer/bias")
+    optimizer = optimization.LambOptimizer(0.1, weight_decay_rate=0.01)
+    step = optimizer.apply_gradients([(tf.constant(g), w),
+                                      (tf.constant(g), b)])
+    with tf.Session() as sess:
+      sess.run(tf.global_variables_initializer())
+      sess.run(step)
+      got_w, got_b = sess.run([w, b])
+  m, v = 0.1 * g, 0.001 * g * g
+  plain = m / (np.sqrt(v) + 1e-6)
+  update = plain + 0.01 * w0
+  ratio = np.linalg.norm(w0) / np.linalg.norm(update)
+  np.testing.assert_allclose(got_w, w0 - 0.1 * ratio * update, rtol=1e-5)
+  np.testing.assert_allclose(got_b, w0 - 0.1 * plain, rtol=1e-5)

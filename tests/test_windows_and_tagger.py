@@ -310,7 +310,10 @@ def test_model_fn_predicts_from_model_inputs_only_and_exports(
                                 yield_single_examples=False))
   assert len(rows) == 2
   for (ids, mask), row in zip(batches, rows):
-    assert set(row) == {"tag_ids", "tag_scores"}
+    # The emission scores are a prediction (for distillation), not an
+    # export output (below).
+    assert set(row) == {"tag_ids", "tag_scores", "logits"}
+    assert row["logits"].shape == ids.shape + (3,)
     assert row["tag_ids"].shape == ids.shape
     assert row["tag_ids"].dtype == np.int32
     assert row["tag_scores"].dtype == np.float32
@@ -332,6 +335,10 @@ def test_model_fn_predicts_from_model_inputs_only_and_exports(
   if isinstance(export_dir, bytes):
     export_dir = export_dir.decode("utf-8")
   assert os.path.isfile(os.path.join(export_dir, "saved_model.pb"))
+  with tf.Graph().as_default(), tf.Session() as sess:
+    meta = tf.saved_model.loader.load(sess, ["serve"], export_dir)
+  outputs = meta.signature_def["serving_default"].outputs
+  assert set(outputs) == {"tag_ids", "tag_scores"}
 
 
 def test_entity_scores_read_invalid_bioes_predictions():
