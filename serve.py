@@ -30,6 +30,13 @@ flags.DEFINE_integer("max_body_bytes", 1 << 20, "Larger request bodies get "
                      "HTTP 413.")
 flags.DEFINE_integer("max_instances", 128, "Most instances per request.")
 flags.DEFINE_integer("batch_size", 32, "Most instances per Session.run.")
+flags.DEFINE_integer("max_batch_size", 32, "Request batching (TF Serving's "
+                     "parameter): rows of concurrent requests are gathered "
+                     "into batches of up to this many; 0 turns it off.")
+flags.DEFINE_integer("batch_timeout_micros", 0, "How long a batch that is "
+                     "not full waits for more requests (TF Serving's "
+                     "parameter); 0: only those already waiting, so an idle "
+                     "server answers at once.")
 flags.DEFINE_integer("num_threads", 0, "TF threads (0: all cores).")
 
 FLAGS = flags.FLAGS
@@ -43,6 +50,9 @@ def main(_):
   for name in ("max_body_bytes", "max_instances", "batch_size"):
     if getattr(FLAGS, name) < 1:
       raise SettingsError("--%s must be positive" % name)
+  for name in ("max_batch_size", "batch_timeout_micros"):
+    if getattr(FLAGS, name) < 0:
+      raise SettingsError("--%s must be >= 0" % name)
   logging.basicConfig(level=logging.INFO, stream=sys.stderr)
   predictor = predictor_lib.Predictor(FLAGS.export_dir,
                                       batch_size=FLAGS.batch_size,
@@ -52,7 +62,9 @@ def main(_):
     server = server_lib.make_server(
         predictor, name, FLAGS.host, FLAGS.port,
         max_body_bytes=FLAGS.max_body_bytes,
-        max_instances=FLAGS.max_instances)
+        max_instances=FLAGS.max_instances,
+        max_batch_size=FLAGS.max_batch_size,
+        batch_timeout_micros=FLAGS.batch_timeout_micros)
   except (OSError, ValueError) as e:
     raise SettingsError("cannot listen on %s:%d: %s" %
                                (FLAGS.host, FLAGS.port, e))

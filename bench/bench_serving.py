@@ -144,10 +144,11 @@ def bench_estimator(run_dir, checkpoint, predictor, texts, single, batches):
       "batch": stats(batch_times)}
 
 
-def start_server(export_dir):
+def start_server(export_dir, extra=()):
   proc = subprocess.Popen(
       [sys.executable, os.path.join(REPO_DIR, "serve.py"),
-       "--export_dir=" + export_dir, "--model_name=sst2", "--port=0"],
+       "--export_dir=" + export_dir, "--model_name=sst2", "--port=0"] +
+      list(extra),
       stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
       universal_newlines=True, cwd=REPO_DIR)
   deadline = time.time() + 300
@@ -162,8 +163,8 @@ def start_server(export_dir):
   sys.exit("serve.py did not start")
 
 
-def bench_server(export_dir, texts, clients, requests):
-  proc, port = start_server(export_dir)
+def bench_server(export_dir, texts, clients, requests, extra=()):
+  proc, port = start_server(export_dir, extra)
   try:
     latencies, errors = [], []
     lock = threading.Lock()
@@ -215,6 +216,26 @@ def bench_server(export_dir, texts, clients, requests):
     proc.wait(30)
 
 
+def bench_batching(args, texts):
+  """serve.py with request batching off and on: 8 concurrent clients, and
+  one client alone (idle latency), interleaved off / on / off / on."""
+  modes = (("off", ["--max_batch_size=0"]),
+           ("on", ["--max_batch_size=%d" % args.max_batch_size,
+                   "--batch_timeout_micros=%d" % args.batch_timeout_micros]))
+  results = {}
+  for round_index in range(args.rounds):
+    for name, extra in modes:
+      log("round %d, batching %s: %d clients x %d requests" % (
+          round_index, name, args.clients, args.requests))
+      loaded = bench_server(EXPORT_DIR, texts, args.clients, args.requests,
+                            extra)
+      log("round %d, batching %s: 1 client x %d requests" % (
+          round_index, name, args.requests))
+      idle = bench_server(EXPORT_DIR, texts, 1, args.requests, extra)
+      results.setdefault(name, []).append({"loaded": loaded, "idle": idle})
+  return results
+
+
 def main():
   parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
   parser.add_argument("--run_dir", default=RUN_DIR)
@@ -228,6 +249,12 @@ def main():
   parser.add_argument("--requests", type=int, default=100,
                       help="requests per client")
   parser.add_argument("--out", default=RESULTS)
+  parser.add_argument("--batching_only", action="store_true",
+                      help="compare serve.py with request batching off and "
+                      "on (bench/results/serving_batching.json)")
+  parser.add_argument("--max_batch_size", type=int, default=32)
+  parser.add_argument("--batch_timeout_micros", type=int, default=0)
+  parser.add_argument("--rounds", type=int, default=2)
   args = parser.parse_args()
   tf.disable_eager_execution()
   tf.logging.set_verbosity(tf.logging.ERROR)
@@ -240,6 +267,20 @@ def main():
   exported = export_lib.export(args.run_dir, EXPORT_DIR)
   export_seconds = time.perf_counter() - start
   texts = sentences()
+  if args.batching_only:
+    results = {"clients": args.clients, "requests_per_client": args.requests,
+               "max_batch_size": args.max_batch_size,
+               "batch_timeout_micros": args.batch_timeout_micros,
+               "loadavg_at_start": [round(x, 2) for x in load_at_start],
+               "command": "flock /tmp/bench.lock .venv/bin/python "
+                          "bench/bench_serving.py --batching_only "
+                          "--clients %d" % args.clients,
+               "modes": bench_batching(args, texts)}
+    path = os.path.join(os.path.dirname(args.out), "serving_batching.json")
+    with open(path, "w") as f:
+      json.dump(results, f, indent=2)
+    print(batching_table(results))
+    return
 
   start = time.perf_counter()
   predictor = predictor_lib.Predictor(exported["export_dir"])
@@ -282,6 +323,23 @@ def main():
   print("wrote %s" % args.out)
   if server["errors"]:
     sys.exit("server errors: %s" % server["error_samples"])
+
+
+def batching_table(r):
+  lines = ["| serve.py, request batching | round | %d clients: requests/s | "
+           "median | p99 | errors | 1 client: median | p99 |" % r["clients"],
+           "|---|---|---|---|---|---|---|---|"]
+  for name, rounds in r["modes"].items():
+    for i, row in enumerate(rounds):
+      loaded, idle = row["loaded"], row["idle"]
+      lines.append("| %s | %d | %.1f | %.1f ms | %.1f ms | %d | %.1f ms | "
+                   "%.1f ms |" % (
+                       name, i + 1, loaded["requests_per_sec"],
+                       loaded["latency"]["median_ms"],
+                       loaded["latency"]["p99_ms"], loaded["errors"],
+                       idle["latency"]["median_ms"],
+                       idle["latency"]["p99_ms"]))
+  return "\n".join(lines)
 
 
 def table(r):

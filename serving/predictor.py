@@ -235,7 +235,7 @@ class Predictor(object):
             "input_mask": [1] * len(encoded.input_ids),
             "segment_ids": encoded.segment_ids}
 
-  def predict(self, inputs):
+  def predict(self, inputs, run_rows=None):
     """Raw texts -> predictions, one per input, in order.
 
     Args:
@@ -252,15 +252,18 @@ class Predictor(object):
         units are characters (Chinese runs) or words (unit_joiner " ");
         score is the mean tag score of the entity's units. Long texts are
         cut into overlapping windows and merged back (nothing truncated).
+
+    `run_rows` replaces self.run_rows (the server's request batching).
     """
     if isinstance(inputs, (str, dict)):
       inputs = [inputs]
     pairs = [_as_pair(item) for item in inputs]
+    run_rows = run_rows or self.run_rows
     if self.kind == "ner":
-      return self._predict_entities(pairs)
+      return self._predict_entities(pairs, run_rows)
     rows = [self.encode(a, b) for a, b in pairs]
     results = []
-    for out in self.run_rows(rows) if rows else []:
+    for out in run_rows(rows) if rows else []:
       probabilities = out["probabilities"].tolist()
       label_id = int(out["label_id"])
       results.append({
@@ -270,7 +273,7 @@ class Predictor(object):
 
   # ------------------------------------------------------------- ner ---
 
-  def _predict_entities(self, pairs):
+  def _predict_entities(self, pairs, run_rows):
     head = self.config.get("head") or {}
     scheme = head.get("scheme", "BIO")
     joiner = head.get("unit_joiner") or ""
@@ -286,7 +289,7 @@ class Predictor(object):
       sentences.append((text, units, offsets, windows, len(rows)))
       rows.extend({n: list(getattr(w, n)) for n in signatures.INPUT_NAMES}
                   for w in windows)
-    outputs = self.run_rows(rows) if rows else []
+    outputs = run_rows(rows) if rows else []
     results = []
     for text, units, offsets, windows, first in sentences:
       mine = outputs[first:first + len(windows)]

@@ -18,7 +18,8 @@ Instances, all of one kind per request:
            "signature_name": "from_examples".
 
 Every bad request gets a 4xx with {"error": "<what and the fix>"}; the
-server keeps serving. Limits: request body bytes (413), instances per
+server keeps serving. With max_batch_size > 0 the rows of concurrent
+requests are gathered into shared batches (serving/batching.py). Limits: request body bytes (413), instances per
 request, tokens per instance. Binds 127.0.0.1 unless told otherwise.
 """
 
@@ -34,6 +35,7 @@ from http import server as http_server
 
 import numpy as np
 
+from serving import batching
 from serving import signatures
 from serving import predictor as predictor_lib
 
@@ -76,8 +78,10 @@ def _int_list(value, what, low, high):
 class Service(object):
   """Request parsing and answering, independent of the HTTP plumbing."""
 
-  def __init__(self, predictor, model_name, max_instances):
+  def __init__(self, predictor, model_name, max_instances, batcher=None):
     self.predictor = predictor
+    # Rows of concurrent requests share batches when a batcher is given.
+    self.run_rows = batcher.run_rows if batcher else predictor.run_rows
     self.model_name = model_name
     self.max_instances = max_instances
     config = predictor.config
@@ -191,7 +195,7 @@ class Service(object):
       if text_b is not None and not isinstance(text_b, str):
         raise RequestError(400, "instances[%d].text_b must be a string" % i)
       pairs.append((text, text_b))
-    return self.predictor.predict(pairs)
+    return self.predictor.predict(pairs, self.run_rows)
 
   def _tensors(self, instances):
     rows = []
@@ -217,7 +221,7 @@ class Service(object):
                            "at most %d" % (i, len(row["input_ids"]),
                                            self.max_tokens))
       rows.append(row)
-    return [_jsonable(out) for out in self.predictor.run_rows(rows)]
+    return [_jsonable(out) for out in self.run_rows(rows)]
 
   def _examples(self, instances):
     serialized = []
@@ -389,6 +393,9 @@ class Server(http_server.ThreadingHTTPServer):
 
   daemon_threads = True
   allow_reuse_address = True
+  # listen() backlog: a burst of clients connecting at once (socketserver's
+  # default of 5 refuses connections beyond it).
+  request_queue_size = 128
 
   def __init__(self, address, service, max_body_bytes):
     self.service = service
@@ -404,7 +411,8 @@ class Server(http_server.ThreadingHTTPServer):
 
 def make_server(predictor, model_name, host="127.0.0.1", port=8501,
                 max_body_bytes=DEFAULT_MAX_BODY_BYTES,
-                max_instances=DEFAULT_MAX_INSTANCES):
+                max_instances=DEFAULT_MAX_INSTANCES, max_batch_size=0,
+                batch_timeout_micros=0):
   """A bound (not yet serving) Server; call serve_forever() / shutdown().
 
   Args:
@@ -414,9 +422,17 @@ def make_server(predictor, model_name, host="127.0.0.1", port=8501,
       server.server_address).
     max_body_bytes: larger request bodies get 413.
     max_instances: more instances per request get 413.
+    max_batch_size: > 0 gathers the rows of concurrent requests into
+      batches of up to this many (serving.batching.Batcher); 0 runs each
+      request on its own.
+    batch_timeout_micros: how long a batch that is not full waits for more
+      requests (0: only what is already waiting).
   """
   if not re.match(r"^[\w.-]+$", model_name):
     raise ValueError("model name %r: use letters, digits, '_', '-', '.'" %
                      model_name)
-  service = Service(predictor, model_name, max_instances)
+  batcher = (batching.Batcher(predictor.run_rows, max_batch_size,
+                              batch_timeout_micros)
+             if max_batch_size else None)
+  service = Service(predictor, model_name, max_instances, batcher)
   return Server((host, port), service, max_body_bytes)

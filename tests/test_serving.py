@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import sys
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -492,3 +493,77 @@ def test_server_binds_loopback_by_default(predictor):
     assert srv.server_address[0] == "127.0.0.1"
   finally:
     srv.server_close()
+
+
+# ----------------------------------------------------- request batching ---
+
+def test_batcher_gathers_concurrent_requests_and_keeps_each_answer():
+  from serving import batching  # pylint: disable=g-import-not-at-top
+  calls = []
+  gate = threading.Event()
+
+  def run_rows(rows):
+    calls.append(len(rows))
+    gate.wait(5)  # the first batch runs while the others queue
+    return [r * 10 for r in rows]
+
+  batcher = batching.Batcher(run_rows, max_batch_size=8)
+  results = {}
+
+  def call(i):
+    results[i] = batcher.run_rows([i, i + 100])
+
+  threads = [threading.Thread(target=call, args=(i,)) for i in range(6)]
+  for t in threads:
+    t.start()
+    time.sleep(0.02)
+  gate.set()
+  for t in threads:
+    t.join(10)
+  assert results == {i: [i * 10, (i + 100) * 10] for i in range(6)}
+  assert len(calls) < 6 and max(calls) <= 8 and sum(calls) == 12
+  batcher.stop()
+
+  def failing(rows):
+    raise ValueError("broken batch")
+
+  batcher = batching.Batcher(failing, max_batch_size=4)
+  with pytest.raises(ValueError, match="broken batch"):
+    batcher.run_rows([1])
+  batcher.stop()
+
+
+def test_batched_server_answers_as_the_unbatched_predictor(predictor):
+  """8 clients at once: the rows share batches, the answers are the ones
+  the predictor gives each text alone."""
+  texts = _texts()
+  srv = server_lib.make_server(predictor, "tiny", port=0, max_batch_size=16,
+                               batch_timeout_micros=2000)
+  thread = threading.Thread(target=srv.serve_forever, daemon=True)
+  thread.start()
+  answers = {}
+  try:
+    def client(i):
+      item = texts[i % len(texts)]
+      instance = ({"text": item} if isinstance(item, str) else
+                  {"text": item[0], "text_b": item[1]})
+      status, body = _request(srv, "POST", PREDICT,
+                              {"instances": [instance]})
+      assert status == 200, body
+      answers[i] = body["predictions"][0]
+
+    clients = [threading.Thread(target=client, args=(i,)) for i in range(24)]
+    for c in clients:
+      c.start()
+    for c in clients:
+      c.join(60)
+  finally:
+    srv.shutdown()
+    srv.server_close()
+  batcher_batches = srv.service.run_rows.__self__.batches
+  assert len(answers) == 24 and batcher_batches < 24
+  for i, answer in answers.items():
+    alone = predictor.predict([texts[i % len(texts)]])[0]
+    assert answer["label"] == alone["label"]
+    for label, p in alone["probabilities"].items():
+      assert abs(answer["probabilities"][label] - p) < 1e-6
