@@ -1,11 +1,9 @@
 """run_classifier end to end on small real data with the tiny Chinese BERT."""
 
-import functools
 import glob
 import json
 import os
 import shutil
-import tempfile
 
 import numpy as np
 import pytest
@@ -60,25 +58,17 @@ def lcqmc(tmp_path):
   return str(d)
 
 
-def _pretrained(dropout=None):
-  """The tiny BERT's folder, or a copy whose config turns dropout off."""
-  if dropout is None:
-    return BERT_DIR
-  return _dropout_copy(dropout)
-
-
-@functools.lru_cache(maxsize=None)
-def _dropout_copy(dropout):
-  folder = tempfile.mkdtemp(prefix="bert_nodrop_")
+def _no_dropout_copy(folder):
+  """A folder of links to the tiny BERT's files, its config without dropout."""
+  os.makedirs(folder)
   for name in os.listdir(BERT_DIR):
-    os.symlink(os.path.join(BERT_DIR, name), os.path.join(folder, name))
-  config_path = os.path.join(folder, "bert_config.json")
+    if name != "bert_config.json":
+      os.symlink(os.path.join(BERT_DIR, name), os.path.join(folder, name))
   with open(os.path.join(BERT_DIR, "bert_config.json")) as f:
     config = json.load(f)
-  config["hidden_dropout_prob"] = dropout
-  config["attention_probs_dropout_prob"] = dropout
-  os.remove(config_path)
-  with open(config_path, "w") as f:
+  config["hidden_dropout_prob"] = 0.0
+  config["attention_probs_dropout_prob"] = 0.0
+  with open(os.path.join(folder, "bert_config.json"), "w") as f:
     json.dump(config, f)
   return folder
 
@@ -90,7 +80,7 @@ def _run(task, data_dir, output_dir, pretrained=None, **train):
   values.update(train)
   return runner.run(classifier.Classifier(task), settings_lib.RunSettings(
       data_dir=data_dir, output_dir=output_dir,
-      init_checkpoint=pretrained or _pretrained(),
+      init_checkpoint=pretrained or BERT_DIR,
       train=settings_lib.TrainSettings(**values), max_seq_length=48,
       do_train=True, do_eval=True))
 
@@ -286,8 +276,9 @@ def test_killed_training_resumes_where_it_stopped(chnsenticorp, tmp_path,
   """Kill at step 13 (checkpoint at 10), rerun: the final weights equal
   those of an uninterrupted run (same step, optimiser state and data)."""
   kwargs = dict(num_train_epochs=5.0, train_batch_size=16)
+  no_dropout = _no_dropout_copy(str(tmp_path / "no_dropout"))
   clean = str(tmp_path / "clean")
-  _run("chnsenticorp", chnsenticorp, clean, _pretrained(dropout=0.0),
+  _run("chnsenticorp", chnsenticorp, clean, no_dropout,
        **kwargs)
 
   killed = str(tmp_path / "killed")
@@ -303,12 +294,12 @@ def test_killed_training_resumes_where_it_stopped(chnsenticorp, tmp_path,
 
   monkeypatch.setattr(training.ProgressHook, "after_run", dying_after_run)
   with pytest.raises(KeyboardInterrupt):
-    _run("chnsenticorp", chnsenticorp, killed, _pretrained(dropout=0.0),
+    _run("chnsenticorp", chnsenticorp, killed, no_dropout,
          **kwargs)
   assert training.current_step(killed) == 10
   monkeypatch.setattr(training.ProgressHook, "after_run", original_after_run)
   results = _run("chnsenticorp", chnsenticorp, killed,
-                 _pretrained(dropout=0.0), **kwargs)
+                 no_dropout, **kwargs)
   assert results["train"]["global_step"] == 20
   a = _checkpoint_values(tf.train.latest_checkpoint(clean))
   b = _checkpoint_values(tf.train.latest_checkpoint(killed))
