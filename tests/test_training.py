@@ -184,3 +184,65 @@ def test_lamb_scales_the_update_by_the_trust_ratio():
   ratio = np.linalg.norm(w0) / np.linalg.norm(update)
   np.testing.assert_allclose(got_w, w0 - 0.1 * ratio * update, rtol=1e-5)
   np.testing.assert_allclose(got_b, w0 - 0.1 * plain, rtol=1e-5)
+
+
+def _adamw_steps(fused, use_resource, grads, w0):
+  """Weights after AdamWeightDecay steps (decay 0.01, a 0.5 multiplier on
+  the kernel) on a kernel and a bias (no decay)."""
+  from finetuning import optimization  # pylint: disable=g-import-not-at-top
+  with tf.Graph().as_default():
+    w = tf.get_variable("layer/kernel", initializer=w0,
+                        use_resource=use_resource)
+    b = tf.get_variable("layer/bias", initializer=w0,
+                        use_resource=use_resource)
+    g = tf.placeholder(tf.float32, w0.shape)
+    optimizer = optimization.AdamWeightDecayOptimizer(
+        0.1, weight_decay_rate=0.01, lr_multipliers={"layer/kernel": 0.5})
+    optimizer.fused = fused
+    step = optimizer.apply_gradients([(g, w), (2.0 * g, b)])
+    with tf.Session() as sess:
+      sess.run(tf.global_variables_initializer())
+      for grad in grads:
+        sess.run(step, {g: grad})
+      return sess.run([w, b])
+
+
+def _google_adamw(w0, grads, scale, lr, decay, one_minus_b1, one_minus_b2):
+  """numpy: Google's AdamWeightDecay update, in float64."""
+  import numpy as np  # pylint: disable=g-import-not-at-top
+  p, m, v = w0.astype(np.float64), 0.0, 0.0
+  for grad in grads:
+    m = (1 - one_minus_b1) * m + one_minus_b1 * scale * grad
+    v = (1 - one_minus_b2) * v + one_minus_b2 * (scale * grad) ** 2
+    p = p - lr * (m / (np.sqrt(v) + 1e-6) + decay * p)
+  return p
+
+
+def test_fused_adamw_equals_googles_update():
+  """5 steps on a decayed kernel (lr multiplier 0.5) and a bias, resource
+  and ref variables, against numpy. The unfused graph is Google's update to
+  float rounding. The fused kernel (ApplyAdam, beta powers 0, decay first)
+  is the same update except that the kernel forms 1 - beta in float32
+  (1 - 0.999f = 0.00099998713): equal to numpy with those weights, and
+  within 1e-4 of Google's."""
+  import numpy as np  # pylint: disable=g-import-not-at-top
+  rng = np.random.RandomState(3)
+  w0 = rng.normal(size=(4, 3)).astype(np.float32)
+  grads = [rng.normal(size=(4, 3)).astype(np.float32) for _ in range(5)]
+  f32 = lambda b: float(np.float32(1.0) - np.float32(b))
+  exact = {"w": _google_adamw(w0, grads, 1.0, 0.05, 0.01, 0.1, 0.001),
+           "b": _google_adamw(w0, grads, 2.0, 0.1, 0.0, 0.1, 0.001)}
+  kernel = {"w": _google_adamw(w0, grads, 1.0, 0.05, 0.01, f32(0.9),
+                               f32(0.999)),
+            "b": _google_adamw(w0, grads, 2.0, 0.1, 0.0, f32(0.9),
+                               f32(0.999))}
+  for use_resource in (True, False):
+    got_w, got_b = _adamw_steps(False, use_resource, grads, w0)
+    np.testing.assert_allclose(got_w, exact["w"], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(got_b, exact["b"], rtol=1e-5, atol=1e-6)
+    got_w, got_b = _adamw_steps(True, use_resource, grads, w0)
+    np.testing.assert_allclose(got_w, kernel["w"], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(got_b, kernel["b"], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(got_w, exact["w"], rtol=1e-4, atol=1e-4)
+  assert not np.allclose(exact["w"], w0, atol=1e-2)  # it moved
+  assert not np.allclose(kernel["b"], exact["b"], rtol=1e-7, atol=0)

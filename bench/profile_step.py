@@ -1,0 +1,252 @@
+"""Profile: where one training step of the classifier spends its time.
+
+Builds the training graph run_classifier.py builds (encoder, classifier
+head, AdamWeightDecay with warm-up and decay; model_fn_builder + Trainer),
+feeds it random token ids of one length from in-memory constants (no input
+pipeline), runs warm-up steps, then traces --traced steps with TF's
+step_stats (RunOptions FULL_TRACE) and sums the op times by kind:
+
+  matmul            MatMul / BatchMatMul, fused or not (dense layers and
+                    attention scores)
+  attention         softmax, the mask and the scaling inside attention/self
+  layer_norm        ops under LayerNorm scopes
+  gelu              the activation inside intermediate/ (not its matmul)
+  dropout           ops under dropout scopes (random masks, the scaling)
+  bias_add          BiasAdd and its gradient
+  reshape_transpose Reshape, Transpose, concat, slices
+  embeddings        lookups and their gradients under embeddings/
+  optimizer         the AdamWeightDecay update and the gradient clipping
+  optimizer_word_embeddings
+                    the part of the update on the word embeddings: dense
+                    over the whole vocabulary, as Google's optimizer does
+  other             the rest (loss, casts, ...)
+
+Each kind is split into forward and backward (gradients/...). Op times
+overlap on 2 cores (TF runs independent ops in parallel), so the shares are
+of summed op time; the wall step time is measured separately, untraced, and
+with it MFU = analytic FLOPs per step / step time / the matmul peak measured
+in the same process (one large fp32 MatMul in a TF session).
+
+  flock /tmp/bench.lock .venv/bin/python bench/profile_step.py \
+      [--lengths 128,32] [--batch_size 32] [--tiny]
+
+Writes bench/results/profile.json and prints a Markdown table.
+"""
+
+import argparse
+import collections
+import json
+import os
+import re
+import sys
+import time
+
+import numpy as np
+
+BENCH_DIR = os.path.dirname(os.path.abspath(__file__))
+REPO_DIR = os.path.dirname(BENCH_DIR)
+sys.path.insert(0, REPO_DIR)
+
+import tensorflow.compat.v1 as tf  # pylint: disable=g-import-not-at-top
+
+from finetuning import classifier  # pylint: disable=g-import-not-at-top
+from finetuning import settings as settings_lib  # pylint: disable=g-import-not-at-top
+from finetuning import task as task_lib  # pylint: disable=g-import-not-at-top
+from finetuning import training  # pylint: disable=g-import-not-at-top
+import modeling  # pylint: disable=g-import-not-at-top
+
+KINDS = ("matmul", "attention", "layer_norm", "gelu", "dropout", "bias_add",
+         "reshape_transpose", "embeddings", "optimizer",
+         "optimizer_word_embeddings", "other")
+OPTIMIZER_SCOPES = ("AdamWeightDecay", "LAMB", "Lamb", "global_norm",
+                    "clip_by_global_norm", "gradient_accumulation")
+SHAPE_OPS = {"Reshape", "Transpose", "ConcatV2", "Slice", "StridedSlice",
+             "StridedSliceGrad", "Pack", "Unpack", "Split", "SplitV",
+             "_MklTranspose", "ExpandDims", "Squeeze", "Tile", "Identity"}
+# "[allocator memory] name = Op[attrs](args)" in a node's timeline label
+# (the memory part only when the op allocated).
+_LABEL = re.compile(r"^(?:\[[^\]]*\] )?\S+ = (\w+)")
+
+
+def kind_of(name, op):
+  """The kind of one executed op (see the module docstring)."""
+  if (name.startswith(OPTIMIZER_SCOPES) or "/update_" in name or
+      name.endswith(("/AdamWeightDecay_m", "/AdamWeightDecay_v"))):
+    if "word_embeddings" in name:
+      return "optimizer_word_embeddings"
+    return "optimizer"
+  if "MatMul" in op:  # also MKL's fused MatMul + BiasAdd
+    return "matmul"
+  if "dropout" in name:
+    return "dropout"
+  if "LayerNorm" in name:
+    return "layer_norm"
+  if op in ("BiasAdd", "BiasAddGrad"):
+    return "bias_add"
+  if op in SHAPE_OPS:
+    return "reshape_transpose"
+  if "attention/self" in name:
+    return "attention"
+  if "intermediate" in name:
+    return "gelu"
+  if "embeddings" in name:
+    return "embeddings"
+  return "other"
+
+
+def matmul_peak(seconds=3.0):
+  """GFLOP/s of one [4096, 384] x [384, 1536] fp32 MatMul, repeated."""
+  with tf.Graph().as_default():
+    a = tf.Variable(tf.random.normal([4096, 384]))
+    b = tf.Variable(tf.random.normal([384, 1536]))
+    product = tf.reduce_sum(tf.matmul(a, b))
+    flops = 2.0 * 4096 * 384 * 1536
+    with tf.Session() as sess:
+      sess.run(tf.global_variables_initializer())
+      for _ in range(3):
+        sess.run(product)
+      runs, started = 0, time.perf_counter()
+      while time.perf_counter() - started < seconds:
+        sess.run(product)
+        runs += 1
+      return flops * runs / (time.perf_counter() - started) / 1e9
+
+
+def train_flops_per_example(config, length):
+  """Analytic matmul FLOPs of one training example (forward x 3), the
+  encoder's dense layers and attention scores (embeddings and head
+  left out)."""
+  h, i, n = config.hidden_size, config.intermediate_size, config.num_hidden_layers
+  dense = 2 * length * (4 * h * h + 2 * h * i)
+  attention = 2 * 2 * length * length * h
+  return 3.0 * n * (dense + attention)
+
+
+def build(config, batch_size, length, seed=1):
+  """(train_op, loss) of the classifier's training graph on constants."""
+  rng = np.random.RandomState(seed)
+  features = {
+      "input_ids": tf.constant(rng.randint(
+          1000, config.vocab_size, (batch_size, length)).astype(np.int32)),
+      "input_mask": tf.ones([batch_size, length], tf.int32),
+      "segment_ids": tf.zeros([batch_size, length], tf.int32),
+      "label_ids": tf.constant(rng.randint(0, 2, batch_size).astype(
+          np.int32)),
+  }
+  task = classifier.Classifier("sst2")
+  task.label_list = ["0", "1"]
+  train = settings_lib.TrainSettings(train_batch_size=batch_size,
+                                     log_every_seconds=1e9)
+  trainer = training.Trainer("bert", config, None, train,
+                             num_train_steps=10000)
+  model_fn = task_lib.model_fn_builder(task, "bert", config, None, trainer)
+  spec = model_fn(features, None, tf.estimator.ModeKeys.TRAIN, {})
+  return spec.train_op, spec.loss
+
+
+def profile(config, batch_size, length, warmup, timed, traced, threads):
+  with tf.Graph().as_default():
+    tf.train.get_or_create_global_step()
+    train_op, loss = build(config, batch_size, length)
+    session_config = tf.ConfigProto(intra_op_parallelism_threads=threads,
+                                    inter_op_parallelism_threads=threads)
+    with tf.Session(config=session_config) as sess:
+      sess.run(tf.global_variables_initializer())
+      for _ in range(warmup):
+        sess.run(train_op)
+      started = time.perf_counter()
+      for _ in range(timed):
+        sess.run(train_op)
+      step_seconds = (time.perf_counter() - started) / timed
+      totals = collections.defaultdict(float)  # (kind, direction) -> us
+      options = tf.RunOptions(trace_level=tf.RunOptions.FULL_TRACE)
+      for _ in range(traced):
+        metadata = tf.RunMetadata()
+        sess.run([train_op, loss], options=options, run_metadata=metadata)
+        for device in metadata.step_stats.dev_stats:
+          for node in device.node_stats:
+            match = _LABEL.match(node.timeline_label or "")
+            if not match:
+              continue
+            name = node.node_name
+            direction = ("backward" if name.startswith("gradients/")
+                         else "forward")
+            kind = kind_of(name, match.group(1))
+            if kind.startswith("optimizer"):
+              direction = "update"
+            totals[(kind, direction)] += (
+                node.op_end_rel_micros - node.op_start_rel_micros) / traced
+  return step_seconds, totals
+
+
+def main():
+  parser = argparse.ArgumentParser()
+  parser.add_argument("--lengths", default="128,32")
+  parser.add_argument("--batch_size", type=int, default=32)
+  parser.add_argument("--warmup", type=int, default=3)
+  parser.add_argument("--timed", type=int, default=10)
+  parser.add_argument("--traced", type=int, default=3)
+  parser.add_argument("--threads", type=int, default=0)
+  parser.add_argument("--tiny", action="store_true",
+                      help="the tiny test BERT (a smoke test)")
+  parser.add_argument("--output", default=os.path.join(
+      BENCH_DIR, "results", "profile.json"))
+  args = parser.parse_args()
+  if args.tiny:
+    config_file = os.path.join(os.path.dirname(REPO_DIR), "shared",
+                               "reference", "bert_zh_tiny",
+                               "bert_config.json")
+    model = "tiny BERT (tests)"
+  else:
+    from minilm_model import converted_model  # pylint: disable=g-import-not-at-top
+    config_file = os.path.join(converted_model()[1], "bert_config.json")
+    model = "all-MiniLM-L6-v2"
+  config = modeling.BertConfig.from_json_file(config_file)
+  peak = matmul_peak()
+  print("matmul peak: %.0f GFLOP/s" % peak, flush=True)
+  results = {"model": model, "batch_size": args.batch_size,
+             "matmul_peak_gflops": round(peak, 1), "tf": tf.__version__,
+             "cpu_count": os.cpu_count(), "lengths": {}}
+  for length in (int(x) for x in args.lengths.split(",")):
+    seconds, totals = profile(config, args.batch_size, length, args.warmup,
+                              args.timed, args.traced, args.threads)
+    flops = train_flops_per_example(config, length) * args.batch_size
+    total = sum(totals.values())
+    row = {"step_seconds": round(seconds, 4),
+           "examples_per_sec": round(args.batch_size / seconds, 1),
+           "gflop_per_step": round(flops / 1e9, 1),
+           "achieved_gflops": round(flops / seconds / 1e9, 1),
+           "mfu": round(flops / seconds / 1e9 / peak, 3),
+           "op_microseconds": round(total),
+           "shares": {}}
+    for kind in KINDS:
+      for direction in ("forward", "backward", "update"):
+        value = totals.get((kind, direction))
+        if value:
+          row["shares"]["%s/%s" % (kind, direction)] = round(value / total,
+                                                             4)
+    results["lengths"][str(length)] = row
+    print("length %d: %.3f s a step, %.1f examples/sec, MFU %.2f" % (
+        length, seconds, row["examples_per_sec"], row["mfu"]), flush=True)
+  os.makedirs(os.path.dirname(args.output), exist_ok=True)
+  with open(args.output, "w") as f:
+    json.dump(results, f, indent=2)
+  lengths = list(results["lengths"])
+  print("\n| kind | " + " | ".join("length %s: fwd / bwd" % n
+                                     for n in lengths) + " |")
+  print("|---|" + "---|" * len(lengths))
+  for kind in KINDS:
+    cells = []
+    for n in lengths:
+      shares = results["lengths"][n]["shares"]
+      if kind.startswith("optimizer"):
+        cells.append("%.1f%%" % (100 * shares.get(kind + "/update", 0)))
+      else:
+        cells.append("%.1f%% / %.1f%%" % (
+            100 * shares.get(kind + "/forward", 0),
+            100 * shares.get(kind + "/backward", 0)))
+    print("| %s | %s |" % (kind, " | ".join(cells)))
+
+
+if __name__ == "__main__":
+  main()
