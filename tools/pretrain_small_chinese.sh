@@ -81,4 +81,21 @@ for init in model random; do
       --max_seq_length 128 --train_batch_size 32 --learning_rate 1e-4 \
       --num_train_epochs 1 --seed 1 --log_every_seconds 60
 done
-step "done: results in $OUT/*/run_results.json"
+step "8. summary: $OUT/summary.json"
+"$PY" - "$OUT" <<'PYEOF'
+import json, os, sys
+out = sys.argv[1]
+def results(name):
+  with open(os.path.join(out, name, "run_results.json")) as f:
+    return json.load(f)
+summary = {"pretraining_eval": results("model")["eval"]}
+for task, metric in (("chnsenticorp", "accuracy"), ("msra", "f1")):
+  for init in ("model", "random"):
+    r = results("%s_%s" % (task, init))
+    summary["%s_%s" % (task, init)] = {
+        "dev_" + metric: r["eval"][metric], "test_" + metric: r["predict"][metric]}
+with open(os.path.join(out, "summary.json"), "w") as f:
+  json.dump(summary, f, indent=2)
+print(json.dumps(summary, indent=2))
+PYEOF
+step "done: results in $OUT/*/run_results.json and $OUT/summary.json"
