@@ -270,6 +270,11 @@ class Handler(http_server.BaseHTTPRequestHandler):
   default_request_version = "HTTP/1.0"
   server_version = "bert-tf1-serving"
   timeout = 60  # seconds a client may stall mid-request
+  # TCP_NODELAY: the headers and the body go out as two writes, and with
+  # Nagle's algorithm the second waits for the client's delayed ACK (40 ms
+  # on Linux): measured 60 ms for an idle single request that computes in
+  # 12 ms.
+  disable_nagle_algorithm = True
 
   def log_message(self, fmt, *args):  # quieter than stderr per request
     log.debug("%s - %s", self.address_string(), fmt % args)
