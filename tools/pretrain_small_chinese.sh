@@ -4,7 +4,7 @@
 # ../shared/data, then fine-tunes it and the same architecture from random
 # weights on ChnSentiCorp and MSRA NER.
 #
-#   bash tools/pretrain_small_chinese.sh            # everything (~3 h on 2 cores)
+#   bash tools/pretrain_small_chinese.sh            # everything (~2.5 h on 2 cores)
 #   STEPS=2000 bash tools/pretrain_small_chinese.sh # a shorter pre-training
 #   SKIP_FINETUNE=1 bash tools/pretrain_small_chinese.sh
 #
@@ -17,7 +17,7 @@ cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}
 OUT=${OUT:-.cache/small_chinese}
 DATA=${DATA:-../shared/data}
-STEPS=${STEPS:-2800}            # pre-training steps of 64 sequences of 128 (~75 min)
+STEPS=${STEPS:-2800}            # pre-training steps of 64 sequences of 128 (~80 min idle)
 mkdir -p "$OUT"
 
 step() { printf '\n== %s (%s)\n' "$1" "$(date +%H:%M:%S)"; }
