@@ -19,8 +19,9 @@ Instances, all of one kind per request:
 
 Every bad request gets a 4xx with {"error": "<what and the fix>"}; the
 server keeps serving. With max_batch_size > 0 the rows of concurrent
-requests are gathered into shared batches (serving/batching.py). Limits: request body bytes (413), instances per
-request, tokens per instance. Binds 127.0.0.1 unless told otherwise.
+requests are gathered into shared batches (serving/batching.py). Limits:
+request body bytes (413), instances per request, tokens per instance. Binds
+127.0.0.1 unless told otherwise.
 """
 
 import base64
@@ -81,6 +82,7 @@ class Service(object):
   def __init__(self, predictor, model_name, max_instances, batcher=None):
     self.predictor = predictor
     # Rows of concurrent requests share batches when a batcher is given.
+    self.batcher = batcher
     self.run_rows = batcher.run_rows if batcher else predictor.run_rows
     self.model_name = model_name
     self.max_instances = max_instances
@@ -412,6 +414,12 @@ class Server(http_server.ThreadingHTTPServer):
   def count_error(self):
     with self._lock:
       self.errors += 1
+
+  def server_close(self):
+    """Closes the socket and stops the batcher's thread, if any."""
+    http_server.ThreadingHTTPServer.server_close(self)
+    if self.service.batcher:
+      self.service.batcher.stop()
 
 
 def make_server(predictor, model_name, host="127.0.0.1", port=8501,

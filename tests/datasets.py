@@ -9,3 +9,18 @@ def head(src, dst, n, header=True):
   with open(dst, "w", encoding="utf-8") as f:
     f.writelines(lines[:start] + lines[start:start + n])
   return dst
+
+
+def ner_splits(src, dst_dir, train, dev, test):
+  """Writes example.train/.dev/.test in dst_dir from slices (start, end) of
+  the blank-line-separated sentences of src (a People's Daily file)."""
+  import os  # pylint: disable=g-import-not-at-top
+  with open(src, encoding="utf-8") as f:
+    sentences = [b for b in f.read().split("\n\n") if b.strip()]
+  os.makedirs(dst_dir, exist_ok=True)
+  for split, (start, end) in (("train", train), ("dev", dev),
+                              ("test", test)):
+    with open(os.path.join(dst_dir, "example." + split), "w",
+              encoding="utf-8") as f:
+      f.write("\n\n".join(sentences[start:end]) + "\n")
+  return dst_dir

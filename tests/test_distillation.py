@@ -38,7 +38,7 @@ def teacher(tmp_path_factory):
   data.mkdir()
   for split, n in (("train", 64), ("dev", 32), ("test", 16)):
     datasets.head(os.path.join(DATA_DIR, "chnsenticorp", split + ".tsv"),
-          str(data / (split + ".tsv")), n)
+                  str(data / (split + ".tsv")), n)
   out = str(root / "teacher")
   proc = clirun.run_script(
       "run_classifier.py", "--task=chnsenticorp", "--data_dir=" + str(data),
@@ -263,17 +263,9 @@ def test_ner_student_from_a_crf_teacher(tmp_path):
   """Token-level distillation from a CRF teacher: the student keeps a CRF
   whose transitions start from the teacher's; unlabeled sentences take the
   teacher's tags on their first pieces; the student tags like any run."""
-  data = tmp_path / "pd"
-  data.mkdir()
-  with open(os.path.join(DATA_DIR, "peoples_daily_ner", "example.dev"),
-            encoding="utf-8") as f:
-    sentences = [b for b in f.read().split("\n\n") if b.strip()]
-  (data / "example.train").write_text("\n\n".join(sentences[:32]) + "\n",
-                                      encoding="utf-8")
-  (data / "example.dev").write_text("\n\n".join(sentences[32:40]) + "\n",
-                                    encoding="utf-8")
-  (data / "example.test").write_text("\n\n".join(sentences[40:44]) + "\n",
-                                     encoding="utf-8")
+  data = datasets.ner_splits(
+      os.path.join(DATA_DIR, "peoples_daily_ner", "example.dev"),
+      str(tmp_path / "pd"), train=(0, 32), dev=(32, 40), test=(40, 44))
   teacher_dir = str(tmp_path / "teacher")
   proc = clirun.run_script(
       "run_ner.py", "--task=peoples_daily", "--data_dir=" + str(data),

@@ -21,7 +21,6 @@ from tests.paths import REFERENCE_DIR
 ELECTRA_DIR = os.path.join(REFERENCE_DIR, "electra_zh_tiny")
 
 
-
 def _serve_one(predictor, body):
   server = server_lib.make_server(predictor, "m", port=0)
   import threading  # pylint: disable=g-import-not-at-top
@@ -43,7 +42,7 @@ def test_classifier_trains_exports_and_serves(tmp_path):
   data.mkdir()
   for split, n in (("train", 48), ("dev", 16), ("test", 8)):
     datasets.head(os.path.join(DATA_DIR, "chnsenticorp", split + ".tsv"),
-          str(data / (split + ".tsv")), n)
+                  str(data / (split + ".tsv")), n)
   out = str(tmp_path / "run")
   proc = clirun.run_script(
       "run_classifier.py", "--task=chnsenticorp", "--data_dir=" + str(data),
@@ -77,17 +76,9 @@ def test_classifier_trains_exports_and_serves(tmp_path):
 
 
 def test_ner_trains_exports_and_serves(tmp_path):
-  data = tmp_path / "data"
-  data.mkdir()
-  with open(os.path.join(DATA_DIR, "peoples_daily_ner", "example.dev"),
-            encoding="utf-8") as f:
-    sentences = [b for b in f.read().split("\n\n") if b.strip()]
-  (data / "example.train").write_text("\n\n".join(sentences[:32]) + "\n",
-                                      encoding="utf-8")
-  (data / "example.dev").write_text("\n\n".join(sentences[:8]) + "\n",
-                                    encoding="utf-8")
-  (data / "example.test").write_text("\n\n".join(sentences[8:12]) + "\n",
-                                     encoding="utf-8")
+  data = datasets.ner_splits(
+      os.path.join(DATA_DIR, "peoples_daily_ner", "example.dev"),
+      str(tmp_path / "data"), train=(0, 32), dev=(0, 8), test=(8, 12))
   out = str(tmp_path / "run")
   proc = clirun.run_script(
       "run_ner.py", "--task=peoples_daily", "--data_dir=" + str(data),
