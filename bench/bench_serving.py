@@ -274,7 +274,8 @@ def main():
                "loadavg_at_start": [round(x, 2) for x in load_at_start],
                "command": "flock /tmp/bench.lock .venv/bin/python "
                           "bench/bench_serving.py --batching_only "
-                          "--clients %d" % args.clients,
+                          "--clients %d --requests %d" % (args.clients,
+                                                          args.requests),
                "modes": bench_batching(args, texts)}
     path = os.path.join(os.path.dirname(args.out), "serving_batching.json")
     with open(path, "w") as f:
