@@ -341,6 +341,11 @@ class Distiller(task_lib.Task):
     if self.kind == "ner":
       self.float_features = (
           ("teacher_logits", info["max_seq_length"] * len(self.teacher.labels)),)
+    if self.attention_loss_weight and settings.train.pack_sequences:
+      raise SettingsError(
+          "--attention_loss_weight compares each example's attention scores, "
+          "and packed rows hold several examples' scores: drop "
+          "--pack_sequences (or the attention loss)")
     if settings.do_train and bool(settings.init_checkpoint) == bool(
         self.student_layers):
       raise SettingsError("name the student: --init_checkpoint (a "

@@ -6,9 +6,13 @@ one of a few fixed sizes up to max_seq_length, so short sentences do not pay
 for max_seq_length and the graph sees only a handful of shapes. Evaluation and
 prediction keep file order and pad each batch to its longest feature.
 `dynamic_padding=False` pads everything to max_seq_length (Google's way).
+`pack_sequences=True` batches training examples in shuffled order and packs
+each batch into a few rows (finetuning.packing has the rules).
 """
 
 import tensorflow.compat.v1 as tf
+
+from finetuning import packing
 
 _BUCKET_SIZES = (16, 32, 48, 64, 96, 128, 192, 256, 384, 512)
 DEFAULT_SEED = 12345
@@ -50,7 +54,7 @@ def input_fn_builder(record_file, batch_size, max_seq_length, is_training,
                      scalar_names=("label_ids", "example_index"),
                      dynamic_padding=True, seed=DEFAULT_SEED,
                      skip_batches=0, shuffle_buffer=10000,
-                     float_features=()):
+                     float_features=(), pack_sequences=False):
   """Returns an Estimator input_fn.
 
   Args:
@@ -66,6 +70,8 @@ def input_fn_builder(record_file, batch_size, max_seq_length, is_training,
     shuffle_buffer: examples in the shuffle buffer.
     float_features: (name, length) of fixed-length float vector features
       (e.g. cached teacher logits).
+    pack_sequences: training batches also carry packed rows
+      (packing.PACKED_FEATURES); needs dynamic_padding.
 
   Returns:
     fn(params) -> tf.data.Dataset of (features dict, None); features have
@@ -91,6 +97,9 @@ def input_fn_builder(record_file, batch_size, max_seq_length, is_training,
     if not dynamic_padding:
       d = d.padded_batch(batch_size, padded_shapes(max_seq_length),
                          drop_remainder=is_training)
+    elif is_training and pack_sequences:
+      d = d.padded_batch(batch_size, padded_shapes(None), drop_remainder=True)
+      d = d.map(_packer(bucket_sizes(max_seq_length), batch_size))
     elif is_training:
       sizes = bucket_sizes(max_seq_length)
       d = d.apply(tf.data.experimental.bucket_by_sequence_length(
@@ -106,3 +115,25 @@ def input_fn_builder(record_file, batch_size, max_seq_length, is_training,
     return d.prefetch(2)
 
   return input_fn
+
+
+def _packer(sizes, batch_size):
+  """fn(batch features) -> the batch plus its packed rows (tf.data map)."""
+
+  def pack(input_ids, segment_ids, lengths):
+    arrays = packing.pack_batch(input_ids, segment_ids, lengths, sizes)
+    return [arrays[name] for name in packing.PACKED_FEATURES]
+
+  def add_packed(features):
+    outputs = tf.numpy_function(
+        pack, [features["input_ids"], features["segment_ids"],
+               features["length"]],
+        [tf.int32] * len(packing.PACKED_FEATURES))
+    features = dict(features)
+    for name, value in zip(packing.PACKED_FEATURES, outputs):
+      shape = [batch_size, None] if name == "unpack_index" else [None, None]
+      value.set_shape(shape)
+      features[name] = value
+    return features
+
+  return add_packed

@@ -113,6 +113,7 @@ class Run(object):
         scalar_names=self.task.scalar_names,
         float_features=self.task.float_features_for(data.name),
         dynamic_padding=self.train.dynamic_padding,
+        pack_sequences=self.train.pack_sequences,
         seed=input_pipeline.DEFAULT_SEED if seed is None else seed,
         skip_batches=start_step)
 

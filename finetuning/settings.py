@@ -96,6 +96,10 @@ TRAIN_SETTINGS = (
     Setting("seed", None, int, "Random seed (graph and data order)."),
     Setting("dynamic_padding", True, bool, "Bucket batches by length; false "
             "pads every batch to max_seq_length (Google's way)."),
+    Setting("pack_sequences", False, bool, "Pack each training batch's "
+            "examples into a few rows (block-diagonal attention, positions "
+            "restarting per example): less padding than length buckets. "
+            "Evaluation and prediction are not packed."),
     Setting("save_checkpoints_steps", 1000, int, "Checkpoint interval."),
     Setting("keep_checkpoint_max", 3, int, "Checkpoints to keep."),
     Setting("eval_every_steps", None, int, "Evaluate on dev every N steps "
@@ -113,7 +117,7 @@ TRAIN_SETTINGS = (
 # Train settings a resumed run must keep: changing them would break the
 # data position it resumes from (or the batches it already took).
 RESUME_INVARIANT = ("train_batch_size", "gradient_accumulation_steps",
-                    "seed", "dynamic_padding")
+                    "seed", "dynamic_padding", "pack_sequences")
 
 
 def defaults(table):
@@ -182,6 +186,9 @@ class TrainSettings(object):
       if getattr(self, name) is not None:
         _at_least(name, getattr(self, name), 1 if name ==
                   "num_train_steps" else 0)
+    if self.pack_sequences and not self.dynamic_padding:
+      raise SettingsError("--pack_sequences packs batches instead of padding "
+                          "them: drop --dynamic_padding=false")
     if self.early_stopping_patience and not self.eval_every_steps:
       raise SettingsError("--early_stopping_patience needs "
                           "--eval_every_steps (evaluations to count)")

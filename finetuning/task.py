@@ -261,7 +261,18 @@ def task_class(kind):
 
 
 def encoder_from_features(model_type, config, features, is_training):
-  """Builds the encoder on a features dict (input_ids, input_mask, ...)."""
+  """Builds the encoder on a features dict (input_ids, input_mask, ...).
+
+  A packed training batch (finetuning.packing) runs the encoder on its
+  packed rows; the model unpacks its outputs, so the head sees the batch
+  as usual.
+  """
+  if "unpack_index" in features:
+    return modeling.build_model(
+        model_type, config, is_training, features["packed_input_ids"],
+        features["packed_input_mask"], features["packed_segment_ids"],
+        packing=modeling.Packing(features["packed_position_ids"],
+                                 features["unpack_index"]))
   return modeling.build_model(
       model_type, config, is_training, features["input_ids"],
       features["input_mask"], features.get("segment_ids"))

@@ -15,6 +15,7 @@ what is left to initialise and what in the checkpoint went unused.
 from modeling.albert import AlbertModel
 from modeling.albert import detect_albert_layout
 from modeling.base import EncoderModel
+from modeling.base import Packing
 from modeling.bert import BertModel
 from modeling.checkpoint import check_report
 from modeling.checkpoint import CheckpointError

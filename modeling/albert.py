@@ -64,7 +64,7 @@ class AlbertModel(base.EncoderModel):
 
   def __init__(self, config, is_training, input_ids, input_mask=None,
                token_type_ids=None, use_one_hot_embeddings=False, scope=None,
-               layout=None):
+               layout=None, packing=None):
     """Builds the graph.
 
     Args:
@@ -76,6 +76,7 @@ class AlbertModel(base.EncoderModel):
       use_one_hot_embeddings: one-hot matmul embeddings.
       scope: variable scope; "bert" by default (as Google's ALBERT).
       layout: "google" or "brightmart"; None asks `detect_albert_layout`.
+      packing: optional `base.Packing` (packed rows in, per-example out).
     """
     layers.check_hidden_size(config)
     config = base.inference_config(config, is_training)
@@ -87,24 +88,24 @@ class AlbertModel(base.EncoderModel):
 
     with tf.variable_scope(scope, default_name="bert") as model_scope:
       self.name_scope = model_scope.original_name_scope
+      position_ids = packing and packing.position_ids
       with tf.variable_scope("embeddings"):
         if layout == GOOGLE:
-          self.embedding_output, self.embedding_table = bert.bert_embeddings(
+          embedded, self.embedding_table = bert.bert_embeddings(
               config, input_ids, token_type_ids, use_one_hot_embeddings,
-              embedding_size)
+              embedding_size, position_ids)
         else:
-          self.embedding_output, self.embedding_table = _brightmart_embeddings(
+          embedded, self.embedding_table = _brightmart_embeddings(
               config, input_ids, token_type_ids, use_one_hot_embeddings,
-              embedding_size)
+              embedding_size, position_ids)
+      self.embedding_output = base.unpack(embedded, packing)
       with tf.variable_scope("encoder"):
         if layout == GOOGLE:
           self.all_encoder_layers = _google_encoder(
-              config, self.embedding_output, input_mask, batch_size,
-              seq_length)
+              config, embedded, input_mask, batch_size, seq_length, packing)
         else:
           self.all_encoder_layers = _brightmart_encoder(
-              config, self.embedding_output, input_mask, batch_size,
-              seq_length)
+              config, embedded, input_mask, batch_size, seq_length, packing)
       self.sequence_output = self.all_encoder_layers[-1]
       self.pooled_output = base.pooler(
           self.sequence_output, config.hidden_size, config.initializer_range)
@@ -121,7 +122,7 @@ def _check_ln_type(config):
 
 
 def _google_encoder(config, embedding_output, input_mask, batch_size,
-                    seq_length):
+                    seq_length, packing=None):
   """E->H projection, then groups of shared layers (google-research/albert).
 
   Returns:
@@ -147,11 +148,12 @@ def _google_encoder(config, embedding_output, input_mask, batch_size,
             layers.ALBERT_LAYER_NAMES)
 
   return base.stack_layers(layer_fn, hidden, input_mask, num_layers * inner,
-                           batch_size, seq_length)
+                           batch_size, seq_length, packing)
 
 
 def _brightmart_embeddings(config, input_ids, token_type_ids,
-                           use_one_hot_embeddings, embedding_size):
+                           use_one_hot_embeddings, embedding_size,
+                           position_ids=None):
   """brightmart: [V,E] lookup, x [E,H] `word_embeddings_2`, then as BERT at H.
 
   Returns:
@@ -167,7 +169,8 @@ def _brightmart_embeddings(config, input_ids, token_type_ids,
   output = layers.add_token_type_embeddings(
       output, token_type_ids, config.type_vocab_size, config.initializer_range)
   output = layers.add_position_embeddings(
-      output, config.max_position_embeddings, config.initializer_range)
+      output, config.max_position_embeddings, config.initializer_range,
+      position_ids=position_ids)
   output = layers.layer_norm_and_dropout(
       output, config.hidden_dropout_prob,
       getattr(config, "layer_norm_eps", 1e-12))
@@ -175,7 +178,7 @@ def _brightmart_embeddings(config, input_ids, token_type_ids,
 
 
 def _brightmart_encoder(config, embedding_output, input_mask, batch_size,
-                        seq_length):
+                        seq_length, packing=None):
   """One BERT-named layer, `layer_shared`, applied num_hidden_layers times."""
 
   def layer_fn(unused_idx, layer_input, attention_bias):
@@ -185,4 +188,5 @@ def _brightmart_encoder(config, embedding_output, input_mask, batch_size,
           layers.BERT_LAYER_NAMES)
 
   return base.stack_layers(layer_fn, embedding_output, input_mask,
-                           config.num_hidden_layers, batch_size, seq_length)
+                           config.num_hidden_layers, batch_size, seq_length,
+                           packing)

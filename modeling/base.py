@@ -4,6 +4,7 @@
 getters; `BertModel`, `AlbertModel` and `DistilBertModel` fill them in.
 """
 
+import collections
 import copy
 
 import tensorflow.compat.v1 as tf
@@ -53,6 +54,36 @@ class EncoderModel(object):
             if t.name.startswith(scope)]
 
 
+class Packing(collections.namedtuple("Packing", ["position_ids",
+                                                 "unpack_index"])):
+  """Several examples packed into each input row (sequence packing).
+
+  With a `Packing`, a model's `input_ids`, `input_mask` and
+  `token_type_ids` are the packed rows [rows, row_length], and:
+    - `input_mask` holds example numbers, not 0/1: 0 for padding, k for
+      the k-th example of the row. A token attends only to the tokens of
+      its own example (`layers.block_attention_bias`).
+    - `position_ids` (int [rows, row_length]) restart at 0 with each
+      example, so every example sees the positions it has alone.
+    - `unpack_index` (int [batch, seq]) says where each example's tokens
+      went: token t of example b is flat position row * row_length +
+      offset of the rows; padding positions may point anywhere.
+  The model's outputs (embedding output, every encoder layer, sequence and
+  pooled output) are then unpacked to [batch, seq, ...], as if each
+  example had its own row; only the attention scores stay per row.
+  """
+
+
+def unpack(tensor, packing):
+  """[rows, row_length, width] packed rows -> [batch, seq, width] per
+  example (`packing.unpack_index`); `tensor` itself without packing."""
+  if packing is None:
+    return tensor
+  width = tensor.shape[-1]
+  flat = tf.reshape(tensor, [-1, width])                    # [rows*len, w]
+  return tf.gather(flat, packing.unpack_index)              # [b, s, w]
+
+
 def inference_config(config, is_training):
   """A copy of `config` with dropout switched off unless training."""
   config = copy.deepcopy(config)
@@ -84,28 +115,37 @@ def default_inputs(input_ids, input_mask, token_type_ids):
 
 
 def stack_layers(layer_fn, embedded, input_mask, num_layers, batch_size,
-                 seq_length):
+                 seq_length, packing=None):
   """Runs `layer_fn` `num_layers` times; returns every layer's output.
 
   Args:
     layer_fn: fn(layer_index, layer_input [b*s, h], attention_bias) ->
       [b*s, h]; it opens its own variable scopes.
     embedded: float Tensor [batch_size, seq_length, hidden_size].
-    input_mask: int Tensor [batch_size, seq_length].
+    input_mask: int Tensor [batch_size, seq_length] (example numbers with
+      `packing`).
     num_layers: how many times to apply layer_fn.
-    batch_size, seq_length: ints or scalar tensors.
+    batch_size, seq_length: ints or scalar tensors (the rows' shape).
+    packing: optional `Packing`: block-diagonal attention, and outputs
+      unpacked per example.
 
   Returns:
-    List of `num_layers` float Tensors [batch_size, seq_length, hidden_size].
+    List of `num_layers` float Tensors [batch_size, seq_length, hidden_size]
+    ([examples, seq, hidden] with `packing`).
   """
   hidden_size = embedded.shape[-1]
-  attention_bias = layers.attention_bias_from_mask(input_mask, embedded.dtype)
+  if packing is None:
+    attention_bias = layers.attention_bias_from_mask(input_mask,
+                                                     embedded.dtype)
+  else:
+    attention_bias = layers.block_attention_bias(input_mask, embedded.dtype)
   prev_output = layers.reshape_to_matrix(embedded)   # [b*s, h]
   outputs = []
   for layer_idx in range(num_layers):
     prev_output = layer_fn(layer_idx, prev_output, attention_bias)
-    outputs.append(
-        tf.reshape(prev_output, [batch_size, seq_length, hidden_size]))
+    outputs.append(unpack(
+        tf.reshape(prev_output, [batch_size, seq_length, hidden_size]),
+        packing))
   return outputs
 
 

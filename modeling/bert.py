@@ -17,7 +17,7 @@ from modeling import layers
 
 
 def bert_embeddings(config, input_ids, token_type_ids, use_one_hot_embeddings,
-                    embedding_size=None):
+                    embedding_size=None, position_ids=None):
   """Word + segment + position embeddings, layer norm and dropout.
 
   Opens no scope of its own: call it inside `<model>/embeddings`.
@@ -27,6 +27,7 @@ def bert_embeddings(config, input_ids, token_type_ids, use_one_hot_embeddings,
     input_ids, token_type_ids: int Tensors [batch_size, seq_length].
     use_one_hot_embeddings: one-hot matmul instead of gather.
     embedding_size: table width (ALBERT's E); defaults to hidden_size.
+    position_ids: optional int Tensor [batch_size, seq_length] (packed rows).
 
   Returns:
     (embedding_output [batch, seq, width], embedding_table [vocab, width]).
@@ -40,7 +41,8 @@ def bert_embeddings(config, input_ids, token_type_ids, use_one_hot_embeddings,
         output, token_type_ids, config.type_vocab_size,
         config.initializer_range)
   output = layers.add_position_embeddings(
-      output, config.max_position_embeddings, config.initializer_range)
+      output, config.max_position_embeddings, config.initializer_range,
+      position_ids=position_ids)
   output = layers.layer_norm_and_dropout(
       output, config.hidden_dropout_prob,
       getattr(config, "layer_norm_eps", 1e-12))
@@ -48,7 +50,7 @@ def bert_embeddings(config, input_ids, token_type_ids, use_one_hot_embeddings,
 
 
 def bert_encoder(config, embedding_output, input_mask, batch_size,
-                 seq_length):
+                 seq_length, packing=None):
   """`encoder/layer_N`: num_hidden_layers Transformer layers, each its own.
 
   Opens the `encoder` scope: call it inside the model's scope.
@@ -58,6 +60,7 @@ def bert_encoder(config, embedding_output, input_mask, batch_size,
     embedding_output: float Tensor [batch_size, seq_length, hidden_size].
     input_mask: int Tensor [batch_size, seq_length].
     batch_size, seq_length: ints or scalar tensors.
+    packing: optional `base.Packing` (outputs unpacked per example).
 
   Returns:
     List of num_hidden_layers float Tensors [batch_size, seq_length, hidden].
@@ -71,7 +74,8 @@ def bert_encoder(config, embedding_output, input_mask, batch_size,
 
   with tf.variable_scope("encoder"):
     return base.stack_layers(layer_fn, embedding_output, input_mask,
-                             config.num_hidden_layers, batch_size, seq_length)
+                             config.num_hidden_layers, batch_size, seq_length,
+                             packing)
 
 
 class BertModel(base.EncoderModel):
@@ -92,7 +96,8 @@ class BertModel(base.EncoderModel):
   """
 
   def __init__(self, config, is_training, input_ids, input_mask=None,
-               token_type_ids=None, use_one_hot_embeddings=False, scope=None):
+               token_type_ids=None, use_one_hot_embeddings=False, scope=None,
+               packing=None):
     """Builds the graph.
 
     Args:
@@ -103,6 +108,8 @@ class BertModel(base.EncoderModel):
       token_type_ids: optional int Tensor [batch_size, seq_length].
       use_one_hot_embeddings: one-hot matmul embeddings (TPU style).
       scope: variable scope; "bert" by default.
+      packing: optional `base.Packing`: the inputs are packed rows (see
+        there); the outputs are per example.
     """
     layers.check_hidden_size(config)
     config = base.inference_config(config, is_training)
@@ -112,11 +119,13 @@ class BertModel(base.EncoderModel):
     with tf.variable_scope(scope, default_name="bert") as model_scope:
       self.name_scope = model_scope.original_name_scope
       with tf.variable_scope("embeddings"):
-        self.embedding_output, self.embedding_table = bert_embeddings(
-            config, input_ids, token_type_ids, use_one_hot_embeddings)
+        embedded, self.embedding_table = bert_embeddings(
+            config, input_ids, token_type_ids, use_one_hot_embeddings,
+            position_ids=packing and packing.position_ids)
+      self.embedding_output = base.unpack(embedded, packing)
 
       self.all_encoder_layers = bert_encoder(
-          config, self.embedding_output, input_mask, batch_size, seq_length)
+          config, embedded, input_mask, batch_size, seq_length, packing)
       self.sequence_output = self.all_encoder_layers[-1]
       self.pooled_output = base.pooler(
           self.sequence_output, config.hidden_size, config.initializer_range)

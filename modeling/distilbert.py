@@ -34,7 +34,8 @@ class DistilBertModel(base.EncoderModel):
   """
 
   def __init__(self, config, is_training, input_ids, input_mask=None,
-               token_type_ids=None, use_one_hot_embeddings=False, scope=None):
+               token_type_ids=None, use_one_hot_embeddings=False, scope=None,
+               packing=None):
     """Builds the graph; arguments as `BertModel` (scope "distilbert")."""
     layers.check_hidden_size(config)
     config = base.inference_config(config, is_training)
@@ -47,10 +48,12 @@ class DistilBertModel(base.EncoderModel):
     with tf.variable_scope(scope, default_name="distilbert") as model_scope:
       self.name_scope = model_scope.original_name_scope
       with tf.variable_scope("embeddings"):
-        self.embedding_output, self.embedding_table = bert.bert_embeddings(
-            config, input_ids, None, use_one_hot_embeddings)
+        embedded, self.embedding_table = bert.bert_embeddings(
+            config, input_ids, None, use_one_hot_embeddings,
+            position_ids=packing and packing.position_ids)
+      self.embedding_output = base.unpack(embedded, packing)
 
       self.all_encoder_layers = bert.bert_encoder(
-          config, self.embedding_output, input_mask, batch_size, seq_length)
+          config, embedded, input_mask, batch_size, seq_length, packing)
       self.sequence_output = self.all_encoder_layers[-1]
       self.pooled_output = self.sequence_output[:, 0, :]

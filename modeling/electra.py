@@ -87,7 +87,8 @@ class ElectraModel(base.EncoderModel):
   """
 
   def __init__(self, config, is_training, input_ids, input_mask=None,
-               token_type_ids=None, use_one_hot_embeddings=False, scope=None):
+               token_type_ids=None, use_one_hot_embeddings=False, scope=None,
+               packing=None):
     """Builds the graph; arguments as `BertModel` (scope "electra").
 
     `config.embedding_size` (E) is the embedding width; without it E is
@@ -105,14 +106,14 @@ class ElectraModel(base.EncoderModel):
       with tf.variable_scope("embeddings"):
         embedded, self.embedding_table = bert.bert_embeddings(  # [b, s, E]
             config, input_ids, token_type_ids, use_one_hot_embeddings,
-            embedding_size)
+            embedding_size, packing and packing.position_ids)
       if embedding_size != config.hidden_size:
         embedded = layers.dense(  # [b, s, H]
             embedded, config.hidden_size,
             layers.create_initializer(config.initializer_range),
             name="embeddings_project")
-      self.embedding_output = embedded
+      self.embedding_output = base.unpack(embedded, packing)
       self.all_encoder_layers = bert.bert_encoder(
-          config, self.embedding_output, input_mask, batch_size, seq_length)
+          config, embedded, input_mask, batch_size, seq_length, packing)
       self.sequence_output = self.all_encoder_layers[-1]
       self.pooled_output = self.sequence_output[:, 0, :]  # [b, H]

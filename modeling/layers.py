@@ -252,16 +252,21 @@ def add_token_type_embeddings(input_tensor, token_type_ids, token_type_vocab_siz
 
 def add_position_embeddings(input_tensor, max_position_embeddings,
                             initializer_range=0.02,
-                            name="position_embeddings"):
+                            name="position_embeddings", position_ids=None):
   """Adds learned absolute position embeddings to `input_tensor` [b, s, w].
 
-  The sequence length may be dynamic; it is checked against
-  `max_position_embeddings` at run time.
+  Without `position_ids`, token i gets position i (Google's way); the
+  sequence length may be dynamic and is checked against
+  `max_position_embeddings` at run time. With `position_ids` (int [b, s],
+  packed rows, where positions restart at each example) each token gets
+  its own row of the table.
   """
   width = input_tensor.shape[-1]
   seq_length = get_shape_list(input_tensor, expected_rank=3)[1]
   table = tf.get_variable(name=name, shape=[max_position_embeddings, width],
                           initializer=create_initializer(initializer_range))
+  if position_ids is not None:
+    return input_tensor + tf.gather(table, position_ids)      # [b, s, w]
   check = tf.assert_less_equal(
       seq_length, max_position_embeddings,
       message="sequence longer than max_position_embeddings")
@@ -288,6 +293,22 @@ def attention_bias_from_mask(input_mask, dtype=tf.float32):
   return (1.0 - mask)[:, tf.newaxis, tf.newaxis, :] * -10000.0
 
 
+def block_attention_bias(example_ids, dtype=tf.float32):
+  """The additive bias of packed rows: [batch, 1, seq, seq].
+
+  `example_ids` is int [batch, seq]: 0 for padding, k for the tokens of
+  the k-th example packed in the row. A token attends to the keys of its
+  own example only (a block-diagonal mask); padding keys get -10000 as in
+  `attention_bias_from_mask`, so each example's softmax equals the one it
+  would have alone in its own row.
+  """
+  same = tf.equal(example_ids[:, :, tf.newaxis],
+                  example_ids[:, tf.newaxis, :])          # [b, s(q), s(k)]
+  real_key = tf.greater(example_ids, 0)[:, tf.newaxis, :]  # [b, 1, s(k)]
+  allowed = tf.cast(tf.logical_and(same, real_key), dtype)
+  return (1.0 - allowed)[:, tf.newaxis, :, :] * -10000.0
+
+
 def multi_head_attention(from_tensor, attention_bias, batch_size, seq_length,
                          num_attention_heads, size_per_head,
                          attention_probs_dropout_prob=0.0,
@@ -296,7 +317,8 @@ def multi_head_attention(from_tensor, attention_bias, batch_size, seq_length,
 
   Args:
     from_tensor: float Tensor [batch_size * seq_length, hidden].
-    attention_bias: float Tensor [batch_size, 1, 1, seq_length] (0 or -10000).
+    attention_bias: float Tensor [batch_size, 1, 1, seq_length] (0 or
+      -10000), or [batch_size, 1, seq_length, seq_length] for packed rows.
     batch_size, seq_length: ints or scalar tensors.
     num_attention_heads: N.
     size_per_head: D, with N * D the output width.

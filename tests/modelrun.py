@@ -9,23 +9,42 @@ import numpy as np
 import tensorflow.compat.v1 as tf
 
 import modeling
+from finetuning import packing as packing_lib
 
 tf.disable_eager_execution()
 
 
 def run_model(model_type, config, init_checkpoint, input_ids, input_mask,
-              segment_ids, static_shape=False):
+              segment_ids, static_shape=False, pack_sizes=None):
   """Returns dict of numpy outputs: embedding_output, all_encoder_layers,
-  pooled_output, and the RestoreReport."""
+  pooled_output, and the RestoreReport.
+
+  `pack_sizes` (row lengths) runs the examples packed into rows
+  (finetuning.packing); the outputs are then per example as usual, and
+  out["packed"] holds the packed arrays."""
   graph = tf.Graph()
   with graph.as_default():
     shape = list(input_ids.shape) if static_shape else [None, None]
     ids = tf.placeholder(tf.int32, shape, name="input_ids")
     mask = tf.placeholder(tf.int32, shape, name="input_mask")
     seg = tf.placeholder(tf.int32, shape, name="segment_ids")
+    feed = {ids: input_ids, mask: input_mask, seg: segment_ids}
     modeling.families.configure_for_checkpoint(model_type, config,
                                                init_checkpoint)
-    model = modeling.build_model(model_type, config, False, ids, mask, seg)
+    packing = None
+    if pack_sizes:
+      packed = packing_lib.pack_batch(input_ids, segment_ids,
+                                      input_mask.sum(axis=1), pack_sizes)
+      positions = tf.placeholder(tf.int32, [None, None])
+      unpack_index = tf.placeholder(tf.int32, [None, None])
+      packing = modeling.Packing(positions, unpack_index)
+      feed = {ids: packed["packed_input_ids"],
+              mask: packed["packed_input_mask"],
+              seg: packed["packed_segment_ids"],
+              positions: packed["packed_position_ids"],
+              unpack_index: packed["unpack_index"]}
+    model = modeling.build_model(model_type, config, False, ids, mask, seg,
+                                 packing=packing)
     report = modeling.init_from_checkpoint(
         init_checkpoint, modeling.encoder_scope(model_type), log=False)
     fetches = {
@@ -36,10 +55,11 @@ def run_model(model_type, config, init_checkpoint, input_ids, input_mask,
     }
     with tf.Session(graph=graph) as sess:
       sess.run(tf.global_variables_initializer())
-      out = sess.run(fetches, {ids: input_ids, mask: input_mask,
-                               seg: segment_ids})
+      out = sess.run(fetches, feed)
   out["all_encoder_layers"] = np.stack(out["all_encoder_layers"])
   out["report"] = report
+  if pack_sizes:
+    out["packed"] = packed
   return out
 
 
