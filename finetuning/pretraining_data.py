@@ -504,12 +504,12 @@ def create(settings):
   writers = [tf.io.TFRecordWriter(p) for p in tmp_files]
   started = last = time.time()
   written = 0
+  pool = None
   try:
     if settings.num_workers > 1:
       pool = multiprocessing.get_context("fork").Pool(settings.num_workers)
       results = _in_order(pool, jobs, 2 * settings.num_workers)
     else:
-      pool = None
       results = (process_chunk(job) for job in jobs)
     for examples, chunk_counts in results:
       counts.update(chunk_counts)
@@ -523,7 +523,13 @@ def create(settings):
     if pool is not None:
       pool.close()
       pool.join()
+      pool = None
   finally:
+    if pool is not None:
+      # A bad input line stopped the reading: stop the workers now, or the
+      # pool's finalizer prints a traceback under the one-line error.
+      pool.terminate()
+      pool.join()
     for writer in writers:
       writer.close()
   if not counts["instances"]:

@@ -225,7 +225,8 @@ def test_the_student_is_a_normal_run_that_exports_and_serves(teacher,
       theirs.get_tensor("bert/encoder/layer_0/output/dense/kernel"))
 
 
-@pytest.mark.parametrize("case", ["missing", "incomplete", "vocab", "both"])
+@pytest.mark.parametrize("case", ["missing", "incomplete", "vocab", "both",
+                                  "packed_attention"])
 def test_bad_teacher_or_student_is_one_line(teacher, tmp_path, case):
   teacher_dir = teacher["dir"]
   extra = ["--student_layers=0"]
@@ -249,6 +250,10 @@ def test_bad_teacher_or_student_is_one_line(teacher, tmp_path, case):
       f.write("[another]\n")
     extra = ["--init_checkpoint=" + other]
     fragments = ["vocab", "differs from the teacher's"]
+  elif case == "packed_attention":
+    # Packed rows hold several examples' attention scores.
+    extra += ["--attention_loss_weight=1", "--pack_sequences"]
+    fragments = ["--attention_loss_weight", "drop --pack_sequences"]
   else:
     extra = ["--student_layers=0", "--init_checkpoint=" + BERT_DIR]
     fragments = ["--init_checkpoint", "--student_layers", "not both"]

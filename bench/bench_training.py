@@ -1,0 +1,197 @@
+"""Benchmark: training speed and peak memory, interleaved, against the peers.
+
+One run, in rounds; each round trains the same steps of the real
+all-MiniLM-L6-v2 on SST-2 train (max_seq_length 128, batch 32, lr 5e-5,
+seed 1) in every configuration, one process at a time:
+
+  google      run_classifier.py --dynamic_padding=false: every batch padded
+              to 128, Google's way (the stand-in for google-research/bert,
+              which measured the same here: 0.99x in issue 17's quiet round)
+  google@BASE the same, from a `git worktree` of --base (the code before
+              the speed work), so "before" is measured on the same machine
+  buckets     run_classifier.py (length buckets, the default)
+  packed      run_classifier.py --pack_sequences
+  hf          Hugging Face transformers (PyTorch), batches padded to their
+              longest sentence (bench/peer_hf_classifier.py)
+
+Rates leave out the first step (graph start-up), as run_results.json does;
+peak RSS is each process's own high-water mark (os.wait4's ru_maxrss). With
+the matmul peak measured in the same run (bench/profile_step.py's FFN-shaped
+MatMul) and the analytic FLOPs of a training example at 128, the google
+rows give MFU at fixed length 128.
+
+  flock /tmp/bench.lock .venv/bin/python bench/bench_training.py \
+      [--rounds 2] [--steps 60] [--base 13390e6] [--only google,packed]
+
+Writes bench/results/training.json and prints a Markdown table.
+"""
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+BENCH_DIR = os.path.dirname(os.path.abspath(__file__))
+REPO_DIR = os.path.dirname(BENCH_DIR)
+sys.path.insert(0, REPO_DIR)
+sys.path.insert(0, BENCH_DIR)
+
+from bench_versions import worktree  # pylint: disable=g-import-not-at-top
+from minilm_model import converted_model  # pylint: disable=g-import-not-at-top
+
+DATA_DIR = os.path.join(os.path.dirname(REPO_DIR), "shared", "data")
+RUNS = os.path.join(BENCH_DIR, "runs", "training")
+PEER_PY = os.path.join(BENCH_DIR, ".peer-venv", "bin", "python")
+SST2_TRAIN = 67349
+BATCH = 32
+LENGTH = 128
+CONFIGS = ("google", "google@base", "buckets", "packed", "hf")
+
+
+def log(msg):
+  print("[bench %s] %s" % (time.strftime("%H:%M:%S"), msg), flush=True)
+
+
+def run_measured(cmd, log_path, cwd=None):
+  """Runs cmd to completion; returns its peak RSS in GB (its own, not its
+  parent's or siblings')."""
+  with open(log_path, "w") as logf:
+    proc = subprocess.Popen(cmd, stdout=logf, stderr=logf, cwd=cwd)
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+  if proc.returncode:
+    raise RuntimeError("%s failed (exit %d): see %s" % (cmd[1],
+                                                        proc.returncode,
+                                                        log_path))
+  return usage.ru_maxrss / 1024.0 / 1024.0      # KiB -> GiB
+
+
+def ours(repo, name, tf_dir, steps, *flags):
+  """One run_classifier.py training run: (examples/sec, peak RSS GB)."""
+  out = os.path.join(RUNS, name)
+  subprocess.run(["rm", "-rf", out], check=True)
+  epochs = (steps + 0.5) * BATCH / SST2_TRAIN
+  cmd = [sys.executable, os.path.join(repo, "run_classifier.py"),
+         "--task", "sst2", "--data_dir", os.path.join(DATA_DIR, "sst2"),
+         "--init_checkpoint", tf_dir, "--output_dir", out,
+         "--cache_dir", os.path.join(RUNS, "features-%s" %
+                                     os.path.basename(repo)),
+         "--do_train", "--max_seq_length", str(LENGTH),
+         "--train_batch_size", str(BATCH), "--learning_rate", "5e-5",
+         "--num_train_epochs", repr(epochs), "--seed", "1",
+         "--save_checkpoints_steps", "100000",
+         "--log_every_seconds", "60"] + list(flags)
+  rss = run_measured(cmd, out + ".log", cwd=repo)
+  with open(os.path.join(out, "run_results.json")) as f:
+    return json.load(f)["train"]["rates"]["examples_per_sec"], rss
+
+
+def peer(name, hf_dir, steps):
+  """The HF peer: (examples/sec, peak RSS GB)."""
+  out = os.path.join(RUNS, name + ".json")
+  cmd = [PEER_PY, os.path.join(BENCH_DIR, "peer_hf_classifier.py"),
+         "--hf_dir", hf_dir, "--data_dir", os.path.join(DATA_DIR, "sst2"),
+         "--task", "sst2", "--max_seq_length", str(LENGTH),
+         "--batch_size", str(BATCH), "--learning_rate", "5e-5",
+         "--max_steps", str(steps), "--skip_eval", "--out", out]
+  rss = run_measured(cmd, os.path.join(RUNS, name + ".log"))
+  with open(out) as f:
+    return json.load(f)["train_examples_per_sec"], rss
+
+
+def matmul_peak_and_flops():
+  """(matmul peak GFLOP/s, training GFLOP per example at LENGTH), measured
+  in a child process (so this one holds no TF threads)."""
+  code = ("import json, profile_step, modeling\n"
+          "from minilm_model import converted_model\n"
+          "config = modeling.BertConfig.from_json_file(\n"
+          "    converted_model()[1] + '/bert_config.json')\n"
+          "print(json.dumps([profile_step.matmul_peak(),\n"
+          "    profile_step.train_flops_per_example(config, %d) / 1e9]))\n"
+          % LENGTH)
+  out = subprocess.run([sys.executable, "-c", code], cwd=BENCH_DIR,
+                       check=True, stdout=subprocess.PIPE,
+                       universal_newlines=True,
+                       env=dict(os.environ, PYTHONPATH=REPO_DIR,
+                                TF_CPP_MIN_LOG_LEVEL="2"))
+  return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main():
+  parser = argparse.ArgumentParser()
+  parser.add_argument("--rounds", type=int, default=2)
+  parser.add_argument("--steps", type=int, default=60)
+  parser.add_argument("--base", default="13390e6",
+                      help="the commit before the speed work (google@base)")
+  parser.add_argument("--only", default=",".join(CONFIGS))
+  args = parser.parse_args()
+  os.makedirs(RUNS, exist_ok=True)
+  hf_dir, tf_dir = converted_model()
+  configs = [c for c in args.only.split(",") if c]
+  runs = {
+      "google": lambda r: ours(REPO_DIR, "google_%d" % r, tf_dir,
+                               args.steps, "--dynamic_padding=false"),
+      "google@base": lambda r: ours(worktree(args.base), "base_%d" % r,
+                                    tf_dir, args.steps,
+                                    "--dynamic_padding=false"),
+      "buckets": lambda r: ours(REPO_DIR, "buckets_%d" % r, tf_dir,
+                                args.steps),
+      "packed": lambda r: ours(REPO_DIR, "packed_%d" % r, tf_dir,
+                               args.steps, "--pack_sequences"),
+      "hf": lambda r: peer("hf_%d" % r, hf_dir, args.steps),
+  }
+  results = {"model": "all-MiniLM-L6-v2", "data": "SST-2 train",
+             "max_seq_length": LENGTH, "batch_size": BATCH,
+             "steps": args.steps, "base": args.base,
+             "cpu_count": os.cpu_count(), "rounds": []}
+  peak, flops = matmul_peak_and_flops()
+  results.update(matmul_peak_gflops=round(peak, 1),
+                 train_gflop_per_example=round(flops, 3))
+  log("matmul peak %.0f GFLOP/s; %.2f GFLOP per training example" %
+      (peak, flops))
+  for r in range(args.rounds):
+    row = {}
+    for name in configs:
+      rate, rss = runs[name](r)
+      row[name] = {"examples_per_sec": round(rate, 2),
+                   "peak_rss_gb": round(rss, 3)}
+      log("round %d %s: %.1f ex/s, %.2f GB" % (r + 1, name, rate, rss))
+    row["loadavg_after"] = os.getloadavg()[0]
+    results["rounds"].append(row)
+  path = os.path.join(BENCH_DIR, "results", "training.json")
+  os.makedirs(os.path.dirname(path), exist_ok=True)
+  with open(path, "w") as f:
+    json.dump(results, f, indent=2)
+  print(table(results, configs))
+
+
+def table(results, configs):
+  """Markdown: rate per round, peak RSS, ratios to google and hf, MFU."""
+  def rates(name):
+    return [row[name]["examples_per_sec"] for row in results["rounds"]]
+
+  def mean(name):
+    return statistics.mean(rates(name))
+
+  lines = ["| SST-2 (128), %d x %d | ex/s, each round | peak RSS (GB) | "
+           "x google | x hf | MFU |" % (results["steps"],
+                                          results["batch_size"]),
+           "|---|---|---|---|---|---|"]
+  for name in configs:
+    rss = [row[name]["peak_rss_gb"] for row in results["rounds"]]
+    versus = lambda other: ("%.2fx" % (mean(name) / mean(other))
+                            if other in configs else "")
+    mfu = (mean(name) * results["train_gflop_per_example"] /
+           results["matmul_peak_gflops"])
+    lines.append("| %s | %s | %s | %s | %s | %s |" % (
+        name, " / ".join("%.1f" % v for v in rates(name)),
+        " / ".join("%.2f" % v for v in rss), versus("google"), versus("hf"),
+        "%.0f%%" % (100 * mfu) if name.startswith("google") else ""))
+  return "\n".join(lines)
+
+
+if __name__ == "__main__":
+  main()
