@@ -22,6 +22,10 @@ rows give MFU at fixed length 128.
 
   flock /tmp/bench.lock .venv/bin/python bench/bench_training.py \
       [--rounds 2] [--steps 60] [--base 13390e6] [--only google,packed]
+      [--epoch]
+
+--epoch adds one full epoch of SST-2 train with buckets and with packing,
+and their dev accuracy (the check that the speed work kept accuracy).
 
 Writes bench/results/training.json and prints a Markdown table.
 """
@@ -69,11 +73,12 @@ def run_measured(cmd, log_path, cwd=None):
   return usage.ru_maxrss / 1024.0 / 1024.0      # KiB -> GiB
 
 
-def ours(repo, name, tf_dir, steps, *flags):
-  """One run_classifier.py training run: (examples/sec, peak RSS GB)."""
+def ours(repo, name, tf_dir, steps, *flags, results=False):
+  """One run_classifier.py training run: (examples/sec, peak RSS GB), or
+  with `results` (run_results.json, peak RSS GB). steps=None: one epoch."""
   out = os.path.join(RUNS, name)
   subprocess.run(["rm", "-rf", out], check=True)
-  epochs = (steps + 0.5) * BATCH / SST2_TRAIN
+  epochs = 1.0 if steps is None else (steps + 0.5) * BATCH / SST2_TRAIN
   cmd = [sys.executable, os.path.join(repo, "run_classifier.py"),
          "--task", "sst2", "--data_dir", os.path.join(DATA_DIR, "sst2"),
          "--init_checkpoint", tf_dir, "--output_dir", out,
@@ -86,7 +91,23 @@ def ours(repo, name, tf_dir, steps, *flags):
          "--log_every_seconds", "60"] + list(flags)
   rss = run_measured(cmd, out + ".log", cwd=repo)
   with open(os.path.join(out, "run_results.json")) as f:
-    return json.load(f)["train"]["rates"]["examples_per_sec"], rss
+    run_results = json.load(f)
+  if results:
+    return run_results, rss
+  return run_results["train"]["rates"]["examples_per_sec"], rss
+
+
+def epoch(tf_dir, name, *flags):
+  """One full epoch of SST-2 train, then dev accuracy (872 sentences)."""
+  started = time.time()
+  run_results, rss = ours(REPO_DIR, "epoch_" + name, tf_dir, None,
+                          "--do_eval", *flags, results=True)
+  return {"dev_accuracy": run_results["eval"]["accuracy"],
+          "examples_per_sec": round(
+              run_results["train"]["rates"]["examples_per_sec"], 2),
+          "steps": run_results["train"]["global_step"],
+          "wall_seconds": round(time.time() - started, 1),
+          "peak_rss_gb": round(rss, 3)}
 
 
 def peer(name, hf_dir, steps):
@@ -127,6 +148,9 @@ def main():
   parser.add_argument("--base", default="13390e6",
                       help="the commit before the speed work (google@base)")
   parser.add_argument("--only", default=",".join(CONFIGS))
+  parser.add_argument("--epoch", action="store_true",
+                      help="also one full epoch with buckets and with "
+                      "packing, and their dev accuracy")
   args = parser.parse_args()
   os.makedirs(RUNS, exist_ok=True)
   hf_dir, tf_dir = converted_model()
@@ -161,6 +185,11 @@ def main():
       log("round %d %s: %.1f ex/s, %.2f GB" % (r + 1, name, rate, rss))
     row["loadavg_after"] = os.getloadavg()[0]
     results["rounds"].append(row)
+  if args.epoch:
+    results["epoch"] = {}
+    for name, flags in (("buckets", ()), ("packed", ("--pack_sequences",))):
+      results["epoch"][name] = epoch(tf_dir, name, *flags)
+      log("epoch %s: %s" % (name, results["epoch"][name]))
   path = os.path.join(BENCH_DIR, "results", "training.json")
   os.makedirs(os.path.dirname(path), exist_ok=True)
   with open(path, "w") as f:
@@ -190,6 +219,13 @@ def table(results, configs):
         name, " / ".join("%.1f" % v for v in rates(name)),
         " / ".join("%.2f" % v for v in rss), versus("google"), versus("hf"),
         "%.0f%%" % (100 * mfu) if name.startswith("google") else ""))
+  for name, row in (results.get("epoch") or {}).items():
+    lines.append("")
+    lines.append("one epoch, %s: dev accuracy %.4f, %.1f ex/s, %d steps, "
+                 "%.0f s, %.2f GB" % (name, row["dev_accuracy"],
+                                      row["examples_per_sec"], row["steps"],
+                                      row["wall_seconds"],
+                                      row["peak_rss_gb"]))
   return "\n".join(lines)
 
 
