@@ -40,5 +40,10 @@ def main(argv):
   print(hf_convert.format_report(result))
 
 
-if __name__ == "__main__":
+def run():
+  """The console-script entry (pyproject.toml): the command line above."""
   cli.run(main, extra_errors=(ConversionError,))
+
+
+if __name__ == "__main__":
+  run()

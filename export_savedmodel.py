@@ -40,5 +40,10 @@ def main(_):
   print(result["export_dir"])
 
 
-if __name__ == "__main__":
+def run():
+  """The console-script entry (pyproject.toml): the command line above."""
   cli.run(main)
+
+
+if __name__ == "__main__":
+  run()

@@ -63,7 +63,8 @@ def main(_):
   files = modeling.find_pretrained(FLAGS.init_checkpoint,
                                    FLAGS.bert_config_file, FLAGS.vocab_file,
                                    FLAGS.model_type, FLAGS.electra_size)
-  modeling.check_inputs(files, FLAGS.do_lower_case, FLAGS.max_seq_length)
+  modeling.check_inputs(files, FLAGS.do_lower_case, FLAGS.max_seq_length,
+                        check_case=not FLAGS.skip_case_check)
 
   tokenizer = tokenization.FullTokenizer(files.vocab_file, FLAGS.do_lower_case)
   examples = extraction.read_examples(FLAGS.input_file)
@@ -84,5 +85,10 @@ def main(_):
       FLAGS.output_file))
 
 
-if __name__ == "__main__":
+def run():
+  """The console-script entry (pyproject.toml): the command line above."""
   cli.run(main)
+
+
+if __name__ == "__main__":
+  run()

@@ -78,5 +78,10 @@ def main(argv):
                                 ensure_ascii=False) + "\n")
 
 
-if __name__ == "__main__":
+def run():
+  """The console-script entry (pyproject.toml): the command line above."""
   cli.run(main, extra_errors=(PredictorError,))
+
+
+if __name__ == "__main__":
+  run()

@@ -24,6 +24,9 @@ flags.DEFINE_string("text_a_column", None, "Generic tasks: text_a column "
                     "(name, or 0-based number for header-less files).")
 flags.DEFINE_string("text_b_column", None, "Generic tasks: text_b column.")
 flags.DEFINE_string("label_column", None, "Generic tasks: label column.")
+flags.DEFINE_bool("google_output_format", False, "Write test_results.tsv "
+                  "as google-research/bert does: no header, one line of "
+                  "tab-separated label probabilities per example.")
 
 FLAGS = flags.FLAGS
 
@@ -35,7 +38,8 @@ def main(_):
   FLAGS.task = FLAGS.task or FLAGS.task_name
   flags_common.require(FLAGS, "task")
   task = classifier.Classifier(FLAGS.task, FLAGS.text_a_column,
-                               FLAGS.text_b_column, FLAGS.label_column)
+                               FLAGS.text_b_column, FLAGS.label_column,
+                               FLAGS.google_output_format)
   results = runner.run(task, flags_common.run_settings(FLAGS))
   if "eval" in results:
     print("eval accuracy = %.4f, macro_f1 = %.4f" % (
@@ -43,5 +47,10 @@ def main(_):
   print("results: %s" % FLAGS.output_dir)
 
 
-if __name__ == "__main__":
+def run():
+  """The console-script entry (pyproject.toml): the command line above."""
   cli.run(main)
+
+
+if __name__ == "__main__":
+  run()

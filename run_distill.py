@@ -82,5 +82,10 @@ def main(_):
   print("results: %s" % FLAGS.output_dir)
 
 
-if __name__ == "__main__":
+def run():
+  """The console-script entry (pyproject.toml): the command line above."""
   cli.run(main)
+
+
+if __name__ == "__main__":
+  run()

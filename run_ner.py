@@ -20,6 +20,8 @@ flags_common.define_run_flags()
 flags.adopt_module_key_flags(flags_common)
 flags.DEFINE_string("task", None, "peoples_daily, msra, cluener, conll2003 "
                     "or bio (two-column files train/dev/test.{txt,bio,tsv}).")
+flags.DEFINE_string("task_name", None, "Alias of --task (the name the "
+                    "BERT-NER scripts use).")
 flags.DEFINE_integer("window_stride", None, "WordPieces between the starts "
                      "of a long sentence's windows (default: half of "
                      "max_seq_length - 2).")
@@ -45,6 +47,7 @@ def main(_):
   from finetuning import runner  # pylint: disable=g-import-not-at-top
   from finetuning import tagging  # pylint: disable=g-import-not-at-top
 
+  FLAGS.task = FLAGS.task or FLAGS.task_name
   flags_common.require(FLAGS, "task")
   word_units = flags_common.given(FLAGS, "word_units")
   task = tagging.Tagger(
@@ -64,5 +67,10 @@ def main(_):
   print("results: %s" % FLAGS.output_dir)
 
 
-if __name__ == "__main__":
+def run():
+  """The console-script entry (pyproject.toml): the command line above."""
   cli.run(main)
+
+
+if __name__ == "__main__":
+  run()

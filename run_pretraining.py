@@ -33,6 +33,7 @@ flags_common.define_flags(
      "allow_partial_restore", "log_every_seconds", "num_threads"],
     default_overrides={"eval_batch_size": 8, "num_train_steps": 100000,
                        "num_warmup_steps": 10000, "max_seq_length": None})
+flags_common.define_tpu_flags()
 flags.adopt_module_key_flags(flags_common)
 flags.DEFINE_string("input_file", None, "Input TFRecord files of "
                     "create_pretraining_data.py (comma list, globs).")
@@ -72,5 +73,10 @@ def main(_):
   print("results: %s" % FLAGS.output_dir)
 
 
-if __name__ == "__main__":
+def run():
+  """The console-script entry (pyproject.toml): the command line above."""
   cli.run(main)
+
+
+if __name__ == "__main__":
+  run()

@@ -82,5 +82,10 @@ def main(_):
     predictor.close()
 
 
-if __name__ == "__main__":
+def run():
+  """The console-script entry (pyproject.toml): the command line above."""
   cli.run(main, extra_errors=(PredictorError,))
+
+
+if __name__ == "__main__":
+  run()

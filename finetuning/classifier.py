@@ -39,10 +39,12 @@ class Classifier(task_lib.Task):
   best_metrics = ("accuracy", "macro_f1")
 
   def __init__(self, name, text_a_column=None, text_b_column=None,
-               label_column=None):
+               label_column=None, google_output_format=False):
     """Args:
       name: task name (see finetuning.tasks.get_task).
       text_a_column, text_b_column, label_column: generic tasks' columns.
+      google_output_format: test_results.tsv as Google writes it (see
+        write_predictions).
 
     Raises:
       SettingsError: an unknown task, or a generic one without columns.
@@ -54,6 +56,7 @@ class Classifier(task_lib.Task):
     except ValueError as e:
       raise SettingsError(str(e))
     self.name = self.data.name
+    self.google_output_format = google_output_format
 
   @classmethod
   def from_run_info(cls, info):
@@ -62,6 +65,7 @@ class Classifier(task_lib.Task):
     task.data = None
     task.name = info.get("task")
     task.label_list = list(info["labels"])
+    task.google_output_format = False
     return task
 
   # ----------------------------------------------------- data, features ---
@@ -144,7 +148,8 @@ class Classifier(task_lib.Task):
     path = os.path.join(run.output_dir, "test_results.tsv")
     rows = sorted(run.predictions(data, checkpoint),
                   key=lambda p: int(p["example_index"]))
-    count = write_predictions(path, rows, data.examples, self.label_list)
+    count = write_predictions(path, rows, data.examples, self.label_list,
+                              self.google_output_format)
     tf.logging.info("Wrote %d predictions to %s", count, path)
     results = {"num_examples": count, "file": path}
     if all(e.label is not None for e in data.examples):
@@ -161,28 +166,43 @@ class Classifier(task_lib.Task):
     return results
 
 
-def write_predictions(path, predictions, examples, labels):
+def write_predictions(path, predictions, examples, labels,
+                      google_format=False):
   """test_results.tsv: index, predicted label, one probability a label, text.
 
   `index` is the example's own id (the file's index / id column when it has
   one, else its data row number counted from 0, skipped rows included), so
   rows line up with the input file even when empty texts were skipped.
+
+  google_format: Google's layout instead, for scripts that parse it: no
+  header, one line per example, the label probabilities alone, tab-separated
+  in label order (str(float), as Google prints them). Rows skipped for an
+  empty text have no line there (the reader's warning counts them).
   """
   rows = sorted(predictions, key=lambda p: int(p["example_index"]))
   tmp = "%s.tmp-%d" % (path, os.getpid())
   with open(tmp, "w", encoding="utf-8") as f:
-    f.write("\t".join(["index", "prediction"] +
-                      ["prob_%s" % label for label in labels] +
-                      ["text_a", "text_b"]) + "\n")
-    for row in rows:
-      example = examples[int(row["example_index"])]
-      f.write("\t".join(
-          [_one_line(str(example.index)), labels[int(row["label_id"])]] +
-          ["%.6f" % p for p in row["probabilities"]] +
-          [_one_line(example.text_a), _one_line(example.text_b or "")]) +
-              "\n")
+    if google_format:
+      for row in rows:
+        f.write("\t".join(str(float(p)) for p in row["probabilities"]) +
+                "\n")
+    else:
+      _write_full_rows(f, rows, examples, labels)
   os.replace(tmp, path)
   return len(rows)
+
+
+def _write_full_rows(f, rows, examples, labels):
+  f.write("\t".join(["index", "prediction"] +
+                    ["prob_%s" % label for label in labels] +
+                    ["text_a", "text_b"]) + "\n")
+  for row in rows:
+    example = examples[int(row["example_index"])]
+    f.write("\t".join(
+        [_one_line(str(example.index)), labels[int(row["label_id"])]] +
+        ["%.6f" % p for p in row["probabilities"]] +
+        [_one_line(example.text_a), _one_line(example.text_b or "")]) +
+            "\n")
 
 
 def _one_line(text):

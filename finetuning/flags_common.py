@@ -13,6 +13,9 @@ task's head flags reach the library as None when they are not on the
 command line (`given`), so that the run directory's values win over a
 default, and a value that is given is checked against them.
 
+Google's TPU flags (`--use_tpu=false`, `--tpu_name`, `--num_tpu_cores`, ...)
+are defined beside them and ignored; `--use_tpu=true` is refused.
+
 `define_model_flags()` is the pre-trained model subset (init_checkpoint,
 bert_config_file, vocab_file, model_type, do_lower_case, max_seq_length),
 for scripts that are not training runs (extract_features.py).
@@ -25,7 +28,7 @@ from finetuning.errors import SettingsError
 
 MODEL_FLAGS = ("init_checkpoint", "bert_config_file", "vocab_file",
                "model_type", "electra_size", "do_lower_case",
-               "max_seq_length")
+               "skip_case_check", "max_seq_length")
 
 
 def _define(row, help_text=None):
@@ -43,10 +46,53 @@ def _define(row, help_text=None):
     flags.DEFINE_string(row.name, row.default, help_text)
 
 
+# Google's TPU flags (its run_classifier.py, run_pretraining.py and the
+# BERT-NER scripts that copy them). They are accepted so that a copied
+# Google command runs unchanged, and ignored: this toolkit trains with
+# tf.estimator on CPU and GPU, and --use_tpu=true is refused.
+TPU_FLAGS = (
+    settings_lib.Setting("use_tpu", False, bool, "Google's flag: TPU "
+                         "training is not supported here; false is "
+                         "accepted, true is an error."),
+    settings_lib.Setting("tpu_name", None, str, "Google's flag; ignored."),
+    settings_lib.Setting("tpu_zone", None, str, "Google's flag; ignored."),
+    settings_lib.Setting("gcp_project", None, str, "Google's flag; ignored."),
+    settings_lib.Setting("master", None, str, "Google's flag; ignored."),
+    settings_lib.Setting("num_tpu_cores", 8, int, "Google's flag; ignored."),
+    settings_lib.Setting("iterations_per_loop", 1000, int, "Google's flag; "
+                         "ignored."),
+)
+
+
 def define_run_flags():
-  """Defines every RUN_SETTINGS and TRAIN_SETTINGS flag."""
+  """Defines every RUN_SETTINGS and TRAIN_SETTINGS flag, and Google's TPU
+  flags."""
   for row in settings_lib.RUN_SETTINGS + settings_lib.TRAIN_SETTINGS:
     _define(row)
+  define_tpu_flags()
+
+
+def define_tpu_flags():
+  """Defines Google's TPU flags (TPU_FLAGS)."""
+  for row in TPU_FLAGS:
+    _define(row)
+
+
+def check_tpu_flags(values):
+  """SettingsError for --use_tpu=true; a warning naming the TPU flags that
+  were given and are ignored. Scripts without the flags pass."""
+  if "use_tpu" not in values:
+    return
+  if values.use_tpu:
+    raise SettingsError(
+        "--use_tpu=true: this toolkit trains with tf.estimator on CPU and "
+        "GPU, not on TPUs; drop --use_tpu (or set it to false) and the "
+        "other TPU flags are ignored")
+  ignored = ["--%s" % row.name for row in TPU_FLAGS[1:]
+             if values[row.name].present]
+  if ignored:
+    import tensorflow.compat.v1 as tf  # pylint: disable=g-import-not-at-top
+    tf.logging.warning("TPU is off: ignoring %s", ", ".join(ignored))
 
 
 def define_flags(names, default_overrides=None):
@@ -91,6 +137,7 @@ def train_settings(values):
 def run_settings(values):
   """settings.RunSettings from the parsed flags (see the module docstring);
   settings a script has no flag for keep their defaults."""
+  check_tpu_flags(values)
   fields = _values(values, settings_lib.RUN_SETTINGS)
   for name in ("do_lower_case", "max_seq_length"):
     if name in values:

@@ -263,7 +263,8 @@ def run(task, settings):
   files = _pretrained(task, settings, info)
   do_lower_case, max_seq_length = _input_settings(settings, info)
   task.resolve_head(info.get("head") if info else None, output_dir)
-  modeling.check_inputs(files, do_lower_case, max_seq_length)
+  modeling.check_inputs(files, do_lower_case, max_seq_length,
+                        check_case=not settings.skip_case_check)
   if info is not None:
     run_info.check_same_run(output_dir, info, task.kind, task.name, files,
                             do_lower_case, max_seq_length, None)

@@ -50,6 +50,9 @@ RUN_SETTINGS = (
             "small/base/large one (vocab_size from the vocab)."),
     Setting("do_lower_case", True, bool, "Lower-case input text (default: "
             "true, or what the run directory was trained with)."),
+    Setting("skip_case_check", False, bool, "Skip Google's check that "
+            "--do_lower_case matches a Google model's folder name (for a "
+            "renamed folder)."),
     Setting("max_seq_length", 128, int, "Longest input in WordPieces, "
             "[CLS]/[SEP] included (default: 128, or what the run directory "
             "was trained with). Classification truncates longer inputs "

@@ -11,6 +11,23 @@ file). Known tasks:
   lcqmc         train/dev/test.txt `text_a<TAB>text_b<TAB>label`, no header
   tnews         CLUE train/dev/test.json lines {"sentence", "label"}, labels
                 from labels.json when present
+  cola, mrpc, mnli, xnli   Google's GLUE / XNLI processors (run_classifier.py
+                of google-research/bert), the same files and columns:
+                cola   train/dev.tsv header-less (source, label, *, sentence);
+                       test.tsv `index<TAB>sentence`
+                mrpc   train/dev/test.tsv, `Quality`, `#1 String`, `#2 String`
+                mnli   train.tsv, dev_matched.tsv, test_matched.tsv;
+                       `sentence1`, `sentence2`, `gold_label`
+                xnli   train multinli/multinli.train.zh.tsv (`premise`,
+                       `hypo`, `label`; "contradictory" read as
+                       "contradiction"); dev/test xnli.dev/test.tsv, the
+                       rows whose `language` is zh
+  afqmc, cmnli, iflytek, csl   CLUE's JSON lines (train/dev/test.json; the
+                test files are unlabelled, with an `id`): afqmc and cmnli
+                `sentence1`, `sentence2`, `label` (cmnli rows labelled "-"
+                are skipped, as CLUE's baseline does); iflytek `sentence`,
+                `label` (labels from labels.json when present); csl text_a
+                the `keyword` list joined by spaces, text_b `abst`
   tsv, csv, jsonl  generic: --text_a_column/--text_b_column/--label_column
                 (names: the first line is a header; 0-based numbers: none)
 
@@ -55,7 +72,9 @@ class ClassificationData(split_files.SplitFiles):
   """Reads the splits of one classification data set."""
 
   def __init__(self, name, fmt, files, text_a, label, text_b=None,
-               header=None, labels=None, label_file=None, num_columns=None):
+               header=None, labels=None, label_file=None, num_columns=None,
+               test_layout=None, row_filter=None, label_map=None,
+               skip_labels=()):
     """Args:
       name: task name.
       fmt: "tsv", "csv" or "jsonl".
@@ -69,6 +88,12 @@ class ClassificationData(split_files.SplitFiles):
         per line (CLUE's labels.json), read when present.
       num_columns: columns of every row of a header-less file (None: the
         first row's count).
+      test_layout: another ClassificationData that reads the test split
+        (Google's CoLA: its test file has a header, train and dev none).
+      row_filter: (column, value): only rows with that value are read
+        (XNLI's language column).
+      label_map: {label in the file: label the task uses}.
+      skip_labels: labels whose rows are skipped (counted in the warning).
     """
     self.name = name
     self.fmt = fmt
@@ -80,6 +105,10 @@ class ClassificationData(split_files.SplitFiles):
     self.labels = list(labels) if labels else None
     self.label_file = label_file
     self.num_columns = num_columns
+    self.test_layout = test_layout
+    self.row_filter = row_filter
+    self.label_map = dict(label_map or {})
+    self.skip_labels = set(skip_labels)
 
   def get_examples(self, data_dir, split, label_list=None):
     """Reads a split; returns a list of InputExample.
@@ -93,6 +122,8 @@ class ClassificationData(split_files.SplitFiles):
 
     Test files without a label column give examples with label None.
     """
+    if split == "test" and self.test_layout is not None:
+      return self.test_layout.get_examples(data_dir, split, label_list)
     path = self.require_file(data_dir, split)
     if label_list is None and self.labels:
       label_list = self.labels  # a fixed label set checks every split
@@ -103,11 +134,13 @@ class ClassificationData(split_files.SplitFiles):
                               label_list)
       if example is None:
         skipped.append(line_number)
-      else:
+      elif example is not False:     # False: another language's row
         examples.append(example)
     if skipped:
-      tf.logging.warning("%s: skipped %d line(s) with an empty text (lines %s)",
-                         path, len(skipped),
+      tf.logging.warning("%s: skipped %d line(s) with an empty text%s "
+                         "(lines %s)", path, len(skipped),
+                         " or a label in %s" % sorted(self.skip_labels)
+                         if self.skip_labels else "",
                          ", ".join(str(n) for n in skipped[:10]) +
                          (", ..." if len(skipped) > 10 else ""))
     if not examples:
@@ -149,8 +182,13 @@ class ClassificationData(split_files.SplitFiles):
 
   def _example(self, reader, line_number, row_number, row, split,
                label_list):
-    """One row -> InputExample (None when a text is empty)."""
+    """One row -> InputExample (None when a text is empty or the label is
+    skipped; False for a row that row_filter leaves out)."""
     path = reader.path
+    if self.row_filter is not None:
+      column, wanted = self.row_filter
+      if reader.value(line_number, row, column, "filter") != wanted:
+        return False
     text_a = reader.value(line_number, row, self.text_a, "text_a")
     if text_a is None:
       raise InputError(path, line_number,
@@ -168,6 +206,9 @@ class ClassificationData(split_files.SplitFiles):
                        "Set --label_column to the label column")
     if label is not None:
       label = label.strip()
+      label = self.label_map.get(label, label)
+      if label in self.skip_labels:
+        return None
       if label_list is not None and label not in label_list:
         raise InputError(
             path, line_number,
@@ -308,9 +349,12 @@ def _json_string(path, line_number, value, key, what):
   if what in ("label", "id") and isinstance(value, int) and not isinstance(
       value, bool):
     return str(value)
+  if what in ("text_a", "text_b") and isinstance(value, list) and all(
+      isinstance(v, str) for v in value):
+    return " ".join(value)   # CLUE csl's keyword list
   kind = "null" if value is None else type(value).__name__
   wanted = ("a string or an integer" if what in ("label", "id")
-            else "a string")
+            else "a string or a list of strings")
   raise InputError(path, line_number, "%r (%s) is %s, not %s" % (
       key, what, kind if value is None else "%s %s" % (
           kind, json.dumps(value, ensure_ascii=False)[:40]), wanted),
@@ -350,8 +394,87 @@ def _column_arg(value):
   return int(value) if str(value).isdigit() else value
 
 
-TASK_NAMES = ("chnsenticorp", "sst2", "lcqmc", "tnews", "tsv", "csv",
-              "jsonl")
+TASK_NAMES = ("chnsenticorp", "sst2", "lcqmc", "tnews", "cola", "mrpc",
+              "mnli", "xnli", "afqmc", "cmnli", "iflytek", "csl", "tsv",
+              "csv", "jsonl")
+
+NLI_LABELS = ("contradiction", "entailment", "neutral")   # Google's order
+
+
+def _tsv_splits(train, dev, test):
+  """{split: [file name]} (no candidates for a split given as None)."""
+  return {split: [name] if name else [] for split, name in
+          (("train", train), ("dev", dev), ("test", test))}
+
+
+def _clue_json(name, text_a, text_b, labels=None, label_file=None,
+               skip_labels=()):
+  return ClassificationData(
+      name, "jsonl", {s: [s + ".json", s + ".jsonl"] for s in SPLITS},
+      text_a, "label", text_b=text_b, labels=labels, label_file=label_file,
+      skip_labels=skip_labels)
+
+
+def _google_task(name):
+  """Google's GLUE / XNLI processors (google-research/bert run_classifier.py)
+  as ClassificationData; None for another name."""
+  if name == "cola":
+    test = ClassificationData(name, "tsv", _tsv_splits(None, None, "test.tsv"),
+                              "sentence", None, labels=["0", "1"])
+    return ClassificationData(
+        name, "tsv", {s: [s + ".tsv"] for s in SPLITS}, 3, 1, header=False,
+        labels=["0", "1"], num_columns=4, test_layout=test)
+  if name == "mrpc":
+    return ClassificationData(
+        name, "tsv", {s: [s + ".tsv"] for s in SPLITS}, "#1 String",
+        "Quality", text_b="#2 String", labels=["0", "1"])
+  if name == "mnli":
+    return ClassificationData(
+        name, "tsv", _tsv_splits("train.tsv", "dev_matched.tsv",
+                                 "test_matched.tsv"),
+        "sentence1", "gold_label", text_b="sentence2", labels=NLI_LABELS)
+  if name == "xnli":
+    # Google's XnliProcessor: language "zh" (its only setting).
+    evaluation = ClassificationData(
+        name, "tsv", _tsv_splits(None, "xnli.dev.tsv", "xnli.test.tsv"),
+        "sentence1", "gold_label", text_b="sentence2", labels=NLI_LABELS,
+        row_filter=("language", "zh"))
+    return _XnliData(
+        name, "tsv", _tsv_splits("multinli/multinli.train.zh.tsv",
+                                 "xnli.dev.tsv", "xnli.test.tsv"),
+        "premise", "label", text_b="hypo", labels=NLI_LABELS,
+        label_map={"contradictory": "contradiction"},
+        evaluation=evaluation)
+  return None
+
+
+class _XnliData(ClassificationData):
+  """XNLI: train from the MultiNLI translation, dev and test from the XNLI
+  files (another layout)."""
+
+  def __init__(self, *args, **kwargs):
+    self.evaluation = kwargs.pop("evaluation")
+    super(_XnliData, self).__init__(*args, **kwargs)
+
+  def get_examples(self, data_dir, split, label_list=None):
+    if split == "train":
+      return super(_XnliData, self).get_examples(data_dir, split, label_list)
+    return self.evaluation.get_examples(data_dir, split, label_list)
+
+
+def _clue_task(name):
+  """CLUE's classification tasks (tnews is get_task's own); None for
+  another name."""
+  if name == "afqmc":
+    return _clue_json(name, "sentence1", "sentence2", labels=["0", "1"])
+  if name == "cmnli":
+    return _clue_json(name, "sentence1", "sentence2", labels=NLI_LABELS,
+                      skip_labels=("-",))
+  if name == "iflytek":
+    return _clue_json(name, "sentence", None, label_file="labels.json")
+  if name == "csl":
+    return _clue_json(name, "keyword", "abst", labels=["0", "1"])
+  return None
 
 
 def get_task(name, text_a_column=None, text_b_column=None,
@@ -378,6 +501,9 @@ def get_task(name, text_a_column=None, text_b_column=None,
     return ClassificationData(
         name, "jsonl", {s: [s + ".json", s + ".jsonl"] for s in SPLITS},
         "sentence", "label", label_file="labels.json")
+  known = _google_task(name) or _clue_task(name)
+  if known is not None:
+    return known
   if name in ("tsv", "csv", "jsonl"):
     text_a = _column_arg(text_a_column)
     label = _column_arg(label_column)

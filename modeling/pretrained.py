@@ -114,20 +114,22 @@ def _example_encoder_variable(names):
   return next(iter(names))
 
 
-def check_inputs(files, do_lower_case, max_seq_length):
+def check_inputs(files, do_lower_case, max_seq_length, check_case=True):
   """Checks a pre-trained model against the run's input settings.
 
   The vocab must have the config's vocab_size, --do_lower_case must not
-  contradict a Google model name (google-research/bert's check), and
-  max_seq_length must fit the position table.
+  contradict a Google model name (google-research/bert's check; skipped
+  when check_case is False: --skip_case_check), and max_seq_length must fit
+  the position table.
 
   Raises:
     VocabError / ConfigError naming the file or flag to change.
   """
   tokenization.check_vocab_size(files.vocab_file, files.config.vocab_size)
   try:
-    tokenization.validate_case_matches_checkpoint(do_lower_case,
-                                                  files.checkpoint)
+    if check_case:
+      tokenization.validate_case_matches_checkpoint(do_lower_case,
+                                                    files.checkpoint)
   except ValueError as e:  # Google's check raises ValueError: a user error.
     raise config_lib.ConfigError(str(e))
   limit = files.config.max_position_embeddings

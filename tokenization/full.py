@@ -28,7 +28,9 @@ def validate_case_matches_checkpoint(do_lower_case, init_checkpoint):
 
   Only checkpoints whose path looks like ".../<model_name>/bert_model.ckpt"
   with <model_name> one of Google's released BERT folders are checked; any
-  other path (or an empty one) passes, as in google-research/bert.
+  other path (or an empty one) passes, as in google-research/bert. Where
+  Google's message says to comment the check out, ours names the flag that
+  skips it (--skip_case_check).
   """
   if not init_checkpoint:
     return
@@ -46,9 +48,10 @@ def validate_case_matches_checkpoint(do_lower_case, init_checkpoint):
       "You passed in `--do_lower_case=%s` with `--init_checkpoint=%s`. "
       "However, `%s` seems to be a %s model, so you "
       "should pass in `--do_lower_case=%s` so that the fine-tuning matches "
-      "how the model was pre-training. If this error is wrong, please "
-      "just comment out this check." % (actual_flag, init_checkpoint,
-                                        model_name, case_name, opposite_flag))
+      "how the model was pre-training. If this error is wrong (a renamed "
+      "folder), pass --skip_case_check." % (
+          actual_flag, init_checkpoint, model_name, case_name,
+          opposite_flag))
 
 
 class FullTokenizer(object):
