@@ -26,8 +26,14 @@ Reading rules (every reader):
     skipped (they end a sentence too).
   * Bad input raises InputError naming the file and line: a missing file, a
     file without sentences, a line with the wrong number of columns (e.g. a
-    missing tag), a tag outside BIO (`X-PER`, `B-`), an entity type the task
+    missing tag), a tag outside BIO/BIOES/BMES (`X-PER`, `B-`), an entity
+    type the task
     does not know, bad JSON, a CLUENER span that does not match its text.
+  * Column files may be tagged in BIO, BIOES (IOBES) or BMES / BMEO: a
+    sentence with any E-, S- or M- tag is read as BIO by
+    tag_schemes.input_to_bio (M- is inside; E- and S- close an entity) and
+    counted in one warning per file. Models still train on BIO or, with
+    --scheme=BIOES, on BIOES made from it.
   * Invalid BIO transitions -- an I-X that does not follow B-X or I-X -- are
     repaired by tag_schemes.repair_bio (the I-X becomes B-X, the conlleval
     convention) and counted: one warning per file gives the count and the
@@ -93,6 +99,8 @@ class ReadReport(object):
       ("repaired", "invalid BIO transition(s) repaired (an I-X that does not "
                    "follow B-X/I-X read as B-X)"),
       ("empty_tag", "unit(s) with an empty tag read as O"),
+      ("converted", "sentence(s) tagged with E-/S-/M- (BIOES, IOBES, BMES "
+                    "or BMEO) read as BIO"),
       ("overlap", "overlapping entity span(s) dropped (the longer span is "
                   "kept)"),
   ])
@@ -278,8 +286,12 @@ def _first_unit_line_is_bare(lines):
 
 
 def _column_example(guid, units, tags, line_numbers, unit_joiner, report):
-  """One sentence -> NerExample, repairing (and reporting) bad BIO."""
+  """One sentence -> NerExample: BIOES / BMES tags converted to BIO, bad
+  BIO transitions repaired (both reported)."""
   if tags is not None:
+    tags, converted = tag_schemes.input_to_bio(tags)
+    if converted:
+      report.add("converted", line_numbers[0])
     positions = tag_schemes.invalid_bio_positions(tags)
     for position in positions:
       report.add("repaired", line_numbers[position])
@@ -336,10 +348,11 @@ class _ColumnLines(object):
     return "A unit cannot contain spaces or tabs"
 
   def _check_tag(self, line_number, tag):
-    problem = tag_schemes.tag_problem(tag, "BIO")
+    problem = tag_schemes.input_tag_problem(tag)
     if problem:
       raise InputError(self.path, line_number, "bad tag: " + problem,
-                       "Use BIO tags: O, B-TYPE, I-TYPE")
+                       "Use BIO tags (O, B-TYPE, I-TYPE), or BIOES / BMES "
+                       "(E-, S-, M-)")
     entity_type = tag.partition("-")[2]
     if self.types is not None and entity_type and (
         entity_type not in self.types):

@@ -9,6 +9,9 @@ non-empty string (it may itself contain "-").
                                the repair rule for bad BIO transitions
   bio_to_bioes / bioes_to_bio  conversion (lossless on valid sequences)
   to_bio                       any sequence as valid BIO (the repair rule)
+  input_tag_problem / input_to_bio
+                               tags as files write them: BIO, BIOES (IOBES)
+                               or BMES / BMEO, converted to BIO on reading
   entity_spans                 (type, start, end_exclusive) per entity
   labels_for                   the full, deterministic label list
 
@@ -252,6 +255,42 @@ def to_bio(tags, scheme="BIO"):
     for position in range(start + 1, end):
       out[position] = "I-" + entity_type
   return out
+
+
+# Prefixes a tagged file may use: BIO's B-/I-, BIOES's (also written IOBES)
+# E-/S-, and BMES's / BMEO's M- (middle, BIOES's I-).
+INPUT_PREFIXES = ("B", "I", "E", "S", "M")
+
+
+def input_tag_problem(tag):
+  """Why `tag`, read from a file, is not O or B-/I-/E-/S-/M-TYPE; or None."""
+  if tag == OUTSIDE:
+    return None
+  prefix, dash, entity_type = tag.partition("-")
+  if not dash or prefix not in INPUT_PREFIXES:
+    return "%r is not O and has no B-/I-/E-/S-/M- prefix" % tag
+  if not entity_type.strip() or entity_type != entity_type.strip():
+    return "%r has no entity type after %s-" % (tag, prefix)
+  return None
+
+
+def input_to_bio(tags):
+  """A file's tag sequence as BIO, whatever the scheme it was written in.
+
+  A sequence with only O, B- and I- tags is BIO and is returned as it is
+  (None for `converted`; its repair is repair_bio's). Any E-, S- or M- tag
+  makes it BIOES / IOBES / BMES / BMEO: M-X is read as I-X, and the
+  entities are read by entity_spans' lenient BIOES rule (E-X and S-X close
+  an entity; a B-X followed by O is a one-unit entity, as BMEO writes it)
+  and written back as BIO.
+
+  Returns:
+    (bio_tags, converted): converted is True when E-/S-/M- tags were read.
+  """
+  if all(tag == OUTSIDE or tag[:2] in ("B-", "I-") for tag in tags):
+    return tags, False
+  bioes = [("I-" + tag[2:]) if tag.startswith("M-") else tag for tag in tags]
+  return to_bio(bioes, "BIOES"), True
 
 
 def entity_types(tags):

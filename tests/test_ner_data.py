@@ -269,9 +269,10 @@ def test_unlabeled_test_file(tmp_path):
 
 @pytest.mark.parametrize("content,line,message", [
     ("中 B-LOC\n国\n", 2, "missing tag"),
-    ("中 O\n\n国 X-PER\n", 3, "'X-PER' is not O and has no B-/I- prefix"),
+    ("中 O\n\n国 X-PER\n", 3,
+     "'X-PER' is not O and has no B-/I-/E-/S-/M- prefix"),
     ("中 O\n国 B-\n", 2, "'B-' has no entity type"),
-    ("中 O\n国 E-LOC\n", 2, "has no B-/I- prefix"),
+    ("中 O\n国 L-LOC\n", 2, "has no B-/I-/E-/S-/M- prefix"),
     ("中 O\n国 B-LOC extra\n", 2, "expected 2 columns"),
     ("中 O\n国 b-loc\n", 2, "bad tag"),
     ("", 1, "no sentences"),
@@ -436,3 +437,27 @@ def test_labels_for():
   assert tag_schemes.labels_for([], "BIO") == ["O"]
   with pytest.raises(ValueError):
     tag_schemes.labels_for([""], "BIO")
+
+
+@pytest.mark.parametrize("scheme,tags", [
+    ("BIOES", ["B-PER", "E-PER", "O", "S-LOC", "B-ORG", "I-ORG", "E-ORG"]),
+    ("IOBES", ["B-PER", "E-PER", "O", "S-LOC", "B-ORG", "I-ORG", "E-ORG"]),
+    ("BMES", ["B-PER", "E-PER", "O", "S-LOC", "B-ORG", "M-ORG", "E-ORG"]),
+    ("BMEO", ["B-PER", "E-PER", "O", "B-LOC", "B-ORG", "M-ORG", "E-ORG"]),
+])
+def test_bioes_and_bmes_files_are_read_as_bio(tmp_path, scheme, tags):
+  """The same entities, written in each scheme, read as the same BIO; a
+  warning counts the converted sentences. (BMEO has no S-: a one-unit
+  entity is a B- followed by O or another entity's B-.)"""
+  units = "张三在京的银行工"
+  lines = ["%s %s" % (u, t) for u, t in zip(units, tags)]
+  path = write(tmp_path, "train.txt", "\n".join(lines) + "\n\n我 O\n")
+  report = ner_data.ReadReport(path)
+  examples = ner_data.read_column_file(path, 2, "", None, report=report)
+  assert examples[0].tags == ["B-PER", "I-PER", "O", "B-LOC", "B-ORG",
+                              "I-ORG", "I-ORG"]
+  assert examples[1].tags == ["O"]
+  assert report.count("converted") == 1
+  assert "read as BIO (lines 1)" in report.messages()[0]
+  assert tag_schemes.entity_spans(examples[0].tags) == [
+      ("PER", 0, 2), ("LOC", 3, 4), ("ORG", 4, 7)]
