@@ -63,10 +63,15 @@ def main(_):
   files = modeling.find_pretrained(FLAGS.init_checkpoint,
                                    FLAGS.bert_config_file, FLAGS.vocab_file,
                                    FLAGS.model_type, FLAGS.electra_size)
-  modeling.check_inputs(files, FLAGS.do_lower_case, FLAGS.max_seq_length,
+  # --do_lower_case, else the model's own (a converted Hugging Face
+  # folder's tokenizer_config.json), else true.
+  do_lower_case = flags_common.given(FLAGS, "do_lower_case")
+  if do_lower_case is None:
+    do_lower_case = getattr(files.config, "do_lower_case", FLAGS.do_lower_case)
+  modeling.check_inputs(files, do_lower_case, FLAGS.max_seq_length,
                         check_case=not FLAGS.skip_case_check)
 
-  tokenizer = tokenization.FullTokenizer(files.vocab_file, FLAGS.do_lower_case)
+  tokenizer = tokenization.FullTokenizer(files.vocab_file, do_lower_case)
   examples = extraction.read_examples(FLAGS.input_file)
   features = extraction.convert_examples(examples, tokenizer,
                                          FLAGS.max_seq_length)

@@ -207,9 +207,14 @@ def _pretrained(task, settings, info):
   return files
 
 
-def _input_settings(settings, info):
-  """do_lower_case and max_seq_length: given, else the run's, else default."""
+def _input_settings(settings, info, files):
+  """do_lower_case and max_seq_length: given, else the run's, else the
+  model's own (do_lower_case that convert_checkpoint.py read from a
+  Hugging Face tokenizer_config.json), else the default."""
   defaults = settings_lib.defaults(settings_lib.RUN_SETTINGS)
+  model_case = getattr(files.config, "do_lower_case", None) if files else None
+  if isinstance(model_case, bool):
+    defaults["do_lower_case"] = model_case
   values = []
   for name in ("do_lower_case", "max_seq_length"):
     value = getattr(settings, name)
@@ -261,7 +266,7 @@ def run(task, settings):
   output_dir = settings.output_dir
   info = _existing_run(settings)
   files = _pretrained(task, settings, info)
-  do_lower_case, max_seq_length = _input_settings(settings, info)
+  do_lower_case, max_seq_length = _input_settings(settings, info, files)
   task.resolve_head(info.get("head") if info else None, output_dir)
   modeling.check_inputs(files, do_lower_case, max_seq_length,
                         check_case=not settings.skip_case_check)

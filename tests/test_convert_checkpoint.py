@@ -24,6 +24,7 @@ from modeling.hf import names as hf_names
 from modeling.hf import safetensors as hf_safetensors
 from modeling.hf import weights as hf_weights
 from modeling.hf.errors import ConversionError
+from finetuning import run_info
 from tests import clirun
 from tests import hf_fixtures
 from tests.paths import REFERENCE_DIR
@@ -251,6 +252,7 @@ def test_all_minilm_l6_v2(tmp_path):
   config = _read_json(os.path.join(out, "bert_config.json"))
   assert config["hidden_act"] == "gelu_exact"
   assert config["num_hidden_layers"] == 6
+  assert config["do_lower_case"] is True     # its tokenizer_config.json
   report = hf_convert.format_report(result)
   assert "embeddings.position_ids" in report
   assert "Missing: nothing" in report
@@ -534,3 +536,42 @@ def test_electra_folder_variants_convert_to_the_same_checkpoint(
   for name in result.converted:
     np.testing.assert_array_equal(ours.get_tensor(name),
                                   theirs.get_tensor(name))
+
+
+def test_do_lower_case_comes_from_tokenizer_config(tmp_path):
+  """A cased Hugging Face model (tokenizer_config.json do_lower_case false)
+  is not lower-cased: the converted config keeps the value and the run
+  scripts default --do_lower_case to it; a flag given still wins."""
+  hf_dir = hf_fixtures.make_bert_hf_dir(str(tmp_path / "hf"))
+  with open(os.path.join(hf_dir, "tokenizer_config.json"), "w") as f:
+    json.dump({"do_lower_case": False, "model_max_length": 512}, f)
+  out = str(tmp_path / "out")
+  proc = clirun.run_script("convert_checkpoint.py", "--hf_dir=" + hf_dir,
+                           "--output_dir=" + out)
+  assert proc.returncode == 0, proc.stderr[-3000:]
+  assert "do_lower_case: false (tokenizer_config.json" in proc.stdout + \
+      proc.stderr
+  assert _read_json(os.path.join(out, "bert_config.json"))[
+      "do_lower_case"] is False
+  data = str(tmp_path / "data")
+  os.makedirs(data)
+  with open(os.path.join(data, "train.tsv"), "w", encoding="utf-8") as f:
+    f.write("label\ttext_a\n" + "".join(
+        "%d\tHello World 房间%d\n" % (i % 2, i) for i in range(8)))
+  runs = {}
+  for name, extra in (("default", ()), ("given", ("--do_lower_case",))):
+    runs[name] = str(tmp_path / name)
+    proc = clirun.run_script(
+        "run_classifier.py", "--task=chnsenticorp", "--data_dir=" + data,
+        "--init_checkpoint=" + out, "--output_dir=" + runs[name],
+        "--do_train", "--max_seq_length=16", "--train_batch_size=8",
+        "--num_train_epochs=1", *extra)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+  assert run_info.read(runs["default"])["do_lower_case"] is False
+  assert run_info.read(runs["given"])["do_lower_case"] is True
+  # A value that is not a boolean is named.
+  with open(os.path.join(hf_dir, "tokenizer_config.json"), "w") as f:
+    json.dump({"do_lower_case": "no"}, f)
+  with pytest.raises(ConversionError) as err:
+    hf_convert.convert_hf_folder(hf_dir, str(tmp_path / "again"))
+  assert "tokenizer_config.json: do_lower_case is 'no'" in str(err.value)

@@ -90,6 +90,30 @@ _ARCHITECTURE_PREFIXES = (("DistilBert", "distilbert"), ("Albert", "albert"),
                           ("Electra", "electra"), ("Bert", "bert"))
 
 
+def read_do_lower_case(hf_dir):
+  """`do_lower_case` of `hf_dir/tokenizer_config.json`: True / False, or
+  None when the file or the key is absent (the folder says nothing).
+
+  Raises:
+    ConversionError: the file is not JSON, or the value is not a boolean.
+  """
+  path = os.path.join(hf_dir, "tokenizer_config.json")
+  if not os.path.isfile(path):
+    return None
+  try:
+    with open(path, "r", encoding="utf-8") as f:
+      tokenizer_config = json.load(f)
+  except ValueError as e:
+    raise ConversionError("%s is not valid JSON: %s" % (path, e))
+  value = (tokenizer_config.get("do_lower_case")
+           if isinstance(tokenizer_config, dict) else None)
+  if value is not None and not isinstance(value, bool):
+    raise ConversionError("%s: do_lower_case is %r, not true or false (fix "
+                          "the file, or delete the key and pass "
+                          "--do_lower_case when fine-tuning)" % (path, value))
+  return value
+
+
 def read_hf_config(hf_dir):
   """Reads `hf_dir/config.json`.
 

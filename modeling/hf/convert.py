@@ -159,6 +159,11 @@ def convert_hf_folder(hf_dir, output_dir, model_type=None):
   config_path = os.path.join(hf_dir, "config.json")
   model_type = hf_config.infer_model_type(hf_json, model_type, config_path)
   config = hf_config.config_from_hf(hf_json, model_type, config_path)
+  do_lower_case = hf_config.read_do_lower_case(hf_dir)
+  if do_lower_case is not None:
+    # Kept with the config: run scripts default --do_lower_case to it, so
+    # that a cased model is not lower-cased.
+    config["do_lower_case"] = do_lower_case
   vocab_path = find_vocab(hf_dir, model_type)
   state, filename = hf_weights.read_hf_weights(hf_dir)
   source = os.path.join(hf_dir, filename)
@@ -186,6 +191,10 @@ def format_report(result):
                                             result.config["hidden_act"]),
       "  vocab:      %s (%d tokens)" % (result.vocab_file, result.vocab_size),
   ]
+  if "do_lower_case" in result.config:
+    lines.append("  do_lower_case: %s (tokenizer_config.json; the run "
+                 "scripts' default for this model)" %
+                 str(result.config["do_lower_case"]).lower())
   if result.vocab_size > result.config["vocab_size"]:
     lines.append("WARNING: vocab.txt has %d tokens but vocab_size is %d: ids "
                  "past %d have no embedding" % (
