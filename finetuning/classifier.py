@@ -73,6 +73,10 @@ class Classifier(task_lib.Task):
   def read_labels(self, data_dir, train_examples):
     return self.data.get_labels(data_dir, train_examples)
 
+  def label_counts(self, train_examples):
+    return collections.Counter(e.label for e in train_examples
+                               if e.label is not None)
+
   def read_split(self, data_dir, split, labels=None):
     return self.data.get_examples(data_dir, split, labels)
 
@@ -117,8 +121,11 @@ class Classifier(task_lib.Task):
     if context.mode == tf.estimator.ModeKeys.PREDICT:
       return task_lib.HeadOutput(predictions, export_outputs=exported)
     label_ids = features["label_ids"]  # [batch]
+    training = context.is_training     # weights: the training loss only
     loss, _, _ = heads.softmax_cross_entropy(
-        logits, tf.maximum(label_ids, 0), num_labels)
+        logits, tf.maximum(label_ids, 0), num_labels,
+        class_weights=self.class_weights if training else None,
+        focal_gamma=self.focal_gamma if training else 0.0)
     metric_ops = None
     if context.mode == tf.estimator.ModeKeys.EVAL:
       metric_ops = metrics.classification_metric_ops(label_ids, predicted,

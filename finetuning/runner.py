@@ -286,6 +286,8 @@ def run(task, settings):
   task.label_list = labels
   tf.logging.info("Task %s (%s): %d labels (%s)", task.name, task.kind,
                   len(labels), ", ".join(labels[:12]))
+  if settings.do_train:
+    task.configure_loss(train, train_examples)
 
   # Every check has passed: from here on the run directory is written.
   with run_info.DirectoryLock(output_dir):

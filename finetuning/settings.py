@@ -96,6 +96,11 @@ TRAIN_SETTINGS = (
             "layers (plus pooler and head)."),
     Setting("freeze_encoder", False, bool, "Train only the task head."),
     Setting("freeze", None, str, "Regex: freeze matching variables."),
+    Setting("class_weights", None, str, "Weight the training loss per "
+            "label: 'balanced' (n / (k * count)) or one number per label in "
+            "label order, e.g. 1,4 (classification, NER softmax head)."),
+    Setting("focal_loss_gamma", 0.0, float, "> 0: focal loss, each item's "
+            "loss times (1 - p)^gamma (classification, NER softmax head)."),
     Setting("seed", None, int, "Random seed (graph and data order)."),
     Setting("dynamic_padding", True, bool, "Bucket batches by length; false "
             "pads every batch to max_seq_length (Google's way)."),
@@ -189,6 +194,11 @@ class TrainSettings(object):
       if getattr(self, name) is not None:
         _at_least(name, getattr(self, name), 1 if name ==
                   "num_train_steps" else 0)
+    if self.focal_loss_gamma < 0:
+      raise SettingsError("--focal_loss_gamma must be >= 0, got %g" %
+                          self.focal_loss_gamma)
+    from finetuning import class_weights  # pylint: disable=g-import-not-at-top
+    class_weights.parse(self.class_weights)
     if self.pack_sequences and not self.dynamic_padding:
       raise SettingsError("--pack_sequences packs batches instead of padding "
                           "them: drop --dynamic_padding=false")

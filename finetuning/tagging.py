@@ -26,6 +26,7 @@ precision / recall / F1 (eval_results.txt, TensorBoard), CoNLL-style
 test_predictions.txt and test_predictions.jsonl with character offsets.
 """
 
+import collections
 import json
 import os
 import time
@@ -130,6 +131,19 @@ class Tagger(task_lib.Task):
 
   # ----------------------------------------------------- data, features ---
 
+  def label_counts(self, train_examples):
+    """Units per tag in the training sentences (None with a CRF: its loss
+    is a sequence likelihood)."""
+    if self.crf:
+      return None
+    counts = collections.Counter()
+    for example in train_examples:
+      counts.update(example.tags or ())
+    return counts
+
+  def describe_loss(self):
+    return "the CRF head (its loss is a sequence likelihood)"
+
   def read_labels(self, data_dir, train_examples):
     try:
       labels = self.data.get_labels(train_examples, self.scheme)
@@ -204,7 +218,11 @@ class Tagger(task_lib.Task):
           logits, label_ids, weights, lengths, transitions)
       loss = tf.reduce_mean(-log_likelihood)
     else:
-      loss = heads.masked_token_cross_entropy(logits, label_ids, weights)
+      training = context.is_training   # weights: the training loss only
+      loss = heads.masked_token_cross_entropy(
+          logits, label_ids, weights,
+          class_weights=self.class_weights if training else None,
+          focal_gamma=self.focal_gamma if training else 0.0)
     metric_ops = None
     if context.mode == tf.estimator.ModeKeys.EVAL:
       metric_ops = {"token_accuracy": tf.metrics.accuracy(

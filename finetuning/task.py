@@ -54,6 +54,7 @@ import importlib
 import tensorflow.compat.v1 as tf
 
 import modeling
+from finetuning import class_weights as class_weights_lib
 from finetuning.encoding import MODEL_INPUTS
 from finetuning.errors import SettingsError
 
@@ -123,6 +124,8 @@ class Task(object):
   evaluates_init_checkpoint = False     # eval-only on --init_checkpoint
   HEAD_DEFAULTS = ()                    # (setting, default) pairs that
                                         # define the model
+  class_weights = None                  # per label, training loss only
+  focal_gamma = 0.0                     # (set by configure_loss)
 
   def __init__(self):
     self.label_list = None              # set by the runner
@@ -182,6 +185,34 @@ class Task(object):
 
   def read_labels(self, data_dir, train_examples):
     raise NotImplementedError
+
+  def label_counts(self, train_examples):
+    """{label: training items} for --class_weights=balanced; None: this
+    task's loss cannot be weighted."""
+    del train_examples
+    return None
+
+  def configure_loss(self, train, train_examples):
+    """Sets class_weights / focal_gamma from --class_weights and
+    --focal_loss_gamma (finetuning.class_weights has the rules)."""
+    if not (train.class_weights or train.focal_loss_gamma):
+      return
+    counts = self.label_counts(train_examples)
+    if counts is None:
+      raise SettingsError(
+          "--class_weights and --focal_loss_gamma apply to classification "
+          "and to NER's softmax head, not to %s" % self.describe_loss())
+    self.class_weights = class_weights_lib.resolve(
+        train.class_weights, self.label_list, counts)
+    self.focal_gamma = float(train.focal_loss_gamma)
+    if self.class_weights:
+      tf.logging.info("Class weights: %s", ", ".join(
+          "%s %.4g" % (label, w) for label, w in zip(self.label_list,
+                                                     self.class_weights)))
+
+  def describe_loss(self):
+    """What this task's loss is, for the message above."""
+    return "%s runs" % (self.kind or "these")
 
   def read_split(self, data_dir, split, labels=None):
     raise NotImplementedError

@@ -38,17 +38,46 @@ def classifier_logits(pooled_output, num_labels, is_training,
   return tf.nn.bias_add(logits, output_bias)
 
 
-def softmax_cross_entropy(logits, label_ids, num_labels):
+def _weighted_mean(per_item, label_ids, mask, class_weights):
+  """sum(w * loss) / sum(w), w = mask * class_weights[label]: PyTorch's
+  CrossEntropyLoss(weight=...) mean (plain mean without class weights)."""
+  weights = mask
+  if class_weights is not None:
+    table = tf.constant(list(class_weights), tf.float32)
+    weights = weights * tf.gather(table, label_ids)
+  return (tf.reduce_sum(per_item * weights) /
+          tf.maximum(tf.reduce_sum(weights), 1e-12))
+
+
+def _cross_entropy(logits, label_ids, num_labels, focal_gamma):
+  """-log p(label) per item, times (1 - p)^gamma when focal_gamma > 0
+  (focal loss, Lin et al. 2017)."""
+  log_probs = tf.nn.log_softmax(logits, axis=-1)
+  one_hot = tf.one_hot(label_ids, depth=num_labels, dtype=tf.float32)
+  log_p = tf.reduce_sum(one_hot * log_probs, axis=-1)
+  loss = -log_p
+  if focal_gamma:
+    loss *= tf.pow(1.0 - tf.exp(log_p), focal_gamma)
+  return loss
+
+
+def softmax_cross_entropy(logits, label_ids, num_labels, class_weights=None,
+                          focal_gamma=0.0):
   """Mean cross-entropy of [batch, num_labels] logits vs [batch] ids.
+
+  Args:
+    class_weights: optional list, one weight per label: the loss is then
+      sum(w[y] * loss) / sum(w[y]) over the batch.
+    focal_gamma: > 0 scales each example's loss by (1 - p(y))^gamma.
 
   Returns:
     (loss scalar, per_example_loss [batch], probabilities [batch, labels]).
   """
-  log_probs = tf.nn.log_softmax(logits, axis=-1)
-  one_hot = tf.one_hot(label_ids, depth=num_labels, dtype=tf.float32)
-  per_example_loss = -tf.reduce_sum(one_hot * log_probs, axis=-1)
-  return (tf.reduce_mean(per_example_loss), per_example_loss,
-          tf.nn.softmax(logits, axis=-1))
+  per_example_loss = _cross_entropy(logits, label_ids, num_labels,
+                                    focal_gamma)
+  loss = _weighted_mean(per_example_loss, label_ids,
+                        tf.ones_like(per_example_loss), class_weights)
+  return loss, per_example_loss, tf.nn.softmax(logits, axis=-1)
 
 
 # ------------------------------------------------------- token tagging ---
@@ -100,7 +129,8 @@ def token_logits(sequence_output, sequence_lengths, num_labels, is_training,
   return tf.nn.bias_add(logits, output_bias)
 
 
-def masked_token_cross_entropy(logits, label_ids, weights):
+def masked_token_cross_entropy(logits, label_ids, weights,
+                               class_weights=None, focal_gamma=0.0):
   """Mean cross-entropy over the positions with weight 1.
 
   Args:
@@ -108,17 +138,15 @@ def masked_token_cross_entropy(logits, label_ids, weights):
     label_ids: int [batch, seq]; ids at weight-0 positions are ignored (may
       be -1).
     weights: float [batch, seq] of 0/1.
+    class_weights, focal_gamma: as softmax_cross_entropy, per token.
 
   Returns:
     scalar loss (0 when no position has weight).
   """
-  num_labels = tf.shape(logits)[-1]
-  log_probs = tf.nn.log_softmax(logits, axis=-1)
-  one_hot = tf.one_hot(tf.maximum(label_ids, 0), depth=num_labels,
-                       dtype=tf.float32)
-  per_token = -tf.reduce_sum(one_hot * log_probs, axis=-1)  # [batch, seq]
-  return (tf.reduce_sum(per_token * weights) /
-          tf.maximum(tf.reduce_sum(weights), 1.0))
+  label_ids = tf.maximum(label_ids, 0)
+  per_token = _cross_entropy(logits, label_ids, tf.shape(logits)[-1],
+                             focal_gamma)                     # [batch, seq]
+  return _weighted_mean(per_token, label_ids, weights, class_weights)
 
 
 def crf_partial_log_likelihood(potentials, label_ids, label_weights,
