@@ -24,6 +24,11 @@ flags.DEFINE_string("text_a_column", None, "Generic tasks: text_a column "
                     "(name, or 0-based number for header-less files).")
 flags.DEFINE_string("text_b_column", None, "Generic tasks: text_b column.")
 flags.DEFINE_string("label_column", None, "Generic tasks: label column.")
+flags.DEFINE_enum("truncation", None, ["head", "tail", "head_tail"],
+                  "Which WordPieces of a single text longer than "
+                  "max_seq_length are kept: head (Google's; the default), "
+                  "tail, or head_tail (the first 128/510 and the last "
+                  "382/510 of the room). Kept with the run.")
 flags.DEFINE_bool("google_output_format", False, "Write test_results.tsv "
                   "as google-research/bert does: no header, one line of "
                   "tab-separated label probabilities per example.")
@@ -39,7 +44,8 @@ def main(_):
   flags_common.require(FLAGS, "task")
   task = classifier.Classifier(FLAGS.task, FLAGS.text_a_column,
                                FLAGS.text_b_column, FLAGS.label_column,
-                               FLAGS.google_output_format)
+                               FLAGS.google_output_format,
+                               flags_common.given(FLAGS, "truncation"))
   results = runner.run(task, flags_common.run_settings(FLAGS))
   if "eval" in results:
     print("eval accuracy = %.4f, macro_f1 = %.4f" % (

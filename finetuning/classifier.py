@@ -37,14 +37,19 @@ class Classifier(task_lib.Task):
 
   kind = "classifier"
   best_metrics = ("accuracy", "macro_f1")
+  HEAD_DEFAULTS = (("truncation", "head"),)
 
   def __init__(self, name, text_a_column=None, text_b_column=None,
-               label_column=None, google_output_format=False):
+               label_column=None, google_output_format=False,
+               truncation=None):
     """Args:
       name: task name (see finetuning.tasks.get_task).
       text_a_column, text_b_column, label_column: generic tasks' columns.
       google_output_format: test_results.tsv as Google writes it (see
         write_predictions).
+      truncation: which pieces of a too-long single text are kept: "head"
+        (Google's), "tail" or "head_tail" (None: the run's, else head).
+        Kept in run_info, so export and serving cut texts the same way.
 
     Raises:
       SettingsError: an unknown task, or a generic one without columns.
@@ -57,6 +62,7 @@ class Classifier(task_lib.Task):
       raise SettingsError(str(e))
     self.name = self.data.name
     self.google_output_format = google_output_format
+    self.truncation = truncation
 
   @classmethod
   def from_run_info(cls, info):
@@ -66,6 +72,7 @@ class Classifier(task_lib.Task):
     task.name = info.get("task")
     task.label_list = list(info["labels"])
     task.google_output_format = False
+    task.truncation = (info.get("head") or {}).get("truncation", "head")
     return task
 
   # ----------------------------------------------------- data, features ---
@@ -83,13 +90,20 @@ class Classifier(task_lib.Task):
   def source_file(self, data_dir, split):
     return self.data.require_file(data_dir, split)
 
+  def cache_settings(self, split):
+    """Google's head truncation keeps the feature files' old names."""
+    del split
+    if self.truncation in (None, "head"):
+      return None
+    return {"truncation": self.truncation}
+
   def encode(self, split, examples, tokenizer, max_seq_length):
     label_map = {label: i for i, label in enumerate(self.label_list)}
 
     def records():
       for index, example in enumerate(examples):
         encoded = encoding.encode(tokenizer, example.text_a, example.text_b,
-                                  max_seq_length)
+                                  max_seq_length, self.truncation)
         yield collections.OrderedDict([
             ("input_ids", encoded.input_ids),
             ("segment_ids", encoded.segment_ids),

@@ -5,7 +5,9 @@ segments, and padding a batch. No TensorFlow.
   pad_batch(rows, pad_to=None) -> {input_ids, input_mask, segment_ids}
 
 Rules (google-research/bert's run_classifier.py and extract_features.py):
-a single text keeps its first max_seq_length - 2 WordPieces; a pair is cut
+a single text keeps its first max_seq_length - 2 WordPieces (or, with a
+classifier's --truncation, its last ones, or the first 128/510 and the
+last 382/510 of them); a pair is cut
 from the longer side (from text_b when both are as long) until it fits in
 max_seq_length - 3. Segment ids are 0 for [CLS], text_a and its [SEP], 1
 for text_b and its [SEP]. Features are stored unpadded; `pad_batch` pads a
@@ -29,7 +31,7 @@ Encoded = collections.namedtuple(
     "Encoded", ["tokens", "input_ids", "segment_ids", "truncated"])
 
 
-def encode(tokenizer, text_a, text_b, max_seq_length):
+def encode(tokenizer, text_a, text_b, max_seq_length, truncation="head"):
   """One text (pair) -> Encoded (unpadded).
 
   Args:
@@ -38,6 +40,8 @@ def encode(tokenizer, text_a, text_b, max_seq_length):
     text_b: str or None (an empty string counts as None, as in Google's
       code).
     max_seq_length: room including [CLS] and [SEP]s (>= 2, >= 3 for pairs).
+    truncation: "head" (Google's), "tail" or "head_tail": which pieces of a
+      single text that is too long are kept (tokenization.truncate_single).
 
   Returns:
     Encoded(tokens, input_ids, segment_ids, truncated): truncated is True
@@ -47,7 +51,7 @@ def encode(tokenizer, text_a, text_b, max_seq_length):
   tokens_b = tokenizer.tokenize(text_b) if text_b else None
   natural = len(tokens_a) + (len(tokens_b) + 3 if tokens_b else 2)
   tokens, segment_ids = tokenization.build_inputs(tokens_a, tokens_b,
-                                                  max_seq_length)
+                                                  max_seq_length, truncation)
   return Encoded(tokens, tokenizer.convert_tokens_to_ids(tokens),
                  segment_ids, natural > max_seq_length)
 

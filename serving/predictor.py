@@ -229,8 +229,10 @@ class Predictor(object):
   def encode(self, text, text_b=None):
     """One text (pair) -> dict input_ids / input_mask / segment_ids (lists),
     tokenized as run_classifier made its features."""
+    head = self.config.get("head") or {}
     encoded = encoding.encode(self.tokenizer, text, text_b,
-                              self.max_seq_length)
+                              self.max_seq_length,
+                              head.get("truncation", "head"))
     return {"input_ids": encoded.input_ids,
             "input_mask": [1] * len(encoded.input_ids),
             "segment_ids": encoded.segment_ids}

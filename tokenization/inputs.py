@@ -23,7 +23,35 @@ def truncate_seq_pair(tokens_a, tokens_b, max_length):
       tokens_b.pop()
 
 
-def build_inputs(tokens_a, tokens_b, max_seq_length):
+TRUNCATIONS = ("head", "tail", "head_tail")
+
+# head_tail keeps the first 128 and the last 382 pieces of a 512 budget
+# (510 pieces): the best plain strategy in Sun et al., "How to Fine-Tune
+# BERT for Text Classification?" (2019); other budgets keep the same share.
+HEAD_SHARE = 128.0 / 510.0
+
+
+def truncate_single(tokens, room, truncation="head"):
+  """The pieces of a single text that fit in `room`.
+
+  head: the first `room`; tail: the last `room`; head_tail: the first
+  round(room * 128/510) and the rest from the end.
+  """
+  if len(tokens) <= room:
+    return list(tokens)
+  if truncation == "head":
+    return list(tokens[:room])
+  if truncation == "tail":
+    return list(tokens[len(tokens) - room:]) if room else []
+  if truncation == "head_tail":
+    head = int(round(room * HEAD_SHARE))
+    tail = room - head
+    return list(tokens[:head]) + (list(tokens[-tail:]) if tail else [])
+  raise ValueError("unknown truncation %r; use one of %s" %
+                   (truncation, ", ".join(TRUNCATIONS)))
+
+
+def build_inputs(tokens_a, tokens_b, max_seq_length, truncation="head"):
   """Token lists -> (tokens, segment_ids), at most max_seq_length long.
 
   Args:
@@ -31,6 +59,9 @@ def build_inputs(tokens_a, tokens_b, max_seq_length):
     tokens_b: list of str or None; an empty list counts as None, as in
       Google's run_classifier (`if tokens_b:`). Left unchanged.
     max_seq_length: int, room including [CLS] and [SEP]s.
+    truncation: how a single text is cut to max_seq_length - 2 pieces
+      (truncate_single: "head", Google's, "tail" or "head_tail"). A pair is
+      always cut Google's way, from the end of the longer text.
   Returns:
     tokens: ["[CLS]"] + a + ["[SEP]"] (+ b + ["[SEP]"]); a alone is cut to
       max_seq_length - 2 tokens, a pair via truncate_seq_pair(max_seq_length-3).
@@ -46,7 +77,7 @@ def build_inputs(tokens_a, tokens_b, max_seq_length):
   if tokens_b:
     truncate_seq_pair(tokens_a, tokens_b, max_seq_length - 3)
   else:
-    tokens_a = tokens_a[:max_seq_length - 2]
+    tokens_a = truncate_single(tokens_a, max_seq_length - 2, truncation)
   tokens = [CLS_TOKEN] + tokens_a + [SEP_TOKEN]
   segment_ids = [0] * len(tokens)
   if tokens_b:
