@@ -1,5 +1,5 @@
 """Rebuild samples/sst2/ from the full GLUE SST-2 files (run once; output is
-committed). train.tsv: 2,000 lines drawn with random.Random(12345) from
+committed). train.tsv: 10,000 lines drawn with random.Random(12345) from
 train.tsv; dev.tsv: the 872-line dev set, verbatim.
 
   python tools/make_sst2_sample.py ../shared/data/sst2 samples/sst2
@@ -10,7 +10,7 @@ import random
 import shutil
 import sys
 
-TRAIN_LINES = 2000
+TRAIN_LINES = 10000
 SEED = 12345
 
 
