@@ -74,7 +74,7 @@ class ClassificationData(split_files.SplitFiles):
   def __init__(self, name, fmt, files, text_a, label, text_b=None,
                header=None, labels=None, label_file=None, num_columns=None,
                test_layout=None, row_filter=None, label_map=None,
-               skip_labels=()):
+               skip_labels=(), list_columns=()):
     """Args:
       name: task name.
       fmt: "tsv", "csv" or "jsonl".
@@ -94,6 +94,9 @@ class ClassificationData(split_files.SplitFiles):
         (XNLI's language column).
       label_map: {label in the file: label the task uses}.
       skip_labels: labels whose rows are skipped (counted in the warning).
+      list_columns: JSON keys whose value is a list of strings, read
+        joined by spaces (CLUE csl's keywords); elsewhere a list is an
+        error.
     """
     self.name = name
     self.fmt = fmt
@@ -109,6 +112,7 @@ class ClassificationData(split_files.SplitFiles):
     self.row_filter = row_filter
     self.label_map = dict(label_map or {})
     self.skip_labels = set(skip_labels)
+    self.list_columns = tuple(list_columns)
 
   def get_examples(self, data_dir, split, label_list=None):
     """Reads a split; returns a list of InputExample.
@@ -235,6 +239,7 @@ class _Rows(object):
     self.path = path
     self.fmt = data.fmt
     self.split = split
+    self.list_columns = data.list_columns
     self.lines = split_files.read_text_lines(path)
     self.header = None
     self.expected = None             # columns every row must have
@@ -314,7 +319,16 @@ class _Rows(object):
     if isinstance(row, dict):
       if column not in row:
         return None
-      return _json_string(self.path, line_number, row[column], column, what)
+      value = row[column]
+      if column in self.list_columns and isinstance(value, list):
+        if not all(isinstance(word, str) for word in value):
+          raise InputError(
+              self.path, line_number, "%r (%s) is a list with a non-string "
+              "item: %s" % (column, what, json.dumps(
+                  value, ensure_ascii=False)[:40]),
+              "Write the %s as a list of strings" % what)
+        return " ".join(value)
+      return _json_string(self.path, line_number, value, column, what)
     if isinstance(column, str):
       if column not in (self.header or []):
         return None
@@ -349,12 +363,9 @@ def _json_string(path, line_number, value, key, what):
   if what in ("label", "id") and isinstance(value, int) and not isinstance(
       value, bool):
     return str(value)
-  if what in ("text_a", "text_b") and isinstance(value, list) and all(
-      isinstance(v, str) for v in value):
-    return " ".join(value)   # CLUE csl's keyword list
   kind = "null" if value is None else type(value).__name__
   wanted = ("a string or an integer" if what in ("label", "id")
-            else "a string or a list of strings")
+            else "a string")
   raise InputError(path, line_number, "%r (%s) is %s, not %s" % (
       key, what, kind if value is None else "%s %s" % (
           kind, json.dumps(value, ensure_ascii=False)[:40]), wanted),
@@ -408,11 +419,11 @@ def _tsv_splits(train, dev, test):
 
 
 def _clue_json(name, text_a, text_b, labels=None, label_file=None,
-               skip_labels=()):
+               skip_labels=(), list_columns=()):
   return ClassificationData(
       name, "jsonl", {s: [s + ".json", s + ".jsonl"] for s in SPLITS},
       text_a, "label", text_b=text_b, labels=labels, label_file=label_file,
-      skip_labels=skip_labels)
+      skip_labels=skip_labels, list_columns=list_columns)
 
 
 def _google_task(name):
@@ -473,7 +484,8 @@ def _clue_task(name):
   if name == "iflytek":
     return _clue_json(name, "sentence", None, label_file="labels.json")
   if name == "csl":
-    return _clue_json(name, "keyword", "abst", labels=["0", "1"])
+    return _clue_json(name, "keyword", "abst", labels=["0", "1"],
+                      list_columns=("keyword",))
   return None
 
 

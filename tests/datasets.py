@@ -24,3 +24,15 @@ def ner_splits(src, dst_dir, train, dev, test):
               encoding="utf-8") as f:
       f.write("\n\n".join(sentences[start:end]) + "\n")
   return dst_dir
+
+
+def chnsenticorp(dst_dir, **counts):
+  """dst_dir/<split>.tsv: the header and first n lines of each ChnSentiCorp
+  split named in counts (e.g. train=32, dev=16). Returns dst_dir as str."""
+  import os  # pylint: disable=g-import-not-at-top
+  from tests.paths import DATA_DIR  # pylint: disable=g-import-not-at-top
+  os.makedirs(str(dst_dir), exist_ok=True)
+  for split, n in counts.items():
+    head(os.path.join(DATA_DIR, "chnsenticorp", split + ".tsv"),
+         os.path.join(str(dst_dir), split + ".tsv"), n, True)
+  return str(dst_dir)

@@ -72,11 +72,8 @@ def test_balanced_rule_and_bad_specs():
 
 @pytest.fixture(scope="module")
 def chnsenticorp(tmp_path_factory):
-  d = tmp_path_factory.mktemp("chnsenticorp")
-  for split, n in (("train", 32), ("dev", 16)):
-    datasets.head(os.path.join(DATA_DIR, "chnsenticorp", split + ".tsv"),
-                  str(d / (split + ".tsv")), n, True)
-  return str(d)
+  return datasets.chnsenticorp(tmp_path_factory.mktemp("chnsenticorp"),
+                               train=32, dev=16)
 
 
 def _classify(data_dir, out, *extra):

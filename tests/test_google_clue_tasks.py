@@ -133,6 +133,12 @@ def test_bad_rows_name_file_and_line(tmp_path):
     _read("csl", tmp_path, "train")
   assert "keyword" in str(err.value) and "a list of strings" in str(
       err.value)
+  # Only csl's keyword column joins a list: elsewhere a list stays an error.
+  _write(tmp_path, "train.json", ['{"sentence1": ["a"], "sentence2": "b", '
+                                  '"label": "0"}'])
+  with pytest.raises(InputError) as err:
+    _read("afqmc", tmp_path, "train")
+  assert "'sentence1' (text_a) is list" in str(err.value)
 
 
 # ------------------------------------------- Google's commands, as typed ---

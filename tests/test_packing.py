@@ -235,12 +235,7 @@ def test_packed_training_batch_has_the_unpacked_loss_and_gradients(tmp_path):
 
 @pytest.fixture
 def chnsenticorp(tmp_path):
-  d = tmp_path / "chnsenticorp"
-  d.mkdir()
-  for split, n in (("train", 48), ("dev", 16)):
-    datasets.head(os.path.join(DATA_DIR, "chnsenticorp", split + ".tsv"),
-                  str(d / (split + ".tsv")), n, True)
-  return str(d)
+  return datasets.chnsenticorp(tmp_path / "chnsenticorp", train=48, dev=16)
 
 
 def _classify(data_dir, out, *extra):

@@ -10,7 +10,6 @@ from finetuning import encoding
 from finetuning import run_info
 from tests import clirun
 from tests import datasets
-from tests.paths import DATA_DIR
 from tests.paths import REFERENCE_DIR
 
 BERT_DIR = os.path.join(REFERENCE_DIR, "bert_zh_tiny")
@@ -52,11 +51,8 @@ def test_encode_with_each_truncation():
 
 @pytest.fixture(scope="module")
 def chnsenticorp(tmp_path_factory):
-  d = tmp_path_factory.mktemp("chnsenticorp")
-  for split, n in (("train", 24), ("dev", 8)):
-    datasets.head(os.path.join(DATA_DIR, "chnsenticorp", split + ".tsv"),
-                  str(d / (split + ".tsv")), n, True)
-  return str(d)
+  return datasets.chnsenticorp(tmp_path_factory.mktemp("chnsenticorp"),
+                               train=24, dev=8)
 
 
 def test_cli_truncation_is_kept_with_the_run(chnsenticorp, tmp_path):
