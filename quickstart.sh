@@ -42,7 +42,7 @@ step "4/7 fine-tune on samples/sst2 (10,000 sentences, 2 epochs) and evaluate on
 .venv/bin/python run_classifier.py --task=sst2 --data_dir=samples/sst2 \
   --init_checkpoint="$TF_DIR" --output_dir="$RUN" --do_train --do_eval \
   --max_seq_length=64 --train_batch_size=32 --num_train_epochs=2 \
-  --learning_rate=1e-4 --pack_sequences --eval_every_steps=200 \
+  --learning_rate=5e-5 --pack_sequences --eval_every_steps=200 \
   --save_checkpoints_steps=200 --seed=1 --log_every_seconds=15 2>&1 | quiet
 
 step "5/7 export a SavedModel for TF Serving"
