@@ -328,6 +328,9 @@ class Distiller(task_lib.Task):
     """Teacher outputs are stored with the training features only."""
     return self.float_features if split == "train" else ()
 
+  def describe_loss(self):
+    return "distillation (its loss mixes in the teacher's soft targets)"
+
   def validate(self, settings):
     info = self.teacher.info
     for name in ("max_seq_length", "do_lower_case"):

@@ -82,6 +82,9 @@ class Pretraining(task_lib.Task):
   evaluates_init_checkpoint = True
   HEAD_DEFAULTS = (("max_predictions_per_seq", 20),)
 
+  def describe_loss(self):
+    return "pre-training (masked LM and next-sentence losses)"
+
   def __init__(self, input_files, max_predictions_per_seq=None,
                max_eval_steps=100, eval_input_files=None,
                dynamic_masking=False, seed=None, next_sentence=True):

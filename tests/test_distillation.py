@@ -226,7 +226,7 @@ def test_the_student_is_a_normal_run_that_exports_and_serves(teacher,
 
 
 @pytest.mark.parametrize("case", ["missing", "incomplete", "vocab", "both",
-                                  "packed_attention"])
+                                  "packed_attention", "class_weights"])
 def test_bad_teacher_or_student_is_one_line(teacher, tmp_path, case):
   teacher_dir = teacher["dir"]
   extra = ["--student_layers=0"]
@@ -250,6 +250,9 @@ def test_bad_teacher_or_student_is_one_line(teacher, tmp_path, case):
       f.write("[another]\n")
     extra = ["--init_checkpoint=" + other]
     fragments = ["vocab", "differs from the teacher's"]
+  elif case == "class_weights":
+    extra += ["--class_weights=balanced"]
+    fragments = ["not to distillation"]
   elif case == "packed_attention":
     # Packed rows hold several examples' attention scores.
     extra += ["--attention_loss_weight=1", "--pack_sequences"]
