@@ -32,3 +32,25 @@ def test_tsv_and_jsonl_label_sets(tmp_path):
          '{"t": "b", "y": "y|z"}\n')
   train = data.get_examples(str(tmp_path), "train")
   assert [e.label for e in train] == [("x", "y"), ("y", "z")]
+
+
+def test_multi_label_scores_and_threshold_tuning():
+  import numpy as np  # pylint: disable=g-import-not-at-top
+  from finetuning import metrics  # pylint: disable=g-import-not-at-top
+  gold = np.array([[1, 0, 1], [0, 1, 0], [1, 1, 0], [0, 0, 0]])
+  probs = np.array([[0.9, 0.2, 0.4], [0.3, 0.8, 0.1],
+                    [0.6, 0.45, 0.2], [0.1, 0.1, 0.3]])
+  scores = metrics.multi_label_scores(gold, probs, ["a", "b", "c"])
+  # At 0.5: a 2/2 right, b misses one (0.45), c misses its one (0.4).
+  assert scores["f1/a"] == 1.0
+  assert abs(scores["f1/b"] - 2 / 3.0) < 1e-9 and scores["f1/c"] == 0.0
+  # micro: tp 3, fp 0, fn 2 -> P 1, R 0.6, F1 0.75.
+  assert abs(scores["micro_f1"] - 0.75) < 1e-9
+  assert abs(scores["macro_f1"] - (1 + 2 / 3.0) / 3) < 1e-9
+  assert scores["exact_match"] == 0.5 and scores["support/b"] == 2
+  thresholds = metrics.tune_thresholds(gold, probs)
+  assert thresholds[0] == 0.5           # already perfect: closest to 0.5
+  assert 0.2 < thresholds[1] <= 0.45 and 0.3 < thresholds[2] <= 0.4
+  tuned = metrics.multi_label_scores(gold, probs, ["a", "b", "c"],
+                                     thresholds)
+  assert tuned["micro_f1"] == 1.0
