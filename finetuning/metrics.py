@@ -245,3 +245,43 @@ def tune_thresholds(gold, probabilities,
         best = (key, float(threshold))
     chosen.append(best[1])
   return chosen
+
+
+def multi_label_metric_ops(gold, probabilities, label_names, threshold=0.5):
+  """Estimator eval_metric_ops of a multi-label head at one threshold:
+  micro_f1, macro_f1, accuracy (exact match: every label of the example
+  right), precision/recall/f1/support per label (multi_label_scores in
+  the graph)."""
+  num_labels = len(label_names)
+  predicted = tf.cast(probabilities >= threshold, tf.float64)
+  gold = tf.cast(gold, tf.float64)
+  with tf.variable_scope("metrics"):
+    counts = tf.get_variable(
+        "label_counts", [4, num_labels], dtype=tf.float64,
+        initializer=tf.zeros_initializer(), trainable=False,
+        collections=[tf.GraphKeys.LOCAL_VARIABLES,
+                     tf.GraphKeys.METRIC_VARIABLES])
+  batch = tf.stack([tf.reduce_sum(gold * predicted, 0),
+                    tf.reduce_sum((1 - gold) * predicted, 0),
+                    tf.reduce_sum(gold * (1 - predicted), 0),
+                    tf.reduce_sum(gold, 0)])
+  update = counts.assign_add(batch)
+  tp, fp, fn, support = tf.unstack(tf.identity(counts))
+  precision = _safe_div(tp, tp + fp)
+  recall = _safe_div(tp, tp + fn)
+  f1 = _safe_div(2 * precision * recall, precision + recall)
+  micro_p = _safe_div(tf.reduce_sum(tp), tf.reduce_sum(tp + fp))
+  micro_r = _safe_div(tf.reduce_sum(tp), tf.reduce_sum(tp + fn))
+  exact = tf.reduce_all(tf.equal(gold, predicted), axis=1)
+  ops = {
+      "micro_f1": (_safe_div(2 * micro_p * micro_r, micro_p + micro_r),
+                   update),
+      "macro_f1": (tf.reduce_mean(f1), update),
+      "accuracy": tf.metrics.mean(tf.cast(exact, tf.float32)),
+  }
+  for i, name in enumerate(label_names):
+    ops["precision/%s" % name] = (precision[i], update)
+    ops["recall/%s" % name] = (recall[i], update)
+    ops["f1/%s" % name] = (f1[i], update)
+    ops["support/%s" % name] = (support[i], update)
+  return ops

@@ -54,3 +54,36 @@ def test_multi_label_scores_and_threshold_tuning():
   tuned = metrics.multi_label_scores(gold, probs, ["a", "b", "c"],
                                      thresholds)
   assert tuned["micro_f1"] == 1.0
+
+
+def test_cli_multi_label_trains_evaluates_predicts(tmp_path):
+  import json  # pylint: disable=g-import-not-at-top
+  import os  # pylint: disable=g-import-not-at-top
+  from tests import clirun  # pylint: disable=g-import-not-at-top
+  from tests.paths import REFERENCE_DIR  # pylint: disable=g-import-not-at-top
+  rows = ["text\tlabels"] + [
+      "%s\t%s" % (text, labels) for text, labels in [
+          ("房间干净早餐好", "干净,早餐"), ("早餐很好", "早餐"),
+          ("房间很干净", "干净"), ("服务差", "服务"),
+          ("服务好早餐好", "服务,早餐"), ("一般", "")] * 4]
+  for split in ("train", "dev", "test"):
+    _write(tmp_path / (split + ".tsv"), "\n".join(rows) + "\n")
+  out = str(tmp_path / "run")
+  proc = clirun.run_script(
+      "run_classifier.py", "--task=tsv", "--text_a_column=text",
+      "--label_column=labels", "--multi_label", "--data_dir=" + str(tmp_path),
+      "--init_checkpoint=" + os.path.join(REFERENCE_DIR, "bert_zh_tiny"),
+      "--output_dir=" + out, "--do_train", "--do_eval", "--do_predict",
+      "--max_seq_length=16", "--train_batch_size=8", "--num_train_epochs=2",
+      "--learning_rate=1e-3")
+  assert proc.returncode == 0, proc.stderr[-3000:]
+  results = json.load(open(os.path.join(out, "run_results.json")))
+  assert results["labels"] == ["干净", "早餐", "服务"]
+  assert "micro_f1" in results["eval"] and "f1/早餐" in results["eval"]
+  with open(os.path.join(out, "test_results.tsv"), encoding="utf-8") as f:
+    header, *lines = f.read().splitlines()
+  assert header.split("\t")[:5] == ["index", "labels", "prob_干净",
+                                    "prob_早餐", "prob_服务"]
+  assert len(lines) == 24
+  with open(os.path.join(out, "eval_results.txt"), encoding="utf-8") as f:
+    assert "micro_f1 = " in f.read()
