@@ -19,6 +19,7 @@ PREDICT outputs (also the serving signature):
 """
 
 import collections
+import json
 import os
 
 import tensorflow.compat.v1 as tf
@@ -156,7 +157,7 @@ class Classifier(task_lib.Task):
     return task_lib.EncodedSplit(records, len(examples), None)
 
   def _predict_multi_label(self, run, data, rows, path):
-    thresholds = [0.5] * len(self.label_list)
+    thresholds = read_thresholds(run.output_dir, self.label_list)
     count = write_multi_label_predictions(
         path, rows, data.examples, self.label_list, self.label_separator,
         thresholds)
@@ -230,9 +231,34 @@ class Classifier(task_lib.Task):
 
   def evaluate(self, run, data, checkpoint=None, name=None):
     run.state.totals["eval"] = data.num_features
-    return run.estimator.evaluate(
+    scores = run.estimator.evaluate(
         run.input_fn(data, run.train.eval_batch_size, False),
         checkpoint_path=checkpoint, name=name)
+    if self.multi_label and name == "final":
+      scores = dict(scores, **self._tuned_scores(run, data, checkpoint))
+    return scores
+
+  def _tuned_scores(self, run, data, checkpoint):
+    """Multi-label, final evaluation: per-label thresholds tuned on this
+    split (metrics.tune_thresholds), written to thresholds.json for
+    prediction and serving; the scores at those thresholds."""
+    rows = sorted(run.predictions(data, checkpoint),
+                  key=lambda p: int(p["example_index"]))
+    gold = [[float(label in set(data.examples[int(r["example_index"])].label
+                                or ()))
+             for label in self.label_list] for r in rows]
+    probabilities = [r["probabilities"] for r in rows]
+    thresholds = metrics.tune_thresholds(gold, probabilities)
+    run_info.atomic_json(os.path.join(run.output_dir, THRESHOLDS_FILE),
+                         {"labels": self.label_list,
+                          "thresholds": thresholds, "checkpoint":
+                              os.path.basename(checkpoint or "")})
+    tuned = metrics.multi_label_scores(gold, probabilities, self.label_list,
+                                       thresholds)
+    tuned = {"tuned_" + k: v for k, v in tuned.items() if "/" not in k}
+    tuned.update({"threshold/%s" % label: t
+                  for label, t in zip(self.label_list, thresholds)})
+    return tuned
 
   def eval_report(self, scores, checkpoint, data):
     return ("checkpoint = %s\n" % checkpoint +
@@ -265,6 +291,24 @@ class Classifier(task_lib.Task):
           metrics.format_results(scores, self.label_list))
       results.update(metrics.numeric_results(scores))
     return results
+
+
+THRESHOLDS_FILE = "thresholds.json"
+
+
+def read_thresholds(run_dir, labels):
+  """The per-label thresholds a multi-label run tuned on dev
+  (thresholds.json, written by the final evaluation), else 0.5 each."""
+  path = os.path.join(run_dir, THRESHOLDS_FILE)
+  if not os.path.isfile(path):
+    return [0.5] * len(labels)
+  with open(path, encoding="utf-8") as f:
+    saved = json.load(f)
+  if saved.get("labels") != list(labels):
+    raise SettingsError("%s was tuned for labels %s, the run has %s: "
+                        "evaluate again (--do_eval) to tune them" % (
+                            path, saved.get("labels"), list(labels)))
+  return [float(t) for t in saved["thresholds"]]
 
 
 def write_multi_label_predictions(path, rows, examples, labels, separator,

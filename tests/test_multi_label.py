@@ -86,4 +86,19 @@ def test_cli_multi_label_trains_evaluates_predicts(tmp_path):
                                     "prob_早餐", "prob_服务"]
   assert len(lines) == 24
   with open(os.path.join(out, "eval_results.txt"), encoding="utf-8") as f:
-    assert "micro_f1 = " in f.read()
+    text = f.read()
+  assert "micro_f1 = " in text and "tuned_micro_f1 = " in text
+  saved = json.load(open(os.path.join(out, "thresholds.json")))
+  assert saved["labels"] == results["labels"]
+  assert all(0 < t < 1 for t in saved["thresholds"])
+  assert results["eval"]["tuned_micro_f1"] >= results["eval"]["micro_f1"]
+
+
+def test_cli_multi_label_needs_a_generic_task(tmp_path):
+  import os  # pylint: disable=g-import-not-at-top
+  from tests import clirun  # pylint: disable=g-import-not-at-top
+  proc = clirun.run_script("run_classifier.py", "--task=sst2",
+                           "--multi_label", "--data_dir=" + str(tmp_path),
+                           "--output_dir=" + os.path.join(str(tmp_path), "o"),
+                           "--do_train")
+  clirun.assert_user_error(proc, "--multi_label", "--task=tsv")
