@@ -157,7 +157,7 @@ class Classifier(task_lib.Task):
     return task_lib.EncodedSplit(records, len(examples), None)
 
   def _predict_multi_label(self, run, data, rows, path):
-    thresholds = read_thresholds(run.output_dir, self.label_list)
+    thresholds = run_info.read_thresholds(run.output_dir, self.label_list)
     count = write_multi_label_predictions(
         path, rows, data.examples, self.label_list, self.label_separator,
         thresholds)
@@ -249,7 +249,7 @@ class Classifier(task_lib.Task):
              for label in self.label_list] for r in rows]
     probabilities = [r["probabilities"] for r in rows]
     thresholds = metrics.tune_thresholds(gold, probabilities)
-    run_info.atomic_json(os.path.join(run.output_dir, THRESHOLDS_FILE),
+    run_info.atomic_json(os.path.join(run.output_dir, run_info.THRESHOLDS_FILE),
                          {"labels": self.label_list,
                           "thresholds": thresholds, "checkpoint":
                               os.path.basename(checkpoint or "")})
@@ -291,24 +291,6 @@ class Classifier(task_lib.Task):
           metrics.format_results(scores, self.label_list))
       results.update(metrics.numeric_results(scores))
     return results
-
-
-THRESHOLDS_FILE = "thresholds.json"
-
-
-def read_thresholds(run_dir, labels):
-  """The per-label thresholds a multi-label run tuned on dev
-  (thresholds.json, written by the final evaluation), else 0.5 each."""
-  path = os.path.join(run_dir, THRESHOLDS_FILE)
-  if not os.path.isfile(path):
-    return [0.5] * len(labels)
-  with open(path, encoding="utf-8") as f:
-    saved = json.load(f)
-  if saved.get("labels") != list(labels):
-    raise SettingsError("%s was tuned for labels %s, the run has %s: "
-                        "evaluate again (--do_eval) to tune them" % (
-                            path, saved.get("labels"), list(labels)))
-  return [float(t) for t in saved["thresholds"]]
 
 
 def write_multi_label_predictions(path, rows, examples, labels, separator,

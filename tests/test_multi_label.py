@@ -92,6 +92,40 @@ def test_cli_multi_label_trains_evaluates_predicts(tmp_path):
   assert saved["labels"] == results["labels"]
   assert all(0 < t < 1 for t in saved["thresholds"])
   assert results["eval"]["tuned_micro_f1"] >= results["eval"]["micro_f1"]
+  # Export carries the thresholds; the predictor (and so the server)
+  # answers with the labels above them.
+  export = str(tmp_path / "export")
+  proc = clirun.run_script("export_savedmodel.py", "--model_dir=" + out,
+                           "--export_dir=" + export)
+  assert proc.returncode == 0, proc.stderr[-3000:]
+  from serving import predictor as predictor_lib  # pylint: disable=g-import-not-at-top
+  predictor = predictor_lib.Predictor(export)
+  try:
+    assert predictor.config["thresholds"] == saved["thresholds"]
+    (answer,) = predictor.predict(["房间干净早餐好"])
+    assert set(answer["probabilities"]) == {"干净", "早餐", "服务"}
+    assert answer["labels"] == [
+        label for label, t in zip(results["labels"], saved["thresholds"])
+        if answer["probabilities"][label] >= t]
+    import threading  # pylint: disable=g-import-not-at-top
+    import urllib.request  # pylint: disable=g-import-not-at-top
+    from serving import server as server_lib  # pylint: disable=g-import-not-at-top
+    server = server_lib.make_server(predictor, "tags", port=0)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+      request = urllib.request.Request(
+          "http://127.0.0.1:%d/v1/models/tags:predict" %
+          server.server_address[1], method="POST",
+          data=json.dumps({"instances": [{"text": "房间干净早餐好"}]}).encode())
+      with urllib.request.urlopen(request, timeout=60) as response:
+        served = json.loads(response.read())["predictions"][0]
+      assert served["labels"] == answer["labels"]
+    finally:
+      server.shutdown()
+      server.server_close()
+  finally:
+    predictor.close()
 
 
 def test_cli_multi_label_needs_a_generic_task(tmp_path):
