@@ -29,6 +29,12 @@ flags.DEFINE_enum("truncation", None, ["head", "tail", "head_tail"],
                   "max_seq_length are kept: head (Google's; the default), "
                   "tail, or head_tail (the first 128/510 and the last "
                   "382/510 of the room). Kept with the run.")
+flags.DEFINE_bool("multi_label", None, "Several labels per example "
+                  "(--task=tsv/csv/jsonl): sigmoid outputs, binary "
+                  "cross-entropy. Kept with the run.")
+flags.DEFINE_string("label_separator", None, "What joins an example's "
+                    "labels in the label column (default ','; JSON lines "
+                    "may hold a list).")
 flags.DEFINE_bool("google_output_format", False, "Write test_results.tsv "
                   "as google-research/bert does: no header, one line of "
                   "tab-separated label probabilities per example.")
@@ -45,7 +51,9 @@ def main(_):
   task = classifier.Classifier(FLAGS.task, FLAGS.text_a_column,
                                FLAGS.text_b_column, FLAGS.label_column,
                                FLAGS.google_output_format,
-                               flags_common.given(FLAGS, "truncation"))
+                               flags_common.given(FLAGS, "truncation"),
+                               flags_common.given(FLAGS, "multi_label"),
+                               flags_common.given(FLAGS, "label_separator"))
   results = runner.run(task, flags_common.run_settings(FLAGS))
   if "eval" in results:
     print("eval accuracy = %.4f, macro_f1 = %.4f" % (

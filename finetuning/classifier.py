@@ -19,6 +19,7 @@ PREDICT outputs (also the serving signature):
 """
 
 import collections
+import json
 import os
 
 import tensorflow.compat.v1 as tf
@@ -37,11 +38,12 @@ class Classifier(task_lib.Task):
 
   kind = "classifier"
   best_metrics = ("accuracy", "macro_f1")
-  HEAD_DEFAULTS = (("truncation", "head"),)
+  HEAD_DEFAULTS = (("truncation", "head"), ("multi_label", False),
+                   ("label_separator", ","))
 
   def __init__(self, name, text_a_column=None, text_b_column=None,
                label_column=None, google_output_format=False,
-               truncation=None):
+               truncation=None, multi_label=None, label_separator=None):
     """Args:
       name: task name (see finetuning.tasks.get_task).
       text_a_column, text_b_column, label_column: generic tasks' columns.
@@ -50,6 +52,10 @@ class Classifier(task_lib.Task):
       truncation: which pieces of a too-long single text are kept: "head"
         (Google's), "tail" or "head_tail" (None: the run's, else head).
         Kept in run_info, so export and serving cut texts the same way.
+      multi_label: several labels per example (generic tasks): sigmoid
+        outputs with binary cross-entropy (None: the run's, else false).
+      label_separator: what joins an example's labels in a text column
+        (None: the run's, else ",").
 
     Raises:
       SettingsError: an unknown task, or a generic one without columns.
@@ -63,6 +69,20 @@ class Classifier(task_lib.Task):
     self.name = self.data.name
     self.google_output_format = google_output_format
     self.truncation = truncation
+    self.multi_label = multi_label
+    self.label_separator = label_separator
+
+  def validate(self, settings):
+    del settings
+    if self.multi_label and self.data.name not in ("tsv", "csv", "jsonl"):
+      raise SettingsError("--multi_label reads several labels a row: use "
+                          "--task=tsv, csv or jsonl (not %s)" % self.name)
+
+  def _reader(self):
+    """The data set, reading label sets when the run is multi-label."""
+    self.data.label_separator = (self.label_separator if self.multi_label
+                                 else None)
+    return self.data
 
   @classmethod
   def from_run_info(cls, info):
@@ -72,20 +92,35 @@ class Classifier(task_lib.Task):
     task.name = info.get("task")
     task.label_list = list(info["labels"])
     task.google_output_format = False
-    task.truncation = (info.get("head") or {}).get("truncation", "head")
+    head = info.get("head") or {}
+    task.truncation = head.get("truncation", "head")
+    task.multi_label = head.get("multi_label", False)
+    task.label_separator = head.get("label_separator", ",")
     return task
 
   # ----------------------------------------------------- data, features ---
 
   def read_labels(self, data_dir, train_examples):
-    return self.data.get_labels(data_dir, train_examples)
+    return self._reader().get_labels(data_dir, train_examples)
 
   def label_counts(self, train_examples):
+    if self.multi_label:
+      return None    # --class_weights is for one label per example
     return collections.Counter(e.label for e in train_examples
                                if e.label is not None)
 
+  def describe_loss(self):
+    return "multi-label classification (one sigmoid per label)"
+
   def read_split(self, data_dir, split, labels=None):
-    return self.data.get_examples(data_dir, split, labels)
+    return self._reader().get_examples(data_dir, split, labels)
+
+  def float_features_for(self, split):
+    """Multi-label: the gold labels as a 0/1 vector, one float a label."""
+    del split
+    if self.multi_label:
+      return (("label_multi_hot", len(self.label_list)),)
+    return ()
 
   def source_file(self, data_dir, split):
     return self.data.require_file(data_dir, split)
@@ -104,16 +139,37 @@ class Classifier(task_lib.Task):
       for index, example in enumerate(examples):
         encoded = encoding.encode(tokenizer, example.text_a, example.text_b,
                                   max_seq_length, self.truncation)
-        yield collections.OrderedDict([
+        record = collections.OrderedDict([
             ("input_ids", encoded.input_ids),
             ("segment_ids", encoded.segment_ids),
             ("label_ids", [label_map[example.label]
-                           if example.label is not None else -1]),
+                           if example.label is not None and
+                           not self.multi_label else -1]),
             ("example_index", [index]),
             ("_truncated", [int(encoded.truncated)]),
         ])
+        if self.multi_label:
+          gold = set(example.label or ())
+          record["label_multi_hot"] = [float(label in gold)
+                                       for label in self.label_list]
+        yield record
 
     return task_lib.EncodedSplit(records, len(examples), None)
+
+  def _predict_multi_label(self, run, data, rows, path):
+    thresholds = run_info.read_thresholds(run.output_dir, self.label_list)
+    count = write_multi_label_predictions(
+        path, rows, data.examples, self.label_list, self.label_separator,
+        thresholds)
+    tf.logging.info("Wrote %d predictions to %s", count, path)
+    results = {"num_examples": count, "file": path}
+    if all(e.label is not None for e in data.examples):
+      gold = [[float(label in set(data.examples[int(r["example_index"])].label))
+               for label in self.label_list] for r in rows]
+      results.update(metrics.multi_label_scores(
+          gold, [r["probabilities"] for r in rows], self.label_list,
+          thresholds))
+    return results
 
   # --------------------------------------------------------------- head ---
 
@@ -123,6 +179,8 @@ class Classifier(task_lib.Task):
     logits = heads.classifier_logits(  # [batch, num_labels]
         model.get_pooled_output(), num_labels, context.is_training,
         context.config.hidden_dropout_prob)
+    if self.multi_label:
+      return self._multi_label_head(logits, features, context)
     predicted = tf.argmax(logits, axis=-1, output_type=tf.int32)  # [batch]
     predictions = {
         "probabilities": tf.nn.softmax(logits, axis=-1),
@@ -148,13 +206,59 @@ class Classifier(task_lib.Task):
                                eval_metric_ops=metric_ops,
                                export_outputs=exported)
 
+  def _multi_label_head(self, logits, features, context):
+    """Sigmoid per label, binary cross-entropy averaged over labels and
+    examples; evaluation at threshold 0.5 (tuned thresholds are applied
+    outside the graph)."""
+    probabilities = tf.sigmoid(logits)                       # [batch, n]
+    predictions = {"probabilities": probabilities}
+    exported = dict(predictions)
+    predictions["logits"] = logits
+    if context.mode == tf.estimator.ModeKeys.PREDICT:
+      return task_lib.HeadOutput(predictions, export_outputs=exported)
+    gold = features["label_multi_hot"]                       # [batch, n]
+    loss = tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(
+        labels=gold, logits=logits))
+    metric_ops = None
+    if context.mode == tf.estimator.ModeKeys.EVAL:
+      metric_ops = metrics.multi_label_metric_ops(gold, probabilities,
+                                                  self.label_list)
+    return task_lib.HeadOutput(predictions, loss=loss,
+                               eval_metric_ops=metric_ops,
+                               export_outputs=exported)
+
   # ----------------------------------------------------- score and write ---
 
   def evaluate(self, run, data, checkpoint=None, name=None):
     run.state.totals["eval"] = data.num_features
-    return run.estimator.evaluate(
+    scores = run.estimator.evaluate(
         run.input_fn(data, run.train.eval_batch_size, False),
         checkpoint_path=checkpoint, name=name)
+    if self.multi_label and name == "final":
+      scores = dict(scores, **self._tuned_scores(run, data, checkpoint))
+    return scores
+
+  def _tuned_scores(self, run, data, checkpoint):
+    """Multi-label, final evaluation: per-label thresholds tuned on this
+    split (metrics.tune_thresholds), written to thresholds.json for
+    prediction and serving; the scores at those thresholds."""
+    rows = sorted(run.predictions(data, checkpoint),
+                  key=lambda p: int(p["example_index"]))
+    gold = [[float(label in set(data.examples[int(r["example_index"])].label
+                                or ()))
+             for label in self.label_list] for r in rows]
+    probabilities = [r["probabilities"] for r in rows]
+    thresholds = metrics.tune_thresholds(gold, probabilities)
+    run_info.atomic_json(os.path.join(run.output_dir, run_info.THRESHOLDS_FILE),
+                         {"labels": self.label_list,
+                          "thresholds": thresholds, "checkpoint":
+                              os.path.basename(checkpoint or "")})
+    tuned = metrics.multi_label_scores(gold, probabilities, self.label_list,
+                                       thresholds)
+    tuned = {"tuned_" + k: v for k, v in tuned.items() if "/" not in k}
+    tuned.update({"threshold/%s" % label: t
+                  for label, t in zip(self.label_list, thresholds)})
+    return tuned
 
   def eval_report(self, scores, checkpoint, data):
     return ("checkpoint = %s\n" % checkpoint +
@@ -169,6 +273,8 @@ class Classifier(task_lib.Task):
     path = os.path.join(run.output_dir, "test_results.tsv")
     rows = sorted(run.predictions(data, checkpoint),
                   key=lambda p: int(p["example_index"]))
+    if self.multi_label:
+      return self._predict_multi_label(run, data, rows, path)
     count = write_predictions(path, rows, data.examples, self.label_list,
                               self.google_output_format)
     tf.logging.info("Wrote %d predictions to %s", count, path)
@@ -185,6 +291,28 @@ class Classifier(task_lib.Task):
           metrics.format_results(scores, self.label_list))
       results.update(metrics.numeric_results(scores))
     return results
+
+
+def write_multi_label_predictions(path, rows, examples, labels, separator,
+                                  thresholds):
+  """test_results.tsv of a multi-label run: index, the predicted labels
+  joined by the separator, prob_<label> per label, text_a, text_b."""
+  tmp = "%s.tmp-%d" % (path, os.getpid())
+  with open(tmp, "w", encoding="utf-8") as f:
+    f.write("\t".join(["index", "labels"] +
+                      ["prob_%s" % label for label in labels] +
+                      ["text_a", "text_b"]) + "\n")
+    for row in rows:
+      example = examples[int(row["example_index"])]
+      chosen = [label for label, p, t in zip(labels, row["probabilities"],
+                                             thresholds) if p >= t]
+      f.write("\t".join(
+          [_one_line(str(example.index)), separator.join(chosen)] +
+          ["%.6f" % p for p in row["probabilities"]] +
+          [_one_line(example.text_a), _one_line(example.text_b or "")]) +
+              "\n")
+  os.replace(tmp, path)
+  return len(rows)
 
 
 def write_predictions(path, predictions, examples, labels,

@@ -118,7 +118,8 @@ def format_results(results, label_names):
                                            "f1", "support"))
   matrix = np.asarray(results.get("confusion_matrix", []))
   for i, name in enumerate(label_names):
-    support = int(matrix[i].sum()) if matrix.size else 0
+    support = int(matrix[i].sum()) if matrix.size else int(
+        results.get("support/%s" % name, 0))
     lines.append("%-20s %9.4f %9.4f %9.4f %9d" % (
         name, results["precision/%s" % name], results["recall/%s" % name],
         results["f1/%s" % name], support))
@@ -169,3 +170,118 @@ def scores_from_predictions(gold, predicted, label_names):
     scores["recall/%s" % name] = float(recall[i])
     scores["f1/%s" % name] = float(f1[i])
   return scores
+
+
+# ------------------------------------------------------------ multi-label ---
+
+def _f1_parts(tp, fp, fn):
+  """(precision, recall, f1) arrays from count arrays (0 where undefined)."""
+  with np.errstate(divide="ignore", invalid="ignore"):
+    precision = np.where(tp + fp > 0, tp / np.maximum(tp + fp, 1e-12), 0.0)
+    recall = np.where(tp + fn > 0, tp / np.maximum(tp + fn, 1e-12), 0.0)
+    f1 = np.where(precision + recall > 0,
+                  2 * precision * recall / np.maximum(precision + recall,
+                                                      1e-12), 0.0)
+  return precision, recall, f1
+
+
+def multi_label_scores(gold, probabilities, label_names, thresholds=0.5):
+  """Multi-label metrics in numpy.
+
+  Args:
+    gold: [examples, labels] 0/1.
+    probabilities: [examples, labels] sigmoid outputs.
+    label_names: the labels (columns).
+    thresholds: a number, or one per label: a label is predicted when its
+      probability is at least its threshold.
+
+  Returns:
+    dict: micro_f1, macro_f1, micro_precision, micro_recall, exact_match
+    (every label of the example right), precision/<label>, recall/<label>,
+    f1/<label>, support/<label>.
+  """
+  gold = np.asarray(gold, np.float64)
+  predicted = (np.asarray(probabilities) >=
+               np.asarray(thresholds, np.float64)).astype(np.float64)
+  tp = (gold * predicted).sum(0)
+  fp = ((1 - gold) * predicted).sum(0)
+  fn = (gold * (1 - predicted)).sum(0)
+  precision, recall, f1 = _f1_parts(tp, fp, fn)
+  micro_p, micro_r, micro_f1 = _f1_parts(tp.sum(), fp.sum(), fn.sum())
+  scores = {"micro_f1": float(micro_f1), "macro_f1": float(f1.mean()),
+            "micro_precision": float(micro_p),
+            "micro_recall": float(micro_r),
+            "exact_match": float((gold == predicted).all(1).mean())
+                           if len(gold) else 0.0}
+  for i, name in enumerate(label_names):
+    scores["precision/%s" % name] = float(precision[i])
+    scores["recall/%s" % name] = float(recall[i])
+    scores["f1/%s" % name] = float(f1[i])
+    scores["support/%s" % name] = int(gold[:, i].sum())
+  return scores
+
+
+def tune_thresholds(gold, probabilities,
+                    candidates=tuple(np.round(np.arange(0.05, 0.96, 0.05),
+                                              2))):
+  """Per label, the candidate threshold with the best F1 on (dev) data
+  (ties: the one closest to 0.5); 0.5 for a label with no positive."""
+  gold = np.asarray(gold, np.float64)
+  probabilities = np.asarray(probabilities)
+  chosen = []
+  for i in range(gold.shape[1]):
+    if not gold[:, i].any():
+      chosen.append(0.5)
+      continue
+    best = None
+    for threshold in candidates:
+      predicted = (probabilities[:, i] >= threshold).astype(np.float64)
+      tp = (gold[:, i] * predicted).sum()
+      fp = ((1 - gold[:, i]) * predicted).sum()
+      fn = (gold[:, i] * (1 - predicted)).sum()
+      f1 = float(_f1_parts(tp, fp, fn)[2])
+      key = (f1, -abs(threshold - 0.5))
+      if best is None or key > best[0]:
+        best = (key, float(threshold))
+    chosen.append(best[1])
+  return chosen
+
+
+def multi_label_metric_ops(gold, probabilities, label_names, threshold=0.5):
+  """Estimator eval_metric_ops of a multi-label head at one threshold:
+  micro_f1, macro_f1, accuracy (exact match: every label of the example
+  right), precision/recall/f1/support per label (multi_label_scores in
+  the graph)."""
+  num_labels = len(label_names)
+  predicted = tf.cast(probabilities >= threshold, tf.float64)
+  gold = tf.cast(gold, tf.float64)
+  with tf.variable_scope("metrics"):
+    counts = tf.get_variable(
+        "label_counts", [4, num_labels], dtype=tf.float64,
+        initializer=tf.zeros_initializer(), trainable=False,
+        collections=[tf.GraphKeys.LOCAL_VARIABLES,
+                     tf.GraphKeys.METRIC_VARIABLES])
+  batch = tf.stack([tf.reduce_sum(gold * predicted, 0),
+                    tf.reduce_sum((1 - gold) * predicted, 0),
+                    tf.reduce_sum(gold * (1 - predicted), 0),
+                    tf.reduce_sum(gold, 0)])
+  update = counts.assign_add(batch)
+  tp, fp, fn, support = tf.unstack(tf.identity(counts))
+  precision = _safe_div(tp, tp + fp)
+  recall = _safe_div(tp, tp + fn)
+  f1 = _safe_div(2 * precision * recall, precision + recall)
+  micro_p = _safe_div(tf.reduce_sum(tp), tf.reduce_sum(tp + fp))
+  micro_r = _safe_div(tf.reduce_sum(tp), tf.reduce_sum(tp + fn))
+  exact = tf.reduce_all(tf.equal(gold, predicted), axis=1)
+  ops = {
+      "micro_f1": (_safe_div(2 * micro_p * micro_r, micro_p + micro_r),
+                   update),
+      "macro_f1": (tf.reduce_mean(f1), update),
+      "accuracy": tf.metrics.mean(tf.cast(exact, tf.float32)),
+  }
+  for i, name in enumerate(label_names):
+    ops["precision/%s" % name] = (precision[i], update)
+    ops["recall/%s" % name] = (recall[i], update)
+    ops["f1/%s" % name] = (f1[i], update)
+    ops["support/%s" % name] = (support[i], update)
+  return ops

@@ -428,3 +428,27 @@ def write_labels(path, labels):
     for label in labels:
       f.write(label + "\n")
   os.replace(tmp, path)
+
+
+# A multi-label classifier's per-label thresholds, tuned on dev by the final
+# evaluation (finetuning.classifier); prediction and export read them.
+THRESHOLDS_FILE = "thresholds.json"
+
+
+def read_thresholds(run_dir, labels):
+  """The per-label thresholds of a multi-label run (THRESHOLDS_FILE), else
+  0.5 each.
+
+  Raises:
+    SettingsError: the file was tuned for other labels.
+  """
+  path = os.path.join(run_dir, THRESHOLDS_FILE)
+  if not os.path.isfile(path):
+    return [0.5] * len(labels)
+  with open(path, encoding="utf-8") as f:
+    saved = json.load(f)
+  if saved.get("labels") != list(labels):
+    raise SettingsError("%s was tuned for labels %s, the run has %s: "
+                        "evaluate again (--do_eval) to tune them" % (
+                            path, saved.get("labels"), list(labels)))
+  return [float(t) for t in saved["thresholds"]]

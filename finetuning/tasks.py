@@ -74,7 +74,7 @@ class ClassificationData(split_files.SplitFiles):
   def __init__(self, name, fmt, files, text_a, label, text_b=None,
                header=None, labels=None, label_file=None, num_columns=None,
                test_layout=None, row_filter=None, label_map=None,
-               skip_labels=(), list_columns=()):
+               skip_labels=(), list_columns=(), label_separator=None):
     """Args:
       name: task name.
       fmt: "tsv", "csv" or "jsonl".
@@ -97,6 +97,9 @@ class ClassificationData(split_files.SplitFiles):
       list_columns: JSON keys whose value is a list of strings, read
         joined by spaces (CLUE csl's keywords); elsewhere a list is an
         error.
+      label_separator: multi-label data: the label column holds several
+        labels joined by this string (or, in JSON lines, a list of
+        strings); an example's label is then a tuple (maybe empty).
     """
     self.name = name
     self.fmt = fmt
@@ -113,6 +116,7 @@ class ClassificationData(split_files.SplitFiles):
     self.label_map = dict(label_map or {})
     self.skip_labels = set(skip_labels)
     self.list_columns = tuple(list_columns)
+    self.label_separator = label_separator
 
   def get_examples(self, data_dir, split, label_list=None):
     """Reads a split; returns a list of InputExample.
@@ -171,15 +175,21 @@ class ClassificationData(split_files.SplitFiles):
                        "Run with --do_train, or keep labels.txt in "
                        "--output_dir")
     else:
+      if self.label_separator is not None:
+        return sorted({label for e in train_examples
+                       for label in (e.label or ())})
       return sorted({e.label for e in train_examples if e.label is not None})
     for example in train_examples or ():
-      if example.label is not None and example.label not in labels:
-        raise InputError(
-            self.require_file(data_dir, "train"), example.line,
-            "label %r is not in %s" % (
-                example.label, source or "the task's labels (%s)" %
-                ", ".join(labels[:20])),
-            "Add it to %s or fix the label" % (source or "the data"))
+      given = (example.label or () if self.label_separator is not None
+               else [example.label] if example.label is not None else [])
+      for label in given:
+        if label not in labels:
+          raise InputError(
+              self.require_file(data_dir, "train"), example.line,
+              "label %r is not in %s" % (
+                  label, source or "the task's labels (%s)" %
+                  ", ".join(labels[:20])),
+              "Add it to %s or fix the label" % (source or "the data"))
     return labels
 
   # ------------------------------------------------------------- rows ---
@@ -203,12 +213,15 @@ class ClassificationData(split_files.SplitFiles):
       raise InputError(path, line_number,
                        "no column %r for text_b" % (self.text_b,),
                        "Set --text_b_column to a column of the file")
-    label = reader.value(line_number, row, self.label, "label")
+    if self.label_separator is not None:
+      label = self._label_set(reader, line_number, row, split, label_list)
+    else:
+      label = reader.value(line_number, row, self.label, "label")
     if label is None and split != "test":
       raise InputError(path, line_number,
                        "no label column %r" % (self.label,),
                        "Set --label_column to the label column")
-    if label is not None:
+    if label is not None and self.label_separator is None:
       label = label.strip()
       label = self.label_map.get(label, label)
       if label in self.skip_labels:
@@ -225,6 +238,33 @@ class ClassificationData(split_files.SplitFiles):
     return InputExample("%s-%d" % (split, line_number), text_a, text_b,
                         label, row_number if index is None else index,
                         line_number)
+
+
+  def _label_set(self, reader, line_number, row, split, label_list):
+    """Multi-label: the row's labels as a sorted tuple (None if absent)."""
+    path = reader.path
+    if isinstance(row, dict) and isinstance(row.get(self.label), list):
+      values = row[self.label]
+      if not all(isinstance(v, str) for v in values):
+        raise InputError(path, line_number, "%r (labels) has a non-string "
+                         "item: %s" % (self.label, json.dumps(
+                             values, ensure_ascii=False)[:40]),
+                         "Write the labels as a list of strings")
+    else:
+      text = reader.value(line_number, row, self.label, "label")
+      if text is None:
+        return None
+      values = text.split(self.label_separator)
+    labels = tuple(sorted({v.strip() for v in values if v.strip()}))
+    for label in labels:
+      if label_list is not None and label not in label_list:
+        raise InputError(
+            path, line_number,
+            "label %r is not one the model was trained on (%s)" %
+            (label, ", ".join(label_list[:20])),
+            "Fix the label, or add examples of it to the training file")
+    del split
+    return labels
 
 
 class _Rows(object):
@@ -392,10 +432,11 @@ def _read_label_file(path):
   return labels
 
 
-def _generic(name, fmt, text_a, text_b, label):
+def _generic(name, fmt, text_a, text_b, label, label_separator=None):
   ext = {"tsv": ["tsv", "txt"], "csv": ["csv"], "jsonl": ["jsonl", "json"]}
   files = {s: ["%s.%s" % (s, e) for e in ext[fmt]] for s in SPLITS}
-  return ClassificationData(name, fmt, files, text_a, label, text_b=text_b)
+  return ClassificationData(name, fmt, files, text_a, label, text_b=text_b,
+                            label_separator=label_separator)
 
 
 def _column_arg(value):
@@ -419,7 +460,7 @@ def _tsv_splits(train, dev, test):
 
 
 def _clue_json(name, text_a, text_b, labels=None, label_file=None,
-               skip_labels=(), list_columns=()):
+               skip_labels=(), list_columns=(), label_separator=None):
   return ClassificationData(
       name, "jsonl", {s: [s + ".json", s + ".jsonl"] for s in SPLITS},
       text_a, "label", text_b=text_b, labels=labels, label_file=label_file,
@@ -490,8 +531,9 @@ def _clue_task(name):
 
 
 def get_task(name, text_a_column=None, text_b_column=None,
-             label_column=None):
-  """Returns the ClassificationData called `name`.
+             label_column=None, label_separator=None):
+  """Returns the ClassificationData called `name`; `label_separator` makes
+  a generic task (tsv, csv, jsonl) multi-label.
 
   Raises:
     ValueError: an unknown task name, listing the known ones.
@@ -522,6 +564,7 @@ def get_task(name, text_a_column=None, text_b_column=None,
     if text_a is None or label is None:
       raise ValueError("--task=%s needs --text_a_column and --label_column"
                        % name)
-    return _generic(name, name, text_a, _column_arg(text_b_column), label)
+    return _generic(name, name, text_a, _column_arg(text_b_column), label,
+                    label_separator)
   raise ValueError("unknown --task %r; known: %s" % (name,
                                                       ", ".join(TASK_NAMES)))

@@ -116,10 +116,11 @@ def serving_inputs(max_positions):
   return examples, raw, features
 
 
-def serving_config(info, checkpoint, global_step):
-  """The assets/serving_config.json dict: all a client needs beside vocab."""
+def serving_config(info, checkpoint, global_step, thresholds=None):
+  """The assets/serving_config.json dict: all a client needs beside vocab
+  (a multi-label classifier's per-label thresholds included)."""
   config = info["config"]
-  return {
+  served = {
       "format": signatures.SERVING_CONFIG_FORMAT,
       "kind": info["kind"],
       "model_type": info["model_type"],
@@ -137,6 +138,9 @@ def serving_config(info, checkpoint, global_step):
       "checkpoint": checkpoint,
       "global_step": global_step,
   }
+  if thresholds is not None:
+    served["thresholds"] = list(thresholds)
+  return served
 
 
 def _signature(inputs, outputs):
@@ -205,7 +209,9 @@ def export(run_dir, export_base, version=None, checkpoint=None):
     os.makedirs(assets_dir)
     shutil.copyfile(info["vocab_file"],
                     os.path.join(assets_dir, signatures.VOCAB_ASSET))
-    config = serving_config(info, checkpoint, global_step)
+    thresholds = (run_info_lib.read_thresholds(run_dir, info["labels"])
+                  if (info.get("head") or {}).get("multi_label") else None)
+    config = serving_config(info, checkpoint, global_step, thresholds)
     with open(os.path.join(assets_dir, signatures.SERVING_CONFIG_FILE), "w",
               encoding="utf-8") as f:
       json.dump(config, f, indent=2, ensure_ascii=False)

@@ -265,8 +265,15 @@ class Predictor(object):
       return self._predict_entities(pairs, run_rows)
     rows = [self.encode(a, b) for a, b in pairs]
     results = []
+    thresholds = self.config.get("thresholds")
     for out in run_rows(rows) if rows else []:
       probabilities = out["probabilities"].tolist()
+      if thresholds is not None:      # multi-label: every label above its own
+        results.append({
+            "labels": [label for label, p, t in zip(
+                self.labels, probabilities, thresholds) if p >= t],
+            "probabilities": dict(zip(self.labels, probabilities))})
+        continue
       label_id = int(out["label_id"])
       results.append({
           "label": self.labels[label_id], "label_id": label_id,
