@@ -78,6 +78,11 @@ class Classifier(task_lib.Task):
       raise SettingsError("--multi_label reads several labels a row: use "
                           "--task=tsv, csv or jsonl (not %s)" % self.name)
 
+  def _multi_hot(self, example):
+    """Multi-label: the example's labels as 0.0 / 1.0, in label order."""
+    gold = set(example.label or ())
+    return [float(label in gold) for label in self.label_list]
+
   def _reader(self):
     """The data set, reading label sets when the run is multi-label."""
     self.data.label_separator = (self.label_separator if self.multi_label
@@ -149,9 +154,7 @@ class Classifier(task_lib.Task):
             ("_truncated", [int(encoded.truncated)]),
         ])
         if self.multi_label:
-          gold = set(example.label or ())
-          record["label_multi_hot"] = [float(label in gold)
-                                       for label in self.label_list]
+          record["label_multi_hot"] = self._multi_hot(example)
         yield record
 
     return task_lib.EncodedSplit(records, len(examples), None)
@@ -164,8 +167,8 @@ class Classifier(task_lib.Task):
     tf.logging.info("Wrote %d predictions to %s", count, path)
     results = {"num_examples": count, "file": path}
     if all(e.label is not None for e in data.examples):
-      gold = [[float(label in set(data.examples[int(r["example_index"])].label))
-               for label in self.label_list] for r in rows]
+      gold = [self._multi_hot(data.examples[int(r["example_index"])])
+              for r in rows]
       results.update(metrics.multi_label_scores(
           gold, [r["probabilities"] for r in rows], self.label_list,
           thresholds))
@@ -244,9 +247,8 @@ class Classifier(task_lib.Task):
     prediction and serving; the scores at those thresholds."""
     rows = sorted(run.predictions(data, checkpoint),
                   key=lambda p: int(p["example_index"]))
-    gold = [[float(label in set(data.examples[int(r["example_index"])].label
-                                or ()))
-             for label in self.label_list] for r in rows]
+    gold = [self._multi_hot(data.examples[int(r["example_index"])])
+            for r in rows]
     probabilities = [r["probabilities"] for r in rows]
     thresholds = metrics.tune_thresholds(gold, probabilities)
     run_info.atomic_json(os.path.join(run.output_dir, run_info.THRESHOLDS_FILE),

@@ -214,7 +214,7 @@ class ClassificationData(split_files.SplitFiles):
                        "no column %r for text_b" % (self.text_b,),
                        "Set --text_b_column to a column of the file")
     if self.label_separator is not None:
-      label = self._label_set(reader, line_number, row, split, label_list)
+      label = self._label_set(reader, line_number, row, label_list)
     else:
       label = reader.value(line_number, row, self.label, "label")
     if label is None and split != "test":
@@ -226,12 +226,7 @@ class ClassificationData(split_files.SplitFiles):
       label = self.label_map.get(label, label)
       if label in self.skip_labels:
         return None
-      if label_list is not None and label not in label_list:
-        raise InputError(
-            path, line_number,
-            "label %r is not one the model was trained on (%s)" %
-            (label, ", ".join(label_list[:20])),
-            "Fix the label, or add examples of it to the training file")
+      _check_known_label(path, line_number, label, label_list)
     if not text_a.strip() or (text_b is not None and not text_b.strip()):
       return None
     index = reader.own_index(line_number, row)
@@ -240,16 +235,11 @@ class ClassificationData(split_files.SplitFiles):
                         line_number)
 
 
-  def _label_set(self, reader, line_number, row, split, label_list):
+  def _label_set(self, reader, line_number, row, label_list):
     """Multi-label: the row's labels as a sorted tuple (None if absent)."""
-    path = reader.path
     if isinstance(row, dict) and isinstance(row.get(self.label), list):
-      values = row[self.label]
-      if not all(isinstance(v, str) for v in values):
-        raise InputError(path, line_number, "%r (labels) has a non-string "
-                         "item: %s" % (self.label, json.dumps(
-                             values, ensure_ascii=False)[:40]),
-                         "Write the labels as a list of strings")
+      values = _string_list(reader.path, line_number, row[self.label],
+                            self.label, "labels")
     else:
       text = reader.value(line_number, row, self.label, "label")
       if text is None:
@@ -257,13 +247,7 @@ class ClassificationData(split_files.SplitFiles):
       values = text.split(self.label_separator)
     labels = tuple(sorted({v.strip() for v in values if v.strip()}))
     for label in labels:
-      if label_list is not None and label not in label_list:
-        raise InputError(
-            path, line_number,
-            "label %r is not one the model was trained on (%s)" %
-            (label, ", ".join(label_list[:20])),
-            "Fix the label, or add examples of it to the training file")
-    del split
+      _check_known_label(reader.path, line_number, label, label_list)
     return labels
 
 
@@ -361,13 +345,8 @@ class _Rows(object):
         return None
       value = row[column]
       if column in self.list_columns and isinstance(value, list):
-        if not all(isinstance(word, str) for word in value):
-          raise InputError(
-              self.path, line_number, "%r (%s) is a list with a non-string "
-              "item: %s" % (column, what, json.dumps(
-                  value, ensure_ascii=False)[:40]),
-              "Write the %s as a list of strings" % what)
-        return " ".join(value)
+        return " ".join(_string_list(self.path, line_number, value, column,
+                                     what))
       return _json_string(self.path, line_number, value, column, what)
     if isinstance(column, str):
       if column not in (self.header or []):
@@ -393,6 +372,26 @@ class _Rows(object):
       elif self.header and name in self.header:
         return row[self.header.index(name)]
     return None
+
+
+def _check_known_label(path, line_number, label, label_list):
+  """InputError for a label outside label_list (None: any label)."""
+  if label_list is not None and label not in label_list:
+    raise InputError(
+        path, line_number,
+        "label %r is not one the model was trained on (%s)" %
+        (label, ", ".join(label_list[:20])),
+        "Fix the label, or add examples of it to the training file")
+
+
+def _string_list(path, line_number, values, key, what):
+  """A JSON list that must hold strings only (csl keywords, label sets)."""
+  if not all(isinstance(value, str) for value in values):
+    raise InputError(path, line_number, "%r (%s) is a list with a "
+                     "non-string item: %s" % (key, what, json.dumps(
+                         values, ensure_ascii=False)[:40]),
+                     "Write the %s as a list of strings" % what)
+  return values
 
 
 def _json_string(path, line_number, value, key, what):
