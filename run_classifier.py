@@ -29,6 +29,17 @@ flags.DEFINE_enum("truncation", None, ["head", "tail", "head_tail"],
                   "max_seq_length are kept: head (Google's; the default), "
                   "tail, or head_tail (the first 128/510 and the last "
                   "382/510 of the room). Kept with the run.")
+flags.DEFINE_enum("long_text", None, ["truncate", "windows"],
+                  "truncate (the default: cut by --truncation) or windows: "
+                  "a text longer than max_seq_length becomes overlapping "
+                  "windows whose logits are pooled, in training, "
+                  "evaluation, prediction and serving. Kept with the run.")
+flags.DEFINE_integer("window_stride", None, "--long_text=windows: "
+                     "WordPieces between window starts (default: half a "
+                     "window).")
+flags.DEFINE_enum("window_pooling", None, ["mean", "max"],
+                  "--long_text=windows: how a text's logits come from its "
+                  "windows' (default mean; max per label).")
 flags.DEFINE_bool("multi_label", None, "Several labels per example "
                   "(--task=tsv/csv/jsonl): sigmoid outputs, binary "
                   "cross-entropy. Kept with the run.")
@@ -53,7 +64,10 @@ def main(_):
                                FLAGS.google_output_format,
                                flags_common.given(FLAGS, "truncation"),
                                flags_common.given(FLAGS, "multi_label"),
-                               flags_common.given(FLAGS, "label_separator"))
+                               flags_common.given(FLAGS, "label_separator"),
+                               flags_common.given(FLAGS, "long_text"),
+                               flags_common.given(FLAGS, "window_stride"),
+                               flags_common.given(FLAGS, "window_pooling"))
   results = runner.run(task, flags_common.run_settings(FLAGS))
   if "eval" in results:
     print("eval accuracy = %.4f, macro_f1 = %.4f" % (

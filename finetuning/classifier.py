@@ -16,6 +16,17 @@ PREDICT outputs (also the serving signature):
   probabilities  float32 [batch, num_labels], softmax of the logits
   label_id       int32 [batch], argmax
   label          string [batch], label_list[label_id]
+  logits         float32 [batch, num_labels], exported by --long_text=windows
+                 runs only: there a served row is one window, and a text's
+                 logits are its windows' pooled (encoding.pool_logits, which
+                 the predictor applies)
+
+Long texts (--long_text=windows): a record holds all windows of one text
+(encoding.encode_windows), the input pipeline turns them into rows, and the
+head pools the windows' logits into the text's (mean or max,
+modeling.heads.pool_windows) before the loss, the metrics and the
+predictions: training, evaluation and prediction all see one row of logits
+per text.
 """
 
 import collections
@@ -39,11 +50,13 @@ class Classifier(task_lib.Task):
   kind = "classifier"
   best_metrics = ("accuracy", "macro_f1")
   HEAD_DEFAULTS = (("truncation", "head"), ("multi_label", False),
-                   ("label_separator", ","))
+                   ("label_separator", ","), ("long_text", "truncate"),
+                   ("window_stride", 0), ("window_pooling", "mean"))
 
   def __init__(self, name, text_a_column=None, text_b_column=None,
                label_column=None, google_output_format=False,
-               truncation=None, multi_label=None, label_separator=None):
+               truncation=None, multi_label=None, label_separator=None,
+               long_text=None, window_stride=None, window_pooling=None):
     """Args:
       name: task name (see finetuning.tasks.get_task).
       text_a_column, text_b_column, label_column: generic tasks' columns.
@@ -56,6 +69,11 @@ class Classifier(task_lib.Task):
         outputs with binary cross-entropy (None: the run's, else false).
       label_separator: what joins an example's labels in a text column
         (None: the run's, else ",").
+      long_text: "truncate" (cut by `truncation`) or "windows" (every
+        window of a long text, logits pooled); None: the run's, else
+        truncate.
+      window_stride: pieces between window starts (0: half a window).
+      window_pooling: "mean" or "max" of the windows' logits.
 
     Raises:
       SettingsError: an unknown task, or a generic one without columns.
@@ -71,9 +89,33 @@ class Classifier(task_lib.Task):
     self.truncation = truncation
     self.multi_label = multi_label
     self.label_separator = label_separator
+    self.long_text = long_text
+    self.window_stride = window_stride
+    self.window_pooling = window_pooling
+
+  @property
+  def windowed(self):
+    """Records hold every window of a text (--long_text=windows)."""
+    return self.long_text == "windows"
+
+  @property
+  def sequence_names(self):
+    names = ("input_ids", "segment_ids")
+    return names + ("window_lengths",) if self.windowed else names
 
   def validate(self, settings):
-    del settings
+    if self.windowed:
+      if settings.train.pack_sequences:
+        raise SettingsError("--long_text=windows batches texts, each with "
+                            "its windows; it cannot be combined with "
+                            "--pack_sequences: leave one out")
+      if self.truncation not in (None, "head"):
+        raise SettingsError("--long_text=windows keeps every piece, so "
+                            "--truncation=%s does not apply: leave one out"
+                            % self.truncation)
+    if self.window_stride is not None and self.window_stride < 0:
+      raise SettingsError("--window_stride must be 0 (half a window) or "
+                          "more, got %d" % self.window_stride)
     if self.multi_label and self.data.name not in ("tsv", "csv", "jsonl"):
       raise SettingsError("--multi_label reads several labels a row: use "
                           "--task=tsv, csv or jsonl (not %s)" % self.name)
@@ -101,6 +143,9 @@ class Classifier(task_lib.Task):
     task.truncation = head.get("truncation", "head")
     task.multi_label = head.get("multi_label", False)
     task.label_separator = head.get("label_separator", ",")
+    task.long_text = head.get("long_text", "truncate")
+    task.window_stride = head.get("window_stride", 0)
+    task.window_pooling = head.get("window_pooling", "mean")
     return task
 
   # ----------------------------------------------------- data, features ---
@@ -133,6 +178,8 @@ class Classifier(task_lib.Task):
   def cache_settings(self, split):
     """Google's head truncation keeps the feature files' old names."""
     del split
+    if self.windowed:
+      return {"long_text": "windows", "window_stride": self.window_stride}
     if self.truncation in (None, "head"):
       return None
     return {"truncation": self.truncation}
@@ -142,22 +189,35 @@ class Classifier(task_lib.Task):
 
     def records():
       for index, example in enumerate(examples):
-        encoded = encoding.encode(tokenizer, example.text_a, example.text_b,
-                                  max_seq_length, self.truncation)
+        pieces = self._encode_example(example, tokenizer, max_seq_length)
         record = collections.OrderedDict([
-            ("input_ids", encoded.input_ids),
-            ("segment_ids", encoded.segment_ids),
+            ("input_ids", sum((e.input_ids for e in pieces), [])),
+            ("segment_ids", sum((e.segment_ids for e in pieces), [])),
             ("label_ids", [label_map[example.label]
                            if example.label is not None and
                            not self.multi_label else -1]),
             ("example_index", [index]),
-            ("_truncated", [int(encoded.truncated)]),
+            ("_truncated", [int(pieces[0].truncated)]),
         ])
+        if self.windowed:
+          record["window_lengths"] = [len(e.input_ids) for e in pieces]
         if self.multi_label:
           record["label_multi_hot"] = self._multi_hot(example)
         yield record
 
     return task_lib.EncodedSplit(records, len(examples), None)
+
+  def _encode_example(self, example, tokenizer, max_seq_length):
+    """[Encoded]: the example's windows, or its one truncated encoding."""
+    if not self.windowed:
+      return [encoding.encode(tokenizer, example.text_a, example.text_b,
+                              max_seq_length, self.truncation)]
+    if example.text_b:
+      raise SettingsError(
+          "--long_text=windows cuts single texts into windows, and %s gives "
+          "text pairs: use --truncation for pairs" % self.name)
+    return encoding.encode_windows(tokenizer, example.text_a, max_seq_length,
+                                   self.window_stride)
 
   def _predict_multi_label(self, run, data, rows, path):
     thresholds = run_info.read_thresholds(run.output_dir, self.label_list)
@@ -179,9 +239,12 @@ class Classifier(task_lib.Task):
   def head(self, model, features, context):
     label_names = self.label_list
     num_labels = len(label_names)
-    logits = heads.classifier_logits(  # [batch, num_labels]
+    logits = heads.classifier_logits(  # [rows, num_labels]
         model.get_pooled_output(), num_labels, context.is_training,
         context.config.hidden_dropout_prob)
+    if encoding.WINDOW_EXAMPLE in features:  # rows are windows of texts
+      logits = heads.pool_windows(           # [texts, num_labels]
+          logits, features[encoding.WINDOW_EXAMPLE], self.window_pooling)
     if self.multi_label:
       return self._multi_label_head(logits, features, context)
     predicted = tf.argmax(logits, axis=-1, output_type=tf.int32)  # [batch]
@@ -193,6 +256,8 @@ class Classifier(task_lib.Task):
     }
     exported = dict(predictions)
     predictions["logits"] = logits  # for distillation; not exported
+    if self.windowed:               # ... except for the predictor to pool
+      exported["logits"] = logits
     if context.mode == tf.estimator.ModeKeys.PREDICT:
       return task_lib.HeadOutput(predictions, export_outputs=exported)
     label_ids = features["label_ids"]  # [batch]
@@ -217,6 +282,8 @@ class Classifier(task_lib.Task):
     predictions = {"probabilities": probabilities}
     exported = dict(predictions)
     predictions["logits"] = logits
+    if self.windowed:
+      exported["logits"] = logits
     if context.mode == tf.estimator.ModeKeys.PREDICT:
       return task_lib.HeadOutput(predictions, export_outputs=exported)
     gold = features["label_multi_hot"]                       # [batch, n]

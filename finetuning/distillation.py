@@ -598,6 +598,11 @@ def base_task_for(teacher, task_name=None, text_a_column=None,
   """The teacher's task as a data-reading task: its name (or task_name, a
   data set of the same format) and, for NER, the teacher's head."""
   info = teacher.info
+  if (info.get("head") or {}).get("long_text") == "windows":
+    raise SettingsError(
+        "%s reads long texts as windows (--long_text=windows); distillation "
+        "caches one row of teacher logits per feature and needs a teacher "
+        "trained with --long_text=truncate" % teacher.run_dir)
   if info["kind"] == "classifier":
     from finetuning import classifier  # pylint: disable=g-import-not-at-top
     return classifier.Classifier(task_name or info["task"], text_a_column,

@@ -2,6 +2,8 @@
 segments, and padding a batch. No TensorFlow.
 
   encode(tokenizer, text_a, text_b, max_seq_length) -> Encoded
+  encode_windows(tokenizer, text, max_seq_length, stride) -> [Encoded]
+  pool_logits(window_logits, pooling) -> one text's logits
   pad_batch(rows, pad_to=None) -> {input_ids, input_mask, segment_ids}
 
 Rules (google-research/bert's run_classifier.py and extract_features.py):
@@ -12,6 +14,18 @@ from the longer side (from text_b when both are as long) until it fits in
 max_seq_length - 3. Segment ids are 0 for [CLS], text_a and its [SEP], 1
 for text_b and its [SEP]. Features are stored unpadded; `pad_batch` pads a
 batch to its longest row (or `pad_to`) with 0, mask 0.
+
+Long texts as windows (classification's --long_text=windows): nothing is
+cut. A text becomes overlapping windows by NER's windowing rule
+(finetuning.windows.unit_windows): the units are the basic tokenizer's
+words (a CJK character is a word), each window is [CLS] whole words [SEP]
+of at most max_seq_length pieces, and window k+1 starts at the first word
+boundary at least `stride` pieces after window k's start (default: half a
+window). A text that fits is one window, the same ids as encode(). The
+classifier's logits of a text are the mean (or the maximum, per label) of
+its windows' logits: in the graph for training, evaluation and prediction
+(modeling.heads.pool_windows) and in pool_logits for the predictor; a test
+checks that the two agree.
 
 Training features (finetuning.classifier), extract_features.py
 (finetuning.extraction) and the predictor (serving.predictor) all call these
@@ -24,8 +38,11 @@ import collections
 import numpy as np
 
 import tokenization
+from finetuning import windows as windows_lib
 
 MODEL_INPUTS = ("input_ids", "input_mask", "segment_ids")
+# Windowed batches: the text each row (window) belongs to, int32 [windows].
+WINDOW_EXAMPLE = "window_example"
 
 Encoded = collections.namedtuple(
     "Encoded", ["tokens", "input_ids", "segment_ids", "truncated"])
@@ -54,6 +71,40 @@ def encode(tokenizer, text_a, text_b, max_seq_length, truncation="head"):
                                                   max_seq_length, truncation)
   return Encoded(tokens, tokenizer.convert_tokens_to_ids(tokens),
                  segment_ids, natural > max_seq_length)
+
+
+def encode_windows(tokenizer, text, max_seq_length, stride=None):
+  """One single text -> list of Encoded windows (see the module docstring).
+
+  Args:
+    tokenizer: tokenization.FullTokenizer.
+    text: str (a text pair is not windowed).
+    max_seq_length: room of each window, [CLS] and [SEP] included (>= 3).
+    stride: pieces between window starts (None or 0: half a window).
+
+  Returns:
+    list of Encoded (at least one; `truncated` is False: a single word
+    longer than a window keeps its first max_seq_length - 2 pieces and is
+    the only cut, as in NER).
+  """
+  units = tokenizer.basic_tokenizer.tokenize(text)
+  out = []
+  for window in windows_lib.unit_windows(units, tokenizer, max_seq_length,
+                                         stride or None):
+    out.append(Encoded(tokenizer.convert_ids_to_tokens(window.input_ids),
+                       window.input_ids, window.segment_ids, False))
+  return out
+
+
+def pool_logits(window_logits, pooling="mean"):
+  """One text's windows' logits [windows, labels] -> its logits [labels]:
+  the mean over windows, or with pooling="max" the maximum per label."""
+  window_logits = np.asarray(window_logits, np.float32)
+  if pooling == "max":
+    return window_logits.max(axis=0)
+  if pooling == "mean":
+    return window_logits.mean(axis=0)
+  raise ValueError("window pooling must be mean or max, got %r" % pooling)
 
 
 def _field(row, name):

@@ -8,6 +8,10 @@ prediction keep file order and pad each batch to its longest feature.
 `dynamic_padding=False` pads everything to max_seq_length (Google's way).
 `pack_sequences=True` batches training examples in shuffled order and packs
 each batch into a few rows (finetuning.packing has the rules).
+`windows=True` reads records that each hold one text's windows end to end
+(`window_lengths` says where they split): batches keep `batch_size` texts,
+and their windows become the rows the encoder sees, with `window_example`
+naming each row's text in the batch (see unflatten_windows).
 """
 
 import tensorflow.compat.v1 as tf
@@ -54,7 +58,8 @@ def input_fn_builder(record_file, batch_size, max_seq_length, is_training,
                      scalar_names=("label_ids", "example_index"),
                      dynamic_padding=True, seed=DEFAULT_SEED,
                      skip_batches=0, shuffle_buffer=10000,
-                     float_features=(), pack_sequences=False):
+                     float_features=(), pack_sequences=False,
+                     windows=False):
   """Returns an Estimator input_fn.
 
   Args:
@@ -72,6 +77,8 @@ def input_fn_builder(record_file, batch_size, max_seq_length, is_training,
       (e.g. cached teacher logits).
     pack_sequences: training batches also carry packed rows
       (packing.PACKED_FEATURES); needs dynamic_padding.
+    windows: records hold several windows each (a `window_lengths`
+      sequence feature); batches are unflattened into one row per window.
 
   Returns:
     fn(params) -> tf.data.Dataset of (features dict, None); features have
@@ -94,7 +101,14 @@ def input_fn_builder(record_file, batch_size, max_seq_length, is_training,
       d = d.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
       d = d.repeat()
     d = d.map(_parser(sequence_names, scalar_names, tuple(float_features)))
-    if not dynamic_padding:
+    if windows:
+      d = d.padded_batch(batch_size, padded_shapes(None),
+                         drop_remainder=is_training)
+      pad_to = (bucket_sizes(max_seq_length) if dynamic_padding
+                else [max_seq_length])
+      d = d.map(lambda f: unflatten_windows(f, pad_to if is_training
+                                            or not dynamic_padding else None))
+    elif not dynamic_padding:
       d = d.padded_batch(batch_size, padded_shapes(max_seq_length),
                          drop_remainder=is_training)
     elif is_training and pack_sequences:
@@ -115,6 +129,43 @@ def input_fn_builder(record_file, batch_size, max_seq_length, is_training,
     return d.prefetch(2)
 
   return input_fn
+
+
+def unflatten_windows(features, pad_to=None):
+  """A batch of texts, each its windows end to end -> one row per window.
+
+  Args:
+    features: batch dict with input_ids / segment_ids / input_mask
+      [texts, total] (each text's windows concatenated, zero-padded) and
+      window_lengths [texts, most windows] (zero-padded; a window is never
+      empty: it holds [CLS] and [SEP]).
+    pad_to: None pads the rows to the longest window; a list of sizes pads
+      them to the smallest size that holds the longest (training buckets,
+      or [max_seq_length] for fixed padding).
+
+  Returns:
+    the dict without window_lengths, with input_ids / segment_ids /
+    input_mask int32 [windows, len] and window_example int32 [windows]
+    (the text's position in the batch; windows keep text order). The
+    other features (labels, example_index, length) stay one per text.
+  """
+  features = dict(features)
+  lengths = features.pop("window_lengths")                   # [texts, w]
+  per_text = tf.RaggedTensor.from_tensor(
+      lengths, lengths=tf.reduce_sum(tf.cast(lengths > 0, tf.int32), 1))
+  window_lengths = per_text.values                           # [windows]
+  totals = tf.reduce_sum(lengths, 1)                         # [texts]
+  longest = tf.reduce_max(window_lengths)
+  if pad_to is not None:
+    sizes = tf.constant(list(pad_to), tf.int32)
+    longest = tf.reduce_min(tf.boolean_mask(sizes, sizes >= longest))
+  for name in ("input_ids", "segment_ids", "input_mask"):
+    flat = tf.RaggedTensor.from_tensor(features[name], lengths=totals).values
+    rows = tf.RaggedTensor.from_row_lengths(flat, window_lengths).to_tensor()
+    rows = tf.pad(rows, [[0, 0], [0, longest - tf.shape(rows)[1]]])
+    features[name] = rows                                    # [windows, len]
+  features["window_example"] = tf.cast(per_text.value_rowids(), tf.int32)
+  return features
 
 
 def _packer(sizes, batch_size):

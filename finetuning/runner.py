@@ -114,6 +114,7 @@ class Run(object):
         float_features=self.task.float_features_for(data.name),
         dynamic_padding=self.train.dynamic_padding,
         pack_sequences=self.train.pack_sequences,
+        windows=self.task.windowed,
         seed=input_pipeline.DEFAULT_SEED if seed is None else seed,
         skip_batches=start_step)
 

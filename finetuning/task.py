@@ -15,7 +15,8 @@ module plugs into it with a `Task` subclass that answers its questions:
                             are the features; input_fn() to read them
                             sequence_names / scalar_names: the TFRecord
                             feature names (float_features: (name, length)
-                            float vectors, e.g. cached teacher logits);
+                            float vectors, e.g. cached teacher logits;
+                            windowed: a record is one text's windows);
                             cache_settings
   which head and loss       head(model, features, context) -> HeadOutput
   how predictions are       evaluate(run, data, checkpoint, name) -> scores
@@ -56,6 +57,7 @@ import tensorflow.compat.v1 as tf
 import modeling
 from finetuning import class_weights as class_weights_lib
 from finetuning.encoding import MODEL_INPUTS
+from finetuning.encoding import WINDOW_EXAMPLE
 from finetuning.errors import SettingsError
 
 # run_info "kind" -> the module whose TASK_CLASS implements it.
@@ -118,6 +120,8 @@ class Task(object):
   sequence_names = ("input_ids", "segment_ids")
   scalar_names = ("label_ids", "example_index")
   float_features = ()                   # (name, length): float vectors
+  windowed = False                      # records hold several windows
+                                        # (input_pipeline's windows=True)
   min_seq_length = 3
   needs_data_dir = True                 # reads --data_dir splits
   requires_init_checkpoint = True       # training starts from a checkpoint
@@ -323,7 +327,7 @@ def model_fn_builder(task, model_type, config, init_checkpoint=None,
       builds a PREDICT-only model_fn (export, predictor parity).
 
   PREDICT returns the head's predictions plus every feature that is not a
-  model input (example_index, window_index, ...), and a serving_default
+  model input (example_index, window_index, ...; not window_example), and a serving_default
   export output of the head's export_outputs.
   """
 
@@ -351,7 +355,7 @@ def _predict_spec(out, features):
   predictions = dict(out.predictions)
   export = dict(out.export_outputs or out.predictions)
   for key, value in features.items():
-    if key not in MODEL_INPUTS and key not in predictions:
+    if key not in MODEL_INPUTS + (WINDOW_EXAMPLE,) and key not in predictions:
       predictions[key] = value
   return tf.estimator.EstimatorSpec(
       tf.estimator.ModeKeys.PREDICT, predictions=predictions,

@@ -160,6 +160,9 @@ class Trainer(object):
 
 
 def batch_size_of(features):
+  """Examples in a batch (texts, when their windows are the rows)."""
+  if "window_example" in features:
+    return tf.shape(features["example_index"])[0]
   return tf.shape(features["input_ids"])[0]
 
 

@@ -4,6 +4,7 @@
 the pooled output, then `output_weights` [num_labels, hidden] and
 `output_bias` [num_labels] (Google's variable names, outside the encoder
 scope, so a restore report lists them as "initialised here").
+`pool_windows` turns the logits of a long text's windows into the text's.
 
 Tagging (finetuning/tagging.py): `token_logits` (optional BiLSTM, then a
 per-token projection), `masked_token_cross_entropy` (softmax loss over the
@@ -36,6 +37,28 @@ def classifier_logits(pooled_output, num_labels, is_training,
     pooled_output = layers.dropout(pooled_output, dropout_prob)
   logits = tf.matmul(pooled_output, output_weights, transpose_b=True)
   return tf.nn.bias_add(logits, output_bias)
+
+
+def pool_windows(window_logits, window_example, pooling="mean"):
+  """Logits of the windows of long texts -> one row of logits per text.
+
+  Args:
+    window_logits: float Tensor [windows, num_labels].
+    window_example: int32 Tensor [windows]: the text (0 .. texts - 1, each
+      text at least one window) that each window belongs to.
+    pooling: "mean" over a text's windows, or "max" per label.
+
+  Returns:
+    float Tensor [texts, num_labels] (texts = max(window_example) + 1).
+  """
+  num_texts = tf.reduce_max(window_example) + 1
+  if pooling == "max":
+    return tf.math.unsorted_segment_max(window_logits, window_example,
+                                        num_texts)
+  if pooling == "mean":
+    return tf.math.unsorted_segment_mean(window_logits, window_example,
+                                         num_texts)
+  raise ValueError("window pooling must be mean or max, got %r" % pooling)
 
 
 def _weighted_mean(per_item, label_ids, mask, class_weights):

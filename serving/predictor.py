@@ -228,14 +228,40 @@ class Predictor(object):
 
   def encode(self, text, text_b=None):
     """One text (pair) -> dict input_ids / input_mask / segment_ids (lists),
-    tokenized as run_classifier made its features."""
+    tokenized as run_classifier made its features (the first window, for a
+    --long_text=windows model; encode_rows gives them all)."""
+    return self.encode_rows(text, text_b)[0]
+
+  def encode_rows(self, text, text_b=None):
+    """One text (pair) -> its rows, as encode's: one, or with a
+    --long_text=windows run one per window."""
     head = self.config.get("head") or {}
-    encoded = encoding.encode(self.tokenizer, text, text_b,
-                              self.max_seq_length,
-                              head.get("truncation", "head"))
-    return {"input_ids": encoded.input_ids,
-            "input_mask": [1] * len(encoded.input_ids),
-            "segment_ids": encoded.segment_ids}
+    if head.get("long_text") == "windows":
+      if text_b:
+        raise PredictorError("this model reads long single texts as "
+                             "windows; it takes no text_b")
+      encoded = encoding.encode_windows(self.tokenizer, text,
+                                        self.max_seq_length,
+                                        head.get("window_stride"))
+    else:
+      encoded = [encoding.encode(self.tokenizer, text, text_b,
+                                 self.max_seq_length,
+                                 head.get("truncation", "head"))]
+    return [{"input_ids": e.input_ids, "input_mask": [1] * len(e.input_ids),
+             "segment_ids": e.segment_ids} for e in encoded]
+
+  def _probabilities(self, outputs):
+    """A text's rows' outputs -> its probabilities (list of float): the
+    row's own, or the softmax / sigmoid of its windows' pooled logits."""
+    head = self.config.get("head") or {}
+    if head.get("long_text") != "windows":
+      return outputs[0]["probabilities"].tolist()
+    logits = encoding.pool_logits([o["logits"] for o in outputs],
+                                  head.get("window_pooling", "mean"))
+    if head.get("multi_label"):
+      return (1.0 / (1.0 + np.exp(-logits))).tolist()
+    shifted = np.exp(logits - logits.max())
+    return (shifted / shifted.sum()).tolist()
 
   def predict(self, inputs, run_rows=None):
     """Raw texts -> predictions, one per input, in order.
@@ -247,7 +273,8 @@ class Predictor(object):
 
     Returns:
       classifier: list of {"label": str, "label_id": int,
-        "probabilities": {label: float}}.
+        "probabilities": {label: float}} (a --long_text=windows model
+        pools its windows' logits first).
       ner: list of {"entities": [{"type", "start", "end", "mention",
         "score"}], "tags": [one tag per unit]}: start/end are character
         offsets into the text (end exclusive: text[start:end] == mention);
@@ -263,18 +290,23 @@ class Predictor(object):
     run_rows = run_rows or self.run_rows
     if self.kind == "ner":
       return self._predict_entities(pairs, run_rows)
-    rows = [self.encode(a, b) for a, b in pairs]
+    spans, rows = [], []
+    for a, b in pairs:
+      encoded = self.encode_rows(a, b)
+      spans.append((len(rows), len(encoded)))
+      rows.extend(encoded)
+    outputs = run_rows(rows) if rows else []
     results = []
     thresholds = self.config.get("thresholds")
-    for out in run_rows(rows) if rows else []:
-      probabilities = out["probabilities"].tolist()
+    for first, count in spans:
+      probabilities = self._probabilities(outputs[first:first + count])
       if thresholds is not None:      # multi-label: every label above its own
         results.append({
             "labels": [label for label, p, t in zip(
                 self.labels, probabilities, thresholds) if p >= t],
             "probabilities": dict(zip(self.labels, probabilities))})
         continue
-      label_id = int(out["label_id"])
+      label_id = int(np.argmax(probabilities))
       results.append({
           "label": self.labels[label_id], "label_id": label_id,
           "probabilities": dict(zip(self.labels, probabilities))})
