@@ -50,6 +50,7 @@ def main():
       ROOT, "bench", "results", "long_text.json"))
   args = parser.parse_args()
   runs = os.path.join(ROOT, "bench", "runs", "long_text")
+  os.makedirs(runs, exist_ok=True)
   results = {"command": " ".join(sys.argv), "model": args.model,
              "epochs": args.epochs, "rows": []}
   for length in [int(n) for n in args.lengths.split(",")]:

@@ -55,8 +55,19 @@ def _parse_flags(argv):
     fail("%s (see --help)" % e)
 
 
+def _help_for_console_command(module_name):
+  """absl's --help lists the flags of the module named like sys.argv[0]. A
+  console command (bert-run-classifier) is a wrapper, not the script, so
+  its help would list no flags: name the script's flags for it too."""
+  if module_name == "__main__":
+    return
+  for flag in flags.FLAGS.get_key_flags_for_module(module_name):
+    flags.FLAGS.register_key_flag_for_module(sys.argv[0], flag)
+
+
 def run(main, extra_errors=()):
   """Runs `main(argv)` under absl; user errors exit 2 with one message."""
+  _help_for_console_command(main.__module__)
 
   def wrapped(argv):
     setup_logging()
