@@ -29,3 +29,13 @@ def assert_user_error(proc, *fragments):
   assert len(error_lines(proc.stderr)) == 1, proc.stderr[-3000:]
   for fragment in fragments:
     assert fragment in proc.stderr, proc.stderr[-3000:]
+
+
+def export_predictor(run_dir, export_dir):
+  """export_savedmodel.py run_dir -> export_dir from the command line, then
+  a serving.predictor.Predictor on it (the caller closes it)."""
+  proc = run_script("export_savedmodel.py", "--model_dir=" + run_dir,
+                    "--export_dir=" + export_dir)
+  assert proc.returncode == 0, proc.stderr[-3000:]
+  from serving import predictor as predictor_lib  # pylint: disable=g-import-not-at-top
+  return predictor_lib.Predictor(export_dir)

@@ -95,11 +95,7 @@ def test_cli_multi_label_trains_evaluates_predicts(tmp_path):
   # Export carries the thresholds; the predictor (and so the server)
   # answers with the labels above them.
   export = str(tmp_path / "export")
-  proc = clirun.run_script("export_savedmodel.py", "--model_dir=" + out,
-                           "--export_dir=" + export)
-  assert proc.returncode == 0, proc.stderr[-3000:]
-  from serving import predictor as predictor_lib  # pylint: disable=g-import-not-at-top
-  predictor = predictor_lib.Predictor(export)
+  predictor = clirun.export_predictor(out, export)
   try:
     assert predictor.config["thresholds"] == saved["thresholds"]
     (answer,) = predictor.predict(["房间干净早餐好"])

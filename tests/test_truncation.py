@@ -77,11 +77,7 @@ def test_cli_truncation_is_kept_with_the_run(chnsenticorp, tmp_path):
   clirun.assert_user_error(proc, "--truncation=head_tail")
   # Export and the predictor cut a long text as training did.
   export = str(tmp_path / "export")
-  proc = clirun.run_script("export_savedmodel.py", "--model_dir=" + out,
-                           "--export_dir=" + export)
-  assert proc.returncode == 0, proc.stderr[-3000:]
-  from serving import predictor as predictor_lib  # pylint: disable=g-import-not-at-top
-  predictor = predictor_lib.Predictor(export)
+  predictor = clirun.export_predictor(out, export)
   try:
     text = "".join("一二三四五六七八九十"[i % 10] for i in range(40))
     pieces = predictor.tokenizer.tokenize(text)
