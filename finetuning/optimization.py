@@ -18,6 +18,8 @@ import re
 
 import tensorflow.compat.v1 as tf
 
+from finetuning import distribution
+
 NO_DECAY_PATTERNS = ("LayerNorm", "layer_norm", "bias")
 
 
@@ -57,7 +59,25 @@ class AdamWeightDecayOptimizer(tf.train.Optimizer):
   # _fused_update); LAMB, whose update is scaled per variable, may not.
   fused = True
 
+  # A boolean scalar Tensor, or None: when set, each variable's update
+  # runs only where it is true (gradient accumulation's update steps). The
+  # condition sits inside the per-variable update, past the point where a
+  # tf.distribute strategy synchronizes the replicas, so it also works
+  # under one.
+  apply_if = None
+
   def _apply_update(self, grad, var, resource):
+    """The update of one dense variable (only when apply_if holds)."""
+    if self.apply_if is None:
+      return self._update(grad, var, resource)
+
+    def update():
+      with tf.control_dependencies([self._update(grad, var, resource)]):
+        return tf.constant(True)
+
+    return tf.cond(self.apply_if, update, lambda: tf.constant(False))
+
+  def _update(self, grad, var, resource):
     """The update of one dense variable; returns the grouped assign ops."""
     if self.fused and hasattr(tf, "raw_ops"):
       return self._fused_update(grad, var, resource)
@@ -171,8 +191,11 @@ OPTIMIZERS = (("adamw", AdamWeightDecayOptimizer), ("lamb", LambOptimizer))
 
 
 def _var_name(var):
-  """'scope/w:0' -> 'scope/w'."""
-  return var.op.name if hasattr(var, "op") else var.name.split(":")[0]
+  """'scope/w:0' -> 'scope/w'. A mirrored variable's copy on another
+  device ('scope/w/replica_1') answers its variable's name, so learning-rate
+  multipliers, decay rules and accumulators treat every copy alike."""
+  name = var.op.name if hasattr(var, "op") else var.name.split(":")[0]
+  return re.sub(r"/replica_\d+$", "", name)
 
 
 def learning_rate_schedule(init_lr, step, num_train_steps, num_warmup_steps):
@@ -329,10 +352,11 @@ def create_train_op(loss, init_lr, num_train_steps, num_warmup_steps,
   optimizer = dict(OPTIMIZERS)[optimizer](
       learning_rate=learning_rate, weight_decay_rate=weight_decay_rate,
       lr_multipliers=lr_multipliers)
-  grads = tf.gradients(loss, variables)
+  grads, replicas = distribution.replica_mean(tf.gradients(loss, variables),
+                                              variables)
   pairs = [(g, v) for g, v in zip(grads, variables) if g is not None]
   if k == 1:
-    apply_op = _clip_and_apply(optimizer, pairs, clip_norm)
+    apply_op = _clip_and_apply(optimizer, pairs, clip_norm, replicas)
     with tf.control_dependencies([apply_op]):
       train_op = global_step.assign_add(1)
     return train_op, learning_rate
@@ -341,31 +365,40 @@ def create_train_op(loss, init_lr, num_train_steps, num_warmup_steps,
       tf.get_variable(_var_name(v) + "/grad_accum", v.shape.as_list(),
                       dtype=v.dtype.base_dtype, trainable=False,
                       initializer=tf.zeros_initializer(),
-                      collections=[tf.GraphKeys.GLOBAL_VARIABLES])
+                      collections=[tf.GraphKeys.GLOBAL_VARIABLES],
+                      # replicas add the same (all-reduced) gradient
+                      aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA)
       for _, v in pairs]
   accumulate = tf.group(*[
       acc.assign_add(tf.convert_to_tensor(g) / float(k))
       for acc, (g, _) in zip(accumulators, pairs)])
   with tf.control_dependencies([accumulate]):
     is_update = tf.equal((global_step + 1) % k, 0)
-
-    def apply_and_reset():
-      acc_pairs = [(acc.read_value(), v)
-                   for acc, (_, v) in zip(accumulators, pairs)]
-      apply_op = _clip_and_apply(optimizer, acc_pairs, clip_norm)
-      with tf.control_dependencies([apply_op]):
-        return tf.group(*[acc.assign(tf.zeros_like(acc))
-                          for acc in accumulators])
-
-    maybe_apply = tf.cond(is_update, apply_and_reset, tf.no_op)
-  with tf.control_dependencies([maybe_apply]):
+    # Every call goes through apply_gradients (under a strategy it is where
+    # the replicas meet, which must not sit inside a tf.cond); the update of
+    # each variable runs only on update steps (optimizer.apply_if).
+    optimizer.apply_if = is_update
+    acc_pairs = [(acc.read_value(), v)
+                 for acc, (_, v) in zip(accumulators, pairs)]
+    apply_op = _clip_and_apply(optimizer, acc_pairs, clip_norm, replicas)
+  keep = tf.cast(tf.logical_not(is_update), tf.float32)
+  with tf.control_dependencies([apply_op]):
+    reset = tf.group(*[acc.assign(acc * tf.cast(keep, acc.dtype))
+                       for acc in accumulators])
+  with tf.control_dependencies([reset]):
     train_op = global_step.assign_add(1)
   return train_op, learning_rate
 
 
-def _clip_and_apply(optimizer, pairs, clip_norm):
-  """Clips gradients by global norm and applies them (no step increment)."""
+def _clip_and_apply(optimizer, pairs, clip_norm, replicas=1):
+  """Clips gradients by global norm and applies them (no step increment).
+
+  Under a strategy every replica holds the same averaged gradient, and
+  tf.train.Optimizer.apply_gradients sums the replicas' gradients: each
+  passes 1/replicas of it."""
   grads = [tf.convert_to_tensor(g) for g, _ in pairs]
   if clip_norm:
     grads, _ = tf.clip_by_global_norm(grads, clip_norm=clip_norm)
+  if replicas > 1:
+    grads = [g / float(replicas) for g in grads]
   return optimizer.apply_gradients(zip(grads, [v for _, v in pairs]))

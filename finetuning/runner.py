@@ -37,6 +37,7 @@ import modeling
 import tokenization
 from finetuning import features as features_lib
 from finetuning import input_pipeline
+from finetuning import distribution
 from finetuning import progress
 from finetuning import run_info
 from finetuning import settings as settings_lib
@@ -82,6 +83,7 @@ class Run(object):
                                                 do_lower_case)
     self.state = training.RunState()
     self.estimator = None
+    self.plan = distribution.plan("none", None, train.train_batch_size)
 
   def split(self, name, examples):
     """Features of a split: the cached file, written if needed (or the
@@ -115,6 +117,7 @@ class Run(object):
         dynamic_padding=self.train.dynamic_padding,
         pack_sequences=self.train.pack_sequences,
         windows=self.task.windowed,
+        replicas=self.plan.replicas if is_training else 1,
         seed=input_pipeline.DEFAULT_SEED if seed is None else seed,
         skip_batches=start_step)
 
@@ -167,6 +170,8 @@ def _check_settings(task, settings):
                         "token, [SEP]), got %d" % (task.min_seq_length,
                                                    settings.max_seq_length))
   task.validate(settings)
+  distribution.plan(train.distribution_strategy, train.num_gpus,
+                    train.train_batch_size, gpus=())  # the batch rule, early
   return train
 
 
@@ -351,10 +356,18 @@ def _run_locked(task, settings, train, files, do_lower_case, max_seq_length,
       files.model_type, files.config, files.checkpoint, train,
       num_train_steps, files.config_file, settings.allow_partial_restore,
       run.state)
+  run.plan = distribution.plan(train.distribution_strategy, train.num_gpus,
+                               train.train_batch_size)
+  if settings.do_train:
+    tf.logging.info("Training on %s", distribution.describe(run.plan))
+    results["distribution"] = {
+        "strategy": run.plan.strategy, "replicas": run.plan.replicas,
+        "per_replica_batch": run.plan.per_replica_batch,
+        "devices": list(run.plan.devices)}
   run.estimator = training.make_estimator(
       task_lib.model_fn_builder(task, files.model_type, files.config,
                                 files.checkpoint, trainer),
-      output_dir, train)
+      output_dir, train, run.plan)
 
   dev_data = None
   if settings.do_eval or (settings.do_train and train.eval_every_steps):

@@ -108,6 +108,13 @@ TRAIN_SETTINGS = (
             "examples into a few rows (block-diagonal attention, positions "
             "restarting per example): less padding than length buckets. "
             "Evaluation and prediction are not packed."),
+    Setting("distribution_strategy", "none", ("none", "mirrored"),
+            "none: one device; mirrored: synchronous data parallelism over "
+            "this machine's GPUs (--num_gpus of them). --train_batch_size "
+            "stays the global batch, split evenly across replicas."),
+    Setting("num_gpus", None, int, "mirrored: replicas (default: every "
+            "GPU; without a GPU, this many logical CPU devices, for "
+            "testing)."),
     Setting("save_checkpoints_steps", 1000, int, "Checkpoint interval."),
     Setting("keep_checkpoint_max", 3, int, "Checkpoints to keep."),
     Setting("eval_every_steps", None, int, "Evaluate on dev every N steps "

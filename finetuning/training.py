@@ -30,6 +30,7 @@ import numpy as np
 import tensorflow.compat.v1 as tf
 
 import modeling
+from finetuning import distribution
 from finetuning import optimization
 from finetuning import run_info
 from finetuning.errors import SettingsError
@@ -160,10 +161,13 @@ class Trainer(object):
 
 
 def batch_size_of(features):
-  """Examples in a batch (texts, when their windows are the rows)."""
+  """Examples in a step: the batch's (texts, when their windows are the
+  rows), times the replicas in sync under a distribution strategy."""
   if "window_example" in features:
-    return tf.shape(features["example_index"])[0]
-  return tf.shape(features["input_ids"])[0]
+    size = tf.shape(features["example_index"])[0]
+  else:
+    size = tf.shape(features["input_ids"])[0]
+  return size * distribution.replicas_in_sync()
 
 
 # -------------------------------------------------------------- hooks ---
@@ -228,16 +232,19 @@ class ProgressHook(tf.train.SessionRunHook):
 
 # ----------------------------------------------------------- estimator ---
 
-def make_estimator(model_fn, output_dir, settings):
+def make_estimator(model_fn, output_dir, settings, plan=None):
   """A tf.estimator.Estimator saving checkpoints and summaries in output_dir.
 
-  The RunConfig is built here only; a distribution strategy goes in it
-  (train_distribute / eval_distribute).
+  The RunConfig is built here only; the distribution plan's strategy goes
+  in it (train_distribute; evaluation runs on one device).
   """
   session_config = tf.ConfigProto(
       intra_op_parallelism_threads=settings.num_threads,
       inter_op_parallelism_threads=settings.num_threads)
+  if plan is not None and plan.cpu_devices:
+    session_config.device_count["CPU"] = plan.cpu_devices
   run_config = tf.estimator.RunConfig(
+      train_distribute=plan.train_distribute if plan is not None else None,
       model_dir=output_dir,
       tf_random_seed=settings.seed,
       save_checkpoints_steps=settings.save_checkpoints_steps,
