@@ -108,10 +108,14 @@ TRAIN_SETTINGS = (
             "examples into a few rows (block-diagonal attention, positions "
             "restarting per example): less padding than length buckets. "
             "Evaluation and prediction are not packed."),
-    Setting("distribution_strategy", "none", ("none", "mirrored"),
+    Setting("distribution_strategy", "none",
+            ("none", "mirrored", "multi_worker_mirrored"),
             "none: one device; mirrored: synchronous data parallelism over "
-            "this machine's GPUs (--num_gpus of them). --train_batch_size "
-            "stays the global batch, split evenly across replicas."),
+            "this machine's GPUs (--num_gpus of them); "
+            "multi_worker_mirrored: one replica per worker process, the "
+            "cluster from TF_CONFIG (tools/local_cluster.py starts one "
+            "locally). --train_batch_size stays the global batch, split "
+            "evenly across replicas."),
     Setting("num_gpus", None, int, "mirrored: replicas (default: every "
             "GPU; without a GPU, this many logical CPU devices, for "
             "testing)."),

@@ -25,6 +25,7 @@ import json
 import os
 import re
 import shutil
+import time
 
 import numpy as np
 import tensorflow.compat.v1 as tf
@@ -338,7 +339,8 @@ def _scalars(results):
 
 
 def train_and_evaluate(estimator, train_input_fn_at, num_train_steps,
-                       settings, output_dir, evaluate_fn=None):
+                       settings, output_dir, evaluate_fn=None,
+                       multi_worker=False, chief=True):
   """Trains to num_train_steps, evaluating every settings.eval_every_steps.
 
   Resumes as the module docstring says. Keeps the checkpoint with the best
@@ -352,14 +354,20 @@ def train_and_evaluate(estimator, train_input_fn_at, num_train_steps,
     settings: TrainSettings (best_metric resolved).
     output_dir: the estimator's model_dir.
     evaluate_fn: fn() -> results dict (dev metrics), or None.
+    multi_worker: train through tf.estimator.train_and_evaluate, the
+      Estimator's entry for multi-worker strategies (see _train_to).
+    chief: False on a non-chief worker: it trains the same segments as
+      the chief (to the same evaluation points) and, instead of
+      evaluating, waits for the chief's evaluation in best/best.json.
 
   Returns:
     dict with "global_step", "best" (or None), "stopped_early" and
     "finished_before" (True when a rerun found nothing left to train).
   """
-  recover_best(output_dir)
+  if chief:
+    recover_best(output_dir)
   step = current_step(output_dir)
-  every = settings.eval_every_steps if evaluate_fn else None
+  every = settings.eval_every_steps if (evaluate_fn or not chief) else None
   state = load_eval_state(output_dir) if every else None
   patience = settings.early_stopping_patience
 
@@ -388,7 +396,9 @@ def train_and_evaluate(estimator, train_input_fn_at, num_train_steps,
   pending = (every and step and (step % every == 0 or step >= num_train_steps)
              and (state is None or state.get("last_eval_step", 0) < step))
   while True:
-    if pending:
+    if pending and not chief:
+      state = _wait_for_chief_evaluation(output_dir, step)
+    elif pending:
       state = _evaluate_and_keep(evaluate_fn, settings, output_dir, step,
                                  state)
       if stop_now(state):
@@ -401,12 +411,45 @@ def train_and_evaluate(estimator, train_input_fn_at, num_train_steps,
     # at the steps an uninterrupted one does).
     target = (min((step // every + 1) * every, num_train_steps) if every
               else num_train_steps)
-    estimator.train(train_input_fn_at(step), max_steps=target)
-    before, step = step, current_step(output_dir)
+    _train_to(estimator, train_input_fn_at(step), target, multi_worker)
+    # (a worker's segment can end before the chief has saved it)
+    before, step = step, (current_step(output_dir) if chief else target)
     if step <= before:
       raise RuntimeError("training did not advance past step %d (%s)" %
                          (step, output_dir))
     pending = bool(every)
+
+
+def _train_to(estimator, input_fn, target, multi_worker):
+  """Trains to global step `target`. A multi-worker strategy trains only
+  through tf.estimator.train_and_evaluate (estimator.train refuses it);
+  its EvalSpec is never run there, as the cluster has no evaluator task:
+  the runner evaluates on the chief itself."""
+  if not multi_worker:
+    estimator.train(input_fn, max_steps=target)
+    return
+  tf.estimator.train_and_evaluate(
+      estimator, tf.estimator.TrainSpec(input_fn, max_steps=target),
+      tf.estimator.EvalSpec(input_fn, steps=1))
+
+
+def _wait_for_chief_evaluation(output_dir, step, timeout=3600.0, poll=0.5):
+  """A worker: the chief's evaluation state once it has evaluated `step`.
+
+  Raises:
+    RuntimeError: no such evaluation within `timeout` seconds (the chief
+      failed, or the workers do not share output_dir).
+  """
+  waited = 0.0
+  while waited < timeout:
+    state = load_eval_state(output_dir)
+    if state is not None and state.get("last_eval_step", 0) >= step:
+      return state
+    time.sleep(poll)
+    waited += poll
+  raise RuntimeError(
+      "the chief has not evaluated step %d in %s after %d s: is it running, "
+      "and do all workers share --output_dir?" % (step, output_dir, timeout))
 
 
 def _evaluate_and_keep(evaluate_fn, settings, output_dir, step, state):
