@@ -10,9 +10,9 @@ cluster on free 127.0.0.1 ports and its own task ("worker" 0 .. N-1; worker
 ("[worker 1] ..."). When a worker fails, the others are stopped and the
 exit status is the failed worker's; otherwise it is 0. Ctrl-C stops all.
 
-`--threads_per_worker=K` sets OMP_NUM_THREADS / --num_threads-free TF
-thread pools through TF_NUM_INTRAOP_THREADS / TF_NUM_INTEROP_THREADS, so
-that N workers share the cores instead of each taking all of them.
+`--threads_per_worker=K` gives each worker K threads (TF_NUM_INTRAOP_THREADS,
+TF_NUM_INTEROP_THREADS and OMP_NUM_THREADS), so that N workers share the
+cores instead of each taking all of them.
 """
 
 import argparse
@@ -72,6 +72,10 @@ def run_cluster(num_workers, command, threads_per_worker=0, out=sys.stdout,
                             stderr=subprocess.STDOUT,
                             universal_newlines=True, bufsize=1)
     name = "worker %d" % index
+    with lock:
+      out.write("[local_cluster] %s: pid %d, TF_CONFIG %s\n" %
+                (name, proc.pid, config))
+      out.flush()
     thread = threading.Thread(target=_stream,
                               args=(name, proc.stdout, out, lock))
     thread.daemon = True
@@ -80,7 +84,7 @@ def run_cluster(num_workers, command, threads_per_worker=0, out=sys.stdout,
     threads.append(thread)
   status = 0
   try:
-    while any(p.poll() is None for _, p in procs):
+    while [p.poll() for _, p in procs].count(None):  # polls every one
       failed = [(n, p.returncode) for n, p in procs
                 if p.returncode not in (None, 0)]
       if failed:
