@@ -318,7 +318,8 @@ def layerwise_lr_multipliers(variables, encoder_scope, num_layers, decay):
 
 def create_train_op(loss, init_lr, num_train_steps, num_warmup_steps,
                     variables, weight_decay_rate=0.01, lr_multipliers=None,
-                    accumulation_steps=1, clip_norm=1.0, optimizer="adamw"):
+                    accumulation_steps=1, clip_norm=1.0, optimizer="adamw",
+                    loss_scaling=False):
   """Builds the training op for `loss` over `variables`.
 
   With accumulation_steps k, every call adds the gradients of one
@@ -339,6 +340,8 @@ def create_train_op(loss, init_lr, num_train_steps, num_warmup_steps,
     accumulation_steps: k >= 1.
     clip_norm: global-norm clipping of the (accumulated) gradient.
     optimizer: "adamw" (AdamWeightDecay) or "lamb".
+    loss_scaling: dynamic loss scaling for float16 gradients (--use_amp
+      on a GPU; see DynamicLossScale).
 
   Returns:
     (train_op, learning_rate tensor).
@@ -352,13 +355,23 @@ def create_train_op(loss, init_lr, num_train_steps, num_warmup_steps,
   optimizer = dict(OPTIMIZERS)[optimizer](
       learning_rate=learning_rate, weight_decay_rate=weight_decay_rate,
       lr_multipliers=lr_multipliers)
-  grads, replicas = distribution.replica_mean(tf.gradients(loss, variables),
-                                              variables)
+  scale = DynamicLossScale() if loss_scaling else None
+  grads = (scale.gradients(loss, variables) if scale
+           else tf.gradients(loss, variables))
+  grads, replicas = distribution.replica_mean(grads, variables)
   pairs = [(g, v) for g, v in zip(grads, variables) if g is not None]
+  if scale:
+    finite = scale.all_finite([g for g, _ in pairs])
+    pairs = [(tf.where(finite, g, tf.zeros_like(g)), v) for g, v in pairs]
   if k == 1:
+    if scale:
+      optimizer.apply_if = finite   # a step with inf/nan gradients is skipped
     apply_op = _clip_and_apply(optimizer, pairs, clip_norm, replicas)
     with tf.control_dependencies([apply_op]):
-      train_op = global_step.assign_add(1)
+      updates = [global_step.assign_add(1)]
+      if scale:
+        updates.append(scale.update(finite))
+      train_op = tf.group(*updates)
     return train_op, learning_rate
 
   accumulators = [
@@ -386,8 +399,60 @@ def create_train_op(loss, init_lr, num_train_steps, num_warmup_steps,
     reset = tf.group(*[acc.assign(acc * tf.cast(keep, acc.dtype))
                        for acc in accumulators])
   with tf.control_dependencies([reset]):
-    train_op = global_step.assign_add(1)
+    updates = [global_step.assign_add(1)]
+    if scale:  # (a micro-batch with inf/nan gradients adds zeros)
+      updates.append(scale.update(finite))
+    train_op = tf.group(*updates)
   return train_op, learning_rate
+
+
+class DynamicLossScale(object):
+  """Dynamic loss scaling (Micikevicius et al., "Mixed Precision
+  Training"; TF's tf.train.experimental.DynamicLossScale rules): the loss
+  is multiplied by S before the backward pass and the gradients divided by
+  S after it, so that small float16 gradients do not flush to zero. A step
+  whose gradients hold an inf or nan is skipped and halves S; 2000 finite
+  steps in a row double it. S starts at 2**15 and is kept in the
+  checkpoint (`loss_scale`, `loss_scale_good_steps`), so a resumed run
+  goes on with it. With float32 and powers of two, the scaled and unscaled
+  gradients are bit-identical.
+  """
+
+  INITIAL = 2.0 ** 15
+  GROWTH_STEPS = 2000
+
+  def __init__(self):
+    only_first = tf.VariableAggregation.ONLY_FIRST_REPLICA
+    self.scale = tf.get_variable(
+        "loss_scale", [], tf.float32, trainable=False,
+        initializer=tf.constant_initializer(self.INITIAL),
+        aggregation=only_first)
+    self.good_steps = tf.get_variable(
+        "loss_scale_good_steps", [], tf.int64, trainable=False,
+        initializer=tf.zeros_initializer(), aggregation=only_first)
+
+  def gradients(self, loss, variables):
+    """d(loss)/d(variables) through the scaled loss, unscaled."""
+    scale = self.scale.read_value()
+    grads = tf.gradients(loss * tf.cast(scale, loss.dtype), variables)
+    return [None if g is None else
+            tf.convert_to_tensor(g) / tf.cast(scale, g.dtype) for g in grads]
+
+  @staticmethod
+  def all_finite(grads):
+    """Scalar bool: no inf or nan in any gradient."""
+    return tf.reduce_all([tf.reduce_all(tf.math.is_finite(g)) for g in grads])
+
+  def update(self, finite):
+    """The scale's update after a step (finite: its gradients were)."""
+    grow = tf.logical_and(finite, self.good_steps + 1 >= self.GROWTH_STEPS)
+    new_scale = tf.where(finite, tf.where(grow, self.scale * 2.0,
+                                          self.scale),
+                         tf.maximum(self.scale / 2.0, 1.0))
+    new_good = tf.where(tf.logical_and(finite, tf.logical_not(grow)),
+                        self.good_steps + 1, tf.zeros_like(self.good_steps))
+    return tf.group(self.scale.assign(new_scale),
+                    self.good_steps.assign(new_good))
 
 
 def _clip_and_apply(optimizer, pairs, clip_norm, replicas=1):

@@ -413,6 +413,10 @@ def _run_locked(task, settings, train, files, do_lower_case, max_seq_length,
                                train.train_batch_size)
   if settings.do_train:
     tf.logging.info("Training on %s", distribution.describe(run.plan))
+    if train.use_amp and not training.amp_applies(train):
+      tf.logging.warning("--use_amp: no GPU on this machine, and the float16 "
+                         "rewrite is for GPUs: training runs in float32 as "
+                         "without the flag")
     results["distribution"] = {
         "strategy": run.plan.strategy, "replicas": run.plan.replicas,
         "per_replica_batch": run.plan.per_replica_batch,

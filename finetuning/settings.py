@@ -119,6 +119,11 @@ TRAIN_SETTINGS = (
     Setting("num_gpus", None, int, "mirrored: replicas (default: every "
             "GPU; without a GPU, this many logical CPU devices, for "
             "testing)."),
+    Setting("use_xla", False, bool, "XLA JIT compilation of the training "
+            "and evaluation graphs (auto-clustering, CPU and GPU)."),
+    Setting("use_amp", False, bool, "Automatic mixed precision on GPUs: "
+            "float16 graph rewrite with dynamic loss scaling. Without a GPU "
+            "it says so and changes nothing."),
     Setting("save_checkpoints_steps", 1000, int, "Checkpoint interval."),
     Setting("keep_checkpoint_max", 3, int, "Checkpoints to keep."),
     Setting("eval_every_steps", None, int, "Evaluate on dev every N steps "

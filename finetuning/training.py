@@ -106,7 +106,8 @@ class Trainer(object):
         trainable, weight_decay_rate=settings.weight_decay_rate,
         lr_multipliers=multipliers,
         accumulation_steps=settings.gradient_accumulation_steps,
-        optimizer=settings.optimizer)
+        optimizer=settings.optimizer,
+        loss_scaling=amp_applies(settings))
     tf.summary.scalar("learning_rate", learning_rate)
     hook = ProgressHook(
         "train", {"batch_size": batch_size_of(features), "loss": out.loss,
@@ -244,6 +245,19 @@ def make_estimator(model_fn, output_dir, settings, plan=None):
       inter_op_parallelism_threads=settings.num_threads)
   if plan is not None and plan.cpu_devices:
     session_config.device_count["CPU"] = plan.cpu_devices
+  if settings.use_xla:
+    session_config.graph_options.optimizer_options.global_jit_level = (
+        tf.OptimizerOptions.ON_1)
+    # Auto-clustering leaves CPU ops alone unless this XLA flag is set; XLA
+    # reads it when the first graph is compiled (this process only).
+    xla_flags = os.environ.get("TF_XLA_FLAGS", "")
+    if "--tf_xla_cpu_global_jit" not in xla_flags:
+      os.environ["TF_XLA_FLAGS"] = (xla_flags +
+                                    " --tf_xla_cpu_global_jit").strip()
+  if amp_applies(settings):
+    from tensorflow.core.protobuf import rewriter_config_pb2  # pylint: disable=g-import-not-at-top
+    session_config.graph_options.rewrite_options.auto_mixed_precision = (
+        rewriter_config_pb2.RewriterConfig.ON)
   run_config = tf.estimator.RunConfig(
       train_distribute=plan.train_distribute if plan is not None else None,
       model_dir=output_dir,
@@ -254,6 +268,11 @@ def make_estimator(model_fn, output_dir, settings, plan=None):
       log_step_count_steps=10 ** 9,  # ProgressHook logs instead.
       session_config=session_config)
   return tf.estimator.Estimator(model_fn=model_fn, config=run_config)
+
+
+def amp_applies(settings):
+  """--use_amp on a machine with a GPU (the float16 rewrite is for GPUs)."""
+  return bool(settings.use_amp and distribution.local_gpus())
 
 
 def num_steps(num_examples, batch_size, epochs):
