@@ -16,6 +16,7 @@ naming each row's text in the batch (see unflatten_windows).
 
 import tensorflow.compat.v1 as tf
 
+from finetuning import distribution
 from finetuning import packing
 
 _BUCKET_SIZES = (16, 32, 48, 64, 96, 128, 192, 256, 384, 512)
@@ -59,7 +60,7 @@ def input_fn_builder(record_file, batch_size, max_seq_length, is_training,
                      dynamic_padding=True, seed=DEFAULT_SEED,
                      skip_batches=0, shuffle_buffer=10000,
                      float_features=(), pack_sequences=False,
-                     windows=False):
+                     windows=False, replicas=1):
   """Returns an Estimator input_fn.
 
   Args:
@@ -79,10 +80,13 @@ def input_fn_builder(record_file, batch_size, max_seq_length, is_training,
       (packing.PACKED_FEATURES); needs dynamic_padding.
     windows: records hold several windows each (a `window_lengths`
       sequence feature); batches are unflattened into one row per window.
+    replicas: training replicas in sync: batch_size is the global batch,
+      each replica gets a consecutive slice (distribution.split_batches).
 
   Returns:
-    fn(params) -> tf.data.Dataset of (features dict, None); features have
-    int32 [batch, len] sequences (incl. input_mask) and [batch] scalars.
+    fn(params, input_context) -> tf.data.Dataset of features dicts with
+    int32 [batch, len] sequences (incl. input_mask) and [batch] scalars
+    (input_context: the Estimator's, under a distribution strategy).
   """
   sequence_names = tuple(sequence_names)
   all_sequences = sequence_names + ("input_mask",)
@@ -94,26 +98,23 @@ def input_fn_builder(record_file, batch_size, max_seq_length, is_training,
     shapes["length"] = []
     return shapes
 
-  def input_fn(params=None):
+  def input_fn(params=None, input_context=None):
     del params
     d = tf.data.TFRecordDataset(record_file)
     if is_training:
       d = d.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
       d = d.repeat()
     d = d.map(_parser(sequence_names, scalar_names, tuple(float_features)))
+    # 1. Batches of batch_size examples (the global batch when training
+    #    on several replicas).
     if windows:
       d = d.padded_batch(batch_size, padded_shapes(None),
                          drop_remainder=is_training)
-      pad_to = (bucket_sizes(max_seq_length) if dynamic_padding
-                else [max_seq_length])
-      d = d.map(lambda f: unflatten_windows(f, pad_to if is_training
-                                            or not dynamic_padding else None))
     elif not dynamic_padding:
       d = d.padded_batch(batch_size, padded_shapes(max_seq_length),
                          drop_remainder=is_training)
     elif is_training and pack_sequences:
       d = d.padded_batch(batch_size, padded_shapes(None), drop_remainder=True)
-      d = d.map(_packer(bucket_sizes(max_seq_length), batch_size))
     elif is_training:
       sizes = bucket_sizes(max_seq_length)
       d = d.apply(tf.data.experimental.bucket_by_sequence_length(
@@ -124,8 +125,21 @@ def input_fn_builder(record_file, batch_size, max_seq_length, is_training,
           pad_to_bucket_boundary=True))
     else:
       d = d.padded_batch(batch_size, padded_shapes(None))
-    if is_training and skip_batches:
-      d = d.skip(skip_batches)
+    local_batch = batch_size
+    if is_training:
+      if skip_batches:
+        d = d.skip(skip_batches)
+      # 2. This replica's slice of each batch (finetuning.distribution).
+      d = distribution.split_batches(d, replicas, input_context)
+      local_batch = batch_size // replicas
+    # 3. What the encoder sees: windows as rows, or packed rows.
+    if windows:
+      pad_to = (bucket_sizes(max_seq_length) if dynamic_padding
+                else [max_seq_length])
+      d = d.map(lambda f: unflatten_windows(f, pad_to if is_training
+                                            or not dynamic_padding else None))
+    elif is_training and pack_sequences:
+      d = d.map(_packer(bucket_sizes(max_seq_length), local_batch))
     return d.prefetch(2)
 
   return input_fn

@@ -18,6 +18,8 @@ import re
 
 import tensorflow.compat.v1 as tf
 
+from finetuning import distribution
+
 NO_DECAY_PATTERNS = ("LayerNorm", "layer_norm", "bias")
 
 
@@ -57,7 +59,25 @@ class AdamWeightDecayOptimizer(tf.train.Optimizer):
   # _fused_update); LAMB, whose update is scaled per variable, may not.
   fused = True
 
+  # A boolean scalar Tensor, or None: when set, each variable's update
+  # runs only where it is true (gradient accumulation's update steps). The
+  # condition sits inside the per-variable update, past the point where a
+  # tf.distribute strategy synchronizes the replicas, so it also works
+  # under one.
+  apply_if = None
+
   def _apply_update(self, grad, var, resource):
+    """The update of one dense variable (only when apply_if holds)."""
+    if self.apply_if is None:
+      return self._update(grad, var, resource)
+
+    def update():
+      with tf.control_dependencies([self._update(grad, var, resource)]):
+        return tf.constant(True)
+
+    return tf.cond(self.apply_if, update, lambda: tf.constant(False))
+
+  def _update(self, grad, var, resource):
     """The update of one dense variable; returns the grouped assign ops."""
     if self.fused and hasattr(tf, "raw_ops"):
       return self._fused_update(grad, var, resource)
@@ -171,8 +191,11 @@ OPTIMIZERS = (("adamw", AdamWeightDecayOptimizer), ("lamb", LambOptimizer))
 
 
 def _var_name(var):
-  """'scope/w:0' -> 'scope/w'."""
-  return var.op.name if hasattr(var, "op") else var.name.split(":")[0]
+  """'scope/w:0' -> 'scope/w'. A mirrored variable's copy on another
+  device ('scope/w/replica_1') answers its variable's name, so learning-rate
+  multipliers, decay rules and accumulators treat every copy alike."""
+  name = var.op.name if hasattr(var, "op") else var.name.split(":")[0]
+  return re.sub(r"/replica_\d+$", "", name)
 
 
 def learning_rate_schedule(init_lr, step, num_train_steps, num_warmup_steps):
@@ -295,7 +318,8 @@ def layerwise_lr_multipliers(variables, encoder_scope, num_layers, decay):
 
 def create_train_op(loss, init_lr, num_train_steps, num_warmup_steps,
                     variables, weight_decay_rate=0.01, lr_multipliers=None,
-                    accumulation_steps=1, clip_norm=1.0, optimizer="adamw"):
+                    accumulation_steps=1, clip_norm=1.0, optimizer="adamw",
+                    loss_scaling=False):
   """Builds the training op for `loss` over `variables`.
 
   With accumulation_steps k, every call adds the gradients of one
@@ -316,6 +340,8 @@ def create_train_op(loss, init_lr, num_train_steps, num_warmup_steps,
     accumulation_steps: k >= 1.
     clip_norm: global-norm clipping of the (accumulated) gradient.
     optimizer: "adamw" (AdamWeightDecay) or "lamb".
+    loss_scaling: dynamic loss scaling for float16 gradients (--use_amp
+      on a GPU; see DynamicLossScale).
 
   Returns:
     (train_op, learning_rate tensor).
@@ -329,43 +355,115 @@ def create_train_op(loss, init_lr, num_train_steps, num_warmup_steps,
   optimizer = dict(OPTIMIZERS)[optimizer](
       learning_rate=learning_rate, weight_decay_rate=weight_decay_rate,
       lr_multipliers=lr_multipliers)
-  grads = tf.gradients(loss, variables)
+  scale = DynamicLossScale() if loss_scaling else None
+  grads = (scale.gradients(loss, variables) if scale
+           else tf.gradients(loss, variables))
+  grads, replicas = distribution.replica_mean(grads, variables)
   pairs = [(g, v) for g, v in zip(grads, variables) if g is not None]
+  if scale:
+    finite = scale.all_finite([g for g, _ in pairs])
+    pairs = [(tf.where(finite, g, tf.zeros_like(g)), v) for g, v in pairs]
   if k == 1:
-    apply_op = _clip_and_apply(optimizer, pairs, clip_norm)
+    if scale:
+      optimizer.apply_if = finite   # a step with inf/nan gradients is skipped
+    apply_op = _clip_and_apply(optimizer, pairs, clip_norm, replicas)
     with tf.control_dependencies([apply_op]):
-      train_op = global_step.assign_add(1)
+      updates = [global_step.assign_add(1)]
+      if scale:
+        updates.append(scale.update(finite))
+      train_op = tf.group(*updates)
     return train_op, learning_rate
 
   accumulators = [
       tf.get_variable(_var_name(v) + "/grad_accum", v.shape.as_list(),
                       dtype=v.dtype.base_dtype, trainable=False,
                       initializer=tf.zeros_initializer(),
-                      collections=[tf.GraphKeys.GLOBAL_VARIABLES])
+                      collections=[tf.GraphKeys.GLOBAL_VARIABLES],
+                      # replicas add the same (all-reduced) gradient
+                      aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA)
       for _, v in pairs]
   accumulate = tf.group(*[
       acc.assign_add(tf.convert_to_tensor(g) / float(k))
       for acc, (g, _) in zip(accumulators, pairs)])
   with tf.control_dependencies([accumulate]):
     is_update = tf.equal((global_step + 1) % k, 0)
-
-    def apply_and_reset():
-      acc_pairs = [(acc.read_value(), v)
-                   for acc, (_, v) in zip(accumulators, pairs)]
-      apply_op = _clip_and_apply(optimizer, acc_pairs, clip_norm)
-      with tf.control_dependencies([apply_op]):
-        return tf.group(*[acc.assign(tf.zeros_like(acc))
-                          for acc in accumulators])
-
-    maybe_apply = tf.cond(is_update, apply_and_reset, tf.no_op)
-  with tf.control_dependencies([maybe_apply]):
-    train_op = global_step.assign_add(1)
+    # Every call goes through apply_gradients (under a strategy it is where
+    # the replicas meet, which must not sit inside a tf.cond); the update of
+    # each variable runs only on update steps (optimizer.apply_if).
+    optimizer.apply_if = is_update
+    acc_pairs = [(acc.read_value(), v)
+                 for acc, (_, v) in zip(accumulators, pairs)]
+    apply_op = _clip_and_apply(optimizer, acc_pairs, clip_norm, replicas)
+  keep = tf.cast(tf.logical_not(is_update), tf.float32)
+  with tf.control_dependencies([apply_op]):
+    reset = tf.group(*[acc.assign(acc * tf.cast(keep, acc.dtype))
+                       for acc in accumulators])
+  with tf.control_dependencies([reset]):
+    updates = [global_step.assign_add(1)]
+    if scale:  # (a micro-batch with inf/nan gradients adds zeros)
+      updates.append(scale.update(finite))
+    train_op = tf.group(*updates)
   return train_op, learning_rate
 
 
-def _clip_and_apply(optimizer, pairs, clip_norm):
-  """Clips gradients by global norm and applies them (no step increment)."""
+class DynamicLossScale(object):
+  """Dynamic loss scaling (Micikevicius et al., "Mixed Precision
+  Training"; TF's tf.train.experimental.DynamicLossScale rules): the loss
+  is multiplied by S before the backward pass and the gradients divided by
+  S after it, so that small float16 gradients do not flush to zero. A step
+  whose gradients hold an inf or nan is skipped and halves S; 2000 finite
+  steps in a row double it. S starts at 2**15 and is kept in the
+  checkpoint (`loss_scale`, `loss_scale_good_steps`), so a resumed run
+  goes on with it. With float32 and powers of two, the scaled and unscaled
+  gradients are bit-identical.
+  """
+
+  INITIAL = 2.0 ** 15
+  GROWTH_STEPS = 2000
+
+  def __init__(self):
+    only_first = tf.VariableAggregation.ONLY_FIRST_REPLICA
+    self.scale = tf.get_variable(
+        "loss_scale", [], tf.float32, trainable=False,
+        initializer=tf.constant_initializer(self.INITIAL),
+        aggregation=only_first)
+    self.good_steps = tf.get_variable(
+        "loss_scale_good_steps", [], tf.int64, trainable=False,
+        initializer=tf.zeros_initializer(), aggregation=only_first)
+
+  def gradients(self, loss, variables):
+    """d(loss)/d(variables) through the scaled loss, unscaled."""
+    scale = self.scale.read_value()
+    grads = tf.gradients(loss * tf.cast(scale, loss.dtype), variables)
+    return [None if g is None else
+            tf.convert_to_tensor(g) / tf.cast(scale, g.dtype) for g in grads]
+
+  @staticmethod
+  def all_finite(grads):
+    """Scalar bool: no inf or nan in any gradient."""
+    return tf.reduce_all([tf.reduce_all(tf.math.is_finite(g)) for g in grads])
+
+  def update(self, finite):
+    """The scale's update after a step (finite: its gradients were)."""
+    grow = tf.logical_and(finite, self.good_steps + 1 >= self.GROWTH_STEPS)
+    new_scale = tf.where(finite, tf.where(grow, self.scale * 2.0,
+                                          self.scale),
+                         tf.maximum(self.scale / 2.0, 1.0))
+    new_good = tf.where(tf.logical_and(finite, tf.logical_not(grow)),
+                        self.good_steps + 1, tf.zeros_like(self.good_steps))
+    return tf.group(self.scale.assign(new_scale),
+                    self.good_steps.assign(new_good))
+
+
+def _clip_and_apply(optimizer, pairs, clip_norm, replicas=1):
+  """Clips gradients by global norm and applies them (no step increment).
+
+  Under a strategy every replica holds the same averaged gradient, and
+  tf.train.Optimizer.apply_gradients sums the replicas' gradients: each
+  passes 1/replicas of it."""
   grads = [tf.convert_to_tensor(g) for g, _ in pairs]
   if clip_norm:
     grads, _ = tf.clip_by_global_norm(grads, clip_norm=clip_norm)
+  if replicas > 1:
+    grads = [g / float(replicas) for g in grads]
   return optimizer.apply_gradients(zip(grads, [v for _, v in pairs]))

@@ -28,6 +28,7 @@ import glob
 
 import tensorflow.compat.v1 as tf
 
+from finetuning import distribution
 from finetuning import task as task_lib
 from finetuning.errors import InputError
 from finetuning.errors import SettingsError
@@ -153,7 +154,8 @@ class Pretraining(task_lib.Task):
   def input_fn(self, run, data, batch_size, is_training, start_step=0):
     """Google's input: fixed-length records, shuffled file order and a
     100-record buffer when training, batches of batch_size (the last
-    partial batch dropped, as Google), resume skips the batches done."""
+    partial batch dropped, as Google), resume skips the batches done; under
+    a distribution strategy each replica takes its slice of each batch."""
     seq = run.max_seq_length
     k = self.max_predictions_per_seq
     spec = {
@@ -177,7 +179,7 @@ class Pretraining(task_lib.Task):
         out = _remask(out, self.special_ids)
       return out
 
-    def input_fn(params=None):
+    def input_fn(params=None, input_context=None):
       del params
       if is_training:
         d = tf.data.Dataset.from_tensor_slices(tf.constant(files))
@@ -192,6 +194,8 @@ class Pretraining(task_lib.Task):
       d = d.map(parse).batch(batch_size, drop_remainder=True)
       if is_training and start_step:
         d = d.skip(start_step)
+      if is_training:  # this replica's slice of the global batch
+        d = distribution.split_batches(d, run.plan.replicas, input_context)
       return d.prefetch(2)
 
     return input_fn

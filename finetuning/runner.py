@@ -37,6 +37,7 @@ import modeling
 import tokenization
 from finetuning import features as features_lib
 from finetuning import input_pipeline
+from finetuning import distribution
 from finetuning import progress
 from finetuning import run_info
 from finetuning import settings as settings_lib
@@ -82,6 +83,8 @@ class Run(object):
                                                 do_lower_case)
     self.state = training.RunState()
     self.estimator = None
+    self.plan = distribution.single_device(train.train_batch_size)
+    self.feature_dir = settings.feature_dir
 
   def split(self, name, examples):
     """Features of a split: the cached file, written if needed (or the
@@ -98,7 +101,7 @@ class Run(object):
         self.task.label_list, self.task.name,
         extra=self.task.cache_settings(name))
     cached = features_lib.cached_feature_file(
-        self.settings.feature_dir, name, key, parts, encoded.records,
+        self.feature_dir, name, key, parts, encoded.records,
         encoded.count)
     return SplitData(name, examples, cached, encoded.extra)
 
@@ -115,6 +118,7 @@ class Run(object):
         dynamic_padding=self.train.dynamic_padding,
         pack_sequences=self.train.pack_sequences,
         windows=self.task.windowed,
+        replicas=self.plan.replicas if is_training else 1,
         seed=input_pipeline.DEFAULT_SEED if seed is None else seed,
         skip_batches=start_step)
 
@@ -250,6 +254,47 @@ def _checkpoint_to_use(task, output_dir, files):
     raise
 
 
+def _train_as_worker(task, settings, train, files, do_lower_case,
+                     max_seq_length, train_examples):
+  """A non-chief worker of a multi-worker run: the same training steps as
+  the chief (the collective all-reduce needs every worker at every step),
+  its features in a folder of its own, and nothing else written. Evaluation,
+  the best checkpoint and prediction are the chief's; the worker follows
+  the chief's evaluations (best/best.json) to stop when it stops."""
+  if not settings.do_train:
+    raise SettingsError("a multi-worker worker only trains: run --do_eval "
+                        "and --do_predict on the chief (or without "
+                        "TF_CONFIG)")
+  run = Run(task, settings, train, files, do_lower_case, max_seq_length)
+  run.plan = distribution.plan(train.distribution_strategy, train.num_gpus,
+                               train.train_batch_size)
+  cluster = run.plan.cluster
+  run.feature_dir = os.path.join(settings.feature_dir, "%s-%d" % (
+      cluster.task_type, cluster.task_index))
+  task.prepare(run.tokenizer, files.config)
+  train_data = run.split("train", train_examples)
+  num_train_steps = (train.num_train_steps or training.num_steps(
+      train_data.num_features, train.train_batch_size,
+      train.num_train_epochs))
+  tf.logging.info("Training on %s", distribution.describe(run.plan))
+  trainer = training.Trainer(
+      files.model_type, files.config, files.checkpoint, train,
+      num_train_steps, files.config_file, settings.allow_partial_restore,
+      run.state)
+  run.estimator = training.make_estimator(
+      task_lib.model_fn_builder(task, files.model_type, files.config,
+                                files.checkpoint, trainer),
+      settings.output_dir, train, run.plan)
+  outcome = training.train_and_evaluate(
+      run.estimator,
+      lambda step: run.input_fn(train_data, train.train_batch_size, True,
+                                step),
+      num_train_steps, train, settings.output_dir, None, multi_worker=True,
+      chief=False)
+  return {"task": task.name, "kind": task.kind, "worker": list(
+      run.plan.devices), "train": outcome}
+
+
 # ---------------------------------------------------------------- run ---
 
 def run(task, settings):
@@ -264,6 +309,9 @@ def run(task, settings):
   """
   started = time.time()
   train = _check_settings(task, settings)
+  chief = distribution.is_chief(distribution.plan(  # the batch rule, early
+      train.distribution_strategy, train.num_gpus, train.train_batch_size,
+      gpus=(), build=False))
   output_dir = settings.output_dir
   info = _existing_run(settings)
   files = _pretrained(task, settings, info)
@@ -290,6 +338,11 @@ def run(task, settings):
   if settings.do_train:
     task.configure_loss(train, train_examples)
 
+  if not chief:
+    # A worker of a multi-worker run: it trains beside the chief, which
+    # holds the run directory and writes everything in it.
+    return _run_locked(task, settings, train, files, do_lower_case,
+                       max_seq_length, train_examples, started, chief=False)
   # Every check has passed: from here on the run directory is written.
   with run_info.DirectoryLock(output_dir):
     return _run_locked(task, settings, train, files, do_lower_case,
@@ -297,9 +350,14 @@ def run(task, settings):
 
 
 def _run_locked(task, settings, train, files, do_lower_case, max_seq_length,
-                train_examples, started):
-  """The run proper, holding the directory lock."""
+                train_examples, started, chief=True):
+  """The run proper, holding the directory lock (chief=False: a worker of
+  a multi-worker run, which only trains, and writes nothing in the run
+  directory but its own feature files)."""
   output_dir = settings.output_dir
+  if not chief:
+    return _train_as_worker(task, settings, train, files, do_lower_case,
+                            max_seq_length, train_examples)
   if settings.do_train and settings.overwrite_output_dir:
     removed = run_info.remove_run_files(output_dir)
     if removed:
@@ -351,10 +409,22 @@ def _run_locked(task, settings, train, files, do_lower_case, max_seq_length,
       files.model_type, files.config, files.checkpoint, train,
       num_train_steps, files.config_file, settings.allow_partial_restore,
       run.state)
+  run.plan = distribution.plan(train.distribution_strategy, train.num_gpus,
+                               train.train_batch_size)
+  if settings.do_train:
+    tf.logging.info("Training on %s", distribution.describe(run.plan))
+    if train.use_amp and not training.amp_applies(train):
+      tf.logging.warning("--use_amp: no GPU on this machine, and the float16 "
+                         "rewrite is for GPUs: training runs in float32 as "
+                         "without the flag")
+    results["distribution"] = {
+        "strategy": run.plan.strategy, "replicas": run.plan.replicas,
+        "per_replica_batch": run.plan.per_replica_batch,
+        "devices": list(run.plan.devices)}
   run.estimator = training.make_estimator(
       task_lib.model_fn_builder(task, files.model_type, files.config,
                                 files.checkpoint, trainer),
-      output_dir, train)
+      output_dir, train, run.plan)
 
   dev_data = None
   if settings.do_eval or (settings.do_train and train.eval_every_steps):
@@ -369,7 +439,8 @@ def _run_locked(task, settings, train, files, do_lower_case, max_seq_length,
         run.estimator,
         lambda step: run.input_fn(train_data, train.train_batch_size, True,
                                   step),
-        num_train_steps, train, output_dir, evaluate_fn)
+        num_train_steps, train, output_dir, evaluate_fn,
+        multi_worker=run.plan.cluster is not None)
     results["train"] = dict(outcome, rates=run.state.rates.get("train"))
 
   checkpoint = _checkpoint_to_use(task, output_dir, files)

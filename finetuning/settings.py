@@ -108,6 +108,22 @@ TRAIN_SETTINGS = (
             "examples into a few rows (block-diagonal attention, positions "
             "restarting per example): less padding than length buckets. "
             "Evaluation and prediction are not packed."),
+    Setting("distribution_strategy", "none",
+            ("none", "mirrored", "multi_worker_mirrored"),
+            "none: one device; mirrored: synchronous data parallelism over "
+            "this machine's GPUs (--num_gpus of them); "
+            "multi_worker_mirrored: one replica per worker process, the "
+            "cluster from TF_CONFIG (tools/local_cluster.py starts one "
+            "locally). --train_batch_size stays the global batch, split "
+            "evenly across replicas."),
+    Setting("num_gpus", None, int, "mirrored: replicas (default: every "
+            "GPU; without a GPU, this many logical CPU devices, for "
+            "testing)."),
+    Setting("use_xla", False, bool, "XLA JIT compilation of the training "
+            "and evaluation graphs (auto-clustering, CPU and GPU)."),
+    Setting("use_amp", False, bool, "Automatic mixed precision on GPUs: "
+            "float16 graph rewrite with dynamic loss scaling. Without a GPU "
+            "it says so and changes nothing."),
     Setting("save_checkpoints_steps", 1000, int, "Checkpoint interval."),
     Setting("keep_checkpoint_max", 3, int, "Checkpoints to keep."),
     Setting("eval_every_steps", None, int, "Evaluate on dev every N steps "

@@ -25,11 +25,13 @@ import json
 import os
 import re
 import shutil
+import time
 
 import numpy as np
 import tensorflow.compat.v1 as tf
 
 import modeling
+from finetuning import distribution
 from finetuning import optimization
 from finetuning import run_info
 from finetuning.errors import SettingsError
@@ -104,7 +106,8 @@ class Trainer(object):
         trainable, weight_decay_rate=settings.weight_decay_rate,
         lr_multipliers=multipliers,
         accumulation_steps=settings.gradient_accumulation_steps,
-        optimizer=settings.optimizer)
+        optimizer=settings.optimizer,
+        loss_scaling=amp_applies(settings))
     tf.summary.scalar("learning_rate", learning_rate)
     hook = ProgressHook(
         "train", {"batch_size": batch_size_of(features), "loss": out.loss,
@@ -160,10 +163,13 @@ class Trainer(object):
 
 
 def batch_size_of(features):
-  """Examples in a batch (texts, when their windows are the rows)."""
+  """Examples in a step: the batch's (texts, when their windows are the
+  rows), times the replicas in sync under a distribution strategy."""
   if "window_example" in features:
-    return tf.shape(features["example_index"])[0]
-  return tf.shape(features["input_ids"])[0]
+    size = tf.shape(features["example_index"])[0]
+  else:
+    size = tf.shape(features["input_ids"])[0]
+  return size * distribution.replicas_in_sync()
 
 
 # -------------------------------------------------------------- hooks ---
@@ -228,16 +234,32 @@ class ProgressHook(tf.train.SessionRunHook):
 
 # ----------------------------------------------------------- estimator ---
 
-def make_estimator(model_fn, output_dir, settings):
+def make_estimator(model_fn, output_dir, settings, plan=None):
   """A tf.estimator.Estimator saving checkpoints and summaries in output_dir.
 
-  The RunConfig is built here only; a distribution strategy goes in it
-  (train_distribute / eval_distribute).
+  The RunConfig is built here only; the distribution plan's strategy goes
+  in it (train_distribute; evaluation runs on one device).
   """
   session_config = tf.ConfigProto(
       intra_op_parallelism_threads=settings.num_threads,
       inter_op_parallelism_threads=settings.num_threads)
+  if plan is not None and plan.cpu_devices:
+    session_config.device_count["CPU"] = plan.cpu_devices
+  if settings.use_xla:
+    session_config.graph_options.optimizer_options.global_jit_level = (
+        tf.OptimizerOptions.ON_1)
+    # Auto-clustering leaves CPU ops alone unless this XLA flag is set; XLA
+    # reads it when the first graph is compiled (this process only).
+    xla_flags = os.environ.get("TF_XLA_FLAGS", "")
+    if "--tf_xla_cpu_global_jit" not in xla_flags:
+      os.environ["TF_XLA_FLAGS"] = (xla_flags +
+                                    " --tf_xla_cpu_global_jit").strip()
+  if amp_applies(settings):
+    from tensorflow.core.protobuf import rewriter_config_pb2  # pylint: disable=g-import-not-at-top
+    session_config.graph_options.rewrite_options.auto_mixed_precision = (
+        rewriter_config_pb2.RewriterConfig.ON)
   run_config = tf.estimator.RunConfig(
+      train_distribute=plan.train_distribute if plan is not None else None,
       model_dir=output_dir,
       tf_random_seed=settings.seed,
       save_checkpoints_steps=settings.save_checkpoints_steps,
@@ -246,6 +268,11 @@ def make_estimator(model_fn, output_dir, settings):
       log_step_count_steps=10 ** 9,  # ProgressHook logs instead.
       session_config=session_config)
   return tf.estimator.Estimator(model_fn=model_fn, config=run_config)
+
+
+def amp_applies(settings):
+  """--use_amp on a machine with a GPU (the float16 rewrite is for GPUs)."""
+  return bool(settings.use_amp and distribution.local_gpus())
 
 
 def num_steps(num_examples, batch_size, epochs):
@@ -331,7 +358,8 @@ def _scalars(results):
 
 
 def train_and_evaluate(estimator, train_input_fn_at, num_train_steps,
-                       settings, output_dir, evaluate_fn=None):
+                       settings, output_dir, evaluate_fn=None,
+                       multi_worker=False, chief=True):
   """Trains to num_train_steps, evaluating every settings.eval_every_steps.
 
   Resumes as the module docstring says. Keeps the checkpoint with the best
@@ -345,14 +373,20 @@ def train_and_evaluate(estimator, train_input_fn_at, num_train_steps,
     settings: TrainSettings (best_metric resolved).
     output_dir: the estimator's model_dir.
     evaluate_fn: fn() -> results dict (dev metrics), or None.
+    multi_worker: train through tf.estimator.train_and_evaluate, the
+      Estimator's entry for multi-worker strategies (see _train_to).
+    chief: False on a non-chief worker: it trains the same segments as
+      the chief (to the same evaluation points) and, instead of
+      evaluating, waits for the chief's evaluation in best/best.json.
 
   Returns:
     dict with "global_step", "best" (or None), "stopped_early" and
     "finished_before" (True when a rerun found nothing left to train).
   """
-  recover_best(output_dir)
+  if chief:
+    recover_best(output_dir)
   step = current_step(output_dir)
-  every = settings.eval_every_steps if evaluate_fn else None
+  every = settings.eval_every_steps if (evaluate_fn or not chief) else None
   state = load_eval_state(output_dir) if every else None
   patience = settings.early_stopping_patience
 
@@ -381,7 +415,9 @@ def train_and_evaluate(estimator, train_input_fn_at, num_train_steps,
   pending = (every and step and (step % every == 0 or step >= num_train_steps)
              and (state is None or state.get("last_eval_step", 0) < step))
   while True:
-    if pending:
+    if pending and not chief:
+      state = _wait_for_chief_evaluation(output_dir, step)
+    elif pending:
       state = _evaluate_and_keep(evaluate_fn, settings, output_dir, step,
                                  state)
       if stop_now(state):
@@ -394,12 +430,45 @@ def train_and_evaluate(estimator, train_input_fn_at, num_train_steps,
     # at the steps an uninterrupted one does).
     target = (min((step // every + 1) * every, num_train_steps) if every
               else num_train_steps)
-    estimator.train(train_input_fn_at(step), max_steps=target)
-    before, step = step, current_step(output_dir)
+    _train_to(estimator, train_input_fn_at(step), target, multi_worker)
+    # (a worker's segment can end before the chief has saved it)
+    before, step = step, (current_step(output_dir) if chief else target)
     if step <= before:
       raise RuntimeError("training did not advance past step %d (%s)" %
                          (step, output_dir))
     pending = bool(every)
+
+
+def _train_to(estimator, input_fn, target, multi_worker):
+  """Trains to global step `target`. A multi-worker strategy trains only
+  through tf.estimator.train_and_evaluate (estimator.train refuses it);
+  its EvalSpec is never run there, as the cluster has no evaluator task:
+  the runner evaluates on the chief itself."""
+  if not multi_worker:
+    estimator.train(input_fn, max_steps=target)
+    return
+  tf.estimator.train_and_evaluate(
+      estimator, tf.estimator.TrainSpec(input_fn, max_steps=target),
+      tf.estimator.EvalSpec(input_fn, steps=1))
+
+
+def _wait_for_chief_evaluation(output_dir, step, timeout=3600.0, poll=0.5):
+  """A worker: the chief's evaluation state once it has evaluated `step`.
+
+  Raises:
+    RuntimeError: no such evaluation within `timeout` seconds (the chief
+      failed, or the workers do not share output_dir).
+  """
+  waited = 0.0
+  while waited < timeout:
+    state = load_eval_state(output_dir)
+    if state is not None and state.get("last_eval_step", 0) >= step:
+      return state
+    time.sleep(poll)
+    waited += poll
+  raise RuntimeError(
+      "the chief has not evaluated step %d in %s after %d s: is it running, "
+      "and do all workers share --output_dir?" % (step, output_dir, timeout))
 
 
 def _evaluate_and_keep(evaluate_fn, settings, output_dir, step, state):
