@@ -1,13 +1,14 @@
 """Training on several devices with tf.distribute, TensorFlow's own engine.
 No flags and no module state: the runner passes the settings in.
 
-  plan(strategy, num_gpus, train_batch_size, gpus) -> Plan
+  plan(strategy, num_gpus, train_batch_size, gpus, environ) -> Plan
       the strategy object for RunConfig(train_distribute=...), the number
-      of replicas in sync and the per-replica batch
+      of replicas in sync, the per-replica batch, the TF_CONFIG cluster
+  read_cluster(environ) -> Cluster: this process's place in TF_CONFIG
   replica_mean(grads, variables) -> (grads, replicas)
       inside a replica: the gradients averaged over all replicas
       (all-reduce), so clipping and accumulation see the global batch's
-  split_batches(dataset, plan, input_context) -> dataset
+  split_batches(dataset, replicas, input_context) -> dataset
       global batches -> the per-replica batches this worker feeds
 
 Strategies (`--distribution_strategy`):
@@ -17,6 +18,13 @@ Strategies (`--distribution_strategy`):
             --num_gpus replicas on logical CPU devices (default 1): that
             trains the same model, slower, and is how the tests check the
             arithmetic on CPU.
+  multi_worker_mirrored  synchronous data parallelism over processes or
+            machines, one replica each, the cluster from TF_CONFIG (the
+            "chief", or worker 0 without one, writes checkpoints and
+            results). The Estimator trains it only through
+            tf.estimator.train_and_evaluate (training._train_to). Each
+            worker's input pipeline takes its own slices (shard by
+            InputContext). tools/local_cluster.py starts one locally.
 
 Batch rule (TPUEstimator's): --train_batch_size is the GLOBAL batch. Each
 training batch is built exactly as on one device (same shuffle, same
@@ -26,7 +34,7 @@ slice, the gradients are averaged over replicas (replica_mean) before
 global-norm clipping, so one step equals one step on one device with the
 whole batch (tested to 1e-5 with dropout off). Gradient accumulation
 accumulates the averaged gradients. Evaluation and prediction run
-undistributed on one device.
+undistributed on one device (the chief's, for multi-worker).
 """
 
 import collections

@@ -67,7 +67,8 @@ class Run(object):
     task, settings (settings.RunSettings), train (TrainSettings with the
     best metric resolved), files (modeling.PretrainedFiles), output_dir,
     do_lower_case, max_seq_length, tokenizer, state (training.RunState),
-    estimator.
+    estimator, plan (distribution.Plan: the strategy and replicas),
+    feature_dir (a multi-worker worker's own).
   """
 
   def __init__(self, task, settings, train, files, do_lower_case,
