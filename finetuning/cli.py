@@ -12,6 +12,21 @@ import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+
+def _xla_cpu_flag(argv):
+  """--use_xla on CPU needs TF_XLA_FLAGS=--tf_xla_cpu_global_jit, and XLA
+  reads that variable once, when TensorFlow loads: so it is set here,
+  from the raw command line, before the import below."""
+  if any(a in ("--use_xla", "--use_xla=true", "--use_xla=True")
+         for a in argv):
+    flags_now = os.environ.get("TF_XLA_FLAGS", "")
+    if "--tf_xla_cpu_global_jit" not in flags_now:
+      os.environ["TF_XLA_FLAGS"] = (flags_now +
+                                    " --tf_xla_cpu_global_jit").strip()
+
+
+_xla_cpu_flag(sys.argv)
+
 from absl import app  # pylint: disable=g-import-not-at-top
 from absl import flags  # pylint: disable=g-import-not-at-top
 import tensorflow.compat.v1 as tf  # pylint: disable=g-import-not-at-top

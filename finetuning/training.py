@@ -248,12 +248,8 @@ def make_estimator(model_fn, output_dir, settings, plan=None):
   if settings.use_xla:
     session_config.graph_options.optimizer_options.global_jit_level = (
         tf.OptimizerOptions.ON_1)
-    # Auto-clustering leaves CPU ops alone unless this XLA flag is set; XLA
-    # reads it when the first graph is compiled (this process only).
-    xla_flags = os.environ.get("TF_XLA_FLAGS", "")
-    if "--tf_xla_cpu_global_jit" not in xla_flags:
-      os.environ["TF_XLA_FLAGS"] = (xla_flags +
-                                    " --tf_xla_cpu_global_jit").strip()
+    # On CPU, auto-clustering also needs TF_XLA_FLAGS=--tf_xla_cpu_global_jit
+    # set before TensorFlow loads: the run scripts do it (finetuning.cli).
   if amp_applies(settings):
     from tensorflow.core.protobuf import rewriter_config_pb2  # pylint: disable=g-import-not-at-top
     session_config.graph_options.rewrite_options.auto_mixed_precision = (
