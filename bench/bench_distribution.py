@@ -12,6 +12,8 @@ configuration at a time:
   1 process x 1 thread, 16  the compute of one worker's step alone: the
                             same 16-example slices without the all-reduce
   1 process x 2 threads XLA --use_xla
+  fixed 128, with and without --use_xla: --dynamic_padding=false, one
+                            shape, so XLA compiles once (--fixed_steps)
 
 The all-reduce share of a two-worker step is 1 - t(16 alone) / t(2
 workers): what the step spends beyond one worker's own compute (the
@@ -19,7 +21,7 @@ gradient all-reduce of 22.7M floats and the wait for the slower worker).
 Rates leave out the first step, as run_results.json does.
 
   flock /tmp/bench.lock .venv/bin/python bench/bench_distribution.py \
-      [--steps 60]
+      [--steps 60] [--fixed_steps 40]
 
 Writes bench/results/distribution.json and prints a Markdown table.
 """
@@ -81,6 +83,8 @@ def _run(name, command, out, env=None):
 def main():
   parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
   parser.add_argument("--steps", type=int, default=60)
+  parser.add_argument("--fixed_steps", type=int, default=40,
+                      help="steps of the fixed-length pair (0: skip)")
   args = parser.parse_args()
   os.makedirs(RUNS, exist_ok=True)
   _, model = converted_model()
@@ -104,6 +108,14 @@ def main():
           model, os.path.join(RUNS, "xla"), args.steps, 32,
           "--num_threads=2", "--use_xla"), os.path.join(RUNS, "xla"), env),
   ]
+  if args.fixed_steps:  # one shape: XLA compiles once
+    for name, extra in (("fixed", ()), ("fixedxla", ("--use_xla",))):
+      out = os.path.join(RUNS, name)
+      rows.append(_run(
+          "1 process x 2 threads, fixed 128%s" % (", --use_xla" if extra
+                                                  else ""),
+          _classifier(model, out, args.fixed_steps, 32, "--num_threads=2",
+                      "--dynamic_padding=false", *extra), out, env))
   base = rows[0]["examples_per_sec"]
   for row in rows:
     row["vs_one_process"] = round(row["examples_per_sec"] / base, 3)
