@@ -18,6 +18,9 @@ Strategies (`--distribution_strategy`):
             --num_gpus replicas on logical CPU devices (default 1): that
             trains the same model, slower, and is how the tests check the
             arithmetic on CPU.
+  parameter_server  the Estimator's classic asynchronous training for large
+            CPU clusters: variables on the "ps" tasks, the chief and the
+            workers apply their own updates (see _parameter_server_plan).
   multi_worker_mirrored  synchronous data parallelism over processes or
             machines, one replica each, the cluster from TF_CONFIG (the
             "chief", or worker 0 without one, writes checkpoints and
@@ -45,7 +48,7 @@ import tensorflow.compat.v1 as tf
 
 from finetuning.errors import SettingsError
 
-STRATEGIES = ("none", "mirrored", "multi_worker_mirrored")
+STRATEGIES = ("none", "mirrored", "multi_worker_mirrored", "parameter_server")
 
 Plan = collections.namedtuple(
     "Plan", ["strategy", "train_distribute", "replicas", "per_replica_batch",
@@ -62,13 +65,15 @@ Plan.__doc__ = """How a run trains across devices.
 """
 
 Cluster = collections.namedtuple(
-    "Cluster", ["task_type", "task_index", "num_workers", "is_chief"])
+    "Cluster", ["task_type", "task_index", "num_workers", "is_chief",
+                "spec"])
 Cluster.__doc__ = """This process's place in a TF_CONFIG cluster.
 
   task_type, task_index: TF_CONFIG's "task".
   num_workers: training processes (the chief and the workers).
   is_chief: the task that writes checkpoints, summaries and results: the
     "chief", or "worker" 0 when the cluster names no chief.
+  spec: TF_CONFIG's "cluster" dict.
 """
 
 
@@ -101,7 +106,7 @@ def read_cluster(environ):
   is_chief = (task_type == "chief" or
               (task_type == "worker" and task_index == 0 and
                not cluster.get("chief")))
-  return Cluster(task_type, task_index, num_workers, is_chief)
+  return Cluster(task_type, task_index, num_workers, is_chief, cluster)
 
 
 def local_gpus():
@@ -137,7 +142,8 @@ def plan(strategy, num_gpus, train_batch_size, gpus=None, environ=None,
     raise SettingsError("--num_gpus must be 0 (all) or more, got %d" %
                         num_gpus)
   environ = os.environ if environ is None else environ
-  if strategy != "multi_worker_mirrored" and environ.get("TF_CONFIG"):
+  if strategy not in ("multi_worker_mirrored", "parameter_server") and \
+      environ.get("TF_CONFIG"):
     raise SettingsError(
         "TF_CONFIG is set, which makes the Estimator join that cluster, but "
         "--distribution_strategy=%s: pass --distribution_strategy="
@@ -149,6 +155,8 @@ def plan(strategy, num_gpus, train_batch_size, gpus=None, environ=None,
     return single_device(train_batch_size)
   if strategy == "multi_worker_mirrored":
     return _multi_worker_plan(num_gpus, train_batch_size, environ, build)
+  if strategy == "parameter_server":
+    return _parameter_server_plan(num_gpus, train_batch_size, environ)
   gpus = local_gpus() if gpus is None else list(gpus)
   cpu_devices = 0
   if gpus:
@@ -192,6 +200,40 @@ def _multi_worker_plan(num_gpus, train_batch_size, environ, build):
               cluster)
 
 
+def _parameter_server_plan(num_gpus, train_batch_size, environ):
+  """parameter_server: the Estimator's classic asynchronous training. The
+  variables live on the "ps" tasks; the chief and every worker each train
+  with batches of train_batch_size and apply their updates on their own
+  (so global_step counts every worker's updates, and --num_train_steps is
+  the run's total number of updates, as on one device)."""
+  if num_gpus:
+    raise SettingsError("--num_gpus does not apply to parameter_server: "
+                        "each worker uses its own device")
+  cluster = read_cluster(environ)
+  if cluster is None or not cluster.spec.get("ps"):
+    raise SettingsError(
+        "--distribution_strategy=parameter_server reads a cluster with "
+        "\"ps\" tasks from TF_CONFIG: set it on every task, or start them "
+        "with tools/local_cluster.py --num_ps=1")
+  if not cluster.spec.get("chief"):
+    raise SettingsError("TF_CONFIG: a parameter_server cluster needs a "
+                        "\"chief\" task (the Estimator's rule); "
+                        "tools/local_cluster.py --num_ps names one")
+  return Plan("parameter_server", None, 1, train_batch_size,
+              ("%s:%d" % (cluster.task_type, cluster.task_index),), 0,
+              cluster)
+
+
+def start_server(cluster):
+  """This task's tf.distribute.Server (gRPC), for the Estimator's classic
+  between-graph training: the ps tasks serve variables, the chief and
+  workers run their sessions on it."""
+  server = tf.distribute.Server(
+      tf.train.ClusterSpec(cluster.spec), job_name=cluster.task_type,
+      task_index=cluster.task_index, start=True)
+  return server
+
+
 def _check_split(train_batch_size, replicas):
   if train_batch_size % replicas:
     raise SettingsError(
@@ -207,7 +249,13 @@ def is_chief(p):
 
 def describe(p):
   """One log line about a Plan."""
-  if p.replicas == 1 and p.train_distribute is None:
+  if p.strategy == "parameter_server":
+    return ("parameter_server: %d ps, %d workers training asynchronously, "
+            "this one %s%s, %d examples a step" % (
+                len(p.cluster.spec["ps"]), p.cluster.num_workers,
+                p.devices[0], " (the chief)" if p.cluster.is_chief else "",
+                p.per_replica_batch))
+  if p.strategy == "none":
     return "one device, no distribution strategy"
   if p.cluster is not None:
     return ("%s: %d workers, this one %s%s, %d examples each per step" %
@@ -284,6 +332,20 @@ def split_batches(dataset, replicas, input_context=None):
     dataset = dataset.shard(input_context.num_input_pipelines,
                             input_context.input_pipeline_id)
   return dataset
+
+
+def input_shard(p):
+  """(count, index) of the training batches this task takes, or None.
+
+  parameter_server: every task builds the same stream of batches and takes
+  every count-th one, so the chief and the workers train on different
+  batches (the chief 0, worker i i + 1). The synchronous strategies slice
+  each batch instead (split_batches)."""
+  if p.strategy != "parameter_server":
+    return None
+  cluster = p.cluster
+  index = 0 if cluster.task_type == "chief" else cluster.task_index + 1
+  return (cluster.num_workers, index)
 
 
 def replicas_in_sync():

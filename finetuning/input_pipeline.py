@@ -60,7 +60,7 @@ def input_fn_builder(record_file, batch_size, max_seq_length, is_training,
                      dynamic_padding=True, seed=DEFAULT_SEED,
                      skip_batches=0, shuffle_buffer=10000,
                      float_features=(), pack_sequences=False,
-                     windows=False, replicas=1):
+                     windows=False, replicas=1, shard=None):
   """Returns an Estimator input_fn.
 
   Args:
@@ -82,6 +82,8 @@ def input_fn_builder(record_file, batch_size, max_seq_length, is_training,
       sequence feature); batches are unflattened into one row per window.
     replicas: training replicas in sync: batch_size is the global batch,
       each replica gets a consecutive slice (distribution.split_batches).
+    shard: (count, index): training takes every count-th batch from the
+      index-th (parameter_server's asynchronous tasks), or None.
 
   Returns:
     fn(params, input_context) -> tf.data.Dataset of features dicts with
@@ -132,6 +134,8 @@ def input_fn_builder(record_file, batch_size, max_seq_length, is_training,
       # 2. This replica's slice of each batch (finetuning.distribution).
       d = distribution.split_batches(d, replicas, input_context)
       local_batch = batch_size // replicas
+      if shard is not None:   # asynchronous workers: every n-th batch
+        d = d.shard(*shard)
     # 3. What the encoder sees: windows as rows, or packed rows.
     if windows:
       pad_to = (bucket_sizes(max_seq_length) if dynamic_padding

@@ -86,6 +86,7 @@ class Run(object):
     self.estimator = None
     self.plan = distribution.single_device(train.train_batch_size)
     self.feature_dir = settings.feature_dir
+    self.server = None      # this task's gRPC server (parameter_server)
 
   def split(self, name, examples):
     """Features of a split: the cached file, written if needed (or the
@@ -120,6 +121,7 @@ class Run(object):
         pack_sequences=self.train.pack_sequences,
         windows=self.task.windowed,
         replicas=self.plan.replicas if is_training else 1,
+        shard=distribution.input_shard(self.plan) if is_training else None,
         seed=input_pipeline.DEFAULT_SEED if seed is None else seed,
         skip_batches=start_step)
 
@@ -255,6 +257,15 @@ def _checkpoint_to_use(task, output_dir, files):
     raise
 
 
+def _serve_parameters(layout):
+  """A "ps" task of a parameter_server cluster: it serves the variables to
+  the chief and the workers until it is stopped (as the Estimator's own ps
+  tasks do; tools/local_cluster.py stops it when the workers are done)."""
+  tf.logging.info("Parameter server %s: serving until stopped",
+                  layout.devices[0])
+  distribution.start_server(layout.cluster).join()
+
+
 def _train_as_worker(task, settings, train, files, do_lower_case,
                      max_seq_length, train_examples):
   """A non-chief worker of a multi-worker run: the same training steps as
@@ -272,6 +283,8 @@ def _train_as_worker(task, settings, train, files, do_lower_case,
   cluster = run.plan.cluster
   run.feature_dir = os.path.join(settings.feature_dir, "%s-%d" % (
       cluster.task_type, cluster.task_index))
+  if run.plan.strategy == "parameter_server":
+    run.server = distribution.start_server(cluster)
   task.prepare(run.tokenizer, files.config)
   train_data = run.split("train", train_examples)
   num_train_steps = (train.num_train_steps or training.num_steps(
@@ -290,8 +303,8 @@ def _train_as_worker(task, settings, train, files, do_lower_case,
       run.estimator,
       lambda step: run.input_fn(train_data, train.train_batch_size, True,
                                 step),
-      num_train_steps, train, settings.output_dir, None, multi_worker=True,
-      chief=False)
+      num_train_steps, train, settings.output_dir, None,
+      multi_worker=run.plan.strategy == "multi_worker_mirrored", chief=False)
   return {"task": task.name, "kind": task.kind, "worker": list(
       run.plan.devices), "train": outcome}
 
@@ -310,9 +323,12 @@ def run(task, settings):
   """
   started = time.time()
   train = _check_settings(task, settings)
-  chief = distribution.is_chief(distribution.plan(  # the batch rule, early
+  layout = distribution.plan(  # the batch rule and TF_CONFIG, early
       train.distribution_strategy, train.num_gpus, train.train_batch_size,
-      gpus=(), build=False))
+      gpus=(), build=False)
+  if layout.cluster is not None and layout.cluster.task_type == "ps":
+    _serve_parameters(layout)
+  chief = distribution.is_chief(layout)
   output_dir = settings.output_dir
   info = _existing_run(settings)
   files = _pretrained(task, settings, info)
@@ -412,6 +428,8 @@ def _run_locked(task, settings, train, files, do_lower_case, max_seq_length,
       run.state)
   run.plan = distribution.plan(train.distribution_strategy, train.num_gpus,
                                train.train_batch_size)
+  if run.plan.strategy == "parameter_server":
+    run.server = distribution.start_server(run.plan.cluster)
   if settings.do_train:
     tf.logging.info("Training on %s", distribution.describe(run.plan))
     if train.use_amp and not training.amp_applies(train):
@@ -441,7 +459,7 @@ def _run_locked(task, settings, train, files, do_lower_case, max_seq_length,
         lambda step: run.input_fn(train_data, train.train_batch_size, True,
                                   step),
         num_train_steps, train, output_dir, evaluate_fn,
-        multi_worker=run.plan.cluster is not None)
+        multi_worker=run.plan.strategy == "multi_worker_mirrored")
     results["train"] = dict(outcome, rates=run.state.rates.get("train"))
 
   checkpoint = _checkpoint_to_use(task, output_dir, files)

@@ -109,13 +109,16 @@ TRAIN_SETTINGS = (
             "restarting per example): less padding than length buckets. "
             "Evaluation and prediction are not packed."),
     Setting("distribution_strategy", "none",
-            ("none", "mirrored", "multi_worker_mirrored"),
+            ("none", "mirrored", "multi_worker_mirrored",
+             "parameter_server"),
             "none: one device; mirrored: synchronous data parallelism over "
             "this machine's GPUs (--num_gpus of them); "
             "multi_worker_mirrored: one replica per worker process, the "
             "cluster from TF_CONFIG (tools/local_cluster.py starts one "
-            "locally). --train_batch_size stays the global batch, split "
-            "evenly across replicas."),
+            "locally); parameter_server: the Estimator's asynchronous "
+            "ps/worker training, cluster from TF_CONFIG. --train_batch_size "
+            "stays the global batch, split evenly across synchronous "
+            "replicas (a parameter_server update is one such batch)."),
     Setting("num_gpus", None, int, "mirrored: replicas (default: every "
             "GPU; without a GPU, this many logical CPU devices, for "
             "testing)."),

@@ -245,6 +245,12 @@ def make_estimator(model_fn, output_dir, settings, plan=None):
       inter_op_parallelism_threads=settings.num_threads)
   if plan is not None and plan.cpu_devices:
     session_config.device_count["CPU"] = plan.cpu_devices
+  if plan is not None and plan.strategy == "parameter_server":
+    # a task's sessions see the ps tasks and itself, not the other workers
+    # (which may have finished)
+    session_config.device_filters.extend([
+        "/job:ps", "/job:%s/task:%d" % (plan.cluster.task_type,
+                                        plan.cluster.task_index)])
   if settings.use_xla:
     session_config.graph_options.optimizer_options.global_jit_level = (
         tf.OptimizerOptions.ON_1)

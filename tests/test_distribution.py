@@ -140,7 +140,7 @@ def test_two_workers_with_tf_config_by_hand_train_one_model(setup):
   one = _train(setup, "one")
   out = str(setup[2] / "by_hand")
   procs = []
-  for config in _tf_configs(2):
+  for _, config in _tf_configs(2):
     env = dict(os.environ, TF_CONFIG=config, TF_CPP_MIN_LOG_LEVEL="2")
     procs.append(subprocess.Popen(
         _command(setup, out, "--num_train_steps=6", *MULTI_WORKER),
@@ -224,6 +224,13 @@ def test_multi_worker_user_errors(setup, tmp_path):
   with pytest.raises(SettingsError, match="multiple of 3"):
     distribution.plan("multi_worker_mirrored", None, 32, environ=env,
                       build=False)
+  with pytest.raises(SettingsError, match="\"ps\" tasks"):
+    distribution.plan("parameter_server", None, 32, environ=env)
+  env_ps = {"TF_CONFIG": json.dumps({
+      "cluster": {"worker": ["a:1", "b:2"], "ps": ["c:3"]},
+      "task": {"type": "worker", "index": 1}})}
+  with pytest.raises(SettingsError, match="needs a \"chief\""):
+    distribution.plan("parameter_server", None, 32, environ=env_ps)
   p = distribution.plan("multi_worker_mirrored", None, 48, environ=env,
                         build=False)
   assert (p.replicas, p.per_replica_batch, p.cluster.is_chief) == (3, 16,
@@ -250,3 +257,28 @@ def test_slurm_tf_config_from_slurm_environment():
                         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                         universal_newlines=True, timeout=120)
   assert proc.returncode == 1 and proc.stderr.startswith("error: ")
+
+
+def test_parameter_server_cluster_trains_and_the_chief_evaluates(setup):
+  """1 ps, a chief and a worker (tools/local_cluster.py --num_ps=1):
+  asynchronous training to the last step; the chief evaluates its
+  checkpoint and writes the results; the ps task is stopped at the end."""
+  out = str(setup[2] / "ps")
+  launcher = [sys.executable, os.path.join(REPO_DIR, "tools",
+                                           "local_cluster.py"),
+              "--num_workers=2", "--num_ps=1", "--"] + _command(
+                  setup, out, "--num_train_steps=8", "--do_eval",
+                  "--distribution_strategy=parameter_server")
+  proc = subprocess.run(launcher, stdout=subprocess.PIPE,
+                        stderr=subprocess.STDOUT, universal_newlines=True,
+                        timeout=600,
+                        env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"))
+  assert proc.returncode == 0, proc.stdout[-4000:]
+  assert "[ps 0] INFO:tensorflow:Parameter server ps:0" in proc.stdout
+  assert "parameter_server: 1 ps, 2 workers" in proc.stdout
+  with open(os.path.join(out, "run_results.json")) as f:
+    results = json.load(f)
+  assert results["train"]["global_step"] >= 8
+  assert 0.0 <= results["eval"]["accuracy"] <= 1.0
+  assert results["distribution"]["strategy"] == "parameter_server"
+  assert os.path.isfile(os.path.join(out, "eval_results.txt"))

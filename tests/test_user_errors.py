@@ -208,6 +208,7 @@ def _all_cases():
                                        "--init_checkpoint", "--task=chn",
                                        "--do_train", "--export_dir",
                                        "--output_file"))), "")
+        flag = flag.replace(tmp, "TMP")  # the same ids in every process
         out.append(("%s-%d-%s-%s" % (group, index, args[0][:-3], flag[:30]),
                     builder, index))
   return out

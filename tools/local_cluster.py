@@ -6,7 +6,9 @@ r"""Runs a command as a local multi-worker cluster, for trying
 
 It starts the command num_workers times, each with a TF_CONFIG naming the
 cluster on free 127.0.0.1 ports and its own task ("worker" 0 .. N-1; worker
-0 is the chief). Every output line is streamed with its task's prefix
+0 is the chief). With --num_ps=M (--distribution_strategy=parameter_server)
+the tasks are a "chief", N - 1 "worker"s and M "ps" tasks; the ps tasks are
+stopped once the chief and workers have finished. Every output line is streamed with its task's prefix
 ("[worker 1] ..."). When a worker fails, the others are stopped and the
 exit status is the failed worker's; otherwise it is 0. Ctrl-C stops all.
 
@@ -39,12 +41,26 @@ def free_ports(count):
   return ports
 
 
-def tf_configs(num_workers, ports):
-  """One TF_CONFIG JSON string per worker."""
-  cluster = {"worker": ["127.0.0.1:%d" % p for p in ports]}
-  return [json.dumps({"cluster": cluster,
-                      "task": {"type": "worker", "index": i}})
-          for i in range(num_workers)]
+def tf_configs(num_workers, ports, num_ps=0):
+  """[(name, TF_CONFIG JSON string)], one per task.
+
+  Without ps tasks: "worker" 0 .. N-1 (worker 0 is the chief). With them
+  (parameter_server): a "chief", N - 1 "worker"s and the "ps" tasks, as
+  the Estimator requires.
+  """
+  hosts = ["127.0.0.1:%d" % p for p in ports]
+  if num_ps:
+    cluster = {"chief": hosts[:1], "worker": hosts[1:num_workers],
+               "ps": hosts[num_workers:num_workers + num_ps]}
+    tasks = [("chief", 0)] + [("worker", i) for i in range(num_workers - 1)]
+    tasks += [("ps", i) for i in range(num_ps)]
+  else:
+    cluster = {"worker": hosts[:num_workers]}
+    tasks = [("worker", i) for i in range(num_workers)]
+  return [("%s %d" % (kind, index),
+           json.dumps({"cluster": cluster,
+                       "task": {"type": kind, "index": index}}))
+          for kind, index in tasks]
 
 
 def _stream(name, pipe, out, lock):
@@ -57,12 +73,17 @@ def _stream(name, pipe, out, lock):
 
 
 def run_cluster(num_workers, command, threads_per_worker=0, out=sys.stdout,
-                poll=0.2):
-  """Starts the workers, streams their output; returns the exit status."""
-  configs = tf_configs(num_workers, free_ports(num_workers))
+                poll=0.2, num_ps=0):
+  """Starts the tasks, streams their output; returns the exit status.
+
+  Done when every chief / worker has exited 0 (ps tasks serve until they
+  are stopped, so they are stopped then); a task that fails stops all.
+  """
+  configs = tf_configs(num_workers, free_ports(num_workers + num_ps),
+                       num_ps)
   lock = threading.Lock()
   procs, threads = [], []
-  for index, config in enumerate(configs):
+  for name, config in configs:
     env = dict(os.environ, TF_CONFIG=config)
     if threads_per_worker:
       env["TF_NUM_INTRAOP_THREADS"] = str(threads_per_worker)
@@ -71,7 +92,6 @@ def run_cluster(num_workers, command, threads_per_worker=0, out=sys.stdout,
     proc = subprocess.Popen(command, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT,
                             universal_newlines=True, bufsize=1)
-    name = "worker %d" % index
     with lock:
       out.write("[local_cluster] %s: pid %d, TF_CONFIG %s\n" %
                 (name, proc.pid, config))
@@ -84,7 +104,8 @@ def run_cluster(num_workers, command, threads_per_worker=0, out=sys.stdout,
     threads.append(thread)
   status = 0
   try:
-    while [p.poll() for _, p in procs].count(None):  # polls every one
+    while [p.poll() for n, p in procs
+           if not n.startswith("ps ")].count(None):  # polls every one
       failed = [(n, p.returncode) for n, p in procs
                 if p.returncode not in (None, 0)]
       if failed:
@@ -110,7 +131,8 @@ def run_cluster(num_workers, command, threads_per_worker=0, out=sys.stdout,
   for thread in threads:
     thread.join(5)
   if status == 0:
-    failed = [p.returncode for _, p in procs if p.returncode]
+    failed = [p.returncode for n, p in procs
+              if p.returncode and not n.startswith("ps ")]
     status = failed[0] if failed else 0
   return status
 
@@ -118,10 +140,13 @@ def run_cluster(num_workers, command, threads_per_worker=0, out=sys.stdout,
 def main(argv=None):
   parser = argparse.ArgumentParser(
       description="Run a command as N local workers with TF_CONFIG.",
-      usage="%(prog)s --num_workers=N [--threads_per_worker=K] -- "
-            "COMMAND ...")
+      usage="%(prog)s --num_workers=N [--num_ps=M] [--threads_per_worker=K] "
+            "-- COMMAND ...")
   parser.add_argument("--num_workers", type=int, required=True)
   parser.add_argument("--threads_per_worker", type=int, default=0)
+  parser.add_argument("--num_ps", type=int, default=0,
+                      help="parameter_server: this many ps tasks (then "
+                      "task 0 is a \"chief\")")
   parser.add_argument("command", nargs=argparse.REMAINDER)
   args = parser.parse_args(argv)
   command = args.command[1:] if args.command[:1] == ["--"] else args.command
@@ -130,7 +155,10 @@ def main(argv=None):
   if not command:
     parser.exit(2, "error: no command: put it after --, e.g. -- python "
                 "run_classifier.py ...\n")
-  return run_cluster(args.num_workers, command, args.threads_per_worker)
+  if args.num_ps < 0:
+    parser.exit(2, "error: --num_ps must be 0 or more\n")
+  return run_cluster(args.num_workers, command, args.threads_per_worker,
+                     num_ps=args.num_ps)
 
 
 if __name__ == "__main__":
