@@ -30,7 +30,8 @@ flags_common.define_flags(
      "num_train_steps", "num_warmup_steps", "save_checkpoints_steps",
      "keep_checkpoint_max", "gradient_accumulation_steps", "optimizer",
      "weight_decay_rate", "seed", "overwrite_output_dir",
-     "allow_partial_restore", "log_every_seconds", "num_threads"],
+     "allow_partial_restore", "log_every_seconds", "num_threads",
+     "distribution_strategy", "num_gpus", "use_amp", "use_xla"],
     default_overrides={"eval_batch_size": 8, "num_train_steps": 100000,
                        "num_warmup_steps": 10000, "max_seq_length": None})
 flags_common.define_tpu_flags()

@@ -334,6 +334,10 @@ def run(task, settings):
   files = _pretrained(task, settings, info)
   do_lower_case, max_seq_length = _input_settings(settings, info, files)
   task.resolve_head(info.get("head") if info else None, output_dir)
+  if settings.do_train:
+    task.check_distribution(distribution.plan(
+        train.distribution_strategy, train.num_gpus, train.train_batch_size,
+        build=False))
   modeling.check_inputs(files, do_lower_case, max_seq_length,
                         check_case=not settings.skip_case_check)
   if info is not None:

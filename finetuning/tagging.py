@@ -185,6 +185,16 @@ class Tagger(task_lib.Task):
 
   # --------------------------------------------------------------- head ---
 
+  def check_distribution(self, plan):
+    # Measured: TF cannot place the gradient of the CRF's time loop when one
+    # process holds several replicas (a colocation error across devices);
+    # one replica per process (multi_worker_mirrored) trains.
+    if self.crf and plan.strategy == "mirrored" and plan.replicas > 1:
+      raise SettingsError(
+          "a CRF head does not train with several replicas in one process "
+          "(--distribution_strategy=mirrored): use the softmax head, or "
+          "multi_worker_mirrored with one worker per device")
+
   def head(self, model, features, context):
     num_labels = len(self.label_list)
     input_mask = tf.cast(features["input_mask"], tf.int32)  # [batch, seq]

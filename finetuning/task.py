@@ -185,6 +185,11 @@ class Task(object):
     """Task-specific checks of the run settings (raise SettingsError)."""
     del settings
 
+  def check_distribution(self, plan):
+    """Raises SettingsError when this task's head cannot train under the
+    distribution.Plan (checked once the head settings are resolved)."""
+    del plan
+
   # ----------------------------------------------------- data, features ---
 
   def read_labels(self, data_dir, train_examples):

@@ -36,6 +36,7 @@ from finetuning import optimization
 from finetuning import run_info
 from finetuning.errors import SettingsError
 from finetuning.progress import Progress
+from modeling import heads as heads_lib
 
 BEST_DIR = run_info.BEST_DIR
 
@@ -109,13 +110,18 @@ class Trainer(object):
         optimizer=settings.optimizer,
         loss_scaling=amp_applies(settings))
     tf.summary.scalar("learning_rate", learning_rate)
+    # Under a strategy the Estimator sums the replicas' losses: each reports
+    # its 1/replicas share, and the progress line the sum (the batch's).
+    replicas = distribution.replicas_in_sync()
+    loss = out.loss / float(replicas) if replicas > 1 else out.loss
+    shown = heads_lib.replica_total(loss)[0] if replicas > 1 else loss
     hook = ProgressHook(
-        "train", {"batch_size": batch_size_of(features), "loss": out.loss,
+        "train", {"batch_size": batch_size_of(features), "loss": shown,
                   "lr": learning_rate},
         total_steps=self.num_train_steps,
         every_seconds=settings.log_every_seconds, state=self.state)
     return tf.estimator.EstimatorSpec(tf.estimator.ModeKeys.TRAIN,
-                                      loss=out.loss, train_op=train_op,
+                                      loss=loss, train_op=train_op,
                                       training_hooks=[hook])
 
   def restore_and_select(self, frozen_scopes=()):

@@ -68,8 +68,34 @@ def _weighted_mean(per_item, label_ids, mask, class_weights):
   if class_weights is not None:
     table = tf.constant(list(class_weights), tf.float32)
     weights = weights * tf.gather(table, label_ids)
-  return (tf.reduce_sum(per_item * weights) /
-          tf.maximum(tf.reduce_sum(weights), 1e-12))
+  total, replicas = replica_total(tf.reduce_sum(weights))
+  return (tf.reduce_sum(per_item * weights) * replicas /
+          tf.maximum(total, 1e-12))
+
+
+def replica_total(value):
+  """(value summed over the replicas in sync, their number).
+
+  A token-level mean under a tf.distribute strategy: each replica divides
+  its own sum by the whole batch's count times the replicas, so the
+  replicas' losses average to the whole batch's mean (and their averaged
+  gradients to its gradient), even when the replicas' slices hold
+  different numbers of tokens. Outside a strategy: (value, 1).
+  """
+  if not tf.distribute.has_strategy() or \
+      tf.distribute.in_cross_replica_context():
+    return value, 1
+  context = tf.distribute.get_replica_context()
+  replicas = context.num_replicas_in_sync
+  if replicas == 1:
+    return value, 1
+
+  def total(strategy, value):  # cross-replica context
+    return strategy.extended.reduce_to(tf.distribute.ReduceOp.SUM, value,
+                                       destinations=value)
+
+  return context.merge_call(total, args=(tf.stop_gradient(value),)), \
+      float(replicas)
 
 
 def _cross_entropy(logits, label_ids, num_labels, focal_gamma):

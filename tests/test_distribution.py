@@ -282,3 +282,54 @@ def test_parameter_server_cluster_trains_and_the_chief_evaluates(setup):
   assert 0.0 <= results["eval"]["accuracy"] <= 1.0
   assert results["distribution"]["strategy"] == "parameter_server"
   assert os.path.isfile(os.path.join(out, "eval_results.txt"))
+
+
+def _run_weights(script, out, *args):
+  proc = clirun.run_script(script, "--output_dir=" + out, *args)
+  assert proc.returncode == 0, proc.stderr[-3000:]
+  return _weights(out)
+
+
+def test_ner_and_pretraining_under_mirrored_equal_one_device(setup):
+  """The other run scripts take the same flags through the same skeleton:
+  a softmax tagger (a token-level mean: the replicas' slices hold
+  different numbers of tokens) and pre-training (its own input function)
+  on 2 replicas equal one device (1e-5); a CRF head is refused under
+  mirrored (TF cannot place its loop's gradient there)."""
+  from finetuning import pretraining_data as data_lib  # pylint: disable=g-import-not-at-top
+  from tests.paths import DATA_DIR  # pylint: disable=g-import-not-at-top
+  data, model, root = setup
+  two = ("--distribution_strategy=mirrored", "--num_gpus=2")
+  ner = datasets.ner_splits(
+      os.path.join(DATA_DIR, "peoples_daily_ner", "example.dev"),
+      str(root / "ner"), (0, 64), (64, 80), (80, 96))
+  args = ("--task=peoples_daily", "--data_dir=" + ner,
+          "--init_checkpoint=" + model, "--do_train", "--max_seq_length=48", "--train_batch_size=16",
+          "--num_train_steps=4", "--learning_rate=1e-3", "--seed=3")
+  a = _run_weights("run_ner.py", str(root / "ner1"), *args)
+  b = _run_weights("run_ner.py", str(root / "ner2"), *args, *two)
+  for name in a:
+    np.testing.assert_allclose(b[name], a[name], atol=1e-5, err_msg=name)
+  proc = clirun.run_script("run_ner.py", "--output_dir=" + str(root / "c"),
+                           *args, "--crf", *two)
+  clirun.assert_user_error(proc, "CRF head", "multi_worker_mirrored")
+
+  with open(os.path.join(data, "train.tsv"), encoding="utf-8") as f:
+    reviews = [l.split("\t", 1)[1].strip() for l in f.read().splitlines()[1:]]
+  corpus = str(root / "corpus.txt")
+  with open(corpus, "w", encoding="utf-8") as f:
+    for i in range(0, len(reviews), 4):
+      f.write("\n".join(reviews[i:i + 4]) + "\n\n")
+  record = str(root / "pretraining.tfrecord")
+  data_lib.create(data_lib.DataSettings(
+      [corpus], [record], os.path.join(model, "vocab.txt"),
+      max_seq_length=48, max_predictions_per_seq=8, dupe_factor=1,
+      num_workers=1))
+  args = ("--input_file=" + record, "--init_checkpoint=" + model,
+          "--do_train", "--train_batch_size=8", "--num_train_steps=4",
+          "--num_warmup_steps=0", "--learning_rate=1e-3",
+          "--max_seq_length=48", "--max_predictions_per_seq=8")
+  a = _run_weights("run_pretraining.py", str(root / "pt1"), *args)
+  b = _run_weights("run_pretraining.py", str(root / "pt2"), *args, *two)
+  for name in a:
+    np.testing.assert_allclose(b[name], a[name], atol=1e-5, err_msg=name)
