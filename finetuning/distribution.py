@@ -47,6 +47,7 @@ import os
 import tensorflow.compat.v1 as tf
 
 from finetuning.errors import SettingsError
+from modeling import heads
 
 STRATEGIES = ("none", "mirrored", "multi_worker_mirrored", "parameter_server")
 
@@ -282,13 +283,10 @@ def replica_mean(grads, variables):
     grads and 1; else every replica gets the mean over replicas, which is
     the gradient of the global batch's mean loss.
   """
-  if not tf.distribute.has_strategy() or \
-      tf.distribute.in_cross_replica_context():
+  context = heads.synced_replica_context()
+  if context is None:
     return grads, 1
-  context = tf.distribute.get_replica_context()
   replicas = context.num_replicas_in_sync
-  if replicas == 1:
-    return grads, 1
   present = [i for i, g in enumerate(grads) if g is not None]
   pairs = [(tf.convert_to_tensor(grads[i]), variables[i]) for i in present]
 

@@ -73,6 +73,17 @@ def _weighted_mean(per_item, label_ids, mask, class_weights):
           tf.maximum(total, 1e-12))
 
 
+def synced_replica_context():
+  """The tf.distribute ReplicaContext when this graph code runs in one of
+  several replicas in sync, else None (no strategy, one replica, or
+  cross-replica context)."""
+  if not tf.distribute.has_strategy() or \
+      tf.distribute.in_cross_replica_context():
+    return None
+  context = tf.distribute.get_replica_context()
+  return context if context.num_replicas_in_sync > 1 else None
+
+
 def replica_total(value):
   """(value summed over the replicas in sync, their number).
 
@@ -82,13 +93,10 @@ def replica_total(value):
   gradients to its gradient), even when the replicas' slices hold
   different numbers of tokens. Outside a strategy: (value, 1).
   """
-  if not tf.distribute.has_strategy() or \
-      tf.distribute.in_cross_replica_context():
+  context = synced_replica_context()
+  if context is None:
     return value, 1
-  context = tf.distribute.get_replica_context()
   replicas = context.num_replicas_in_sync
-  if replicas == 1:
-    return value, 1
 
   def total(strategy, value):  # cross-replica context
     return strategy.extended.reduce_to(tf.distribute.ReduceOp.SUM, value,
