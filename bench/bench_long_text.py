@@ -52,7 +52,8 @@ def main():
   args = parser.parse_args()
   runs = os.path.join(ROOT, "bench", "runs", "long_text")
   os.makedirs(runs, exist_ok=True)
-  results = {"command": " ".join(sys.argv), "model": args.model,
+  results = {"command": " ".join(sys.argv),
+             "model": os.path.relpath(args.model, ROOT),
              "epochs": args.epochs, "rows": []}
   for length in [int(n) for n in args.lengths.split(",")]:
     share = long_share(os.path.join(args.model, "vocab.txt"), length)
