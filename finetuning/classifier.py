@@ -30,7 +30,6 @@ per text.
 """
 
 import collections
-import json
 import os
 
 import tensorflow.compat.v1 as tf
@@ -140,12 +139,8 @@ class Classifier(task_lib.Task):
     task.label_list = list(info["labels"])
     task.google_output_format = False
     head = info.get("head") or {}
-    task.truncation = head.get("truncation", "head")
-    task.multi_label = head.get("multi_label", False)
-    task.label_separator = head.get("label_separator", ",")
-    task.long_text = head.get("long_text", "truncate")
-    task.window_stride = head.get("window_stride", 0)
-    task.window_pooling = head.get("window_pooling", "mean")
+    for key, default in cls.HEAD_DEFAULTS:  # older runs lack newer keys
+      setattr(task, key, head.get(key, default))
     return task
 
   # ----------------------------------------------------- data, features ---

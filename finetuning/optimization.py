@@ -394,7 +394,7 @@ def create_train_op(loss, init_lr, num_train_steps, num_warmup_steps,
     acc_pairs = [(acc.read_value(), v)
                  for acc, (_, v) in zip(accumulators, pairs)]
     apply_op = _clip_and_apply(optimizer, acc_pairs, clip_norm, replicas)
-  keep = tf.cast(tf.logical_not(is_update), tf.float32)
+  keep = tf.logical_not(is_update)
   with tf.control_dependencies([apply_op]):
     reset = tf.group(*[acc.assign(acc * tf.cast(keep, acc.dtype))
                        for acc in accumulators])

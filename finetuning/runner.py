@@ -266,49 +266,6 @@ def _serve_parameters(layout):
   distribution.start_server(layout.cluster).join()
 
 
-def _train_as_worker(task, settings, train, files, do_lower_case,
-                     max_seq_length, train_examples):
-  """A non-chief worker of a multi-worker run: the same training steps as
-  the chief (the collective all-reduce needs every worker at every step),
-  its features in a folder of its own, and nothing else written. Evaluation,
-  the best checkpoint and prediction are the chief's; the worker follows
-  the chief's evaluations (best/best.json) to stop when it stops."""
-  if not settings.do_train:
-    raise SettingsError("a multi-worker worker only trains: run --do_eval "
-                        "and --do_predict on the chief (or without "
-                        "TF_CONFIG)")
-  run = Run(task, settings, train, files, do_lower_case, max_seq_length)
-  run.plan = distribution.plan(train.distribution_strategy, train.num_gpus,
-                               train.train_batch_size)
-  cluster = run.plan.cluster
-  run.feature_dir = os.path.join(settings.feature_dir, "%s-%d" % (
-      cluster.task_type, cluster.task_index))
-  if run.plan.strategy == "parameter_server":
-    run.server = distribution.start_server(cluster)
-  task.prepare(run.tokenizer, files.config)
-  train_data = run.split("train", train_examples)
-  num_train_steps = (train.num_train_steps or training.num_steps(
-      train_data.num_features, train.train_batch_size,
-      train.num_train_epochs))
-  tf.logging.info("Training on %s", distribution.describe(run.plan))
-  trainer = training.Trainer(
-      files.model_type, files.config, files.checkpoint, train,
-      num_train_steps, files.config_file, settings.allow_partial_restore,
-      run.state)
-  run.estimator = training.make_estimator(
-      task_lib.model_fn_builder(task, files.model_type, files.config,
-                                files.checkpoint, trainer),
-      settings.output_dir, train, run.plan)
-  outcome = training.train_and_evaluate(
-      run.estimator,
-      lambda step: run.input_fn(train_data, train.train_batch_size, True,
-                                step),
-      num_train_steps, train, settings.output_dir, None,
-      multi_worker=run.plan.strategy == "multi_worker_mirrored", chief=False)
-  return {"task": task.name, "kind": task.kind, "worker": list(
-      run.plan.devices), "train": outcome}
-
-
 # ---------------------------------------------------------------- run ---
 
 def run(task, settings):
@@ -325,19 +282,21 @@ def run(task, settings):
   train = _check_settings(task, settings)
   layout = distribution.plan(  # the batch rule and TF_CONFIG, early
       train.distribution_strategy, train.num_gpus, train.train_batch_size,
-      gpus=(), build=False)
+      build=False)
   if layout.cluster is not None and layout.cluster.task_type == "ps":
     _serve_parameters(layout)
   chief = distribution.is_chief(layout)
+  if not (chief or settings.do_train):
+    raise SettingsError("a multi-worker worker only trains: run --do_eval "
+                        "and --do_predict on the chief (or without "
+                        "TF_CONFIG)")
   output_dir = settings.output_dir
   info = _existing_run(settings)
   files = _pretrained(task, settings, info)
   do_lower_case, max_seq_length = _input_settings(settings, info, files)
   task.resolve_head(info.get("head") if info else None, output_dir)
   if settings.do_train:
-    task.check_distribution(distribution.plan(
-        train.distribution_strategy, train.num_gpus, train.train_batch_size,
-        build=False))
+    task.check_distribution(layout)
   modeling.check_inputs(files, do_lower_case, max_seq_length,
                         check_case=not settings.skip_case_check)
   if info is not None:
@@ -370,15 +329,12 @@ def run(task, settings):
                        max_seq_length, train_examples, started)
 
 
-def _run_locked(task, settings, train, files, do_lower_case, max_seq_length,
-                train_examples, started, chief=True):
-  """The run proper, holding the directory lock (chief=False: a worker of
-  a multi-worker run, which only trains, and writes nothing in the run
-  directory but its own feature files)."""
+def _prepare_run_dir(task, settings, train, files, do_lower_case,
+                     max_seq_length):
+  """What the command's run directory needs before it runs: an overwrite,
+  the leftovers of killed runs cleaned, and run_info.json written for a
+  training run."""
   output_dir = settings.output_dir
-  if not chief:
-    return _train_as_worker(task, settings, train, files, do_lower_case,
-                            max_seq_length, train_examples)
   if settings.do_train and settings.overwrite_output_dir:
     removed = run_info.remove_run_files(output_dir)
     if removed:
@@ -389,15 +345,40 @@ def _run_locked(task, settings, train, files, do_lower_case, max_seq_length,
   for folder in (output_dir, os.path.join(output_dir, run_info.BEST_DIR)):
     run_info.remove_dead_temporaries(folder)
   run_info.remove_checkpoint_temporaries(output_dir)
-  labels = task.label_list
   if settings.do_train:
+    labels = task.label_list
     run_info.write(output_dir, task.kind, files.model_type, files.config,
                    files.vocab_file, do_lower_case, max_seq_length, labels,
                    task.name, head=task.head_info(), train=train.as_dict())
     run_info.write_labels(os.path.join(output_dir, run_info.LABELS_FILE),
                           labels)
 
+
+def _run_locked(task, settings, train, files, do_lower_case, max_seq_length,
+                train_examples, started, chief=True):
+  """The run proper, holding the directory lock.
+
+  chief=False: a non-chief worker of a multi-worker or parameter_server
+  run. It trains the same steps as the chief (a synchronous all-reduce
+  needs every worker at every step), keeps its features in a folder of its
+  own and writes nothing else: the run directory, evaluation, the best
+  checkpoint, prediction and the results are the chief's, and the worker
+  follows the chief's evaluations (best/best.json) to stop when it stops.
+  """
+  output_dir = settings.output_dir
+  labels = task.label_list
+  if chief:
+    _prepare_run_dir(task, settings, train, files, do_lower_case,
+                     max_seq_length)
+
   run = Run(task, settings, train, files, do_lower_case, max_seq_length)
+  run.plan = distribution.plan(train.distribution_strategy, train.num_gpus,
+                               train.train_batch_size)
+  if not chief:
+    run.feature_dir = os.path.join(settings.feature_dir, "%s-%d" % (
+        run.plan.cluster.task_type, run.plan.cluster.task_index))
+  if run.plan.strategy == "parameter_server":
+    run.server = distribution.start_server(run.plan.cluster)
   results = {"task": task.name, "kind": task.kind,
              "model_type": files.model_type,
              "init_checkpoint": files.checkpoint, "labels": labels,
@@ -430,10 +411,6 @@ def _run_locked(task, settings, train, files, do_lower_case, max_seq_length,
       files.model_type, files.config, files.checkpoint, train,
       num_train_steps, files.config_file, settings.allow_partial_restore,
       run.state)
-  run.plan = distribution.plan(train.distribution_strategy, train.num_gpus,
-                               train.train_batch_size)
-  if run.plan.strategy == "parameter_server":
-    run.server = distribution.start_server(run.plan.cluster)
   if settings.do_train:
     tf.logging.info("Training on %s", distribution.describe(run.plan))
     if train.use_amp and not training.amp_applies(train):
@@ -450,7 +427,8 @@ def _run_locked(task, settings, train, files, do_lower_case, max_seq_length,
       output_dir, train, run.plan)
 
   dev_data = None
-  if settings.do_eval or (settings.do_train and train.eval_every_steps):
+  if chief and (settings.do_eval or
+                (settings.do_train and train.eval_every_steps)):
     dev_data = run.split("dev", task.read_split(settings.data_dir, "dev",
                                                 labels))
 
@@ -463,8 +441,11 @@ def _run_locked(task, settings, train, files, do_lower_case, max_seq_length,
         lambda step: run.input_fn(train_data, train.train_batch_size, True,
                                   step),
         num_train_steps, train, output_dir, evaluate_fn,
-        multi_worker=run.plan.strategy == "multi_worker_mirrored")
+        multi_worker=run.plan.strategy == "multi_worker_mirrored",
+        chief=chief)
     results["train"] = dict(outcome, rates=run.state.rates.get("train"))
+  if not chief:
+    return results
 
   checkpoint = _checkpoint_to_use(task, output_dir, files)
   results["checkpoint"] = checkpoint

@@ -332,8 +332,8 @@ def model_fn_builder(task, model_type, config, init_checkpoint=None,
       builds a PREDICT-only model_fn (export, predictor parity).
 
   PREDICT returns the head's predictions plus every feature that is not a
-  model input (example_index, window_index, ...; not window_example), and a serving_default
-  export output of the head's export_outputs.
+  model input (example_index, window_index, ...; not window_example), and
+  a serving_default export output of the head's export_outputs.
   """
 
   def model_fn(features, labels, mode, params):
@@ -360,7 +360,8 @@ def _predict_spec(out, features):
   predictions = dict(out.predictions)
   export = dict(out.export_outputs or out.predictions)
   for key, value in features.items():
-    if key not in MODEL_INPUTS + (WINDOW_EXAMPLE,) and key not in predictions:
+    if key not in MODEL_INPUTS + (WINDOW_EXAMPLE,) and \
+        key not in predictions:
       predictions[key] = value
   return tf.estimator.EstimatorSpec(
       tf.estimator.ModeKeys.PREDICT, predictions=predictions,

@@ -32,6 +32,7 @@ import tensorflow.compat.v1 as tf
 
 import modeling
 from finetuning import distribution
+from finetuning import encoding
 from finetuning import optimization
 from finetuning import run_info
 from finetuning.errors import SettingsError
@@ -171,7 +172,7 @@ class Trainer(object):
 def batch_size_of(features):
   """Examples in a step: the batch's (texts, when their windows are the
   rows), times the replicas in sync under a distribution strategy."""
-  if "window_example" in features:
+  if encoding.WINDOW_EXAMPLE in features:
     size = tf.shape(features["example_index"])[0]
   else:
     size = tf.shape(features["input_ids"])[0]

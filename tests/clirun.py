@@ -39,3 +39,26 @@ def export_predictor(run_dir, export_dir):
   assert proc.returncode == 0, proc.stderr[-3000:]
   from serving import predictor as predictor_lib  # pylint: disable=g-import-not-at-top
   return predictor_lib.Predictor(export_dir)
+
+
+def serve_once(predictor, body, model="m"):
+  """Starts serve.py's server on the predictor (a free port, a thread),
+  POSTs `body` to /v1/models/<model>:predict, stops it; returns (HTTP
+  status, answer dict)."""
+  import json  # pylint: disable=g-import-not-at-top
+  import threading  # pylint: disable=g-import-not-at-top
+  import urllib.request  # pylint: disable=g-import-not-at-top
+  from serving import server as server_lib  # pylint: disable=g-import-not-at-top
+  server = server_lib.make_server(predictor, model, port=0)
+  thread = threading.Thread(target=server.serve_forever, daemon=True)
+  thread.start()
+  try:
+    request = urllib.request.Request(
+        "http://127.0.0.1:%d/v1/models/%s:predict" %
+        (server.server_address[1], model),
+        data=json.dumps(body).encode("utf-8"), method="POST")
+    with urllib.request.urlopen(request, timeout=60) as response:
+      return response.status, json.loads(response.read())
+  finally:
+    server.shutdown()
+    server.server_close()

@@ -5,8 +5,6 @@ cached teacher outputs, the student as a normal run, and bad teachers."""
 import json
 import os
 import shutil
-import threading
-import urllib.request
 
 import numpy as np
 import pytest
@@ -18,7 +16,6 @@ from finetuning import run_info
 from finetuning import task as task_lib
 from serving import export as export_lib
 from serving import predictor as predictor_lib
-from serving import server as server_lib
 from tests import clirun
 from tests import datasets
 from tests.paths import DATA_DIR
@@ -196,23 +193,13 @@ def test_the_student_is_a_normal_run_that_exports_and_serves(teacher,
   assert proc.returncode == 0, proc.stderr[-3000:]
   export = export_lib.export(student, str(tmp_path / "export"))
   predictor = predictor_lib.Predictor(export["export_dir"])
-  server = server_lib.make_server(predictor, "student", port=0)
-  thread = threading.Thread(target=server.serve_forever, daemon=True)
-  thread.start()
   try:
     answer = predictor.predict(["房间很干净"])[0]
     assert answer["label"] in ("0", "1")
-    request = urllib.request.Request(
-        "http://127.0.0.1:%d/v1/models/student:predict" %
-        server.server_address[1],
-        data=json.dumps({"instances": [{"text": "房间很干净"}]}).encode(),
-        method="POST")
-    with urllib.request.urlopen(request, timeout=60) as response:
-      served = json.loads(response.read())["predictions"][0]
-    assert served["label"] == answer["label"]
+    _, served = clirun.serve_once(
+        predictor, {"instances": [{"text": "房间很干净"}]}, "student")
+    assert served["predictions"][0]["label"] == answer["label"]
   finally:
-    server.shutdown()
-    server.server_close()
     predictor.close()
   # Resuming: the same command again is finished.
   reader = tf.train.load_checkpoint(tf.train.latest_checkpoint(student))

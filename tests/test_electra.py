@@ -5,36 +5,18 @@ test_modeling_parity.py and test_extract_features.py."""
 
 import json
 import os
-import urllib.request
 
 import pytest
 
 from finetuning import run_info
 from serving import export as export_lib
 from serving import predictor as predictor_lib
-from serving import server as server_lib
 from tests import clirun
 from tests import datasets
 from tests.paths import DATA_DIR
 from tests.paths import REFERENCE_DIR
 
 ELECTRA_DIR = os.path.join(REFERENCE_DIR, "electra_zh_tiny")
-
-
-def _serve_one(predictor, body):
-  server = server_lib.make_server(predictor, "m", port=0)
-  import threading  # pylint: disable=g-import-not-at-top
-  thread = threading.Thread(target=server.serve_forever, daemon=True)
-  thread.start()
-  try:
-    request = urllib.request.Request(
-        "http://127.0.0.1:%d/v1/models/m:predict" % server.server_address[1],
-        data=json.dumps(body).encode("utf-8"), method="POST")
-    with urllib.request.urlopen(request, timeout=60) as response:
-      return response.status, json.loads(response.read())
-  finally:
-    server.shutdown()
-    server.server_close()
 
 
 def test_classifier_trains_exports_and_serves(tmp_path):
@@ -67,7 +49,7 @@ def test_classifier_trains_exports_and_serves(tmp_path):
   try:
     answer = predictor.predict(["房间很干净"])[0]
     assert answer["label"] in ("0", "1")
-    status, served = _serve_one(predictor, {"instances": [{"text":
+    status, served = clirun.serve_once(predictor, {"instances": [{"text":
                                                            "房间很干净"}]})
     assert status == 200
     assert served["predictions"][0]["label"] == answer["label"]
@@ -95,7 +77,7 @@ def test_ner_trains_exports_and_serves(tmp_path):
     text = "张三在北京大学读书。"
     answer = predictor.predict([text])[0]
     assert len(answer["tags"]) == len(text)
-    status, served = _serve_one(predictor, {"instances": [{"text": text}]})
+    status, served = clirun.serve_once(predictor, {"instances": [{"text": text}]})
     assert status == 200 and served["predictions"][0]["tags"] == \
         answer["tags"]
   finally:

@@ -103,23 +103,9 @@ def test_cli_multi_label_trains_evaluates_predicts(tmp_path):
     assert answer["labels"] == [
         label for label, t in zip(results["labels"], saved["thresholds"])
         if answer["probabilities"][label] >= t]
-    import threading  # pylint: disable=g-import-not-at-top
-    import urllib.request  # pylint: disable=g-import-not-at-top
-    from serving import server as server_lib  # pylint: disable=g-import-not-at-top
-    server = server_lib.make_server(predictor, "tags", port=0)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-      request = urllib.request.Request(
-          "http://127.0.0.1:%d/v1/models/tags:predict" %
-          server.server_address[1], method="POST",
-          data=json.dumps({"instances": [{"text": "房间干净早餐好"}]}).encode())
-      with urllib.request.urlopen(request, timeout=60) as response:
-        served = json.loads(response.read())["predictions"][0]
-      assert served["labels"] == answer["labels"]
-    finally:
-      server.shutdown()
-      server.server_close()
+    _, served = clirun.serve_once(
+        predictor, {"instances": [{"text": "房间干净早餐好"}]}, "tags")
+    assert served["predictions"][0]["labels"] == answer["labels"]
   finally:
     predictor.close()
 
