@@ -62,7 +62,7 @@ RUN_FILES = (("checkpoint", "model.ckpt-*", "graph.pbtxt", "events.out.*",
               BEST_DIR + ".old", RUN_INFO_FILE, VOCAB_FILE, LABELS_FILE,
               "run_results.json", "eval_results.txt", "test_results.tsv",
               "test_results.txt", "test_predictions.txt",
-              "test_predictions.jsonl", "student_init") +
+              "test_predictions.jsonl", "student_init", "curves.jsonl") +
              tuple(modeling.families.CONFIG_FILES.values()))
 
 _OVERWRITE_FIX = ("pass --overwrite_output_dir (with --do_train) to train "

@@ -35,6 +35,7 @@ import tensorflow.compat.v1 as tf
 
 import modeling
 import tokenization
+from finetuning import curves
 from finetuning import features as features_lib
 from finetuning import input_pipeline
 from finetuning import distribution
@@ -374,7 +375,9 @@ def _run_locked(task, settings, train, files, do_lower_case, max_seq_length,
   run = Run(task, settings, train, files, do_lower_case, max_seq_length)
   run.plan = distribution.plan(train.distribution_strategy, train.num_gpus,
                                train.train_batch_size)
-  if not chief:
+  if chief:
+    run.state.curves_path = os.path.join(output_dir, curves.CURVES_FILE)
+  else:
     run.feature_dir = os.path.join(settings.feature_dir, "%s-%d" % (
         run.plan.cluster.task_type, run.plan.cluster.task_index))
   if run.plan.strategy == "parameter_server":

@@ -31,6 +31,7 @@ import numpy as np
 import tensorflow.compat.v1 as tf
 
 import modeling
+from finetuning import curves
 from finetuning import distribution
 from finetuning import encoding
 from finetuning import optimization
@@ -48,11 +49,14 @@ class RunState(object):
   Attributes:
     totals: {"eval"/"predict": examples} for the progress ETAs.
     rates: {loop name: Progress.rates()} of finished loops.
+    curves_path: where training appends its learning curves (curves.py),
+      or None (a non-chief worker, or a caller that keeps none).
   """
 
-  def __init__(self):
+  def __init__(self, curves_path=None):
     self.totals = {}
     self.rates = {}
+    self.curves_path = curves_path
 
 
 # ------------------------------------------------------ model_fn specs ---
@@ -121,9 +125,13 @@ class Trainer(object):
                   "lr": learning_rate},
         total_steps=self.num_train_steps,
         every_seconds=settings.log_every_seconds, state=self.state)
+    hooks = [hook]
+    if self.state.curves_path:
+      hooks.append(CurveHook(self.state.curves_path, shown, learning_rate,
+                             curves.every_steps_for(self.num_train_steps)))
     return tf.estimator.EstimatorSpec(tf.estimator.ModeKeys.TRAIN,
                                       loss=loss, train_op=train_op,
-                                      training_hooks=[hook])
+                                      training_hooks=hooks)
 
   def restore_and_select(self, frozen_scopes=()):
     """Restores the encoder (with its report) and picks what trains.
@@ -237,6 +245,40 @@ class ProgressHook(tf.train.SessionRunHook):
       self.progress.done()
       if self.state is not None:
         self.state.rates[self.name] = self.progress.rates()
+
+
+class CurveHook(tf.train.SessionRunHook):
+  """Appends the loss and learning-rate curve to curves.jsonl: a start
+  line with the restored step, then the means over every `every_steps`
+  steps (curves.py states the rules)."""
+
+  def __init__(self, path, loss, learning_rate, every_steps):
+    self.path = path
+    self.tensors = {"loss": loss, "lr": learning_rate}
+    self.averager = curves.Averager(every_steps)
+    self._global_step = None
+    self._step = 0
+
+  def begin(self):
+    self._global_step = tf.train.get_global_step()
+
+  def after_create_session(self, session, coord):
+    self._step = int(session.run(self._global_step))
+    curves.append(self.path, {"kind": "start", "step": self._step})
+
+  def before_run(self, run_context):
+    return tf.train.SessionRunArgs(self.tensors)
+
+  def after_run(self, run_context, run_values):
+    self._step += 1
+    record = self.averager.add(self._step, run_values.results)
+    if record:
+      curves.append(self.path, record)
+
+  def end(self, session):
+    record = self.averager.flush(self._step)
+    if record:
+      curves.append(self.path, record)
 
 
 # ----------------------------------------------------------- estimator ---
@@ -495,6 +537,10 @@ def _evaluate_and_keep(evaluate_fn, settings, output_dir, step, state):
     state["bad_evals"] += 1
   state["last_eval_step"] = step
   _save_eval_state(output_dir, state)
+  record = {"kind": "eval", "step": step}
+  record.update({k: v for k, v in _scalars(results).items()
+                 if k != "global_step" and np.isfinite(v)})
+  curves.append(os.path.join(output_dir, curves.CURVES_FILE), record)
   return state
 
 
