@@ -1,0 +1,16 @@
+"""The studio: a web page over the run scripts (studio.py starts it).
+
+  workspace.py  the workspace folder and its path rule
+  commands.py   the run kinds, their fields (defaults from the settings
+                table) and the validated argv of the project's scripts
+  jobs.py       runs as subprocesses: queue, stop, resume, state on disk,
+                re-attach after a restart
+  views.py      what the pages show of a run, read from its folder
+  trying.py     export (export_savedmodel.py) and try (serve.py)
+  server.py     the HTTP server and its security rules
+  static/       the page: index.html, app.js (plain JS, SVG charts),
+                style.css
+
+Nothing here imports TensorFlow or the training loop: the studio runs the
+scripts as processes and reads what they write.
+"""

@@ -1,0 +1,155 @@
+"""The studio's workspace folder, and the one rule for paths inside it.
+
+  WORKSPACE/
+    data/<name>/     data folders: train / dev / test files inside
+    models/<name>/   pre-trained model folders (a checkpoint, its config and
+                     vocab: a Google release or convert_checkpoint.py output)
+    runs/<id>/       one per studio run:
+                       job.json    the job (request, command, status, pid)
+                       log.txt     the script's stdout and stderr
+                       exit_code   written by the job's shell when it ends
+                       output/     the run directory (--output_dir)
+                       export/     SavedModel versions (export_savedmodel.py)
+
+Path rule (`Workspace.resolve`): a path a request names is relative to the
+workspace, has no "..", and resolves (symlinks followed) to a place inside
+the workspace, under the top folder it must be in. Anything else is a
+`PathError`. The studio writes only under runs/.
+"""
+
+import os
+import re
+
+DATA, MODELS, RUNS = "data", "models", "runs"
+RUN_ID = re.compile(r"^r[0-9]{1,9}$")
+
+
+class PathError(ValueError):
+  """A path a request names that is not allowed (a 400 reply)."""
+
+
+class Workspace(object):
+  """Paths and listings of one workspace folder."""
+
+  def __init__(self, root):
+    self.root = os.path.realpath(root)
+    for name in (DATA, MODELS, RUNS):
+      os.makedirs(os.path.join(self.root, name), exist_ok=True)
+
+  def resolve(self, relative, top=None):
+    """The absolute path of `relative` (a workspace-relative path).
+
+    Args:
+      relative: e.g. "data/sst2".
+      top: DATA, MODELS or RUNS: the path must lie strictly inside it.
+
+    Raises:
+      PathError: absolute, "..", outside the workspace once symlinks are
+        followed, or not under `top`.
+    """
+    if not isinstance(relative, str) or not relative.strip():
+      raise PathError("a path is required")
+    if "\x00" in relative or os.path.isabs(relative) or relative.startswith(
+        "~"):
+      raise PathError("%r: give a path relative to the workspace" % relative)
+    parts = relative.replace("\\", "/").split("/")
+    if ".." in parts:
+      raise PathError("%r: '..' is not allowed in paths" % relative)
+    path = os.path.realpath(os.path.join(self.root, relative))
+    base = os.path.join(self.root, top) if top else self.root
+    if os.path.commonpath([path, base]) != base or path == base:
+      raise PathError("%r is not inside the workspace's %s/ folder" %
+                      (relative, top or "."))
+    return path
+
+  def relative(self, path):
+    return os.path.relpath(path, self.root)
+
+  def data_folders(self):
+    """[{"name", "path", "files"}] of data/ folders holding a train file."""
+    found = []
+    for name, path in self._children(DATA):
+      files = sorted(f for f in os.listdir(path)
+                     if os.path.isfile(os.path.join(path, f)))
+      if any(_split_of(f) == "train" for f in files):
+        found.append({"name": name, "path": DATA + "/" + name,
+                      "files": files})
+    return found
+
+  def model_folders(self):
+    """[{"name", "path"}] of models/ folders holding a checkpoint."""
+    found = []
+    for name, path in self._children(MODELS):
+      if any(f.endswith(".index") for f in os.listdir(path)):
+        found.append({"name": name, "path": MODELS + "/" + name})
+    return found
+
+  def run_dir(self, run_id):
+    """runs/<run_id> (absolute); PathError for a malformed id."""
+    if not isinstance(run_id, str) or not RUN_ID.match(run_id):
+      raise PathError("%r is not a run id (r1, r2, ...)" % (run_id,))
+    return os.path.join(self.root, RUNS, run_id)
+
+  def _children(self, top):
+    base = os.path.join(self.root, top)
+    for name in sorted(os.listdir(base)):
+      if name.startswith("."):
+        continue
+      try:
+        path = self.resolve(top + "/" + name, top)
+      except PathError:
+        continue              # a symlink out of the workspace: not listed
+      if os.path.isdir(path):
+        yield name, path
+
+
+def _split_of(file_name):
+  """"train" for train.tsv, example.train, train.json, ...; else None."""
+  for split in ("train", "dev", "test"):
+    stem, _, ext = file_name.partition(".")
+    if stem == split or ext == split:
+      return split
+  return None
+
+
+def guess_task(name, files, kind, known):
+  """The --task a data folder most likely is: its own name when that is a
+  task in `known`, else from its file names."""
+  if name in known:
+    return name
+  if kind == "ner":
+    if any(f.startswith("example.") for f in files):
+      return "peoples_daily"
+    return "bio"
+  exts = {f.partition(".")[2] for f in files if _split_of(f) == "train"}
+  for ext, task in (("csv", "csv"), ("json", "jsonl"), ("jsonl", "jsonl")):
+    if ext in exts:
+      return task
+  return "tsv"
+
+
+TEXT_COLUMNS = ("text_a", "sentence", "text", "review", "content", "sentence1",
+                "question1")
+PAIR_COLUMNS = ("text_b", "sentence2", "question2")
+
+
+def guess_columns(path):
+  """{"text_a_column", "label_column"[, "text_b_column"]} from the header of
+  a generic tsv / csv train file, or {} when the names are not the usual
+  ones (the user then names the columns)."""
+  import csv  # pylint: disable=g-import-not-at-top
+  try:
+    with open(path, encoding="utf-8", newline="") as f:
+      header = next(csv.reader(f, delimiter="," if path.endswith(".csv")
+                               else "\t"))
+  except (OSError, StopIteration, UnicodeDecodeError, csv.Error):
+    return {}
+  names = [h.strip() for h in header]
+  text_a = [c for c in TEXT_COLUMNS if c in names]
+  if "label" not in names or not text_a:
+    return {}
+  guess = {"text_a_column": text_a[0], "label_column": "label"}
+  text_b = [c for c in PAIR_COLUMNS if c in names]
+  if text_b:
+    guess["text_b_column"] = text_b[0]
+  return guess

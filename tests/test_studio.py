@@ -1,0 +1,503 @@
+"""The studio's server side: security rules, commands, the job queue.
+
+Job mechanics run fake scripts (a repo folder of small Python files that
+sleep, print progress lines and exit), so stop, resume, the queue and the
+re-attach after a restart are tested without TensorFlow. The real scripts
+run in tests/test_studio_browser.py.
+"""
+
+import http.client
+import json
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import time
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from finetuning import curves
+from studio import commands
+from studio import jobs as jobs_lib
+from studio import server as server_lib
+from studio import views
+from studio import workspace as workspace_lib
+from tests import clirun
+from tests import datasets
+from tests.paths import REFERENCE_DIR, REPO_DIR
+
+
+def make_workspace(root):
+  """data/chnsenticorp, data/pd (NER), models/tiny under root."""
+  datasets.chnsenticorp(os.path.join(root, "data", "chnsenticorp"),
+                        train=8, dev=4)
+  os.makedirs(os.path.join(root, "data", "pd"))
+  with open(os.path.join(root, "data", "pd", "example.train"), "w") as f:
+    f.write("北 B-LOC\n京 I-LOC\n\n")
+  shutil.copytree(os.path.join(REFERENCE_DIR, "bert_zh_tiny"),
+                  os.path.join(root, "models", "tiny"))
+  return root
+
+
+class Client(object):
+  """Requests to a studio server on a free port (in a thread)."""
+
+  def __init__(self, studio):
+    self.studio = studio
+    self.httpd = server_lib.make_server(studio, port=0)
+    self.port = self.httpd.server_address[1]
+    self.thread = threading.Thread(target=self.httpd.serve_forever,
+                                   daemon=True)
+    self.thread.start()
+
+  def request(self, method, path, body=None, headers=None, raw=None):
+    conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
+    data = raw if raw is not None else (
+        json.dumps(body).encode("utf-8") if body is not None else None)
+    all_headers = {"Content-Type": "application/json"}
+    all_headers.update(headers or {})
+    conn.request(method, path, body=data, headers=all_headers)
+    response = conn.getresponse()
+    text = response.read().decode("utf-8")
+    conn.close()
+    try:
+      answer = json.loads(text)
+    except ValueError:
+      answer = text
+    return response.status, answer, response
+
+  def post(self, path, body, headers=None):
+    all_headers = {"X-Studio-Csrf": self.studio.csrf}
+    all_headers.update(headers or {})
+    return self.request("POST", path, body, all_headers)
+
+  def close(self):
+    self.httpd.shutdown()
+    self.httpd.server_close()
+    self.studio.close()
+
+
+@pytest.fixture
+def client(tmp_path):
+  root = make_workspace(str(tmp_path / "ws"))
+  c = Client(server_lib.Studio(root, REPO_DIR))
+  yield c
+  c.close()
+
+
+def classification(**values):
+  return {"kind": "classification", "data": "data/chnsenticorp",
+          "model": "models/tiny", "values": values}
+
+
+# ------------------------------------------------------------- paths ---
+
+@pytest.mark.parametrize("data", [
+    "../ws", "data/../../etc", "/etc", "data/chnsenticorp/../../..",
+    "~/data", "data", "models/tiny", "data/missing", "data/a\x00b"])
+def test_paths_outside_their_folder_are_refused(client, data):
+  status, answer, _ = client.post("/api/command", dict(classification(),
+                                                       data=data))
+  assert status == 400, answer
+  assert answer["error"]
+
+
+def test_a_symlink_out_of_the_workspace_is_refused(client, tmp_path):
+  outside = tmp_path / "outside"
+  datasets.chnsenticorp(str(outside), train=4)
+  os.symlink(str(outside), os.path.join(client.studio.workspace.root,
+                                        "data", "escape"))
+  status, answer, _ = client.post("/api/command",
+                                  dict(classification(), data="data/escape"))
+  assert status == 400 and "not inside" in answer["error"], answer
+  names = [d["name"] for d in client.request("GET", "/api/options")[1]
+           ["data"]]
+  assert "escape" not in names and "chnsenticorp" in names
+
+
+def test_a_symlink_inside_the_workspace_is_followed(client):
+  root = client.studio.workspace.root
+  os.symlink(os.path.join(root, "data", "chnsenticorp"),
+             os.path.join(root, "data", "alias"))
+  status, answer, _ = client.post("/api/command",
+                                  dict(classification(), data="data/alias"))
+  assert status == 200, answer
+  assert "--data_dir=data/chnsenticorp" in answer["argv"]
+
+
+def test_run_ids_and_static_paths_do_not_traverse(client):
+  for path in ("/api/runs/..%2F..%2Fetc", "/api/runs/r1", "/static/../server.py",
+               "/static/%2e%2e/server.py", "/api/runs/r1/../../x"):
+    status, answer, _ = client.request("GET", path)
+    assert status == 404, (path, answer)
+
+
+# ------------------------------------------------------ tokens, CSRF ---
+
+def test_a_token_is_checked_on_every_request(tmp_path):
+  root = make_workspace(str(tmp_path / "ws"))
+  c = Client(server_lib.Studio(root, REPO_DIR, token="s3cret"))
+  try:
+    for path in ("/", "/api/runs", "/api/options", "/static/app.js"):
+      assert c.request("GET", path)[0] == 401, path
+    bad = {"Authorization": "Bearer wrong"}
+    assert c.request("GET", "/api/runs", headers=bad)[0] == 401
+    assert c.post("/api/command", classification(), bad)[0] == 401
+    assert c.request("GET", "/?token=wrong")[0] == 401
+    good = {"Authorization": "Bearer s3cret"}
+    assert c.request("GET", "/api/runs", headers=good)[0] == 200
+    # The printed address sets a cookie, and the cookie then works.
+    status, _, response = c.request("GET", "/?token=s3cret")
+    assert status == 303 and response.getheader("Location") == "/"
+    cookie = response.getheader("Set-Cookie")
+    assert "HttpOnly" in cookie and "SameSite=Strict" in cookie
+    jar = {"Cookie": cookie.split(";")[0]}
+    assert c.request("GET", "/api/options", headers=jar)[0] == 200
+    assert c.post("/api/command", classification(), jar)[0] == 200
+    # A token opens the host check: a LAN name is fine with it.
+    assert c.request("GET", "/api/runs", headers=dict(
+        good, Host="studio.lan:8600"))[0] == 200
+  finally:
+    c.close()
+
+
+def test_write_requests_need_the_pages_csrf_header(client):
+  body = classification()
+  for headers in ({}, {"X-Studio-Csrf": "guess"}, {"X-Studio-Csrf": ""}):
+    status, answer, _ = client.request("POST", "/api/runs", body, headers)
+    assert status == 403 and "X-Studio-Csrf" in answer["error"], answer
+  assert not os.listdir(os.path.join(client.studio.workspace.root, "runs"))
+  status, page, _ = client.request("GET", "/")
+  assert status == 200 and client.studio.csrf in page
+
+
+def test_a_foreign_host_header_is_refused_without_a_token(client):
+  status, answer, _ = client.request("GET", "/api/runs",
+                                     headers={"Host": "evil.example:8600"})
+  assert status == 403 and "Host" in answer["error"]
+  assert client.request("GET", "/api/runs",
+                        headers={"Host": "localhost:8600"})[0] == 200
+
+
+def test_an_oversized_body_is_refused_unread(client):
+  raw = b"{" + b" " * (server_lib.MAX_BODY + 10) + b"}"
+  status, answer, _ = client.request(
+      "POST", "/api/command", raw=raw,
+      headers={"X-Studio-Csrf": client.studio.csrf})
+  assert status == 413 and "limit" in answer["error"]
+
+
+def test_bodies_that_are_not_json_objects_are_refused(client):
+  for raw in (b"not json", b"[1, 2]", b"\xff\xfe"):
+    status, answer, _ = client.request(
+        "POST", "/api/command", raw=raw,
+        headers={"X-Studio-Csrf": client.studio.csrf})
+    assert status == 400, (raw, answer)
+
+
+def test_other_hosts_need_a_token(tmp_path):
+  studio = server_lib.Studio(str(tmp_path / "ws"), REPO_DIR)
+  try:
+    with pytest.raises(ValueError, match="--token"):
+      server_lib.make_server(studio, host="0.0.0.0", port=0)
+  finally:
+    studio.close()
+  proc = subprocess.run(
+      [sys.executable, os.path.join(REPO_DIR, "studio.py"),
+       "--workspace=%s" % (tmp_path / "ws"), "--host=0.0.0.0", "--port=0"],
+      stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+      universal_newlines=True, timeout=60)
+  clirun.assert_user_error(proc, "--token")
+
+
+def test_studio_py_bad_command_lines(tmp_path):
+  missing = subprocess.run(
+      [sys.executable, os.path.join(REPO_DIR, "studio.py")],
+      stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+      universal_newlines=True, timeout=60)
+  clirun.assert_user_error(missing, "--workspace is required")
+  unknown = subprocess.run(
+      [sys.executable, os.path.join(REPO_DIR, "studio.py"),
+       "--workspace=%s" % tmp_path, "--prot=1"],
+      stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+      universal_newlines=True, timeout=60)
+  clirun.assert_user_error(unknown, "prot")
+
+
+# ----------------------------------------------------------- commands ---
+
+def test_unknown_flags_and_bad_values_are_refused(client):
+  cases = [
+      ({"values": {"output_dir": "/tmp/x"}}, "unknown field"),
+      ({"values": {"init_checkpoint": "/etc"}}, "unknown field"),
+      ({"values": {"do_train; rm -rf /": True}}, "unknown field"),
+      ({"values": {"use_xla": True}}, "unknown field"),
+      ({"values": {"learning_rate": "abc"}}, "learning_rate"),
+      ({"values": {"train_batch_size": "3.5"}}, "train_batch_size"),
+      ({"values": {"train_batch_size": True}}, "train_batch_size"),
+      ({"values": {"learning_rate": "nan"}}, "learning_rate"),
+      ({"values": {"optimizer": "sgd"}}, "optimizer"),
+      ({"values": {"dynamic_padding": "maybe"}}, "dynamic_padding"),
+      ({"values": {"freeze": "a\n--do_predict"}}, "one line"),
+      ({"values": {"crf": True}}, "unknown field"),        # an NER field
+      ({"values": "lr=1"}, "values"),
+      ({"kind": "shell"}, "kind"),
+      ({"model": None}, "model"),
+  ]
+  for change, fragment in cases:
+    status, answer, _ = client.post("/api/command",
+                                    dict(classification(), **change))
+    assert status == 400 and fragment in answer["error"], (change, answer)
+
+
+def test_the_command_is_the_script_with_typed_flags(client):
+  status, answer, _ = client.post("/api/command", classification(
+      learning_rate="3e-5", num_train_epochs=2, dynamic_padding=False,
+      train_batch_size="32", seed=""))
+  assert status == 200, answer
+  argv = answer["argv"]
+  assert argv[0] == "run_classifier.py"
+  assert "--learning_rate=3e-05" in argv and "--num_train_epochs=2.0" in argv
+  assert "--dynamic_padding=false" in argv
+  # At its default (32) or empty: not passed, the script's default applies.
+  assert not any(a.startswith("--train_batch_size") or a.startswith("--seed")
+                 for a in argv)
+  # The task comes from the folder's name.
+  assert "--task=chnsenticorp" in argv
+  assert answer["command"].startswith("python run_classifier.py ")
+
+
+def test_generic_tsv_columns_are_guessed_from_the_header(client):
+  root = client.studio.workspace.root
+  shutil.copytree(os.path.join(root, "data", "chnsenticorp"),
+                  os.path.join(root, "data", "reviews"))
+  status, answer, _ = client.post("/api/command",
+                                  dict(classification(), data="data/reviews"))
+  assert status == 200, answer
+  for flag in ("--task=tsv", "--text_a_column=text_a", "--label_column=label"):
+    assert flag in answer["argv"]
+  status, answer, _ = client.post("/api/command", {
+      "kind": "ner", "data": "data/pd", "model": "models/tiny",
+      "values": {"crf": True}})
+  assert status == 200 and "--task=peoples_daily" in answer["argv"]
+  assert "--crf=true" in answer["argv"]
+
+
+def _helpxml_defaults(script):
+  """{flag: default text} from `python script --helpxml`."""
+  proc = subprocess.run([sys.executable, os.path.join(REPO_DIR, script),
+                         "--helpxml"], stdout=subprocess.PIPE,
+                        stderr=subprocess.PIPE, timeout=120, cwd=REPO_DIR)
+  root = ET.fromstring(proc.stdout.decode("utf-8"))
+  return {flag.findtext("name"): flag.findtext("default")
+          for flag in root.iter("flag")}
+
+
+@pytest.mark.parametrize("kind", list(commands.KINDS))
+def test_form_defaults_are_the_scripts_defaults(kind):
+  flags = _helpxml_defaults(commands.KINDS[kind].script)
+  for field in commands.fields(kind):
+    assert field.name in flags, (kind, field.name)
+    shown = field.default
+    if shown is None:
+      expected = ""
+    elif isinstance(shown, bool):
+      expected = "true" if shown else "false"
+    else:
+      expected = str(shown)
+    cli = flags[field.name]
+    if shown is None:
+      assert cli in ("", "None"), (kind, field.name, cli)
+    elif field.type == "float":
+      assert float(cli) == float(expected), (kind, field.name)
+    else:
+      assert cli == expected, (kind, field.name, cli, expected)
+
+
+def test_task_lists_are_the_scripts():
+  from finetuning import ner_data  # pylint: disable=g-import-not-at-top
+  from finetuning import tasks  # pylint: disable=g-import-not-at-top
+  assert commands.CLASSIFIER_TASKS == tasks.TASK_NAMES
+  for name in commands.NER_TASKS:
+    assert ner_data.get_ner_task(name).name == name
+
+
+# -------------------------------------------------------- curves, views ---
+
+def test_curves_drop_steps_a_resumed_run_trains_again(tmp_path):
+  path = str(tmp_path / curves.CURVES_FILE)
+  for record in ({"kind": "start", "step": 0},
+                 {"kind": "train", "step": 10, "loss": 1.0, "lr": 1.0},
+                 {"kind": "eval", "step": 10, "accuracy": 0.5},
+                 {"kind": "train", "step": 20, "loss": 0.9, "lr": 1.0},
+                 {"kind": "eval", "step": 20, "accuracy": 0.6},
+                 {"kind": "train", "step": 30, "loss": 0.8, "lr": 1.0},
+                 {"kind": "start", "step": 10},
+                 {"kind": "train", "step": 20, "loss": 0.7, "lr": 2.0}):
+    curves.append(path, record)
+  with open(path, "a") as f:
+    f.write('{"kind": "train", "step": 40, "lo')      # a write cut short
+  data = curves.read(path)
+  assert [(p["step"], p["loss"]) for p in data["train"]] == [(10, 1.0),
+                                                            (20, 0.7)]
+  assert [p["step"] for p in data["eval"]] == [10]
+  assert curves.read(str(tmp_path / "missing")) == {"train": [], "eval": []}
+
+
+def test_averager_means_over_the_interval():
+  averager = curves.Averager(2)
+  assert averager.add(1, {"loss": 1.0}) is None
+  assert averager.add(2, {"loss": 3.0}) == {"kind": "train", "step": 2,
+                                            "loss": 2.0}
+  assert averager.add(3, {"loss": 5.0}) is None
+  assert averager.flush(3) == {"kind": "train", "step": 3, "loss": 5.0}
+  assert averager.flush(3) is None
+
+
+def test_progress_and_eta_come_from_the_newest_progress_line():
+  log = ("INFO train: step 10/100, 2.00 steps/sec, 64.0 examples/sec, "
+         "ETA 0:00:45, loss 0.6\nINFO train: step 30/100, 2.00 steps/sec, "
+         "64.0 examples/sec, ETA 0:01:05, loss 0.5\n")
+  assert views.progress({"status": "running"}, log) == (30, 100, 65)
+  assert views.progress({"status": "stopped"}, log) == (30, 100, None)
+  assert views.progress({"status": "running"}, "nothing") == (None, None,
+                                                              None)
+
+
+# --------------------------------------------------------------- jobs ---
+
+FAKE_SCRIPT = r'''
+import os, sys, time
+args = dict(a[2:].split("=", 1) for a in sys.argv[1:] if "=" in a)
+steps = int(float(args.get("num_train_epochs", "3")))
+out = args["output_dir"]
+os.makedirs(out, exist_ok=True)
+done = 0
+if os.path.exists(os.path.join(out, "done_steps")):
+  done = int(open(os.path.join(out, "done_steps")).read())
+for step in range(done + 1, steps + 1):
+  time.sleep(float(os.environ.get("FAKE_STEP_SECONDS", "0.05")))
+  open(os.path.join(out, "done_steps"), "w").write(str(step))
+  print("INFO train: step %d/%d, 1.00 steps/sec, 8.0 examples/sec, "
+        "ETA 0:00:%02d" % (step, steps, steps - step), flush=True)
+if args.get("learning_rate") == "0.5":
+  print("error: --learning_rate=0.5 is refused by this fake", flush=True)
+  sys.exit(2)
+'''
+
+
+@pytest.fixture
+def fake_repo(tmp_path):
+  repo = tmp_path / "repo"
+  repo.mkdir()
+  for kind in commands.KINDS.values():
+    (repo / kind.script).write_text(FAKE_SCRIPT)
+  return str(repo)
+
+
+def wait_for(predicate, timeout=60.0):
+  deadline = time.time() + timeout
+  while time.time() < deadline:
+    value = predicate()
+    if value:
+      return value
+    time.sleep(0.1)
+  raise AssertionError("timed out")
+
+
+def _create(jobs, workspace, **values):
+  command = commands.build(classification(**values), workspace)
+  return jobs.create(command, None, classification(**values))["id"]
+
+
+def test_one_run_at_a_time_in_order_then_done_or_failed(tmp_path, fake_repo):
+  workspace = workspace_lib.Workspace(make_workspace(str(tmp_path / "ws")))
+  jobs = jobs_lib.Jobs(workspace, fake_repo, poll_seconds=0.05)
+  jobs.start()
+  try:
+    first = _create(jobs, workspace, num_train_epochs=20)
+    second = _create(jobs, workspace, num_train_epochs=2, learning_rate=0.5)
+    assert jobs.get(first)["status"] == "running"
+    assert jobs.get(second)["status"] == "queued"
+    wait_for(lambda: jobs.get(first)["status"] == "done")
+    wait_for(lambda: jobs.get(second)["status"] == "failed")
+    assert jobs.get(second)["exit_code"] == 2
+    assert jobs.get(second)["started"] >= jobs.get(first)["ended"] - 1
+    summary = views.summary(workspace, jobs.get(second))
+    assert summary["error"] == ("error: --learning_rate=0.5 is refused by "
+                                "this fake")
+    assert (summary["step"], summary["total_steps"]) == (2, 2)
+  finally:
+    jobs.close()
+
+
+def test_stop_and_resume_go_on_from_where_the_run_was(tmp_path, fake_repo,
+                                                      monkeypatch):
+  monkeypatch.setenv("FAKE_STEP_SECONDS", "0.2")
+  workspace = workspace_lib.Workspace(make_workspace(str(tmp_path / "ws")))
+  jobs = jobs_lib.Jobs(workspace, fake_repo, poll_seconds=0.05)
+  jobs.start()
+  try:
+    run_id = _create(jobs, workspace, num_train_epochs=30)
+    queued = _create(jobs, workspace, num_train_epochs=2)
+    out = os.path.join(workspace.run_dir(run_id), "output", "done_steps")
+    wait_for(lambda: os.path.exists(out))
+    assert jobs.stop(queued)["status"] == "stopped"          # never ran
+    jobs.stop(run_id)
+    wait_for(lambda: jobs.get(run_id)["status"] == "stopped", 20)
+    stopped_at = int(open(out).read())
+    assert stopped_at < 30
+    with pytest.raises(ValueError, match="only a queued or running"):
+      jobs.stop(run_id)
+    jobs.resume(run_id)
+    wait_for(lambda: jobs.get(run_id)["status"] == "done")
+    assert int(open(out).read()) == 30
+    assert jobs.get(run_id)["attempts"] == 2
+    log = open(os.path.join(workspace.run_dir(run_id), "log.txt")).read()
+    assert "step %d/30" % (stopped_at + 1) in log
+    assert jobs.get(queued)["status"] == "stopped"
+    with pytest.raises(ValueError, match="only a stopped or failed"):
+      jobs.resume(run_id)
+  finally:
+    jobs.close()
+
+
+def test_a_restarted_studio_reattaches_or_marks_stopped(tmp_path, fake_repo,
+                                                        monkeypatch):
+  monkeypatch.setenv("FAKE_STEP_SECONDS", "0.2")
+  workspace = workspace_lib.Workspace(make_workspace(str(tmp_path / "ws")))
+  jobs = jobs_lib.Jobs(workspace, fake_repo, poll_seconds=0.05)
+  jobs.start()
+  running = _create(jobs, workspace, num_train_epochs=10)
+  queued = _create(jobs, workspace, num_train_epochs=1)
+  jobs.close()              # the studio stops; its run goes on
+  later = jobs_lib.Jobs(workspace, fake_repo, poll_seconds=0.05)
+  assert later.get(running)["status"] == "running"        # re-attached
+  later.start()
+  try:
+    wait_for(lambda: later.get(running)["status"] == "done")
+    wait_for(lambda: later.get(queued)["status"] == "done")
+    # A run killed while no studio watched: "stopped" at the next start.
+    killed = _create(later, workspace, num_train_epochs=50)
+    wait_for(lambda: later.get(killed)["pid"])
+    later.close()
+    pid = later.get(killed)["pid"]
+    os.killpg(pid, 9)
+    wait_for(lambda: jobs_lib.process_start(pid) is None)
+  finally:
+    later.close()
+  again = jobs_lib.Jobs(workspace, fake_repo)
+  assert again.get(killed)["status"] == "stopped"
+  assert again.get(killed)["exit_code"] is None
+
+
+def test_a_corrupt_job_file_is_skipped(tmp_path, fake_repo):
+  workspace = workspace_lib.Workspace(make_workspace(str(tmp_path / "ws")))
+  jobs = jobs_lib.Jobs(workspace, fake_repo)
+  os.makedirs(workspace.run_dir("r7"))
+  with open(os.path.join(workspace.run_dir("r7"), "job.json"), "w") as f:
+    f.write('{"id": "r7", "sta')
+  assert jobs.all() == [] and jobs.get("r7") is None
+  assert _create(jobs, workspace) == "r8"
