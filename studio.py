@@ -6,7 +6,7 @@ from a web page.
 
 The workspace holds data/<name>/ (train/dev/test files), models/<name>/
 (pre-trained checkpoints) and runs/ (the studio's runs); see
-studio/workspace.py. Runs are the project's scripts in subprocesses, one at
+webstudio/workspace.py. Runs are the project's scripts in subprocesses, one at
 a time by default; stopping the studio leaves them running, and a studio
 started again re-attaches to them.
 """
@@ -47,7 +47,7 @@ def _parse_flags(argv):
 
 
 def main(_):
-  from studio import server  # pylint: disable=g-import-not-at-top
+  from webstudio import server  # pylint: disable=g-import-not-at-top
   logging.basicConfig(level=logging.INFO, format="%(message)s")
   if not FLAGS.workspace:
     fail("--workspace is required: the folder that holds data/, models/ "
@@ -82,7 +82,12 @@ def main(_):
 
 
 def run():
-  """The console-script entry (pyproject.toml)."""
+  """The entry of `python studio.py` and of the console command
+  bert-studio (pyproject.toml). absl's --help lists the flags of the module
+  named like sys.argv[0]; for the console wrapper, name this module's."""
+  if __name__ != "__main__":
+    for flag in FLAGS.get_key_flags_for_module(__name__):
+      FLAGS.register_key_flag_for_module(sys.argv[0], flag)
   app.run(main, flags_parser=_parse_flags)
 
 

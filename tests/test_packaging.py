@@ -21,7 +21,8 @@ from tests.paths import REPO_DIR
 COMMANDS = ("bert-run-classifier", "bert-run-ner", "bert-run-distill",
             "bert-run-pretraining", "bert-create-pretraining-data",
             "bert-extract-features", "bert-convert-checkpoint",
-            "bert-export-savedmodel", "bert-predict", "bert-serve")
+            "bert-export-savedmodel", "bert-predict", "bert-serve",
+            "bert-studio")
 
 
 def _source_copy(target):
@@ -34,7 +35,8 @@ def _source_copy(target):
     if name.endswith(".py") or name in ("pyproject.toml", "README.md",
                                          "LICENSE", "NOTICE"):
       shutil.copy(path, target)
-    elif name in ("modeling", "tokenization", "finetuning", "serving"):
+    elif name in ("modeling", "tokenization", "finetuning", "serving",
+                  "webstudio"):
       shutil.copytree(path, os.path.join(target, name), ignore=ignore)
 
 
@@ -71,6 +73,9 @@ def test_pip_install_into_a_fresh_venv(tmp_path):
   assert proc.stdout.strip().endswith("BertConfig")
   installed = set(os.listdir(fresh_site))
   assert "run_classifier.py" in installed and "serve.py" in installed
+  # The studio's page ships with it (package data).
+  assert os.path.isfile(os.path.join(fresh_site, "webstudio", "static",
+                                     "app.js"))
   assert not {"tests", "bench", "tools"} & installed
   (dist_info,) = [n for n in installed if n.startswith("bert_tf1_toolkit")
                   and n.endswith(".dist-info")]
@@ -92,6 +97,7 @@ def test_pip_install_into_a_fresh_venv(tmp_path):
         command, answer.stdout[-2000:])
   help_text = answers["bert-run-classifier"].stdout
   assert "pack_sequences" in help_text and "--long_text" in help_text
+  assert "--workspace" in answers["bert-studio"].stdout
   # A user error from an installed command is one `error:` line, exit 2.
   proc = _run([str(venv / "bin" / "bert-run-classifier"), "--task=nosuch",
                "--data_dir=x", "--output_dir=" + str(tmp_path / "o")],

@@ -19,11 +19,11 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from finetuning import curves
-from studio import commands
-from studio import jobs as jobs_lib
-from studio import server as server_lib
-from studio import views
-from studio import workspace as workspace_lib
+from webstudio import commands
+from webstudio import jobs as jobs_lib
+from webstudio import server as server_lib
+from webstudio import views
+from webstudio import workspace as workspace_lib
 from tests import clirun
 from tests import datasets
 from tests.paths import REFERENCE_DIR, REPO_DIR

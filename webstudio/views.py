@@ -23,7 +23,7 @@ import os
 import re
 
 from finetuning import curves as curves_lib
-from studio import jobs as jobs_lib
+from webstudio import jobs as jobs_lib
 
 LOG_TAIL_LINES = 60
 _PROGRESS = re.compile(r"train: step (\d+)/(\d+),")
@@ -166,7 +166,7 @@ def scalars(evaluation):
 
 def detail(workspace, job):
   """Everything the run page shows."""
-  from studio import commands  # pylint: disable=g-import-not-at-top
+  from webstudio import commands  # pylint: disable=g-import-not-at-top
   final = results(workspace, job)
   log_path = os.path.join(workspace.run_dir(job["id"]), jobs_lib.LOG_FILE)
   lines = _tail_text(log_path).splitlines()[-LOG_TAIL_LINES:]

@@ -25,7 +25,7 @@ import time
 import urllib.error
 import urllib.request
 
-from studio import views
+from webstudio import views
 
 MAX_TEXT = 2000
 MODEL_NAME = "studio"

@@ -28,7 +28,7 @@ import os
 import shlex
 
 from finetuning import settings as settings_lib
-from studio import workspace as workspace_lib
+from webstudio import workspace as workspace_lib
 
 Field = collections.namedtuple("Field", ["name", "type", "default", "choices",
                                          "help", "main"])

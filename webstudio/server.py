@@ -40,11 +40,11 @@ import threading
 import urllib.parse
 from http import server as http_server
 
-from studio import commands
-from studio import jobs as jobs_lib
-from studio import trying
-from studio import views
-from studio import workspace as workspace_lib
+from webstudio import commands
+from webstudio import jobs as jobs_lib
+from webstudio import trying
+from webstudio import views
+from webstudio import workspace as workspace_lib
 
 STATIC_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)),
                           "static")
@@ -95,7 +95,7 @@ class Studio(object):
 
   def command(self, body):
     command = commands.build(body, self.workspace)
-    argv = command.argv("runs/<new>/output")
+    argv = command.argv("runs/%s/output" % self.jobs.next_id())
     return {"argv": argv, "command": commands.display(argv)}
 
   def create(self, body):

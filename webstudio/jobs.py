@@ -37,7 +37,7 @@ import sys
 import threading
 import time
 
-from studio import workspace as workspace_lib
+from webstudio import workspace as workspace_lib
 
 STATUSES = ("queued", "running", "done", "failed", "stopped")
 JOB_FILE, LOG_FILE, EXIT_FILE = "job.json", "log.txt", "exit_code"
@@ -122,13 +122,17 @@ class Jobs(object):
 
   # ------------------------------------------------------- requests ---
 
+  def next_id(self):
+    """The id the next run will most likely get (r1, r2, ...)."""
+    base = os.path.join(self.workspace.root, workspace_lib.RUNS)
+    numbers = [int(n[1:]) for n in os.listdir(base)
+               if workspace_lib.RUN_ID.match(n)]
+    return "r%d" % (max(numbers or [0]) + 1)
+
   def create(self, command, name, request):
     """A new queued job for a commands.Command; returns its dict."""
     with self.lock:
-      base = os.path.join(self.workspace.root, workspace_lib.RUNS)
-      numbers = [int(n[1:]) for n in os.listdir(base)
-                 if workspace_lib.RUN_ID.match(n)]
-      number = max(numbers or [0]) + 1
+      number = int(self.next_id()[1:])
       while True:
         run_id = "r%d" % number
         try:
