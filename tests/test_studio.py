@@ -407,15 +407,21 @@ def wait_for(predicate, timeout=60.0):
   raise AssertionError("timed out")
 
 
+def started_jobs(tmp_path, fake_repo):
+  """A workspace and a Jobs on the fake scripts, its thread started."""
+  workspace = workspace_lib.Workspace(make_workspace(str(tmp_path / "ws")))
+  jobs = jobs_lib.Jobs(workspace, fake_repo, poll_seconds=0.05)
+  jobs.start()
+  return workspace, jobs
+
+
 def _create(jobs, workspace, **values):
   command = commands.build(classification(**values), workspace)
   return jobs.create(command, None, classification(**values))["id"]
 
 
 def test_one_run_at_a_time_in_order_then_done_or_failed(tmp_path, fake_repo):
-  workspace = workspace_lib.Workspace(make_workspace(str(tmp_path / "ws")))
-  jobs = jobs_lib.Jobs(workspace, fake_repo, poll_seconds=0.05)
-  jobs.start()
+  workspace, jobs = started_jobs(tmp_path, fake_repo)
   try:
     first = _create(jobs, workspace, num_train_epochs=20)
     second = _create(jobs, workspace, num_train_epochs=2, learning_rate=0.5)
@@ -436,9 +442,7 @@ def test_one_run_at_a_time_in_order_then_done_or_failed(tmp_path, fake_repo):
 def test_stop_and_resume_go_on_from_where_the_run_was(tmp_path, fake_repo,
                                                       monkeypatch):
   monkeypatch.setenv("FAKE_STEP_SECONDS", "0.2")
-  workspace = workspace_lib.Workspace(make_workspace(str(tmp_path / "ws")))
-  jobs = jobs_lib.Jobs(workspace, fake_repo, poll_seconds=0.05)
-  jobs.start()
+  workspace, jobs = started_jobs(tmp_path, fake_repo)
   try:
     run_id = _create(jobs, workspace, num_train_epochs=30)
     queued = _create(jobs, workspace, num_train_epochs=2)
@@ -467,9 +471,7 @@ def test_stop_and_resume_go_on_from_where_the_run_was(tmp_path, fake_repo,
 def test_a_restarted_studio_reattaches_or_marks_stopped(tmp_path, fake_repo,
                                                         monkeypatch):
   monkeypatch.setenv("FAKE_STEP_SECONDS", "0.2")
-  workspace = workspace_lib.Workspace(make_workspace(str(tmp_path / "ws")))
-  jobs = jobs_lib.Jobs(workspace, fake_repo, poll_seconds=0.05)
-  jobs.start()
+  workspace, jobs = started_jobs(tmp_path, fake_repo)
   running = _create(jobs, workspace, num_train_epochs=10)
   queued = _create(jobs, workspace, num_train_epochs=1)
   jobs.close()              # the studio stops; its run goes on
@@ -501,3 +503,17 @@ def test_a_corrupt_job_file_is_skipped(tmp_path, fake_repo):
     f.write('{"id": "r7", "sta')
   assert jobs.all() == [] and jobs.get("r7") is None
   assert _create(jobs, workspace) == "r8"
+
+
+def test_the_studio_never_loads_tensorflow():
+  proc = subprocess.run(
+      [sys.executable, "-c", "import sys, studio; "
+       "from webstudio import server, jobs, views, trying, commands; "
+       "print(sorted(m for m in sys.modules if m.split('.')[0] in "
+       "('tensorflow', 'finetuning') and m != 'finetuning.curves' and "
+       "m != 'finetuning.settings' and m != 'finetuning.errors' and "
+       "m != 'finetuning'))"],
+      stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+      universal_newlines=True, cwd=REPO_DIR, timeout=60)
+  assert proc.returncode == 0, proc.stderr
+  assert proc.stdout.strip() == "[]", proc.stdout

@@ -1,0 +1,84 @@
+"""The newcomer's path through the studio, measured in a real browser.
+
+Starts nothing itself: point it at a studio that `bash studio.sh` started
+(MiniLM in models/minilm, the SST-2 sample in data/sst2). It opens the
+new-run page, changes nothing, presses Start, waits for the run to finish,
+tries two sentences and exports, and writes what it saw:
+
+  STUDIO_WORKSPACE=/tmp/sws bash studio.sh --port=8620 &
+  python bench/studio_newcomer.py --url=http://127.0.0.1:8620/ \
+      --out=bench/results/studio_newcomer.json --screenshots=docs/studio
+"""
+
+import argparse
+import json
+import os
+import time
+
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.support.ui import WebDriverWait
+
+
+def main():
+  parser = argparse.ArgumentParser()
+  parser.add_argument("--url", required=True)
+  parser.add_argument("--out", required=True)
+  parser.add_argument("--screenshots", default=None)
+  parser.add_argument("--timeout", type=float, default=7200)
+  args = parser.parse_args()
+  options = webdriver.ChromeOptions()
+  options.binary_location = "/usr/bin/chromium"
+  for arg in ("--headless=new", "--no-sandbox", "--disable-gpu",
+              "--disable-dev-shm-usage", "--no-first-run",
+              "--disable-background-networking", "--disable-component-update",
+              "--disable-sync", "--window-size=1280,1000"):
+    options.add_argument(arg)
+  driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"),
+                            options=options)
+  wait = lambda cond, t=120: WebDriverWait(driver, t, 1).until(cond)
+  shot = lambda name: args.screenshots and driver.save_screenshot(
+      os.path.join(args.screenshots, name))
+  try:
+    driver.get(args.url + "#/new")
+    wait(lambda d: d.find_element("id", "command").text.startswith("python"))
+    command = driver.find_element("id", "command").text
+    started = time.time()
+    driver.find_element("id", "start").click()
+    wait(lambda d: "#/run/r" in d.current_url)
+    run_id = driver.current_url.rsplit("/", 1)[1]
+    wait(lambda d: d.find_element("id", "run-status").text in (
+        "done", "failed", "stopped"), args.timeout)
+    seconds = time.time() - started
+    status = driver.find_element("id", "run-status").text
+    wait(lambda d: d.find_elements("css selector", "#confusion td"))
+    shot("newcomer-run.png")
+    tries = {}
+    for text in ("a gorgeous, witty, seductive movie.",
+                 "the plot is a tired retread and the acting is wooden."):
+      driver.find_element("id", "try-text").clear()
+      driver.find_element("id", "try-text").send_keys(text)
+      before = time.time()
+      driver.find_element("id", "try").click()
+      wait(lambda d, t=text: d.find_element("id", "try-label").text and
+           t[:10] not in tries, 300)
+      time.sleep(0.5)
+      tries[text] = {"label": driver.find_element("id", "try-label").text,
+                     "seconds": round(time.time() - before, 1)}
+    shot("newcomer-try.png")
+    detail = driver.execute_script(
+        "return fetch('/api/runs/%s').then(r => r.json())" % run_id)
+    result = {"command": command, "run": run_id, "status": status,
+              "seconds_start_to_done": round(seconds, 1),
+              "dev": {k: detail["results"][k] for k in ("accuracy",
+                                                       "macro_f1")},
+              "total_steps": detail["total_steps"], "tries": tries}
+  finally:
+    driver.quit()
+  with open(args.out, "w") as f:
+    json.dump(result, f, indent=2)
+  print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+  main()
