@@ -13,6 +13,7 @@ started again re-attaches to them.
 
 import logging
 import os
+import signal
 import sys
 
 from absl import app
@@ -72,6 +73,9 @@ def main(_):
     address += "?token=" + FLAGS.token
   print("studio: %s (workspace %s; Ctrl-C stops the studio, runs go on)" %
         (address, studio.workspace.root), flush=True)
+  # SIGTERM stops it as Ctrl-C does: the model server it started for
+  # "try" is stopped too (runs go on either way).
+  signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
   try:
     httpd.serve_forever()
   except KeyboardInterrupt:

@@ -517,3 +517,57 @@ def test_the_studio_never_loads_tensorflow():
       universal_newlines=True, cwd=REPO_DIR, timeout=60)
   assert proc.returncode == 0, proc.stderr
   assert proc.stdout.strip() == "[]", proc.stdout
+
+
+def test_a_distillation_command_names_a_teacher_run(client):
+  root = client.studio.workspace.root
+  os.makedirs(os.path.join(root, "runs", "r1", "output"))
+  request = {"kind": "distillation", "data": "data/chnsenticorp",
+             "teacher": "runs/r1/output", "model": None,
+             "values": {"student_layers": "0", "alpha": 0.3}}
+  status, answer, _ = client.post("/api/command", request)
+  assert status == 200, answer
+  assert answer["argv"][0] == "run_distill.py"
+  for flag in ("--teacher_dir=runs/r1/output", "--student_layers=0",
+               "--alpha=0.3"):
+    assert flag in answer["argv"]
+  for teacher, fragment in (("models/tiny", "runs/"), (None, "teacher"),
+                            ("runs/../models/tiny", "..")):
+    status, answer, _ = client.post("/api/command",
+                                    dict(request, teacher=teacher))
+    assert status == 400 and fragment in answer["error"], (teacher, answer)
+  status, answer, _ = client.post("/api/command", dict(request, values={}))
+  assert status == 400 and "student model" in answer["error"]
+
+
+def test_sigterm_stops_the_studio_cleanly(tmp_path):
+  proc = subprocess.Popen(
+      [sys.executable, os.path.join(REPO_DIR, "studio.py"),
+       "--workspace=%s" % (tmp_path / "ws"), "--port=0"],
+      stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+      universal_newlines=True)
+  line = proc.stdout.readline()
+  assert line.startswith("studio: http://127.0.0.1:"), line
+  proc.terminate()
+  assert proc.wait(30) == 0
+  for name in ("data", "models", "runs"):
+    assert os.path.isdir(str(tmp_path / "ws" / name))
+
+
+def test_try_and_export_refuse_bad_text_and_runs_without_a_model(client):
+  root = client.studio.workspace.root
+  os.makedirs(os.path.join(root, "runs", "r1", "output"))
+  jobs_lib.write_json(os.path.join(root, "runs", "r1", "job.json"), {
+      "id": "r1", "name": "r1", "kind": "ner", "status": "failed",
+      "output_dir": "runs/r1/output", "argv": ["run_ner.py"],
+      "settings": {}, "created": 0})
+  for body, fragment in (({"text": ""}, "text"), ({}, "text"),
+                         ({"text": "x" * 3000}, "at most"),
+                         ({"text": "北京", "text_b": "上海"}, "single text"),
+                         ({"text": "北京"}, "no checkpoint")):
+    status, answer, _ = client.post("/api/runs/r1/try", body)
+    assert status == 400 and fragment in answer["error"], (body, answer)
+  status, answer, _ = client.post("/api/runs/r1/export", {})
+  assert status == 400 and "no checkpoint" in answer["error"]
+  assert client.post("/api/runs/r9/try", {"text": "x"})[0] == 404
+  assert client.post("/api/runs/r1/delete", {})[0] == 404

@@ -157,7 +157,7 @@ def test_studio_flow_in_chromium(browser, studio, tmp_path):
                      "max_seq_length": 64, "eval_every_steps": 4,
                      "learning_rate": "1e-3", "seed": 1})
   ner = start_run(driver, base, "ner", "data/peoples_daily",
-                  "People's Daily tiny",
+                  "People's Daily <b>tiny</b>",
                   {"num_train_epochs": 100, "train_batch_size": 8,
                    "max_seq_length": 32, "learning_rate": "1e-3",
                    "seed": 1})
@@ -224,9 +224,36 @@ def test_studio_flow_in_chromium(browser, studio, tmp_path):
   assert driver.find_element("id", "compare-metrics").text
   shot(driver, tmp_path, "compare.png")
 
+  # Stop a running run from the runs list, resume it: it goes on from its
+  # last checkpoint and finishes.
+  long_run = start_run(driver, base, "classification", "data/chnsenticorp",
+                       "long", {"num_train_epochs": 60, "train_batch_size": 8,
+                                "max_seq_length": 64,
+                                "save_checkpoints_steps": 20,
+                                "log_every_seconds": 1, "seed": 1})
+  driver.get(base + "#/runs")
+  row = "tr.run-row[data-id='%s'] " % long_run
+
+  def progressed(d):
+    text = d.find_element("css selector", row + "td.progress").text
+    return text.split("/")[0].split()[-1].isdigit() and int(
+        text.split("/")[0].split()[-1]) >= 30
+  wait(driver, progressed, 180)
+  driver.find_element("css selector", row + "button.stop").click()
+  wait(driver, lambda d: d.find_element(
+      "css selector", row + "td.status").text == "stopped", 60)
+  driver.find_element("css selector", row + "button.resume").click()
+  wait(driver, lambda d: d.find_element(
+      "css selector", row + "td.status").text == "done", 300)
+  log = open(os.path.join(app.workspace.run_dir(long_run), "log.txt")).read()
+  assert "Resuming from" in log, log[-3000:]
+
   # NER run page: per-type report; try a training sentence: entities.
   driver.get(base + "#/run/" + ner)
   wait(driver, lambda d: d.find_elements("css selector", "#per-type tr"))
+  # Names are text, never HTML.
+  assert "<b>tiny</b>" in driver.find_element("id", "run-title").text
+  assert not driver.find_elements("css selector", "#run-title b")
   types = driver.find_element("id", "per-type").text
   assert "LOC" in types or "PER" in types or "ORG" in types
   # The tiny model learnt most of its 8 sentences (dev f1 about 0.7):

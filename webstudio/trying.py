@@ -75,7 +75,8 @@ class Tryer(object):
   def export(self, job):
     """Exports the run's best checkpoint; returns the version path."""
     if not views.has_checkpoint(self.workspace, job):
-      raise TryError("%s has no checkpoint to export yet" % job["id"])
+      raise ValueError("%s has no checkpoint to export yet: wait until it "
+                       "has trained (or resume it)" % job["id"])
     base = os.path.join(self.workspace.run_dir(job["id"]), "export")
     self._script("export_savedmodel.py",
                  ["--model_dir=%s" % job["output_dir"],

@@ -1,4 +1,4 @@
-// BERT Studio front-end: hash router + views for the JSON API in studio/server.py.
+// BERT Studio front-end: hash router + views for the JSON API in webstudio/server.py.
 // Plain ES2017, no libraries. Every server string goes into the page through
 // textContent / setAttribute (see el()), never as HTML.
 'use strict';
