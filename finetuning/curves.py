@@ -16,17 +16,22 @@ Rules:
     line with a step above a later start's step, written before it.
   - For two lines of one kind and step, the later one wins.
   - Nothing here needs TensorFlow; a line that does not parse (a write cut
-    short by a kill) is skipped by the reader.
+    short by a kill) is skipped by the reader. A loss that is not finite
+    (a diverged run) is written as null, a gap in the curve.
 """
 
 import json
+import math
 import os
 
 CURVES_FILE = "curves.jsonl"
 
 
 def append(path, record):
-  """Appends one record as a line (a single write, flushed)."""
+  """Appends one record as a line (a single write, flushed). A value that
+  is not a finite number (a diverged loss) is written as null."""
+  record = {k: (None if isinstance(v, float) and not math.isfinite(v) else v)
+            for k, v in record.items()}
   line = json.dumps(record, sort_keys=True, allow_nan=False) + "\n"
   with open(path, "a", encoding="utf-8") as f:
     f.write(line)

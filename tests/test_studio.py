@@ -344,6 +344,11 @@ def test_curves_drop_steps_a_resumed_run_trains_again(tmp_path):
                                                             (20, 0.7)]
   assert [p["step"] for p in data["eval"]] == [10]
   assert curves.read(str(tmp_path / "missing")) == {"train": [], "eval": []}
+  diverged = str(tmp_path / "diverged.jsonl")
+  curves.append(diverged, {"kind": "train", "step": 1, "loss": float("nan"),
+                           "lr": 1.0})
+  assert curves.read(diverged)["train"] == [{"step": 1, "loss": None,
+                                             "lr": 1.0}]
 
 
 def test_averager_means_over_the_interval():
