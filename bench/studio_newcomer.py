@@ -36,7 +36,7 @@ def main():
     options.add_argument(arg)
   driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"),
                             options=options)
-  wait = lambda cond, t=120: WebDriverWait(driver, t, 1).until(cond)
+  wait = lambda cond, t=120: WebDriverWait(driver, t, 0.1).until(cond)
   shot = lambda name: args.screenshots and driver.save_screenshot(
       os.path.join(args.screenshots, name))
   try:
@@ -58,11 +58,14 @@ def main():
                  "the plot is a tired retread and the acting is wooden."):
       driver.find_element("id", "try-text").clear()
       driver.find_element("id", "try-text").send_keys(text)
+      # The previous answer goes first, so the label read is the new one.
+      driver.execute_script(
+          "var r = document.getElementById('try-result');"
+          "while (r && r.firstChild) r.removeChild(r.firstChild);")
       before = time.time()
       driver.find_element("id", "try").click()
-      wait(lambda d, t=text: d.find_element("id", "try-label").text and
-           t[:10] not in tries, 300)
-      time.sleep(0.5)
+      wait(lambda d: d.find_elements("id", "try-label") and
+           d.find_element("id", "try-label").text, 300)
       tries[text] = {"label": driver.find_element("id", "try-label").text,
                      "seconds": round(time.time() - before, 1)}
     shot("newcomer-try.png")

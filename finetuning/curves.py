@@ -65,7 +65,7 @@ class Averager(object):
     return record
 
 
-def every_steps_for(total_steps, points=500):
+def every_steps_for(total_steps, points=200):
   """A train line every this many steps: about `points` lines a run."""
   return max(1, int(total_steps or 0) // points)
 

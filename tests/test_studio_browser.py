@@ -170,9 +170,11 @@ def test_studio_flow_in_chromium(browser, studio, tmp_path):
   statuses = [e.text for e in driver.find_elements("css selector",
                                                    "tr.run-row td.status")]
   assert set(statuses) <= {"queued", "running", "done"}, statuses
+  wait(driver, lambda d: "done" in [e.text for e in d.find_elements(
+      "css selector", "tr.run-row td.status")], 600)
+  shot(driver, tmp_path, "runs.png")
   wait(driver, lambda d: [e.text for e in d.find_elements(
       "css selector", "tr.run-row td.status")] == ["done"] * 3, 600)
-  shot(driver, tmp_path, "runs.png")
 
   # Classification run page: curves, confusion matrix, command, log.
   driver.get(base + "#/run/" + cls_a)
