@@ -105,7 +105,10 @@ class Studio(object):
       raise commands.RequestError("name: a string of at most 100 characters")
     request = {k: body.get(k) for k in ("kind", "data", "model", "teacher",
                                          "values")}
-    job = self.jobs.create(command, (name or "").strip() or None, request)
+    name = (name or "").strip() or " ".join(
+        os.path.basename(p) for p in (body.get("data"), body.get("model")
+                                       or body.get("teacher")) if p)
+    job = self.jobs.create(command, name or None, request)
     return {"id": job["id"]}
 
   def job(self, run_id):
