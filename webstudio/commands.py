@@ -48,7 +48,7 @@ NOT_IN_FORM = ("data_dir", "output_dir", "init_checkpoint",
                "allow_partial_restore", "skip_case_check", "electra_size",
                "distribution_strategy", "num_gpus", "use_xla", "use_amp")
 MAIN = ("task", "max_seq_length", "train_batch_size", "learning_rate",
-        "num_train_epochs", "eval_every_steps", "seed", "crf", "teacher_dir",
+        "num_train_epochs", "eval_every_steps", "seed", "crf",
         "student_layers", "alpha", "temperature")
 MAX_STRING = 200
 
