@@ -415,7 +415,7 @@
         const s = el('select', {id: id});
         const choices = (f.choices || []).map(String);
         if (f.default === null || f.default === undefined || choices.indexOf(String(f.default)) < 0)
-          s.appendChild(el('option', {value: '', text: ''}));
+          s.appendChild(el('option', {value: '', text: '(default)'}));
         choices.forEach(function (c) { s.appendChild(el('option', {value: c, text: c})); });
         s.value = f.default === null || f.default === undefined ? '' : String(f.default);
         return s;
