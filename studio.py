@@ -71,12 +71,13 @@ def main(_):
   address = "http://%s:%d/" % (FLAGS.host, httpd.server_address[1])
   if FLAGS.token:
     address += "?token=" + FLAGS.token
-  print("studio: %s (workspace %s; Ctrl-C stops the studio, runs go on)" %
-        (address, studio.workspace.root), flush=True)
   # SIGTERM stops it as Ctrl-C does: the model server it started for
-  # "try" is stopped too (runs go on either way).
+  # "try" is stopped too (runs go on either way). Set before the address
+  # is printed, which is when a caller may send it.
   signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
   try:
+    print("studio: %s (workspace %s; Ctrl-C stops the studio, runs go on)"
+          % (address, studio.workspace.root), flush=True)
     httpd.serve_forever()
   except KeyboardInterrupt:
     pass

@@ -477,7 +477,7 @@ def test_a_restarted_studio_reattaches_or_marks_stopped(tmp_path, fake_repo,
                                                         monkeypatch):
   monkeypatch.setenv("FAKE_STEP_SECONDS", "0.2")
   workspace, jobs = started_jobs(tmp_path, fake_repo)
-  running = _create(jobs, workspace, num_train_epochs=10)
+  running = _create(jobs, workspace, num_train_epochs=25)
   queued = _create(jobs, workspace, num_train_epochs=1)
   jobs.close()              # the studio stops; its run goes on
   later = jobs_lib.Jobs(workspace, fake_repo, poll_seconds=0.05)
