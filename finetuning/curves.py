@@ -6,6 +6,9 @@ Training appends, and the studio (or anyone) reads. One object a line:
   {"kind": "train", "step": 20, "loss": 0.41, "lr": 4.8e-05}
   {"kind": "eval", "step": 100, "accuracy": 0.86, "loss": 0.38, ...}
 
+Eval lines come from each evaluation during training and from the final
+evaluation (at the step of the checkpoint it evaluated).
+
 Rules:
   - A "train" line holds the means of loss and lr over the steps since the
     previous train line (at most `every_steps` of them); `step` is the

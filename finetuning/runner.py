@@ -459,6 +459,9 @@ def _run_locked(task, settings, train, files, do_lower_case, max_seq_length,
     run_info.atomic_text(os.path.join(output_dir, "eval_results.txt"), text)
     tf.logging.info("Eval results (%s):\n%s", checkpoint, text)
     results["eval"] = task.eval_results(scores)
+    if results["eval"].get("global_step") is not None:
+      training.append_eval_curve(output_dir, results["eval"]["global_step"],
+                                 training.scalars_of(results["eval"]))
 
   if settings.do_predict:
     test_data = run.split("test", task.read_split(settings.data_dir, "test",

@@ -392,7 +392,7 @@ def _save_eval_state(output_dir, state):
   run_info.atomic_json(_state_path(output_dir), state)
 
 
-def _scalars(results):
+def scalars_of(results):
   """The plain numbers of an evaluation's results (for best.json)."""
   out = {}
   for key, value in results.items():
@@ -525,23 +525,30 @@ def _wait_for_chief_evaluation(output_dir, step, timeout=3600.0, poll=0.5):
 def _evaluate_and_keep(evaluate_fn, settings, output_dir, step, state):
   """One evaluation during training: updates best/ and best.json."""
   results = evaluate_fn()
+  scalars = scalars_of(results)
   value = float(results[settings.best_metric])
   if state is None or "value" not in state or value > state["value"]:
     copy_checkpoint(tf.train.latest_checkpoint(output_dir),
                     os.path.join(output_dir, BEST_DIR))
     state = {"metric": settings.best_metric, "value": value, "step": step,
-             "results": _scalars(results), "bad_evals": 0}
+             "results": scalars, "bad_evals": 0}
     tf.logging.info("New best %s = %.4f at step %d", settings.best_metric,
                     value, step)
   else:
     state["bad_evals"] += 1
   state["last_eval_step"] = step
   _save_eval_state(output_dir, state)
-  record = {"kind": "eval", "step": step}
-  record.update({k: v for k, v in _scalars(results).items()
+  append_eval_curve(output_dir, step, scalars)
+  return state
+
+
+def append_eval_curve(output_dir, step, scalars):
+  """An evaluation's finite scalars as an eval line of curves.jsonl (during
+  training, and the runner's final evaluation at its checkpoint's step)."""
+  record = {"kind": "eval", "step": int(step)}
+  record.update({k: v for k, v in scalars.items()
                  if k != "global_step" and np.isfinite(v)})
   curves.append(os.path.join(output_dir, curves.CURVES_FILE), record)
-  return state
 
 
 def _outcome(step, state, stopped_early, finished_before):

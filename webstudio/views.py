@@ -13,8 +13,6 @@ Sources (nothing is kept in memory between requests):
 Rules:
   - A dev metric named "name/label" (per-label or per-type) is kept out
     of the curves and goes to the report.
-  - The final evaluation is the curve's last dev point when no evaluation
-    during training was at that step.
   - Progress and ETA come from the newest progress line of the log; a run
     that has ended shows its last step and no ETA.
 """
@@ -102,19 +100,11 @@ def _main_metric(evaluation):
   return None
 
 
-def run_curves(workspace, job, final=None):
+def run_curves(workspace, job):
   """{"train": [...], "eval": [...]} with per-label metrics left out."""
   data = curves_lib.read(_output(workspace, job, curves_lib.CURVES_FILE))
   points = [{k: v for k, v in p.items() if "/" not in k}
             for p in data["eval"]]
-  evaluation = (final or {}).get("eval")
-  step = (final or {}).get("train", {}).get("global_step") or (
-      evaluation or {}).get("global_step")
-  if evaluation and step and not any(p["step"] == step for p in points):
-    point = {k: v for k, v in evaluation.items()
-             if isinstance(v, (int, float)) and "/" not in k and
-             k != "global_step"}
-    points.append(dict(point, step=step))
   return {"train": data["train"], "eval": points}
 
 
@@ -175,7 +165,7 @@ def detail(workspace, job):
   out.update({
       "command": commands.display(job["argv"]), "argv": job["argv"],
       "settings": job["settings"],
-      "curves": run_curves(workspace, job, final),
+      "curves": run_curves(workspace, job),
       "report": report(final),
       "results": scalars((final or {}).get("eval")) or None,
       "log_tail": "\n".join(lines),
@@ -201,7 +191,7 @@ def compare(workspace, jobs):
     runs.append({"id": job["id"], "name": job["name"], "kind": job["kind"],
                  "status": job["status"], "settings": job["settings"],
                  "results": scalars((final or {}).get("eval")) or None,
-                 "curves": run_curves(workspace, job, final)})
+                 "curves": run_curves(workspace, job)})
   names = sorted({n for r in runs for n in r["settings"]})
   differ = [n for n in names
             if len({repr(r["settings"].get(n)) for r in runs}) > 1]
