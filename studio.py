@@ -57,7 +57,7 @@ def main(_):
     fail("--max_running must be at least 1, got %d" % FLAGS.max_running)
   if os.path.exists(FLAGS.workspace) and not os.path.isdir(FLAGS.workspace):
     fail("--workspace=%s is a file: name a folder" % FLAGS.workspace)
-  studio = server.Studio(FLAGS.workspace, REPO_DIR, FLAGS.token, FLAGS.host,
+  studio = server.Studio(FLAGS.workspace, REPO_DIR, FLAGS.token,
                          FLAGS.max_running)
   try:
     httpd = server.make_server(studio, FLAGS.host, FLAGS.port)

@@ -249,7 +249,7 @@ def build(request, workspace):
   else:
     paths["init_checkpoint"] = _folder(request, "model", workspace,
                                        workspace_lib.MODELS)
-    data = workspace.resolve(paths["data_dir"], workspace_lib.DATA)
+    data = os.path.join(workspace.root, paths["data_dir"])   # resolved
     files = sorted(os.listdir(data))
     if "task" not in parsed:
       parsed["task"] = workspace_lib.guess_task(

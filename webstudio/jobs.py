@@ -33,13 +33,13 @@ import json
 import logging
 import os
 import signal
+import subprocess
 import sys
 import threading
 import time
 
 from webstudio import workspace as workspace_lib
 
-STATUSES = ("queued", "running", "done", "failed", "stopped")
 JOB_FILE, LOG_FILE, EXIT_FILE = "job.json", "log.txt", "exit_code"
 OUTPUT = "output"
 KILL_AFTER = 10.0
@@ -61,6 +61,16 @@ def read_json(path):
       return json.load(f)
   except (OSError, ValueError):
     return None
+
+
+def script_env(repo_dir):
+  """The environment a project script runs in: the checkout (or the
+  installed package's folder) first on PYTHONPATH, output unbuffered so
+  logs are live."""
+  env = dict(os.environ, PYTHONUNBUFFERED="1")
+  env["PYTHONPATH"] = os.pathsep.join(
+      [repo_dir] + [p for p in [env.get("PYTHONPATH")] if p])
+  return env
 
 
 def process_start(pid):
@@ -226,23 +236,20 @@ class Jobs(object):
     self._save(job)
 
   def _start(self, job):
-    import subprocess  # pylint: disable=g-import-not-at-top
     run_id = job["id"]
     exit_file = self.path(run_id, EXIT_FILE)
     if os.path.exists(exit_file):
       os.remove(exit_file)
     script = os.path.join(self.repo_dir, job["argv"][0])
     argv = [self.python, script] + list(job["argv"][1:])
-    env = dict(os.environ, PYTHONUNBUFFERED="1")
-    env["PYTHONPATH"] = os.pathsep.join(
-        [self.repo_dir] + [p for p in [env.get("PYTHONPATH")] if p])
     with open(self.path(run_id, LOG_FILE), "ab") as log:
       log.write(("$ %s\n" % " ".join(["python"] + job["argv"])).encode())
       log.flush()
       child = subprocess.Popen(
           ["/bin/sh", "-c", _WRAPPER, exit_file] + argv,
           cwd=self.workspace.root, stdout=log, stderr=subprocess.STDOUT,
-          stdin=subprocess.DEVNULL, env=env, start_new_session=True)
+          stdin=subprocess.DEVNULL, env=script_env(self.repo_dir),
+          start_new_session=True)
     self.children[run_id] = child
     job.update(status="running", started=time.time(), pid=child.pid,
                pid_start=process_start(child.pid),

@@ -36,7 +36,6 @@ import logging
 import os
 import re
 import secrets
-import threading
 import urllib.parse
 from http import server as http_server
 
@@ -63,12 +62,11 @@ class HttpError(Exception):
 class Studio(object):
   """The studio's state: workspace, jobs, the model server, secrets."""
 
-  def __init__(self, workspace_dir, repo_dir, token=None, host="127.0.0.1",
-               max_running=1, python=None):
+  def __init__(self, workspace_dir, repo_dir, token=None, max_running=1,
+               python=None):
     self.workspace = workspace_lib.Workspace(workspace_dir)
     self.repo_dir = repo_dir
     self.token = token
-    self.host = host
     self.csrf = secrets.token_urlsafe(24)
     self.jobs = jobs_lib.Jobs(self.workspace, repo_dir, python, max_running)
     self.tryer = trying.Tryer(self.workspace, repo_dir, python)

@@ -25,6 +25,7 @@ import time
 import urllib.error
 import urllib.request
 
+from webstudio import jobs as jobs_lib
 from webstudio import views
 
 MAX_TEXT = 2000
@@ -42,9 +43,9 @@ def _free_port():
 
 
 def _error_line(text):
-  lines = [l for l in text.splitlines() if l.startswith("error:")]
+  """The script's `error:` line, else its last line."""
   tail = text.strip().splitlines()[-1:] if text.strip() else ["no output"]
-  return (lines or tail)[-1][:500]
+  return (views.error_line(text) or tail[-1])[:500]
 
 
 class Tryer(object):
@@ -59,12 +60,10 @@ class Tryer(object):
     self.server = None          # (run_id, export path, Popen, port)
 
   def _script(self, name, args, timeout):
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(
-        [self.repo_dir] + [p for p in [env.get("PYTHONPATH")] if p])
     done = subprocess.run(
         [self.python, os.path.join(self.repo_dir, name)] + args,
-        cwd=self.workspace.root, env=env, stdin=subprocess.DEVNULL,
+        cwd=self.workspace.root, env=jobs_lib.script_env(self.repo_dir),
+        stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=timeout,
         check=False)
     text = done.stdout.decode("utf-8", "replace")
@@ -134,15 +133,13 @@ class Tryer(object):
     self.close()
     port = _free_port()
     log_path = os.path.join(self.workspace.run_dir(job["id"]), "serve.log")
-    env = dict(os.environ, PYTHONUNBUFFERED="1")
-    env["PYTHONPATH"] = os.pathsep.join(
-        [self.repo_dir] + [p for p in [env.get("PYTHONPATH")] if p])
     with open(log_path, "wb") as log:
       child = subprocess.Popen(
           [self.python, os.path.join(self.repo_dir, "serve.py"),
            "--export_dir=%s" % export, "--model_name=%s" % MODEL_NAME,
            "--port=%d" % port, "--host=127.0.0.1"],
-          cwd=self.workspace.root, env=env, stdout=log,
+          cwd=self.workspace.root, env=jobs_lib.script_env(self.repo_dir),
+          stdout=log,
           stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     self.server = (job["id"], export, child, port)
     deadline = time.time() + self.start_timeout

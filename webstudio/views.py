@@ -21,6 +21,7 @@ import os
 import re
 
 from finetuning import curves as curves_lib
+from webstudio import commands
 from webstudio import jobs as jobs_lib
 
 LOG_TAIL_LINES = 60
@@ -64,24 +65,36 @@ def results(workspace, job):
   return jobs_lib.read_json(_output(workspace, job, "run_results.json"))
 
 
-def summary(workspace, job):
-  """A run's line in the runs list."""
-  log_text = _tail_text(os.path.join(workspace.run_dir(job["id"]),
-                                     jobs_lib.LOG_FILE))
+def _log_text(workspace, job):
+  return _tail_text(os.path.join(workspace.run_dir(job["id"]),
+                                 jobs_lib.LOG_FILE))
+
+
+def error_line(text):
+  """The last `error: ...` line of a script's output, or None."""
+  errors = _ERROR.findall(text)
+  return errors[-1] if errors else None
+
+
+def summary(workspace, job, log_text=None, final=None):
+  """A run's line in the runs list (log_text and final: the log's tail and
+  run_results.json, when the caller has read them)."""
+  if log_text is None:
+    log_text = _log_text(workspace, job)
   step, total, eta = progress(job, log_text)
-  final = results(workspace, job) or {}
+  final = (results(workspace, job) if final is None else final) or {}
   total = final.get("num_train_steps") or total
   if job["status"] == "done" and total:
     step = (final.get("train") or {}).get("global_step", total)
   metric = None
-  best = jobs_lib.read_json(_output(workspace, job, "best/best.json"))
   evaluation = final.get("eval")
   if evaluation:
     name = _main_metric(evaluation)
     metric = {"name": name, "value": evaluation[name]} if name else None
-  elif best:
-    metric = {"name": best.get("metric"), "value": best.get("value")}
-  errors = _ERROR.findall(log_text)
+  else:
+    best = jobs_lib.read_json(_output(workspace, job, "best/best.json"))
+    if best:
+      metric = {"name": best.get("metric"), "value": best.get("value")}
   return {"id": job["id"], "name": job["name"], "kind": job["kind"],
           "status": job["status"], "created": job["created"],
           "step": step, "total_steps": total,
@@ -89,7 +102,7 @@ def summary(workspace, job):
                        else (1.0 if job["status"] == "done" else None)),
           "eta_seconds": eta, "metric": metric,
           "exit_code": job.get("exit_code"),
-          "error": errors[-1] if errors and job["status"] == "failed"
+          "error": error_line(log_text) if job["status"] == "failed"
                    else None}
 
 
@@ -156,12 +169,11 @@ def scalars(evaluation):
 
 def detail(workspace, job):
   """Everything the run page shows."""
-  from webstudio import commands  # pylint: disable=g-import-not-at-top
   final = results(workspace, job)
-  log_path = os.path.join(workspace.run_dir(job["id"]), jobs_lib.LOG_FILE)
-  lines = _tail_text(log_path).splitlines()[-LOG_TAIL_LINES:]
+  log_text = _log_text(workspace, job)
+  lines = log_text.splitlines()[-LOG_TAIL_LINES:]
   export = newest_export(workspace, job)
-  out = summary(workspace, job)
+  out = summary(workspace, job, log_text, final)
   out.update({
       "command": commands.display(job["argv"]), "argv": job["argv"],
       "settings": job["settings"],
