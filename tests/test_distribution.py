@@ -8,6 +8,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -160,6 +161,17 @@ def test_two_workers_with_tf_config_by_hand_train_one_model(setup):
   assert results["distribution"]["per_replica_batch"] == 8
 
 
+def _wait_for_checkpoint(run_dir, step, timeout=120):
+  deadline = time.time() + timeout
+  while time.time() < deadline:
+    latest = tf.train.latest_checkpoint(run_dir)
+    if latest and latest.endswith("-%d" % step):
+      return
+    time.sleep(0.05)
+  raise AssertionError("no checkpoint at step %d in %s after %d s"
+                       % (step, run_dir, timeout))
+
+
 def test_local_cluster_killed_worker_fails_then_resumes(setup):
   """tools/local_cluster.py: a worker killed mid-run stops the cluster
   with a message naming it; the same command again resumes from the
@@ -181,6 +193,12 @@ def test_local_cluster_killed_worker_fails_then_resumes(setup):
     if started:
       pids[started.group(1)] = int(started.group(2))
     if not killed and "Saving checkpoints for 4 " in line:
+      # The line comes before the chief writes the checkpoint. Worker 1
+      # is frozen first, so the cluster cannot step past 5, and killed
+      # only once the step-4 checkpoint is on disk: a kill at the line
+      # itself raced the chief's save (CI once saw model.ckpt-0).
+      os.kill(pids["worker 1"], signal.SIGSTOP)
+      _wait_for_checkpoint(out, 4)
       os.kill(pids["worker 1"], signal.SIGKILL)
       killed = True
   proc.wait(timeout=600)
