@@ -10,6 +10,7 @@ import http.client
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import threading
@@ -576,3 +577,30 @@ def test_try_and_export_refuse_bad_text_and_runs_without_a_model(client):
   assert status == 400 and "no checkpoint" in answer["error"]
   assert client.post("/api/runs/r9/try", {"text": "x"})[0] == 404
   assert client.post("/api/runs/r1/delete", {})[0] == 404
+
+
+def test_a_server_left_by_a_killed_studio_is_stopped_by_the_next(tmp_path):
+  """runs/serving.json names the try-it server; a new studio stops that
+  process if it is still the same one (pid and start time), and leaves a
+  pid that now names another process alone."""
+  from webstudio import trying
+  workspace = workspace_lib.Workspace(str(tmp_path / "ws"))
+  record = os.path.join(workspace.root, "runs", "serving.json")
+  left = subprocess.Popen([sys.executable, "-c",
+                           "import time; time.sleep(120)"])
+  other = subprocess.Popen([sys.executable, "-c",
+                            "import time; time.sleep(120)"])
+  try:
+    jobs_lib.write_json(record, {"pid": other.pid, "start": "1", "port": 1})
+    trying.Tryer(workspace, REPO_DIR)
+    assert other.poll() is None and not os.path.exists(record)
+    jobs_lib.write_json(record, {
+        "pid": left.pid, "start": jobs_lib.process_start(left.pid),
+        "port": 1, "run": "r1"})
+    trying.Tryer(workspace, REPO_DIR)
+    assert left.wait(15) == -signal.SIGTERM
+    assert other.poll() is None and not os.path.exists(record)
+  finally:
+    for proc in (left, other):
+      proc.kill()
+      proc.wait()

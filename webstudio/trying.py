@@ -8,6 +8,11 @@ serve.py speaks (TF Serving's). One model server is kept: trying another
 run stops the previous one. A server that does not come up within
 `start_timeout` seconds is stopped and its log tail returned as the error.
 
+The running server is recorded in runs/serving.json (pid and its start
+time in /proc). A studio that was killed outright (SIGKILL) cannot stop
+its server; the next studio on the workspace finds the record and stops
+that process, if it is still the same one, when it starts.
+
 Rules:
   - An export older than the run's best checkpoint (best/best.json, or
     the newest checkpoint file) is made again before trying.
@@ -17,6 +22,7 @@ Rules:
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -58,6 +64,28 @@ class Tryer(object):
     self.start_timeout = start_timeout
     self.lock = threading.Lock()
     self.server = None          # (run_id, export path, Popen, port)
+    self.record = os.path.join(workspace.root, "runs", "serving.json")
+    self._stop_leftover()
+
+  def _stop_leftover(self):
+    """Stops the serve.py a killed studio left running (see the module
+    docstring); a pid that now names another process is left alone."""
+    record = jobs_lib.read_json(self.record) or {}
+    pid, start = record.get("pid"), record.get("start")
+    if isinstance(pid, int) and start and \
+        jobs_lib.process_start(pid) == start:
+      try:
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.time() + 10
+        while jobs_lib.process_start(pid) == start and \
+            time.time() < deadline:
+          time.sleep(0.1)
+        if jobs_lib.process_start(pid) == start:
+          os.kill(pid, signal.SIGKILL)
+      except OSError:
+        pass                    # it ended meanwhile
+    if os.path.exists(self.record):
+      os.remove(self.record)
 
   def _script(self, name, args, timeout):
     done = subprocess.run(
@@ -142,6 +170,9 @@ class Tryer(object):
           stdout=log,
           stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     self.server = (job["id"], export, child, port)
+    jobs_lib.write_json(self.record, {
+        "pid": child.pid, "start": jobs_lib.process_start(child.pid),
+        "port": port, "run": job["id"]})
     deadline = time.time() + self.start_timeout
     url = "http://127.0.0.1:%d/v1/models/%s" % (port, MODEL_NAME)
     while time.time() < deadline:
@@ -168,3 +199,5 @@ class Tryer(object):
           child.kill()
           child.wait()
       self.server = None
+      if os.path.exists(self.record):
+        os.remove(self.record)

@@ -10,6 +10,7 @@
                        exit_code   written by the job's shell when it ends
                        output/     the run directory (--output_dir)
                        export/     SavedModel versions (export_savedmodel.py)
+    runs/serving.json  the try-it model server now running (pid, port)
 
 Path rule (`Workspace.resolve`): a path a request names is relative to the
 workspace, has no "..", and resolves (symlinks followed) to a place inside
