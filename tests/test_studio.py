@@ -604,3 +604,33 @@ def test_a_server_left_by_a_killed_studio_is_stopped_by_the_next(tmp_path):
     for proc in (left, other):
       proc.kill()
       proc.wait()
+
+
+def test_the_runs_list_summarises_a_run_again_only_when_it_changed(
+    tmp_path, monkeypatch):
+  workspace = workspace_lib.Workspace(str(tmp_path / "ws"))
+  os.makedirs(os.path.join(workspace.root, "runs", "r1", "output"))
+  log = os.path.join(workspace.root, "runs", "r1", jobs_lib.LOG_FILE)
+  with open(log, "w") as f:
+    f.write("train: step 5/10, 1.0 steps/s, ETA 0:00:05\n")
+  job = {"id": "r1", "name": "r1", "kind": "classification",
+         "status": "running", "output_dir": "runs/r1/output",
+         "argv": [], "settings": {}, "created": 0}
+  made = []
+  real = views.summary
+  monkeypatch.setattr(views, "summary",
+                      lambda w, j: made.append(j["id"]) or real(w, j))
+  cache = views.SummaryCache()
+  first = cache.summaries(workspace, [job])
+  assert cache.summaries(workspace, [job]) == first and made == ["r1"]
+  with open(log, "a") as f:
+    f.write("train: step 7/10, 1.0 steps/s, ETA 0:00:03\n")
+  assert cache.summaries(workspace, [job])[0]["step"] == 7
+  done = dict(job, status="done")
+  jobs_lib.write_json(os.path.join(workspace.root, "runs", "r1", "output",
+                                   "run_results.json"),
+                      {"num_train_steps": 10, "eval": {"accuracy": 0.5}})
+  assert cache.summaries(workspace, [done])[0]["metric"] == {
+      "name": "accuracy", "value": 0.5}
+  assert made == ["r1"] * 3
+  assert cache.summaries(workspace, []) == [] and cache.entries == {}

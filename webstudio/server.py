@@ -70,6 +70,7 @@ class Studio(object):
     self.csrf = secrets.token_urlsafe(24)
     self.jobs = jobs_lib.Jobs(self.workspace, repo_dir, python, max_running)
     self.tryer = trying.Tryer(self.workspace, repo_dir, python)
+    self.summaries = views.SummaryCache()
 
   def page(self):
     with open(os.path.join(STATIC_DIR, "index.html"), encoding="utf-8") as f:
@@ -117,8 +118,8 @@ class Studio(object):
     return job
 
   def runs(self):
-    return {"runs": [views.summary(self.workspace, j)
-                     for j in reversed(self.jobs.all())]}
+    return {"runs": self.summaries.summaries(
+        self.workspace, list(reversed(self.jobs.all())))}
 
   def compare(self, query):
     ids = [i for i in query.get("ids", [""])[0].split(",") if i]

@@ -17,6 +17,7 @@ Rules:
     that has ended shows its last step and no ETA.
 """
 
+import json
 import os
 import re
 
@@ -104,6 +105,40 @@ def summary(workspace, job, log_text=None, final=None):
           "exit_code": job.get("exit_code"),
           "error": error_line(log_text) if job["status"] == "failed"
                    else None}
+
+
+class SummaryCache(object):
+  """The runs list's summaries, made again only for a run whose job,
+  log, run_results.json or best.json changed (size and mtime): the list
+  is polled every 2 s, and a finished run's files no longer change."""
+
+  def __init__(self):
+    self.entries = {}           # run id -> (key, summary)
+
+  @staticmethod
+  def _key(workspace, job):
+    stats = []
+    for path in (os.path.join(workspace.run_dir(job["id"]), jobs_lib.LOG_FILE),
+                 _output(workspace, job, "run_results.json"),
+                 _output(workspace, job, "best/best.json")):
+      try:
+        info = os.stat(path)
+        stats.append((info.st_mtime_ns, info.st_size))
+      except OSError:
+        stats.append(None)
+    return (json.dumps(job, sort_keys=True), tuple(stats))
+
+  def summaries(self, workspace, jobs):
+    """summary() of each job, in the order given."""
+    entries, out = {}, []
+    for job in jobs:
+      key = self._key(workspace, job)
+      cached = self.entries.get(job["id"])
+      entries[job["id"]] = cached if cached and cached[0] == key else (
+          key, summary(workspace, job))
+      out.append(entries[job["id"]][1])
+    self.entries = entries
+    return out
 
 
 def _main_metric(evaluation):
