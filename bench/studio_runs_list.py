@@ -15,6 +15,7 @@ import os
 import tempfile
 import time
 
+from finetuning import atomic
 from webstudio import jobs as jobs_lib
 from webstudio import views
 from webstudio import workspace as workspace_lib
@@ -33,7 +34,7 @@ def _make_runs(workspace, count):
       while f.tell() < 64 * 1024:
         step += 1
         f.write(line % step)
-    jobs_lib.write_json(os.path.join(output, "run_results.json"), {
+    atomic.atomic_json(os.path.join(output, "run_results.json"), {
         "num_train_steps": 937, "eval": {"accuracy": 0.87, "loss": 0.3}})
     jobs.append({"id": run_id, "name": run_id, "kind": "classification",
                  "status": "done", "output_dir": "runs/%s/output" % run_id,

@@ -44,6 +44,8 @@ import shutil
 import tensorflow.compat.v1 as tf
 
 import modeling
+from finetuning.atomic import atomic_json
+from finetuning.atomic import atomic_text
 from finetuning.errors import SettingsError
 
 RUN_INFO_FILE = "run_info.json"
@@ -67,22 +69,6 @@ RUN_FILES = (("checkpoint", "model.ckpt-*", "graph.pbtxt", "events.out.*",
 
 _OVERWRITE_FIX = ("pass --overwrite_output_dir (with --do_train) to train "
                   "from scratch there, or use another --output_dir")
-
-
-def atomic_json(path, obj):
-  """Writes JSON to path through a temporary file renamed into place."""
-  tmp = "%s.tmp-%d" % (path, os.getpid())
-  with open(tmp, "w", encoding="utf-8") as f:
-    json.dump(obj, f, indent=2, ensure_ascii=False, default=str)
-  os.replace(tmp, path)
-
-
-def atomic_text(path, text):
-  """Writes text to path through a temporary file renamed into place."""
-  tmp = "%s.tmp-%d" % (path, os.getpid())
-  with open(tmp, "w", encoding="utf-8") as f:
-    f.write(text)
-  os.replace(tmp, path)
 
 
 def file_digest(path):

@@ -19,6 +19,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
+from finetuning import atomic
 from finetuning import curves
 from webstudio import commands
 from webstudio import jobs as jobs_lib
@@ -518,6 +519,7 @@ def test_the_studio_never_loads_tensorflow():
        "print(sorted(m for m in sys.modules if m.split('.')[0] in "
        "('tensorflow', 'finetuning') and m != 'finetuning.curves' and "
        "m != 'finetuning.settings' and m != 'finetuning.errors' and "
+       "m != 'finetuning.atomic' and "
        "m != 'finetuning'))"],
       stdout=subprocess.PIPE, stderr=subprocess.PIPE,
       universal_newlines=True, cwd=REPO_DIR, timeout=60)
@@ -563,7 +565,7 @@ def test_sigterm_stops_the_studio_cleanly(tmp_path):
 def test_try_and_export_refuse_bad_text_and_runs_without_a_model(client):
   root = client.studio.workspace.root
   os.makedirs(os.path.join(root, "runs", "r1", "output"))
-  jobs_lib.write_json(os.path.join(root, "runs", "r1", "job.json"), {
+  atomic.atomic_json(os.path.join(root, "runs", "r1", "job.json"), {
       "id": "r1", "name": "r1", "kind": "ner", "status": "failed",
       "output_dir": "runs/r1/output", "argv": ["run_ner.py"],
       "settings": {}, "created": 0})
@@ -591,10 +593,10 @@ def test_a_server_left_by_a_killed_studio_is_stopped_by_the_next(tmp_path):
   other = subprocess.Popen([sys.executable, "-c",
                             "import time; time.sleep(120)"])
   try:
-    jobs_lib.write_json(record, {"pid": other.pid, "start": "1", "port": 1})
+    atomic.atomic_json(record, {"pid": other.pid, "start": "1", "port": 1})
     trying.Tryer(workspace, REPO_DIR)
     assert other.poll() is None and not os.path.exists(record)
-    jobs_lib.write_json(record, {
+    atomic.atomic_json(record, {
         "pid": left.pid, "start": jobs_lib.process_start(left.pid),
         "port": 1, "run": "r1"})
     trying.Tryer(workspace, REPO_DIR)
@@ -627,7 +629,7 @@ def test_the_runs_list_summarises_a_run_again_only_when_it_changed(
     f.write("train: step 7/10, 1.0 steps/s, ETA 0:00:03\n")
   assert cache.summaries(workspace, [job])[0]["step"] == 7
   done = dict(job, status="done")
-  jobs_lib.write_json(os.path.join(workspace.root, "runs", "r1", "output",
+  atomic.atomic_json(os.path.join(workspace.root, "runs", "r1", "output",
                                    "run_results.json"),
                       {"num_train_steps": 10, "eval": {"accuracy": 0.5}})
   assert cache.summaries(workspace, [done])[0]["metric"] == {

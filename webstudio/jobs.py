@@ -38,20 +38,13 @@ import sys
 import threading
 import time
 
+from finetuning import atomic
 from webstudio import workspace as workspace_lib
 
 JOB_FILE, LOG_FILE, EXIT_FILE = "job.json", "log.txt", "exit_code"
 OUTPUT = "output"
 KILL_AFTER = 10.0
 _WRAPPER = '"$@"; echo $? > "$0.tmp" && mv "$0.tmp" "$0"'
-
-
-def write_json(path, obj):
-  """JSON through a temporary file renamed into place."""
-  tmp = "%s.tmp-%d-%d" % (path, os.getpid(), threading.get_ident())
-  with open(tmp, "w", encoding="utf-8") as f:
-    json.dump(obj, f, indent=2, ensure_ascii=False)
-  os.replace(tmp, path)
 
 
 def read_json(path):
@@ -128,7 +121,7 @@ class Jobs(object):
     return sorted(jobs, key=lambda j: int(j["id"][1:]))
 
   def _save(self, job):
-    write_json(self.path(job["id"], JOB_FILE), job)
+    atomic.atomic_json(self.path(job["id"], JOB_FILE), job)
 
   # ------------------------------------------------------- requests ---
 

@@ -31,6 +31,7 @@ import time
 import urllib.error
 import urllib.request
 
+from finetuning import atomic
 from webstudio import jobs as jobs_lib
 from webstudio import views
 
@@ -170,7 +171,7 @@ class Tryer(object):
           stdout=log,
           stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     self.server = (job["id"], export, child, port)
-    jobs_lib.write_json(self.record, {
+    atomic.atomic_json(self.record, {
         "pid": child.pid, "start": jobs_lib.process_start(child.pid),
         "port": port, "run": job["id"]})
     deadline = time.time() + self.start_timeout
