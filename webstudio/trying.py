@@ -55,6 +55,22 @@ def _error_line(text):
   return (views.error_line(text) or tail[-1])[:500]
 
 
+def _stop_process(pid, start):
+  """SIGTERM to process pid if it is still the one that started at `start`
+  (/proc), SIGKILL if it has not ended jobs.KILL_AFTER seconds later."""
+  deadline = time.time() + jobs_lib.KILL_AFTER
+  try:
+    if start and jobs_lib.process_start(pid) == start:
+      os.kill(pid, signal.SIGTERM)
+    while start and jobs_lib.process_start(pid) == start:
+      if time.time() > deadline:
+        os.kill(pid, signal.SIGKILL)
+        break
+      time.sleep(0.1)
+  except OSError:
+    pass                        # it ended meanwhile
+
+
 class Tryer(object):
   """Exports runs and keeps one serve.py for the run being tried."""
 
@@ -72,19 +88,11 @@ class Tryer(object):
     """Stops the serve.py a killed studio left running (see the module
     docstring); a pid that now names another process is left alone."""
     record = jobs_lib.read_json(self.record) or {}
-    pid, start = record.get("pid"), record.get("start")
-    if isinstance(pid, int) and start and \
-        jobs_lib.process_start(pid) == start:
-      try:
-        os.kill(pid, signal.SIGTERM)
-        deadline = time.time() + 10
-        while jobs_lib.process_start(pid) == start and \
-            time.time() < deadline:
-          time.sleep(0.1)
-        if jobs_lib.process_start(pid) == start:
-          os.kill(pid, signal.SIGKILL)
-      except OSError:
-        pass                    # it ended meanwhile
+    if isinstance(record.get("pid"), int) and record.get("start"):
+      _stop_process(record["pid"], record["start"])
+    self._forget_record()
+
+  def _forget_record(self):
     if os.path.exists(self.record):
       os.remove(self.record)
 
@@ -192,13 +200,7 @@ class Tryer(object):
     """Stops the model server, if one runs."""
     if self.server:
       child = self.server[2]
-      if child.poll() is None:
-        child.terminate()
-        try:
-          child.wait(10)
-        except subprocess.TimeoutExpired:
-          child.kill()
-          child.wait()
+      _stop_process(child.pid, jobs_lib.process_start(child.pid))
+      child.wait()
       self.server = None
-      if os.path.exists(self.record):
-        os.remove(self.record)
+      self._forget_record()
