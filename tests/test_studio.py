@@ -6,6 +6,7 @@ re-attach after a restart are tested without TensorFlow. The real scripts
 run in tests/test_studio_browser.py.
 """
 
+import contextlib
 import http.client
 import json
 import os
@@ -414,12 +415,17 @@ def wait_for(predicate, timeout=60.0):
   raise AssertionError("timed out")
 
 
+@contextlib.contextmanager
 def started_jobs(tmp_path, fake_repo):
-  """A workspace and a Jobs on the fake scripts, its thread started."""
+  """A workspace and a Jobs on the fake scripts, its thread started and
+  stopped at the end."""
   workspace = workspace_lib.Workspace(make_workspace(str(tmp_path / "ws")))
   jobs = jobs_lib.Jobs(workspace, fake_repo, poll_seconds=0.05)
   jobs.start()
-  return workspace, jobs
+  try:
+    yield workspace, jobs
+  finally:
+    jobs.close()
 
 
 def _create(jobs, workspace, **values):
@@ -428,8 +434,7 @@ def _create(jobs, workspace, **values):
 
 
 def test_one_run_at_a_time_in_order_then_done_or_failed(tmp_path, fake_repo):
-  workspace, jobs = started_jobs(tmp_path, fake_repo)
-  try:
+  with started_jobs(tmp_path, fake_repo) as (workspace, jobs):
     first = _create(jobs, workspace, num_train_epochs=20)
     second = _create(jobs, workspace, num_train_epochs=2, learning_rate=0.5)
     assert jobs.get(first)["status"] == "running"
@@ -442,15 +447,12 @@ def test_one_run_at_a_time_in_order_then_done_or_failed(tmp_path, fake_repo):
     assert summary["error"] == ("error: --learning_rate=0.5 is refused by "
                                 "this fake")
     assert (summary["step"], summary["total_steps"]) == (2, 2)
-  finally:
-    jobs.close()
 
 
 def test_stop_and_resume_go_on_from_where_the_run_was(tmp_path, fake_repo,
                                                       monkeypatch):
   monkeypatch.setenv("FAKE_STEP_SECONDS", "0.2")
-  workspace, jobs = started_jobs(tmp_path, fake_repo)
-  try:
+  with started_jobs(tmp_path, fake_repo) as (workspace, jobs):
     run_id = _create(jobs, workspace, num_train_epochs=30)
     queued = _create(jobs, workspace, num_train_epochs=2)
     out = os.path.join(workspace.run_dir(run_id), "output", "done_steps")
@@ -471,17 +473,15 @@ def test_stop_and_resume_go_on_from_where_the_run_was(tmp_path, fake_repo,
     assert jobs.get(queued)["status"] == "stopped"
     with pytest.raises(ValueError, match="only a stopped or failed"):
       jobs.resume(run_id)
-  finally:
-    jobs.close()
 
 
 def test_a_restarted_studio_reattaches_or_marks_stopped(tmp_path, fake_repo,
                                                         monkeypatch):
   monkeypatch.setenv("FAKE_STEP_SECONDS", "0.2")
-  workspace, jobs = started_jobs(tmp_path, fake_repo)
-  running = _create(jobs, workspace, num_train_epochs=25)
-  queued = _create(jobs, workspace, num_train_epochs=1)
-  jobs.close()              # the studio stops; its run goes on
+  with started_jobs(tmp_path, fake_repo) as (workspace, jobs):
+    running = _create(jobs, workspace, num_train_epochs=25)
+    queued = _create(jobs, workspace, num_train_epochs=1)
+  # the studio has stopped; its run goes on
   later = jobs_lib.Jobs(workspace, fake_repo, poll_seconds=0.05)
   assert later.get(running)["status"] == "running"        # re-attached
   later.start()

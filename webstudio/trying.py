@@ -124,7 +124,7 @@ class Tryer(object):
     if export is None:
       return self.export(job)
     out = os.path.join(self.workspace.root, job["output_dir"])
-    marks = [os.path.join(out, "best", "best.json"),
+    marks = [os.path.join(out, views.BEST_FILE),
              os.path.join(out, "checkpoint")]
     newest = max([os.path.getmtime(m) for m in marks if os.path.exists(m)]
                  or [0])

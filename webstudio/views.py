@@ -26,6 +26,8 @@ from webstudio import commands
 from webstudio import jobs as jobs_lib
 
 LOG_TAIL_LINES = 60
+RESULTS_FILE = "run_results.json"
+BEST_FILE = os.path.join("best", "best.json")
 _PROGRESS = re.compile(r"train: step (\d+)/(\d+),")
 _ETA = re.compile(r"ETA (\d+):(\d\d):(\d\d)")
 _ERROR = re.compile(r"^error: .*$", re.M)
@@ -63,7 +65,7 @@ def progress(job, log_text):
 
 def results(workspace, job):
   """run_results.json of the run (None before the run has ended)."""
-  return jobs_lib.read_json(_output(workspace, job, "run_results.json"))
+  return jobs_lib.read_json(_output(workspace, job, RESULTS_FILE))
 
 
 def _log_text(workspace, job):
@@ -93,7 +95,7 @@ def summary(workspace, job, log_text=None, final=None):
     name = _main_metric(evaluation)
     metric = {"name": name, "value": evaluation[name]} if name else None
   else:
-    best = jobs_lib.read_json(_output(workspace, job, "best/best.json"))
+    best = jobs_lib.read_json(_output(workspace, job, BEST_FILE))
     if best:
       metric = {"name": best.get("metric"), "value": best.get("value")}
   return {"id": job["id"], "name": job["name"], "kind": job["kind"],
@@ -119,8 +121,8 @@ class SummaryCache(object):
   def _key(workspace, job):
     stats = []
     for path in (os.path.join(workspace.run_dir(job["id"]), jobs_lib.LOG_FILE),
-                 _output(workspace, job, "run_results.json"),
-                 _output(workspace, job, "best/best.json")):
+                 _output(workspace, job, RESULTS_FILE),
+                 _output(workspace, job, BEST_FILE)):
       try:
         info = os.stat(path)
         stats.append((info.st_mtime_ns, info.st_size))

@@ -18,6 +18,7 @@ the workspace, under the top folder it must be in. Anything else is a
 `PathError`. The studio writes only under runs/.
 """
 
+import csv
 import os
 import re
 
@@ -138,7 +139,6 @@ def guess_columns(path):
   """{"text_a_column", "label_column"[, "text_b_column"]} from the header of
   a generic tsv / csv train file, or {} when the names are not the usual
   ones (the user then names the columns)."""
-  import csv  # pylint: disable=g-import-not-at-top
   try:
     with open(path, encoding="utf-8", newline="") as f:
       header = next(csv.reader(f, delimiter="," if path.endswith(".csv")
