@@ -9,41 +9,10 @@ output_dir/<family>_config.json and output_dir/vocab.txt, which
 take. Prints what was converted, what was not used and what was missing.
 """
 
-from absl import flags
-
-from finetuning import cli
-from finetuning import flags_common
-from modeling.hf.errors import ConversionError
-
-FLAGS = flags.FLAGS
-
-flags.DEFINE_string(
-    "hf_dir", None,
-    "Hugging Face model folder: config.json, vocab.txt and model.safetensors "
-    "(or pytorch_model.bin, or tf_model.h5).")
-flags.DEFINE_string(
-    "output_dir", None,
-    "Where to write model.ckpt.*, <family>_config.json and vocab.txt.")
-flags.DEFINE_enum(
-    "model_type", None, ["bert", "albert", "distilbert", "electra"],
-    "Model family; by default read from config.json (an explicit value must "
-    "agree with it).")
-
-
-def main(argv):
-  del argv  # Unused.
-  from modeling.hf import convert as hf_convert  # pylint: disable=g-import-not-at-top
-
-  flags_common.require(FLAGS, "hf_dir", "output_dir")
-  result = hf_convert.convert_hf_folder(FLAGS.hf_dir, FLAGS.output_dir,
-                                        FLAGS.model_type)
-  print(hf_convert.format_report(result))
-
-
-def run():
-  """The console-script entry (pyproject.toml): the command line above."""
-  cli.run(main, extra_errors=(ConversionError,))
-
+# The script lives in bert_toolkit/cli/convert_checkpoint.py (importing it defines its flags);
+# this file keeps `python convert_checkpoint.py` working from a checkout.
+from bert_toolkit.cli.convert_checkpoint import *  # noqa: F401,F403 pylint: disable=wildcard-import
+from bert_toolkit.cli.convert_checkpoint import run
 
 if __name__ == "__main__":
   run()

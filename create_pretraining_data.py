@@ -10,82 +10,13 @@ Input: one sentence a line, a blank line between documents (UTF-8). Beyond
 Google: whole-word masking for Chinese (--do_whole_word_mask with
 --word_segmentation=spaces|wordlist|jieba), ALBERT's --sop and n-gram
 masking (--max_ngram), streaming in chunks, all cores, progress with ETA.
-See finetuning/pretraining_data.py for the rules.
+See bert_toolkit/data/pretraining_data.py for the rules.
 """
 
-from absl import flags
-
-from finetuning import cli
-from finetuning import flags_common
-
-flags.DEFINE_string("input_file", None, "Input text file(s): comma list, "
-                    "globs allowed.")
-flags.DEFINE_string("output_file", None, "Output TFRecord file(s): comma "
-                    "list (instances go round-robin, as shards).")
-flags.DEFINE_string("vocab_file", None, "The vocab the model was (or will "
-                    "be) trained with.")
-flags.DEFINE_bool("do_lower_case", True, "Lower-case the input.")
-flags.DEFINE_bool("do_whole_word_mask", False, "Mask whole words: WordPiece "
-                  "words, or the words of --word_segmentation.")
-flags.DEFINE_enum("word_segmentation", "none",
-                  ["none", "spaces", "wordlist", "jieba"],
-                  "Words for whole-word masking of Chinese: spaces "
-                  "(pre-segmented corpus), wordlist (--word_list, forward "
-                  "maximum matching), jieba (optional package).")
-flags.DEFINE_string("word_list", None, "One word a line, for "
-                    "--word_segmentation=wordlist.")
-flags.DEFINE_integer("max_seq_length", 128, "Maximum sequence length.")
-flags.DEFINE_integer("max_predictions_per_seq", 20, "Maximum masked LM "
-                     "predictions per sequence.")
-flags.DEFINE_integer("random_seed", 12345, "Random seed.")
-flags.DEFINE_integer("dupe_factor", 10, "Times to duplicate the input data "
-                     "(with different masks).")
-flags.DEFINE_float("masked_lm_prob", 0.15, "Masked LM probability.")
-flags.DEFINE_float("short_seq_prob", 0.1, "Probability of a shorter target "
-                   "sequence.")
-flags.DEFINE_bool("sop", False, "ALBERT's sentence-order prediction instead "
-                  "of next sentence prediction.")
-flags.DEFINE_integer("max_ngram", 1, "ALBERT's n-gram masking: spans of up "
-                     "to N whole words (3 in ALBERT); 1 masks words alone.")
-flags.DEFINE_integer("documents_per_chunk", 2000, "Documents processed "
-                     "together (random-next text and shuffling stay inside "
-                     "a chunk; bounds the memory).")
-flags.DEFINE_integer("num_workers", 0, "Processes (0: all cores).")
-flags.DEFINE_float("log_every_seconds", 10.0, "Progress line interval.")
-
-FLAGS = flags.FLAGS
-
-
-def main(_):
-  from finetuning import pretraining_data  # pylint: disable=g-import-not-at-top
-
-  flags_common.require(FLAGS, "input_file", "output_file", "vocab_file")
-  settings = pretraining_data.DataSettings(
-      input_files=pretraining_data.expand_inputs(FLAGS.input_file),
-      output_files=[f.strip() for f in FLAGS.output_file.split(",")
-                    if f.strip()],
-      vocab_file=FLAGS.vocab_file, do_lower_case=FLAGS.do_lower_case,
-      max_seq_length=FLAGS.max_seq_length,
-      max_predictions_per_seq=FLAGS.max_predictions_per_seq,
-      masked_lm_prob=FLAGS.masked_lm_prob, random_seed=FLAGS.random_seed,
-      dupe_factor=FLAGS.dupe_factor, short_seq_prob=FLAGS.short_seq_prob,
-      do_whole_word_mask=FLAGS.do_whole_word_mask, max_ngram=FLAGS.max_ngram,
-      sop=FLAGS.sop, word_segmentation=FLAGS.word_segmentation,
-      word_list=FLAGS.word_list,
-      documents_per_chunk=FLAGS.documents_per_chunk,
-      num_workers=FLAGS.num_workers,
-      log_every_seconds=FLAGS.log_every_seconds)
-  stats = pretraining_data.create(settings)
-  print("wrote %d instances to %s (%s)" % (
-      stats["instances"], ", ".join(settings.output_files),
-      ", ".join("%s %s" % (k, v) for k, v in sorted(stats.items())
-                if k != "instances")))
-
-
-def run():
-  """The console-script entry (pyproject.toml): the command line above."""
-  cli.run(main)
-
+# The script lives in bert_toolkit/cli/create_pretraining_data.py (importing it defines its flags);
+# this file keeps `python create_pretraining_data.py` working from a checkout.
+from bert_toolkit.cli.create_pretraining_data import *  # noqa: F401,F403 pylint: disable=wildcard-import
+from bert_toolkit.cli.create_pretraining_data import run
 
 if __name__ == "__main__":
   run()

@@ -14,74 +14,10 @@ One JSON object per input text on stdout, in input order, e.g.
 server refuses it: every input line gets exactly one output line.
 """
 
-import json
-import sys
-
-from absl import flags
-
-from finetuning import cli
-from finetuning import flags_common
-from serving.predictor import PredictorError
-
-flags.DEFINE_string("export_dir", None, "Export base (highest version) or "
-                    "one version directory of export_savedmodel.py.")
-flags.DEFINE_string("text_b", None, "Second text of a pair, used with every "
-                    "text given.")
-flags.DEFINE_string("input_file", None, "UTF-8 file with one text a line "
-                    "(instead of, or beside, the texts on the command line).")
-flags.DEFINE_integer("batch_size", 32, "Texts per Session.run.")
-
-FLAGS = flags.FLAGS
-
-
-def read_texts(argv, input_file):
-  """The texts to predict: arguments, then the file's lines.
-
-  Raises:
-    InputError / SettingsError: an empty text, naming the line or argument.
-  """
-  from finetuning import split_files  # pylint: disable=g-import-not-at-top
-  from finetuning.errors import InputError  # pylint: disable=g-import-not-at-top
-  from finetuning.errors import SettingsError  # pylint: disable=g-import-not-at-top
-  texts = []
-  for position, text in enumerate(argv, start=1):
-    if not text.strip():
-      raise SettingsError("text argument %d is empty: pass a non-empty text"
-                          % position)
-    texts.append(text)
-  if input_file:
-    lines = split_files.read_text_lines(input_file)
-    for line_number, line in enumerate(lines, start=1):
-      if not line.strip():
-        raise InputError(input_file, line_number, "empty line",
-                         "Every line must hold one text; remove the blank "
-                         "line")
-      texts.append(line)
-  if not texts:
-    raise SettingsError("no text: pass texts as arguments or --input_file")
-  return texts
-
-
-def main(argv):
-  from serving import predictor as predictor_lib  # pylint: disable=g-import-not-at-top
-
-  flags_common.require(FLAGS, "export_dir")
-  if FLAGS.batch_size < 1:
-    raise PredictorError("--batch_size must be at least 1, got %d" %
-                         FLAGS.batch_size)
-  texts = read_texts(list(argv[1:]), FLAGS.input_file)
-  predictor = predictor_lib.Predictor(FLAGS.export_dir,
-                                      batch_size=FLAGS.batch_size)
-  inputs = [(t, FLAGS.text_b) for t in texts]
-  for text, answer in zip(texts, predictor.predict(inputs)):
-    sys.stdout.write(json.dumps(dict({"text": text}, **answer),
-                                ensure_ascii=False) + "\n")
-
-
-def run():
-  """The console-script entry (pyproject.toml): the command line above."""
-  cli.run(main, extra_errors=(PredictorError,))
-
+# The script lives in bert_toolkit/cli/predict.py (importing it defines its flags);
+# this file keeps `python predict.py` working from a checkout.
+from bert_toolkit.cli.predict import *  # noqa: F401,F403 pylint: disable=wildcard-import
+from bert_toolkit.cli.predict import run
 
 if __name__ == "__main__":
   run()

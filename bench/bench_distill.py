@@ -86,8 +86,8 @@ def sst2_split(labeled):
 
 def predictor_rate(run_dir, name, batches=20):
   """Sentences/sec of the exported model, batches of 32 dev sentences."""
-  from serving import export as export_lib  # pylint: disable=g-import-not-at-top
-  from serving import predictor as predictor_lib  # pylint: disable=g-import-not-at-top
+  from bert_toolkit.serving import export as export_lib  # pylint: disable=g-import-not-at-top
+  from bert_toolkit.serving import predictor as predictor_lib  # pylint: disable=g-import-not-at-top
   base = os.path.join(RUNS, "export_" + name)
   if not os.path.isdir(base):
     export_lib.export(run_dir, base)

@@ -6,7 +6,7 @@ For each head (token softmax, CRF): fine-tune on the FULL CoNLL-2003 train
 set (14,041 sentences) for one epoch (do_lower_case: MiniLM is uncased),
 entity-level (seqeval) F1 on dev and test, training examples/sec; then the
 time to tag 1,000 test sentences from raw text through the predictor path
-(finetuning.windows: text_to_units -> unit_windows -> Estimator predict ->
+(bert_toolkit.data.windows: text_to_units -> unit_windows -> Estimator predict ->
 merge_windows -> entities_from_tags, model rebuilt from run_info.json alone),
 with and without graph build / restore.
 
@@ -80,9 +80,9 @@ def tag_sentences(run_dir, texts, batch_size=32):
   import numpy as np  # pylint: disable=g-import-not-at-top
   import tensorflow.compat.v1 as tf  # pylint: disable=g-import-not-at-top
   import tokenization  # pylint: disable=g-import-not-at-top
-  from finetuning import run_info  # pylint: disable=g-import-not-at-top
-  from finetuning import task as task_lib  # pylint: disable=g-import-not-at-top
-  from finetuning import windows as windows_lib  # pylint: disable=g-import-not-at-top
+  from bert_toolkit.runs import run_info  # pylint: disable=g-import-not-at-top
+  from bert_toolkit.engine import task as task_lib  # pylint: disable=g-import-not-at-top
+  from bert_toolkit.data import windows as windows_lib  # pylint: disable=g-import-not-at-top
   tf.disable_eager_execution()
   tf.logging.set_verbosity(tf.logging.WARN)
 
@@ -150,7 +150,7 @@ def tag_sentences(run_dir, texts, batch_size=32):
 
 def test_texts(n):
   """The first n CoNLL-2003 test sentences as raw text (words + spaces)."""
-  from finetuning import ner_data  # pylint: disable=g-import-not-at-top
+  from bert_toolkit.data import ner_data  # pylint: disable=g-import-not-at-top
   task = ner_data.get_ner_task("conll2003")
   return [e.text for e in task.get_examples(DATA_DIR, "test")[:n]]
 

@@ -37,12 +37,12 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np  # pylint: disable=g-import-not-at-top
 import tensorflow.compat.v1 as tf  # pylint: disable=g-import-not-at-top
 
-from finetuning import settings as settings_lib  # pylint: disable=g-import-not-at-top
-from finetuning import task as task_lib  # pylint: disable=g-import-not-at-top
-from finetuning import run_info as run_info_lib  # pylint: disable=g-import-not-at-top
-from finetuning import training  # pylint: disable=g-import-not-at-top
-from serving import export as export_lib  # pylint: disable=g-import-not-at-top
-from serving import predictor as predictor_lib  # pylint: disable=g-import-not-at-top
+from bert_toolkit import settings as settings_lib  # pylint: disable=g-import-not-at-top
+from bert_toolkit.engine import task as task_lib  # pylint: disable=g-import-not-at-top
+from bert_toolkit.runs import run_info as run_info_lib  # pylint: disable=g-import-not-at-top
+from bert_toolkit.engine import training  # pylint: disable=g-import-not-at-top
+from bert_toolkit.serving import export as export_lib  # pylint: disable=g-import-not-at-top
+from bert_toolkit.serving import predictor as predictor_lib  # pylint: disable=g-import-not-at-top
 
 RUN_DIR = os.path.join(REPO_DIR, "output", "quickstart", "sst2_run")
 EXPORT_DIR = os.path.join(BENCH_DIR, "runs", "serving_export")

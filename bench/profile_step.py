@@ -49,10 +49,10 @@ sys.path.insert(0, REPO_DIR)
 
 import tensorflow.compat.v1 as tf  # pylint: disable=g-import-not-at-top
 
-from finetuning import classifier  # pylint: disable=g-import-not-at-top
-from finetuning import settings as settings_lib  # pylint: disable=g-import-not-at-top
-from finetuning import task as task_lib  # pylint: disable=g-import-not-at-top
-from finetuning import training  # pylint: disable=g-import-not-at-top
+from bert_toolkit.tasks import classifier  # pylint: disable=g-import-not-at-top
+from bert_toolkit import settings as settings_lib  # pylint: disable=g-import-not-at-top
+from bert_toolkit.engine import task as task_lib  # pylint: disable=g-import-not-at-top
+from bert_toolkit.engine import training  # pylint: disable=g-import-not-at-top
 import modeling  # pylint: disable=g-import-not-at-top
 
 KINDS = ("matmul", "attention", "layer_norm", "gelu", "dropout", "bias_add",

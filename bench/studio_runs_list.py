@@ -1,5 +1,5 @@
 """The studio's runs list with many runs: one poll's time without and with
-the summary cache (webstudio/views.py: SummaryCache).
+the summary cache (bert_toolkit/studio/views.py: SummaryCache).
 
 Makes N finished runs in a scratch workspace, each with a 64 KB log (the
 tail the list reads) and a run_results.json, then times the list as the
@@ -15,10 +15,10 @@ import os
 import tempfile
 import time
 
-from finetuning import atomic
-from webstudio import jobs as jobs_lib
-from webstudio import views
-from webstudio import workspace as workspace_lib
+from bert_toolkit.runs import atomic
+from bert_toolkit.studio import jobs as jobs_lib
+from bert_toolkit.studio import views
+from bert_toolkit.studio import workspace as workspace_lib
 
 
 def _make_runs(workspace, count):

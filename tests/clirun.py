@@ -33,11 +33,11 @@ def assert_user_error(proc, *fragments):
 
 def export_predictor(run_dir, export_dir):
   """export_savedmodel.py run_dir -> export_dir from the command line, then
-  a serving.predictor.Predictor on it (the caller closes it)."""
+  a bert_toolkit.serving.predictor.Predictor on it (the caller closes it)."""
   proc = run_script("export_savedmodel.py", "--model_dir=" + run_dir,
                     "--export_dir=" + export_dir)
   assert proc.returncode == 0, proc.stderr[-3000:]
-  from serving import predictor as predictor_lib  # pylint: disable=g-import-not-at-top
+  from bert_toolkit.serving import predictor as predictor_lib  # pylint: disable=g-import-not-at-top
   return predictor_lib.Predictor(export_dir)
 
 
@@ -48,7 +48,7 @@ def serve_once(predictor, body, model="m"):
   import json  # pylint: disable=g-import-not-at-top
   import threading  # pylint: disable=g-import-not-at-top
   import urllib.request  # pylint: disable=g-import-not-at-top
-  from serving import server as server_lib  # pylint: disable=g-import-not-at-top
+  from bert_toolkit.serving import server as server_lib  # pylint: disable=g-import-not-at-top
   server = server_lib.make_server(predictor, model, port=0)
   thread = threading.Thread(target=server.serve_forever, daemon=True)
   thread.start()

@@ -9,7 +9,7 @@ import numpy as np
 import tensorflow.compat.v1 as tf
 
 import modeling
-from finetuning import packing as packing_lib
+from bert_toolkit.engine import packing as packing_lib
 
 tf.disable_eager_execution()
 
@@ -20,7 +20,7 @@ def run_model(model_type, config, init_checkpoint, input_ids, input_mask,
   pooled_output, and the RestoreReport.
 
   `pack_sizes` (row lengths) runs the examples packed into rows
-  (finetuning.packing); the outputs are then per example as usual, and
+  (bert_toolkit.engine.packing); the outputs are then per example as usual, and
   out["packed"] holds the packed arrays."""
   graph = tf.Graph()
   with graph.as_default():

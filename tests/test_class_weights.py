@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import tensorflow.compat.v1 as tf
 
-from finetuning import class_weights
-from finetuning.errors import SettingsError
+from bert_toolkit import class_weights
+from bert_toolkit.errors import SettingsError
 from modeling import heads
 from tests import clirun
 from tests import datasets

@@ -24,7 +24,7 @@ from modeling.hf import names as hf_names
 from modeling.hf import safetensors as hf_safetensors
 from modeling.hf import weights as hf_weights
 from modeling.hf.errors import ConversionError
-from finetuning import run_info
+from bert_toolkit.runs import run_info
 from tests import clirun
 from tests import hf_fixtures
 from tests.paths import REFERENCE_DIR

@@ -10,12 +10,12 @@ import numpy as np
 import pytest
 import tensorflow.compat.v1 as tf
 
-from finetuning import distillation
-from finetuning import encoding
-from finetuning import run_info
-from finetuning import task as task_lib
-from serving import export as export_lib
-from serving import predictor as predictor_lib
+from bert_toolkit.tasks import distillation
+from bert_toolkit.data import encoding
+from bert_toolkit.runs import run_info
+from bert_toolkit.engine import task as task_lib
+from bert_toolkit.serving import export as export_lib
+from bert_toolkit.serving import predictor as predictor_lib
 from tests import clirun
 from tests import datasets
 from tests.paths import DATA_DIR

@@ -1,5 +1,5 @@
 """--distribution_strategy: the same training on several replicas as on one
-device with the same global batch (finetuning/distribution.py)."""
+device with the same global batch (bert_toolkit/engine/distribution.py)."""
 
 import json
 import os
@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 import tensorflow.compat.v1 as tf
 
-from finetuning import distribution
-from finetuning.errors import SettingsError
+from bert_toolkit.engine import distribution
+from bert_toolkit.errors import SettingsError
 from tests import clirun
 from tests import datasets
 from tests.paths import REFERENCE_DIR
@@ -314,7 +314,7 @@ def test_ner_and_pretraining_under_mirrored_equal_one_device(setup):
   different numbers of tokens) and pre-training (its own input function)
   on 2 replicas equal one device (1e-5); a CRF head is refused under
   mirrored (TF cannot place its loop's gradient there)."""
-  from finetuning import pretraining_data as data_lib  # pylint: disable=g-import-not-at-top
+  from bert_toolkit.data import pretraining_data as data_lib  # pylint: disable=g-import-not-at-top
   from tests.paths import DATA_DIR  # pylint: disable=g-import-not-at-top
   data, model, root = setup
   two = ("--distribution_strategy=mirrored", "--num_gpus=2")

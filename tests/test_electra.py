@@ -8,9 +8,9 @@ import os
 
 import pytest
 
-from finetuning import run_info
-from serving import export as export_lib
-from serving import predictor as predictor_lib
+from bert_toolkit.runs import run_info
+from bert_toolkit.serving import export as export_lib
+from bert_toolkit.serving import predictor as predictor_lib
 from tests import clirun
 from tests import datasets
 from tests.paths import DATA_DIR
@@ -87,7 +87,7 @@ def test_ner_trains_exports_and_serves(tmp_path):
 def test_layerwise_decay_and_freezing_know_electra_names():
   import tensorflow.compat.v1 as tf  # pylint: disable=g-import-not-at-top
   import modeling  # pylint: disable=g-import-not-at-top
-  from finetuning import optimization  # pylint: disable=g-import-not-at-top
+  from bert_toolkit.engine import optimization  # pylint: disable=g-import-not-at-top
   files = modeling.find_pretrained(ELECTRA_DIR)
   with tf.Graph().as_default():
     modeling.ElectraModel(files.config, True,

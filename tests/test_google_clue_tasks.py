@@ -7,8 +7,8 @@ import os
 
 import pytest
 
-from finetuning import tasks
-from finetuning.errors import InputError
+from bert_toolkit.data import classification as tasks
+from bert_toolkit.errors import InputError
 from tests import clirun
 from tests.paths import REFERENCE_DIR
 

@@ -8,8 +8,8 @@ import pytest
 import tensorflow.compat.v1 as tf
 
 import tokenization
-from finetuning import encoding
-from finetuning import input_pipeline
+from bert_toolkit.data import encoding
+from bert_toolkit.engine import input_pipeline
 from modeling import heads
 from tests import clirun
 from tests import datasets
@@ -102,7 +102,7 @@ def windowed_run(tmp_path_factory):
 def test_cli_windows_then_serving_pools_each_window_alone(windowed_run,
                                                          tmp_path):
   _, out, args = windowed_run
-  from finetuning import run_info  # pylint: disable=g-import-not-at-top
+  from bert_toolkit.runs import run_info  # pylint: disable=g-import-not-at-top
   head = run_info.read(out)["head"]
   assert (head["long_text"], head["window_stride"],
           head["window_pooling"]) == ("windows", 8, "mean")

@@ -1,11 +1,11 @@
-"""--use_amp's dynamic loss scaling (finetuning.optimization.
+"""--use_amp's dynamic loss scaling (bert_toolkit.engine.optimization.
 DynamicLossScale), checked in float32 on CPU: the float16 rewrite itself
 runs on GPUs only."""
 
 import numpy as np
 import tensorflow.compat.v1 as tf
 
-from finetuning import optimization
+from bert_toolkit.engine import optimization
 
 
 def _train(loss_scaling, xs):

@@ -2,8 +2,8 @@
 
 import pytest
 
-from finetuning import tasks
-from finetuning.errors import InputError
+from bert_toolkit.data import classification as tasks
+from bert_toolkit.errors import InputError
 
 
 def _write(path, text):
@@ -36,7 +36,7 @@ def test_tsv_and_jsonl_label_sets(tmp_path):
 
 def test_multi_label_scores_and_threshold_tuning():
   import numpy as np  # pylint: disable=g-import-not-at-top
-  from finetuning import metrics  # pylint: disable=g-import-not-at-top
+  from bert_toolkit.tasks import metrics  # pylint: disable=g-import-not-at-top
   gold = np.array([[1, 0, 1], [0, 1, 0], [1, 1, 0], [0, 0, 0]])
   probs = np.array([[0.9, 0.2, 0.4], [0.3, 0.8, 0.1],
                     [0.6, 0.45, 0.2], [0.1, 0.1, 0.3]])

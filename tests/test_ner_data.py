@@ -6,9 +6,9 @@ import os
 
 import pytest
 
-from finetuning import ner_data
-from finetuning import tag_schemes
-from finetuning.errors import InputError
+from bert_toolkit.data import ner_data
+from bert_toolkit.data import tag_schemes
+from bert_toolkit.errors import InputError
 from tests.paths import DATA_DIR
 
 PEOPLES_DAILY = os.path.join(DATA_DIR, "peoples_daily_ner")

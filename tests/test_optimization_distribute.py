@@ -8,7 +8,7 @@ our optimizer must run under the strategy and give the same weights.
 import numpy as np
 import tensorflow.compat.v1 as tf
 
-from finetuning import optimization
+from bert_toolkit.engine import optimization
 
 STEPS = 6
 

@@ -9,13 +9,13 @@ import pytest
 import tensorflow.compat.v1 as tf
 
 import modeling
-from finetuning import classifier
-from finetuning import features as features_lib
-from finetuning import input_pipeline
-from finetuning import packing
-from finetuning import run_info
-from finetuning import tagging
-from finetuning import task as task_lib
+from bert_toolkit.tasks import classifier
+from bert_toolkit.data import features as features_lib
+from bert_toolkit.engine import input_pipeline
+from bert_toolkit.engine import packing
+from bert_toolkit.runs import run_info
+from bert_toolkit.tasks import tagging
+from bert_toolkit.engine import task as task_lib
 from tests import clirun
 from tests import datasets
 from tests import modelrun

@@ -12,9 +12,9 @@ import tensorflow.compat.v1 as tf
 
 import modeling
 import tokenization
-from finetuning import pretraining
-from finetuning import pretraining_data as data_lib
-from finetuning import task as task_lib
+from bert_toolkit.tasks import pretraining
+from bert_toolkit.data import pretraining_data as data_lib
+from bert_toolkit.engine import task as task_lib
 from tests import clirun
 from tests.paths import DATA_DIR
 from tests.paths import REFERENCE_DIR

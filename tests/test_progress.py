@@ -2,8 +2,8 @@
 
 import tensorflow.compat.v1 as tf
 
-from finetuning import training
-from finetuning.progress import Progress
+from bert_toolkit.engine import training
+from bert_toolkit.runs.progress import Progress
 
 
 class FakeClock(object):

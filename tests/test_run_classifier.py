@@ -11,16 +11,16 @@ import tensorflow.compat.v1 as tf
 
 import modeling
 import tokenization
-from finetuning import classifier
-from finetuning import encoding
-from finetuning import features as features_lib
-from finetuning import optimization
-from finetuning import run_info
-from finetuning import runner
-from finetuning import settings as settings_lib
-from finetuning import tasks as tasks_lib
-from finetuning import training
-from finetuning.errors import InputError
+from bert_toolkit.tasks import classifier
+from bert_toolkit.data import encoding
+from bert_toolkit.data import features as features_lib
+from bert_toolkit.engine import optimization
+from bert_toolkit.runs import run_info
+from bert_toolkit.engine import runner
+from bert_toolkit import settings as settings_lib
+from bert_toolkit.data import classification as tasks_lib
+from bert_toolkit.engine import training
+from bert_toolkit.errors import InputError
 from modeling import heads
 from tests import clirun
 from tests import datasets

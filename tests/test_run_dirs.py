@@ -11,8 +11,8 @@ import sys
 
 import pytest
 
-from finetuning import features as features_lib
-from finetuning import run_info
+from bert_toolkit.data import features as features_lib
+from bert_toolkit.runs import run_info
 from tests import clirun
 from tests import datasets
 from tests.paths import DATA_DIR

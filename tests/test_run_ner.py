@@ -7,12 +7,12 @@ import re
 
 import pytest
 
-from finetuning import ner_data
-from finetuning import run_info
-from finetuning import tag_schemes
-from finetuning import tagging
-from finetuning import task as task_lib
-from finetuning import windows as windows_lib
+from bert_toolkit.data import ner_data
+from bert_toolkit.runs import run_info
+from bert_toolkit.data import tag_schemes
+from bert_toolkit.tasks import tagging
+from bert_toolkit.engine import task as task_lib
+from bert_toolkit.data import windows as windows_lib
 from tests import clirun
 from tests.paths import DATA_DIR
 from tests.paths import REFERENCE_DIR
@@ -141,8 +141,8 @@ def _check_predictor_path(out, data_dir):
   assert len(rows) == len(flat)
   # The CLI's own path (cached TFRecord features of the test file) gives the
   # same per-unit scores: windows and merging agree, not just the tags.
-  from finetuning import runner  # pylint: disable=g-import-not-at-top
-  from finetuning import settings as settings_lib  # pylint: disable=g-import-not-at-top
+  from bert_toolkit.engine import runner  # pylint: disable=g-import-not-at-top
+  from bert_toolkit import settings as settings_lib  # pylint: disable=g-import-not-at-top
   run_task = tagging.Tagger.from_run_info(info)
   settings = settings_lib.RunSettings(data_dir=data_dir, output_dir=out)
   run = runner.Run(run_task, settings, settings.train,

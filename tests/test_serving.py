@@ -21,15 +21,15 @@ import pytest
 import tensorflow.compat.v1 as tf
 
 import modeling
-from finetuning import classifier
-from finetuning import runner
-from finetuning import settings as settings_lib
-from finetuning import task as task_lib
-from finetuning import run_info as run_info_lib
-from finetuning import training
-from serving import export as export_lib
-from serving import predictor as predictor_lib
-from serving import server as server_lib
+from bert_toolkit.tasks import classifier
+from bert_toolkit.engine import runner
+from bert_toolkit import settings as settings_lib
+from bert_toolkit.engine import task as task_lib
+from bert_toolkit.runs import run_info as run_info_lib
+from bert_toolkit.engine import training
+from bert_toolkit.serving import export as export_lib
+from bert_toolkit.serving import predictor as predictor_lib
+from bert_toolkit.serving import server as server_lib
 from tests import clirun
 from tests import datasets
 from tests import saved_model_runner
@@ -516,7 +516,7 @@ def test_server_binds_loopback_by_default(predictor):
 # ----------------------------------------------------- request batching ---
 
 def test_batcher_gathers_concurrent_requests_and_keeps_each_answer():
-  from serving import batching  # pylint: disable=g-import-not-at-top
+  from bert_toolkit.serving import batching  # pylint: disable=g-import-not-at-top
   calls = []
   gate = threading.Event()
 

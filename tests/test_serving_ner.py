@@ -13,17 +13,17 @@ import pytest
 import tensorflow.compat.v1 as tf
 
 import modeling
-from finetuning import run_info as run_info_lib
-from finetuning import runner
-from finetuning import settings as settings_lib
-from finetuning import tagging
-from finetuning import task as task_lib
-from finetuning import training
-from finetuning import windows as windows_lib
-from serving import export as export_lib
-from serving import predictor as predictor_lib
-from serving import server as server_lib
-from serving import signatures
+from bert_toolkit.runs import run_info as run_info_lib
+from bert_toolkit.engine import runner
+from bert_toolkit import settings as settings_lib
+from bert_toolkit.tasks import tagging
+from bert_toolkit.engine import task as task_lib
+from bert_toolkit.engine import training
+from bert_toolkit.data import windows as windows_lib
+from bert_toolkit.serving import export as export_lib
+from bert_toolkit.serving import predictor as predictor_lib
+from bert_toolkit.serving import server as server_lib
+from bert_toolkit.serving import signatures
 from tests import saved_model_runner
 from tests.paths import DATA_DIR
 from tests.paths import REFERENCE_DIR

@@ -13,24 +13,24 @@ import numpy as np
 import pytest
 import tensorflow.compat.v1 as tf
 
-from finetuning import encoding
-from finetuning import runner
-from finetuning import settings as settings_lib
-from finetuning import task as task_lib
+from bert_toolkit.data import encoding
+from bert_toolkit.engine import runner
+from bert_toolkit import settings as settings_lib
+from bert_toolkit.engine import task as task_lib
 from modeling import heads
 from tests.paths import REFERENCE_DIR
 from tests.paths import REPO_DIR
 
 BERT_DIR = os.path.join(REFERENCE_DIR, "bert_zh_tiny")
-LIBRARY_PACKAGES = ("finetuning", "serving", "modeling", "tokenization")
-FLAG_MODULES = {os.path.join("finetuning", "flags_common.py"),
-                os.path.join("finetuning", "cli.py")}
+LIBRARY_PACKAGES = ("bert_toolkit", "modeling", "tokenization")
+# The command lines are the only readers of flags.
+FLAG_PACKAGE = os.path.join("bert_toolkit", "cli")
 SCRIPTS = ("run_classifier.py", "run_ner.py", "run_distill.py",
            "run_pretraining.py", "create_pretraining_data.py",
            "extract_features.py", "export_savedmodel.py", "predict.py",
            "serve.py", "convert_checkpoint.py")
-TRAINING_MODULES = ("finetuning.runner", "finetuning.training",
-                    "finetuning.optimization")
+TRAINING_MODULES = ("bert_toolkit.engine.runner", "bert_toolkit.engine.training",
+                    "bert_toolkit.engine.optimization")
 
 
 def _library_files():
@@ -51,8 +51,8 @@ def _modules_after_import(statement):
 
 
 @pytest.mark.parametrize("statement", [
-    "import serving.predictor", "import serving.server",
-    "import serving.export"])
+    "import bert_toolkit.serving.predictor", "import bert_toolkit.serving.server",
+    "import bert_toolkit.serving.export"])
 def test_serving_imports_no_training_loop(statement):
   loaded = _modules_after_import(statement)
   assert not loaded & set(TRAINING_MODULES), sorted(
@@ -60,20 +60,20 @@ def test_serving_imports_no_training_loop(statement):
 
 
 def test_predictor_and_windows_are_tf_free_of_the_task_library():
-  loaded = _modules_after_import("import serving.predictor")
+  loaded = _modules_after_import("import bert_toolkit.serving.predictor")
   # The predictor needs the encoder and the windows, not the task heads.
-  assert {"finetuning.encoding", "finetuning.windows"} <= loaded
-  assert "finetuning.tagging" not in loaded
-  assert "finetuning.classifier" not in loaded
-  loaded = _modules_after_import("import finetuning.windows, "
-                                 "finetuning.encoding")
+  assert {"bert_toolkit.data.encoding", "bert_toolkit.data.windows"} <= loaded
+  assert "bert_toolkit.tasks.tagging" not in loaded
+  assert "bert_toolkit.tasks.classifier" not in loaded
+  loaded = _modules_after_import("import bert_toolkit.data.windows, "
+                                 "bert_toolkit.data.encoding")
   assert "tensorflow" not in loaded
 
 
 def test_no_flags_read_outside_scripts_and_the_flags_module():
   offenders = []
   for rel, path in _library_files():
-    if rel in FLAG_MODULES:
+    if rel.startswith(FLAG_PACKAGE + os.sep):
       continue
     tree = ast.parse(open(path, encoding="utf-8").read())
     for node in ast.walk(tree):
@@ -284,3 +284,70 @@ def test_a_new_task_plugs_into_the_runner(tmp_path):
                  for n in reader.get_variable_to_shape_map())
   assert "output_weights/AdamWeightDecay_m" in \
       reader.get_variable_to_shape_map()
+
+
+# ------------------------------------------------------------- floors ---
+
+# bert_toolkit's floors, lowest first: a module imports from its own floor
+# and the floors below, never from above. modeling and tokenization (Google's
+# names) sit under all of them and import nothing of bert_toolkit.
+FLOORS = (("bert_toolkit.errors", "bert_toolkit.settings",
+           "bert_toolkit.class_weights"),
+          ("bert_toolkit.runs",), ("bert_toolkit.data",),
+          ("bert_toolkit.engine",), ("bert_toolkit.tasks",),
+          ("bert_toolkit.serving",), ("bert_toolkit.studio",),
+          ("bert_toolkit.cli",))
+
+
+def _floor(module):
+  for index, prefixes in enumerate(FLOORS):
+    if any(module == p or module.startswith(p + ".") for p in prefixes):
+      return index
+  return None
+
+
+def _imported_modules(tree, package):
+  for node in ast.walk(tree):
+    if isinstance(node, ast.Import):
+      for alias in node.names:
+        yield node.lineno, alias.name
+    elif isinstance(node, ast.ImportFrom) and node.module:
+      base = node.module
+      if node.level:
+        base = ".".join(package.split(".")[:len(package.split(".")) -
+                                          node.level + 1] + [node.module])
+      for alias in node.names:
+        yield node.lineno, base + "." + alias.name
+        yield node.lineno, base
+
+
+def test_no_import_runs_up_a_floor():
+  offenders = []
+  for rel, path in _library_files():
+    module = rel[:-3].replace(os.sep, ".")
+    if module.endswith(".__init__"):
+      module = module[:-len(".__init__")]
+    tree = ast.parse(open(path, encoding="utf-8").read())
+    own = _floor(module)
+    for line, name in _imported_modules(tree, module.rsplit(".", 1)[0]):
+      if not name.startswith("bert_toolkit"):
+        continue
+      if own is None:
+        offenders.append("%s:%d %s imports %s" % (rel, line, module, name))
+        continue
+      floor = _floor(name)
+      if floor is not None and floor > own:
+        offenders.append("%s:%d %s (floor %d) imports %s (floor %d)" % (
+            rel, line, module, own, name, floor))
+  assert not offenders, offenders
+
+
+def test_the_floors_cover_the_package():
+  packages = [os.path.relpath(p, REPO_DIR).replace(os.sep, ".")
+              for p in glob.glob(os.path.join(REPO_DIR, "bert_toolkit", "*"))
+              if os.path.isdir(p) and not p.endswith("__pycache__")]
+  modules = [os.path.relpath(p, REPO_DIR)[:-3].replace(os.sep, ".")
+             for p in glob.glob(os.path.join(REPO_DIR, "bert_toolkit",
+                                             "*.py"))]
+  for name in packages + [m for m in modules if not m.endswith("__init__")]:
+    assert _floor(name) is not None, name

@@ -20,13 +20,13 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from finetuning import atomic
-from finetuning import curves
-from webstudio import commands
-from webstudio import jobs as jobs_lib
-from webstudio import server as server_lib
-from webstudio import views
-from webstudio import workspace as workspace_lib
+from bert_toolkit.runs import atomic
+from bert_toolkit.runs import curves
+from bert_toolkit.studio import commands
+from bert_toolkit.studio import jobs as jobs_lib
+from bert_toolkit.studio import server as server_lib
+from bert_toolkit.studio import views
+from bert_toolkit.studio import workspace as workspace_lib
 from tests import clirun
 from tests import datasets
 from tests.paths import REFERENCE_DIR, REPO_DIR
@@ -85,7 +85,7 @@ class Client(object):
 @pytest.fixture
 def client(tmp_path):
   root = make_workspace(str(tmp_path / "ws"))
-  c = Client(server_lib.Studio(root, REPO_DIR))
+  c = Client(server_lib.Studio(root))
   yield c
   c.close()
 
@@ -141,7 +141,7 @@ def test_run_ids_and_static_paths_do_not_traverse(client):
 
 def test_a_token_is_checked_on_every_request(tmp_path):
   root = make_workspace(str(tmp_path / "ws"))
-  c = Client(server_lib.Studio(root, REPO_DIR, token="s3cret"))
+  c = Client(server_lib.Studio(root, token="s3cret"))
   try:
     for path in ("/", "/api/runs", "/api/options", "/static/app.js"):
       assert c.request("GET", path)[0] == 401, path
@@ -201,7 +201,7 @@ def test_bodies_that_are_not_json_objects_are_refused(client):
 
 
 def test_other_hosts_need_a_token(tmp_path):
-  studio = server_lib.Studio(str(tmp_path / "ws"), REPO_DIR)
+  studio = server_lib.Studio(str(tmp_path / "ws"))
   try:
     with pytest.raises(ValueError, match="--token"):
       server_lib.make_server(studio, host="0.0.0.0", port=0)
@@ -320,8 +320,8 @@ def test_form_defaults_are_the_scripts_defaults(kind):
 
 
 def test_task_lists_are_the_scripts():
-  from finetuning import ner_data  # pylint: disable=g-import-not-at-top
-  from finetuning import tasks  # pylint: disable=g-import-not-at-top
+  from bert_toolkit.data import ner_data  # pylint: disable=g-import-not-at-top
+  from bert_toolkit.data import classification as tasks  # pylint: disable=g-import-not-at-top
   assert commands.CLASSIFIER_TASKS == tasks.TASK_NAMES
   for name in commands.NER_TASKS:
     assert ner_data.get_ner_task(name).name == name
@@ -512,15 +512,22 @@ def test_a_corrupt_job_file_is_skipped(tmp_path, fake_repo):
   assert _create(jobs, workspace) == "r8"
 
 
+# The library modules the studio may load: TensorFlow-free, all of them.
+STUDIO_LIBRARY_MODULES = (
+    "bert_toolkit", "bert_toolkit.errors", "bert_toolkit.settings",
+    "bert_toolkit.runs", "bert_toolkit.runs.atomic", "bert_toolkit.runs.curves",
+    "bert_toolkit.cli", "bert_toolkit.cli.studio")
+
+
 def test_the_studio_never_loads_tensorflow():
   proc = subprocess.run(
       [sys.executable, "-c", "import sys, studio; "
-       "from webstudio import server, jobs, views, trying, commands; "
-       "print(sorted(m for m in sys.modules if m.split('.')[0] in "
-       "('tensorflow', 'finetuning') and m != 'finetuning.curves' and "
-       "m != 'finetuning.settings' and m != 'finetuning.errors' and "
-       "m != 'finetuning.atomic' and "
-       "m != 'finetuning'))"],
+       "from bert_toolkit.studio import server, jobs, views, trying, "
+       "commands; allowed = %r; "
+       "print(sorted(m for m in sys.modules if m.split('.')[0] == "
+       "'tensorflow' or (m.split('.')[0] == 'bert_toolkit' and m not in "
+       "allowed and not m.startswith('bert_toolkit.studio'))))" % (
+           STUDIO_LIBRARY_MODULES,)],
       stdout=subprocess.PIPE, stderr=subprocess.PIPE,
       universal_newlines=True, cwd=REPO_DIR, timeout=60)
   assert proc.returncode == 0, proc.stderr
@@ -585,7 +592,7 @@ def test_a_server_left_by_a_killed_studio_is_stopped_by_the_next(tmp_path):
   """runs/serving.json names the try-it server; a new studio stops that
   process if it is still the same one (pid and start time), and leaves a
   pid that now names another process alone."""
-  from webstudio import trying
+  from bert_toolkit.studio import trying
   workspace = workspace_lib.Workspace(str(tmp_path / "ws"))
   record = os.path.join(workspace.root, "runs", "serving.json")
   left = subprocess.Popen([sys.executable, "-c",

@@ -20,7 +20,7 @@ import time
 import pytest
 
 from tests import datasets
-from tests.paths import DATA_DIR, REFERENCE_DIR, REPO_DIR
+from tests.paths import DATA_DIR, REFERENCE_DIR
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
@@ -72,7 +72,7 @@ def _ner_sentences(n=8):
 @pytest.fixture
 def studio(tmp_path):
   """A studio on a free port over a workspace of tiny fixtures."""
-  from webstudio import server as server_lib  # pylint: disable=g-import-not-at-top
+  from bert_toolkit.studio import server as server_lib  # pylint: disable=g-import-not-at-top
   root = tmp_path / "ws"
   datasets.chnsenticorp(str(root / "data" / "chnsenticorp"), train=32,
                         dev=16)
@@ -83,7 +83,7 @@ def studio(tmp_path):
     (ner / ("example." + split)).write_text(sentences, encoding="utf-8")
   shutil.copytree(os.path.join(REFERENCE_DIR, "bert_zh_tiny"),
                   str(root / "models" / "bert_zh_tiny"))
-  app = server_lib.Studio(str(root), REPO_DIR)
+  app = server_lib.Studio(str(root))
   httpd = server_lib.make_server(app, port=0)
   thread = threading.Thread(target=httpd.serve_forever, daemon=True)
   thread.start()

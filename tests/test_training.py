@@ -6,9 +6,9 @@ import pytest
 import tensorflow.compat.v1 as tf
 
 import modeling
-from finetuning import run_info
-from finetuning import settings as settings_lib
-from finetuning import training
+from bert_toolkit.runs import run_info
+from bert_toolkit import settings as settings_lib
+from bert_toolkit.engine import training
 from tests.paths import REFERENCE_DIR
 
 BERT_DIR = os.path.join(REFERENCE_DIR, "bert_zh_tiny")
@@ -165,7 +165,7 @@ def test_freeze_regex_matching_nothing_is_a_warning():
 def test_lamb_scales_the_update_by_the_trust_ratio():
   """One LAMB step against numpy: update = m/(sqrt(v)+eps) + wd*w, scaled
   by ||w|| / ||update||; a bias (no decay) takes the plain update."""
-  from finetuning import optimization  # pylint: disable=g-import-not-at-top
+  from bert_toolkit.engine import optimization  # pylint: disable=g-import-not-at-top
   import numpy as np  # pylint: disable=g-import-not-at-top
   w0, g = np.array([3.0, 4.0], np.float32), np.array([0.5, -2.0], np.float32)
   with tf.Graph().as_default():
@@ -189,7 +189,7 @@ def test_lamb_scales_the_update_by_the_trust_ratio():
 def _adamw_steps(fused, use_resource, grads, w0):
   """Weights after AdamWeightDecay steps (decay 0.01, a 0.5 multiplier on
   the kernel) on a kernel and a bias (no decay)."""
-  from finetuning import optimization  # pylint: disable=g-import-not-at-top
+  from bert_toolkit.engine import optimization  # pylint: disable=g-import-not-at-top
   with tf.Graph().as_default():
     w = tf.get_variable("layer/kernel", initializer=w0,
                         use_resource=use_resource)

@@ -6,8 +6,8 @@ import os
 import pytest
 
 import tokenization
-from finetuning import encoding
-from finetuning import run_info
+from bert_toolkit.data import encoding
+from bert_toolkit.runs import run_info
 from tests import clirun
 from tests import datasets
 from tests.paths import REFERENCE_DIR

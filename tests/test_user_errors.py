@@ -224,7 +224,7 @@ def test_one_line_error(tmp_path, case_id, builder, index):
 
 
 def test_bom_in_a_classifier_tsv_is_read(tmp_path):
-  from finetuning import tasks  # pylint: disable=g-import-not-at-top
+  from bert_toolkit.data import classification as tasks  # pylint: disable=g-import-not-at-top
   d = str(tmp_path)
   with open(os.path.join(d, "train.tsv"), "w", encoding="utf-8-sig") as f:
     f.write("label\ttext_a\n1\t好\n")
@@ -234,7 +234,7 @@ def test_bom_in_a_classifier_tsv_is_read(tmp_path):
 
 def test_shipped_lcqmc_test_file_reads(tmp_path):
   """The fixed 3-column layout still reads the real files."""
-  from finetuning import tasks  # pylint: disable=g-import-not-at-top
+  from bert_toolkit.data import classification as tasks  # pylint: disable=g-import-not-at-top
   task = tasks.get_task("lcqmc")
   examples = task.get_examples(os.path.join(DATA_DIR, "lcqmc"), "test")
   assert len(examples) > 1000 and examples[0].label in ("0", "1")

@@ -1,4 +1,4 @@
-"""finetuning.windows and the tagging head: alignment over every shared
+"""bert_toolkit.data.windows and the tagging head: alignment over every shared
 dev/test sentence, windows, merging, entities, the fill rule, and the
 tagger's model_fn (PREDICT with only the three model inputs, CRF head,
 export)."""
@@ -12,11 +12,11 @@ import tensorflow.compat.v1 as tf
 
 import modeling
 import tokenization
-from finetuning import ner_data
-from finetuning import tag_schemes
-from finetuning import tagging
-from finetuning import windows as windows_lib
-from finetuning import task as task_lib
+from bert_toolkit.data import ner_data
+from bert_toolkit.data import tag_schemes
+from bert_toolkit.tasks import tagging
+from bert_toolkit.data import windows as windows_lib
+from bert_toolkit.engine import task as task_lib
 from modeling import heads
 from tests.paths import DATA_DIR
 from tests.paths import REFERENCE_DIR

@@ -29,7 +29,7 @@ import sys
 REPO_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO_DIR)
 
-from finetuning import ner_data  # pylint: disable=g-import-not-at-top
+from bert_toolkit.data import ner_data  # pylint: disable=g-import-not-at-top
 
 DATA_DIR = os.path.join(os.path.dirname(REPO_DIR), "shared", "data")
 SOURCES = ("chnsenticorp/train.tsv", "msra_ner/msra_train_bio",

@@ -6,7 +6,7 @@ types (PER, LOC, ORG, MISC) does a sentence contain, from its words alone.
 
 Rules:
 - Sentences are read by the project's own CoNLL-2003 reader
-  (finetuning.ner_data.read_conll2003: -DOCSTART- lines skipped, IOB2 tags).
+  (bert_toolkit.data.ner_data.read_conll2003: -DOCSTART- lines skipped, IOB2 tags).
 - A sentence's labels are the distinct types of its entities, in the fixed
   order PER, LOC, ORG, MISC, joined by ","; a sentence without an entity has
   an empty label cell (no label).
@@ -24,8 +24,8 @@ import sys
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 ".."))
 
-from finetuning import ner_data  # pylint: disable=g-import-not-at-top
-from finetuning import tag_schemes  # pylint: disable=g-import-not-at-top
+from bert_toolkit.data import ner_data  # pylint: disable=g-import-not-at-top
+from bert_toolkit.data import tag_schemes  # pylint: disable=g-import-not-at-top
 
 TYPES = ("PER", "LOC", "ORG", "MISC")
 MIN_WORDS = 3

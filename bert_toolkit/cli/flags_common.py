@@ -1,0 +1,152 @@
+"""The one flags module: the shared flags of every run script, made from the
+settings tables, and the plain settings built from their parsed values.
+
+Library code never reads flags; the run_*.py scripts and this module do. A
+script calls `define_run_flags()` once at import time (before absl parses
+argv), defines its own task flags, and hands
+`run_settings(FLAGS)` (a settings.RunSettings) to `runner.run`.
+
+Defaults live in bert_toolkit.settings (RUN_SETTINGS, TRAIN_SETTINGS): the
+flags here are made from those rows, so a default is written once. Flags
+that define the model's inputs (--max_seq_length, --do_lower_case) and the
+task's head flags reach the library as None when they are not on the
+command line (`given`), so that the run directory's values win over a
+default, and a value that is given is checked against them.
+
+Google's TPU flags (`--use_tpu=false`, `--tpu_name`, `--num_tpu_cores`, ...)
+are defined beside them and ignored; `--use_tpu=true` is refused.
+
+`define_model_flags()` is the pre-trained model subset (init_checkpoint,
+bert_config_file, vocab_file, model_type, do_lower_case, max_seq_length),
+for scripts that are not training runs (extract_features.py).
+"""
+
+from absl import flags
+
+from bert_toolkit import settings as settings_lib
+from bert_toolkit.errors import SettingsError
+
+MODEL_FLAGS = ("init_checkpoint", "bert_config_file", "vocab_file",
+               "model_type", "electra_size", "do_lower_case",
+               "skip_case_check", "max_seq_length")
+
+
+def _define(row, help_text=None):
+  """An absl flag from a settings row."""
+  help_text = help_text or row.help
+  if isinstance(row.type, tuple):
+    flags.DEFINE_enum(row.name, row.default, list(row.type), help_text)
+  elif row.type is bool:
+    flags.DEFINE_bool(row.name, row.default, help_text)
+  elif row.type is int:
+    flags.DEFINE_integer(row.name, row.default, help_text)
+  elif row.type is float:
+    flags.DEFINE_float(row.name, row.default, help_text)
+  else:
+    flags.DEFINE_string(row.name, row.default, help_text)
+
+
+# Google's TPU flags (its run_classifier.py, run_pretraining.py and the
+# BERT-NER scripts that copy them). They are accepted so that a copied
+# Google command runs unchanged, and ignored: this toolkit trains with
+# tf.estimator on CPU and GPU, and --use_tpu=true is refused.
+TPU_FLAGS = (
+    settings_lib.Setting("use_tpu", False, bool, "Google's flag: TPU "
+                         "training is not supported here; false is "
+                         "accepted, true is an error."),
+    settings_lib.Setting("tpu_name", None, str, "Google's flag; ignored."),
+    settings_lib.Setting("tpu_zone", None, str, "Google's flag; ignored."),
+    settings_lib.Setting("gcp_project", None, str, "Google's flag; ignored."),
+    settings_lib.Setting("master", None, str, "Google's flag; ignored."),
+    settings_lib.Setting("num_tpu_cores", 8, int, "Google's flag; ignored."),
+    settings_lib.Setting("iterations_per_loop", 1000, int, "Google's flag; "
+                         "ignored."),
+)
+
+
+def define_run_flags():
+  """Defines every RUN_SETTINGS and TRAIN_SETTINGS flag, and Google's TPU
+  flags."""
+  for row in settings_lib.RUN_SETTINGS + settings_lib.TRAIN_SETTINGS:
+    _define(row)
+  define_tpu_flags()
+
+
+def define_tpu_flags():
+  """Defines Google's TPU flags (TPU_FLAGS)."""
+  for row in TPU_FLAGS:
+    _define(row)
+
+
+def check_tpu_flags(values):
+  """SettingsError for --use_tpu=true; a warning naming the TPU flags that
+  were given and are ignored. Scripts without the flags pass."""
+  if "use_tpu" not in values:
+    return
+  if values.use_tpu:
+    raise SettingsError(
+        "--use_tpu=true: this toolkit trains with tf.estimator on CPU and "
+        "GPU, not on TPUs; drop --use_tpu (or set it to false) and the "
+        "other TPU flags are ignored")
+  ignored = ["--%s" % row.name for row in TPU_FLAGS[1:]
+             if values[row.name].present]
+  if ignored:
+    import tensorflow.compat.v1 as tf  # pylint: disable=g-import-not-at-top
+    tf.logging.warning("TPU is off: ignoring %s", ", ".join(ignored))
+
+
+def define_flags(names, default_overrides=None):
+  """Defines the RUN_SETTINGS / TRAIN_SETTINGS flags named, for a script
+  that takes a subset (run_pretraining.py); `default_overrides` gives a
+  script's own defaults (Google's run_pretraining.py ones)."""
+  default_overrides = default_overrides or {}
+  rows = {row.name: row for row in
+          settings_lib.RUN_SETTINGS + settings_lib.TRAIN_SETTINGS}
+  for name in names:
+    row = rows[name]
+    if name in default_overrides:
+      row = row._replace(default=default_overrides[name])
+    _define(row)
+
+
+def define_model_flags(help_overrides=None):
+  """Defines only the pre-trained model flags (MODEL_FLAGS)."""
+  help_overrides = help_overrides or {}
+  for row in settings_lib.RUN_SETTINGS:
+    if row.name in MODEL_FLAGS:
+      _define(row, help_overrides.get(row.name))
+
+
+def given(values, name):
+  """The flag's value if it is on the command line, else None."""
+  return values[name].value if values[name].present else None
+
+
+def _values(values, table):
+  """{setting: parsed flag value} of a table's rows that are flags."""
+  return {row.name: getattr(values, row.name) for row in table
+          if row.name in values}
+
+
+def train_settings(values):
+  """settings.TrainSettings from the parsed flags."""
+  return settings_lib.TrainSettings(
+      **_values(values, settings_lib.TRAIN_SETTINGS))
+
+
+def run_settings(values):
+  """settings.RunSettings from the parsed flags (see the module docstring);
+  settings a script has no flag for keep their defaults."""
+  check_tpu_flags(values)
+  fields = _values(values, settings_lib.RUN_SETTINGS)
+  for name in ("do_lower_case", "max_seq_length"):
+    if name in values:
+      fields[name] = given(values, name)
+  return settings_lib.RunSettings(train=train_settings(values), **fields)
+
+
+def require(values, *names):
+  """SettingsError naming the first of `names` whose flag is empty."""
+  for name in names:
+    if getattr(values, name) in (None, ""):
+      raise SettingsError("--%s is required" % name)

@@ -1,0 +1,263 @@
+"""Fine-tuned run directory -> SavedModel for TF Serving.
+
+`export(run_dir, export_base, version=None, checkpoint=None)` rebuilds the
+run's graph from run_info.json through the task interface
+(bert_toolkit.engine.task.model_fn_from_run_info: PREDICT mode, no dropout; any
+task kind that implements from_run_info), restores the
+fine-tuned checkpoint and writes
+
+  export_base/<version>/saved_model.pb
+  export_base/<version>/variables/variables.{index,data-*}
+  export_base/<version>/assets/vocab.txt
+  export_base/<version>/assets/serving_config.json   (labels, tokenizer, ...)
+
+the layout `tensorflow_model_server --model_base_path=export_base` polls.
+The version directory is written under a hidden temporary name and renamed
+when complete, so a server never loads half an export.
+
+Signatures (one graph, one set of variables):
+
+  serving_default   inputs  input_ids, input_mask, segment_ids
+                            int32 [batch, seq], any batch, any seq up to
+                            max_position_embeddings
+                    outputs classifier: probabilities float32 [batch, labels],
+                            label_id int32 [batch], label string [batch]
+                            ner: the tagger's export outputs (tag_ids int32
+                            [batch, seq], CRF-decoded in the graph, ...)
+  from_examples     inputs  examples: string [batch] of serialized
+                            tf.Example protos with int64 lists input_ids,
+                            input_mask, segment_ids (any length; padded to
+                            the longest in the batch), as Google's ALBERT
+                            export takes them
+                    outputs the same as serving_default
+
+The raw inputs are `placeholder_with_default` tensors whose default is the
+parsed tf.Example batch: feeding them (serving_default) cuts the parsing
+branch off, feeding `examples` (from_examples) runs it. So both signatures
+share one copy of the model.
+"""
+
+import json
+import os
+import re
+import shutil
+import tempfile
+
+import tensorflow.compat.v1 as tf
+
+import modeling
+from bert_toolkit.runs import run_info as run_info_lib
+from bert_toolkit.engine import task as task_lib
+from modeling import families
+from bert_toolkit.serving import signatures
+
+def find_checkpoint(run_dir, checkpoint=None):
+  """The checkpoint to export.
+
+  Args:
+    run_dir: the run directory.
+    checkpoint: explicit prefix or folder (wins), or None.
+
+  Returns:
+    A checkpoint prefix: `checkpoint` if given; else the best one kept in
+    run_dir/best/ (run_classifier --eval_every_steps); else the newest in
+    run_dir.
+
+  Raises:
+    modeling.CheckpointError: none found.
+  """
+  if checkpoint:
+    return modeling.resolve_checkpoint(checkpoint)
+  try:
+    return run_info_lib.fine_tuned_checkpoint(run_dir)
+  except modeling.CheckpointError as e:
+    raise modeling.CheckpointError("%s, or pass --checkpoint" % e)
+
+
+def next_version(export_base):
+  """1 + the largest all-digit directory name in export_base (1 if none)."""
+  versions = [int(n) for n in os.listdir(export_base)
+              if n.isdigit()] if os.path.isdir(export_base) else []
+  return max(versions) + 1 if versions else 1
+
+
+def serving_inputs(max_positions):
+  """Placeholders of both signatures.
+
+  Args:
+    max_positions: longest sequence the model takes (max_position_embeddings).
+
+  Returns:
+    (examples, raw, features):
+      examples: string placeholder [batch] of serialized tf.Examples.
+      raw: dict name -> int32 [batch, seq] placeholder_with_default (the
+        serving_default inputs; default: the parsed examples).
+      features: dict name -> int32 [batch, seq] the model reads (raw, with a
+        check that seq <= max_positions).
+  """
+  examples = tf.placeholder(tf.string, [None],
+                            name=signatures.EXAMPLES_INPUT)
+  spec = {name: tf.io.FixedLenSequenceFeature([], tf.int64,
+                                              allow_missing=True)
+          for name in signatures.INPUT_NAMES}
+  parsed = tf.io.parse_example(examples, spec)
+  raw = {}
+  for name in signatures.INPUT_NAMES:
+    raw[name] = tf.placeholder_with_default(
+        tf.cast(parsed[name], tf.int32), [None, None], name=name)
+  seq_length = tf.shape(raw["input_ids"])[1]
+  check = tf.debugging.assert_less_equal(
+      seq_length, tf.constant(max_positions, tf.int32),
+      message="sequence longer than the model's max_position_embeddings=%d"
+      % max_positions)
+  with tf.control_dependencies([check]):
+    features = {name: tf.identity(raw[name])
+                for name in signatures.INPUT_NAMES}
+  return examples, raw, features
+
+
+def serving_config(info, checkpoint, global_step, thresholds=None):
+  """The assets/serving_config.json dict: all a client needs beside vocab
+  (a multi-label classifier's per-label thresholds included)."""
+  config = info["config"]
+  served = {
+      "format": signatures.SERVING_CONFIG_FORMAT,
+      "kind": info["kind"],
+      "model_type": info["model_type"],
+      "task": info.get("task"),
+      "labels": list(info["labels"]),
+      "head": info.get("head") or {},
+      "vocab_file": signatures.VOCAB_ASSET,
+      "do_lower_case": bool(info.get("do_lower_case", True)),
+      "max_seq_length": int(info["max_seq_length"]),
+      "max_position_embeddings": int(config.max_position_embeddings),
+      "vocab_size": int(config.vocab_size),
+      "type_vocab_size": int(getattr(config, "type_vocab_size", 2) or 2),
+      "signatures": {"raw": signatures.DEFAULT_SIGNATURE,
+                     "examples": signatures.EXAMPLES_SIGNATURE},
+      "checkpoint": checkpoint,
+      "global_step": global_step,
+  }
+  if thresholds is not None:
+    served["thresholds"] = list(thresholds)
+  return served
+
+
+def _signature(inputs, outputs):
+  build = tf.saved_model.utils.build_tensor_info
+  return tf.saved_model.signature_def_utils.build_signature_def(
+      inputs={k: build(v) for k, v in inputs.items()},
+      outputs={k: build(v) for k, v in outputs.items()},
+      method_name=tf.saved_model.signature_constants.PREDICT_METHOD_NAME)
+
+
+def _restore(sess, checkpoint):
+  """Restores every graph variable from `checkpoint`, or CheckpointError."""
+  variables = tf.global_variables()
+  available = tf.train.load_checkpoint(checkpoint).get_variable_to_shape_map()
+  missing = [v.op.name for v in variables if v.op.name not in available]
+  if missing:
+    raise modeling.CheckpointError(
+        "%s lacks %d variables of the graph (e.g. %s): is it a checkpoint "
+        "of this run? Pass the run's own --checkpoint" %
+        (checkpoint, len(missing), ", ".join(missing[:3])))
+  tf.train.Saver(variables).restore(sess, checkpoint)
+
+
+def export(run_dir, export_base, version=None, checkpoint=None):
+  """Writes export_base/<version>/ (see the module docstring).
+
+  Args:
+    run_dir: run directory with run_info.json, vocab.txt and checkpoints.
+    export_base: the model base path (created if needed).
+    version: positive int, or None for next_version(export_base).
+    checkpoint: prefix or folder to export instead of the best/newest one.
+
+  Returns:
+    dict: export_dir, version, checkpoint, global_step, signatures.
+
+  Raises:
+    modeling.ConfigError / CheckpointError: not a run directory, no
+      checkpoint, version already exported, ...
+  """
+  info = run_info_lib.read(run_dir)
+  checkpoint = find_checkpoint(run_dir, checkpoint)
+  if version is None:
+    version = next_version(export_base)
+  if int(version) < 1:
+    raise modeling.ConfigError("--version must be a positive integer, got "
+                               "%s" % version)
+  target = os.path.join(export_base, str(int(version)))
+  if os.path.exists(target):
+    raise modeling.ConfigError(
+        "%s already exists: pass another --version, or leave --version out "
+        "for the next free one" % target)
+  if not os.path.isfile(info["vocab_file"]):
+    raise modeling.ConfigError("%s not found: the run directory is "
+                               "incomplete" % info["vocab_file"])
+  families.configure_for_checkpoint(info["model_type"], info["config"],
+                                    checkpoint)
+  reader = tf.train.load_checkpoint(checkpoint)
+  global_step = (int(reader.get_tensor("global_step"))
+                 if reader.has_tensor("global_step") else None)
+  model_fn = task_lib.model_fn_from_run_info(info)
+  os.makedirs(export_base, exist_ok=True)
+  staging = tempfile.mkdtemp(prefix=".export-%d-" % int(version),
+                             dir=export_base)
+  try:
+    assets_dir = os.path.join(staging, "assets.src")
+    os.makedirs(assets_dir)
+    shutil.copyfile(info["vocab_file"],
+                    os.path.join(assets_dir, signatures.VOCAB_ASSET))
+    thresholds = (run_info_lib.read_thresholds(run_dir, info["labels"])
+                  if (info.get("head") or {}).get("multi_label") else None)
+    config = serving_config(info, checkpoint, global_step, thresholds)
+    with open(os.path.join(assets_dir, signatures.SERVING_CONFIG_FILE), "w",
+              encoding="utf-8") as f:
+      json.dump(config, f, indent=2, ensure_ascii=False)
+    model_dir = os.path.join(staging, "model")
+    graph = tf.Graph()
+    with graph.as_default():
+      examples, raw, features = serving_inputs(
+          info["config"].max_position_embeddings)
+      spec = model_fn(features, None, tf.estimator.ModeKeys.PREDICT, {})
+      outputs = _export_outputs(spec)
+      for name in (signatures.VOCAB_ASSET, signatures.SERVING_CONFIG_FILE):
+        tf.add_to_collection(
+            tf.GraphKeys.ASSET_FILEPATHS,
+            tf.constant(os.path.join(assets_dir, name),
+                        name=re.sub(r"\W", "_", name)))
+      signature_defs = {
+          signatures.DEFAULT_SIGNATURE: _signature(raw, outputs),
+          signatures.EXAMPLES_SIGNATURE: _signature(
+              {signatures.EXAMPLES_INPUT: examples}, outputs),
+      }
+      with tf.Session(graph=graph) as sess:
+        _restore(sess, checkpoint)
+        builder = tf.saved_model.builder.SavedModelBuilder(model_dir)
+        builder.add_meta_graph_and_variables(
+            sess, [tf.saved_model.tag_constants.SERVING],
+            signature_def_map=signature_defs,
+            assets_collection=tf.get_collection(
+                tf.GraphKeys.ASSET_FILEPATHS),
+            strip_default_attrs=True)
+        builder.save()
+    os.rename(model_dir, target)
+  finally:
+    shutil.rmtree(staging, ignore_errors=True)
+  tf.logging.info("Exported %s (step %s) to %s", checkpoint, global_step,
+                  target)
+  return {"export_dir": target, "version": int(version),
+          "checkpoint": checkpoint, "global_step": global_step,
+          "signatures": sorted(signature_defs), "outputs": sorted(outputs)}
+
+
+def _export_outputs(spec):
+  """Output tensors of the spec's serving_default export output."""
+  export_outputs = spec.export_outputs or {}
+  output = export_outputs.get(signatures.DEFAULT_SIGNATURE)
+  if output is None and len(export_outputs) == 1:
+    output = list(export_outputs.values())[0]
+  if output is not None:
+    return dict(output.outputs)
+  return dict(spec.predictions)

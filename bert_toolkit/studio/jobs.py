@@ -1,0 +1,308 @@
+"""Studio runs as subprocesses: a queue, kept on disk, that survives restarts.
+
+Each run is a folder runs/<id>/ (workspace.py). Its job.json holds:
+
+  {"id": "r3", "name": "...", "kind": "classification",
+   "request": {...the page's request...}, "argv": ["run_classifier.py", ...],
+   "settings": {...every field's value...},
+   "status": "queued" | "running" | "done" | "failed" | "stopped",
+   "created": t, "started": t, "ended": t, "pid": 1234, "pid_start": "...",
+   "exit_code": 0, "attempts": 1}
+
+Rules:
+  - At most `max_running` jobs run at once (1 by default); the rest wait in
+    the order they were created.
+  - A job runs `python -m bert_toolkit.cli.<script> <flags>` (or, given a
+    folder of scripts, `python <folder>/<script>.py`) in the workspace, in its
+    own process group, through `/bin/sh -c '"$@"; echo $? > exit_code'`
+    with the argv passed as arguments (no shell string is ever built from
+    a request). The exit code therefore reaches runs/<id>/exit_code even
+    when the studio is not running any more.
+  - A studio that starts finds each job.json that says "running": if its
+    process is still alive (same pid and the same start time in /proc) it
+    re-attaches; if it has ended, exit_code says done or failed; with no
+    exit_code (killed), the job is "stopped".
+  - Stop sends SIGTERM to the job's process group (SIGKILL 10 s later if
+    it is still there); a stopped job is "stopped". Resume queues it again
+    with the same command: the scripts resume a run directory from its
+    newest checkpoint.
+  - job.json is replaced atomically; a corrupt one is skipped with a
+    warning, never half-read.
+"""
+
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+from bert_toolkit.runs import atomic
+from bert_toolkit.studio import workspace as workspace_lib
+
+JOB_FILE, LOG_FILE, EXIT_FILE = "job.json", "log.txt", "exit_code"
+OUTPUT = "output"
+KILL_AFTER = 10.0
+_WRAPPER = '"$@"; echo $? > "$0.tmp" && mv "$0.tmp" "$0"'
+
+
+def read_json(path):
+  """The JSON in path, or None if missing or corrupt."""
+  try:
+    with open(path, encoding="utf-8") as f:
+      return json.load(f)
+  except (OSError, ValueError):
+    return None
+
+
+# The folder that holds the bert_toolkit package (a checkout, or
+# site-packages): first on a script's PYTHONPATH.
+PACKAGE_PARENT = os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))))
+
+
+def script_argv(python, scripts_dir, script):
+  """The command that starts a project script ("run_classifier.py"):
+  `python -m bert_toolkit.cli.run_classifier`, from a checkout and from an
+  installed package alike; or, given a folder of scripts (stand-ins in the
+  tests), `python <scripts_dir>/run_classifier.py`."""
+  if scripts_dir:
+    return [python, os.path.join(scripts_dir, script)]
+  return [python, "-m", "bert_toolkit.cli." + os.path.splitext(script)[0]]
+
+
+def script_env(scripts_dir=None):
+  """The environment a project script runs in: the package's folder (and
+  a scripts folder, if given) first on PYTHONPATH, output unbuffered so
+  logs are live."""
+  env = dict(os.environ, PYTHONUNBUFFERED="1")
+  env["PYTHONPATH"] = os.pathsep.join(
+      [p for p in [scripts_dir, PACKAGE_PARENT, env.get("PYTHONPATH")] if p])
+  return env
+
+
+def process_start(pid):
+  """The start time of process pid (/proc/<pid>/stat field 22), or None."""
+  try:
+    with open("/proc/%d/stat" % pid) as f:
+      stat = f.read()
+  except (OSError, TypeError):
+    return None
+  fields = stat[stat.rfind(")") + 2:].split()
+  if fields and fields[0] == "Z":
+    return None               # a zombie has ended
+  return fields[19] if len(fields) > 19 else None
+
+
+class Jobs(object):
+  """The studio's runs: create, list, stop, resume; a thread starts them."""
+
+  def __init__(self, workspace, scripts_dir=None, python=None,
+               max_running=1, poll_seconds=0.5):
+    self.workspace = workspace
+    self.scripts_dir = scripts_dir
+    self.python = python or sys.executable
+    self.max_running = max(1, int(max_running))
+    self.poll_seconds = poll_seconds
+    self.lock = threading.RLock()
+    self.children = {}          # id -> Popen (jobs this studio started)
+    self.kill_at = {}           # id -> time for SIGKILL after a stop
+    self._stop = threading.Event()
+    self._thread = None
+    self.attach()
+
+  # ------------------------------------------------------------ disk ---
+
+  def path(self, run_id, name=""):
+    return os.path.join(self.workspace.run_dir(run_id), name)
+
+  def get(self, run_id):
+    """The job dict, or None."""
+    job = read_json(self.path(run_id, JOB_FILE))
+    return job if isinstance(job, dict) and job.get("id") == run_id else None
+
+  def all(self):
+    """Every readable job, oldest first."""
+    base = os.path.join(self.workspace.root, workspace_lib.RUNS)
+    jobs = []
+    for name in os.listdir(base):
+      if not workspace_lib.RUN_ID.match(name):
+        continue
+      job = self.get(name)
+      if job is None:
+        logging.warning("skipping %s: no readable %s", name, JOB_FILE)
+        continue
+      jobs.append(job)
+    return sorted(jobs, key=lambda j: int(j["id"][1:]))
+
+  def _save(self, job):
+    atomic.atomic_json(self.path(job["id"], JOB_FILE), job)
+
+  # ------------------------------------------------------- requests ---
+
+  def next_id(self):
+    """The id the next run will most likely get (r1, r2, ...)."""
+    base = os.path.join(self.workspace.root, workspace_lib.RUNS)
+    numbers = [int(n[1:]) for n in os.listdir(base)
+               if workspace_lib.RUN_ID.match(n)]
+    return "r%d" % (max(numbers or [0]) + 1)
+
+  def create(self, command, name, request):
+    """A new queued job for a commands.Command; returns its dict."""
+    with self.lock:
+      number = int(self.next_id()[1:])
+      while True:
+        run_id = "r%d" % number
+        try:
+          os.mkdir(self.path(run_id))
+          break
+        except FileExistsError:
+          number += 1
+      output = "%s/%s/%s" % (workspace_lib.RUNS, run_id, OUTPUT)
+      job = {"id": run_id, "name": name or run_id,
+             "kind": command.kind.name, "request": request,
+             "argv": command.argv(output), "settings": command.settings,
+             "output_dir": output, "status": "queued",
+             "created": time.time(), "started": None, "ended": None,
+             "pid": None, "pid_start": None, "exit_code": None,
+             "attempts": 0}
+      self._save(job)
+    self.tick()
+    return self.get(run_id)
+
+  def stop(self, run_id):
+    """Stops a queued or running job (SIGTERM to its process group)."""
+    with self.lock:
+      job = self._existing(run_id)
+      if job["status"] == "queued":
+        job.update(status="stopped", ended=time.time())
+        self._save(job)
+      elif job["status"] == "running":
+        job["stop_requested"] = True
+        self._save(job)
+        self._signal(job, signal.SIGTERM)
+        self.kill_at[run_id] = time.time() + KILL_AFTER
+      else:
+        raise ValueError("%s is %s: only a queued or running run can be "
+                         "stopped" % (run_id, job["status"]))
+    return self.get(run_id)
+
+  def resume(self, run_id):
+    """Queues a stopped or failed job again (the same command)."""
+    with self.lock:
+      job = self._existing(run_id)
+      if job["status"] not in ("stopped", "failed"):
+        raise ValueError("%s is %s: only a stopped or failed run can be "
+                         "resumed" % (run_id, job["status"]))
+      job.update(status="queued", ended=None, exit_code=None, pid=None,
+                 pid_start=None, stop_requested=False)
+      self._save(job)
+    self.tick()
+    return self.get(run_id)
+
+  def _existing(self, run_id):
+    job = self.get(run_id)
+    if job is None:
+      raise KeyError(run_id)
+    return job
+
+  # ---------------------------------------------------------- processes ---
+
+  def attach(self):
+    """After a (re)start: re-attach to live jobs, settle ended ones."""
+    with self.lock:
+      for job in self.all():
+        if job["status"] == "running":
+          self._settle(job)
+
+  def _alive(self, job):
+    child = self.children.get(job["id"])
+    if child is not None:
+      return child.poll() is None
+    return bool(job.get("pid")) and process_start(job["pid"]) == job.get(
+        "pid_start")
+
+  def _settle(self, job):
+    """A running job: its new status if its process has ended."""
+    if self._alive(job):
+      if job["id"] in self.kill_at and time.time() > self.kill_at[job["id"]]:
+        self._signal(job, signal.SIGKILL)
+      return
+    self.children.pop(job["id"], None)
+    self.kill_at.pop(job["id"], None)
+    code = None
+    try:
+      with open(self.path(job["id"], EXIT_FILE)) as f:
+        code = int(f.read().strip())
+    except (OSError, ValueError):
+      pass
+    if job.get("stop_requested") or code is None:
+      status = "stopped"
+    else:
+      status = "done" if code == 0 else "failed"
+    job.update(status=status, exit_code=code, ended=time.time())
+    self._save(job)
+
+  def _start(self, job):
+    run_id = job["id"]
+    exit_file = self.path(run_id, EXIT_FILE)
+    if os.path.exists(exit_file):
+      os.remove(exit_file)
+    argv = script_argv(self.python, self.scripts_dir, job["argv"][0]) + list(
+        job["argv"][1:])
+    with open(self.path(run_id, LOG_FILE), "ab") as log:
+      log.write(("$ %s\n" % " ".join(["python"] + job["argv"])).encode())
+      log.flush()
+      child = subprocess.Popen(
+          ["/bin/sh", "-c", _WRAPPER, exit_file] + argv,
+          cwd=self.workspace.root, stdout=log, stderr=subprocess.STDOUT,
+          stdin=subprocess.DEVNULL, env=script_env(self.scripts_dir),
+          start_new_session=True)
+    self.children[run_id] = child
+    job.update(status="running", started=time.time(), pid=child.pid,
+               pid_start=process_start(child.pid),
+               attempts=job.get("attempts", 0) + 1)
+    self._save(job)
+
+  def _signal(self, job, sig):
+    try:
+      os.killpg(job["pid"], sig)
+    except (OSError, TypeError):
+      pass
+
+  def tick(self):
+    """Settles ended jobs and starts queued ones while there is room."""
+    with self.lock:
+      jobs = self.all()
+      for job in jobs:
+        if job["status"] == "running":
+          self._settle(job)
+      running = sum(1 for j in jobs if j["status"] == "running")
+      for job in jobs:
+        if running >= self.max_running:
+          break
+        if job["status"] == "queued":
+          self._start(job)
+          running += 1
+
+  # ------------------------------------------------------------ thread ---
+
+  def start(self):
+    """Ticks in a background thread until close()."""
+    def loop():
+      while not self._stop.wait(self.poll_seconds):
+        try:
+          self.tick()
+        except Exception:  # pylint: disable=broad-except
+          logging.exception("studio job loop")
+    self._thread = threading.Thread(target=loop, name="studio-jobs",
+                                    daemon=True)
+    self._thread.start()
+
+  def close(self):
+    """Stops the thread. Running jobs go on (a later studio re-attaches)."""
+    self._stop.set()
+    if self._thread is not None:
+      self._thread.join()

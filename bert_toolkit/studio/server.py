@@ -1,0 +1,327 @@
+"""The studio's HTTP server: the page, and a JSON API over the workspace.
+
+  GET  /                      the page (static/index.html)
+  GET  /static/app.js|style.css
+  GET  /api/options           kinds, fields (defaults), data and model
+                              folders, teacher runs, the form's preselection
+  POST /api/command           the command line a request would run
+  GET  /api/runs              every run's status, progress, ETA, metric
+  POST /api/runs              start (queue) a run
+  GET  /api/runs/<id>         curves, report, command, settings, log tail
+  POST /api/runs/<id>/stop | resume | export | try
+  GET  /api/compare?ids=r1,r2 settings diff, results, curves
+
+Security rules (tests/test_studio.py checks each):
+  - Binds 127.0.0.1 unless told otherwise; another host needs a token
+    (studio.py refuses to start without one).
+  - With a token, every request carries it: the `studio_token` cookie
+    (set by opening /?token=...), or `Authorization: Bearer ...`. Else 401.
+  - Every POST carries the header X-Studio-Csrf with the secret the page
+    got inside index.html (a new one each start), and a JSON body: a page
+    on another site can read neither, so it cannot start runs. Else 403.
+  - Without a token, the Host header must be 127.0.0.1 or localhost: a
+    DNS-rebinding page is refused (403).
+  - Bodies over MAX_BODY bytes are refused (413) before they are read.
+  - Paths in requests stay inside the workspace (workspace.py); flags are
+    only the form's fields, typed (commands.py); scripts are only the
+    project's (commands.KINDS).
+Errors are {"error": "one line"} with a 4xx status (5xx for a tool that
+failed), and the server goes on.
+"""
+
+import hmac
+import http.cookies
+import json
+import logging
+import os
+import re
+import secrets
+import types
+import urllib.parse
+from http import server as http_server
+
+from bert_toolkit.studio import commands
+from bert_toolkit.studio import jobs as jobs_lib
+from bert_toolkit.studio import trying
+from bert_toolkit.studio import views
+from bert_toolkit.studio import workspace as workspace_lib
+
+STATIC_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                          "static")
+STATIC_FILES = types.MappingProxyType({
+    "/static/app.js": ("app.js", "text/javascript"),
+    "/static/style.css": ("style.css", "text/css")})
+MAX_BODY = 64 * 1024
+_RUN_PATH = re.compile(r"^/api/runs/([^/]+)(?:/(stop|resume|export|try))?$")
+
+
+class HttpError(Exception):
+  def __init__(self, status, message):
+    Exception.__init__(self, message)
+    self.status = status
+
+
+class Studio(object):
+  """The studio's state: workspace, jobs, the model server, secrets."""
+
+  def __init__(self, workspace_dir, scripts_dir=None, token=None,
+               max_running=1, python=None):
+    self.workspace = workspace_lib.Workspace(workspace_dir)
+    self.token = token
+    self.csrf = secrets.token_urlsafe(24)
+    self.jobs = jobs_lib.Jobs(self.workspace, scripts_dir, python,
+                              max_running)
+    self.tryer = trying.Tryer(self.workspace, scripts_dir, python)
+    self.summaries = views.SummaryCache()
+
+  def page(self):
+    with open(os.path.join(STATIC_DIR, "index.html"), encoding="utf-8") as f:
+      return f.read().replace("{{CSRF}}", self.csrf)
+
+  # ------------------------------------------------------------ the API ---
+
+  def options(self):
+    data = self.workspace.data_folders()
+    models = self.workspace.model_folders()
+    teachers = [{"id": j["id"], "name": j["name"], "path": j["output_dir"]}
+                for j in self.jobs.all()
+                if j["status"] == "done" and j["kind"] != "distillation"]
+    return {"kinds": [{"name": k.name, "script": k.script, "title": k.title}
+                      for k in commands.KINDS.values()],
+            "data": data, "models": models, "teachers": teachers,
+            "defaults": {"kind": "classification",
+                         "data": _prefer(data, "sst2"),
+                         "model": _prefer(models, "minilm")},
+            "fields": commands.describe()}
+
+  def command(self, body):
+    command = commands.build(body, self.workspace)
+    argv = command.argv("runs/%s/output" % self.jobs.next_id())
+    return {"argv": argv, "command": commands.display(argv)}
+
+  def create(self, body):
+    command = commands.build(body, self.workspace)
+    name = body.get("name")
+    if name is not None and (not isinstance(name, str) or len(name) > 100):
+      raise commands.RequestError("name: a string of at most 100 characters")
+    request = {k: body.get(k) for k in ("kind", "data", "model", "teacher",
+                                         "values")}
+    name = (name or "").strip() or " ".join(
+        os.path.basename(p) for p in (body.get("data"), body.get("model")
+                                       or body.get("teacher")) if p)
+    job = self.jobs.create(command, name or None, request)
+    return {"id": job["id"]}
+
+  def job(self, run_id):
+    job = self.jobs.get(run_id) if workspace_lib.RUN_ID.match(run_id) \
+        else None
+    if job is None:
+      raise HttpError(404, "no run %r in this workspace" % run_id[:40])
+    return job
+
+  def runs(self):
+    return {"runs": self.summaries.summaries(
+        self.workspace, list(reversed(self.jobs.all())))}
+
+  def compare(self, query):
+    ids = [i for i in query.get("ids", [""])[0].split(",") if i]
+    if not 2 <= len(ids) <= 8:
+      raise HttpError(400, "ids: name 2 to 8 runs, e.g. ?ids=r1,r2")
+    return views.compare(self.workspace, [self.job(i) for i in ids])
+
+  def post_run(self, run_id, action, body):
+    job = self.job(run_id)
+    if action == "stop":
+      return views.summary(self.workspace, self.jobs.stop(run_id))
+    if action == "resume":
+      return views.summary(self.workspace, self.jobs.resume(run_id))
+    if action == "export":
+      with self.tryer.lock:
+        return {"path": self.tryer.export(job)}
+    return self.tryer.ask(job, body.get("text"), body.get("text_b"))
+
+  def close(self):
+    self.jobs.close()
+    self.tryer.close()
+
+
+def _prefer(folders, word):
+  """The first folder whose name holds `word`, else the first; or None."""
+  for folder in folders:
+    if word in folder["name"].lower():
+      return folder["path"]
+  return folders[0]["path"] if folders else None
+
+
+class Handler(http_server.BaseHTTPRequestHandler):
+  """One request. `self.server.studio` is the Studio."""
+
+  server_version = "BertStudio/1"
+  protocol_version = "HTTP/1.1"
+
+  def log_message(self, fmt, *args):
+    logging.debug("%s " + fmt, self.address_string(), *args)
+
+  def _send(self, status, body, content_type="application/json",
+            headers=()):
+    data = body if isinstance(body, bytes) else body.encode("utf-8")
+    self.send_response(status)
+    self.send_header("Content-Type", content_type + "; charset=utf-8")
+    self.send_header("Content-Length", str(len(data)))
+    self.send_header("Cache-Control", "no-store")
+    self.send_header("X-Content-Type-Options", "nosniff")
+    self.send_header("X-Frame-Options", "DENY")
+    self.send_header("Content-Security-Policy",
+                     "default-src 'self'; style-src 'self'; "
+                     "img-src 'self' data:; frame-ancestors 'none'")
+    for key, value in headers:
+      self.send_header(key, value)
+    self.end_headers()
+    if self.command != "HEAD":
+      self.wfile.write(data)
+
+  def _json(self, status, obj):
+    self._send(status, json.dumps(obj, ensure_ascii=False))
+
+  def _check_access(self):
+    studio = self.server.studio
+    if not studio.token:
+      # Without a token only this machine's own names are served (a page
+      # whose DNS name is rebound to 127.0.0.1 sends its own name).
+      host = (self.headers.get("Host") or "").rsplit(":", 1)[0].strip("[]")
+      if host not in ("127.0.0.1", "localhost", "::1"):
+        raise HttpError(403, "Host %r is not this studio's address" % host)
+      return
+    given = None
+    auth = self.headers.get("Authorization") or ""
+    if auth.startswith("Bearer "):
+      given = auth[len("Bearer "):].strip()
+    else:
+      cookie = http.cookies.SimpleCookie()
+      try:
+        cookie.load(self.headers.get("Cookie") or "")
+      except http.cookies.CookieError:
+        pass
+      if "studio_token" in cookie:
+        given = cookie["studio_token"].value
+    if given is None or not hmac.compare_digest(given.encode("utf-8"),
+                                                studio.token.encode("utf-8")):
+      raise HttpError(401, "a token is required: open the address studio.py "
+                      "printed (it ends in ?token=...)")
+
+  def _body(self):
+    studio = self.server.studio
+    given = self.headers.get("X-Studio-Csrf") or ""
+    if not hmac.compare_digest(given.encode("utf-8"),
+                               studio.csrf.encode("utf-8")):
+      raise HttpError(403, "missing or wrong X-Studio-Csrf header: requests "
+                      "that change something come from the studio's page")
+    try:
+      length = int(self.headers.get("Content-Length") or 0)
+    except ValueError:
+      raise HttpError(400, "bad Content-Length")
+    if length > MAX_BODY:
+      self.close_connection = True
+      raise HttpError(413, "request body of %d bytes: the limit is %d" %
+                      (length, MAX_BODY))
+    if length < 0:
+      raise HttpError(400, "bad Content-Length")
+    raw = self.rfile.read(length) if length else b"{}"
+    try:
+      body = json.loads(raw.decode("utf-8"))
+    except ValueError:
+      raise HttpError(400, "the body is not JSON")
+    if not isinstance(body, dict):
+      raise HttpError(400, "the body must be a JSON object")
+    return body
+
+  def _dispatch(self, method):
+    studio = self.server.studio
+    url = urllib.parse.urlsplit(self.path)
+    query = urllib.parse.parse_qs(url.query)
+    path = url.path
+    if method == "GET" and path == "/" and studio.token and "token" in query:
+      # The address studio.py printed: keep the token in a cookie and
+      # drop it from the address bar.
+      if hmac.compare_digest(query["token"][0].encode("utf-8"),
+                             studio.token.encode("utf-8")):
+        self._send(303, "", headers=(
+            ("Location", "/"),
+            ("Set-Cookie", "studio_token=%s; HttpOnly; SameSite=Strict; "
+             "Path=/" % studio.token)))
+        return
+    self._check_access()
+    if method == "GET":
+      if path == "/":
+        self._send(200, studio.page(), "text/html")
+        return
+      if path in STATIC_FILES:
+        name, content_type = STATIC_FILES[path]
+        with open(os.path.join(STATIC_DIR, name), "rb") as f:
+          self._send(200, f.read(), content_type)
+        return
+      if path == "/api/options":
+        return self._json(200, studio.options())
+      if path == "/api/runs":
+        return self._json(200, studio.runs())
+      if path == "/api/compare":
+        return self._json(200, studio.compare(query))
+      match = _RUN_PATH.match(path)
+      if match and not match.group(2):
+        job = studio.job(match.group(1))
+        return self._json(200, views.detail(studio.workspace, job))
+      raise HttpError(404, "no such page: %s" % path[:100])
+    body = self._body()
+    if path == "/api/command":
+      return self._json(200, studio.command(body))
+    if path == "/api/runs":
+      return self._json(200, studio.create(body))
+    match = _RUN_PATH.match(path)
+    if match and match.group(2):
+      return self._json(200, studio.post_run(match.group(1), match.group(2),
+                                             body))
+    raise HttpError(404, "no such action: %s" % path[:100])
+
+  def _handle(self, method):
+    try:
+      self._dispatch(method)
+    except HttpError as e:
+      self._json(e.status, {"error": str(e)})
+    except (commands.RequestError, workspace_lib.PathError, ValueError) as e:
+      self._json(400, {"error": str(e)})
+    except KeyError as e:
+      self._json(404, {"error": "no run %s" % e})
+    except trying.TryError as e:
+      self._json(500, {"error": str(e)})
+    except Exception as e:  # pylint: disable=broad-except
+      logging.exception("studio request %s", self.path)
+      self._json(500, {"error": "%s: %s" % (type(e).__name__, e)})
+
+  def do_GET(self):  # pylint: disable=invalid-name
+    self._handle("GET")
+
+  def do_HEAD(self):  # pylint: disable=invalid-name
+    self._handle("GET")
+
+  def do_POST(self):  # pylint: disable=invalid-name
+    self._handle("POST")
+
+
+class StudioServer(http_server.ThreadingHTTPServer):
+  daemon_threads = True
+
+  def __init__(self, address, studio):
+    http_server.ThreadingHTTPServer.__init__(self, address, Handler)
+    self.studio = studio
+
+
+def make_server(studio, host="127.0.0.1", port=8600):
+  """A StudioServer bound to host:port (port 0: a free one); its job
+  thread is started. Call serve_forever(), then shutdown() and
+  studio.close()."""
+  if host not in ("127.0.0.1", "localhost", "::1") and not studio.token:
+    raise ValueError("--host=%s opens the studio to the network: give "
+                     "--token as well" % host)
+  httpd = StudioServer((host, port), studio)
+  studio.jobs.start()
+  return httpd

@@ -1,0 +1,1008 @@
+// BERT Studio front-end: hash router + views for the JSON API in bert_toolkit/studio/server.py.
+// Plain ES2017, no libraries. Every server string goes into the page through
+// textContent / setAttribute (see el()), never as HTML.
+'use strict';
+(function () {
+
+  // ---------------------------------------------------------------- helpers
+
+  const CSRF = (document.querySelector('meta[name="studio-csrf"]') || {}).content || '';
+  const ACTIVE = ['queued', 'running'];          // statuses that keep a page polling
+  const POLL_MS = 2000;
+  const PALETTE = ['#2563eb', '#dc2626', '#16a34a', '#d97706', '#7c3aed',
+                   '#0891b2', '#db2777', '#4b5563'];
+  const SVG_NS = 'http://www.w3.org/2000/svg';
+
+  function $(sel, root) { return (root || document).querySelector(sel); }
+
+  // Apply attributes to a node: "class", "text", "on<event>" handlers, DOM
+  // properties (value/checked/disabled/hidden/selected) and plain attributes.
+  function setAttrs(node, attrs) {
+    Object.keys(attrs || {}).forEach(function (k) {
+      const v = attrs[k];
+      if (v === null || v === undefined || v === false && k.indexOf('data-') !== 0 && !(k in PROPS)) return;
+      if (k === 'text') node.textContent = String(v);
+      else if (k.slice(0, 2) === 'on') node.addEventListener(k.slice(2), v);
+      else if (k in PROPS) node[k] = v;
+      else node.setAttribute(k, String(v));
+    });
+  }
+  const PROPS = {value: 1, checked: 1, disabled: 1, hidden: 1, selected: 1};
+
+  // Create an HTML element; children may be nodes, strings (as text) or null.
+  function el(tag, attrs, children) {
+    const node = document.createElement(tag);
+    setAttrs(node, attrs);
+    append(node, children);
+    return node;
+  }
+
+  // Create an SVG element (same calling convention as el()).
+  function svg(tag, attrs, children) {
+    const node = document.createElementNS(SVG_NS, tag);
+    setAttrs(node, attrs);
+    append(node, children);
+    return node;
+  }
+
+  function append(node, children) {
+    [].concat(children === undefined ? [] : children).forEach(function (c) {
+      if (c === null || c === undefined || c === false) return;
+      node.appendChild(typeof c === 'object' ? c : document.createTextNode(String(c)));
+    });
+  }
+
+  function clear(node) { while (node.firstChild) node.removeChild(node.firstChild); return node; }
+
+  // Re-fill `node` with build() only when `sig` changed: keeps elements stable
+  // (no stale references, no lost focus) when a poll brings the same data.
+  function patch(node, sig, build) {
+    if (node.dataset.sig === sig) return false;
+    node.dataset.sig = sig;
+    clear(node);
+    append(node, build());
+    return true;
+  }
+
+  // Numbers the way Python prints them where it matters (5e-05, not 0.00005).
+  function pyNum(v) {
+    if (typeof v !== 'number' || !isFinite(v) || Number.isInteger(v)) return String(v);
+    const a = Math.abs(v);
+    if (a < 1e-4 || a >= 1e16) {
+      const m = v.toExponential().match(/^(-?[\d.]+)e([+-])(\d+)$/);
+      if (m) return m[1] + 'e' + m[2] + (m[3].length < 2 ? '0' : '') + m[3];
+    }
+    return String(v);
+  }
+
+  // Setting / form values as text.
+  function fmtValue(v) {
+    if (v === null || v === undefined) return '—';
+    if (typeof v === 'number') return pyNum(v);
+    if (typeof v === 'object') return JSON.stringify(v);
+    return String(v);
+  }
+
+  // Metric values: integers as is, floats with 4 decimals.
+  function fmtMetric(v) {
+    if (typeof v !== 'number') return fmtValue(v);
+    if (Number.isInteger(v)) return String(v);
+    return Math.abs(v) < 1e-3 && v !== 0 ? pyNum(v) : v.toFixed(4);
+  }
+
+  function fmtDuration(s) {
+    if (s === null || s === undefined || !isFinite(s)) return '';
+    s = Math.max(0, Math.round(s));
+    const h = Math.floor(s / 3600), m = Math.floor(s % 3600 / 60), sec = s % 60;
+    if (h) return h + 'h ' + m + 'm';
+    if (m) return m + 'm ' + sec + 's';
+    return sec + 's';
+  }
+
+  function fmtTime(unix) {
+    if (!unix) return '';
+    const d = new Date(unix * 1000);
+    return d.toLocaleDateString() + ' ' + d.toLocaleTimeString([], {hour: '2-digit', minute: '2-digit'});
+  }
+
+  // Fraction done of a run (0..1) or null when unknown.
+  function progressOf(run) {
+    if (typeof run.progress === 'number') return Math.max(0, Math.min(1, run.progress));
+    if (run.total_steps > 0 && typeof run.step === 'number') return Math.min(1, run.step / run.total_steps);
+    return run.status === 'done' ? 1 : null;
+  }
+
+  // "120/625" (or "120" when the total is unknown).
+  function stepText(run) {
+    if (run.total_steps) return (run.step || 0) + '/' + run.total_steps;
+    return typeof run.step === 'number' ? String(run.step) : '';
+  }
+
+  // A thin progress bar (div.bar > div.fill).
+  function progressBar(frac) {
+    const fill = el('div', {class: 'fill'});
+    fill.style.width = (frac === null ? 0 : frac * 100).toFixed(1) + '%';
+    return el('div', {class: 'bar' + (frac === null ? ' unknown' : '')}, fill);
+  }
+
+  function badge(status) {
+    return el('span', {class: 'badge st-' + status, text: status});
+  }
+
+  // ---------------------------------------------------------------- error bar
+
+  // Errors raised by background polls are cleared by the next good poll; errors
+  // from user actions only by the next successful user action.
+  let errorSource = null;
+
+  function showError(msg, source) {
+    const box = $('#error');
+    box.textContent = msg;
+    errorSource = source || 'user';
+  }
+
+  function clearError(source) {
+    if (source === 'poll' && errorSource !== 'poll') return;
+    $('#error').textContent = '';
+    errorSource = null;
+  }
+
+  // ---------------------------------------------------------------- fetch wrapper
+
+  // api('GET', '/api/runs') / api('POST', path, body). Shows {"error"} replies in
+  // #error and throws; clears #error on success. opts.source: 'user' | 'poll'.
+  async function api(method, path, body, opts) {
+    const source = (opts && opts.source) || 'user';
+    const init = {method: method, headers: {'Accept': 'application/json'}, credentials: 'same-origin'};
+    if (method !== 'GET') {
+      init.headers['Content-Type'] = 'application/json';
+      init.headers['X-Studio-Csrf'] = CSRF;
+      init.body = JSON.stringify(body || {});
+    }
+    let resp, text;
+    try {
+      resp = await fetch(path, init);
+      text = await resp.text();
+    } catch (e) {
+      showError('Cannot reach the studio server (' + e.message + ')', source);
+      throw e;
+    }
+    let data = null;
+    try { data = text ? JSON.parse(text) : null; } catch (e) { data = null; }
+    if (!resp.ok || data === null) {
+      const msg = data && data.error ? String(data.error)
+        : 'HTTP ' + resp.status + ' ' + (resp.statusText || '') + ' on ' + method + ' ' + path;
+      showError(msg, source);
+      const err = new Error(msg);
+      err.status = resp.status;
+      throw err;
+    }
+    clearError(source);
+    return data;
+  }
+
+  // ---------------------------------------------------------------- router
+
+  let viewToken = 0;        // bumped on every navigation; stale async work checks it
+  const timers = new Set(); // pending poll timers of the current view
+
+  // setTimeout that is cancelled when the view changes.
+  function later(fn, ms) {
+    const token = viewToken;
+    const t = setTimeout(function () { timers.delete(t); if (token === viewToken) fn(); }, ms);
+    timers.add(t);
+    return t;
+  }
+  function cancel(t) { if (t) { clearTimeout(t); timers.delete(t); } }
+
+  // Render the view for location.hash into main#view.
+  function route() {
+    viewToken++;
+    timers.forEach(clearTimeout);
+    timers.clear();
+    const view = clear($('#view'));
+    const h = location.hash || '#/runs';
+    let m, active = 'nav-runs';
+    if (h === '#/new') { active = 'nav-new'; renderNew(view); }
+    else if ((m = h.match(/^#\/run\/([^/]+)$/))) renderRun(view, decodeURIComponent(m[1]));
+    else if ((m = h.match(/^#\/compare\/?(.*)$/))) {
+      active = 'nav-compare';
+      renderCompare(view, m[1].split(',').map(function (s) { return decodeURIComponent(s.trim()); }).filter(Boolean));
+    } else renderRuns(view);
+    ['nav-runs', 'nav-new', 'nav-compare'].forEach(function (id) {
+      $('#' + id).classList.toggle('active', id === active);
+    });
+    window.scrollTo(0, 0);
+  }
+
+  // ---------------------------------------------------------------- compare picks
+
+  // Runs ticked in the runs list (kept across reloads in sessionStorage).
+  const picked = new Set(loadPicked());
+  function loadPicked() {
+    try { return JSON.parse(sessionStorage.getItem('studio-picked') || '[]'); } catch (e) { return []; }
+  }
+  function pickedIds() { return Array.from(picked); }
+  function compareHash() { return '#/compare/' + pickedIds().map(encodeURIComponent).join(','); }
+
+  // Sync nav#nav-compare and button#compare-selected with the ticked runs.
+  function updateCompareControls() {
+    try { sessionStorage.setItem('studio-picked', JSON.stringify(pickedIds())); } catch (e) { /* ignore */ }
+    const enough = picked.size >= 2;
+    const nav = $('#nav-compare');
+    nav.setAttribute('href', compareHash());
+    nav.classList.toggle('disabled', !enough);
+    nav.setAttribute('aria-disabled', enough ? 'false' : 'true');
+    const btn = $('#compare-selected');
+    if (btn) {
+      btn.disabled = !enough;
+      btn.textContent = 'Compare selected (' + picked.size + ')';
+    }
+  }
+
+  // ---------------------------------------------------------------- runs list
+
+  // #/runs: table#runs, refreshed every 2 s while shown.
+  function renderRuns(view) {
+    const tbody = el('tbody');
+    const table = el('table', {id: 'runs', class: 'grid'}, [
+      el('thead', null, el('tr', null, ['', 'Run', 'Kind', 'Status', 'Progress', 'ETA', 'Metric', 'Created', '']
+        .map(function (t) { return el('th', {text: t}); }))),
+      tbody]);
+    view.appendChild(el('div', {class: 'toolbar'}, [
+      el('h2', {text: 'Runs'}),
+      el('span', {class: 'spacer'}),
+      el('button', {id: 'compare-selected', type: 'button',
+                    onclick: function () { if (picked.size >= 2) location.hash = compareHash(); }}),
+      el('a', {class: 'button primary', href: '#/new', text: 'New run'})]));
+    view.appendChild(el('div', {class: 'card flush'}, table));
+    updateCompareControls();
+
+    let pollTimer = null;
+    // Fetch the list; one pending timer at most (a click may refresh early).
+    async function refresh(source) {
+      try {
+        const data = await api('GET', '/api/runs', null, {source: source});
+        if (table.isConnected) updateRunsTable(tbody, data.runs || [], function () { refresh('user'); });
+      } catch (e) { /* shown in #error */ }
+      if (!table.isConnected) return;
+      cancel(pollTimer);
+      pollTimer = later(function () { refresh('poll'); }, POLL_MS);
+    }
+    refresh('user');
+  }
+
+  // Update table rows in place, keyed by run id.
+  function updateRunsTable(tbody, runs, refresh) {
+    const ids = new Set(runs.map(function (r) { return r.id; }));
+    picked.forEach(function (id) { if (!ids.has(id)) picked.delete(id); });
+    updateCompareControls();
+    const rows = {};
+    Array.from(tbody.children).forEach(function (tr) {
+      if (tr.dataset.id && ids.has(tr.dataset.id)) rows[tr.dataset.id] = tr; else tbody.removeChild(tr);
+    });
+    if (!runs.length) {
+      tbody.appendChild(el('tr', {class: 'empty'}, el('td', {colspan: 9},
+        ['No runs yet. ', el('a', {href: '#/new', text: 'Start one'}), '.'])));
+      return;
+    }
+    runs.forEach(function (run, i) {
+      const tr = rows[run.id] || newRunRow(run);
+      if (tbody.children[i] !== tr) tbody.insertBefore(tr, tbody.children[i] || null);
+      fillRunRow(tr, run, refresh);
+    });
+  }
+
+  // Row skeleton: cells keep their identity across polls.
+  function newRunRow(run) {
+    const pick = el('input', {type: 'checkbox', class: 'compare-pick', 'data-id': run.id,
+                              checked: picked.has(run.id), title: 'Tick for comparing',
+                              onchange: function () {
+                                if (pick.checked) picked.add(run.id); else picked.delete(run.id);
+                                updateCompareControls();
+                              }});
+    const link = el('a', {class: 'run-link', href: '#/run/' + encodeURIComponent(run.id)});
+    return el('tr', {class: 'run-row', 'data-id': run.id}, [
+      el('td', {class: 'pick'}, pick),
+      el('td', {class: 'name'}, [link, el('span', {class: 'muted id', text: run.id})]),
+      el('td', {class: 'kind'}), el('td', {class: 'status'}), el('td', {class: 'progress'}),
+      el('td', {class: 'eta'}), el('td', {class: 'metric'}), el('td', {class: 'created'}),
+      el('td', {class: 'actions'})]);
+  }
+
+  // Fill the cells of one runs-list row from a RUN_SUMMARY.
+  function fillRunRow(tr, run, refresh) {
+    const cell = function (c) { return $('td.' + c, tr); };
+    $('a.run-link', tr).textContent = run.name || run.id;
+    cell('kind').textContent = run.kind || '';
+    patch(cell('status'), run.status, function () { return badge(run.status); });
+    const frac = progressOf(run);
+    patch(cell('progress'), frac + '|' + stepText(run), function () {
+      return [progressBar(frac), el('span', {class: 'steps', text: stepText(run)})];
+    });
+    cell('eta').textContent = run.status === 'running' ? fmtDuration(run.eta_seconds) : '';
+    cell('metric').textContent = run.metric ? run.metric.name + ' ' + fmtMetric(run.metric.value) : '';
+    cell('created').textContent = fmtTime(run.created);
+    const pick = $('input.compare-pick', tr);
+    if (pick.checked !== picked.has(run.id)) pick.checked = picked.has(run.id);
+    patch(cell('actions'), run.status, function () {
+      return runActionButton(run, 'button', function () { refresh(); });
+    });
+  }
+
+  // button.stop / button.resume (or #stop / #resume on the run page) for a run.
+  function runActionButton(run, mode, done) {
+    let action = null;
+    if (ACTIVE.indexOf(run.status) >= 0) action = 'stop';
+    else if (run.status === 'stopped' || run.status === 'failed') action = 'resume';
+    if (!action) return null;
+    const attrs = {type: 'button', text: action === 'stop' ? 'Stop' : 'Resume'};
+    if (mode === 'button') attrs.class = action; else { attrs.id = action; attrs.class = action; }
+    attrs.onclick = async function () {
+      btn.disabled = true;
+      try {
+        const summary = await api('POST', '/api/runs/' + encodeURIComponent(run.id) + '/' + action, {});
+        done(summary);
+      } catch (e) { btn.disabled = false; }
+    };
+    const btn = el('button', attrs);
+    return btn;
+  }
+
+  // ---------------------------------------------------------------- new-run form
+
+  // #/new: selects, one input per field, live command preview, start button.
+  async function renderNew(view) {
+    const token = viewToken;
+    view.appendChild(el('h2', {text: 'New run'}));
+    let opts;
+    try { opts = await api('GET', '/api/options'); } catch (e) {
+      view.appendChild(el('p', {class: 'muted', text: 'Could not load the options.'}));
+      return;
+    }
+    if (token !== viewToken) return;
+    const defaults = opts.defaults || {};
+    const fieldsByKind = opts.fields || {};
+
+    // A <select> from a list; value/text picked by the given functions.
+    function select(id, items, value, text, preset, emptyText) {
+      const s = el('select', {id: id});
+      if (!items.length) s.appendChild(el('option', {value: '', text: emptyText}));
+      items.forEach(function (it) { s.appendChild(el('option', {value: value(it), text: text(it)})); });
+      if (preset !== null && preset !== undefined && items.some(function (it) { return value(it) === preset; })) s.value = preset;
+      return s;
+    }
+
+    const kinds = opts.kinds || [];
+    const kindSel = select('kind', kinds, function (k) { return k.name; },
+      function (k) { return (k.title || k.name) + (k.script ? '  (' + k.script + ')' : ''); }, defaults.kind, '(none)');
+    const dataSel = select('data', opts.data || [], function (d) { return d.path; },
+      function (d) { return d.name + ' — ' + d.path + (d.files && d.files.length ? ' [' + d.files.join(', ') + ']' : ''); },
+      defaults.data, '(no data folders)');
+    const modelSel = select('model', opts.models || [], function (m) { return m.path; },
+      function (m) { return m.name + ' — ' + m.path; }, defaults.model, '(no model folders)');
+    const teacherSel = select('teacher', opts.teachers || [], function (t) { return t.path; },
+      function (t) { return t.name + ' (' + t.id + ')'; }, defaults.teacher, '(no finished runs)');
+    const nameInput = el('input', {id: 'run-name', type: 'text', placeholder: 'optional, e.g. sst2 minilm lr 3e-5'});
+    const teacherRow = row('Teacher', teacherSel, 'A finished classifier / NER run to distil.');
+    const mainFields = el('div', {class: 'fields'});
+    const moreFields = el('div', {class: 'fields'});
+    const more = el('details', {id: 'more-settings'}, [el('summary', {text: 'More settings'}), moreFields]);
+    const command = el('pre', {id: 'command', class: 'command', text: '…'});
+    const start = el('button', {id: 'start', type: 'button', class: 'primary', text: 'Start run'});
+
+    function row(label, control, help) {
+      return el('div', {class: 'row'}, [
+        el('label', {for: control.id, text: label}), control,
+        help ? el('div', {class: 'help', text: help}) : null]);
+    }
+
+    view.appendChild(el('div', {class: 'card form'}, [
+      el('div', {class: 'fields'}, [row('Kind', kindSel), row('Data', dataSel), row('Model', modelSel),
+                                     teacherRow, row('Run name', nameInput)]),
+      el('h3', {text: 'Settings'}), mainFields, more,
+      el('h3', {text: 'Command'}), command,
+      el('div', {class: 'actions'}, start)]));
+
+    let fields = [];
+    const initial = {};       // value each control started with: only changes are sent
+
+    // One control per field: checkbox (bool), select (choice) or text input.
+    function control(f) {
+      const id = 'f-' + f.name;
+      if (f.type === 'bool') return el('input', {id: id, type: 'checkbox', checked: !!f.default});
+      if (f.type === 'choice') {
+        const s = el('select', {id: id});
+        const choices = (f.choices || []).map(String);
+        if (f.default === null || f.default === undefined || choices.indexOf(String(f.default)) < 0)
+          s.appendChild(el('option', {value: '', text: '(default)'}));
+        choices.forEach(function (c) { s.appendChild(el('option', {value: c, text: c})); });
+        s.value = f.default === null || f.default === undefined ? '' : String(f.default);
+        return s;
+      }
+      let value = f.default === null || f.default === undefined ? '' : fmtValue(f.default);
+      if (f.type === 'float' && Number.isInteger(f.default)) value += '.0';   // 3.0 as Python prints it
+      return el('input', {id: id, type: 'text', spellcheck: 'false', value: value,
+                          placeholder: value === '' ? 'not set (' + f.type + ')' : f.type});
+    }
+    function valueOf(f) {
+      const c = document.getElementById('f-' + f.name);
+      return f.type === 'bool' ? c.checked : c.value;
+    }
+
+    // (Re)build the field inputs for the selected kind.
+    function renderFields() {
+      const kind = kindSel.value;
+      teacherRow.hidden = kind !== 'distillation';
+      fields = fieldsByKind[kind] || [];
+      clear(mainFields); clear(moreFields);
+      Object.keys(initial).forEach(function (k) { delete initial[k]; });
+      fields.forEach(function (f) {
+        const c = control(f);
+        const r = row(f.name, c, f.help);
+        if (f.type === 'bool') r.classList.add('check');
+        (f.main ? mainFields : moreFields).appendChild(r);
+        initial[f.name] = valueOf(f);
+      });
+      if (!moreFields.children.length) moreFields.appendChild(el('p', {class: 'muted', text: 'No other settings.'}));
+      more.hidden = !fields.some(function (f) { return !f.main; });
+    }
+
+    // The body shared by /api/command and /api/runs.
+    function body() {
+      const values = {};
+      fields.forEach(function (f) {
+        const v = valueOf(f);
+        // an emptied number field means "the default" (and is not an error while retyping)
+        if (v === '' && (f.type === 'int' || f.type === 'float')) return;
+        if (v !== initial[f.name]) values[f.name] = v;
+      });
+      return {kind: kindSel.value, data: dataSel.value || null, model: modelSel.value || null,
+              teacher: kindSel.value === 'distillation' ? teacherSel.value || null : null,
+              values: values};
+    }
+
+    // Debounced live preview of the command line; a number still being typed
+    // ("1e-", "0.") gets a longer pause before the server judges it.
+    let previewTimer = null, previewSeq = 0;
+    function schedulePreview() {
+      const typing = fields.some(function (f) {
+        return (f.type === 'int' || f.type === 'float') && /[eE.+-]$/.test(String(valueOf(f)));
+      });
+      cancel(previewTimer);
+      command.classList.add('stale');
+      previewTimer = later(async function () {
+        const seq = ++previewSeq;
+        try {
+          const data = await api('POST', '/api/command', body());
+          if (seq !== previewSeq) return;
+          command.textContent = data.command || (data.argv || []).join(' ');
+          command.classList.remove('stale', 'invalid');
+        } catch (e) {
+          if (seq === previewSeq) command.classList.add('invalid');
+        }
+      }, typing ? 1200 : 200);
+    }
+
+    const form = view.lastChild;
+    form.addEventListener('input', function (ev) { if (ev.target !== nameInput && ev.target !== kindSel) schedulePreview(); });
+    form.addEventListener('change', function (ev) {
+      if (ev.target === nameInput) return;
+      if (ev.target === kindSel) renderFields();
+      schedulePreview();
+    });
+
+    start.addEventListener('click', async function () {
+      start.disabled = true;
+      start.textContent = 'Working...';
+      const b = body();
+      const name = nameInput.value.trim();
+      if (name) b.name = name;
+      try {
+        const res = await api('POST', '/api/runs', b);
+        location.hash = '#/run/' + encodeURIComponent(res.id);
+      } catch (e) {
+        start.disabled = false;
+        start.textContent = 'Start run';
+      }
+    });
+
+    renderFields();
+    schedulePreview();
+  }
+
+  // ---------------------------------------------------------------- charts
+
+  // A round tick step (1, 2 or 5 times a power of ten) giving about `count` ticks.
+  function niceStep(lo, hi, count, minStep) {
+    const raw = (hi - lo) / Math.max(1, count);
+    const mag = Math.pow(10, Math.floor(Math.log10(raw)));
+    const norm = raw / mag;
+    const step = (norm <= 1 + 1e-9 ? 1 : norm <= 2 + 1e-9 ? 2 : norm <= 5 + 1e-9 ? 5 : 10) * mag;
+    return Math.max(minStep || 0, step);
+  }
+
+  // Multiples of step inside [lo, hi].
+  function ticksIn(lo, hi, step) {
+    const ticks = [];
+    for (let v = Math.ceil(lo / step - 1e-9) * step; v <= hi + step * 1e-9; v += step) ticks.push(+v.toPrecision(12));
+    return ticks;
+  }
+
+  function fmtTick(v, step) {
+    if (v === 0) return '0';
+    const a = Math.abs(v);
+    if (a < 1e-3 || a >= 1e6 || step < 1e-3) return v.toExponential(1).replace('.0e', 'e').replace('e+', 'e');
+    if (a >= 10000 && step >= 1000) return (v / 1000) + 'k';
+    const dec = Math.max(0, Math.min(6, -Math.floor(Math.log10(step) + 1e-9)));
+    return v.toFixed(dec);
+  }
+
+  // Draw a line chart into an <svg>: axes, tick labels, one
+  // <path class="series" data-name=...> per series, legend, or "no data yet".
+  // series: [{name, label, points: [[x, y], ...]}]
+  function lineChart(node, series, opts) {
+    opts = opts || {};
+    // Draw at the on-screen width so text is 1:1 (the viewBox still scales on resize).
+    const W = Math.max(260, Math.round(node.getBoundingClientRect().width) || 480), H = 230;
+    clear(node);
+    node.setAttribute('viewBox', '0 0 ' + W + ' ' + H);
+    node.setAttribute('class', 'chart');
+    series = series.map(function (s, i) {
+      const pts = (s.points || []).filter(function (p) { return isFinite(p[0]) && isFinite(p[1]) && p[1] !== null; })
+        .sort(function (a, b) { return a[0] - b[0]; });
+      return {name: s.name, label: s.label || s.name, points: pts, color: PALETTE[i % PALETTE.length]};
+    });
+    const all = [].concat.apply([], series.map(function (s) { return s.points; }));
+    if (!all.length) {
+      node.appendChild(svg('rect', {class: 'frame', x: 0.5, y: 0.5, width: W - 1, height: H - 1, rx: 4}));
+      node.appendChild(svg('text', {class: 'empty', x: W / 2, y: H / 2, 'text-anchor': 'middle', text: 'no data yet'}));
+      return;
+    }
+
+    // Legend rows on top (shown for several series or when asked).
+    const legend = svg('g', {class: 'legend'});
+    let lx = 56, ly = 12;
+    if (opts.legend || series.length > 1) {
+      series.forEach(function (s) {
+        const w = 26 + Math.min(s.label.length, 28) * 6.2;
+        if (lx + w > W - 8 && lx > 56) { lx = 56; ly += 15; }
+        legend.appendChild(svg('g', {class: 'legend-item', 'data-name': s.name}, [
+          svg('line', {x1: lx, y1: ly - 4, x2: lx + 16, y2: ly - 4, stroke: s.color, 'stroke-width': 3}),
+          svg('text', {x: lx + 20, y: ly, text: s.label.length > 28 ? s.label.slice(0, 27) + '…' : s.label})]));
+        lx += w;
+      });
+      ly += 8;
+    } else ly = 4;
+    const pad = {l: 56, r: 14, t: ly + 6, b: 30};
+
+    // Scales.
+    let x0 = Math.min.apply(null, all.map(function (p) { return p[0]; }));
+    let x1 = Math.max.apply(null, all.map(function (p) { return p[0]; }));
+    let y0 = Math.min.apply(null, all.map(function (p) { return p[1]; }));
+    let y1 = Math.max.apply(null, all.map(function (p) { return p[1]; }));
+    const intX = all.every(function (p) { return Number.isInteger(p[0]); });
+    if (x0 === x1) { const d = Math.max(1, Math.round(Math.abs(x0) * 0.1)); x0 -= d; x1 += d; }
+    if (y0 === y1) { const d = Math.abs(y0) * 0.1 || 1; y0 -= d; y1 += d; }
+    // y range widened to whole tick steps, so the first and last ticks are labelled
+    const ystep = niceStep(y0, y1, 4);
+    y0 = Math.floor(y0 / ystep + 1e-9) * ystep;
+    y1 = Math.ceil(y1 / ystep - 1e-9) * ystep;
+    const xstep = niceStep(x0, x1, 5, intX ? 1 : 0);
+    const X = function (v) { return pad.l + (v - x0) / (x1 - x0) * (W - pad.l - pad.r); };
+    const Y = function (v) { return H - pad.b - (v - y0) / (y1 - y0) * (H - pad.t - pad.b); };
+
+    // Grid, axes and tick labels.
+    const axes = svg('g', {class: 'axes'});
+    ticksIn(y0, y1, ystep).forEach(function (v) {
+      axes.appendChild(svg('line', {class: 'grid', x1: pad.l, x2: W - pad.r, y1: Y(v), y2: Y(v)}));
+      axes.appendChild(svg('text', {class: 'tick', x: pad.l - 6, y: Y(v) + 3.5, 'text-anchor': 'end', text: fmtTick(v, ystep)}));
+    });
+    ticksIn(x0, x1, xstep).forEach(function (v) {
+      axes.appendChild(svg('line', {class: 'tickmark', x1: X(v), x2: X(v), y1: H - pad.b, y2: H - pad.b + 4}));
+      axes.appendChild(svg('text', {class: 'tick', x: X(v), y: H - pad.b + 15, 'text-anchor': 'middle', text: fmtTick(v, xstep)}));
+    });
+    axes.appendChild(svg('line', {class: 'axis', x1: pad.l, x2: W - pad.r, y1: H - pad.b, y2: H - pad.b}));
+    axes.appendChild(svg('line', {class: 'axis', x1: pad.l, x2: pad.l, y1: pad.t, y2: H - pad.b}));
+    axes.appendChild(svg('text', {class: 'axis-label', x: W - pad.r, y: H - 3, 'text-anchor': 'end', text: opts.xLabel || 'step'}));
+    node.appendChild(axes);
+    node.appendChild(legend);
+
+    // One path per series (+ dots with tooltips when there are few points).
+    series.forEach(function (s) {
+      if (!s.points.length) return;
+      const d = s.points.map(function (p, i) { return (i ? 'L' : 'M') + X(p[0]).toFixed(1) + ' ' + Y(p[1]).toFixed(1); }).join(' ');
+      node.appendChild(svg('path', {class: 'series', 'data-name': s.name, d: d, stroke: s.color, fill: 'none'},
+        svg('title', {text: s.label})));
+      if (s.points.length <= 40) {
+        const dots = svg('g', {class: 'dots', fill: s.color});
+        s.points.forEach(function (p) {
+          dots.appendChild(svg('circle', {cx: X(p[0]).toFixed(1), cy: Y(p[1]).toFixed(1), r: 2.6},
+            svg('title', {text: s.label + ' @ ' + (opts.xLabel || 'step') + ' ' + p[0] + ': ' + fmtMetric(p[1])})));
+        });
+        node.appendChild(dots);
+      }
+    });
+  }
+
+  // Points [step, row[key]] of a curve (list of {step, ...}).
+  function curvePoints(rows, key) {
+    return (rows || []).filter(function (r) { return typeof r[key] === 'number'; })
+      .map(function (r) { return [r.step, r[key]]; });
+  }
+
+  // Numeric keys (other than step) of the eval curve, in order of appearance.
+  function evalKeys(rows) {
+    const keys = [];
+    (rows || []).forEach(function (r) {
+      Object.keys(r).forEach(function (k) {
+        if (k !== 'step' && typeof r[k] === 'number' && keys.indexOf(k) < 0) keys.push(k);
+      });
+    });
+    return keys;
+  }
+
+  // ---------------------------------------------------------------- run page
+
+  // #/run/<id>: header, progress, charts, report, try-it, command, settings,
+  // export, log. Polls every 2 s while queued/running (once more when it ends).
+  function renderRun(view, id) {
+    const path = '/api/runs/' + encodeURIComponent(id);
+    const title = el('h2', {id: 'run-title', text: id});
+    const status = el('span', {id: 'run-status', class: 'badge'});
+    const meta = el('span', {class: 'muted meta'});
+    const actions = el('span', {class: 'run-actions'});
+    const progress = el('div', {id: 'progress'});
+    const charts = {loss: svg('svg', {id: 'chart-loss', class: 'chart'}), lr: svg('svg', {id: 'chart-lr', class: 'chart'}),
+      eval: svg('svg', {id: 'chart-eval', class: 'chart'})};
+    const report = el('div', {id: 'report'});
+    const results = el('div', {id: 'results'});
+    const cmd = el('pre', {id: 'run-command', class: 'command'});
+    const settings = el('table', {id: 'run-settings', class: 'grid kv'});
+    const log = el('pre', {id: 'log-tail', class: 'log'});
+    const exportBtn = el('button', {id: 'export', type: 'button', text: 'Export model'});
+    const exportPath = el('span', {id: 'export-path', class: 'path'});
+    const tryPanel = tryItPanel(path);
+
+    view.appendChild(el('div', {class: 'run-head'}, [title, status, meta, el('span', {class: 'spacer'}), actions]));
+    view.appendChild(progress);
+    view.appendChild(el('div', {class: 'charts'}, [
+      el('div', {class: 'card'}, [el('h3', {text: 'Training loss'}), charts.loss]),
+      el('div', {class: 'card'}, [el('h3', {text: 'Learning rate'}), charts.lr]),
+      el('div', {class: 'card'}, [el('h3', {text: 'Evaluation'}), charts.eval])]));
+    view.appendChild(el('div', {class: 'cols'}, [
+      el('div', {class: 'card'}, [el('h3', {text: 'Report'}), report, results]),
+      el('div', {class: 'card'}, [el('h3', {text: 'Try it'}), tryPanel.node])]));
+    view.appendChild(el('div', {class: 'cols'}, [
+      el('div', {class: 'card'}, [el('h3', {text: 'Command'}), cmd, el('h3', {text: 'Settings'}), settings]),
+      el('div', {class: 'card'}, [el('h3', {text: 'Export'}),
+        el('p', {class: 'muted', text: 'A SavedModel for serving (serve.py / TF Serving).'}),
+        el('div', {class: 'export-row'}, [exportBtn, exportPath]),
+        el('h3', {text: 'Log'}), log])]));
+
+    // Export: working state on the button, then the path in span#export-path.
+    let exporting = false;
+    exportBtn.addEventListener('click', async function () {
+      exporting = true;
+      exportBtn.disabled = true;
+      exportBtn.classList.add('working');
+      exportBtn.textContent = 'Working... (export can take ~20 s)';
+      exportPath.textContent = '';
+      try {
+        const res = await api('POST', path + '/export', {});
+        exportPath.textContent = res.path;
+      } catch (e) { /* shown in #error */ }
+      exporting = false;
+      exportBtn.disabled = false;
+      exportBtn.classList.remove('working');
+      exportBtn.textContent = 'Export model';
+    });
+
+    let pollTimer = null, loaded = false;
+
+    // Fetch the run and refresh the page; keep polling while it is active.
+    async function load(source) {
+      let run;
+      try { run = await api('GET', path, null, {source: source}); } catch (e) {
+        if (!loaded) { title.textContent = 'Run ' + id + ' not found'; return; }
+        cancel(pollTimer);
+        pollTimer = later(function () { load('poll'); }, POLL_MS);
+        return;
+      }
+      if (!title.isConnected) return;
+      loaded = true;
+      update(run);
+      cancel(pollTimer);
+      pollTimer = ACTIVE.indexOf(run.status) >= 0 ? later(function () { load('poll'); }, POLL_MS) : null;
+    }
+
+    // Put one RUN_DETAIL into the page (only the parts that changed).
+    function update(run) {
+      title.textContent = run.name || run.id;
+      status.textContent = run.status;
+      status.className = 'badge st-' + run.status;
+      meta.textContent = [run.kind, run.id, fmtTime(run.created),
+        typeof run.exit_code === 'number' ? 'exit code ' + run.exit_code : ''].filter(Boolean).join(' · ');
+      patch(actions, run.status, function () {
+        return runActionButton(run, 'id', function () { load('user'); });
+      });
+      const frac = progressOf(run);
+      patch(progress, JSON.stringify([frac, run.step, run.total_steps, run.eta_seconds, run.status]), function () {
+        const bits = [stepText(run) ? 'step ' + stepText(run) : 'not started',
+          frac !== null ? Math.round(frac * 100) + '%' : '',
+          run.status === 'running' && run.eta_seconds !== null && run.eta_seconds !== undefined ? 'ETA ' + fmtDuration(run.eta_seconds) : '',
+          run.metric ? run.metric.name + ' ' + fmtMetric(run.metric.value) : ''];
+        return [progressBar(frac), el('span', {class: 'progress-text', text: bits.filter(Boolean).join(' · ')})];
+      });
+      const curves = run.curves || {};
+      const train = curves.train || [], ev = curves.eval || [];
+      if (charts.loss.dataset.sig !== JSON.stringify(curves)) {
+        charts.loss.dataset.sig = JSON.stringify(curves);
+        lineChart(charts.loss, [{name: 'loss', points: curvePoints(train, 'loss')}]);
+        lineChart(charts.lr, [{name: 'lr', points: curvePoints(train, 'lr')}]);
+        lineChart(charts.eval, evalKeys(ev).map(function (k) { return {name: k, points: curvePoints(ev, k)}; }), {legend: true});
+      }
+      patch(report, JSON.stringify(run.report || null), function () { return reportView(run.report); });
+      patch(results, JSON.stringify(run.results || null), function () {
+        return run.results ? [el('h3', {text: 'Final dev results'}), kvTable('results', run.results, fmtMetric)] : null;
+      });
+      cmd.textContent = run.command || (run.argv || []).join(' ');
+      patch(settings, JSON.stringify(run.settings || {}), function () {
+        return kvRows(run.settings || {}, fmtValue);
+      });
+      if (log.dataset.sig !== (run.log_tail || '')) {
+        const atBottom = log.scrollTop + log.clientHeight >= log.scrollHeight - 4;
+        log.dataset.sig = run.log_tail || '';
+        log.textContent = run.log_tail || '(no log yet)';
+        if (atBottom || !loaded) log.scrollTop = log.scrollHeight;
+      }
+      if (!exporting && !exportPath.textContent && run.export && run.export.path) exportPath.textContent = run.export.path;
+      tryPanel.update(run);
+    }
+
+    load('user');
+  }
+
+  // Name/value rows for a table (settings, results).
+  function kvRows(obj, fmt) {
+    const keys = Object.keys(obj);
+    if (!keys.length) return el('tr', null, el('td', {class: 'muted', text: 'none'}));
+    return el('tbody', null, keys.map(function (k) {
+      return el('tr', {'data-name': k}, [el('th', {text: k}), el('td', {text: fmt(obj[k])})]);
+    }));
+  }
+  function kvTable(id, obj, fmt) { return el('table', {id: id, class: 'grid kv'}, kvRows(obj, fmt)); }
+
+  // div#report content: confusion matrix + per-label table, or per-type table.
+  function reportView(rep) {
+    if (!rep) return el('p', {class: 'muted', text: 'No report yet (written after the dev evaluation).'});
+    const num = function (v) { return typeof v === 'number' ? fmtMetric(v) : fmtValue(v); };
+    if (rep.type === 'confusion') {
+      const labels = rep.labels || [], matrix = rep.matrix || [];
+      let max = 0;
+      matrix.forEach(function (r) { r.forEach(function (c) { max = Math.max(max, c); }); });
+      const conf = el('table', {id: 'confusion', class: 'grid confusion'}, [
+        el('thead', null, el('tr', null, [el('th', {class: 'corner', text: 'gold \\ predicted'})]
+          .concat(labels.map(function (l) { return el('th', {class: 'pred', text: l}); })))),
+        el('tbody', null, labels.map(function (gold, i) {
+          return el('tr', null, [el('th', {class: 'gold', text: gold})].concat((matrix[i] || []).map(function (c, j) {
+            const shade = c > 0 && max > 0 ? Math.max(1, Math.ceil(c / max * 9)) : 0;
+            return el('td', {class: 'count shade-' + shade + (i === j ? ' diag' : ''), 'data-count': c, text: c,
+                             title: 'gold ' + gold + ', predicted ' + labels[j] + ': ' + c});
+          })));
+        }))]);
+      const per = (rep.per_label || []).length ? el('table', {id: 'per-label', class: 'grid metrics'}, [
+        el('thead', null, el('tr', null, ['label', 'precision', 'recall', 'f1', 'support'].map(function (t) { return el('th', {text: t}); }))),
+        el('tbody', null, rep.per_label.map(function (r) {
+          return el('tr', null, [el('th', {text: r.label}), el('td', {text: num(r.precision)}), el('td', {text: num(r.recall)}),
+                                 el('td', {text: num(r.f1)}), el('td', {text: fmtValue(r.support)})]);
+        }))]) : null;
+      return [conf, per];
+    }
+    if (rep.type === 'per_type') {
+      const rows = rep.rows || [], ov = rep.overall || {};
+      const support = ov.support !== undefined ? ov.support
+        : rows.reduce(function (a, r) { return a + (typeof r.support === 'number' ? r.support : 0); }, 0);
+      return el('table', {id: 'per-type', class: 'grid metrics'}, [
+        el('thead', null, el('tr', null, ['type', 'precision', 'recall', 'f1', 'support'].map(function (t) { return el('th', {text: t}); }))),
+        el('tbody', null, rows.map(function (r) {
+          return el('tr', {'data-type': r.type}, [el('th', null, [entSwatch(r.type), r.type]), el('td', {text: num(r.precision)}),
+            el('td', {text: num(r.recall)}), el('td', {text: num(r.f1)}), el('td', {text: fmtValue(r.support)})]);
+        }).concat(el('tr', {class: 'overall'}, [el('th', {text: 'overall'}), el('td', {text: num(ov.precision)}),
+          el('td', {text: num(ov.recall)}), el('td', {text: num(ov.f1)}), el('td', {text: fmtValue(support)})])))]);
+    }
+    return el('pre', {class: 'command', text: JSON.stringify(rep, null, 2)});
+  }
+
+  // ---------------------------------------------------------------- try-it panel
+
+  // Entity types get palette colours (CSS --ent-0..7) in order of first sight.
+  const entColors = {PER: 0, LOC: 1, ORG: 2, MISC: 3};
+  function entColor(type) {
+    if (!(type in entColors)) entColors[type] = Object.keys(entColors).length % 8;
+    return 'var(--ent-' + entColors[type] + ')';
+  }
+  function entSwatch(type) {
+    const s = el('span', {class: 'ent-swatch'});
+    s.style.background = entColor(type);
+    return s;
+  }
+
+  // textarea#try-text, input#try-text-b, button#try, div#try-result.
+  function tryItPanel(path) {
+    const text = el('textarea', {id: 'try-text', rows: 3, placeholder: 'Type a sentence…  (Ctrl+Enter to run)'});
+    const textB = el('input', {id: 'try-text-b', type: 'text', hidden: true,
+                               placeholder: 'Second sentence (optional, for sentence-pair tasks)'});
+    const btn = el('button', {id: 'try', type: 'button', class: 'primary', text: 'Try'});
+    const note = el('span', {class: 'muted note'});
+    const result = el('div', {id: 'try-result'});
+    let busy = false, canTry = false;
+
+    async function run() {
+      if (busy || !canTry) return;
+      if (!text.value.trim()) { showError('Type some text to try.'); text.focus(); return; }
+      busy = true;
+      btn.disabled = true;
+      btn.textContent = 'Working...';
+      clear(result).appendChild(el('p', {class: 'muted working', text: 'Predicting… (the first try loads the model, ~20 s)'}));
+      const body = {text: text.value};
+      if (!textB.hidden && textB.value.trim()) body.text_b = textB.value;
+      try {
+        const res = await api('POST', path + '/try', body);
+        clear(result);
+        append(result, tryResultView(res, text.value));
+      } catch (e) { clear(result); }
+      busy = false;
+      btn.disabled = !canTry;
+      btn.textContent = 'Try';
+    }
+    btn.addEventListener('click', run);
+    text.addEventListener('keydown', function (ev) { if (ev.key === 'Enter' && (ev.ctrlKey || ev.metaKey)) run(); });
+
+    return {
+      node: el('div', {class: 'try'}, [text, textB, el('div', {class: 'actions'}, [btn, note]), result]),
+      update: function (run) {
+        canTry = !!run.can_try;
+        textB.hidden = run.kind !== 'classification';
+        if (!busy) btn.disabled = !canTry;
+        note.textContent = canTry ? '' : 'Available once the run has a checkpoint.';
+      }
+    };
+  }
+
+  // Render a /try reply: probability bars (classifier) or highlighted entities (ner).
+  function tryResultView(res, sent) {
+    if (res.kind === 'classifier') {
+      const probs = res.probabilities || {};
+      const labels = Object.keys(probs).sort(function (a, b) { return probs[b] - probs[a]; });
+      return [el('p', {class: 'predicted'}, ['Predicted: ', el('span', {id: 'try-label', text: res.label})]),
+        el('div', {class: 'probs'}, labels.map(function (l) {
+          const p = Number(probs[l]) || 0;
+          const fill = el('div', {class: 'prob-fill'});
+          fill.style.width = (Math.max(0, Math.min(1, p)) * 100).toFixed(1) + '%';
+          return el('div', {class: 'prob-bar' + (l === String(res.label) ? ' top' : ''), 'data-label': l}, [
+            el('span', {class: 'prob-label', text: l, title: l}), el('div', {class: 'prob-track'}, fill),
+            el('span', {class: 'prob-value', text: p.toFixed(2)})]);
+        }))];
+    }
+    if (res.kind === 'ner') return nerView(typeof res.text === 'string' ? res.text : sent, res.entities || []);
+    return el('pre', {class: 'command', text: JSON.stringify(res, null, 2)});
+  }
+
+  // The text with each entity in <mark class="ent ent-TYPE" data-type="TYPE">.
+  // start/end are character (code point) offsets, end exclusive, as Python counts them.
+  function nerView(text, entities) {
+    const chars = Array.from(text);
+    const ents = entities.filter(function (e) {
+      return Number.isInteger(e.start) && Number.isInteger(e.end) && e.start >= 0 && e.end > e.start && e.end <= chars.length;
+    }).sort(function (a, b) { return a.start - b.start || b.end - a.end; });
+    const out = el('div', {class: 'ner-text'});
+    const types = [];
+    let pos = 0;
+    ents.forEach(function (e) {
+      if (e.start < pos) return;                       // overlapping: keep the first
+      if (e.start > pos) out.appendChild(document.createTextNode(chars.slice(pos, e.start).join('')));
+      const type = String(e.type);
+      const mark = el('mark', {class: 'ent ent-' + type.replace(/[^A-Za-z0-9_-]/g, '_'), 'data-type': type,
+                               title: type + (typeof e.score === 'number' ? ' ' + e.score.toFixed(2) : ''),
+                               text: chars.slice(e.start, e.end).join('')});
+      mark.style.setProperty('--ent', entColor(type));
+      out.appendChild(mark);
+      if (types.indexOf(type) < 0) types.push(type);
+      pos = e.end;
+    });
+    if (pos < chars.length) out.appendChild(document.createTextNode(chars.slice(pos).join('')));
+    const legend = types.length
+      ? el('div', {class: 'ent-legend'}, types.map(function (t) { return el('span', {class: 'ent-key'}, [entSwatch(t), t]); }))
+      : el('p', {class: 'muted', text: 'No entities found.'});
+    return [out, legend];
+  }
+
+  // ---------------------------------------------------------------- compare page
+
+  // #/compare/<id>,<id>...: settings (differing first), metrics, loss and eval charts.
+  async function renderCompare(view, ids) {
+    const token = viewToken;
+    view.appendChild(el('h2', {text: 'Compare runs'}));
+    if (ids.length < 2) {
+      view.appendChild(el('p', {class: 'muted'}, ['Tick at least two runs in the ',
+        el('a', {href: '#/runs', text: 'runs list'}), ', then press Compare.']));
+      if (!ids.length) return;
+    }
+    let data;
+    try { data = await api('GET', '/api/compare?ids=' + ids.map(encodeURIComponent).join(',')); } catch (e) { return; }
+    if (token !== viewToken) return;
+    const runs = data.runs || [];
+    const differ = data.differ || [];
+    const head = function (first) {
+      return el('thead', null, el('tr', null, [el('th', {text: first})].concat(runs.map(function (r) {
+        return el('th', {'data-id': r.id}, [el('a', {href: '#/run/' + encodeURIComponent(r.id), text: r.name || r.id}),
+          ' ', badge(r.status)]);
+      }))));
+    };
+
+    // Settings: differing rows first (in "differ" order), then the rest.
+    const keys = [];
+    runs.forEach(function (r) { Object.keys(r.settings || {}).forEach(function (k) { if (keys.indexOf(k) < 0) keys.push(k); }); });
+    const ordered = differ.concat(keys.filter(function (k) { return differ.indexOf(k) < 0; }));
+    const settingsTable = el('table', {id: 'compare-settings', class: 'grid compare'}, [head('setting'),
+      el('tbody', null, ordered.map(function (k) {
+        return el('tr', {class: differ.indexOf(k) >= 0 ? 'differ' : null, 'data-name': k}, [el('th', {text: k})]
+          .concat(runs.map(function (r) { return el('td', {text: fmtValue((r.settings || {})[k])}); })));
+      }))]);
+
+    // Metrics: one row per result key, best value marked.
+    const mkeys = [];
+    runs.forEach(function (r) { Object.keys(r.results || {}).forEach(function (k) { if (mkeys.indexOf(k) < 0) mkeys.push(k); }); });
+    const metricsTable = el('table', {id: 'compare-metrics', class: 'grid compare'}, [head('metric'),
+      el('tbody', null, mkeys.length ? mkeys.map(function (k) {
+        const vals = runs.map(function (r) { return (r.results || {})[k]; });
+        const nums = vals.filter(function (v) { return typeof v === 'number'; });
+        const lower = /loss|perplexity|time|seconds/.test(k);
+        const spread = nums.length > 1 && Math.min.apply(null, nums) !== Math.max.apply(null, nums);
+        const best = spread && !/step/.test(k) ? (lower ? Math.min : Math.max).apply(null, nums) : null;
+        return el('tr', {'data-name': k}, [el('th', {text: k})].concat(vals.map(function (v) {
+          return el('td', {class: v === best ? 'best' : null, text: v === undefined ? '—' : fmtMetric(v)});
+        })));
+      }) : el('tr', null, el('td', {colspan: runs.length + 1, class: 'muted', text: 'No final results yet.'})))]);
+
+    // Charts: train loss per run, and one chosen eval metric per run.
+    const lossChart = svg('svg', {id: 'compare-chart-loss', class: 'chart'});
+    const evalChart = svg('svg', {id: 'compare-chart-eval', class: 'chart'});
+    const ekeys = [];
+    runs.forEach(function (r) { evalKeys((r.curves || {}).eval).forEach(function (k) { if (ekeys.indexOf(k) < 0) ekeys.push(k); }); });
+    const preferred = ['accuracy', 'f1', 'macro_f1', 'micro_f1', 'matthews_corr'].filter(function (k) { return ekeys.indexOf(k) >= 0; })[0]
+      || ekeys.filter(function (k) { return !/loss/.test(k); })[0] || ekeys[0] || '';
+    const metricSel = el('select', {id: 'compare-metric'}, ekeys.map(function (k) { return el('option', {value: k, text: k}); }));
+    metricSel.value = preferred;
+    const drawEval = function () {
+      lineChart(evalChart, runs.map(function (r) {
+        return {name: r.id, label: r.name || r.id, points: curvePoints((r.curves || {}).eval, metricSel.value)};
+      }), {legend: true});
+    };
+    metricSel.addEventListener('change', drawEval);
+
+    view.appendChild(el('div', {class: 'charts two'}, [
+      el('div', {class: 'card'}, [el('h3', {text: 'Training loss'}), lossChart]),
+      el('div', {class: 'card'}, [el('h3', null, ['Evaluation: ', metricSel]), evalChart])]));
+    view.appendChild(el('div', {class: 'card'}, [el('h3', {text: 'Final dev results'}), metricsTable]));
+    view.appendChild(el('div', {class: 'card'}, [el('h3', null, ['Settings ',
+      el('span', {class: 'muted', text: differ.length ? '(' + differ.length + ' differ, shown first)' : '(all equal)'})]),
+      settingsTable]));
+    lineChart(lossChart, runs.map(function (r) {
+      return {name: r.id, label: r.name || r.id, points: curvePoints((r.curves || {}).train, 'loss')};
+    }), {legend: true});
+    drawEval();
+  }
+
+  // ---------------------------------------------------------------- start
+
+  $('#nav-compare').addEventListener('click', function (ev) {
+    if (picked.size < 2) ev.preventDefault();
+  });
+  $('#error').addEventListener('click', function () { clearError('user'); });
+  window.addEventListener('hashchange', route);
+  if (!location.hash) history.replaceState(null, '', '#/runs');
+  updateCompareControls();
+  route();
+})();

@@ -1,0 +1,207 @@
+"""Try a run's model: export it, serve it with serve.py, ask it.
+
+The studio does not load TensorFlow itself. "Export" runs
+export_savedmodel.py on the run directory (its best checkpoint) into
+runs/<id>/export/; "try" starts serve.py on that export on a free
+loopback port, once, and sends it the text through the REST API that
+serve.py speaks (TF Serving's). One model server is kept: trying another
+run stops the previous one. A server that does not come up within
+`start_timeout` seconds is stopped and its log tail returned as the error.
+
+The running server is recorded in runs/serving.json (pid and its start
+time in /proc). A studio that was killed outright (SIGKILL) cannot stop
+its server; the next studio on the workspace finds the record and stops
+that process, if it is still the same one, when it starts.
+
+Rules:
+  - An export older than the run's best checkpoint (best/best.json, or
+    the newest checkpoint file) is made again before trying.
+  - Texts: at most MAX_TEXT characters; a text pair only for
+    classification.
+"""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+
+from bert_toolkit.runs import atomic
+from bert_toolkit.studio import jobs as jobs_lib
+from bert_toolkit.studio import views
+
+MAX_TEXT = 2000
+MODEL_NAME = "studio"
+
+
+class TryError(RuntimeError):
+  """Export or serving failed (a 500 reply with the tool's error line)."""
+
+
+def _free_port():
+  with socket.socket() as s:
+    s.bind(("127.0.0.1", 0))
+    return s.getsockname()[1]
+
+
+def _error_line(text):
+  """The script's `error:` line, else its last line."""
+  tail = text.strip().splitlines()[-1:] if text.strip() else ["no output"]
+  return (views.error_line(text) or tail[-1])[:500]
+
+
+def _stop_process(pid, start):
+  """SIGTERM to process pid if it is still the one that started at `start`
+  (/proc), SIGKILL if it has not ended jobs.KILL_AFTER seconds later."""
+  deadline = time.time() + jobs_lib.KILL_AFTER
+  try:
+    if start and jobs_lib.process_start(pid) == start:
+      os.kill(pid, signal.SIGTERM)
+    while start and jobs_lib.process_start(pid) == start:
+      if time.time() > deadline:
+        os.kill(pid, signal.SIGKILL)
+        break
+      time.sleep(0.1)
+  except OSError:
+    pass                        # it ended meanwhile
+
+
+class Tryer(object):
+  """Exports runs and keeps one serve.py for the run being tried."""
+
+  def __init__(self, workspace, scripts_dir=None, python=None,
+               start_timeout=180.0):
+    self.workspace = workspace
+    self.scripts_dir = scripts_dir
+    self.python = python or sys.executable
+    self.start_timeout = start_timeout
+    self.lock = threading.Lock()
+    self.server = None          # (run_id, export path, Popen, port)
+    self.record = os.path.join(workspace.root, "runs", "serving.json")
+    self._stop_leftover()
+
+  def _stop_leftover(self):
+    """Stops the serve.py a killed studio left running (see the module
+    docstring); a pid that now names another process is left alone."""
+    record = jobs_lib.read_json(self.record) or {}
+    if isinstance(record.get("pid"), int) and record.get("start"):
+      _stop_process(record["pid"], record["start"])
+    self._forget_record()
+
+  def _forget_record(self):
+    if os.path.exists(self.record):
+      os.remove(self.record)
+
+  def _script(self, name, args, timeout):
+    done = subprocess.run(
+        jobs_lib.script_argv(self.python, self.scripts_dir, name) + args,
+        cwd=self.workspace.root, env=jobs_lib.script_env(self.scripts_dir),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=timeout,
+        check=False)
+    text = done.stdout.decode("utf-8", "replace")
+    if done.returncode:
+      raise TryError("%s: %s" % (name, _error_line(text)))
+    return text
+
+  def export(self, job):
+    """Exports the run's best checkpoint; returns the version path."""
+    if not views.has_checkpoint(self.workspace, job):
+      raise ValueError("%s has no checkpoint to export yet: wait until it "
+                       "has trained (or resume it)" % job["id"])
+    base = os.path.join(self.workspace.run_dir(job["id"]), "export")
+    self._script("export_savedmodel.py",
+                 ["--model_dir=%s" % job["output_dir"],
+                  "--export_dir=%s" % self.workspace.relative(base)], 600)
+    return views.newest_export(self.workspace, job)
+
+  def _current_export(self, job):
+    export = views.newest_export(self.workspace, job)
+    if export is None:
+      return self.export(job)
+    out = os.path.join(self.workspace.root, job["output_dir"])
+    marks = [os.path.join(out, views.BEST_FILE),
+             os.path.join(out, "checkpoint")]
+    newest = max([os.path.getmtime(m) for m in marks if os.path.exists(m)]
+                 or [0])
+    if os.path.getmtime(os.path.join(self.workspace.root, export,
+                                     "saved_model.pb")) < newest:
+      return self.export(job)
+    return export
+
+  def ask(self, job, text, text_b=None):
+    """The model's answer for one text (pair), as serve.py gives it."""
+    if not isinstance(text, str) or not text.strip():
+      raise ValueError("text: type a sentence")
+    if len(text) > MAX_TEXT or (text_b and len(text_b) > MAX_TEXT):
+      raise ValueError("text: at most %d characters" % MAX_TEXT)
+    if text_b is not None and not isinstance(text_b, str):
+      raise ValueError("text_b: a string")
+    if text_b and job["kind"] == "ner":
+      raise ValueError("text_b: NER takes a single text")
+    with self.lock:
+      port = self._serve(job)
+    instance = {"text": text}
+    if text_b:
+      instance["text_b"] = text_b
+    body = json.dumps({"instances": [instance]}).encode("utf-8")
+    request = urllib.request.Request(
+        "http://127.0.0.1:%d/v1/models/%s:predict" % (port, MODEL_NAME),
+        data=body, headers={"Content-Type": "application/json"})
+    try:
+      with urllib.request.urlopen(request, timeout=120) as reply:
+        answer = json.loads(reply.read().decode("utf-8"))["predictions"][0]
+    except urllib.error.HTTPError as e:
+      raise TryError("serve.py: %s" % e.read().decode("utf-8", "replace"))
+    if "entities" in answer:
+      return {"kind": "ner", "text": text, "entities": answer["entities"]}
+    return dict(answer, kind="classifier")
+
+  def _serve(self, job):
+    """The port of a serve.py for the run's current export."""
+    export = self._current_export(job)
+    if self.server and self.server[:2] == (job["id"], export) and \
+        self.server[2].poll() is None:
+      return self.server[3]
+    self.close()
+    port = _free_port()
+    log_path = os.path.join(self.workspace.run_dir(job["id"]), "serve.log")
+    with open(log_path, "wb") as log:
+      child = subprocess.Popen(
+          jobs_lib.script_argv(self.python, self.scripts_dir, "serve.py") + [
+           "--export_dir=%s" % export, "--model_name=%s" % MODEL_NAME,
+           "--port=%d" % port, "--host=127.0.0.1"],
+          cwd=self.workspace.root, env=jobs_lib.script_env(self.scripts_dir),
+          stdout=log,
+          stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    self.server = (job["id"], export, child, port)
+    atomic.atomic_json(self.record, {
+        "pid": child.pid, "start": jobs_lib.process_start(child.pid),
+        "port": port, "run": job["id"]})
+    deadline = time.time() + self.start_timeout
+    url = "http://127.0.0.1:%d/v1/models/%s" % (port, MODEL_NAME)
+    while time.time() < deadline:
+      if child.poll() is not None:
+        break
+      try:
+        with urllib.request.urlopen(url, timeout=2):
+          return port
+      except (urllib.error.URLError, OSError):
+        time.sleep(0.3)
+    self.close()
+    with open(log_path, encoding="utf-8", errors="replace") as f:
+      raise TryError("serve.py did not start: %s" % _error_line(f.read()))
+
+  def close(self):
+    """Stops the model server, if one runs."""
+    if self.server:
+      child = self.server[2]
+      _stop_process(child.pid, jobs_lib.process_start(child.pid))
+      child.wait()
+      self.server = None
+      self._forget_record()

@@ -1,0 +1,247 @@
+"""What the studio's pages show of a run, read from its folder only.
+
+Sources (nothing is kept in memory between requests):
+  job.json              status, command, settings (jobs.py)
+  log.txt               the progress lines "train: step 120/625, ... ETA
+                        0:03:00" (bert_toolkit/runs/progress.py) and the tail
+  output/curves.jsonl   loss, lr and dev-metric curves (bert_toolkit/runs/curves.py)
+  output/run_results.json  the final evaluation: scalars, the confusion
+                        matrix (classification) or "per_type" P/R/F1 (NER)
+  output/best/best.json the best dev value so far (a run still training)
+  export/<version>/     the newest SavedModel export
+
+Rules:
+  - A dev metric named "name/label" (per-label or per-type) is kept out
+    of the curves and goes to the report.
+  - Progress and ETA come from the newest progress line of the log; a run
+    that has ended shows its last step and no ETA.
+"""
+
+import json
+import os
+import re
+
+from bert_toolkit.runs import curves as curves_lib
+from bert_toolkit.studio import commands
+from bert_toolkit.studio import jobs as jobs_lib
+
+LOG_TAIL_LINES = 60
+RESULTS_FILE = "run_results.json"
+BEST_FILE = os.path.join("best", "best.json")
+_PROGRESS = re.compile(r"train: step (\d+)/(\d+),")
+_ETA = re.compile(r"ETA (\d+):(\d\d):(\d\d)")
+_ERROR = re.compile(r"^error: .*$", re.M)
+
+
+def _tail_text(path, max_bytes=64 * 1024):
+  try:
+    with open(path, "rb") as f:
+      f.seek(0, os.SEEK_END)
+      size = f.tell()
+      f.seek(max(0, size - max_bytes))
+      return f.read().decode("utf-8", "replace")
+  except OSError:
+    return ""
+
+
+def _output(workspace, job, name=""):
+  return os.path.join(workspace.root, job["output_dir"], name)
+
+
+def progress(job, log_text):
+  """(step, total_steps, eta_seconds) from the newest progress line."""
+  step = total = eta = None
+  for line in log_text.splitlines():
+    match = _PROGRESS.search(line)
+    if match:
+      step, total = int(match.group(1)), int(match.group(2))
+      left = _ETA.search(line)
+      eta = (int(left.group(1)) * 3600 + int(left.group(2)) * 60 +
+             int(left.group(3))) if left else None
+  if job["status"] != "running":
+    eta = None
+  return step, total, eta
+
+
+def results(workspace, job):
+  """run_results.json of the run (None before the run has ended)."""
+  return jobs_lib.read_json(_output(workspace, job, RESULTS_FILE))
+
+
+def _log_text(workspace, job):
+  return _tail_text(os.path.join(workspace.run_dir(job["id"]),
+                                 jobs_lib.LOG_FILE))
+
+
+def error_line(text):
+  """The last `error: ...` line of a script's output, or None."""
+  errors = _ERROR.findall(text)
+  return errors[-1] if errors else None
+
+
+def summary(workspace, job, log_text=None, final=None):
+  """A run's line in the runs list (log_text and final: the log's tail and
+  run_results.json, when the caller has read them)."""
+  if log_text is None:
+    log_text = _log_text(workspace, job)
+  step, total, eta = progress(job, log_text)
+  final = (results(workspace, job) if final is None else final) or {}
+  total = final.get("num_train_steps") or total
+  if job["status"] == "done" and total:
+    step = (final.get("train") or {}).get("global_step", total)
+  metric = None
+  evaluation = final.get("eval")
+  if evaluation:
+    name = _main_metric(evaluation)
+    metric = {"name": name, "value": evaluation[name]} if name else None
+  else:
+    best = jobs_lib.read_json(_output(workspace, job, BEST_FILE))
+    if best:
+      metric = {"name": best.get("metric"), "value": best.get("value")}
+  return {"id": job["id"], "name": job["name"], "kind": job["kind"],
+          "status": job["status"], "created": job["created"],
+          "step": step, "total_steps": total,
+          "progress": (min(1.0, step / float(total)) if step and total
+                       else (1.0 if job["status"] == "done" else None)),
+          "eta_seconds": eta, "metric": metric,
+          "exit_code": job.get("exit_code"),
+          "error": error_line(log_text) if job["status"] == "failed"
+                   else None}
+
+
+class SummaryCache(object):
+  """The runs list's summaries, made again only for a run whose job,
+  log, run_results.json or best.json changed (size and mtime): the list
+  is polled every 2 s, and a finished run's files no longer change."""
+
+  def __init__(self):
+    self.entries = {}           # run id -> (key, summary)
+
+  @staticmethod
+  def _key(workspace, job):
+    stats = []
+    for path in (os.path.join(workspace.run_dir(job["id"]), jobs_lib.LOG_FILE),
+                 _output(workspace, job, RESULTS_FILE),
+                 _output(workspace, job, BEST_FILE)):
+      try:
+        info = os.stat(path)
+        stats.append((info.st_mtime_ns, info.st_size))
+      except OSError:
+        stats.append(None)
+    return (json.dumps(job, sort_keys=True), tuple(stats))
+
+  def summaries(self, workspace, jobs):
+    """summary() of each job, in the order given."""
+    entries, out = {}, []
+    for job in jobs:
+      key = self._key(workspace, job)
+      cached = self.entries.get(job["id"])
+      entries[job["id"]] = cached if cached and cached[0] == key else (
+          key, summary(workspace, job))
+      out.append(entries[job["id"]][1])
+    self.entries = entries
+    return out
+
+
+def _main_metric(evaluation):
+  for name in ("accuracy", "f1", "micro_f1", "macro_f1"):
+    if isinstance(evaluation.get(name), (int, float)):
+      return name
+  return None
+
+
+def run_curves(workspace, job):
+  """{"train": [...], "eval": [...]} with per-label metrics left out."""
+  data = curves_lib.read(_output(workspace, job, curves_lib.CURVES_FILE))
+  points = [{k: v for k, v in p.items() if "/" not in k}
+            for p in data["eval"]]
+  return {"train": data["train"], "eval": points}
+
+
+def report(final):
+  """The evaluation report: a confusion matrix or per-type P/R/F1."""
+  evaluation = (final or {}).get("eval") or {}
+  labels = final.get("labels") if final else None
+  if "confusion_matrix" in evaluation and labels:
+    per_label = []
+    for i, label in enumerate(labels):
+      row = evaluation["confusion_matrix"][i]
+      per_label.append({
+          "label": label, "support": int(sum(row)),
+          "precision": evaluation.get("precision/%s" % label),
+          "recall": evaluation.get("recall/%s" % label),
+          "f1": evaluation.get("f1/%s" % label)})
+    return {"type": "confusion", "labels": labels,
+            "matrix": [[int(x) for x in row]
+                       for row in evaluation["confusion_matrix"]],
+            "per_label": per_label}
+  per_type = evaluation.get("per_type")
+  if not isinstance(per_type, dict):
+    return None
+  rows = [{"type": t, "precision": v.get("precision"),
+           "recall": v.get("recall"), "f1": v.get("f1-score", v.get("f1")),
+           "support": v.get("support")} for t, v in sorted(per_type.items())]
+  return {"type": "per_type", "rows": rows,
+          "overall": {k: evaluation.get(k) for k in
+                      ("precision", "recall", "f1")}}
+
+
+def newest_export(workspace, job):
+  """runs/<id>/export/<highest version> (relative), or None."""
+  base = os.path.join(workspace.run_dir(job["id"]), "export")
+  if not os.path.isdir(base):
+    return None
+  versions = [int(v) for v in os.listdir(base) if v.isdigit() and
+              os.path.isfile(os.path.join(base, v, "saved_model.pb"))]
+  if not versions:
+    return None
+  return workspace.relative(os.path.join(base, str(max(versions))))
+
+
+def scalars(evaluation):
+  """The plain numbers of an evaluation, per-label ones included."""
+  return {k: v for k, v in (evaluation or {}).items()
+          if isinstance(v, (int, float)) and not isinstance(v, bool)}
+
+
+def detail(workspace, job):
+  """Everything the run page shows."""
+  final = results(workspace, job)
+  log_text = _log_text(workspace, job)
+  lines = log_text.splitlines()[-LOG_TAIL_LINES:]
+  export = newest_export(workspace, job)
+  out = summary(workspace, job, log_text, final)
+  out.update({
+      "command": commands.display(job["argv"]), "argv": job["argv"],
+      "settings": job["settings"],
+      "curves": run_curves(workspace, job),
+      "report": report(final),
+      "results": scalars((final or {}).get("eval")) or None,
+      "log_tail": "\n".join(lines),
+      "export": {"path": export} if export else None,
+      "can_try": has_checkpoint(workspace, job)})
+  return out
+
+
+def has_checkpoint(workspace, job):
+  """A run that can be exported: its best/ or newest checkpoint exists."""
+  out = _output(workspace, job)
+  for folder in (os.path.join(out, "best"), out):
+    if os.path.isfile(os.path.join(folder, "checkpoint")):
+      return job["status"] != "running" or folder.endswith("best")
+  return False
+
+
+def compare(workspace, jobs):
+  """Settings side by side (differing ones named), results and curves."""
+  runs = []
+  for job in jobs:
+    final = results(workspace, job)
+    runs.append({"id": job["id"], "name": job["name"], "kind": job["kind"],
+                 "status": job["status"], "settings": job["settings"],
+                 "results": scalars((final or {}).get("eval")) or None,
+                 "curves": run_curves(workspace, job)})
+  names = sorted({n for r in runs for n in r["settings"]})
+  differ = [n for n in names
+            if len({repr(r["settings"].get(n)) for r in runs}) > 1]
+  return {"runs": runs, "differ": differ}

@@ -1,0 +1,1 @@
+"""One module per task, each plugging into the engine's run skeleton."""

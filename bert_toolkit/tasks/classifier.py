@@ -1,0 +1,425 @@
+"""Sentence and sentence-pair classification: the task run_classifier.py
+plugs into the runner.
+
+  Classifier(name, text_a_column=None, text_b_column=None, label_column=None)
+
+Data sets and their formats are in bert_toolkit.data.classification; a text (pair) becomes
+ids by bert_toolkit.data.encoding (pairs truncated from the longer side). The head
+is Google's: dropout on the pooled output, then `output_weights` /
+`output_bias` and a softmax cross-entropy. Evaluation runs the streaming
+metrics of bert_toolkit.tasks.metrics in the graph (accuracy, macro F1, per-class
+precision / recall / F1, the confusion matrix, also as a TensorBoard text
+table); prediction writes test_results.tsv, and for a labelled test file
+test_results.txt with the same metrics.
+
+PREDICT outputs (also the serving signature):
+  probabilities  float32 [batch, num_labels], softmax of the logits
+  label_id       int32 [batch], argmax
+  label          string [batch], label_list[label_id]
+  logits         float32 [batch, num_labels], exported by --long_text=windows
+                 runs only: there a served row is one window, and a text's
+                 logits are its windows' pooled (encoding.pool_logits, which
+                 the predictor applies)
+
+Long texts (--long_text=windows): a record holds all windows of one text
+(encoding.encode_windows), the input pipeline turns them into rows, and the
+head pools the windows' logits into the text's (mean or max,
+modeling.heads.pool_windows) before the loss, the metrics and the
+predictions: training, evaluation and prediction all see one row of logits
+per text.
+"""
+
+import collections
+import os
+
+import tensorflow.compat.v1 as tf
+
+from bert_toolkit.data import encoding
+from bert_toolkit.tasks import metrics
+from bert_toolkit.runs import run_info
+from bert_toolkit.engine import task as task_lib
+from bert_toolkit.data import classification as tasks_lib
+from bert_toolkit.errors import SettingsError
+from modeling import heads
+
+
+class Classifier(task_lib.Task):
+  """Classification of one text or a text pair into one of the labels."""
+
+  kind = "classifier"
+  best_metrics = ("accuracy", "macro_f1")
+  HEAD_DEFAULTS = (("truncation", "head"), ("multi_label", False),
+                   ("label_separator", ","), ("long_text", "truncate"),
+                   ("window_stride", 0), ("window_pooling", "mean"))
+
+  def __init__(self, name, text_a_column=None, text_b_column=None,
+               label_column=None, google_output_format=False,
+               truncation=None, multi_label=None, label_separator=None,
+               long_text=None, window_stride=None, window_pooling=None):
+    """Args:
+      name: task name (see bert_toolkit.data.classification.get_task).
+      text_a_column, text_b_column, label_column: generic tasks' columns.
+      google_output_format: test_results.tsv as Google writes it (see
+        write_predictions).
+      truncation: which pieces of a too-long single text are kept: "head"
+        (Google's), "tail" or "head_tail" (None: the run's, else head).
+        Kept in run_info, so export and serving cut texts the same way.
+      multi_label: several labels per example (generic tasks): sigmoid
+        outputs with binary cross-entropy (None: the run's, else false).
+      label_separator: what joins an example's labels in a text column
+        (None: the run's, else ",").
+      long_text: "truncate" (cut by `truncation`) or "windows" (every
+        window of a long text, logits pooled); None: the run's, else
+        truncate.
+      window_stride: pieces between window starts (0: half a window).
+      window_pooling: "mean" or "max" of the windows' logits.
+
+    Raises:
+      SettingsError: an unknown task, or a generic one without columns.
+    """
+    super(Classifier, self).__init__()
+    try:
+      self.data = tasks_lib.get_task(name, text_a_column, text_b_column,
+                                     label_column)
+    except ValueError as e:
+      raise SettingsError(str(e))
+    self.name = self.data.name
+    self.google_output_format = google_output_format
+    self.truncation = truncation
+    self.multi_label = multi_label
+    self.label_separator = label_separator
+    self.long_text = long_text
+    self.window_stride = window_stride
+    self.window_pooling = window_pooling
+
+  @property
+  def windowed(self):
+    """Records hold every window of a text (--long_text=windows)."""
+    return self.long_text == "windows"
+
+  @property
+  def sequence_names(self):
+    names = ("input_ids", "segment_ids")
+    return names + ("window_lengths",) if self.windowed else names
+
+  def validate(self, settings):
+    if self.windowed:
+      if settings.train.pack_sequences:
+        raise SettingsError("--long_text=windows batches texts, each with "
+                            "its windows; it cannot be combined with "
+                            "--pack_sequences: leave one out")
+      if self.truncation not in (None, "head"):
+        raise SettingsError("--long_text=windows keeps every piece, so "
+                            "--truncation=%s does not apply: leave one out"
+                            % self.truncation)
+    if self.window_stride is not None and self.window_stride < 0:
+      raise SettingsError("--window_stride must be 0 (half a window) or "
+                          "more, got %d" % self.window_stride)
+    if self.multi_label and self.data.name not in ("tsv", "csv", "jsonl"):
+      raise SettingsError("--multi_label reads several labels a row: use "
+                          "--task=tsv, csv or jsonl (not %s)" % self.name)
+
+  def _multi_hot(self, example):
+    """Multi-label: the example's labels as 0.0 / 1.0, in label order."""
+    gold = set(example.label or ())
+    return [float(label in gold) for label in self.label_list]
+
+  def _reader(self):
+    """The data set, reading label sets when the run is multi-label."""
+    self.data.label_separator = (self.label_separator if self.multi_label
+                                 else None)
+    return self.data
+
+  @classmethod
+  def from_run_info(cls, info):
+    task = cls.__new__(cls)
+    task_lib.Task.__init__(task)
+    task.data = None
+    task.name = info.get("task")
+    task.label_list = list(info["labels"])
+    task.google_output_format = False
+    head = info.get("head") or {}
+    for key, default in cls.HEAD_DEFAULTS:  # older runs lack newer keys
+      setattr(task, key, head.get(key, default))
+    return task
+
+  # ----------------------------------------------------- data, features ---
+
+  def read_labels(self, data_dir, train_examples):
+    return self._reader().get_labels(data_dir, train_examples)
+
+  def label_counts(self, train_examples):
+    if self.multi_label:
+      return None    # --class_weights is for one label per example
+    return collections.Counter(e.label for e in train_examples
+                               if e.label is not None)
+
+  def describe_loss(self):
+    return "multi-label classification (one sigmoid per label)"
+
+  def read_split(self, data_dir, split, labels=None):
+    return self._reader().get_examples(data_dir, split, labels)
+
+  def float_features_for(self, split):
+    """Multi-label: the gold labels as a 0/1 vector, one float a label."""
+    del split
+    if self.multi_label:
+      return (("label_multi_hot", len(self.label_list)),)
+    return ()
+
+  def source_file(self, data_dir, split):
+    return self.data.require_file(data_dir, split)
+
+  def cache_settings(self, split):
+    """Google's head truncation keeps the feature files' old names."""
+    del split
+    if self.windowed:
+      return {"long_text": "windows", "window_stride": self.window_stride}
+    if self.truncation in (None, "head"):
+      return None
+    return {"truncation": self.truncation}
+
+  def encode(self, split, examples, tokenizer, max_seq_length):
+    label_map = {label: i for i, label in enumerate(self.label_list)}
+
+    def records():
+      for index, example in enumerate(examples):
+        pieces = self._encode_example(example, tokenizer, max_seq_length)
+        record = collections.OrderedDict([
+            ("input_ids", sum((e.input_ids for e in pieces), [])),
+            ("segment_ids", sum((e.segment_ids for e in pieces), [])),
+            ("label_ids", [label_map[example.label]
+                           if example.label is not None and
+                           not self.multi_label else -1]),
+            ("example_index", [index]),
+            ("_truncated", [int(pieces[0].truncated)]),
+        ])
+        if self.windowed:
+          record["window_lengths"] = [len(e.input_ids) for e in pieces]
+        if self.multi_label:
+          record["label_multi_hot"] = self._multi_hot(example)
+        yield record
+
+    return task_lib.EncodedSplit(records, len(examples), None)
+
+  def _encode_example(self, example, tokenizer, max_seq_length):
+    """[Encoded]: the example's windows, or its one truncated encoding."""
+    if not self.windowed:
+      return [encoding.encode(tokenizer, example.text_a, example.text_b,
+                              max_seq_length, self.truncation)]
+    if example.text_b:
+      raise SettingsError(
+          "--long_text=windows cuts single texts into windows, and %s gives "
+          "text pairs: use --truncation for pairs" % self.name)
+    return encoding.encode_windows(tokenizer, example.text_a, max_seq_length,
+                                   self.window_stride)
+
+  def _predict_multi_label(self, run, data, rows, path):
+    thresholds = run_info.read_thresholds(run.output_dir, self.label_list)
+    count = write_multi_label_predictions(
+        path, rows, data.examples, self.label_list, self.label_separator,
+        thresholds)
+    tf.logging.info("Wrote %d predictions to %s", count, path)
+    results = {"num_examples": count, "file": path}
+    if all(e.label is not None for e in data.examples):
+      gold = [self._multi_hot(data.examples[int(r["example_index"])])
+              for r in rows]
+      results.update(metrics.multi_label_scores(
+          gold, [r["probabilities"] for r in rows], self.label_list,
+          thresholds))
+    return results
+
+  # --------------------------------------------------------------- head ---
+
+  def head(self, model, features, context):
+    label_names = self.label_list
+    num_labels = len(label_names)
+    logits = heads.classifier_logits(  # [rows, num_labels]
+        model.get_pooled_output(), num_labels, context.is_training,
+        context.config.hidden_dropout_prob)
+    if encoding.WINDOW_EXAMPLE in features:  # rows are windows of texts
+      logits = heads.pool_windows(           # [texts, num_labels]
+          logits, features[encoding.WINDOW_EXAMPLE], self.window_pooling)
+    if self.multi_label:
+      return self._multi_label_head(logits, features, context)
+    predicted = tf.argmax(logits, axis=-1, output_type=tf.int32)  # [batch]
+    predictions = {
+        "probabilities": tf.nn.softmax(logits, axis=-1),
+        "label_id": predicted,
+        "label": tf.gather(tf.constant(list(label_names), tf.string),
+                           predicted),
+    }
+    exported = dict(predictions)
+    predictions["logits"] = logits  # for distillation; not exported
+    if self.windowed:               # ... except for the predictor to pool
+      exported["logits"] = logits
+    if context.mode == tf.estimator.ModeKeys.PREDICT:
+      return task_lib.HeadOutput(predictions, export_outputs=exported)
+    label_ids = features["label_ids"]  # [batch]
+    training = context.is_training     # weights: the training loss only
+    loss, _, _ = heads.softmax_cross_entropy(
+        logits, tf.maximum(label_ids, 0), num_labels,
+        class_weights=self.class_weights if training else None,
+        focal_gamma=self.focal_gamma if training else 0.0)
+    metric_ops = None
+    if context.mode == tf.estimator.ModeKeys.EVAL:
+      metric_ops = metrics.classification_metric_ops(label_ids, predicted,
+                                                     label_names)
+    return task_lib.HeadOutput(predictions, loss=loss,
+                               eval_metric_ops=metric_ops,
+                               export_outputs=exported)
+
+  def _multi_label_head(self, logits, features, context):
+    """Sigmoid per label, binary cross-entropy averaged over labels and
+    examples; evaluation at threshold 0.5 (tuned thresholds are applied
+    outside the graph)."""
+    probabilities = tf.sigmoid(logits)                       # [batch, n]
+    predictions = {"probabilities": probabilities}
+    exported = dict(predictions)
+    predictions["logits"] = logits
+    if self.windowed:
+      exported["logits"] = logits
+    if context.mode == tf.estimator.ModeKeys.PREDICT:
+      return task_lib.HeadOutput(predictions, export_outputs=exported)
+    gold = features["label_multi_hot"]                       # [batch, n]
+    loss = tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(
+        labels=gold, logits=logits))
+    metric_ops = None
+    if context.mode == tf.estimator.ModeKeys.EVAL:
+      metric_ops = metrics.multi_label_metric_ops(gold, probabilities,
+                                                  self.label_list)
+    return task_lib.HeadOutput(predictions, loss=loss,
+                               eval_metric_ops=metric_ops,
+                               export_outputs=exported)
+
+  # ----------------------------------------------------- score and write ---
+
+  def evaluate(self, run, data, checkpoint=None, name=None):
+    run.state.totals["eval"] = data.num_features
+    scores = run.estimator.evaluate(
+        run.input_fn(data, run.train.eval_batch_size, False),
+        checkpoint_path=checkpoint, name=name)
+    if self.multi_label and name == "final":
+      scores = dict(scores, **self._tuned_scores(run, data, checkpoint))
+    return scores
+
+  def _tuned_scores(self, run, data, checkpoint):
+    """Multi-label, final evaluation: per-label thresholds tuned on this
+    split (metrics.tune_thresholds), written to thresholds.json for
+    prediction and serving; the scores at those thresholds."""
+    rows = sorted(run.predictions(data, checkpoint),
+                  key=lambda p: int(p["example_index"]))
+    gold = [self._multi_hot(data.examples[int(r["example_index"])])
+            for r in rows]
+    probabilities = [r["probabilities"] for r in rows]
+    thresholds = metrics.tune_thresholds(gold, probabilities)
+    run_info.atomic_json(os.path.join(run.output_dir, run_info.THRESHOLDS_FILE),
+                         {"labels": self.label_list,
+                          "thresholds": thresholds, "checkpoint":
+                              os.path.basename(checkpoint or "")})
+    tuned = metrics.multi_label_scores(gold, probabilities, self.label_list,
+                                       thresholds)
+    tuned = {"tuned_" + k: v for k, v in tuned.items() if "/" not in k}
+    tuned.update({"threshold/%s" % label: t
+                  for label, t in zip(self.label_list, thresholds)})
+    return tuned
+
+  def eval_report(self, scores, checkpoint, data):
+    return ("checkpoint = %s\n" % checkpoint +
+            metrics.format_results(scores, self.label_list))
+
+  def eval_results(self, scores):
+    return metrics.numeric_results(scores)
+
+  def predict(self, run, data, checkpoint):
+    """test_results.tsv; a labelled test file is also scored:
+    test_results.txt (as eval_results.txt) and the results' metrics."""
+    path = os.path.join(run.output_dir, "test_results.tsv")
+    rows = sorted(run.predictions(data, checkpoint),
+                  key=lambda p: int(p["example_index"]))
+    if self.multi_label:
+      return self._predict_multi_label(run, data, rows, path)
+    count = write_predictions(path, rows, data.examples, self.label_list,
+                              self.google_output_format)
+    tf.logging.info("Wrote %d predictions to %s", count, path)
+    results = {"num_examples": count, "file": path}
+    if all(e.label is not None for e in data.examples):
+      label_map = {label: i for i, label in enumerate(self.label_list)}
+      scores = metrics.scores_from_predictions(
+          [label_map[data.examples[int(r["example_index"])].label]
+           for r in rows], [int(r["label_id"]) for r in rows],
+          self.label_list)
+      run_info.atomic_text(
+          os.path.join(run.output_dir, "test_results.txt"),
+          "checkpoint = %s\n" % checkpoint +
+          metrics.format_results(scores, self.label_list))
+      results.update(metrics.numeric_results(scores))
+    return results
+
+
+def write_multi_label_predictions(path, rows, examples, labels, separator,
+                                  thresholds):
+  """test_results.tsv of a multi-label run: index, the predicted labels
+  joined by the separator, prob_<label> per label, text_a, text_b."""
+  tmp = "%s.tmp-%d" % (path, os.getpid())
+  with open(tmp, "w", encoding="utf-8") as f:
+    f.write("\t".join(["index", "labels"] +
+                      ["prob_%s" % label for label in labels] +
+                      ["text_a", "text_b"]) + "\n")
+    for row in rows:
+      example = examples[int(row["example_index"])]
+      chosen = [label for label, p, t in zip(labels, row["probabilities"],
+                                             thresholds) if p >= t]
+      f.write("\t".join(
+          [_one_line(str(example.index)), separator.join(chosen)] +
+          ["%.6f" % p for p in row["probabilities"]] +
+          [_one_line(example.text_a), _one_line(example.text_b or "")]) +
+              "\n")
+  os.replace(tmp, path)
+  return len(rows)
+
+
+def write_predictions(path, predictions, examples, labels,
+                      google_format=False):
+  """test_results.tsv: index, predicted label, one probability a label, text.
+
+  `index` is the example's own id (the file's index / id column when it has
+  one, else its data row number counted from 0, skipped rows included), so
+  rows line up with the input file even when empty texts were skipped.
+
+  google_format: Google's layout instead, for scripts that parse it: no
+  header, one line per example, the label probabilities alone, tab-separated
+  in label order (str(float), as Google prints them). Rows skipped for an
+  empty text have no line there (the reader's warning counts them).
+  """
+  rows = sorted(predictions, key=lambda p: int(p["example_index"]))
+  tmp = "%s.tmp-%d" % (path, os.getpid())
+  with open(tmp, "w", encoding="utf-8") as f:
+    if google_format:
+      for row in rows:
+        f.write("\t".join(str(float(p)) for p in row["probabilities"]) +
+                "\n")
+    else:
+      _write_full_rows(f, rows, examples, labels)
+  os.replace(tmp, path)
+  return len(rows)
+
+
+def _write_full_rows(f, rows, examples, labels):
+  f.write("\t".join(["index", "prediction"] +
+                    ["prob_%s" % label for label in labels] +
+                    ["text_a", "text_b"]) + "\n")
+  for row in rows:
+    example = examples[int(row["example_index"])]
+    f.write("\t".join(
+        [_one_line(str(example.index)), labels[int(row["label_id"])]] +
+        ["%.6f" % p for p in row["probabilities"]] +
+        [_one_line(example.text_a), _one_line(example.text_b or "")]) +
+            "\n")
+
+
+def _one_line(text):
+  return text.replace("\t", " ").replace("\n", " ")
+
+
+TASK_CLASS = Classifier

@@ -1,0 +1,317 @@
+"""Pre-training (masked LM + next sentence / sentence order): the task
+run_pretraining.py plugs into the runner.
+
+  Pretraining(input_files, max_predictions_per_seq=None, max_eval_steps=100,
+              eval_input_files=None, dynamic_masking=False, seed=None)
+
+Features are the TFRecords of create_pretraining_data.py (Google's names,
+padded to max_seq_length / max_predictions_per_seq; both are read from the
+first record when not given, and a given value must match it). The heads
+are google-research/bert's (modeling.heads.masked_lm_output and
+next_sentence_output: cls/predictions, cls/seq_relationship), so an
+official checkpoint's heads are restored and trained on, not re-initialised;
+ALBERT's transform is embedding_size wide, as google-research/albert's.
+loss = masked_lm_loss + next_sentence_loss.
+
+Evaluation is Google's: `max_eval_steps` batches of the input files
+(`eval_input_files` when given), metrics masked_lm_accuracy,
+masked_lm_loss (mean over real predictions), next_sentence_accuracy,
+next_sentence_loss, plus loss and global_step; eval_results.txt is
+"key = value" lines in key order, as Google's script writes it.
+
+Dynamic masking (RoBERTa's): each time an example is read, its masked
+positions are drawn again (as many as it has, among its real tokens other
+than [CLS] / [SEP], 80% [MASK], 10% a random id, 10% kept).
+"""
+
+import glob
+
+import tensorflow.compat.v1 as tf
+
+from bert_toolkit.engine import distribution
+from bert_toolkit.engine import task as task_lib
+from bert_toolkit.errors import InputError
+from bert_toolkit.errors import SettingsError
+from modeling import heads
+
+FEATURES = ("input_ids", "input_mask", "segment_ids", "masked_lm_positions",
+            "masked_lm_ids", "masked_lm_weights", "next_sentence_labels")
+METRICS = ("masked_lm_accuracy", "masked_lm_loss", "next_sentence_accuracy",
+           "next_sentence_loss")
+
+
+def input_files_of(patterns):
+  """Comma-separated globs -> sorted files; InputError when none."""
+  files = []
+  for pattern in (patterns or "").split(","):
+    if pattern.strip():
+      files.extend(sorted(glob.glob(pattern.strip())))
+  if not files:
+    raise InputError(patterns or "--input_file", None,
+                     "no pre-training TFRecord file matches",
+                     "Pass --input_file (comma list or glob) of "
+                     "create_pretraining_data.py outputs")
+  return files
+
+
+def record_shapes(path):
+  """(max_seq_length, max_predictions_per_seq) of a file's first record."""
+  try:
+    record = next(tf.io.tf_record_iterator(path))
+    example = tf.train.Example.FromString(record)
+  except (StopIteration, tf.errors.OpError, Exception) as e:  # pylint: disable=broad-except
+    raise InputError(path, None, "not a readable pre-training TFRecord (%s)" %
+                     (str(e).split("\n")[0] or "empty"),
+                     "Make it with create_pretraining_data.py")
+  feature = example.features.feature
+  missing = [n for n in FEATURES if n not in feature]
+  if missing:
+    raise InputError(path, None, "records lack %s" % ", ".join(missing),
+                     "Make the file with create_pretraining_data.py")
+  return (len(feature["input_ids"].int64_list.value),
+          len(feature["masked_lm_positions"].int64_list.value))
+
+
+class Pretraining(task_lib.Task):
+  """Masked LM + next-sentence (or sentence-order) pre-training."""
+
+  kind = "pretraining"
+  name = "pretraining"
+  best_metrics = ("masked_lm_accuracy",)
+  needs_data_dir = False
+  requires_init_checkpoint = False
+  evaluates_init_checkpoint = True
+  HEAD_DEFAULTS = (("max_predictions_per_seq", 20),)
+
+  def describe_loss(self):
+    return "pre-training (masked LM and next-sentence losses)"
+
+  def __init__(self, input_files, max_predictions_per_seq=None,
+               max_eval_steps=100, eval_input_files=None,
+               dynamic_masking=False, seed=None, next_sentence=True):
+    """Args:
+      input_files: the training TFRecord files.
+      max_predictions_per_seq: None: read from the files.
+      max_eval_steps: evaluation batches.
+      eval_input_files: evaluation files (default: input_files, as Google).
+      dynamic_masking: re-draw the masks whenever an example is read.
+      seed: data order and dynamic masks.
+      next_sentence: False trains the masked LM alone (no
+        cls/seq_relationship head, no next_sentence_* metrics), e.g. for
+        domain-adaptive pre-training on single sentences.
+    """
+    super(Pretraining, self).__init__()
+    self.input_files = list(input_files)
+    self.eval_input_files = list(eval_input_files or input_files)
+    self.max_predictions_per_seq = max_predictions_per_seq
+    self.max_eval_steps = max_eval_steps
+    self.dynamic_masking = dynamic_masking
+    self.seed = seed
+    self.next_sentence = next_sentence
+    self.max_seq_length = None
+    self.special_ids = None        # [CLS], [SEP], [MASK] ids and vocab size
+
+  def validate(self, settings):
+    if settings.do_predict:
+      raise SettingsError("run_pretraining.py has no --do_predict")
+    if self.max_eval_steps < 1:
+      raise SettingsError("--max_eval_steps must be at least 1")
+    seq, predictions = record_shapes(self.input_files[0])
+    if settings.max_seq_length is not None and (
+        settings.max_seq_length != seq):
+      raise SettingsError(
+          "%s was made with --max_seq_length=%d, this run asks for %d: pass "
+          "--max_seq_length=%d (or leave it out)" % (
+              self.input_files[0], seq, settings.max_seq_length, seq))
+    if self.max_predictions_per_seq is not None and (
+        self.max_predictions_per_seq != predictions):
+      raise SettingsError(
+          "%s was made with --max_predictions_per_seq=%d, this run asks for "
+          "%d: pass --max_predictions_per_seq=%d (or leave it out)" % (
+              self.input_files[0], predictions, self.max_predictions_per_seq,
+              predictions))
+    self.max_predictions_per_seq = predictions
+    self.max_seq_length = seq
+    if settings.max_seq_length is None:
+      settings.max_seq_length = seq
+
+  # ----------------------------------------------------- data, features ---
+
+  def read_labels(self, data_dir, train_examples):
+    return []
+
+  def read_split(self, data_dir, split, labels=None):
+    return None
+
+  def prebuilt_features(self, split):
+    return self.input_files if split == "train" else self.eval_input_files
+
+  def prepare(self, tokenizer, config):
+    """Ids dynamic masking needs (the runner calls this before training)."""
+    ids = tokenizer.convert_tokens_to_ids(["[CLS]", "[SEP]", "[MASK]"])
+    self.special_ids = tuple(ids) + (config.vocab_size,)
+
+  def input_fn(self, run, data, batch_size, is_training, start_step=0):
+    """Google's input: fixed-length records, shuffled file order and a
+    100-record buffer when training, batches of batch_size (the last
+    partial batch dropped, as Google), resume skips the batches done; under
+    a distribution strategy each replica takes its slice of each batch."""
+    seq = run.max_seq_length
+    k = self.max_predictions_per_seq
+    spec = {
+        "input_ids": tf.io.FixedLenFeature([seq], tf.int64),
+        "input_mask": tf.io.FixedLenFeature([seq], tf.int64),
+        "segment_ids": tf.io.FixedLenFeature([seq], tf.int64),
+        "masked_lm_positions": tf.io.FixedLenFeature([k], tf.int64),
+        "masked_lm_ids": tf.io.FixedLenFeature([k], tf.int64),
+        "masked_lm_weights": tf.io.FixedLenFeature([k], tf.float32),
+        "next_sentence_labels": tf.io.FixedLenFeature([1], tf.int64),
+    }
+    files = list(data.cached.path)
+    seed = 12345 if self.seed is None else self.seed
+    remask = self.dynamic_masking and is_training
+
+    def parse(record):
+      example = tf.io.parse_single_example(record, spec)
+      out = {name: (tf.cast(value, tf.int32) if value.dtype == tf.int64
+                    else value) for name, value in example.items()}
+      if remask:
+        out = _remask(out, self.special_ids)
+      return out
+
+    def input_fn(params=None, input_context=None):
+      del params
+      if is_training:
+        d = tf.data.Dataset.from_tensor_slices(tf.constant(files))
+        d = d.shuffle(len(files), seed=seed, reshuffle_each_iteration=True)
+        d = d.repeat()
+        d = d.interleave(tf.data.TFRecordDataset,
+                         cycle_length=min(4, len(files)),
+                         num_parallel_calls=None)
+        d = d.shuffle(100, seed=seed)
+      else:
+        d = tf.data.TFRecordDataset(files).repeat()
+      d = d.map(parse).batch(batch_size, drop_remainder=True)
+      if is_training and start_step:
+        d = d.skip(start_step)
+      if is_training:  # this replica's slice of the global batch
+        d = distribution.split_batches(d, run.plan.replicas, input_context)
+      return d.prefetch(2)
+
+    return input_fn
+
+  # --------------------------------------------------------------- head ---
+
+  def head(self, model, features, context):
+    config = context.config
+    transform_width = (getattr(config, "embedding_size", None)
+                       if context.model_type == "albert" else None)
+    masked_lm_loss, masked_lm_example_loss, masked_lm_log_probs = (
+        heads.masked_lm_output(
+            config, model.get_sequence_output(), model.get_embedding_table(),
+            features["masked_lm_positions"], features["masked_lm_ids"],
+            features["masked_lm_weights"], transform_width))
+    predictions = {"masked_lm_log_probs": masked_lm_log_probs}
+    loss = masked_lm_loss
+    next_example_loss = next_log_probs = None
+    if self.next_sentence:
+      next_loss, next_example_loss, next_log_probs = (
+          heads.next_sentence_output(config, model.get_pooled_output(),
+                                     features["next_sentence_labels"]))
+      loss += next_loss
+      predictions["next_sentence_log_probs"] = next_log_probs
+    metric_ops = None
+    if context.mode == tf.estimator.ModeKeys.EVAL:
+      metric_ops = _metric_ops(masked_lm_example_loss, masked_lm_log_probs,
+                               features["masked_lm_ids"],
+                               features["masked_lm_weights"],
+                               next_example_loss, next_log_probs,
+                               features["next_sentence_labels"])
+    return task_lib.HeadOutput(predictions, loss=loss,
+                               eval_metric_ops=metric_ops)
+
+  # ----------------------------------------------------- score and write ---
+
+  def evaluate(self, run, data, checkpoint=None, name=None):
+    return run.estimator.evaluate(
+        self.input_fn(run, data, run.train.eval_batch_size, False),
+        steps=self.max_eval_steps, checkpoint_path=checkpoint, name=name)
+
+  def eval_report(self, scores, checkpoint, data):
+    """Google's eval_results.txt: `key = value` in key order."""
+    return "".join("%s = %s\n" % (key, str(scores[key]))
+                   for key in sorted(scores))
+
+  def eval_results(self, scores):
+    return {k: (int(v) if k == "global_step" else float(v))
+            for k, v in scores.items()}
+
+  def predict(self, run, data, checkpoint):
+    raise SettingsError("run_pretraining.py has no --do_predict")
+
+
+def _metric_ops(masked_lm_example_loss, masked_lm_log_probs, masked_lm_ids,
+                masked_lm_weights, next_example_loss, next_log_probs,
+                next_labels):
+  """Google's metric_fn of run_pretraining.py."""
+  masked_lm_predictions = tf.argmax(masked_lm_log_probs, axis=-1,
+                                    output_type=tf.int32)
+  masked_lm_ids = tf.reshape(masked_lm_ids, [-1])
+  masked_lm_weights = tf.reshape(masked_lm_weights, [-1])
+  ops = {
+      "masked_lm_accuracy": tf.metrics.accuracy(
+          labels=masked_lm_ids, predictions=masked_lm_predictions,
+          weights=masked_lm_weights),
+      "masked_lm_loss": tf.metrics.mean(
+          values=tf.reshape(masked_lm_example_loss, [-1]),
+          weights=masked_lm_weights),
+  }
+  if next_log_probs is not None:
+    next_predictions = tf.argmax(next_log_probs, axis=-1,
+                                 output_type=tf.int32)
+    ops["next_sentence_accuracy"] = tf.metrics.accuracy(
+        labels=tf.reshape(next_labels, [-1]), predictions=next_predictions)
+    ops["next_sentence_loss"] = tf.metrics.mean(values=next_example_loss)
+  return ops
+
+
+def _remask(example, special_ids):
+  """Draws an example's masked positions again (see the module docstring).
+
+  The original ids come back from the stored masks (masked_lm_ids at the
+  real masked_lm_positions); as many positions as the example had are
+  drawn among its real tokens other than [CLS] and [SEP].
+  """
+  cls_id, sep_id, mask_id, vocab_size = special_ids
+  ids = example["input_ids"]                                     # [seq]
+  positions = example["masked_lm_positions"]                     # [k]
+  real = example["masked_lm_weights"] > 0                        # [k]
+  k = tf.shape(positions)[0]
+  original = tf.tensor_scatter_nd_update(
+      ids, tf.expand_dims(tf.boolean_mask(positions, real), -1),
+      tf.boolean_mask(example["masked_lm_ids"], real))
+  candidate = ((example["input_mask"] > 0) &
+               tf.not_equal(original, cls_id) &
+               tf.not_equal(original, sep_id))                   # [seq]
+  # Candidates score in [1, 2), the rest in [0, 1): the top `count` of
+  # k draws are random candidates.
+  noise = tf.random.uniform(tf.shape(ids)) + tf.cast(candidate, tf.float32)
+  top = tf.math.top_k(noise, k=k).indices                        # [k]
+  keep = tf.range(k) < tf.reduce_sum(tf.cast(real, tf.int32))   # [k]
+  chosen = tf.where(keep, top, tf.zeros_like(top))
+  true_ids = tf.gather(original, chosen)
+  dice = tf.random.uniform([k])
+  new_ids = tf.where(dice < 0.8, tf.fill([k], mask_id), tf.where(
+      dice < 0.9, tf.random.uniform([k], 0, vocab_size, dtype=tf.int32),
+      true_ids))
+  out = dict(example)
+  out["input_ids"] = tf.tensor_scatter_nd_update(
+      original, tf.expand_dims(tf.boolean_mask(chosen, keep), -1),
+      tf.boolean_mask(new_ids, keep))
+  out["masked_lm_positions"] = chosen
+  out["masked_lm_ids"] = tf.where(keep, true_ids, tf.zeros_like(true_ids))
+  out["masked_lm_weights"] = tf.cast(keep, tf.float32)
+  return out
+
+
+TASK_CLASS = Pretraining

@@ -1,1 +1,0 @@
-"""Library behind the run_*.py scripts: inputs, features, training, export."""
