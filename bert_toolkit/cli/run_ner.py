@@ -4,7 +4,7 @@ r"""Fine-tune BERT / ALBERT / DistilBERT for named-entity recognition.
       --init_checkpoint=chinese_L-12_H-768_A-12 --output_dir=runs/ner \
       --do_train --do_eval --do_predict [--crf] [--lstm_size=128]
 
-Tasks: peoples_daily, msra, cluener, conll2003, bio (see finetuning/ner_data).
+Tasks: peoples_daily, msra, cluener, conll2003, bio (see bert_toolkit/data/ner_data.py).
 Evaluation is entity level (seqeval); long sentences are windowed, never
 truncated. Flags follow google-research/bert / run_classifier.py; see the
 README's NER section. Running the same command again resumes; head flags
