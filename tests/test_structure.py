@@ -59,12 +59,16 @@ def test_serving_imports_no_training_loop(statement):
       loaded & set(TRAINING_MODULES))
 
 
-def test_predictor_and_windows_are_tf_free_of_the_task_library():
+def test_the_predictor_knows_no_task_and_windows_are_tf_free():
+  """What is kind-specific in serving is the task module's codec: the
+  predictor module imports no task module (a loaded export brings its
+  own), and names no kind."""
   loaded = _modules_after_import("import bert_toolkit.serving.predictor")
-  # The predictor needs the encoder and the windows, not the task heads.
-  assert {"bert_toolkit.data.encoding", "bert_toolkit.data.windows"} <= loaded
-  assert "bert_toolkit.tasks.tagging" not in loaded
-  assert "bert_toolkit.tasks.classifier" not in loaded
+  assert not [m for m in loaded if m.startswith("bert_toolkit.tasks.")]
+  source = open(os.path.join(REPO_DIR, "bert_toolkit", "serving",
+                             "predictor.py"), encoding="utf-8").read()
+  for kind in ("classifier", "ner", "pretraining"):
+    assert '"%s"' % kind not in source, kind
   loaded = _modules_after_import("import bert_toolkit.data.windows, "
                                  "bert_toolkit.data.encoding")
   assert "tensorflow" not in loaded
@@ -292,7 +296,7 @@ def test_a_new_task_plugs_into_the_runner(tmp_path):
 # and the floors below, never from above. modeling and tokenization (Google's
 # names) sit under all of them and import nothing of bert_toolkit.
 FLOORS = (("bert_toolkit.errors", "bert_toolkit.settings",
-           "bert_toolkit.class_weights"),
+           "bert_toolkit.class_weights", "bert_toolkit.kinds"),
           ("bert_toolkit.runs",), ("bert_toolkit.data",),
           ("bert_toolkit.engine",), ("bert_toolkit.tasks",),
           ("bert_toolkit.serving",), ("bert_toolkit.studio",),

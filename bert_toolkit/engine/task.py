@@ -50,21 +50,15 @@ and the predictor stay light.
 """
 
 import collections
-import importlib
 
 import tensorflow.compat.v1 as tf
 
 import modeling
 from bert_toolkit import class_weights as class_weights_lib
+from bert_toolkit import kinds
 from bert_toolkit.data.encoding import MODEL_INPUTS
 from bert_toolkit.data.encoding import WINDOW_EXAMPLE
 from bert_toolkit.errors import SettingsError
-
-# run_info "kind" -> the module whose TASK_CLASS implements it.
-TASK_MODULES = (("classifier", "bert_toolkit.tasks.classifier"),
-                ("ner", "bert_toolkit.tasks.tagging"),
-                ("pretraining", "bert_toolkit.tasks.pretraining"))
-
 
 class HeadContext(collections.namedtuple(
     "HeadContext", ["mode", "model_type", "config", "init_checkpoint"])):
@@ -98,6 +92,40 @@ class HeadOutput(object):
     self.export_outputs = export_outputs
     self.learning_rates = dict(learning_rates or {})
     self.frozen_scopes = tuple(frozen_scopes)
+
+
+class ServingCodec(object):
+  """How a served model of one task meets raw texts: the task's half of
+  the predictor (bert_toolkit.serving.predictor), built once per loaded
+  export.
+
+  rows(text, text_b) -> (rows, state): the model rows of one request item
+    (dicts input_ids / input_mask / segment_ids -> int lists; several for
+    windows) and whatever decode needs back.
+  decode(state, outputs) -> the item's JSON answer, from its rows'
+    outputs (dicts output name -> numpy value, in row order).
+  token_outputs: the outputs with one value per token, which the predictor
+    cuts to each row's own length after a padded batch.
+
+  Attributes set here: config (the export's serving_config.json dict),
+  head (its "head" settings), labels, tokenizer, max_seq_length.
+  """
+
+  token_outputs = ()
+
+  def __init__(self, config, tokenizer, max_seq_length, error=ValueError):
+    self.config = config
+    self.head = config.get("head") or {}
+    self.labels = list(config["labels"])
+    self.tokenizer = tokenizer
+    self.max_seq_length = max_seq_length
+    self.error = error                  # the predictor's error class
+
+  def rows(self, text, text_b=None):
+    raise NotImplementedError
+
+  def decode(self, state, outputs):
+    raise NotImplementedError
 
 
 EncodedSplit = collections.namedtuple(
@@ -174,6 +202,15 @@ class Task(object):
   def head_info(self):
     """run_info.json's "head" dict (resolved head settings and extras)."""
     return self.head_settings()
+
+  CODEC = None                          # a ServingCodec subclass
+
+  @classmethod
+  def serving_codec(cls, config, tokenizer, max_seq_length, error):
+    """The ServingCodec of an export of this task (see ServingCodec)."""
+    if cls.CODEC is None:
+      raise error("a %s export cannot be served from raw texts" % cls.kind)
+    return cls.CODEC(config, tokenizer, max_seq_length, error)
 
   @classmethod
   def from_run_info(cls, info):
@@ -290,16 +327,6 @@ class Task(object):
     raise NotImplementedError
 
 
-def task_class(kind):
-  """The Task subclass of a run_info kind."""
-  for name, module in TASK_MODULES:
-    if name == kind:
-      return importlib.import_module(module).TASK_CLASS
-  raise modeling.ConfigError(
-      "run_info kind %r: this version knows %s" %
-      (kind, ", ".join(name for name, _ in TASK_MODULES)))
-
-
 def encoder_from_features(model_type, config, features, is_training):
   """Builds the encoder on a features dict (input_ids, input_mask, ...).
 
@@ -378,5 +405,5 @@ def model_fn_from_run_info(info):
   [batch, seq]); the fine-tuned weights come from the checkpoint the
   Estimator (or the exporter) restores.
   """
-  task = task_class(info.get("kind")).from_run_info(info)
+  task = kinds.task_class(info.get("kind")).from_run_info(info)
   return model_fn_builder(task, info["model_type"], info["config"])

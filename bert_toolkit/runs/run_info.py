@@ -44,6 +44,7 @@ import shutil
 import tensorflow.compat.v1 as tf
 
 import modeling
+from bert_toolkit import kinds
 from bert_toolkit.runs.atomic import atomic_json
 from bert_toolkit.runs.atomic import atomic_text
 from bert_toolkit.errors import SettingsError
@@ -54,7 +55,6 @@ LABELS_FILE = "labels.txt"
 LOCK_FILE = ".run.lock"
 BEST_DIR = "best"
 FORMAT = 2
-SCRIPTS = (("classifier", "run_classifier.py"), ("ner", "run_ner.py"))
 
 # What a training run writes in its directory (removed by
 # --overwrite_output_dir; the feature cache is kept: it is keyed by
@@ -178,10 +178,6 @@ def pretrained_files(output_dir, info=None):
       config=info["config"])
 
 
-def script_of(kind):
-  return dict(SCRIPTS).get(kind, kind)
-
-
 def check_same_run(output_dir, info, kind, task, files, do_lower_case,
                    max_seq_length, labels):
   """Raises SettingsError if this command is not the run in output_dir.
@@ -199,7 +195,7 @@ def check_same_run(output_dir, info, kind, task, files, do_lower_case,
 
   if info["kind"] != kind:
     refuse("it holds a %s run (%s), not a %s run" % (
-        info["kind"], script_of(info["kind"]), kind))
+        info["kind"], kinds.script_of(info["kind"]), kind))
   if info.get("task") and info["task"] != task:
     refuse("it was trained on --task=%s, this command asks for --task=%s "
            "(evaluate another data set of the same task with --data_dir)" %

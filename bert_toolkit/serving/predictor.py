@@ -10,6 +10,10 @@ call; this keeps one `tf.Session` with the loaded graph for its lifetime.
 The tokenizer comes from the export's assets (vocab.txt and
 serving_config.json), so nothing but the export directory is needed.
 
+What is kind-specific (how a text becomes rows, how outputs become an
+answer) is the task's ServingCodec, found from the export's kind through
+bert_toolkit.kinds; the predictor itself knows no task.
+
 Batching: inputs are sorted by length and run in batches of `batch_size`,
 each padded only to its own longest member. Thread safety: the graph is
 finalized after loading and `Session.run` is thread-safe; the tokenizer only
@@ -19,12 +23,11 @@ reads its vocab; so one Predictor can serve many threads at once.
 import json
 import os
 
-import numpy as np
 import tensorflow.compat.v1 as tf
 
 import tokenization
+from bert_toolkit import kinds
 from bert_toolkit.data import encoding
-from bert_toolkit.data import windows as windows_lib
 from bert_toolkit.serving import signatures
 
 
@@ -121,6 +124,8 @@ class Predictor(object):
     self.tokenizer = tokenization.FullTokenizer(
         os.path.join(self.export_dir, "assets", self.config["vocab_file"]),
         self.config["do_lower_case"])
+    self.codec = kinds.task_class(self.kind).serving_codec(
+        self.config, self.tokenizer, self.max_seq_length, PredictorError)
     self.graph = tf.Graph()
     session_config = tf.ConfigProto(intra_op_parallelism_threads=num_threads,
                                     inter_op_parallelism_threads=num_threads)
@@ -206,7 +211,8 @@ class Predictor(object):
 
     Returns:
       list (in input order) of dicts output name -> numpy value of that
-      row; for NER, per-token outputs are cut to the row's length.
+      row; per-token outputs (the codec's token_outputs) are cut to the
+      row's length.
     """
     order = sorted(range(len(rows)), key=lambda i: len(rows[i]["input_ids"]))
     results = [None] * len(rows)
@@ -215,12 +221,11 @@ class Predictor(object):
       arrays = pad_batch([rows[i] for i in chunk])
       out = self.run(arrays["input_ids"], arrays["input_mask"],
                      arrays["segment_ids"])
-      seq = arrays["input_ids"].shape[1]
       for j, i in enumerate(chunk):
         length = len(rows[i]["input_ids"])
         results[i] = {
-            name: (value[j][:length] if self.kind == "ner" and
-                   value.ndim >= 2 and value.shape[1] == seq else value[j])
+            name: (value[j][:length] if name in self.codec.token_outputs
+                   else value[j])
             for name, value in out.items()}
     return results
 
@@ -228,59 +233,25 @@ class Predictor(object):
 
   def encode(self, text, text_b=None):
     """One text (pair) -> dict input_ids / input_mask / segment_ids (lists),
-    tokenized as run_classifier made its features (the first window, for a
-    --long_text=windows model; encode_rows gives them all)."""
+    tokenized as the run made its features (the first window, for a
+    windowed model; encode_rows gives them all)."""
     return self.encode_rows(text, text_b)[0]
 
   def encode_rows(self, text, text_b=None):
-    """One text (pair) -> its rows, as encode's: one, or with a
-    --long_text=windows run one per window."""
-    head = self.config.get("head") or {}
-    if head.get("long_text") == "windows":
-      if text_b:
-        raise PredictorError("this model reads long single texts as "
-                             "windows; it takes no text_b")
-      encoded = encoding.encode_windows(self.tokenizer, text,
-                                        self.max_seq_length,
-                                        head.get("window_stride"))
-    else:
-      encoded = [encoding.encode(self.tokenizer, text, text_b,
-                                 self.max_seq_length,
-                                 head.get("truncation", "head"))]
-    return [{"input_ids": e.input_ids, "input_mask": [1] * len(e.input_ids),
-             "segment_ids": e.segment_ids} for e in encoded]
-
-  def _probabilities(self, outputs):
-    """A text's rows' outputs -> its probabilities (list of float): the
-    row's own, or the softmax / sigmoid of its windows' pooled logits."""
-    head = self.config.get("head") or {}
-    if head.get("long_text") != "windows":
-      return outputs[0]["probabilities"].tolist()
-    logits = encoding.pool_logits([o["logits"] for o in outputs],
-                                  head.get("window_pooling", "mean"))
-    if head.get("multi_label"):
-      return (1.0 / (1.0 + np.exp(-logits))).tolist()
-    shifted = np.exp(logits - logits.max())
-    return (shifted / shifted.sum()).tolist()
+    """One text (pair) -> its model rows (the task codec's)."""
+    return self.codec.rows(text, text_b)[0]
 
   def predict(self, inputs, run_rows=None):
     """Raw texts -> predictions, one per input, in order.
 
     Args:
       inputs: list of str, (text, text_b) pairs or {"text", "text_b"} dicts
-        (a single str or dict is taken as a list of one). NER takes single
-        texts only.
+        (a single str or dict is taken as a list of one).
 
     Returns:
-      classifier: list of {"label": str, "label_id": int,
-        "probabilities": {label: float}} (a --long_text=windows model
-        pools its windows' logits first).
-      ner: list of {"entities": [{"type", "start", "end", "mention",
-        "score"}], "tags": [one tag per unit]}: start/end are character
-        offsets into the text (end exclusive: text[start:end] == mention);
-        units are characters (Chinese runs) or words (unit_joiner " ");
-        score is the mean tag score of the entity's units. Long texts are
-        cut into overlapping windows and merged back (nothing truncated).
+      one answer per input, as the run's task codec gives it (the
+      ServingCodec of the task module, e.g. classifier: {"label",
+      "label_id", "probabilities"}; ner: {"entities", "tags"}).
 
     `run_rows` replaces self.run_rows (the server's request batching).
     """
@@ -288,61 +259,11 @@ class Predictor(object):
       inputs = [inputs]
     pairs = [_as_pair(item) for item in inputs]
     run_rows = run_rows or self.run_rows
-    if self.kind == "ner":
-      return self._predict_entities(pairs, run_rows)
     spans, rows = [], []
     for a, b in pairs:
-      encoded = self.encode_rows(a, b)
-      spans.append((len(rows), len(encoded)))
-      rows.extend(encoded)
+      item_rows, state = self.codec.rows(a, b)
+      spans.append((len(rows), len(item_rows), state))
+      rows.extend(item_rows)
     outputs = run_rows(rows) if rows else []
-    results = []
-    thresholds = self.config.get("thresholds")
-    for first, count in spans:
-      probabilities = self._probabilities(outputs[first:first + count])
-      if thresholds is not None:      # multi-label: every label above its own
-        results.append({
-            "labels": [label for label, p, t in zip(
-                self.labels, probabilities, thresholds) if p >= t],
-            "probabilities": dict(zip(self.labels, probabilities))})
-        continue
-      label_id = int(np.argmax(probabilities))
-      results.append({
-          "label": self.labels[label_id], "label_id": label_id,
-          "probabilities": dict(zip(self.labels, probabilities))})
-    return results
-
-  # ------------------------------------------------------------- ner ---
-
-  def _predict_entities(self, pairs, run_rows):
-    head = self.config.get("head") or {}
-    scheme = head.get("scheme", "BIO")
-    joiner = head.get("unit_joiner") or ""
-    sentences, rows = [], []
-    for text, text_b in pairs:
-      if text_b:
-        raise PredictorError("NER takes single texts, got a text_b (%r)" %
-                             text_b[:40])
-      units, offsets = windows_lib.text_to_units(text, joiner)
-      windows = windows_lib.unit_windows(units, self.tokenizer,
-                                     self.max_seq_length,
-                                     head.get("window_stride"))
-      sentences.append((text, units, offsets, windows, len(rows)))
-      rows.extend({n: list(getattr(w, n)) for n in signatures.INPUT_NAMES}
-                  for w in windows)
-    outputs = run_rows(rows) if rows else []
-    results = []
-    for text, units, offsets, windows, first in sentences:
-      mine = outputs[first:first + len(windows)]
-      tags, scores = windows_lib.merge_windows(
-          windows, [o["tag_ids"] for o in mine], len(units), self.labels,
-          scheme, [o["tag_scores"] for o in mine] if mine and
-          "tag_scores" in mine[0] else None)
-      entities = windows_lib.entities_from_tags(text, units, offsets, tags,
-                                            scheme)
-      for entity in entities:
-        inside = [scores[u] for u, o in enumerate(offsets)
-                  if entity["start"] <= o < entity["end"]]
-        entity["score"] = float(np.mean(inside)) if inside else 0.0
-      results.append({"entities": entities, "tags": tags})
-    return results
+    return [self.codec.decode(state, outputs[first:first + count])
+            for first, count, state in spans]

@@ -32,6 +32,7 @@ per text.
 import collections
 import os
 
+import numpy as np
 import tensorflow.compat.v1 as tf
 
 from bert_toolkit.data import encoding
@@ -43,10 +44,65 @@ from bert_toolkit.errors import SettingsError
 from modeling import heads
 
 
+class ClassifierCodec(task_lib.ServingCodec):
+  """Raw texts to a served classifier and back.
+
+  A text (pair) is encoded as run_classifier encoded its features, with
+  the run's truncation; a --long_text=windows run makes one row per window
+  (a single text only) and pools the windows' logits (mean or max, as the
+  run) before the softmax, or the sigmoid of a multi-label run.
+
+  Answers: {"label", "label_id", "probabilities": {label: p}}; a
+  multi-label run (the export holds per-label thresholds) answers
+  {"labels": [every label at or above its threshold], "probabilities"}.
+  """
+
+  def rows(self, text, text_b=None):
+    if self.head.get("long_text") == "windows":
+      if text_b:
+        raise self.error("this model reads long single texts as windows; "
+                         "it takes no text_b")
+      encoded = encoding.encode_windows(self.tokenizer, text,
+                                        self.max_seq_length,
+                                        self.head.get("window_stride"))
+    else:
+      encoded = [encoding.encode(self.tokenizer, text, text_b,
+                                 self.max_seq_length,
+                                 self.head.get("truncation", "head"))]
+    rows = [{"input_ids": e.input_ids, "input_mask": [1] * len(e.input_ids),
+             "segment_ids": e.segment_ids} for e in encoded]
+    return rows, None
+
+  def probabilities(self, outputs):
+    """A text's rows' outputs -> its probabilities (list of float): the
+    row's own, or the softmax / sigmoid of its windows' pooled logits."""
+    if self.head.get("long_text") != "windows":
+      return outputs[0]["probabilities"].tolist()
+    logits = encoding.pool_logits([o["logits"] for o in outputs],
+                                  self.head.get("window_pooling", "mean"))
+    if self.head.get("multi_label"):
+      return (1.0 / (1.0 + np.exp(-logits))).tolist()
+    shifted = np.exp(logits - logits.max())
+    return (shifted / shifted.sum()).tolist()
+
+  def decode(self, state, outputs):
+    del state
+    probabilities = self.probabilities(outputs)
+    thresholds = self.config.get("thresholds")
+    if thresholds is not None:        # multi-label: every label above its own
+      return {"labels": [label for label, p, t in zip(
+          self.labels, probabilities, thresholds) if p >= t],
+              "probabilities": dict(zip(self.labels, probabilities))}
+    label_id = int(np.argmax(probabilities))
+    return {"label": self.labels[label_id], "label_id": label_id,
+            "probabilities": dict(zip(self.labels, probabilities))}
+
+
 class Classifier(task_lib.Task):
   """Classification of one text or a text pair into one of the labels."""
 
   kind = "classifier"
+  CODEC = ClassifierCodec
   best_metrics = ("accuracy", "macro_f1")
   HEAD_DEFAULTS = (("truncation", "head"), ("multi_label", False),
                    ("label_separator", ","), ("long_text", "truncate"),

@@ -54,6 +54,7 @@ import numpy as np
 import tensorflow.compat.v1 as tf
 
 import modeling
+from bert_toolkit import kinds
 from bert_toolkit.data import encoding
 from bert_toolkit.data import ner_data
 from bert_toolkit.runs import run_info
@@ -99,7 +100,7 @@ class Teacher(object):
 
   def task(self):
     """The teacher's task, rebuilt from run_info (head and labels)."""
-    return task_lib.task_class(self.info["kind"]).from_run_info(self.info)
+    return kinds.task_class(self.info["kind"]).from_run_info(self.info)
 
   def identity(self):
     """What the cached teacher outputs depend on (for the cache key)."""

@@ -31,6 +31,7 @@ import json
 import os
 import time
 
+import numpy as np
 import tensorflow.compat.v1 as tf
 from seqeval import metrics as seqeval_metrics
 
@@ -44,10 +45,57 @@ from bert_toolkit.errors import SettingsError
 from modeling import crf as crf_lib
 from modeling import heads
 
+class TaggerCodec(task_lib.ServingCodec):
+  """Raw texts to a served tagger (NER) and back.
+
+  A text becomes units as the run read them (characters, or words for a
+  run with unit_joiner " "), the units become the NER windows of
+  bert_toolkit.data.windows (nothing is truncated), and the windows' tags
+  are merged back. Single texts only.
+
+  Answer: {"entities": [{"type", "start", "end", "mention", "score"}],
+  "tags": [one tag per unit]}: start/end are character offsets into the
+  text (end exclusive: text[start:end] == mention); score is the mean tag
+  score of the entity's units.
+  """
+
+  token_outputs = ("tag_ids", "tag_scores")
+
+  def rows(self, text, text_b=None):
+    if text_b:
+      raise self.error("NER takes single texts, got a text_b (%r)" %
+                       text_b[:40])
+    units, offsets = windows_lib.text_to_units(
+        text, self.head.get("unit_joiner") or "")
+    windows = windows_lib.unit_windows(units, self.tokenizer,
+                                       self.max_seq_length,
+                                       self.head.get("window_stride"))
+    rows = [{n: list(getattr(w, n))
+             for n in task_lib.MODEL_INPUTS}
+            for w in windows]
+    return rows, (text, units, offsets, windows)
+
+  def decode(self, state, outputs):
+    text, units, offsets, windows = state
+    scheme = self.head.get("scheme", "BIO")
+    tags, scores = windows_lib.merge_windows(
+        windows, [o["tag_ids"] for o in outputs], len(units), self.labels,
+        scheme, [o["tag_scores"] for o in outputs] if outputs and
+        "tag_scores" in outputs[0] else None)
+    entities = windows_lib.entities_from_tags(text, units, offsets, tags,
+                                              scheme)
+    for entity in entities:
+      inside = [scores[u] for u, o in enumerate(offsets)
+                if entity["start"] <= o < entity["end"]]
+      entity["score"] = float(np.mean(inside)) if inside else 0.0
+    return {"entities": entities, "tags": tags}
+
+
 class Tagger(task_lib.Task):
   """Named-entity recognition as token tagging over windows."""
 
   kind = "ner"
+  CODEC = TaggerCodec
   best_metrics = ("f1", "precision", "recall")
   sequence_names = ("input_ids", "segment_ids", "label_ids")
   scalar_names = ("example_index", "window_index")
