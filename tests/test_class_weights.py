@@ -84,6 +84,7 @@ def _classify(data_dir, out, *extra):
       "--num_train_epochs=1", *extra)
 
 
+@pytest.mark.slow
 def test_cli_balanced_focal_classifier(chnsenticorp, tmp_path):
   out = str(tmp_path / "run")
   proc = _classify(chnsenticorp, out, "--class_weights=balanced",
@@ -106,6 +107,7 @@ def test_cli_bad_weights_are_one_line(chnsenticorp, tmp_path, extra,
   clirun.assert_user_error(proc, *fragments)
 
 
+@pytest.mark.slow
 def test_cli_ner_crf_refuses_class_weights(tmp_path):
   data = datasets.ner_splits(
       os.path.join(DATA_DIR, "peoples_daily_ner", "example.dev"),

@@ -461,6 +461,7 @@ def test_albert_needs_wordpiece_vocab(tmp_path):
   assert hf_dir in str(e.value)
 
 
+@pytest.mark.slow
 def test_script_reports_and_fails_cleanly(tmp_path):
   script = os.path.join(REPO_DIR, "convert_checkpoint.py")
   missing = str(tmp_path / "nowhere")
@@ -538,6 +539,7 @@ def test_electra_folder_variants_convert_to_the_same_checkpoint(
                                   theirs.get_tensor(name))
 
 
+@pytest.mark.slow
 def test_do_lower_case_comes_from_tokenizer_config(tmp_path):
   """A cased Hugging Face model (tokenizer_config.json do_lower_case false)
   is not lower-cased: the converted config keeps the value and the run

@@ -102,6 +102,7 @@ def _loss(task, teacher_info, features, seed=1):
       return sess.run(out.loss)
 
 
+@pytest.mark.slow
 def test_alpha_one_is_plain_fine_tuning(teacher):
   info = run_info.read(teacher["dir"])
   teacher_obj = distillation.Teacher(teacher["dir"])
@@ -126,6 +127,7 @@ def test_alpha_one_is_plain_fine_tuning(teacher):
   assert _loss(task, info, features) != _loss(base, info, features)
 
 
+@pytest.mark.slow
 def test_student_layers_copy_the_teachers_weights(teacher, student):
   teacher_ckpt = run_info.fine_tuned_checkpoint(teacher["dir"])
   theirs = tf.train.load_checkpoint(teacher_ckpt)
@@ -254,6 +256,7 @@ def test_bad_teacher_or_student_is_one_line(teacher, tmp_path, case):
   clirun.assert_user_error(proc, *fragments)
 
 
+@pytest.mark.slow
 def test_ner_student_from_a_crf_teacher(tmp_path):
   """Token-level distillation from a CRF teacher: the student keeps a CRF
   whose transitions start from the teacher's; unlabeled sentences take the

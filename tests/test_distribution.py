@@ -64,6 +64,7 @@ def _train(setup, name, *extra):
   return out
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("extra", [
     (),                                           # length buckets
     ("--gradient_accumulation_steps=2", "--layerwise_lr_decay=0.8",
@@ -135,6 +136,7 @@ def _tf_configs(n):
   return local_cluster.tf_configs(n, local_cluster.free_ports(n))
 
 
+@pytest.mark.slow
 def test_two_workers_with_tf_config_by_hand_train_one_model(setup):
   """Two processes, TF_CONFIG set by hand, the same --output_dir: the
   weights of one process with the same global batch (1e-5)."""
@@ -172,6 +174,7 @@ def _wait_for_checkpoint(run_dir, step, timeout=120):
                        % (step, run_dir, timeout))
 
 
+@pytest.mark.slow
 def test_local_cluster_killed_worker_fails_then_resumes(setup):
   """tools/local_cluster.py: a worker killed mid-run stops the cluster
   with a message naming it; the same command again resumes from the
@@ -277,6 +280,7 @@ def test_slurm_tf_config_from_slurm_environment():
   assert proc.returncode == 1 and proc.stderr.startswith("error: ")
 
 
+@pytest.mark.slow
 def test_parameter_server_cluster_trains_and_the_chief_evaluates(setup):
   """1 ps, a chief and a worker (tools/local_cluster.py --num_ps=1):
   asynchronous training to the last step; the chief evaluates its
@@ -308,6 +312,7 @@ def _run_weights(script, out, *args):
   return _weights(out)
 
 
+@pytest.mark.slow
 def test_ner_and_pretraining_under_mirrored_equal_one_device(setup):
   """The other run scripts take the same flags through the same skeleton:
   a softmax tagger (a token-level mean: the replicas' slices hold

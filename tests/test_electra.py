@@ -19,6 +19,7 @@ from tests.paths import REFERENCE_DIR
 ELECTRA_DIR = os.path.join(REFERENCE_DIR, "electra_zh_tiny")
 
 
+@pytest.mark.slow
 def test_classifier_trains_exports_and_serves(tmp_path):
   data = tmp_path / "data"
   data.mkdir()
@@ -57,6 +58,7 @@ def test_classifier_trains_exports_and_serves(tmp_path):
     predictor.close()
 
 
+@pytest.mark.slow
 def test_ner_trains_exports_and_serves(tmp_path):
   data = datasets.ner_splits(
       os.path.join(DATA_DIR, "peoples_daily_ner", "example.dev"),

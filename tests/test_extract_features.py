@@ -48,6 +48,7 @@ CASES = [("bert_zh_tiny", None, ()), ("albert_zh_tiny", None, ()),
          ("minilm_en", "converted", ())]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("folder,source,extra", CASES)
 def test_cli_matches_reference(folder, source, extra, tmp_path,
                                converted_dirs):
@@ -99,6 +100,7 @@ def test_cli_matches_reference(folder, source, extra, tmp_path,
     assert np.abs(pooled - ref["pooled_output"]).max() < TOL
 
 
+@pytest.mark.slow
 def test_npy_mean_pooling_and_truncation(tmp_path):
   """Mean pooling averages the kept tokens; long inputs are truncated."""
   model_dir = os.path.join(REFERENCE_DIR, "bert_zh_tiny")
@@ -126,6 +128,7 @@ def test_npy_mean_pooling_and_truncation(tmp_path):
   assert np.abs(mean - vectors[1]).max() < 1e-5
 
 
+@pytest.mark.slow
 def test_bad_inputs_give_clear_errors(tmp_path):
   model_dir = os.path.join(REFERENCE_DIR, "bert_zh_tiny")
   good = tmp_path / "good.txt"

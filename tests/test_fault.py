@@ -23,6 +23,7 @@ import threading
 import time
 
 import numpy as np
+import pytest
 import tensorflow.compat.v1 as tf
 
 from tests.paths import DATA_DIR
@@ -153,6 +154,7 @@ def _stale(out):
   return found
 
 
+@pytest.mark.slow
 def test_killed_at_random_points_finishes_with_the_same_weights(tmp_path):
   root = str(tmp_path)
   data = _data(root)

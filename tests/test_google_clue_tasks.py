@@ -167,6 +167,7 @@ def _google(mrpc_dir, out, *extra):
       "--num_train_epochs=1.0", "--output_dir=" + out, *extra)
 
 
+@pytest.mark.slow
 def test_googles_mrpc_command_with_tpu_flags_runs(mrpc, tmp_path):
   proc = _google(mrpc, str(tmp_path / "run"), "--use_tpu=false",
                  "--tpu_name=grpc://10.0.0.2:8470", "--num_tpu_cores=8",
@@ -183,6 +184,7 @@ def test_use_tpu_true_is_one_line(mrpc, tmp_path):
   clirun.assert_user_error(proc, "--use_tpu=true", "not on TPUs")
 
 
+@pytest.mark.slow
 def test_google_output_format_and_run_ner_task_name(mrpc, tmp_path):
   out = str(tmp_path / "run")
   _write(mrpc, "test.tsv", ["index\t#1 ID\t#2 ID\t#1 String\t#2 String",
@@ -204,6 +206,7 @@ def test_google_output_format_and_run_ner_task_name(mrpc, tmp_path):
   clirun.assert_user_error(proc, "nosuchtask")
 
 
+@pytest.mark.slow
 def test_case_check_names_its_flag_and_the_flag_skips_it(mrpc, tmp_path):
   """Google's check of --do_lower_case against a released folder name says
   to "comment out this check"; here it names --skip_case_check."""

@@ -99,6 +99,7 @@ def windowed_run(tmp_path_factory):
   return data, out, args
 
 
+@pytest.mark.slow
 def test_cli_windows_then_serving_pools_each_window_alone(windowed_run,
                                                          tmp_path):
   _, out, args = windowed_run
@@ -139,6 +140,7 @@ def test_cli_windows_then_serving_pools_each_window_alone(windowed_run,
   clirun.assert_user_error(proc, "--long_text=windows")
 
 
+@pytest.mark.slow
 def test_windows_refusals(windowed_run, tmp_path):
   data, _, _ = windowed_run
   base = ("run_classifier.py", "--init_checkpoint=" + BERT_DIR,

@@ -56,6 +56,7 @@ def test_multi_label_scores_and_threshold_tuning():
   assert tuned["micro_f1"] == 1.0
 
 
+@pytest.mark.slow
 def test_cli_multi_label_trains_evaluates_predicts(tmp_path):
   import json  # pylint: disable=g-import-not-at-top
   import os  # pylint: disable=g-import-not-at-top

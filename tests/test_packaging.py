@@ -16,6 +16,8 @@ import site
 import subprocess
 import sys
 
+import pytest
+
 from tests.paths import REPO_DIR
 
 COMMANDS = ("bert-run-classifier", "bert-run-ner", "bert-run-distill",
@@ -47,6 +49,7 @@ def _run(command, cwd, timeout=600):
                         cwd=cwd, env=env, timeout=timeout)
 
 
+@pytest.mark.slow
 def test_pip_install_into_a_fresh_venv(tmp_path):
   source = tmp_path / "source"
   source.mkdir()

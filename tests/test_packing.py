@@ -206,6 +206,7 @@ def _check_same_training(task, batch):
     assert diff < SAME * scale, (name, diff)
 
 
+@pytest.mark.slow
 def test_packed_training_batch_has_the_unpacked_loss_and_gradients(tmp_path):
   """Through input_fn_builder(pack_sequences=True) and the model_fn's
   encoder: a classifier batch and a CRF + BiLSTM NER batch have the loss
@@ -246,6 +247,7 @@ def _classify(data_dir, out, *extra):
       "--save_checkpoints_steps=2", "--log_every_seconds=0", *extra)
 
 
+@pytest.mark.slow
 def test_cli_pack_sequences_trains_records_and_resumes(chnsenticorp,
                                                        tmp_path):
   out = str(tmp_path / "run")
@@ -267,6 +269,7 @@ def test_cli_pack_sequences_trains_records_and_resumes(chnsenticorp,
   assert results["train"]["global_step"] == 6
 
 
+@pytest.mark.slow
 def test_cli_pack_sequences_needs_dynamic_padding(chnsenticorp, tmp_path):
   proc = _classify(chnsenticorp, str(tmp_path / "run"), "--pack_sequences",
                    "--dynamic_padding=false")
@@ -274,6 +277,7 @@ def test_cli_pack_sequences_needs_dynamic_padding(chnsenticorp, tmp_path):
                            "--dynamic_padding=false")
 
 
+@pytest.mark.slow
 def test_cli_ner_pack_sequences(tmp_path):
   data = tmp_path / "pd"
   datasets.ner_splits(

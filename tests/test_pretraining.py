@@ -189,6 +189,7 @@ def test_whole_word_masking_never_splits_a_word():
       assert all(hit) or not any(hit), (group, positions)
 
 
+@pytest.mark.slow
 def test_bad_input_is_named_or_skipped_and_counted(tmp_path):
   empty = tmp_path / "empty.txt"
   empty.write_text("\n\n", encoding="utf-8")
@@ -289,6 +290,7 @@ def _write_reference_tfrecord(reference, path):
           feature=feature)).SerializeToString())
 
 
+@pytest.mark.slow
 def test_do_eval_writes_googles_eval_results(reference, tmp_path):
   """run_pretraining.py --do_eval of the official checkpoint on the
   reference features: Google's keys, format and numbers."""
@@ -323,6 +325,7 @@ def test_do_eval_writes_googles_eval_results(reference, tmp_path):
   assert abs(got["next_sentence_accuracy"] - next_accuracy) < 1e-6
 
 
+@pytest.mark.slow
 def test_continue_pretraining_then_fine_tune(corpus, tmp_path):
   """Continuing from the official checkpoint restores cls/* too; the output
   directory is a --init_checkpoint of run_classifier.py; a rerun resumes."""
@@ -372,6 +375,7 @@ def test_continue_pretraining_then_fine_tune(corpus, tmp_path):
   assert "restored: 39 variables" in proc.stderr
 
 
+@pytest.mark.slow
 def test_albert_pretraining_restores_its_heads(tmp_path, corpus):
   outputs = [str(tmp_path / "train.tfrecord")]
   data_lib.create(data_lib.DataSettings([corpus], outputs,

@@ -85,6 +85,7 @@ def _run(task, data_dir, output_dir, pretrained=None, **train):
       do_train=True, do_eval=True))
 
 
+@pytest.mark.slow
 def test_cli_single_sentence_train_eval_predict(chnsenticorp, tmp_path):
   out = str(tmp_path / "run")
   proc = clirun.run_script(
@@ -271,6 +272,7 @@ def test_select_trainable_variants():
     assert "output_weights" not in multipliers
 
 
+@pytest.mark.slow
 def test_killed_training_resumes_where_it_stopped(chnsenticorp, tmp_path,
                                                   monkeypatch):
   """Kill at step 13 (checkpoint at 10), rerun: the final weights equal
@@ -308,6 +310,7 @@ def test_killed_training_resumes_where_it_stopped(chnsenticorp, tmp_path,
     np.testing.assert_allclose(a[name], b[name], atol=1e-6, err_msg=name)
 
 
+@pytest.mark.slow
 def test_gradient_accumulation_equals_large_batch():
   """k=4 micro-batches of 2 == one batch of 8, on the tiny BERT."""
   config = modeling.BertConfig.from_json_file(
@@ -415,6 +418,7 @@ def test_cli_bad_input_is_one_line(tmp_path):
   clirun.assert_user_error(proc, "train.tsv line 3", "'2'")
 
 
+@pytest.mark.slow
 def test_cli_eval_only_without_model_needs_a_trained_run(tmp_path):
   d = str(tmp_path)
   _write(os.path.join(d, "dev.tsv"), "label\ttext_a\n1\t好\n")

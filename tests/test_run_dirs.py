@@ -58,6 +58,7 @@ def _snapshot(out):
                        "checkpoint")}
 
 
+@pytest.mark.slow
 def test_another_task_is_refused_and_nothing_is_written(data, trained):
   before = _snapshot(trained)
   proc = clirun.run_script(
@@ -69,6 +70,7 @@ def test_another_task_is_refused_and_nothing_is_written(data, trained):
   assert _snapshot(trained) == before
 
 
+@pytest.mark.slow
 def test_another_model_is_refused_and_the_run_still_evaluates(data,
                                                               trained):
   before = _snapshot(trained)
@@ -86,6 +88,7 @@ def test_another_model_is_refused_and_the_run_still_evaluates(data,
   assert _snapshot(trained) == before
 
 
+@pytest.mark.slow
 def test_evaluate_only_takes_the_trained_max_seq_length(data, trained):
   """Trained at 32; an evaluate-only command from the directory alone gets
   the training run's own evaluation, number for number; a different
@@ -106,6 +109,7 @@ def test_evaluate_only_takes_the_trained_max_seq_length(data, trained):
   clirun.assert_user_error(proc, "--max_seq_length=32", "asks for 128")
 
 
+@pytest.mark.slow
 def test_prediction_index_survives_a_skipped_empty_line(data, trained,
                                                         tmp_path):
   """test_results.tsv keeps each row's own id: the file's index column, or
@@ -126,6 +130,7 @@ def test_prediction_index_survives_a_skipped_empty_line(data, trained,
       ("0", "很好"), ("2", "不错"), ("3", "很差")]
 
 
+@pytest.mark.slow
 def test_resume_keeps_the_batch_size_and_a_finished_run_says_so(data,
                                                                 trained,
                                                                 tmp_path):
@@ -142,6 +147,7 @@ def test_resume_keeps_the_batch_size_and_a_finished_run_says_so(data,
       "train"]["global_step"] == 4
 
 
+@pytest.mark.slow
 def test_overwrite_output_dir_starts_again(data, trained, tmp_path):
   out = str(tmp_path / "copy")
   shutil.copytree(trained, out)

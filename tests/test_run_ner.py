@@ -166,6 +166,7 @@ def _check_predictor_path(out, data_dir):
     np.testing.assert_allclose(scores, want_scores, rtol=1e-5)
 
 
+@pytest.mark.slow
 def test_cli_softmax_learns_and_writes_every_output(pd_subset, tmp_path):
   out = str(tmp_path / "softmax")
   proc = _run(pd_subset, out, "--do_train", "--do_eval", "--do_predict",
@@ -205,6 +206,7 @@ def test_cli_softmax_learns_and_writes_every_output(pd_subset, tmp_path):
     assert f.read() == before
 
 
+@pytest.mark.slow
 def test_cli_crf_bilstm_bioes_and_resume(pd_subset, tmp_path):
   out = str(tmp_path / "crf")
   args = ("--do_train", "--crf", "--crf_learning_rate=0.05",
@@ -238,6 +240,7 @@ def _bad_dir(tmp_path, train_text):
   return str(d)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("train_text,fragments", [
     ("中 B-LOC\n国\n人 O\n", ["example.train line 2", "tag"]),
     ("中 B-LOC\n国 X-LOC\n", ["example.train line 2", "X-LOC"]),

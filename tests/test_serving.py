@@ -86,6 +86,7 @@ def predictor(tiny):
 
 # ------------------------------------------------------------- export ---
 
+@pytest.mark.slow
 def test_export_layout_assets_and_checkpoint_choice(tiny, tmp_path):
   result = tiny["result"]
   assert result["version"] == 1 and result["global_step"] == 4
@@ -121,6 +122,7 @@ def test_export_layout_assets_and_checkpoint_choice(tiny, tmp_path):
     export_lib.export(run_copy, base, version=8)
 
 
+@pytest.mark.slow
 def test_export_cli_errors_are_one_line(tmp_path):
   proc = clirun.run_script("export_savedmodel.py",
                            "--model_dir=" + str(tmp_path),
@@ -131,6 +133,7 @@ def test_export_cli_errors_are_one_line(tmp_path):
   clirun.assert_user_error(proc, "--model_dir is required")
 
 
+@pytest.mark.slow
 def test_serve_and_predict_cli_errors_are_one_line(tmp_path):
   proc = clirun.run_script("serve.py", "--export_dir=" + str(tmp_path),
                            "--port=0")
@@ -140,6 +143,7 @@ def test_serve_and_predict_cli_errors_are_one_line(tmp_path):
   clirun.assert_user_error(proc, "no SavedModel in")
 
 
+@pytest.mark.slow
 def test_predict_cli(tiny, tmp_path):
   proc = clirun.run_script("predict.py", "--export_dir=" + tiny["export_base"],
                            "好", "--text_b=差")
@@ -191,6 +195,7 @@ def _estimator_predict(run_dir, checkpoint, arrays, model_dir):
                                 yield_single_examples=False))
 
 
+@pytest.mark.slow
 def test_parity_fresh_process_predictor_estimator(tiny, predictor, tmp_path):
   texts = _texts()
   rows = [predictor.encode(*predictor_lib._as_pair(t)) for t in texts]  # pylint: disable=protected-access

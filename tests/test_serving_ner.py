@@ -107,6 +107,7 @@ def _texts():
           "张三在北京大学读书。"]
 
 
+@pytest.mark.slow
 def test_ner_parity_fresh_process_predictor_estimator(ner_export, tmp_path):
   predictor, result = ner_export["predictor"], ner_export["result"]
   config = predictor.config

@@ -50,6 +50,7 @@ def _modules_after_import(statement):
   return set(out.stdout.split())
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("statement", [
     "import bert_toolkit.serving.predictor", "import bert_toolkit.serving.server",
     "import bert_toolkit.serving.export"])
@@ -258,6 +259,7 @@ class ParityTask(task_lib.Task):
     return {"num_examples": len(rows)}
 
 
+@pytest.mark.slow
 def test_a_new_task_plugs_into_the_runner(tmp_path):
   data = tmp_path / "data"
   data.mkdir()

@@ -449,6 +449,7 @@ def test_one_run_at_a_time_in_order_then_done_or_failed(tmp_path, fake_repo):
     assert (summary["step"], summary["total_steps"]) == (2, 2)
 
 
+@pytest.mark.slow
 def test_stop_and_resume_go_on_from_where_the_run_was(tmp_path, fake_repo,
                                                       monkeypatch):
   monkeypatch.setenv("FAKE_STEP_SECONDS", "0.2")
@@ -475,6 +476,7 @@ def test_stop_and_resume_go_on_from_where_the_run_was(tmp_path, fake_repo,
       jobs.resume(run_id)
 
 
+@pytest.mark.slow
 def test_a_restarted_studio_reattaches_or_marks_stopped(tmp_path, fake_repo,
                                                         monkeypatch):
   monkeypatch.setenv("FAKE_STEP_SECONDS", "0.2")

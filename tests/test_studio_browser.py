@@ -142,6 +142,7 @@ def start_run(driver, base, kind, data, name, values, screenshot=None,
   return driver.current_url.rsplit("/", 1)[1]
 
 
+@pytest.mark.slow
 def test_studio_flow_in_chromium(browser, studio, tmp_path):
   app, base = studio
   driver = browser

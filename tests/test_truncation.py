@@ -55,6 +55,7 @@ def chnsenticorp(tmp_path_factory):
                                train=24, dev=8)
 
 
+@pytest.mark.slow
 def test_cli_truncation_is_kept_with_the_run(chnsenticorp, tmp_path):
   out = str(tmp_path / "run")
   args = ("run_classifier.py", "--task=chnsenticorp",

@@ -214,6 +214,7 @@ def _all_cases():
   return out
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case_id,builder,index", _all_cases(),
                          ids=[c[0] for c in _all_cases()])
 def test_one_line_error(tmp_path, case_id, builder, index):

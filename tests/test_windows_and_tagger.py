@@ -68,6 +68,7 @@ def round_trip(example, tokenizer, labels, max_seq_length, scheme="BIO",
   return windows, tags
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("task_name,folder,split,vocab", SPLITS)
 def test_every_sentence_round_trips(task_name, folder, split, vocab):
   """One tag per unit; gold -> features -> back is the gold, with windows.
@@ -278,6 +279,7 @@ def _predict_input_fn(batches):
   return input_fn
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("crf,lstm_size", [(False, 0), (True, 4)])
 def test_model_fn_predicts_from_model_inputs_only_and_exports(
     tmp_path, crf, lstm_size):
