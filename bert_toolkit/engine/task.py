@@ -128,6 +128,47 @@ class ServingCodec(object):
     raise NotImplementedError
 
 
+class DistillAdaptor(object):
+  """What distillation needs of a task, as TextBrewer's adaptors: which
+  teacher outputs a training record carries, and how the student's soft
+  loss reads them (bert_toolkit.tasks.distillation does the rest).
+
+  teacher_width() -> floats of teacher output a record holds (the float
+    feature `teacher_logits`).
+  record_extras(encoded) -> one value per record of an EncodedSplit that
+    attach needs (default None each; NER: the record's window).
+  attach(row, values, extra): puts the teacher's `values` for this record
+    (its logits, [labels] or [len, labels]) into row["teacher_logits"],
+    and the teacher's labels into an unlabeled row's label_ids.
+  unlabeled_example(number, line) -> the example of a line of
+    --unlabeled_file (1-based number), or None to skip it.
+  soft_targets(head_output, features) -> (student logits, teacher logits
+    of the same shape, weights or None): what the soft loss compares.
+
+  Attributes: task (the data-reading task), num_labels, max_seq_length.
+  """
+
+  def __init__(self, task, num_labels, max_seq_length):
+    self.task = task
+    self.num_labels = num_labels
+    self.max_seq_length = max_seq_length
+
+  def teacher_width(self):
+    raise NotImplementedError
+
+  def record_extras(self, encoded):
+    return [None] * encoded.count
+
+  def attach(self, row, values, extra):
+    raise NotImplementedError
+
+  def unlabeled_example(self, number, line):
+    raise NotImplementedError
+
+  def soft_targets(self, head_output, features):
+    raise NotImplementedError
+
+
 EncodedSplit = collections.namedtuple(
     "EncodedSplit", ["records", "count", "extra"])
 EncodedSplit.__doc__ = """A split turned into features.
@@ -204,6 +245,24 @@ class Task(object):
     return self.head_settings()
 
   CODEC = None                          # a ServingCodec subclass
+  DISTILL = None                        # a DistillAdaptor subclass
+
+  @classmethod
+  def student_task(cls, info, where, task_name=None, **columns):
+    """The task of a distillation student of the teacher run `info` (in
+    the directory `where`): the teacher's head, reading `task_name`
+    (default the teacher's) with the given reading settings (a
+    classifier's columns)."""
+    del info, where, task_name, columns
+    raise SettingsError("a %s run cannot be a distillation teacher" %
+                        cls.kind)
+
+  def distill_adaptor(self, num_labels, max_seq_length):
+    """This task's DistillAdaptor (see DistillAdaptor)."""
+    if self.DISTILL is None:
+      raise SettingsError("a %s run cannot be a distillation teacher" %
+                          self.kind)
+    return self.DISTILL(self, num_labels, max_seq_length)
 
   @classmethod
   def serving_codec(cls, config, tokenizer, max_seq_length, error):

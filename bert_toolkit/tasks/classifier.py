@@ -98,11 +98,49 @@ class ClassifierCodec(task_lib.ServingCodec):
             "probabilities": dict(zip(self.labels, probabilities))}
 
 
+class ClassifierDistill(task_lib.DistillAdaptor):
+  """Distilling a classifier: a record carries the teacher's logits
+  ([labels]); the soft loss compares the example's two distributions. A
+  line of --unlabeled_file is `text_a` or `text_a ||| text_b`, labelled
+  with the teacher's argmax."""
+
+  def teacher_width(self):
+    return self.num_labels
+
+  def attach(self, row, values, extra):
+    del extra
+    if row["label_ids"][0] < 0:       # unlabeled: the teacher's label
+      row["label_ids"] = [int(np.argmax(values))]
+    row["teacher_logits"] = [float(v) for v in values]
+
+  def unlabeled_example(self, number, line):
+    text_a, _, text_b = line.partition(" ||| ")
+    return tasks_lib.InputExample("unlabeled-%d" % number, text_a.strip(),
+                                  text_b.strip() or None, None, number - 1,
+                                  number)
+
+  def soft_targets(self, head_output, features):
+    return (head_output.predictions["logits"], features["teacher_logits"],
+            None)
+
+
 class Classifier(task_lib.Task):
   """Classification of one text or a text pair into one of the labels."""
 
   kind = "classifier"
   CODEC = ClassifierCodec
+  DISTILL = ClassifierDistill
+
+  @classmethod
+  def student_task(cls, info, where, task_name=None, text_a_column=None,
+                   text_b_column=None, label_column=None):
+    if (info.get("head") or {}).get("long_text") == "windows":
+      raise SettingsError(
+          "%s reads long texts as windows (--long_text=windows); "
+          "distillation caches one row of teacher logits per feature and "
+          "needs a teacher trained with --long_text=truncate" % where)
+    return cls(task_name or info["task"], text_a_column, text_b_column,
+               label_column)
   best_metrics = ("accuracy", "macro_f1")
   HEAD_DEFAULTS = (("truncation", "head"), ("multi_label", False),
                    ("label_separator", ","), ("long_text", "truncate"),

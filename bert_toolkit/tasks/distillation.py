@@ -56,12 +56,9 @@ import tensorflow.compat.v1 as tf
 import modeling
 from bert_toolkit import kinds
 from bert_toolkit.data import encoding
-from bert_toolkit.data import ner_data
 from bert_toolkit.runs import run_info
 from bert_toolkit.data import split_files
 from bert_toolkit.engine import task as task_lib
-from bert_toolkit.data import classification as tasks_lib
-from bert_toolkit.data import windows as windows_lib
 from bert_toolkit.errors import InputError
 from bert_toolkit.errors import SettingsError
 from modeling import layers
@@ -84,10 +81,12 @@ class Teacher(object):
                           "training run" % run_dir)
     self.run_dir = run_dir
     self.info = run_info.read(run_dir)
-    if self.info["kind"] not in ("classifier", "ner"):
+    if kinds.task_class(self.info["kind"]).DISTILL is None:
       raise SettingsError("--teacher_dir %s holds a %s run; a teacher is a "
-                          "classifier or NER run" % (run_dir,
-                                                     self.info["kind"]))
+                          "run of a task that can be distilled (%s)" % (
+                              run_dir, self.info["kind"], ", ".join(
+                                  row.kind for row in kinds.KINDS
+                                  if kinds.task_class(row.kind).DISTILL)))
     try:
       self.checkpoint = run_info.fine_tuned_checkpoint(run_dir)
     except modeling.CheckpointError as e:
@@ -299,6 +298,8 @@ class Distiller(task_lib.Task):
     self.teacher = teacher
     self.base = base
     self.kind = self.base.kind
+    self.adaptor = self.base.distill_adaptor(
+        len(teacher.labels), teacher.info["max_seq_length"])
     self.name = self.base.name
     self.best_metrics = self.base.best_metrics
     self.sequence_names = self.base.sequence_names
@@ -313,9 +314,8 @@ class Distiller(task_lib.Task):
     self.unlabeled_file = unlabeled_file
     self.layer_map = None
     self._student = None        # (files, how) once model_files ran
-    self._max_seq_length = None
-    num_labels = len(self.teacher.labels)
-    self.float_features = (("teacher_logits", num_labels),)
+    self.float_features = (("teacher_logits",
+                            self.adaptor.teacher_width()),)
 
   # The student keeps the teacher's head settings, max_seq_length and case.
 
@@ -341,10 +341,6 @@ class Distiller(task_lib.Task):
                             "student reads its inputs as the teacher does" %
                             (name, given, info[name]))
       setattr(settings, name, info[name])
-    self._max_seq_length = info["max_seq_length"]
-    if self.kind == "ner":
-      self.float_features = (
-          ("teacher_logits", info["max_seq_length"] * len(self.teacher.labels)),)
     if self.attention_loss_weight and settings.train.pack_sequences:
       raise SettingsError(
           "--attention_loss_weight compares each example's attention scores, "
@@ -435,17 +431,9 @@ class Distiller(task_lib.Task):
     for number, line in enumerate(lines, start=1):
       if not line.strip():
         continue
-      if self.kind == "classifier":
-        text_a, _, text_b = line.partition(" ||| ")
-        examples.append(tasks_lib.InputExample(
-            "unlabeled-%d" % number, text_a.strip(),
-            text_b.strip() or None, None, number - 1, number))
-      else:
-        units, offsets = windows_lib.text_to_units(
-            line.strip(), self.base.unit_joiner)
-        if units:
-          examples.append(ner_data.NerExample(
-              "unlabeled-%d" % number, units, None, line.strip(), offsets))
+      example = self.adaptor.unlabeled_example(number, line)
+      if example is not None:
+        examples.append(example)
     if not examples:
       raise InputError(self.unlabeled_file, None, "no text in the file",
                        "Give one example a line")
@@ -467,25 +455,14 @@ class Distiller(task_lib.Task):
     encoded = self.base.encode(split, examples, tokenizer, max_seq_length)
     if split != "train":
       return encoded
-    teacher, kind = self.teacher, self.kind
-    labels = len(teacher.labels)
+    teacher, adaptor = self.teacher, self.adaptor
 
     def records():
       rows = list(encoded.records())
       logits = teacher.logits(rows)
-      windows = ([w for per_example in encoded.extra for w in per_example]
-                 if kind == "ner" else [None] * len(rows))
-      for row, values, window in zip(rows, logits, windows):
-        if kind == "classifier":
-          if row["label_ids"][0] < 0:  # unlabeled: the teacher's label
-            row["label_ids"] = [int(np.argmax(values))]
-          row["teacher_logits"] = [float(v) for v in values]
-        else:
-          if all(i < 0 for i in row["label_ids"]):  # unlabeled
-            row["label_ids"] = _teacher_tags(window, values)
-          flat = np.zeros([max_seq_length, labels], np.float32)
-          flat[:len(values)] = values
-          row["teacher_logits"] = [float(v) for v in flat.ravel()]
+      for row, values, extra in zip(rows, logits,
+                                    adaptor.record_extras(encoded)):
+        adaptor.attach(row, values, extra)
         yield row
 
     return task_lib.EncodedSplit(records, encoded.count, encoded.extra)
@@ -516,16 +493,7 @@ class Distiller(task_lib.Task):
                                frozen_scopes=frozen)
 
   def _soft(self, out, features):
-    student = out.predictions["logits"]
-    teacher = features["teacher_logits"]
-    if self.kind == "classifier":
-      return soft_loss(student, teacher, self.temperature)
-    labels = len(self.teacher.labels)
-    seq = tf.shape(student)[1]
-    teacher = tf.reshape(teacher, [-1, self._max_seq_length, labels])
-    teacher = teacher[:, :seq, :]                    # [batch, seq, labels]
-    weights = tf.cast((features["label_ids"] >= 0) &
-                      (features["input_mask"] > 0), tf.float32)
+    student, teacher, weights = self.adaptor.soft_targets(out, features)
     return soft_loss(student, teacher, self.temperature, weights)
 
   def _intermediate(self, model, features, context):
@@ -586,34 +554,11 @@ class Distiller(task_lib.Task):
     return self.base.predict_tags(run, data, checkpoint)
 
 
-def _teacher_tags(window, values):
-  """Label ids of an unlabeled NER window: the teacher's argmax at the
-  units' first pieces, -1 elsewhere (as gold tags would be)."""
-  argmax = np.argmax(values, axis=-1)
-  return [int(argmax[p]) if first else -1
-          for p, first in enumerate(window.first_piece)]
-
-
 def base_task_for(teacher, task_name=None, text_a_column=None,
                   text_b_column=None, label_column=None):
   """The teacher's task as a data-reading task: its name (or task_name, a
   data set of the same format) and, for NER, the teacher's head."""
   info = teacher.info
-  if (info.get("head") or {}).get("long_text") == "windows":
-    raise SettingsError(
-        "%s reads long texts as windows (--long_text=windows); distillation "
-        "caches one row of teacher logits per feature and needs a teacher "
-        "trained with --long_text=truncate" % teacher.run_dir)
-  if info["kind"] == "classifier":
-    from bert_toolkit.tasks import classifier  # pylint: disable=g-import-not-at-top
-    return classifier.Classifier(task_name or info["task"], text_a_column,
-                                 text_b_column, label_column)
-  from bert_toolkit.tasks import tagging  # pylint: disable=g-import-not-at-top
-  head = info.get("head") or {}
-  name = task_name or info["task"]
-  return tagging.Tagger(
-      name, crf=head.get("crf", False), lstm_size=head.get("lstm_size", 0),
-      scheme=head.get("scheme", "BIO"), label_x=head.get("label_x", False),
-      window_stride=head.get("window_stride"),
-      unit_joiner=head.get("unit_joiner") if name == "bio" else None,
-      crf_learning_rate=head.get("crf_learning_rate"))
+  return kinds.task_class(info["kind"]).student_task(
+      info, teacher.run_dir, task_name, text_a_column=text_a_column,
+      text_b_column=text_b_column, label_column=label_column)

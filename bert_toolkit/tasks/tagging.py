@@ -91,11 +91,52 @@ class TaggerCodec(task_lib.ServingCodec):
     return {"entities": entities, "tags": tags}
 
 
+class TaggerDistill(task_lib.DistillAdaptor):
+  """Distilling a tagger: a record (one window) carries the teacher's
+  emission scores, max_seq_length x labels (zero past the window); the
+  soft loss compares them at the labelled first pieces of real tokens. A
+  line of --unlabeled_file is one text, read into units as the run reads
+  them, and tagged with the teacher's argmax at first pieces."""
+
+  def teacher_width(self):
+    return self.max_seq_length * self.num_labels
+
+  def record_extras(self, encoded):
+    return [w for per_example in encoded.extra for w in per_example]
+
+  def attach(self, row, values, window):
+    if all(i < 0 for i in row["label_ids"]):          # unlabeled
+      argmax = np.argmax(values, axis=-1)
+      row["label_ids"] = [int(argmax[p]) if first else -1
+                          for p, first in enumerate(window.first_piece)]
+    flat = np.zeros([self.max_seq_length, self.num_labels], np.float32)
+    flat[:len(values)] = values
+    row["teacher_logits"] = [float(v) for v in flat.ravel()]
+
+  def unlabeled_example(self, number, line):
+    units, offsets = windows_lib.text_to_units(line.strip(),
+                                               self.task.unit_joiner)
+    if not units:
+      return None
+    return ner_data.NerExample("unlabeled-%d" % number, units, None,
+                               line.strip(), offsets)
+
+  def soft_targets(self, head_output, features):
+    student = head_output.predictions["logits"]      # [batch, seq, labels]
+    teacher = tf.reshape(features["teacher_logits"],
+                         [-1, self.max_seq_length, self.num_labels])
+    teacher = teacher[:, :tf.shape(student)[1], :]
+    weights = tf.cast((features["label_ids"] >= 0) &
+                      (features["input_mask"] > 0), tf.float32)
+    return student, teacher, weights
+
+
 class Tagger(task_lib.Task):
   """Named-entity recognition as token tagging over windows."""
 
   kind = "ner"
   CODEC = TaggerCodec
+  DISTILL = TaggerDistill
   best_metrics = ("f1", "precision", "recall")
   sequence_names = ("input_ids", "segment_ids", "label_ids")
   scalar_names = ("example_index", "window_index")
@@ -167,6 +208,20 @@ class Tagger(task_lib.Task):
     task.label_list = list(info["labels"])
     task._data = None  # pylint: disable=protected-access
     return task
+
+  @classmethod
+  def student_task(cls, info, where, task_name=None, **columns):
+    """The teacher's head and units; reading `task_name` (default the
+    teacher's). NER data have no column settings: `columns` is unused."""
+    del where, columns
+    head = info.get("head") or {}
+    name = task_name or info["task"]
+    return cls(
+        name, crf=head.get("crf", False), lstm_size=head.get("lstm_size", 0),
+        scheme=head.get("scheme", "BIO"), label_x=head.get("label_x", False),
+        window_stride=head.get("window_stride"),
+        unit_joiner=head.get("unit_joiner") if name == "bio" else None,
+        crf_learning_rate=head.get("crf_learning_rate"))
 
   @property
   def data(self):
