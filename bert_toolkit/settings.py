@@ -1,6 +1,8 @@
 """Plain settings of a run, with every default written once (no TF, no flags).
 
-Two tables describe the settings every run script shares:
+Two tables describe the settings every run script shares (and one table
+each, CLASSIFIER_SETTINGS, NER_SETTINGS and DISTILL_SETTINGS, a run
+script's own):
 
   RUN_SETTINGS    what to run on and where: data and output folders, the
                   pre-trained model, the model's input settings, what to do
@@ -139,6 +141,92 @@ TRAIN_SETTINGS = (
             "evaluations without a better best_metric."),
     Setting("log_every_seconds", 10.0, float, "Progress line interval."),
     Setting("num_threads", 0, int, "TF threads (0: all cores)."),
+)
+
+# Each run script's own settings, beside the shared tables above: the
+# scripts' flags and the studio's form are both made from these rows. A
+# `task` row's help names no data set: the script adds the names from the
+# data set tables (bert_toolkit.data).
+CLASSIFIER_SETTINGS = (
+    Setting("task", None, str, "The data set."),
+    Setting("task_name", None, str, "Alias of --task (Google's name)."),
+    Setting("text_a_column", None, str, "Generic tasks: text_a column "
+            "(name, or 0-based number for header-less files)."),
+    Setting("text_b_column", None, str, "Generic tasks: text_b column."),
+    Setting("label_column", None, str, "Generic tasks: label column."),
+    Setting("truncation", None, ("head", "tail", "head_tail"), "Which "
+            "WordPieces of a single text longer than max_seq_length are "
+            "kept: head (Google's; the default), tail, or head_tail (the "
+            "first 128/510 and the last 382/510 of the room). Kept with the "
+            "run."),
+    Setting("long_text", None, ("truncate", "windows"), "truncate (the "
+            "default: cut by --truncation) or windows: a text longer than "
+            "max_seq_length becomes overlapping windows whose logits are "
+            "pooled, in training, evaluation, prediction and serving. Kept "
+            "with the run."),
+    Setting("window_stride", None, int, "--long_text=windows: WordPieces "
+            "between window starts (default: half a window)."),
+    Setting("window_pooling", None, ("mean", "max"), "--long_text=windows: "
+            "how a text's logits come from its windows' (default mean; max "
+            "per label)."),
+    Setting("multi_label", None, bool, "Several labels per example "
+            "(--task=tsv/csv/jsonl): sigmoid outputs, binary cross-entropy. "
+            "Kept with the run."),
+    Setting("label_separator", None, str, "What joins an example's labels "
+            "in the label column (default ','; JSON lines may hold a "
+            "list)."),
+    Setting("google_output_format", False, bool, "Write test_results.tsv as "
+            "google-research/bert does: no header, one line of "
+            "tab-separated label probabilities per example."),
+)
+
+NER_SETTINGS = (
+    Setting("task", None, str, "The data set (bio: two-column files "
+            "train/dev/test.{txt,bio,tsv})."),
+    Setting("task_name", None, str, "Alias of --task (the name the BERT-NER "
+            "scripts use)."),
+    Setting("window_stride", None, int, "WordPieces between the starts of a "
+            "long sentence's windows (default: half of max_seq_length - "
+            "2)."),
+    Setting("crf", False, bool, "CRF head (in-graph Viterbi) instead of the "
+            "token softmax."),
+    Setting("crf_learning_rate", None, float, "Learning rate of the CRF "
+            "transitions (default: --learning_rate); warm-up and decay apply "
+            "to it too."),
+    Setting("lstm_size", 0, int, "> 0: BiLSTM of this many units each way "
+            "between encoder and head (BiLSTM-CRF with --crf)."),
+    Setting("scheme", "BIO", ("BIO", "BIOES"), "Tag scheme the model is "
+            "trained on (data is converted)."),
+    Setting("label_x", False, bool, "Train non-first WordPieces as an extra "
+            "'X' label (kyzhouhzau/BERT-NER's scheme) instead of ignoring "
+            "them."),
+    Setting("word_units", False, bool, "bio task: units are words joined by "
+            "spaces (English); default: characters (Chinese)."),
+)
+
+DISTILL_SETTINGS = (
+    Setting("teacher_dir", None, str, "The teacher: --output_dir of a "
+            "run_classifier.py / run_ner.py training run."),
+    Setting("student_layers", None, str, "Teacher layers the student keeps, "
+            "e.g. 0,2,4 (instead of --init_checkpoint)."),
+    Setting("alpha", 0.5, float, "Weight of the hard-label loss; the soft "
+            "(teacher) loss gets 1 - alpha. 1.0 with no intermediate losses "
+            "is plain fine-tuning of the student."),
+    Setting("temperature", 2.0, float, "Softmax temperature T of the soft "
+            "loss (KL(teacher || student) on logits / T, times T^2)."),
+    Setting("hidden_loss_weight", 0.0, float, "TinyBERT hidden-state MSE "
+            "between mapped layers."),
+    Setting("attention_loss_weight", 0.0, float, "TinyBERT attention-score "
+            "MSE between mapped layers."),
+    Setting("layer_map", None, str, "student:teacher layer pairs, e.g. "
+            "0:1,1:3,2:5 (default: uniform, or --student_layers)."),
+    Setting("unlabeled_file", None, str, "Extra raw text, one example a line "
+            "('text_a ||| text_b' for pairs), labelled by the teacher."),
+    Setting("task", None, str, "Default: the teacher's task (another data "
+            "set of the same format may be named)."),
+    Setting("text_a_column", None, str, "Generic classification tasks."),
+    Setting("text_b_column", None, str, "Generic classification tasks."),
+    Setting("label_column", None, str, "Generic classification tasks."),
 )
 
 # Train settings a resumed run must keep: changing them would break the

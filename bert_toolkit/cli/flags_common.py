@@ -109,6 +109,15 @@ def define_flags(names, default_overrides=None):
     _define(row)
 
 
+def define_table(rows, help_overrides=None):
+  """Defines the flags of a script's own settings table (e.g.
+  settings.CLASSIFIER_SETTINGS); `help_overrides` adds what the table
+  cannot know (the data set names of a --task)."""
+  help_overrides = help_overrides or {}
+  for row in rows:
+    _define(row, help_overrides.get(row.name))
+
+
 def define_model_flags(help_overrides=None):
   """Defines only the pre-trained model flags (MODEL_FLAGS)."""
   help_overrides = help_overrides or {}

@@ -14,41 +14,15 @@ from absl import flags
 
 from bert_toolkit.cli import command as cli
 from bert_toolkit.cli import flags_common
+from bert_toolkit import settings as settings_lib
+from bert_toolkit.data import classification
 
 flags_common.define_run_flags()
+flags_common.define_table(
+    settings_lib.CLASSIFIER_SETTINGS,
+    {"task": "One of: %s (tsv, csv, jsonl: generic, with the column flags)." %
+             ", ".join(classification.TASK_NAMES)})
 flags.adopt_module_key_flags(flags_common)
-flags.DEFINE_string("task", None, "chnsenticorp, sst2, lcqmc, tnews, or a "
-                    "generic tsv / csv / jsonl.")
-flags.DEFINE_string("task_name", None, "Alias of --task (Google's name).")
-flags.DEFINE_string("text_a_column", None, "Generic tasks: text_a column "
-                    "(name, or 0-based number for header-less files).")
-flags.DEFINE_string("text_b_column", None, "Generic tasks: text_b column.")
-flags.DEFINE_string("label_column", None, "Generic tasks: label column.")
-flags.DEFINE_enum("truncation", None, ["head", "tail", "head_tail"],
-                  "Which WordPieces of a single text longer than "
-                  "max_seq_length are kept: head (Google's; the default), "
-                  "tail, or head_tail (the first 128/510 and the last "
-                  "382/510 of the room). Kept with the run.")
-flags.DEFINE_enum("long_text", None, ["truncate", "windows"],
-                  "truncate (the default: cut by --truncation) or windows: "
-                  "a text longer than max_seq_length becomes overlapping "
-                  "windows whose logits are pooled, in training, "
-                  "evaluation, prediction and serving. Kept with the run.")
-flags.DEFINE_integer("window_stride", None, "--long_text=windows: "
-                     "WordPieces between window starts (default: half a "
-                     "window).")
-flags.DEFINE_enum("window_pooling", None, ["mean", "max"],
-                  "--long_text=windows: how a text's logits come from its "
-                  "windows' (default mean; max per label).")
-flags.DEFINE_bool("multi_label", None, "Several labels per example "
-                  "(--task=tsv/csv/jsonl): sigmoid outputs, binary "
-                  "cross-entropy. Kept with the run.")
-flags.DEFINE_string("label_separator", None, "What joins an example's "
-                    "labels in the label column (default ','; JSON lines "
-                    "may hold a list).")
-flags.DEFINE_bool("google_output_format", False, "Write test_results.tsv "
-                  "as google-research/bert does: no header, one line of "
-                  "tab-separated label probabilities per example.")
 
 FLAGS = flags.FLAGS
 

@@ -20,32 +20,11 @@ from absl import flags
 
 from bert_toolkit.cli import command as cli
 from bert_toolkit.cli import flags_common
+from bert_toolkit import settings as settings_lib
 
 flags_common.define_run_flags()
+flags_common.define_table(settings_lib.DISTILL_SETTINGS)
 flags.adopt_module_key_flags(flags_common)
-flags.DEFINE_string("teacher_dir", None, "The teacher: --output_dir of a "
-                    "run_classifier.py / run_ner.py training run.")
-flags.DEFINE_string("student_layers", None, "Teacher layers the student "
-                    "keeps, e.g. 0,2,4 (instead of --init_checkpoint).")
-flags.DEFINE_float("alpha", 0.5, "Weight of the hard-label loss; the soft "
-                   "(teacher) loss gets 1 - alpha. 1.0 with no intermediate "
-                   "losses is plain fine-tuning of the student.")
-flags.DEFINE_float("temperature", 2.0, "Softmax temperature T of the soft "
-                   "loss (KL(teacher || student) on logits / T, times T^2).")
-flags.DEFINE_float("hidden_loss_weight", 0.0, "TinyBERT hidden-state MSE "
-                   "between mapped layers.")
-flags.DEFINE_float("attention_loss_weight", 0.0, "TinyBERT attention-score "
-                   "MSE between mapped layers.")
-flags.DEFINE_string("layer_map", None, "student:teacher layer pairs, e.g. "
-                    "0:1,1:3,2:5 (default: uniform, or --student_layers).")
-flags.DEFINE_string("unlabeled_file", None, "Extra raw text, one example a "
-                    "line ('text_a ||| text_b' for pairs), labelled by the "
-                    "teacher.")
-flags.DEFINE_string("task", None, "Default: the teacher's task (another "
-                    "data set of the same format may be named).")
-flags.DEFINE_string("text_a_column", None, "Generic classification tasks.")
-flags.DEFINE_string("text_b_column", None, "Generic classification tasks.")
-flags.DEFINE_string("label_column", None, "Generic classification tasks.")
 
 FLAGS = flags.FLAGS
 

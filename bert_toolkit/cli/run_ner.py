@@ -15,30 +15,15 @@ from absl import flags
 
 from bert_toolkit.cli import command as cli
 from bert_toolkit.cli import flags_common
+from bert_toolkit import settings as settings_lib
+from bert_toolkit.data import ner_data
 
 flags_common.define_run_flags()
+flags_common.define_table(
+    settings_lib.NER_SETTINGS,
+    {"task": "One of: %s." %
+             ", ".join(ner_data.TASK_NAMES)})
 flags.adopt_module_key_flags(flags_common)
-flags.DEFINE_string("task", None, "peoples_daily, msra, cluener, conll2003 "
-                    "or bio (two-column files train/dev/test.{txt,bio,tsv}).")
-flags.DEFINE_string("task_name", None, "Alias of --task (the name the "
-                    "BERT-NER scripts use).")
-flags.DEFINE_integer("window_stride", None, "WordPieces between the starts "
-                     "of a long sentence's windows (default: half of "
-                     "max_seq_length - 2).")
-flags.DEFINE_bool("crf", False, "CRF head (in-graph Viterbi) instead of the "
-                  "token softmax.")
-flags.DEFINE_float("crf_learning_rate", None, "Learning rate of the CRF "
-                   "transitions (default: --learning_rate); warm-up and "
-                   "decay apply to it too.")
-flags.DEFINE_integer("lstm_size", 0, "> 0: BiLSTM of this many units each "
-                     "way between encoder and head (BiLSTM-CRF with --crf).")
-flags.DEFINE_enum("scheme", "BIO", ["BIO", "BIOES"], "Tag scheme the model "
-                  "is trained on (data is converted).")
-flags.DEFINE_bool("label_x", False, "Train non-first WordPieces as an extra "
-                  "'X' label (kyzhouhzau/BERT-NER's scheme) instead of "
-                  "ignoring them.")
-flags.DEFINE_bool("word_units", False, "bio task: units are words joined by "
-                  "spaces (English); default: characters (Chinese).")
 
 FLAGS = flags.FLAGS
 

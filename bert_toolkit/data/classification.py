@@ -53,12 +53,16 @@ Bad lines raise `InputError` with file, line and the fix.
 import collections
 import csv
 import json
+import logging
 import os
 
-import tensorflow.compat.v1 as tf
 
 from bert_toolkit.data import split_files
 from bert_toolkit.errors import InputError
+
+# TensorFlow's logger (tf.logging's), without importing TensorFlow: the
+# readers are TF-free, so the studio can read the data set table.
+_LOG = logging.getLogger("tensorflow")
 
 InputExample = collections.namedtuple(
     "InputExample", ["guid", "text_a", "text_b", "label", "index", "line"],
@@ -145,7 +149,7 @@ class ClassificationData(split_files.SplitFiles):
       elif example is not False:     # False: another language's row
         examples.append(example)
     if skipped:
-      tf.logging.warning("%s: skipped %d line(s) with an empty text%s "
+      _LOG.warning("%s: skipped %d line(s) with an empty text%s "
                          "(lines %s)", path, len(skipped),
                          " or a label in %s" % sorted(self.skip_labels)
                          if self.skip_labels else "",
@@ -445,10 +449,6 @@ def _column_arg(value):
   return int(value) if str(value).isdigit() else value
 
 
-TASK_NAMES = ("chnsenticorp", "sst2", "lcqmc", "tnews", "cola", "mrpc",
-              "mnli", "xnli", "afqmc", "cmnli", "iflytek", "csl", "tsv",
-              "csv", "jsonl")
-
 NLI_LABELS = ("contradiction", "entailment", "neutral")   # Google's order
 
 
@@ -529,35 +529,66 @@ def _clue_task(name):
   return None
 
 
+def _chnsenticorp(name):
+  return ClassificationData(
+      name, "tsv", {s: [s + ".tsv"] for s in SPLITS}, "text_a", "label",
+      labels=["0", "1"])
+
+
+def _sst2(name):
+  return ClassificationData(
+      name, "tsv", {s: [s + ".tsv"] for s in SPLITS}, "sentence",
+      "label", labels=["0", "1"])
+
+
+def _lcqmc(name):
+  return ClassificationData(
+      name, "tsv", {s: [s + ".txt", s + ".tsv"] for s in SPLITS}, 0, 2,
+      text_b=1, header=False, labels=["0", "1"], num_columns=3)
+
+
+def _tnews(name):
+  return ClassificationData(
+      name, "jsonl", {s: [s + ".json", s + ".jsonl"] for s in SPLITS},
+      "sentence", "label", label_file="labels.json")
+
+
+GENERIC = ("tsv", "csv", "jsonl")
+
+# The data sets, one row each: (name, aliases, factory(name)); the generic
+# formats (GENERIC) come last and are made from the column settings.
+DATA_SETS = (
+    ("chnsenticorp", (), _chnsenticorp),
+    ("sst2", ("sst-2",), _sst2),
+    ("lcqmc", (), _lcqmc),
+    ("tnews", (), _tnews),
+    ("cola", (), _google_task),
+    ("mrpc", (), _google_task),
+    ("mnli", (), _google_task),
+    ("xnli", (), _google_task),
+    ("afqmc", (), _clue_task),
+    ("cmnli", (), _clue_task),
+    ("iflytek", (), _clue_task),
+    ("csl", (), _clue_task),
+)
+
+TASK_NAMES = tuple(row[0] for row in DATA_SETS) + GENERIC
+
+
 def get_task(name, text_a_column=None, text_b_column=None,
              label_column=None, label_separator=None):
-  """Returns the ClassificationData called `name`; `label_separator` makes
-  a generic task (tsv, csv, jsonl) multi-label.
+  """Returns the ClassificationData called `name` (a DATA_SETS row, or a
+  generic format with its columns); `label_separator` makes a generic task
+  (tsv, csv, jsonl) multi-label.
 
   Raises:
     ValueError: an unknown task name, listing the known ones.
   """
   name = name.lower()
-  if name == "chnsenticorp":
-    return ClassificationData(
-        name, "tsv", {s: [s + ".tsv"] for s in SPLITS}, "text_a", "label",
-        labels=["0", "1"])
-  if name in ("sst2", "sst-2"):
-    return ClassificationData(
-        "sst2", "tsv", {s: [s + ".tsv"] for s in SPLITS}, "sentence",
-        "label", labels=["0", "1"])
-  if name == "lcqmc":
-    return ClassificationData(
-        name, "tsv", {s: [s + ".txt", s + ".tsv"] for s in SPLITS}, 0, 2,
-        text_b=1, header=False, labels=["0", "1"], num_columns=3)
-  if name == "tnews":
-    return ClassificationData(
-        name, "jsonl", {s: [s + ".json", s + ".jsonl"] for s in SPLITS},
-        "sentence", "label", label_file="labels.json")
-  known = _google_task(name) or _clue_task(name)
-  if known is not None:
-    return known
-  if name in ("tsv", "csv", "jsonl"):
+  for known, aliases, factory in DATA_SETS:
+    if name == known or name in aliases:
+      return factory(known)
+  if name in GENERIC:
     text_a = _column_arg(text_a_column)
     label = _column_arg(label_column)
     if text_a is None or label is None:

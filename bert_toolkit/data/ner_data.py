@@ -62,16 +62,19 @@ Data-set specific rules:
 import collections
 import functools
 import json
+import logging
 import os
 import re
 
 import numpy as np
-import tensorflow.compat.v1 as tf
 
 from bert_toolkit.data import split_files
 from bert_toolkit.data.split_files import read_text_lines
 from bert_toolkit.data import tag_schemes
 from bert_toolkit.errors import InputError
+
+# TensorFlow's logger (tf.logging's), without importing TensorFlow.
+_LOG = logging.getLogger("tensorflow")
 
 NerExample = collections.namedtuple(
     "NerExample", ["guid", "units", "tags", "text", "unit_offsets"])
@@ -130,7 +133,7 @@ class ReadReport(object):
   def log(self):
     """Logs messages() as warnings."""
     for message in self.messages():
-      tf.logging.warning(message)
+      _LOG.warning(message)
 
 
 # ------------------------------------------------------------- examples ---
@@ -687,12 +690,61 @@ def _split_files(*extensions):
   return {split: [split + ext for ext in extensions] for split in SPLITS}
 
 
+def _peoples_daily(name, scheme, joiner):
+  del joiner
+  files = {split: ["example." + split, split + ".txt"] for split in SPLITS}
+  return NerTask(name, files, read_peoples_daily, "", CHINESE_TYPES, scheme)
+
+
+def _msra(name, scheme, joiner):
+  del joiner
+  files = {"train": ["msra_train_bio", "msra_train_bio.txt", "train.txt"],
+           "dev": [],
+           "test": ["msra_test_bio", "msra_test_bio.txt", "test.txt"]}
+  return CarvedDevTask(name, files, read_msra, "", CHINESE_TYPES, scheme)
+
+
+def _cluener(name, scheme, joiner):
+  del joiner
+  return NerTask(name, _split_files(".json"), read_cluener, "",
+                 CLUENER_TYPES, scheme)
+
+
+def _conll2003(name, scheme, joiner):
+  del joiner
+  files = _split_files(".txt")
+  files["dev"].append("valid.txt")
+  return NerTask(name, files, read_conll2003, " ", CONLL_TYPES, scheme)
+
+
+def _bio(name, scheme, joiner):
+  joiner = "" if joiner is None else joiner
+  if joiner not in ("", " "):
+    raise ValueError("unit_joiner must be \"\" or \" \", got %r" % joiner)
+  return NerTask(name, _split_files(".txt", ".bio", ".tsv"),
+                 functools.partial(read_bio, unit_joiner=joiner), joiner,
+                 None, scheme)
+
+
+# The NER data sets, one row each: (name, aliases (the shared data folder
+# names among them), factory(name, scheme, unit_joiner)). Only bio takes a
+# unit joiner.
+DATA_SETS = (
+    ("peoples_daily", ("peoples_daily_ner",), _peoples_daily),
+    ("msra", ("msra_ner",), _msra),
+    ("cluener", ("cluener2020",), _cluener),
+    ("conll2003", ("conll",), _conll2003),
+    ("bio", (), _bio),
+)
+TASK_NAMES = tuple(row[0] for row in DATA_SETS)
+
+
 def get_ner_task(name, scheme="BIO", unit_joiner=None):
   """The NerTask called `name`.
 
   Args:
-    name: peoples_daily, msra, cluener, conll2003 or bio (also the shared
-      data folder names peoples_daily_ner, msra_ner, cluener2020).
+    name: a DATA_SETS name or alias (peoples_daily, msra, cluener,
+      conll2003, bio; also the shared data folder names).
     scheme: tag scheme of the examples and labels: "BIO" or "BIOES".
     unit_joiner: for bio only: "" (characters, the default) or " " (words).
 
@@ -702,29 +754,8 @@ def get_ner_task(name, scheme="BIO", unit_joiner=None):
   name = name.lower()
   if unit_joiner is not None and name != "bio":
     raise ValueError("unit_joiner is fixed for task %s" % name)
-  if name in ("peoples_daily", "peoples_daily_ner"):
-    files = {split: ["example." + split, split + ".txt"] for split in SPLITS}
-    return NerTask("peoples_daily", files, read_peoples_daily, "",
-                   CHINESE_TYPES, scheme)
-  if name in ("msra", "msra_ner"):
-    files = {"train": ["msra_train_bio", "msra_train_bio.txt", "train.txt"],
-             "dev": [],
-             "test": ["msra_test_bio", "msra_test_bio.txt", "test.txt"]}
-    return CarvedDevTask("msra", files, read_msra, "", CHINESE_TYPES, scheme)
-  if name in ("cluener", "cluener2020"):
-    return NerTask("cluener", _split_files(".json"), read_cluener, "",
-                   CLUENER_TYPES, scheme)
-  if name in ("conll2003", "conll"):
-    files = _split_files(".txt")
-    files["dev"].append("valid.txt")
-    return NerTask("conll2003", files, read_conll2003, " ", CONLL_TYPES,
-                   scheme)
-  if name == "bio":
-    joiner = "" if unit_joiner is None else unit_joiner
-    if joiner not in ("", " "):
-      raise ValueError("unit_joiner must be \"\" or \" \", got %r" % joiner)
-    return NerTask("bio", _split_files(".txt", ".bio", ".tsv"),
-                   functools.partial(read_bio, unit_joiner=joiner), joiner,
-                   None, scheme)
-  raise ValueError("unknown NER task %r; known: peoples_daily, msra, cluener, "
-                   "conll2003, bio" % name)
+  for known, aliases, factory in DATA_SETS:
+    if name == known or name in aliases:
+      return factory(known, scheme, unit_joiner)
+  raise ValueError("unknown NER task %r; known: %s" % (
+      name, ", ".join(TASK_NAMES)))
