@@ -320,11 +320,16 @@ def test_form_defaults_are_the_scripts_defaults(kind):
 
 
 def test_task_lists_are_the_scripts():
+  """The form's task names are the data set tables' own, and each names a
+  data set the readers know."""
   from bert_toolkit.data import ner_data  # pylint: disable=g-import-not-at-top
-  from bert_toolkit.data import classification as tasks  # pylint: disable=g-import-not-at-top
-  assert commands.CLASSIFIER_TASKS == tasks.TASK_NAMES
-  for name in commands.NER_TASKS:
+  from bert_toolkit.data import classification  # pylint: disable=g-import-not-at-top
+  assert commands.KINDS["classification"].tasks is classification.TASK_NAMES
+  assert commands.KINDS["ner"].tasks is ner_data.TASK_NAMES
+  for name in commands.KINDS["ner"].tasks:
     assert ner_data.get_ner_task(name).name == name
+  (task,) = [f for f in commands.fields("classification") if f.name == "task"]
+  assert task.choices == classification.TASK_NAMES
 
 
 # -------------------------------------------------------- curves, views ---
@@ -518,7 +523,9 @@ def test_a_corrupt_job_file_is_skipped(tmp_path, fake_repo):
 STUDIO_LIBRARY_MODULES = (
     "bert_toolkit", "bert_toolkit.errors", "bert_toolkit.settings",
     "bert_toolkit.runs", "bert_toolkit.runs.atomic", "bert_toolkit.runs.curves",
-    "bert_toolkit.cli", "bert_toolkit.cli.studio")
+    "bert_toolkit.cli", "bert_toolkit.cli.studio", "bert_toolkit.data",
+    "bert_toolkit.data.classification", "bert_toolkit.data.ner_data",
+    "bert_toolkit.data.split_files", "bert_toolkit.data.tag_schemes")
 
 
 def test_the_studio_never_loads_tensorflow():

@@ -598,3 +598,54 @@ def get_task(name, text_a_column=None, text_b_column=None,
                     label_separator)
   raise ValueError("unknown --task %r; known: %s" % (name,
                                                       ", ".join(TASK_NAMES)))
+
+
+# ------------------------------------------------- guessing a data folder ---
+
+TEXT_COLUMNS = ("text_a", "sentence", "text", "review", "content", "sentence1",
+                "question1")
+PAIR_COLUMNS = ("text_b", "sentence2", "question2")
+
+
+def guess_reading(data_dir, given):
+  """The reading settings a data folder most likely needs, beyond those
+  `given` ({setting: value}): --task is the folder's name when that is a
+  data set, else the generic format of its train file (csv, jsonl, else
+  tsv); a generic tsv / csv file with usual header names also gets its
+  columns (guess_columns). What the studio fills in when left empty."""
+  files = sorted(os.listdir(data_dir))
+  name = os.path.basename(os.path.normpath(data_dir))
+  guess = {}
+  task = given.get("task")
+  if not task:
+    exts = {f.partition(".")[2] for f in files if split_files.split_of(f) == "train"}
+    task = name if name in TASK_NAMES else next(
+        (task for ext, task in (("csv", "csv"), ("json", "jsonl"),
+                                ("jsonl", "jsonl")) if ext in exts), "tsv")
+    guess["task"] = task
+  if task in ("tsv", "csv") and "text_a_column" not in given:
+    train = [f for f in files if f.startswith("train.")]
+    if train:
+      guess.update(guess_columns(os.path.join(data_dir, train[0])))
+  return guess
+
+
+def guess_columns(path):
+  """{"text_a_column", "label_column"[, "text_b_column"]} from the header of
+  a generic tsv / csv train file, or {} when the names are not the usual
+  ones (the user then names the columns)."""
+  try:
+    with open(path, encoding="utf-8", newline="") as f:
+      header = next(csv.reader(f, delimiter="," if path.endswith(".csv")
+                               else "\t"))
+  except (OSError, StopIteration, UnicodeDecodeError, csv.Error):
+    return {}
+  names = [h.strip() for h in header]
+  text_a = [c for c in TEXT_COLUMNS if c in names]
+  if "label" not in names or not text_a:
+    return {}
+  guess = {"text_a_column": text_a[0], "label_column": "label"}
+  text_b = [c for c in PAIR_COLUMNS if c in names]
+  if text_b:
+    guess["text_b_column"] = text_b[0]
+  return guess

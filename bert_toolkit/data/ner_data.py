@@ -759,3 +759,17 @@ def get_ner_task(name, scheme="BIO", unit_joiner=None):
       return factory(known, scheme, unit_joiner)
   raise ValueError("unknown NER task %r; known: %s" % (
       name, ", ".join(TASK_NAMES)))
+
+
+def guess_reading(data_dir, given):
+  """The --task a data folder most likely is, unless `given` names one:
+  the folder's name when that is a data set, peoples_daily for example.*
+  files, else bio. What the studio fills in when left empty."""
+  if given.get("task"):
+    return {}
+  name = os.path.basename(os.path.normpath(data_dir))
+  if name in TASK_NAMES:
+    return {"task": name}
+  if any(f.startswith("example.") for f in os.listdir(data_dir)):
+    return {"task": "peoples_daily"}
+  return {"task": "bio"}

@@ -69,3 +69,12 @@ class SplitFiles(object):
           "no %s file for task %s" % (split, self.name),
           "Put one of %s in --data_dir" % ", ".join(self.files[split]))
     return path
+
+
+def split_of(file_name):
+  """"train" for train.tsv, example.train, train.json, ...; else None."""
+  for split in ("train", "dev", "test"):
+    stem, _, ext = file_name.partition(".")
+    if stem == split or ext == split:
+      return split
+  return None

@@ -17,10 +17,10 @@ Rules:
     (workspace.Workspace.resolve); output goes to runs/<id>/output.
   - A field left at its default is not passed, so the run gets the
     script's own default. The task, left empty, is guessed from the data
-    folder (its name, its files, a tsv/csv header's column names). The defaults shown come from the same settings
-    table the scripts' flags are made from (bert_toolkit/settings.py); the
-    script-specific fields below repeat their flags' defaults, and
-    tests/test_studio.py checks them against each script's --helpxml.
+    folder (its name, its files, a tsv/csv header's column names) by the
+    data set tables' guess_reading. Fields, defaults and task names come
+    from the tables the scripts' flags are made from (bert_toolkit/settings.py
+    and the data set tables), so they are written once.
 """
 
 import collections
@@ -29,84 +29,60 @@ import shlex
 import types
 
 from bert_toolkit import settings as settings_lib
+from bert_toolkit.data import classification
+from bert_toolkit.data import ner_data
 from bert_toolkit.studio import workspace as workspace_lib
 
 Field = collections.namedtuple("Field", ["name", "type", "default", "choices",
                                          "help", "main"])
 
-# The scripts' task names (tests check them against bert_toolkit.data.classification and
-# run_ner.py, whose modules load TensorFlow, which the studio does not).
-CLASSIFIER_TASKS = ("chnsenticorp", "sst2", "lcqmc", "tnews", "cola", "mrpc",
-                    "mnli", "xnli", "afqmc", "cmnli", "iflytek", "csl", "tsv",
-                    "csv", "jsonl")
-NER_TASKS = ("peoples_daily", "msra", "cluener", "conll2003", "bio")
-
 # Settings the form leaves out: set by the studio itself (paths, what to
-# do), or for clusters and GPUs rather than one machine's studio.
+# do), a path the studio cannot check, an alias, or for clusters and GPUs
+# rather than one machine's studio.
 NOT_IN_FORM = ("data_dir", "output_dir", "init_checkpoint",
                "bert_config_file", "vocab_file", "cache_dir",
                "overwrite_output_dir", "do_train", "do_eval",
                "allow_partial_restore", "skip_case_check", "electra_size",
-               "distribution_strategy", "num_gpus", "use_xla", "use_amp")
+               "distribution_strategy", "num_gpus", "use_xla", "use_amp",
+               "teacher_dir", "unlabeled_file", "task_name")
 MAIN = ("task", "max_seq_length", "train_batch_size", "learning_rate",
         "num_train_epochs", "eval_every_steps", "seed", "crf",
         "student_layers", "alpha", "temperature")
 MAX_STRING = 200
+TASK_HELP = ("Data format (default: the data folder's name when it is a "
+             "data set, else guessed from its files).")
 
 
-def _field(name, kind, default, help_text):
-  """A Field from a settings-table-like row (kind: a type or choices)."""
-  if isinstance(kind, tuple):
-    return Field(name, "choice", default, kind, help_text, name in MAIN)
-  type_name = {bool: "bool", int: "int", float: "float", str: "str"}[kind]
-  return Field(name, type_name, default, None, help_text, name in MAIN)
+def _field(row, choices=None):
+  """A Field from a settings row (bert_toolkit.settings); `choices` for a
+  free-text row whose values the studio knows (the --task names)."""
+  help_text = TASK_HELP if row.name == "task" else row.help
+  if isinstance(row.type, tuple) or choices:
+    return Field(row.name, "choice", row.default,
+                 tuple(choices or row.type), help_text, row.name in MAIN)
+  type_name = {bool: "bool", int: "int", float: "float", str: "str"}[row.type]
+  return Field(row.name, type_name, row.default, None, help_text,
+               row.name in MAIN)
 
 
-def _table_fields():
-  rows = settings_lib.RUN_SETTINGS + settings_lib.TRAIN_SETTINGS
-  return [_field(r.name, r.type, r.default, r.help) for r in rows
-          if r.name not in NOT_IN_FORM]
-
-
-CLASSIFIER_FIELDS = (
-    _field("task", CLASSIFIER_TASKS, None, "Data format (default: the data "
-           "folder's name when it is a task, else tsv/csv/jsonl from its "
-           "files)."),
-    _field("text_a_column", str, None, "Generic tasks: text_a column."),
-    _field("text_b_column", str, None, "Generic tasks: text_b column."),
-    _field("label_column", str, None, "Generic tasks: label column."),
-    _field("truncation", ("head", "tail", "head_tail"), None, "Which "
-           "WordPieces of a long text are kept (default head)."),
-    _field("long_text", ("truncate", "windows"), None, "Long texts: cut, or "
-           "pooled windows."),
-    _field("multi_label", bool, None, "Several labels per example."),
-)
-NER_FIELDS = (
-    _field("task", NER_TASKS, None, "Data format (default: peoples_daily "
-           "for example.* files, else bio)."),
-    _field("crf", bool, False, "CRF head instead of the token softmax."),
-    _field("lstm_size", int, 0, "> 0: BiLSTM units each way."),
-    _field("scheme", ("BIO", "BIOES"), "BIO", "Tag scheme trained on."),
-    _field("window_stride", int, None, "WordPieces between window starts."),
-)
-DISTILL_FIELDS = (
-    _field("student_layers", str, None, "Teacher layers the student keeps, "
-           "e.g. 0,2,4 (instead of a pre-trained student model)."),
-    _field("alpha", float, 0.5, "Weight of the hard-label loss."),
-    _field("temperature", float, 2.0, "Softmax temperature of the soft "
-           "loss."),
-    _field("hidden_loss_weight", float, 0.0, "TinyBERT hidden-state MSE."),
-    _field("attention_loss_weight", float, 0.0, "TinyBERT attention MSE."),
-)
-
-Kind = collections.namedtuple("Kind", ["name", "script", "title", "fields",
-                                       "tasks"])
+# What the studio runs, one row a kind: its script, the script's own
+# settings table, the data sets its --task takes, how a data folder's
+# reading settings are guessed (None: not guessed), whether it trains from
+# a teacher run and whether its model takes a second text.
+Kind = collections.namedtuple("Kind", [
+    "name", "script", "title", "settings", "tasks", "guess", "teacher",
+    "text_b"])
 KINDS = types.MappingProxyType(collections.OrderedDict((k.name, k) for k in (
     Kind("classification", "run_classifier.py", "Classification",
-         CLASSIFIER_FIELDS, CLASSIFIER_TASKS),
-    Kind("ner", "run_ner.py", "Named entities (NER)", NER_FIELDS, NER_TASKS),
-    Kind("distillation", "run_distill.py", "Distillation", DISTILL_FIELDS,
-         CLASSIFIER_TASKS + NER_TASKS),
+         settings_lib.CLASSIFIER_SETTINGS, classification.TASK_NAMES,
+         classification.guess_reading, False, True),
+    Kind("ner", "run_ner.py", "Named entities (NER)",
+         settings_lib.NER_SETTINGS, ner_data.TASK_NAMES,
+         ner_data.guess_reading, False, False),
+    Kind("distillation", "run_distill.py", "Distillation",
+         settings_lib.DISTILL_SETTINGS,
+         classification.TASK_NAMES + ner_data.TASK_NAMES, None, True,
+         False),
 )))
 
 
@@ -115,10 +91,15 @@ class RequestError(ValueError):
 
 
 def fields(kind):
-  """The Fields of a kind: its own first, then the shared settings."""
-  own = list(KINDS[kind].fields)
+  """The Fields of a kind: its script's own settings first, then the
+  shared ones (bert_toolkit.settings), less NOT_IN_FORM."""
+  own = [_field(row, KINDS[kind].tasks if row.name == "task" else None)
+         for row in KINDS[kind].settings if row.name not in NOT_IN_FORM]
   names = {f.name for f in own}
-  return own + [f for f in _table_fields() if f.name not in names]
+  shared = [_field(row) for row in
+            settings_lib.RUN_SETTINGS + settings_lib.TRAIN_SETTINGS
+            if row.name not in NOT_IN_FORM and row.name not in names]
+  return own + shared
 
 
 def describe():
@@ -238,28 +219,18 @@ def build(request, workspace):
 
   paths = {"data_dir": _folder(request, "data", workspace,
                                workspace_lib.DATA)}
-  if kind.name == "distillation":
+  if kind.teacher:
     paths["teacher_dir"] = _folder(request, "teacher", workspace,
                                    workspace_lib.RUNS)
-    if request.get("model"):
-      paths["init_checkpoint"] = _folder(request, "model", workspace,
-                                         workspace_lib.MODELS)
-    elif "student_layers" not in parsed:
-      raise RequestError("distillation: pick a student model, or give "
-                         "student_layers (teacher layers to keep)")
-  else:
+  if not kind.teacher or request.get("model"):
     paths["init_checkpoint"] = _folder(request, "model", workspace,
                                        workspace_lib.MODELS)
-    data = os.path.join(workspace.root, paths["data_dir"])   # resolved
-    files = sorted(os.listdir(data))
-    if "task" not in parsed:
-      parsed["task"] = workspace_lib.guess_task(
-          os.path.basename(data), files, kind.name, kind.tasks)
-    if parsed["task"] in ("tsv", "csv") and "text_a_column" not in parsed:
-      train = [f for f in files if f.startswith("train.")]
-      if train:
-        parsed.update(workspace_lib.guess_columns(
-            os.path.join(data, train[0])))
+  elif "student_layers" not in parsed:
+    raise RequestError("%s: pick a student model, or give student_layers "
+                       "(teacher layers to keep)" % kind.name)
+  if kind.guess:
+    parsed.update(kind.guess(os.path.join(workspace.root, paths["data_dir"]),
+                             parsed))
 
   effective = {f.name: parsed.get(f.name, f.default)
                for f in fields(kind.name)}

@@ -85,8 +85,10 @@ class Studio(object):
     models = self.workspace.model_folders()
     teachers = [{"id": j["id"], "name": j["name"], "path": j["output_dir"]}
                 for j in self.jobs.all()
-                if j["status"] == "done" and j["kind"] != "distillation"]
-    return {"kinds": [{"name": k.name, "script": k.script, "title": k.title}
+                if j["status"] == "done" and
+                not commands.KINDS[j["kind"]].teacher]
+    return {"kinds": [{"name": k.name, "script": k.script, "title": k.title,
+                       "teacher": k.teacher}
                       for k in commands.KINDS.values()],
             "data": data, "models": models, "teachers": teachers,
             "defaults": {"kind": "classification",

@@ -32,6 +32,7 @@ import urllib.error
 import urllib.request
 
 from bert_toolkit.runs import atomic
+from bert_toolkit.studio import commands
 from bert_toolkit.studio import jobs as jobs_lib
 from bert_toolkit.studio import views
 
@@ -142,8 +143,8 @@ class Tryer(object):
       raise ValueError("text: at most %d characters" % MAX_TEXT)
     if text_b is not None and not isinstance(text_b, str):
       raise ValueError("text_b: a string")
-    if text_b and job["kind"] == "ner":
-      raise ValueError("text_b: NER takes a single text")
+    if text_b and not commands.KINDS[job["kind"]].text_b:
+      raise ValueError("text_b: this model takes a single text")
     with self.lock:
       port = self._serve(job)
     instance = {"text": text}
@@ -158,9 +159,11 @@ class Tryer(object):
         answer = json.loads(reply.read().decode("utf-8"))["predictions"][0]
     except urllib.error.HTTPError as e:
       raise TryError("serve.py: %s" % e.read().decode("utf-8", "replace"))
+    # How the page shows it follows from the answer's shape.
     if "entities" in answer:
-      return {"kind": "ner", "text": text, "entities": answer["entities"]}
-    return dict(answer, kind="classifier")
+      return {"view": "entities", "text": text,
+              "entities": answer["entities"]}
+    return dict(answer, view="labels")
 
   def _serve(self, job):
     """The port of a serve.py for the run's current export."""

@@ -219,7 +219,8 @@ def detail(workspace, job):
       "results": scalars((final or {}).get("eval")) or None,
       "log_tail": "\n".join(lines),
       "export": {"path": export} if export else None,
-      "can_try": has_checkpoint(workspace, job)})
+      "can_try": has_checkpoint(workspace, job),
+      "try_text_b": commands.KINDS[job["kind"]].text_b})
   return out
 
 

@@ -18,9 +18,10 @@ the workspace, under the top folder it must be in. Anything else is a
 `PathError`. The studio writes only under runs/.
 """
 
-import csv
 import os
 import re
+
+from bert_toolkit.data import split_files
 
 DATA, MODELS, RUNS = "data", "models", "runs"
 RUN_ID = re.compile(r"^r[0-9]{1,9}$")
@@ -73,7 +74,7 @@ class Workspace(object):
     for name, path in self._children(DATA):
       files = sorted(f for f in os.listdir(path)
                      if os.path.isfile(os.path.join(path, f)))
-      if any(_split_of(f) == "train" for f in files):
+      if any(split_files.split_of(f) == "train" for f in files):
         found.append({"name": name, "path": DATA + "/" + name,
                       "files": files})
     return found
@@ -103,54 +104,3 @@ class Workspace(object):
         continue              # a symlink out of the workspace: not listed
       if os.path.isdir(path):
         yield name, path
-
-
-def _split_of(file_name):
-  """"train" for train.tsv, example.train, train.json, ...; else None."""
-  for split in ("train", "dev", "test"):
-    stem, _, ext = file_name.partition(".")
-    if stem == split or ext == split:
-      return split
-  return None
-
-
-def guess_task(name, files, kind, known):
-  """The --task a data folder most likely is: its own name when that is a
-  task in `known`, else from its file names."""
-  if name in known:
-    return name
-  if kind == "ner":
-    if any(f.startswith("example.") for f in files):
-      return "peoples_daily"
-    return "bio"
-  exts = {f.partition(".")[2] for f in files if _split_of(f) == "train"}
-  for ext, task in (("csv", "csv"), ("json", "jsonl"), ("jsonl", "jsonl")):
-    if ext in exts:
-      return task
-  return "tsv"
-
-
-TEXT_COLUMNS = ("text_a", "sentence", "text", "review", "content", "sentence1",
-                "question1")
-PAIR_COLUMNS = ("text_b", "sentence2", "question2")
-
-
-def guess_columns(path):
-  """{"text_a_column", "label_column"[, "text_b_column"]} from the header of
-  a generic tsv / csv train file, or {} when the names are not the usual
-  ones (the user then names the columns)."""
-  try:
-    with open(path, encoding="utf-8", newline="") as f:
-      header = next(csv.reader(f, delimiter="," if path.endswith(".csv")
-                               else "\t"))
-  except (OSError, StopIteration, UnicodeDecodeError, csv.Error):
-    return {}
-  names = [h.strip() for h in header]
-  text_a = [c for c in TEXT_COLUMNS if c in names]
-  if "label" not in names or not text_a:
-    return {}
-  guess = {"text_a_column": text_a[0], "label_column": "label"}
-  text_b = [c for c in PAIR_COLUMNS if c in names]
-  if text_b:
-    guess["text_b_column"] = text_b[0]
-  return guess

@@ -374,6 +374,9 @@
     }
 
     const kinds = opts.kinds || [];
+    function kindTakesTeacher(name) {
+      return kinds.some(function (k) { return k.name === name && k.teacher; });
+    }
     const kindSel = select('kind', kinds, function (k) { return k.name; },
       function (k) { return (k.title || k.name) + (k.script ? '  (' + k.script + ')' : ''); }, defaults.kind, '(none)');
     const dataSel = select('data', opts.data || [], function (d) { return d.path; },
@@ -433,7 +436,7 @@
     // (Re)build the field inputs for the selected kind.
     function renderFields() {
       const kind = kindSel.value;
-      teacherRow.hidden = kind !== 'distillation';
+      teacherRow.hidden = !kindTakesTeacher(kind);
       fields = fieldsByKind[kind] || [];
       clear(mainFields); clear(moreFields);
       Object.keys(initial).forEach(function (k) { delete initial[k]; });
@@ -458,7 +461,7 @@
         if (v !== initial[f.name]) values[f.name] = v;
       });
       return {kind: kindSel.value, data: dataSel.value || null, model: modelSel.value || null,
-              teacher: kindSel.value === 'distillation' ? teacherSel.value || null : null,
+              teacher: kindTakesTeacher(kindSel.value) ? teacherSel.value || null : null,
               values: values};
     }
 
@@ -863,16 +866,16 @@
       node: el('div', {class: 'try'}, [text, textB, el('div', {class: 'actions'}, [btn, note]), result]),
       update: function (run) {
         canTry = !!run.can_try;
-        textB.hidden = run.kind !== 'classification';
+        textB.hidden = !run.try_text_b;
         if (!busy) btn.disabled = !canTry;
         note.textContent = canTry ? '' : 'Available once the run has a checkpoint.';
       }
     };
   }
 
-  // Render a /try reply: probability bars (classifier) or highlighted entities (ner).
+  // Render a /try reply by its view: probability bars (labels) or highlighted entities.
   function tryResultView(res, sent) {
-    if (res.kind === 'classifier') {
+    if (res.view === 'labels') {
       const probs = res.probabilities || {};
       const labels = Object.keys(probs).sort(function (a, b) { return probs[b] - probs[a]; });
       return [el('p', {class: 'predicted'}, ['Predicted: ', el('span', {id: 'try-label', text: res.label})]),
@@ -885,7 +888,7 @@
             el('span', {class: 'prob-value', text: p.toFixed(2)})]);
         }))];
     }
-    if (res.kind === 'ner') return nerView(typeof res.text === 'string' ? res.text : sent, res.entities || []);
+    if (res.view === 'entities') return nerView(typeof res.text === 'string' ? res.text : sent, res.entities || []);
     return el('pre', {class: 'command', text: JSON.stringify(res, null, 2)});
   }
 
