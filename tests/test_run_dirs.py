@@ -12,6 +12,7 @@ import sys
 import pytest
 
 from bert_toolkit.data import features as features_lib
+from bert_toolkit.errors import SettingsError
 from bert_toolkit.runs import run_info
 from tests import clirun
 from tests import datasets
@@ -254,3 +255,13 @@ def test_temporaries_of_killed_writers_are_removed(tmp_path):
   features_lib.cached_feature_file(str(cache), "train", key, parts,
                                    _records(3))
   assert not stale.exists() and live.exists()
+
+
+def test_training_data_with_other_labels_is_refused():
+  """The labels are checked where the training data gives them."""
+  info = {"labels": ["0", "1"]}
+  run_info.check_same_labels("runs/r", info, ["0", "1"])
+  with pytest.raises(SettingsError) as e:
+    run_info.check_same_labels("runs/r", info, ["0", "1", "2"])
+  assert "trained with labels" in str(e.value)
+  assert "--overwrite_output_dir" in str(e.value)

@@ -145,9 +145,11 @@ def _check_predictor_path(out, data_dir):
   from bert_toolkit import settings as settings_lib  # pylint: disable=g-import-not-at-top
   run_task = tagging.Tagger.from_run_info(info)
   settings = settings_lib.RunSettings(data_dir=data_dir, output_dir=out)
-  run = runner.Run(run_task, settings, settings.train,
-                   run_info.pretrained_files(out, info),
-                   info["do_lower_case"], info["max_seq_length"])
+  run = runner.Run(runner.Resolved(
+      task=run_task, settings=settings, train=settings.train,
+      files=run_info.pretrained_files(out, info), chief=True,
+      do_lower_case=info["do_lower_case"],
+      max_seq_length=info["max_seq_length"]))
   run.estimator = estimator
   data = run.split("test", run_task.read_split(data_dir, "test"))
   assert data.cached.reused

@@ -67,26 +67,29 @@ class Run(object):
   Attributes:
     task, settings (settings.RunSettings), train (TrainSettings with the
     best metric resolved), files (modeling.PretrainedFiles), output_dir,
-    do_lower_case, max_seq_length, tokenizer, state (training.RunState),
-    estimator, plan (distribution.Plan: the strategy and replicas),
-    feature_dir (a multi-worker worker's own).
+    do_lower_case, max_seq_length (all from the Resolved command),
+    tokenizer, state (training.RunState), estimator, plan
+    (distribution.Plan: the strategy and replicas), feature_dir (a
+    multi-worker worker's own), chief (False for a non-chief worker).
   """
 
-  def __init__(self, task, settings, train, files, do_lower_case,
-               max_seq_length):
-    self.task = task
-    self.settings = settings
-    self.train = train
-    self.files = files
-    self.output_dir = settings.output_dir
-    self.do_lower_case = do_lower_case
-    self.max_seq_length = max_seq_length
-    self.tokenizer = tokenization.FullTokenizer(files.vocab_file,
-                                                do_lower_case)
+  def __init__(self, resolved):
+    self.task = resolved.task
+    self.settings = resolved.settings
+    self.train = resolved.train
+    self.files = resolved.files
+    self.output_dir = resolved.settings.output_dir
+    self.do_lower_case = resolved.do_lower_case
+    self.max_seq_length = resolved.max_seq_length
+    self.tokenizer = tokenization.FullTokenizer(self.files.vocab_file,
+                                                self.do_lower_case)
     self.state = training.RunState()
     self.estimator = None
-    self.plan = distribution.single_device(train.train_batch_size)
-    self.feature_dir = settings.feature_dir
+    self.plan = distribution.plan(self.train.distribution_strategy,
+                                  self.train.num_gpus,
+                                  self.train.train_batch_size)
+    self.feature_dir = self.settings.feature_dir
+    self.chief = resolved.chief
     self.server = None      # this task's gRPC server (parameter_server)
 
   def split(self, name, examples):
@@ -235,9 +238,12 @@ def _input_settings(settings, info, files):
 
 def _labels(task, settings, info, train_examples):
   """The label list: from the training data (or the task's fixed list) when
-  training, else the run's."""
+  training, and then the run's own if it has one, else the run's."""
   if train_examples is not None:
-    return task.read_labels(settings.data_dir, train_examples)
+    labels = task.read_labels(settings.data_dir, train_examples)
+    if info is not None:
+      run_info.check_same_labels(settings.output_dir, info, labels)
+    return labels
   if info is not None:
     return list(info["labels"])
   path = os.path.join(settings.output_dir, run_info.LABELS_FILE)
@@ -267,19 +273,40 @@ def _serve_parameters(layout):
   distribution.start_server(layout.cluster).join()
 
 
-# ---------------------------------------------------------------- run ---
+# ---------------------------------------------------------- resolving ---
 
-def run(task, settings):
-  """Runs train / eval / predict as `settings` asks; returns run_results.
+class Resolved(object):
+  """One command against one run directory, resolved before anything is
+  written: every check has passed when this exists.
 
-  Args:
-    task: a bert_toolkit.engine.task.Task (its head settings may be None).
-    settings: settings.RunSettings.
-
-  Returns:
-    The run_results.json dict.
+  Attributes:
+    task: the Task, its head settings and label_list resolved.
+    settings: the RunSettings as given.
+    train: the TrainSettings to use (best metric resolved).
+    layout: the distribution.Plan of the command line (not built).
+    chief: False for a non-chief worker of a cluster.
+    info: the run directory's run_info (None: a new run).
+    files: the pre-trained model (modeling.PretrainedFiles).
+    do_lower_case, max_seq_length: given, else the run's, else defaults.
+    train_examples: the training split's examples (None: no training).
   """
-  started = time.time()
+
+  def __init__(self, **values):
+    self.__dict__.update(values)
+
+  @property
+  def output_dir(self):
+    return self.settings.output_dir
+
+
+def resolve(task, settings):
+  """Resolves a command against its run directory (see Resolved), with the
+  one check that the directory holds this command's run.
+
+  Raises:
+    SettingsError (and the model's ConfigError / CheckpointError): what
+      must change; nothing has been written.
+  """
   train = _check_settings(task, settings)
   layout = distribution.plan(  # the batch rule and TF_CONFIG, early
       train.distribution_strategy, train.num_gpus, train.train_batch_size,
@@ -291,51 +318,68 @@ def run(task, settings):
     raise SettingsError("a multi-worker worker only trains: run --do_eval "
                         "and --do_predict on the chief (or without "
                         "TF_CONFIG)")
-  output_dir = settings.output_dir
   info = _existing_run(settings)
   files = _pretrained(task, settings, info)
   do_lower_case, max_seq_length = _input_settings(settings, info, files)
-  task.resolve_head(info.get("head") if info else None, output_dir)
+  task.resolve_head(info.get("head") if info else None, settings.output_dir)
   if settings.do_train:
     task.check_distribution(layout)
   modeling.check_inputs(files, do_lower_case, max_seq_length,
                         check_case=not settings.skip_case_check)
-  if info is not None:
-    run_info.check_same_run(output_dir, info, task.kind, task.name, files,
-                            do_lower_case, max_seq_length, None)
+  if info is not None:   # the one check that this is the directory's run
+    run_info.check_same_run(settings.output_dir, info, task.kind, task.name,
+                            files, do_lower_case, max_seq_length)
+    if settings.do_train and tf.train.latest_checkpoint(settings.output_dir):
+      run_info.check_resume_settings(
+          settings.output_dir, info,
+          {k: getattr(train, k) for k in settings_lib.RESUME_INVARIANT})
   train_examples = (task.read_split(settings.data_dir, "train")
                     if settings.do_train else None)
   labels = _labels(task, settings, info, train_examples)
-  if info is not None:
-    run_info.check_same_run(output_dir, info, task.kind, task.name, files,
-                            do_lower_case, max_seq_length, labels)
-    if settings.do_train and tf.train.latest_checkpoint(output_dir):
-      run_info.check_resume_settings(
-          output_dir, info, {k: getattr(train, k)
-                             for k in settings_lib.RESUME_INVARIANT})
   task.label_list = labels
   tf.logging.info("Task %s (%s): %d labels (%s)", task.name, task.kind,
                   len(labels), ", ".join(labels[:12]))
   if settings.do_train:
     task.configure_loss(train, train_examples)
+  return Resolved(task=task, settings=settings, train=train, layout=layout,
+                  chief=chief, info=info, files=files,
+                  do_lower_case=do_lower_case, max_seq_length=max_seq_length,
+                  train_examples=train_examples)
 
-  if not chief:
+
+# ---------------------------------------------------------------- run ---
+
+def run(task, settings):
+  """Runs train / eval / predict as `settings` asks; returns run_results.
+
+  The phases, each a function over the resolved command: resolve (checks,
+  nothing written), prepare (the run directory), build (features, the
+  Estimator), train, evaluate, predict, and the results file.
+
+  Args:
+    task: a bert_toolkit.engine.task.Task (its head settings may be None).
+    settings: settings.RunSettings.
+
+  Returns:
+    The run_results.json dict.
+  """
+  started = time.time()
+  resolved = resolve(task, settings)
+  if not resolved.chief:
     # A worker of a multi-worker run: it trains beside the chief, which
     # holds the run directory and writes everything in it.
-    return _run_locked(task, settings, train, files, do_lower_case,
-                       max_seq_length, train_examples, started, chief=False)
+    return _execute(resolved, started)
   # Every check has passed: from here on the run directory is written.
-  with run_info.DirectoryLock(output_dir):
-    return _run_locked(task, settings, train, files, do_lower_case,
-                       max_seq_length, train_examples, started)
+  with run_info.DirectoryLock(resolved.output_dir):
+    return _execute(resolved, started)
 
 
-def _prepare_run_dir(task, settings, train, files, do_lower_case,
-                     max_seq_length):
+def prepare(resolved):
   """What the command's run directory needs before it runs: an overwrite,
   the leftovers of killed runs cleaned, and run_info.json written for a
   training run."""
-  output_dir = settings.output_dir
+  output_dir, settings, task = (resolved.output_dir, resolved.settings,
+                                resolved.task)
   if settings.do_train and settings.overwrite_output_dir:
     removed = run_info.remove_run_files(output_dir)
     if removed:
@@ -347,74 +391,83 @@ def _prepare_run_dir(task, settings, train, files, do_lower_case,
     run_info.remove_dead_temporaries(folder)
   run_info.remove_checkpoint_temporaries(output_dir)
   if settings.do_train:
-    labels = task.label_list
+    files, labels = resolved.files, task.label_list
     run_info.write(output_dir, task.kind, files.model_type, files.config,
-                   files.vocab_file, do_lower_case, max_seq_length, labels,
-                   task.name, head=task.head_info(), train=train.as_dict())
+                   files.vocab_file, resolved.do_lower_case,
+                   resolved.max_seq_length, labels, task.name,
+                   head=task.head_info(), train=resolved.train.as_dict())
     run_info.write_labels(os.path.join(output_dir, run_info.LABELS_FILE),
                           labels)
 
 
-def _run_locked(task, settings, train, files, do_lower_case, max_seq_length,
-                train_examples, started, chief=True):
-  """The run proper, holding the directory lock.
+def _execute(resolved, started):
+  """The run proper (holding the directory lock on the chief).
 
-  chief=False: a non-chief worker of a multi-worker or parameter_server
-  run. It trains the same steps as the chief (a synchronous all-reduce
-  needs every worker at every step), keeps its features in a folder of its
-  own and writes nothing else: the run directory, evaluation, the best
-  checkpoint, prediction and the results are the chief's, and the worker
-  follows the chief's evaluations (best/best.json) to stop when it stops.
+  A non-chief worker of a multi-worker or parameter_server run trains the
+  same steps as the chief (a synchronous all-reduce needs every worker at
+  every step), keeps its features in a folder of its own and writes
+  nothing else: the run directory, evaluation, the best checkpoint,
+  prediction and the results are the chief's, and the worker follows the
+  chief's evaluations (best/best.json) to stop when it stops.
   """
-  output_dir = settings.output_dir
-  labels = task.label_list
-  if chief:
-    _prepare_run_dir(task, settings, train, files, do_lower_case,
-                     max_seq_length)
+  if resolved.chief:
+    prepare(resolved)
+  run, results = build(resolved)
+  settings = resolved.settings
+  dev_data = None
+  if resolved.chief and (settings.do_eval or (
+      settings.do_train and resolved.train.eval_every_steps)):
+    dev_data = run.split("dev", resolved.task.read_split(
+        settings.data_dir, "dev", resolved.task.label_list))
+  if settings.do_train:
+    results["train"] = train_phase(run, dev_data)
+  if not resolved.chief:
+    return results
+  checkpoint = _checkpoint_to_use(resolved.task, resolved.output_dir,
+                                  resolved.files)
+  results["checkpoint"] = checkpoint
+  if settings.do_eval:
+    results["eval"] = evaluate_phase(run, dev_data, checkpoint)
+  if settings.do_predict:
+    results["predict"] = predict_phase(run, checkpoint)
+  results["seconds"] = round(time.time() - started, 1)
+  run_info.atomic_json(os.path.join(resolved.output_dir, "run_results.json"),
+                       results)
+  return results
 
-  run = Run(task, settings, train, files, do_lower_case, max_seq_length)
-  run.plan = distribution.plan(train.distribution_strategy, train.num_gpus,
-                               train.train_batch_size)
-  if chief:
-    run.state.curves_path = os.path.join(output_dir, curves.CURVES_FILE)
+
+def build(resolved):
+  """The Run (tokenizer, distribution plan, training features, Estimator)
+  and the results dict it starts; returns (run, results)."""
+  task, train, files = resolved.task, resolved.train, resolved.files
+  run = Run(resolved)
+  if resolved.chief:
+    run.state.curves_path = os.path.join(resolved.output_dir,
+                                         curves.CURVES_FILE)
   else:
-    run.feature_dir = os.path.join(settings.feature_dir, "%s-%d" % (
+    run.feature_dir = os.path.join(resolved.settings.feature_dir, "%s-%d" % (
         run.plan.cluster.task_type, run.plan.cluster.task_index))
   if run.plan.strategy == "parameter_server":
     run.server = distribution.start_server(run.plan.cluster)
   results = {"task": task.name, "kind": task.kind,
              "model_type": files.model_type,
-             "init_checkpoint": files.checkpoint, "labels": labels,
-             "settings": {"do_lower_case": do_lower_case,
-                          "max_seq_length": max_seq_length,
+             "init_checkpoint": files.checkpoint, "labels": task.label_list,
+             "settings": {"do_lower_case": resolved.do_lower_case,
+                          "max_seq_length": resolved.max_seq_length,
                           "train": train.as_dict()}}
   head = task.head_info()
   if head:
     results["head"] = head
-  num_train_steps = 0
-  train_data = None
   task.prepare(run.tokenizer, files.config)
-  if settings.do_train:
-    train_data = run.split("train", train_examples)
-    if train.num_train_steps:
-      num_train_steps = train.num_train_steps
-    elif train_data.num_features is None:
-      raise SettingsError("--num_train_steps is required: the number of "
-                          "training examples is not known in advance")
-    else:
-      num_train_steps = training.num_steps(
-          train_data.num_features, train.train_batch_size,
-          train.num_train_epochs)
-    if train_examples is not None:
-      results["num_train_examples"] = len(train_examples)
+  run.train_data, run.num_train_steps = None, 0
+  if resolved.settings.do_train:
+    run.train_data = run.split("train", resolved.train_examples)
+    run.num_train_steps = _num_train_steps(train, run.train_data)
+    if resolved.train_examples is not None:
+      results["num_train_examples"] = len(resolved.train_examples)
     results.update({"num_train_" + k[len("num_"):]: v
-                    for k, v in task.counts(train_data).items()})
-    results["num_train_steps"] = num_train_steps
-  trainer = training.Trainer(
-      files.model_type, files.config, files.checkpoint, train,
-      num_train_steps, files.config_file, settings.allow_partial_restore,
-      run.state)
-  if settings.do_train:
+                    for k, v in task.counts(run.train_data).items()})
+    results["num_train_steps"] = run.num_train_steps
     tf.logging.info("Training on %s", distribution.describe(run.plan))
     if train.use_amp and not training.amp_applies(train):
       tf.logging.warning("--use_amp: no GPU on this machine, and the float16 "
@@ -424,50 +477,61 @@ def _run_locked(task, settings, train, files, do_lower_case, max_seq_length,
         "strategy": run.plan.strategy, "replicas": run.plan.replicas,
         "per_replica_batch": run.plan.per_replica_batch,
         "devices": list(run.plan.devices)}
+  trainer = training.Trainer(
+      files.model_type, files.config, files.checkpoint, train,
+      run.num_train_steps, files.config_file,
+      resolved.settings.allow_partial_restore, run.state)
   run.estimator = training.make_estimator(
       task_lib.model_fn_builder(task, files.model_type, files.config,
                                 files.checkpoint, trainer),
-      output_dir, train, run.plan)
+      resolved.output_dir, train, run.plan)
+  return run, results
 
-  dev_data = None
-  if chief and (settings.do_eval or
-                (settings.do_train and train.eval_every_steps)):
-    dev_data = run.split("dev", task.read_split(settings.data_dir, "dev",
-                                                labels))
 
-  if settings.do_train:
-    evaluate_fn = None
-    if dev_data is not None and train.eval_every_steps:
-      evaluate_fn = lambda: task.evaluate(run, dev_data)
-    outcome = training.train_and_evaluate(
-        run.estimator,
-        lambda step: run.input_fn(train_data, train.train_batch_size, True,
-                                  step),
-        num_train_steps, train, output_dir, evaluate_fn,
-        multi_worker=run.plan.strategy == "multi_worker_mirrored",
-        chief=chief)
-    results["train"] = dict(outcome, rates=run.state.rates.get("train"))
-  if not chief:
-    return results
+def _num_train_steps(train, train_data):
+  if train.num_train_steps:
+    return train.num_train_steps
+  if train_data.num_features is None:
+    raise SettingsError("--num_train_steps is required: the number of "
+                        "training examples is not known in advance")
+  return training.num_steps(train_data.num_features, train.train_batch_size,
+                            train.num_train_epochs)
 
-  checkpoint = _checkpoint_to_use(task, output_dir, files)
-  results["checkpoint"] = checkpoint
 
-  if settings.do_eval:
-    scores = task.evaluate(run, dev_data, checkpoint, name="final")
-    text = task.eval_report(scores, checkpoint, dev_data)
-    run_info.atomic_text(os.path.join(output_dir, "eval_results.txt"), text)
-    tf.logging.info("Eval results (%s):\n%s", checkpoint, text)
-    results["eval"] = task.eval_results(scores)
-    if results["eval"].get("global_step") is not None:
-      training.append_eval_curve(output_dir, results["eval"]["global_step"],
-                                 training.scalars_of(results["eval"]))
+def train_phase(run, dev_data):
+  """Trains (resuming), evaluating every --eval_every_steps on dev when
+  asked; returns run_results' "train" entry."""
+  train, task = run.train, run.task
+  evaluate_fn = None
+  if dev_data is not None and train.eval_every_steps:
+    evaluate_fn = lambda: task.evaluate(run, dev_data)
+  outcome = training.train_and_evaluate(
+      run.estimator,
+      lambda step: run.input_fn(run.train_data, train.train_batch_size, True,
+                                step),
+      run.num_train_steps, train, run.output_dir, evaluate_fn,
+      multi_worker=run.plan.strategy == "multi_worker_mirrored",
+      chief=run.chief)
+  return dict(outcome, rates=run.state.rates.get("train"))
 
-  if settings.do_predict:
-    test_data = run.split("test", task.read_split(settings.data_dir, "test",
-                                                  labels))
-    results["predict"] = task.predict(run, test_data, checkpoint)
 
-  results["seconds"] = round(time.time() - started, 1)
-  run_info.atomic_json(os.path.join(output_dir, "run_results.json"), results)
-  return results
+def evaluate_phase(run, dev_data, checkpoint):
+  """The final evaluation: eval_results.txt, its curve point; returns
+  run_results' "eval" entry."""
+  task = run.task
+  scores = task.evaluate(run, dev_data, checkpoint, name="final")
+  text = task.eval_report(scores, checkpoint, dev_data)
+  run_info.atomic_text(os.path.join(run.output_dir, "eval_results.txt"), text)
+  tf.logging.info("Eval results (%s):\n%s", checkpoint, text)
+  scores = task.eval_results(scores)
+  if scores.get("global_step") is not None:
+    training.append_eval_curve(run.output_dir, scores["global_step"],
+                               training.scalars_of(scores))
+  return scores
+
+
+def predict_phase(run, checkpoint):
+  """Predicts the test split; returns run_results' "predict" entry."""
+  test_data = run.split("test", run.task.read_split(
+      run.settings.data_dir, "test", run.task.label_list))
+  return run.task.predict(run, test_data, checkpoint)

@@ -179,7 +179,7 @@ def pretrained_files(output_dir, info=None):
 
 
 def check_same_run(output_dir, info, kind, task, files, do_lower_case,
-                   max_seq_length, labels):
+                   max_seq_length):
   """Raises SettingsError if this command is not the run in output_dir.
 
   Args:
@@ -188,7 +188,9 @@ def check_same_run(output_dir, info, kind, task, files, do_lower_case,
     kind, task: this command's kind and task name.
     files: this command's modeling.PretrainedFiles.
     do_lower_case, max_seq_length: this command's (resolved) values.
-    labels: this command's label list (None: not known yet).
+
+  The labels are checked where they are read (check_same_labels): a
+  command is refused on a run directory before any data is read.
   """
   def refuse(what):
     raise SettingsError("%s: %s; %s" % (output_dir, what, _OVERWRITE_FIX))
@@ -224,9 +226,15 @@ def check_same_run(output_dir, info, kind, task, files, do_lower_case,
     refuse("it was trained with --max_seq_length=%d, this command asks for "
            "%d (leave the flag out to use the run's)" % (
                info["max_seq_length"], max_seq_length))
-  if labels is not None and list(info["labels"]) != list(labels):
-    refuse("it was trained with labels %s, this command has %s" % (
-        _short(info["labels"]), _short(labels)))
+
+
+def check_same_labels(output_dir, info, labels):
+  """Raises SettingsError if the labels this command's training data gives
+  differ from the run's in output_dir."""
+  if list(info["labels"]) != list(labels):
+    raise SettingsError("%s: it was trained with labels %s, this command "
+                        "has %s; %s" % (output_dir, _short(info["labels"]),
+                                        _short(labels), _OVERWRITE_FIX))
 
 
 def check_resume_settings(output_dir, info, train_values):
