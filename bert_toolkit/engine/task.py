@@ -272,6 +272,13 @@ class Task(object):
     return cls.CODEC(config, tokenizer, max_seq_length, error)
 
   @classmethod
+  def serving_extras(cls, run_dir, info):
+    """What an export of the run in run_dir (run_info `info`) adds to its
+    serving_config.json for the task's ServingCodec; default nothing."""
+    del run_dir, info
+    return {}
+
+  @classmethod
   def from_run_info(cls, info):
     """The task of a trained run, enough to rebuild its PREDICT graph."""
     raise NotImplementedError("%s cannot be rebuilt from run_info" %

@@ -46,6 +46,7 @@ import tempfile
 import tensorflow.compat.v1 as tf
 
 import modeling
+from bert_toolkit import kinds
 from bert_toolkit.runs import run_info as run_info_lib
 from bert_toolkit.engine import task as task_lib
 from modeling import families
@@ -116,9 +117,10 @@ def serving_inputs(max_positions):
   return examples, raw, features
 
 
-def serving_config(info, checkpoint, global_step, thresholds=None):
-  """The assets/serving_config.json dict: all a client needs beside vocab
-  (a multi-label classifier's per-label thresholds included)."""
+def serving_config(info, checkpoint, global_step, extras=None):
+  """The assets/serving_config.json dict: all a client needs beside vocab,
+  with the task's own `extras` (Task.serving_extras, e.g. a multi-label
+  classifier's per-label thresholds)."""
   config = info["config"]
   served = {
       "format": signatures.SERVING_CONFIG_FORMAT,
@@ -138,8 +140,7 @@ def serving_config(info, checkpoint, global_step, thresholds=None):
       "checkpoint": checkpoint,
       "global_step": global_step,
   }
-  if thresholds is not None:
-    served["thresholds"] = list(thresholds)
+  served.update(extras or {})
   return served
 
 
@@ -209,9 +210,8 @@ def export(run_dir, export_base, version=None, checkpoint=None):
     os.makedirs(assets_dir)
     shutil.copyfile(info["vocab_file"],
                     os.path.join(assets_dir, signatures.VOCAB_ASSET))
-    thresholds = (run_info_lib.read_thresholds(run_dir, info["labels"])
-                  if (info.get("head") or {}).get("multi_label") else None)
-    config = serving_config(info, checkpoint, global_step, thresholds)
+    extras = kinds.task_class(info["kind"]).serving_extras(run_dir, info)
+    config = serving_config(info, checkpoint, global_step, extras)
     with open(os.path.join(assets_dir, signatures.SERVING_CONFIG_FILE), "w",
               encoding="utf-8") as f:
       json.dump(config, f, indent=2, ensure_ascii=False)

@@ -132,6 +132,14 @@ class Classifier(task_lib.Task):
   DISTILL = ClassifierDistill
 
   @classmethod
+  def serving_extras(cls, run_dir, info):
+    """A multi-label run's per-label thresholds (tuned on dev, else 0.5)."""
+    if not (info.get("head") or {}).get("multi_label"):
+      return {}
+    return {"thresholds": list(run_info.read_thresholds(run_dir,
+                                                        info["labels"]))}
+
+  @classmethod
   def student_task(cls, info, where, task_name=None, text_a_column=None,
                    text_b_column=None, label_column=None):
     if (info.get("head") or {}).get("long_text") == "windows":
