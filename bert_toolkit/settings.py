@@ -32,8 +32,6 @@ from bert_toolkit.errors import SettingsError
 Setting = collections.namedtuple("Setting", ["name", "default", "type",
                                              "help"])
 
-MODEL_TYPES = ("bert", "albert", "distilbert", "electra")
-
 RUN_SETTINGS = (
     Setting("data_dir", None, str, "Folder with the train/dev/test files."),
     Setting("output_dir", None, str, "Run directory: checkpoints, "
@@ -45,8 +43,9 @@ RUN_SETTINGS = (
             "one found beside the checkpoint)."),
     Setting("vocab_file", None, str, "Vocab (wins over the one found "
             "beside the checkpoint)."),
-    Setting("model_type", None, MODEL_TYPES, "Model family; inferred when "
-            "not given."),
+    Setting("model_type", None, str, "Model family, one of "
+            "modeling.MODEL_TYPES (bert, albert, ...); inferred when not "
+            "given."),
     Setting("electra_size", None, ("small", "base", "large"), "Google's "
             "ELECTRA releases ship no config: build the published "
             "small/base/large one (vocab_size from the vocab)."),

@@ -68,6 +68,9 @@ def find_pretrained(init_checkpoint=None, bert_config_file=None,
   if electra_size and bert_config_file:
     raise config_lib.ConfigError("pass --electra_size or --bert_config_file, "
                                  "not both")
+  if model_type is not None and model_type not in families.MODEL_TYPES:
+    raise config_lib.ConfigError("--model_type=%s: the families are %s" % (
+        model_type, ", ".join(families.MODEL_TYPES)))
   if electra_size and model_type not in (None, "electra"):
     raise config_lib.ConfigError("--electra_size describes an ELECTRA model, "
                                  "not --model_type=%s" % model_type)

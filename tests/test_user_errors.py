@@ -164,6 +164,7 @@ def case_models(tmp):
        ["hidden_act", "swishy"]),
       (args[:3] + ("--init_checkpoint=" + fewer,) + args[4:],
        ["--allow_partial_restore", "bert/encoder/layer_1"]),
+      (args + ("--model_type=gpt",), ["--model_type=gpt", "albert, bert"]),
   ]
 
 

@@ -13,6 +13,7 @@ from absl import flags
 
 from bert_toolkit.cli import command as cli
 from bert_toolkit.cli import flags_common
+import modeling
 from modeling.hf.errors import ConversionError
 
 FLAGS = flags.FLAGS
@@ -25,7 +26,7 @@ flags.DEFINE_string(
     "output_dir", None,
     "Where to write model.ckpt.*, <family>_config.json and vocab.txt.")
 flags.DEFINE_enum(
-    "model_type", None, ["bert", "albert", "distilbert", "electra"],
+    "model_type", None, list(modeling.MODEL_TYPES),
     "Model family; by default read from config.json (an explicit value must "
     "agree with it).")
 

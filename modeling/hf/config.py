@@ -16,7 +16,7 @@ import types
 from modeling import families
 from modeling.hf.errors import ConversionError
 
-MODEL_TYPES = ("bert", "albert", "distilbert", "electra")
+MODEL_TYPES = families.MODEL_TYPES
 
 CONFIG_FILENAMES = families.CONFIG_FILES
 
