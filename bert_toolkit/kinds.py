@@ -1,31 +1,73 @@
-"""Every task kind, written once: the name run_info.json's "kind" holds,
-the module that implements it and the script that trains it.
+"""Every task kind, written once: the registry the run directories, the
+engine, serving, the command lines and the studio read.
 
-The table is data (module names as strings, no imports), so every floor
-may read it: the run directory's checks name the script of a kind, the
-engine rebuilds a run's task from its kind, the predictor finds the task's
-serving codec. A new task is one module plus one row here; the module
-defines `TASK_CLASS`, its `engine.task.Task` subclass.
+A row (`TaskKind`) says:
+  kind       the name run_info.json's "kind" holds
+  module     the module that implements it; it defines TASK_CLASS, its
+             engine.task.Task subclass
+  script     the command that trains it (a root script, or run_task.py
+             with `--kind=<kind>`)
+  studio     its name in the studio (runs/<id>/job.json); None keeps it
+             out of the studio
+  title      what the studio's form calls it
+  settings   its own settings (bert_toolkit.settings.Setting rows), from
+             which the command's flags and the studio's form are made
+  tasks      the data sets its --task takes: a tuple, or "module:NAME"
+             of a TensorFlow-free module's tuple
+  guess      "module:function" guessing a data folder's reading settings
+             (guess_reading(data_dir, given) -> {setting: value}), or None
+  text_b     whether its model takes a second text
+
+The table is data (modules named as strings, imported only when asked
+for), so every floor may read it and the studio loads no TensorFlow. A new
+task is one module plus one row here: it then trains (`run_task.py
+--kind=...`), evaluates, exports, serves and shows in the studio without
+another edit.
 """
 
 import collections
 import importlib
 
+from bert_toolkit import settings as settings_lib
 from bert_toolkit.errors import SettingsError
 
-TaskKind = collections.namedtuple("TaskKind", ["kind", "module", "script"])
+# The command of a kind without a script of its own: it takes --kind.
+GENERIC_SCRIPT = "run_task.py"
+
+TaskKind = collections.namedtuple("TaskKind", [
+    "kind", "module", "script", "studio", "title", "settings", "tasks",
+    "guess", "text_b"])
+
+
+def _rows(table, *names):
+  """The rows of a settings table named, in the table's order."""
+  return tuple(row for row in table if row.name in names)
+
 
 KINDS = (
     TaskKind("classifier", "bert_toolkit.tasks.classifier",
-             "run_classifier.py"),
-    TaskKind("ner", "bert_toolkit.tasks.tagging", "run_ner.py"),
+             "run_classifier.py", "classification", "Classification",
+             settings_lib.CLASSIFIER_SETTINGS,
+             "bert_toolkit.data.classification:TASK_NAMES",
+             "bert_toolkit.data.classification:guess_reading", True),
+    TaskKind("ner", "bert_toolkit.tasks.tagging", "run_ner.py", "ner",
+             "Named entities (NER)", settings_lib.NER_SETTINGS,
+             "bert_toolkit.data.ner_data:TASK_NAMES",
+             "bert_toolkit.data.ner_data:guess_reading", False),
+    TaskKind("regression", "bert_toolkit.tasks.regression", "run_task.py",
+             "regression", "Regression (a score per text or pair)",
+             (settings_lib.Setting("task", None, str, "The data set."),) +
+             _rows(settings_lib.CLASSIFIER_SETTINGS, "text_a_column",
+                   "text_b_column", "label_column", "truncation"),
+             ("stsb", "tsv", "csv", "jsonl"),
+             "bert_toolkit.data.classification:guess_reading", True),
     TaskKind("pretraining", "bert_toolkit.tasks.pretraining",
-             "run_pretraining.py"),
+             "run_pretraining.py", None, None, (), (), None, True),
 )
 
 
 class UnknownKindError(SettingsError):
-  """A run_info kind this version does not know (a one-line user error)."""
+  """A kind this version does not know (a one-line user error)."""
 
 
 def get(kind):
@@ -37,7 +79,7 @@ def get(kind):
   for row in KINDS:
     if row.kind == kind:
       return row
-  raise UnknownKindError("run_info kind %r: this version knows %s" % (
+  raise UnknownKindError("kind %r: this version knows %s" % (
       kind, ", ".join(row.kind for row in KINDS)))
 
 
@@ -46,9 +88,26 @@ def task_class(kind):
   return importlib.import_module(get(kind).module).TASK_CLASS
 
 
+def command(row):
+  """The script and first arguments that train a row's kind:
+  ["run_ner.py"], or ["run_task.py", "--kind=regression"]."""
+  if row.script == GENERIC_SCRIPT:
+    return [row.script, "--kind=%s" % row.kind]
+  return [row.script]
+
+
 def script_of(kind):
-  """The script that trains `kind` ("run_ner.py"), or the kind itself."""
+  """The command that trains `kind` ("run_ner.py"), or the kind itself."""
   try:
-    return get(kind).script
+    return " ".join(command(get(kind)))
   except UnknownKindError:
     return kind
+
+
+def reference(value):
+  """A row's tasks / guess: the value itself, or the object a
+  "module:NAME" string names (imported here)."""
+  if not isinstance(value, str):
+    return value
+  module, _, name = value.partition(":")
+  return getattr(importlib.import_module(module), name)

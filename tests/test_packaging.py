@@ -21,7 +21,8 @@ import pytest
 from tests.paths import REPO_DIR
 
 COMMANDS = ("bert-run-classifier", "bert-run-ner", "bert-run-distill",
-            "bert-run-pretraining", "bert-create-pretraining-data",
+            "bert-run-pretraining", "bert-run-task",
+            "bert-create-pretraining-data",
             "bert-extract-features", "bert-convert-checkpoint",
             "bert-export-savedmodel", "bert-predict", "bert-serve",
             "bert-studio")

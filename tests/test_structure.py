@@ -25,7 +25,7 @@ BERT_DIR = os.path.join(REFERENCE_DIR, "bert_zh_tiny")
 LIBRARY_PACKAGES = ("bert_toolkit", "modeling", "tokenization")
 # The command lines are the only readers of flags.
 FLAG_PACKAGE = os.path.join("bert_toolkit", "cli")
-SCRIPTS = ("run_classifier.py", "run_ner.py", "run_distill.py",
+SCRIPTS = ("run_classifier.py", "run_ner.py", "run_distill.py", "run_task.py",
            "run_pretraining.py", "create_pretraining_data.py",
            "extract_features.py", "export_savedmodel.py", "predict.py",
            "serve.py", "convert_checkpoint.py")
@@ -147,7 +147,8 @@ def test_help_lists_every_flag(script):
   # absl's --help prints the flags and exits 1 by design.
   assert "Traceback" not in proc.stdout, proc.stdout[-2000:]
   assert "Try --helpfull" in proc.stdout, proc.stdout[-2000:]
-  if script in ("run_classifier.py", "run_ner.py", "run_distill.py"):
+  if script in ("run_classifier.py", "run_ner.py", "run_distill.py",
+                "run_task.py"):
     rows = settings_lib.RUN_SETTINGS + settings_lib.TRAIN_SETTINGS
     for row in rows:
       assert "--%s" % row.name in proc.stdout or (
@@ -357,3 +358,38 @@ def test_the_floors_cover_the_package():
                                              "*.py"))]
   for name in packages + [m for m in modules if not m.endswith("__init__")]:
     assert _floor(name) is not None, name
+
+
+# ---------------------------------------------- kinds live in the tasks ---
+
+def test_the_engine_serving_and_studio_name_no_task_kind():
+  """What is kind-specific lives in the task modules and the registry
+  (bert_toolkit.kinds): no string of the engine, serving or the studio
+  (Python or JavaScript, docstrings and comments aside) is a kind's name,
+  so a new kind needs no edit there."""
+  from bert_toolkit import kinds  # pylint: disable=g-import-not-at-top
+  names = {row.kind for row in kinds.KINDS} | {
+      row.studio for row in kinds.KINDS if row.studio}
+  offenders = []
+  for package in ("engine", "serving", "studio"):
+    folder = os.path.join(REPO_DIR, "bert_toolkit", package)
+    for path in sorted(glob.glob(os.path.join(folder, "**", "*.py"),
+                                 recursive=True)):
+      tree = ast.parse(open(path, encoding="utf-8").read())
+      docstrings = {id(n.body[0].value) for n in ast.walk(tree)
+                    if isinstance(n, (ast.Module, ast.ClassDef,
+                                      ast.FunctionDef)) and n.body and
+                    isinstance(n.body[0], ast.Expr)}
+      for node in ast.walk(tree):
+        if (isinstance(node, ast.Constant) and node.value in names and
+            id(node) not in docstrings):
+          offenders.append("%s:%d %r" % (os.path.relpath(path, REPO_DIR),
+                                         node.lineno, node.value))
+    for path in sorted(glob.glob(os.path.join(folder, "**", "*.js"),
+                                 recursive=True)):
+      for number, line in enumerate(open(path, encoding="utf-8"), 1):
+        for name in names:
+          if "'%s'" % name in line or '"%s"' % name in line:
+            offenders.append("%s:%d %r" % (os.path.relpath(path, REPO_DIR),
+                                           number, name))
+  assert not offenders, offenders

@@ -288,10 +288,11 @@ def test_generic_tsv_columns_are_guessed_from_the_header(client):
   assert "--crf=true" in answer["argv"]
 
 
-def _helpxml_defaults(script):
-  """{flag: default text} from `python script --helpxml`."""
-  proc = subprocess.run([sys.executable, os.path.join(REPO_DIR, script),
-                         "--helpxml"], stdout=subprocess.PIPE,
+def _helpxml_defaults(command):
+  """{flag: default text} from `python script [args] --helpxml`."""
+  proc = subprocess.run([sys.executable, os.path.join(REPO_DIR, command[0])]
+                        + list(command[1:]) + ["--helpxml"],
+                        stdout=subprocess.PIPE,
                         stderr=subprocess.PIPE, timeout=120, cwd=REPO_DIR)
   root = ET.fromstring(proc.stdout.decode("utf-8"))
   return {flag.findtext("name"): flag.findtext("default")
@@ -300,7 +301,7 @@ def _helpxml_defaults(script):
 
 @pytest.mark.parametrize("kind", list(commands.KINDS))
 def test_form_defaults_are_the_scripts_defaults(kind):
-  flags = _helpxml_defaults(commands.KINDS[kind].script)
+  flags = _helpxml_defaults(commands.KINDS[kind].command)
   for field in commands.fields(kind):
     assert field.name in flags, (kind, field.name)
     shown = field.default
@@ -406,7 +407,7 @@ def fake_repo(tmp_path):
   repo = tmp_path / "repo"
   repo.mkdir()
   for kind in commands.KINDS.values():
-    (repo / kind.script).write_text(FAKE_SCRIPT)
+    (repo / kind.command[0]).write_text(FAKE_SCRIPT)
   return str(repo)
 
 
@@ -522,6 +523,7 @@ def test_a_corrupt_job_file_is_skipped(tmp_path, fake_repo):
 # The library modules the studio may load: TensorFlow-free, all of them.
 STUDIO_LIBRARY_MODULES = (
     "bert_toolkit", "bert_toolkit.errors", "bert_toolkit.settings",
+    "bert_toolkit.kinds",
     "bert_toolkit.runs", "bert_toolkit.runs.atomic", "bert_toolkit.runs.curves",
     "bert_toolkit.cli", "bert_toolkit.cli.studio", "bert_toolkit.data",
     "bert_toolkit.data.classification", "bert_toolkit.data.ner_data",

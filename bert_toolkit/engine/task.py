@@ -272,6 +272,15 @@ class Task(object):
     return cls.CODEC(config, tokenizer, max_seq_length, error)
 
   @classmethod
+  def from_settings(cls, values):
+    """The task of a run_task.py command line: `values` {setting: value}
+    of the kind's own settings (bert_toolkit.kinds). A kind with a script
+    of its own need not implement it."""
+    del values
+    raise SettingsError("%s runs have a script of their own: %s" % (
+        cls.kind, kinds.script_of(cls.kind)))
+
+  @classmethod
   def serving_extras(cls, run_dir, info):
     """What an export of the run in run_dir (run_info `info`) adds to its
     serving_config.json for the task's ServingCodec; default nothing."""

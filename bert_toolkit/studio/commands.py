@@ -28,9 +28,8 @@ import os
 import shlex
 import types
 
+from bert_toolkit import kinds
 from bert_toolkit import settings as settings_lib
-from bert_toolkit.data import classification
-from bert_toolkit.data import ner_data
 from bert_toolkit.studio import workspace as workspace_lib
 
 Field = collections.namedtuple("Field", ["name", "type", "default", "choices",
@@ -65,25 +64,33 @@ def _field(row, choices=None):
                row.name in MAIN)
 
 
-# What the studio runs, one row a kind: its script, the script's own
-# settings table, the data sets its --task takes, how a data folder's
-# reading settings are guessed (None: not guessed), whether it trains from
-# a teacher run and whether its model takes a second text.
+# What the studio runs, one row a kind: each task kind of the registry
+# (bert_toolkit.kinds) that has a studio name, and distillation (a run that
+# trains a student from a finished run). A row gives the command's first
+# words, its own settings, the data sets its --task takes, how a data
+# folder's reading is guessed (None: not guessed), whether it trains from a
+# teacher run and whether its model takes a second text.
 Kind = collections.namedtuple("Kind", [
-    "name", "script", "title", "settings", "tasks", "guess", "teacher",
+    "name", "command", "title", "settings", "tasks", "guess", "teacher",
     "text_b"])
-KINDS = types.MappingProxyType(collections.OrderedDict((k.name, k) for k in (
-    Kind("classification", "run_classifier.py", "Classification",
-         settings_lib.CLASSIFIER_SETTINGS, classification.TASK_NAMES,
-         classification.guess_reading, False, True),
-    Kind("ner", "run_ner.py", "Named entities (NER)",
-         settings_lib.NER_SETTINGS, ner_data.TASK_NAMES,
-         ner_data.guess_reading, False, False),
-    Kind("distillation", "run_distill.py", "Distillation",
-         settings_lib.DISTILL_SETTINGS,
-         classification.TASK_NAMES + ner_data.TASK_NAMES, None, True,
-         False),
-)))
+
+
+def _kinds():
+  rows = [Kind(row.studio, tuple(kinds.command(row)), row.title, row.settings,
+               tuple(kinds.reference(row.tasks)),
+               kinds.reference(row.guess) if row.guess else None, False,
+               row.text_b)
+          for row in kinds.KINDS if row.studio]
+  distilled = tuple(name for row in kinds.KINDS if row.studio
+                    for name in kinds.reference(row.tasks))
+  rows.append(Kind("distillation", ("run_distill.py",), "Distillation",
+                   settings_lib.DISTILL_SETTINGS, distilled, None, True,
+                   False))
+  return types.MappingProxyType(collections.OrderedDict(
+      (k.name, k) for k in rows))
+
+
+KINDS = _kinds()
 
 
 class RequestError(ValueError):
@@ -176,7 +183,7 @@ class Command(object):
 
   def argv(self, output_dir):
     """The script and its flags (the script as named, not resolved)."""
-    args = [self.kind.script]
+    args = list(self.kind.command)
     for name in ("data_dir", "init_checkpoint", "teacher_dir"):
       if self.paths.get(name):
         args.append("--%s=%s" % (name, self.paths[name]))

@@ -87,11 +87,12 @@ class Studio(object):
                 for j in self.jobs.all()
                 if j["status"] == "done" and
                 not commands.KINDS[j["kind"]].teacher]
-    return {"kinds": [{"name": k.name, "script": k.script, "title": k.title,
+    return {"kinds": [{"name": k.name, "script": " ".join(k.command),
+                       "title": k.title,
                        "teacher": k.teacher}
                       for k in commands.KINDS.values()],
             "data": data, "models": models, "teachers": teachers,
-            "defaults": {"kind": "classification",
+            "defaults": {"kind": next(iter(commands.KINDS)),
                          "data": _prefer(data, "sst2"),
                          "model": _prefer(models, "minilm")},
             "fields": commands.describe()}

@@ -92,7 +92,7 @@ def summary(workspace, job, log_text=None, final=None):
   metric = None
   evaluation = final.get("eval")
   if evaluation:
-    name = _main_metric(evaluation)
+    name = _main_metric(evaluation, final)
     metric = {"name": name, "value": evaluation[name]} if name else None
   else:
     best = jobs_lib.read_json(_output(workspace, job, BEST_FILE))
@@ -143,7 +143,13 @@ class SummaryCache(object):
     return out
 
 
-def _main_metric(evaluation):
+def _main_metric(evaluation, final):
+  """The metric that picked the run's best checkpoint (the task's own, as
+  run_results.json records it), else the first usual one present."""
+  chosen = ((final.get("settings") or {}).get("train") or {}).get(
+      "best_metric")
+  if isinstance(evaluation.get(chosen), (int, float)):
+    return chosen
   for name in ("accuracy", "f1", "micro_f1", "macro_f1"):
     if isinstance(evaluation.get(name), (int, float)):
       return name
