@@ -10,6 +10,7 @@ seed 1) in every configuration, one process at a time:
   google@BASE the same, from a `git worktree` of --base (the code before
               the speed work), so "before" is measured on the same machine
   buckets     run_classifier.py (length buckets, the default)
+  buckets@BASE the same, from a `git worktree` of --base
   packed      run_classifier.py --pack_sequences
   hf          Hugging Face transformers (PyTorch), batches padded to their
               longest sentence (bench/peer_hf_classifier.py)
@@ -22,7 +23,7 @@ rows give MFU at fixed length 128.
 
   flock /tmp/bench.lock .venv/bin/python bench/bench_training.py \
       [--rounds 2] [--steps 60] [--base 13390e6] [--only google,packed]
-      [--epoch]
+      [--epoch] [--out bench/results/training.json]
 
 --epoch adds one full epoch of SST-2 train with buckets and with packing,
 and their dev accuracy (the check that the speed work kept accuracy).
@@ -52,7 +53,8 @@ PEER_PY = os.path.join(BENCH_DIR, ".peer-venv", "bin", "python")
 SST2_TRAIN = 67349
 BATCH = 32
 LENGTH = 128
-CONFIGS = ("google", "google@base", "buckets", "packed", "hf")
+CONFIGS = ("google", "google@base", "buckets", "buckets@base", "packed",
+           "hf")
 
 
 def log(msg):
@@ -147,7 +149,10 @@ def main():
   parser.add_argument("--steps", type=int, default=60)
   parser.add_argument("--base", default="13390e6",
                       help="the commit before the speed work (google@base)")
-  parser.add_argument("--only", default=",".join(CONFIGS))
+  parser.add_argument("--only", default=",".join(
+      c for c in CONFIGS if c != "buckets@base"))
+  parser.add_argument("--out", default=os.path.join(
+      BENCH_DIR, "results", "training.json"))
   parser.add_argument("--epoch", action="store_true",
                       help="also one full epoch with buckets and with "
                       "packing, and their dev accuracy")
@@ -163,6 +168,9 @@ def main():
                                     "--dynamic_padding=false"),
       "buckets": lambda r: ours(REPO_DIR, "buckets_%d" % r, tf_dir,
                                 args.steps),
+      "buckets@base": lambda r: ours(worktree(args.base),
+                                     "buckets_base_%d" % r, tf_dir,
+                                     args.steps),
       "packed": lambda r: ours(REPO_DIR, "packed_%d" % r, tf_dir,
                                args.steps, "--pack_sequences"),
       "hf": lambda r: peer("hf_%d" % r, hf_dir, args.steps),
@@ -190,7 +198,7 @@ def main():
     for name, flags in (("buckets", ()), ("packed", ("--pack_sequences",))):
       results["epoch"][name] = epoch(tf_dir, name, *flags)
       log("epoch %s: %s" % (name, results["epoch"][name]))
-  path = os.path.join(BENCH_DIR, "results", "training.json")
+  path = args.out
   os.makedirs(os.path.dirname(path), exist_ok=True)
   with open(path, "w") as f:
     json.dump(results, f, indent=2)
