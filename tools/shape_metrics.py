@@ -17,8 +17,10 @@ code outside tests/ (.py, .js, .css, .html, .sh files):
                    literal naming three or more of them, or a text other
                    than a docstring listing them), and the same for the NER
                    data sets
-  model_types      places that list the model families (a literal whose
-                   strings or keys include "albert" and "distilbert")
+  model_types      places that list the model families (a tuple, list or
+                   set naming "albert" and "distilbert"), beside the family
+                   registry (modeling.families.MODEL_CLASSES, a dict, like
+                   the per-family tables)
   readme_lines     README.md's lines
 
 Task modules are the files that implement one task kind: tasks/*.py here,
@@ -97,7 +99,8 @@ def _python_facts(path, rel):
         facts["task_names"].append(where)
       if len(found & set(NER_SETS)) >= 3:
         facts["ner_names"].append(where)
-      if {"albert", "distilbert"} <= found:
+      if {"albert", "distilbert"} <= found and not isinstance(node,
+                                                              ast.Dict):
         facts["model_types"].append(where)
     if (isinstance(node, ast.Constant) and isinstance(node.value, str) and
         id(node) not in docstrings):
