@@ -1,11 +1,6 @@
-"""`python extract_features.py ...` from a checkout: runs bert_toolkit/cli/extract_features.py, the
-script itself (its docstring is the --help text). Installed, the same is
-the console command bert-extract-features (pyproject.toml)."""
-
+"""`python extract_features.py` in a checkout runs bert_toolkit/cli/extract_features.py."""
 import runpy
-
 if __name__ == "__main__":
-  runpy.run_module("bert_toolkit.cli.extract_features", run_name="__main__",
-                   alter_sys=True)
-else:  # `import extract_features` gives the script's module (its flags defined)
+  runpy.run_module("bert_toolkit.cli.extract_features", run_name="__main__", alter_sys=True)
+else:  # importing it gives the script's module, its flags defined
   from bert_toolkit.cli.extract_features import *  # noqa: F401,F403 pylint: disable=wildcard-import

@@ -1,11 +1,6 @@
-"""`python predict.py ...` from a checkout: runs bert_toolkit/cli/predict.py, the
-script itself (its docstring is the --help text). Installed, the same is
-the console command bert-predict (pyproject.toml)."""
-
+"""`python predict.py` in a checkout runs bert_toolkit/cli/predict.py."""
 import runpy
-
 if __name__ == "__main__":
-  runpy.run_module("bert_toolkit.cli.predict", run_name="__main__",
-                   alter_sys=True)
-else:  # `import predict` gives the script's module (its flags defined)
+  runpy.run_module("bert_toolkit.cli.predict", run_name="__main__", alter_sys=True)
+else:  # importing it gives the script's module, its flags defined
   from bert_toolkit.cli.predict import *  # noqa: F401,F403 pylint: disable=wildcard-import

@@ -1,11 +1,6 @@
-"""`python run_pretraining.py ...` from a checkout: runs bert_toolkit/cli/run_pretraining.py, the
-script itself (its docstring is the --help text). Installed, the same is
-the console command bert-run-pretraining (pyproject.toml)."""
-
+"""`python run_pretraining.py` in a checkout runs bert_toolkit/cli/run_pretraining.py."""
 import runpy
-
 if __name__ == "__main__":
-  runpy.run_module("bert_toolkit.cli.run_pretraining", run_name="__main__",
-                   alter_sys=True)
-else:  # `import run_pretraining` gives the script's module (its flags defined)
+  runpy.run_module("bert_toolkit.cli.run_pretraining", run_name="__main__", alter_sys=True)
+else:  # importing it gives the script's module, its flags defined
   from bert_toolkit.cli.run_pretraining import *  # noqa: F401,F403 pylint: disable=wildcard-import

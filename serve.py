@@ -1,11 +1,6 @@
-"""`python serve.py ...` from a checkout: runs bert_toolkit/cli/serve.py, the
-script itself (its docstring is the --help text). Installed, the same is
-the console command bert-serve (pyproject.toml)."""
-
+"""`python serve.py` in a checkout runs bert_toolkit/cli/serve.py."""
 import runpy
-
 if __name__ == "__main__":
-  runpy.run_module("bert_toolkit.cli.serve", run_name="__main__",
-                   alter_sys=True)
-else:  # `import serve` gives the script's module (its flags defined)
+  runpy.run_module("bert_toolkit.cli.serve", run_name="__main__", alter_sys=True)
+else:  # importing it gives the script's module, its flags defined
   from bert_toolkit.cli.serve import *  # noqa: F401,F403 pylint: disable=wildcard-import

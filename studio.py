@@ -1,11 +1,6 @@
-"""`python studio.py ...` from a checkout: runs bert_toolkit/cli/studio.py, the
-script itself (its docstring is the --help text). Installed, the same is
-the console command bert-studio (pyproject.toml)."""
-
+"""`python studio.py` in a checkout runs bert_toolkit/cli/studio.py."""
 import runpy
-
 if __name__ == "__main__":
-  runpy.run_module("bert_toolkit.cli.studio", run_name="__main__",
-                   alter_sys=True)
-else:  # `import studio` gives the script's module (its flags defined)
+  runpy.run_module("bert_toolkit.cli.studio", run_name="__main__", alter_sys=True)
+else:  # importing it gives the script's module, its flags defined
   from bert_toolkit.cli.studio import *  # noqa: F401,F403 pylint: disable=wildcard-import
