@@ -23,6 +23,7 @@ for scripts that are not training runs (extract_features.py).
 
 from absl import flags
 
+from bert_toolkit import kinds
 from bert_toolkit import settings as settings_lib
 from bert_toolkit.errors import SettingsError
 
@@ -116,6 +117,33 @@ def define_table(rows, help_overrides=None):
   help_overrides = help_overrides or {}
   for row in rows:
     _define(row, help_overrides.get(row.name))
+
+
+def define_kind_flags(kind, task_help=""):
+  """A training script's flags: the shared ones and the own settings of
+  task kind `kind` (its bert_toolkit.kinds row; none for None or an
+  unknown kind), --task's help naming the kind's data sets."""
+  rows = kind_settings(kind)
+  define_run_flags()
+  if rows:
+    names = kinds.reference(kinds.get(kind).tasks)
+    define_table(rows, {"task": "One of: %s.%s" % (", ".join(names),
+                                                   task_help)})
+
+
+def kind_settings(kind):
+  """The own settings rows of a known kind, else ()."""
+  try:
+    return kinds.get(kind).settings if kind else ()
+  except kinds.UnknownKindError:
+    return ()
+
+
+def kind_values(values, kind):
+  """{setting: value given on the command line, else None} of a kind's own
+  settings: what Task.from_settings takes (a None head setting then comes
+  from the run directory, or its default)."""
+  return {row.name: given(values, row.name) for row in kind_settings(kind)}
 
 
 def define_model_flags(help_overrides=None):

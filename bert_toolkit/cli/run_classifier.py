@@ -14,14 +14,10 @@ from absl import flags
 
 from bert_toolkit.cli import command as cli
 from bert_toolkit.cli import flags_common
-from bert_toolkit import settings as settings_lib
-from bert_toolkit.data import classification
 
-flags_common.define_run_flags()
-flags_common.define_table(
-    settings_lib.CLASSIFIER_SETTINGS,
-    {"task": "One of: %s (tsv, csv, jsonl: generic, with the column flags)." %
-             ", ".join(classification.TASK_NAMES)})
+KIND = "classifier"
+flags_common.define_kind_flags(
+    KIND, " (tsv, csv, jsonl: generic, with the column flags)")
 flags.adopt_module_key_flags(flags_common)
 
 FLAGS = flags.FLAGS
@@ -31,17 +27,8 @@ def main(_):
   from bert_toolkit.tasks import classifier  # pylint: disable=g-import-not-at-top
   from bert_toolkit.engine import runner  # pylint: disable=g-import-not-at-top
 
-  FLAGS.task = FLAGS.task or FLAGS.task_name
-  flags_common.require(FLAGS, "task")
-  task = classifier.Classifier(FLAGS.task, FLAGS.text_a_column,
-                               FLAGS.text_b_column, FLAGS.label_column,
-                               FLAGS.google_output_format,
-                               flags_common.given(FLAGS, "truncation"),
-                               flags_common.given(FLAGS, "multi_label"),
-                               flags_common.given(FLAGS, "label_separator"),
-                               flags_common.given(FLAGS, "long_text"),
-                               flags_common.given(FLAGS, "window_stride"),
-                               flags_common.given(FLAGS, "window_pooling"))
+  task = classifier.Classifier.from_settings(
+      flags_common.kind_values(FLAGS, KIND))
   results = runner.run(task, flags_common.run_settings(FLAGS))
   if "eval" in results:
     print("eval accuracy = %.4f, macro_f1 = %.4f" % (

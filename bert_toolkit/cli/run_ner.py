@@ -15,14 +15,9 @@ from absl import flags
 
 from bert_toolkit.cli import command as cli
 from bert_toolkit.cli import flags_common
-from bert_toolkit import settings as settings_lib
-from bert_toolkit.data import ner_data
 
-flags_common.define_run_flags()
-flags_common.define_table(
-    settings_lib.NER_SETTINGS,
-    {"task": "One of: %s." %
-             ", ".join(ner_data.TASK_NAMES)})
+KIND = "ner"
+flags_common.define_kind_flags(KIND)
 flags.adopt_module_key_flags(flags_common)
 
 FLAGS = flags.FLAGS
@@ -32,17 +27,7 @@ def main(_):
   from bert_toolkit.engine import runner  # pylint: disable=g-import-not-at-top
   from bert_toolkit.tasks import tagging  # pylint: disable=g-import-not-at-top
 
-  FLAGS.task = FLAGS.task or FLAGS.task_name
-  flags_common.require(FLAGS, "task")
-  word_units = flags_common.given(FLAGS, "word_units")
-  task = tagging.Tagger(
-      FLAGS.task, crf=flags_common.given(FLAGS, "crf"),
-      lstm_size=flags_common.given(FLAGS, "lstm_size"),
-      scheme=flags_common.given(FLAGS, "scheme"),
-      label_x=flags_common.given(FLAGS, "label_x"),
-      window_stride=FLAGS.window_stride,
-      unit_joiner=None if word_units is None else (" " if word_units else ""),
-      crf_learning_rate=FLAGS.crf_learning_rate)
+  task = tagging.Tagger.from_settings(flags_common.kind_values(FLAGS, KIND))
   results = runner.run(task, flags_common.run_settings(FLAGS))
   for name in ("eval", "predict"):
     if name in results and "f1" in results[name]:

@@ -17,6 +17,7 @@ from absl import flags
 from bert_toolkit import kinds
 from bert_toolkit.cli import command as cli
 from bert_toolkit.cli import flags_common
+from bert_toolkit.errors import SettingsError
 
 
 def kind_on_command_line(argv):
@@ -30,20 +31,10 @@ def kind_on_command_line(argv):
   return None
 
 
-def _own_settings(kind):
-  """The settings rows of a known kind (none for an unknown one: main()
-  then names the known kinds)."""
-  try:
-    return kinds.get(kind).settings if kind else ()
-  except kinds.UnknownKindError:
-    return ()
-
-
-KIND_SETTINGS = _own_settings(kind_on_command_line(sys.argv))
-flags_common.define_run_flags()
+KIND = kind_on_command_line(sys.argv)
+flags_common.define_kind_flags(KIND)
 flags.DEFINE_string("kind", None, "The task kind: %s." % ", ".join(
     row.kind for row in kinds.KINDS if row.script == kinds.GENERIC_SCRIPT))
-flags_common.define_table(KIND_SETTINGS)
 flags.adopt_module_key_flags(flags_common)
 
 FLAGS = flags.FLAGS
@@ -53,10 +44,12 @@ def main(_):
   from bert_toolkit.engine import runner  # pylint: disable=g-import-not-at-top
 
   flags_common.require(FLAGS, "kind")
+  row = kinds.get(FLAGS.kind)
+  if row.script != kinds.GENERIC_SCRIPT:
+    raise SettingsError("%s runs have a script of their own: %s" % (
+        row.kind, row.script))
   task_class = kinds.task_class(FLAGS.kind)
-  values = {row.name: (flags_common.given(FLAGS, row.name)
-                       if row.default is None else getattr(FLAGS, row.name))
-            for row in KIND_SETTINGS}
+  values = flags_common.kind_values(FLAGS, FLAGS.kind)
   results = runner.run(task_class.from_settings(values),
                        flags_common.run_settings(FLAGS))
   if "eval" in results:

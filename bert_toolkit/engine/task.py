@@ -273,12 +273,11 @@ class Task(object):
 
   @classmethod
   def from_settings(cls, values):
-    """The task of a run_task.py command line: `values` {setting: value}
-    of the kind's own settings (bert_toolkit.kinds). A kind with a script
-    of its own need not implement it."""
+    """The task of a command line: `values` {setting: value given, or
+    None} of the kind's own settings (its bert_toolkit.kinds row)."""
     del values
-    raise SettingsError("%s runs have a script of their own: %s" % (
-        cls.kind, kinds.script_of(cls.kind)))
+    raise SettingsError("%s runs are not made from command-line settings" %
+                        cls.kind)
 
   @classmethod
   def serving_extras(cls, run_dir, info):

@@ -132,6 +132,19 @@ class Classifier(task_lib.Task):
   DISTILL = ClassifierDistill
 
   @classmethod
+  def from_settings(cls, values):
+    """The task of run_classifier.py's flags (None: not given)."""
+    name = values.get("task") or values.get("task_name")
+    if not name:
+      raise SettingsError("--task is required")
+    return cls(name, values.get("text_a_column"),
+               values.get("text_b_column"), values.get("label_column"),
+               bool(values.get("google_output_format")),
+               values.get("truncation"), values.get("multi_label"),
+               values.get("label_separator"), values.get("long_text"),
+               values.get("window_stride"), values.get("window_pooling"))
+
+  @classmethod
   def serving_extras(cls, run_dir, info):
     """A multi-label run's per-label thresholds (tuned on dev, else 0.5)."""
     if not (info.get("head") or {}).get("multi_label"):

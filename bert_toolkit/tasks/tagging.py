@@ -210,6 +210,21 @@ class Tagger(task_lib.Task):
     return task
 
   @classmethod
+  def from_settings(cls, values):
+    """The task of run_ner.py's flags (None: not given)."""
+    name = values.get("task") or values.get("task_name")
+    if not name:
+      raise SettingsError("--task is required")
+    word_units = values.get("word_units")
+    return cls(name, crf=values.get("crf"),
+               lstm_size=values.get("lstm_size"),
+               scheme=values.get("scheme"), label_x=values.get("label_x"),
+               window_stride=values.get("window_stride"),
+               unit_joiner=None if word_units is None else (
+                   " " if word_units else ""),
+               crf_learning_rate=values.get("crf_learning_rate"))
+
+  @classmethod
   def student_task(cls, info, where, task_name=None, **columns):
     """The teacher's head and units; reading `task_name` (default the
     teacher's). NER data have no column settings: `columns` is unused."""
