@@ -22,6 +22,7 @@ import tensorflow.compat.v1 as tf
 
 from modeling import base
 from modeling import bert
+from modeling import checkpoint as checkpoint_lib
 from modeling import layers
 
 GOOGLE = "google"
@@ -62,6 +63,33 @@ class AlbertModel(base.EncoderModel):
   brightmart's (whose projection comes before the position embeddings).
   """
 
+  model_type = "albert"
+  default_scope = "bert"
+  config_file = "albert_config.json"
+
+  @classmethod
+  def recognizes_checkpoint(cls, names):
+    """Google's groups, or brightmart's shared layer and E->H projection."""
+    return any("/transformer/group_" in n or "/layer_shared/" in n or
+               "word_embeddings_2" in n for n in names)
+
+  @classmethod
+  def recognizes_config(cls, config, config_file):
+    """An `embedding_size` (factorised embeddings) or brightmart's
+    `ln_type`."""
+    del config_file
+    return bool(getattr(config, "embedding_size", None) or
+                "ln_type" in config.__dict__)
+
+  @classmethod
+  def configure_for_checkpoint(cls, config, init_checkpoint):
+    """Sets `config.albert_layout` from the checkpoint's names, unless the
+    config has one."""
+    if init_checkpoint and not getattr(config, "albert_layout", None):
+      names = checkpoint_lib.list_checkpoint_variables(init_checkpoint).keys()
+      config.albert_layout = detect_albert_layout(config, names)
+    return config
+
   def __init__(self, config, is_training, input_ids, input_mask=None,
                token_type_ids=None, use_one_hot_embeddings=False, scope=None,
                layout=None, packing=None):
@@ -74,19 +102,22 @@ class AlbertModel(base.EncoderModel):
       input_mask: optional int Tensor [batch_size, seq_length].
       token_type_ids: optional int Tensor [batch_size, seq_length].
       use_one_hot_embeddings: one-hot matmul embeddings.
-      scope: variable scope; "bert" by default (as Google's ALBERT).
+      scope: variable scope; `default_scope` ("bert") by default, as
+        Google's ALBERT.
       layout: "google" or "brightmart"; None asks `detect_albert_layout`.
       packing: optional `base.Packing` (packed rows in, per-example out).
     """
     layers.check_hidden_size(config)
     config = base.inference_config(config, is_training)
+    self.config = config
     layout = layout or detect_albert_layout(config)
     _check_ln_type(config)
     (input_ids, input_mask, token_type_ids, batch_size,
      seq_length) = base.default_inputs(input_ids, input_mask, token_type_ids)
     embedding_size = config.embedding_size or config.hidden_size
 
-    with tf.variable_scope(scope, default_name="bert") as model_scope:
+    with tf.variable_scope(scope,
+                           default_name=self.default_scope) as model_scope:
       self.name_scope = model_scope.original_name_scope
       position_ids = packing and packing.position_ids
       with tf.variable_scope("embeddings"):
@@ -102,10 +133,12 @@ class AlbertModel(base.EncoderModel):
       with tf.variable_scope("encoder"):
         if layout == GOOGLE:
           self.all_encoder_layers = _google_encoder(
-              config, embedded, input_mask, batch_size, seq_length, packing)
+              config, embedded, input_mask, batch_size, seq_length, packing,
+              self.attention())
         else:
           self.all_encoder_layers = _brightmart_encoder(
-              config, embedded, input_mask, batch_size, seq_length, packing)
+              config, embedded, input_mask, batch_size, seq_length, packing,
+              self.attention())
       self.sequence_output = self.all_encoder_layers[-1]
       self.pooled_output = base.pooler(
           self.sequence_output, config.hidden_size, config.initializer_range)
@@ -122,8 +155,11 @@ def _check_ln_type(config):
 
 
 def _google_encoder(config, embedding_output, input_mask, batch_size,
-                    seq_length, packing=None):
+                    seq_length, packing=None,
+                    attention=layers.DOT_PRODUCT_ATTENTION):
   """E->H projection, then groups of shared layers (google-research/albert).
+
+  `attention` is the family's `layers.Attention`.
 
   Returns:
     List of num_hidden_layers * inner_group_num Tensors [batch, seq, H].
@@ -145,7 +181,7 @@ def _google_encoder(config, embedding_output, input_mask, batch_size,
                                                           inner_idx)):
         return layers.transformer_layer(
             layer_input, attention_bias, batch_size, seq_length, config,
-            layers.ALBERT_LAYER_NAMES)
+            layers.ALBERT_LAYER_NAMES, attention)
 
   return base.stack_layers(layer_fn, hidden, input_mask, num_layers * inner,
                            batch_size, seq_length, packing)
@@ -166,26 +202,22 @@ def _brightmart_embeddings(config, input_ids, token_type_ids,
                         layers.create_initializer(config.initializer_range),
                         use_bias=False, name="word_embeddings_2",
                         kernel_name=None)
-  output = layers.add_token_type_embeddings(
-      output, token_type_ids, config.type_vocab_size, config.initializer_range)
-  output = layers.add_position_embeddings(
-      output, config.max_position_embeddings, config.initializer_range,
-      position_ids=position_ids)
-  output = layers.layer_norm_and_dropout(
-      output, config.hidden_dropout_prob,
-      getattr(config, "layer_norm_eps", 1e-12))
+  output = layers.embedding_postprocessor(output, token_type_ids, config,
+                                          position_ids)
   return output, table
 
 
 def _brightmart_encoder(config, embedding_output, input_mask, batch_size,
-                        seq_length, packing=None):
-  """One BERT-named layer, `layer_shared`, applied num_hidden_layers times."""
+                        seq_length, packing=None,
+                        attention=layers.DOT_PRODUCT_ATTENTION):
+  """One BERT-named layer, `layer_shared`, applied num_hidden_layers times;
+  `attention` is the family's `layers.Attention`."""
 
   def layer_fn(unused_idx, layer_input, attention_bias):
     with tf.variable_scope("layer_shared", reuse=tf.AUTO_REUSE):
       return layers.transformer_layer(
           layer_input, attention_bias, batch_size, seq_length, config,
-          layers.BERT_LAYER_NAMES)
+          layers.BERT_LAYER_NAMES, attention)
 
   return base.stack_layers(layer_fn, embedding_output, input_mask,
                            config.num_hidden_layers, batch_size, seq_length,

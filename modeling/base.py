@@ -1,7 +1,23 @@
 """What every encoder shares: input defaults, the layer stack, the pooler, getters.
 
 `EncoderModel` holds the tensors a built graph exposes through Google's
-getters; `BertModel`, `AlbertModel` and `DistilBertModel` fill them in.
+getters; `BertModel`, `AlbertModel`, `DistilBertModel` and `ElectraModel`
+fill them in. It is also a model family's one place of definition: the
+facts `modeling.families` registers it by (`model_type`, `default_scope`,
+`config_file`, how its checkpoints and configs are recognised) and the
+attention it computes (`attention_scores`, `attention_context`).
+
+A new family is one module: a subclass that overrides what differs, e.g.
+
+  class NezhaModel(bert.BertModel):
+    model_type = "nezha"
+    config_file = "nezha_config.json"
+
+    def attention_scores(self, query, key):
+      ...   # [B, N, S, D] x 2 -> [B, N, S, S], with relative positions
+
+plus its row in `modeling.families.FAMILIES` (or, outside the package,
+`families.FAMILIES.with_family(NezhaModel)`).
 """
 
 import collections
@@ -13,14 +29,91 @@ from modeling import layers
 
 
 class EncoderModel(object):
-  """Base class: Google's getters over tensors set by the subclass."""
+  """Base class: Google's getters over tensors set by the subclass, the
+  family's registration facts, and its attention hooks."""
 
+  # What `modeling.families` registers a family by (class attributes).
+  model_type = None         # the --model_type name, e.g. "bert"
+  default_scope = None      # the variable scope it builds in, e.g. "bert"
+  config_file = None        # its config's file name, e.g. "bert_config.json"
+
+  # Set by the constructor.
+  config = None             # the BertConfig the graph was built with
   embedding_output = None   # [batch, seq, embedding width]
   embedding_table = None    # [vocab, embedding width]
   all_encoder_layers = None  # list of [batch, seq, hidden]
   sequence_output = None    # [batch, seq, hidden]
   pooled_output = None      # [batch, hidden]
   name_scope = ""           # the name scope the graph was built in
+
+  @classmethod
+  def recognizes_checkpoint(cls, names):
+    """True if a checkpoint's variable names are this family's layout.
+
+    `modeling.families.infer_model_type` asks the registered families in
+    order; the first that says True names the checkpoint. A family that
+    keeps another's names (a subclass, registered after it) inherits this
+    test; the config's `model_type` then picks it over its parent.
+
+    Args:
+      names: list of the checkpoint's variable names.
+    """
+    del names
+    return False
+
+  @classmethod
+  def recognizes_config(cls, config, config_file):
+    """True if a config that declares no `model_type` is this family's
+    (by its keys, or its file name `config_file`, which may be None)."""
+    del config, config_file
+    return False
+
+  @classmethod
+  def configure_for_checkpoint(cls, config, init_checkpoint):
+    """Sets the config keys a checkpoint's layout decides (ALBERT's
+    `albert_layout`) from the checkpoint `init_checkpoint` (a prefix or
+    None). Returns the config."""
+    del init_checkpoint
+    return config
+
+  def attention_scores(self, query, key):
+    """One layer's attention logits, before the mask bias and the softmax.
+
+    The extension point of a family whose attention scores differ
+    (relative positions, a bias, another scale): override it. It is called
+    inside each layer's attention scope (`.../layer_N/attention/self`), so
+    variables made with tf.get_variable are per layer; `self.config` is
+    the config being built.
+
+    Args:
+      query, key: float Tensors [batch, heads, seq, size_per_head].
+
+    Returns:
+      float Tensor [batch, heads, seq (queries), seq (keys)]; Google's
+      query . key / sqrt(size_per_head) here.
+    """
+    return layers.dot_product_scores(query, key)
+
+  def attention_context(self, probs, value):
+    """One layer's attention output per head, from the probabilities.
+
+    Override it together with `attention_scores` when positions enter the
+    values too (NEZHA); called in the same scope.
+
+    Args:
+      probs: float Tensor [batch, heads, seq (queries), seq (keys)].
+      value: float Tensor [batch, heads, seq, size_per_head].
+
+    Returns:
+      float Tensor [batch, heads, seq, size_per_head]; Google's
+      probs . value here.
+    """
+    return layers.weighted_values(probs, value)
+
+  def attention(self):
+    """This family's `layers.Attention`, the hooks every layer calls."""
+    return layers.Attention(scores=self.attention_scores,
+                            context=self.attention_context)
 
   def get_pooled_output(self):
     """[batch_size, hidden_size]: the pooler's tanh(W * h_[CLS] + b)."""

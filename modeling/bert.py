@@ -36,21 +36,14 @@ def bert_embeddings(config, input_ids, token_type_ids, use_one_hot_embeddings,
   output, table = layers.embedding_lookup(
       input_ids, config.vocab_size, width, config.initializer_range,
       use_one_hot_embeddings=use_one_hot_embeddings)
-  if config.type_vocab_size:
-    output = layers.add_token_type_embeddings(
-        output, token_type_ids, config.type_vocab_size,
-        config.initializer_range)
-  output = layers.add_position_embeddings(
-      output, config.max_position_embeddings, config.initializer_range,
-      position_ids=position_ids)
-  output = layers.layer_norm_and_dropout(
-      output, config.hidden_dropout_prob,
-      getattr(config, "layer_norm_eps", 1e-12))
+  output = layers.embedding_postprocessor(output, token_type_ids, config,
+                                          position_ids)
   return output, table
 
 
 def bert_encoder(config, embedding_output, input_mask, batch_size,
-                 seq_length, packing=None):
+                 seq_length, packing=None,
+                 attention=layers.DOT_PRODUCT_ATTENTION):
   """`encoder/layer_N`: num_hidden_layers Transformer layers, each its own.
 
   Opens the `encoder` scope: call it inside the model's scope.
@@ -61,6 +54,7 @@ def bert_encoder(config, embedding_output, input_mask, batch_size,
     input_mask: int Tensor [batch_size, seq_length].
     batch_size, seq_length: ints or scalar tensors.
     packing: optional `base.Packing` (outputs unpacked per example).
+    attention: the family's `layers.Attention` (EncoderModel.attention()).
 
   Returns:
     List of num_hidden_layers float Tensors [batch_size, seq_length, hidden].
@@ -70,7 +64,7 @@ def bert_encoder(config, embedding_output, input_mask, batch_size,
     with tf.variable_scope("layer_%d" % layer_idx):
       return layers.transformer_layer(
           layer_input, attention_bias, batch_size, seq_length, config,
-          layers.BERT_LAYER_NAMES)
+          layers.BERT_LAYER_NAMES, attention)
 
   with tf.variable_scope("encoder"):
     return base.stack_layers(layer_fn, embedding_output, input_mask,
@@ -95,6 +89,16 @@ class BertModel(base.EncoderModel):
   ```
   """
 
+  model_type = "bert"
+  default_scope = "bert"
+  config_file = "bert_config.json"
+
+  @classmethod
+  def recognizes_checkpoint(cls, names):
+    """`<scope>/encoder/layer_N/...` (asked after the families whose names
+    contain it too: ELECTRA, DistilBERT, brightmart's ALBERT)."""
+    return any("/encoder/layer_" in n for n in names)
+
   def __init__(self, config, is_training, input_ids, input_mask=None,
                token_type_ids=None, use_one_hot_embeddings=False, scope=None,
                packing=None):
@@ -107,16 +111,18 @@ class BertModel(base.EncoderModel):
       input_mask: optional int Tensor [batch_size, seq_length], 1 = real token.
       token_type_ids: optional int Tensor [batch_size, seq_length].
       use_one_hot_embeddings: one-hot matmul embeddings (TPU style).
-      scope: variable scope; "bert" by default.
+      scope: variable scope; `default_scope` ("bert") by default.
       packing: optional `base.Packing`: the inputs are packed rows (see
         there); the outputs are per example.
     """
     layers.check_hidden_size(config)
     config = base.inference_config(config, is_training)
+    self.config = config
     (input_ids, input_mask, token_type_ids, batch_size,
      seq_length) = base.default_inputs(input_ids, input_mask, token_type_ids)
 
-    with tf.variable_scope(scope, default_name="bert") as model_scope:
+    with tf.variable_scope(scope,
+                           default_name=self.default_scope) as model_scope:
       self.name_scope = model_scope.original_name_scope
       with tf.variable_scope("embeddings"):
         embedded, self.embedding_table = bert_embeddings(
@@ -125,7 +131,8 @@ class BertModel(base.EncoderModel):
       self.embedding_output = base.unpack(embedded, packing)
 
       self.all_encoder_layers = bert_encoder(
-          config, embedded, input_mask, batch_size, seq_length, packing)
+          config, embedded, input_mask, batch_size, seq_length, packing,
+          self.attention())
       self.sequence_output = self.all_encoder_layers[-1]
       self.pooled_output = base.pooler(
           self.sequence_output, config.hidden_size, config.initializer_range)

@@ -33,6 +33,15 @@ class DistilBertModel(base.EncoderModel):
   DistilBertForSequenceClassification starts from.
   """
 
+  model_type = "distilbert"
+  default_scope = "distilbert"
+  config_file = "distilbert_config.json"
+
+  @classmethod
+  def recognizes_checkpoint(cls, names):
+    """Everything under `distilbert/` (convert_checkpoint.py's output)."""
+    return any(n.startswith("distilbert/") for n in names)
+
   def __init__(self, config, is_training, input_ids, input_mask=None,
                token_type_ids=None, use_one_hot_embeddings=False, scope=None,
                packing=None):
@@ -41,11 +50,13 @@ class DistilBertModel(base.EncoderModel):
     config = base.inference_config(config, is_training)
     config = copy.copy(config)
     config.type_vocab_size = 0
+    self.config = config
     del token_type_ids  # DistilBERT has no segment embeddings.
     (input_ids, input_mask, _, batch_size,
      seq_length) = base.default_inputs(input_ids, input_mask, None)
 
-    with tf.variable_scope(scope, default_name="distilbert") as model_scope:
+    with tf.variable_scope(scope,
+                           default_name=self.default_scope) as model_scope:
       self.name_scope = model_scope.original_name_scope
       with tf.variable_scope("embeddings"):
         embedded, self.embedding_table = bert.bert_embeddings(
@@ -54,6 +65,7 @@ class DistilBertModel(base.EncoderModel):
       self.embedding_output = base.unpack(embedded, packing)
 
       self.all_encoder_layers = bert.bert_encoder(
-          config, embedded, input_mask, batch_size, seq_length, packing)
+          config, embedded, input_mask, batch_size, seq_length, packing,
+          self.attention())
       self.sequence_output = self.all_encoder_layers[-1]
       self.pooled_output = self.sequence_output[:, 0, :]

@@ -22,6 +22,8 @@ Hugging Face names (convert_checkpoint.py --model_type=electra):
   discriminator_predictions.*                -> not converted (pre-training head)
 """
 
+import os
+
 import tensorflow.compat.v1 as tf
 
 from modeling import base
@@ -86,6 +88,23 @@ class ElectraModel(base.EncoderModel):
   `get_embedding_table()` is the word table [vocab, E].
   """
 
+  model_type = "electra"
+  default_scope = "electra"
+  config_file = "electra_config.json"
+
+  @classmethod
+  def recognizes_checkpoint(cls, names):
+    """The discriminator's `electra/encoder/...`."""
+    return any(n.startswith("electra/encoder/") for n in names)
+
+  @classmethod
+  def recognizes_config(cls, config, config_file):
+    """HFL's releases name the config `<size>_discriminator_config.json`;
+    ours is `electra_config.json`."""
+    del config
+    return bool(config_file) and os.path.basename(config_file).endswith(
+        ("discriminator_config.json", "electra_config.json"))
+
   def __init__(self, config, is_training, input_ids, input_mask=None,
                token_type_ids=None, use_one_hot_embeddings=False, scope=None,
                packing=None):
@@ -96,12 +115,14 @@ class ElectraModel(base.EncoderModel):
     """
     layers.check_hidden_size(config)
     config = electra_activation(base.inference_config(config, is_training))
+    self.config = config
     (input_ids, input_mask, token_type_ids, batch_size,
      seq_length) = base.default_inputs(input_ids, input_mask, token_type_ids)
     embedding_size = getattr(config, "embedding_size", None) or (
         config.hidden_size)
 
-    with tf.variable_scope(scope, default_name="electra") as model_scope:
+    with tf.variable_scope(scope,
+                           default_name=self.default_scope) as model_scope:
       self.name_scope = model_scope.original_name_scope
       with tf.variable_scope("embeddings"):
         embedded, self.embedding_table = bert.bert_embeddings(  # [b, s, E]
@@ -114,6 +135,7 @@ class ElectraModel(base.EncoderModel):
             name="embeddings_project")
       self.embedding_output = base.unpack(embedded, packing)
       self.all_encoder_layers = bert.bert_encoder(
-          config, embedded, input_mask, batch_size, seq_length, packing)
+          config, embedded, input_mask, batch_size, seq_length, packing,
+          self.attention())
       self.sequence_output = self.all_encoder_layers[-1]
       self.pooled_output = self.sequence_output[:, 0, :]  # [b, H]

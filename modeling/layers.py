@@ -1,7 +1,8 @@
-"""Building blocks shared by BERT, ALBERT and DistilBERT.
+"""Building blocks shared by BERT, ALBERT, DistilBERT and ELECTRA.
 
 Shapes, activations, dropout, layer norm, dense layers, embeddings, multi-head
-attention and one Transformer layer, all in plain `tf.compat.v1` ops (nothing
+attention (its scores and context an `Attention` a family may replace) and
+one Transformer layer, all in plain `tf.compat.v1` ops (nothing
 from TF 1.x contrib, nothing TF2-only), with the variable names of
 google-research/bert so official checkpoints restore by name.
 
@@ -304,6 +305,40 @@ def add_position_embeddings(input_tensor, max_position_embeddings,
   return input_tensor + tf.expand_dims(position_embeddings, 0)
 
 
+def embedding_postprocessor(input_tensor, token_type_ids, config,
+                           position_ids=None):
+  """The tail of every embedding: + segments, + positions, LayerNorm, dropout.
+
+  google-research/bert's `embedding_postprocessor`, reading its settings from
+  the config. Variables (in the current scope, `<model>/embeddings`):
+  `token_type_embeddings` [type_vocab_size, width] (none when the config's
+  `type_vocab_size` is 0, as DistilBERT), `position_embeddings`
+  [max_position_embeddings, width], `LayerNorm/{gamma,beta}` [width].
+
+  Args:
+    input_tensor: float Tensor [batch_size, seq_length, width], the word
+      embeddings (ALBERT's E-wide, or brightmart's projected to H).
+    token_type_ids: int Tensor [batch_size, seq_length].
+    config: `BertConfig` (type_vocab_size, max_position_embeddings,
+      initializer_range, hidden_dropout_prob, layer_norm_eps).
+    position_ids: optional int Tensor [batch_size, seq_length] (packed rows).
+
+  Returns:
+    float Tensor [batch_size, seq_length, width].
+  """
+  output = input_tensor
+  if config.type_vocab_size:
+    output = add_token_type_embeddings(
+        output, token_type_ids, config.type_vocab_size,
+        config.initializer_range)
+  output = add_position_embeddings(
+      output, config.max_position_embeddings, config.initializer_range,
+      position_ids=position_ids)
+  return layer_norm_and_dropout(
+      output, config.hidden_dropout_prob,
+      getattr(config, "layer_norm_eps", 1e-12))
+
+
 # ------------------------------------------------------------- attention ---
 
 # Graph collection of every attention layer's scores [B, N, S, S] (scaled
@@ -337,10 +372,55 @@ def block_attention_bias(example_ids, dtype=tf.float32):
   return (1.0 - allowed)[:, tf.newaxis, :, :] * -10000.0
 
 
+def dot_product_scores(query, key):
+  """Google's attention logits: query . key / sqrt(size_per_head).
+
+  Args:
+    query, key: float Tensors [batch, heads, seq, size_per_head].
+
+  Returns:
+    float Tensor [batch, heads, seq (queries), seq (keys)].
+  """
+  size_per_head = key.shape.as_list()[-1]
+  scores = tf.matmul(query, key, transpose_b=True)   # [B, N, S, S]
+  return scores * (1.0 / math.sqrt(float(size_per_head)))
+
+
+def weighted_values(probs, value):
+  """Google's attention context: the values averaged by the probabilities.
+
+  Args:
+    probs: float Tensor [batch, heads, seq (queries), seq (keys)].
+    value: float Tensor [batch, heads, seq, size_per_head].
+
+  Returns:
+    float Tensor [batch, heads, seq, size_per_head].
+  """
+  return tf.matmul(probs, value)
+
+
+# The arithmetic of one attention layer between its projections, the
+# extension point of a model family whose attention differs (relative
+# positions, a bias on the scores, another scale):
+#   scores: fn(query, key [B, N, S, D]) -> logits [B, N, S, S], before the
+#     mask bias and the softmax;
+#   context: fn(probs [B, N, S, S], value [B, N, S, D]) -> [B, N, S, D].
+# Both are called inside the layer's attention scope (e.g.
+# `bert/encoder/layer_3/attention/self`), so a variable they create with
+# tf.get_variable belongs to that layer, and is shared where the layer is
+# (ALBERT). A family supplies its own through `EncoderModel.attention()`.
+Attention = collections.namedtuple("Attention", ["scores", "context"])
+
+# google-research/bert's attention, every built-in family's.
+DOT_PRODUCT_ATTENTION = Attention(scores=dot_product_scores,
+                                  context=weighted_values)
+
+
 def multi_head_attention(from_tensor, attention_bias, batch_size, seq_length,
                          num_attention_heads, size_per_head,
                          attention_probs_dropout_prob=0.0,
-                         initializer_range=0.02):
+                         initializer_range=0.02,
+                         attention=DOT_PRODUCT_ATTENTION):
   """Self-attention, variables `query`, `key`, `value` in the current scope.
 
   Args:
@@ -352,6 +432,7 @@ def multi_head_attention(from_tensor, attention_bias, batch_size, seq_length,
     size_per_head: D, with N * D the output width.
     attention_probs_dropout_prob: dropout on the attention probabilities.
     initializer_range: kernel initializer stddev.
+    attention: an `Attention`: how scores and context are computed.
 
   Returns:
     float Tensor [batch_size * seq_length, N * D] (heads concatenated).
@@ -369,16 +450,14 @@ def multi_head_attention(from_tensor, attention_bias, batch_size, seq_length,
   key = split_heads(dense(from_tensor, width, init, name="key"))
   value = split_heads(dense(from_tensor, width, init, name="value"))
 
-  # [B, N, S, S]
-  scores = tf.matmul(query, key, transpose_b=True)
-  scores = scores * (1.0 / math.sqrt(float(size_per_head)))
+  scores = attention.scores(query, key)             # [B, N, S, S]
   scores += attention_bias
   # Kept in a graph collection for whoever needs them (distillation's
   # attention loss); EncoderModel.get_attention_scores finds its own.
   tf.add_to_collection(ATTENTION_SCORES, scores)
   probs = dropout(tf.nn.softmax(scores), attention_probs_dropout_prob)
 
-  context = tf.matmul(probs, value)                  # [B, N, S, D]
+  context = attention.context(probs, value)         # [B, N, S, D]
   context = tf.transpose(context, [0, 2, 1, 3])      # [B, S, N, D]
   return tf.reshape(context, [-1, width])            # [B*S, N*D]
 
@@ -424,17 +503,19 @@ def _scoped(path, fn, *args, **kwargs):
 
 def _attention_block(layer_input, attention_bias, batch_size, seq_length,
                      num_attention_heads, size_per_head,
-                     attention_probs_dropout_prob, initializer_range, name):
+                     attention_probs_dropout_prob, initializer_range,
+                     attention, name):
   """multi_head_attention inside the scope `name` (for `_scoped`)."""
   with tf.variable_scope(name):
     return multi_head_attention(
         layer_input, attention_bias, batch_size, seq_length,
         num_attention_heads, size_per_head, attention_probs_dropout_prob,
-        initializer_range)
+        initializer_range, attention)
 
 
 def transformer_layer(layer_input, attention_bias, batch_size, seq_length,
-                      config, names=BERT_LAYER_NAMES):
+                      config, names=BERT_LAYER_NAMES,
+                      attention=DOT_PRODUCT_ATTENTION):
   """One post-LN Transformer layer (attention + feed-forward).
 
   Args:
@@ -444,6 +525,7 @@ def transformer_layer(layer_input, attention_bias, batch_size, seq_length,
     config: `BertConfig` (hidden_size, heads, intermediate_size, hidden_act,
       dropouts, initializer_range, layer_norm_eps).
     names: a `LayerNames`, the variable layout of this family.
+    attention: an `Attention`, the family's scores and context.
 
   Returns:
     float Tensor [batch_size * seq_length, hidden_size].
@@ -461,7 +543,7 @@ def transformer_layer(layer_input, attention_bias, batch_size, seq_length,
   attention = _scoped(names.attention, _attention_block, layer_input,
                       attention_bias, batch_size, seq_length, heads,
                       hidden_size // heads, attention_dropout,
-                      config.initializer_range)
+                      config.initializer_range, attention)
   attention = _scoped(names.attention_output, dense, attention, hidden_size,
                       init)
   attention = dropout(attention, hidden_dropout)

@@ -96,7 +96,10 @@ def find_pretrained(init_checkpoint=None, bert_config_file=None,
   names = (checkpoint_lib.list_checkpoint_variables(prefix)
            if prefix else None)
   inferred = families.infer_model_type(config, names, bert_config_file)
-  if model_type and names is not None and model_type != inferred:
+  # A family built on the inferred one (a subclass) reads its checkpoints.
+  if model_type and names is not None and not issubclass(
+      families.FAMILIES.family(model_type),
+      families.FAMILIES.family(inferred)):
     example = _example_encoder_variable(names)
     raise checkpoint_lib.CheckpointError(
         "--model_type=%s but the checkpoint %s looks like %s (it holds %s "
