@@ -6,7 +6,7 @@ the pooled output, then `output_weights` [num_labels, hidden] and
 scope, so a restore report lists them as "initialised here").
 `pool_windows` turns the logits of a long text's windows into the text's.
 
-Tagging (finetuning/tagging.py): `token_logits` (optional BiLSTM, then a
+Tagging (bert_toolkit/tasks/tagging.py): `token_logits` (optional BiLSTM, then a
 per-token projection), `masked_token_cross_entropy` (softmax loss over the
 labelled positions only) and `crf_partial_log_likelihood` (CRF loss with
 unlabelled positions summed out).
@@ -139,7 +139,7 @@ def softmax_cross_entropy(logits, label_ids, num_labels, class_weights=None,
 
 # ------------------------------------------------------- token tagging ---
 #
-# The tagging head (finetuning/tagging.py): optional BiLSTM over the
+# The tagging head (bert_toolkit/tasks/tagging.py): optional BiLSTM over the
 # encoder's sequence output, then a per-token projection to tag scores, under
 # the variable scope "tagger" ("tagger/output_weights", "tagger/output_bias",
 # "tagger/bilstm/...", "tagger/transitions" for the CRF).
