@@ -33,6 +33,7 @@ import collections
 import json
 import os
 import re
+import subprocess
 
 CODE_EXTENSIONS = (".py", ".js", ".css", ".html", ".sh")
 KIND_NAMES = ("ner", "classifier", "classification", "distillation",
@@ -48,6 +49,16 @@ KIND_BRANCH = re.compile(
 
 
 def code_files(tree):
+  """The code files outside tests/: git's tracked files in a checkout,
+  else every file below tree."""
+  if os.path.isdir(os.path.join(tree, ".git")):
+    listed = subprocess.run(["git", "-C", tree, "ls-files"], check=True,
+                            stdout=subprocess.PIPE,
+                            universal_newlines=True).stdout.split()
+    for rel in listed:
+      if rel.endswith(CODE_EXTENSIONS) and not rel.startswith("tests/"):
+        yield os.path.join(tree, rel)
+    return
   for folder, dirs, files in os.walk(tree):
     dirs[:] = sorted(d for d in dirs if not d.startswith(".") and
                      d not in ("tests", "__pycache__", "node_modules"))
