@@ -5,7 +5,8 @@ tokenization.py, plus character spans for NER and model-input building.
   vocab.py      load_vocab, check_vocab_size, VocabError, convert_* lookups
   basic.py      BasicTokenizer and the char classes (whitespace, control, ...)
   wordpiece.py  WordpieceTokenizer
-  full.py       FullTokenizer, validate_case_matches_checkpoint
+  full.py       FullTokenizer, from_vocab (the factory), model_do_lower_case,
+                validate_case_matches_checkpoint
   spans.py      tokenize_with_spans, tokenize_units (NER alignment)
   inputs.py     truncate_seq_pair, build_inputs ([CLS] a [SEP] b [SEP])
 """
@@ -15,7 +16,9 @@ from tokenization.basic import is_chinese_char
 from tokenization.basic import is_control
 from tokenization.basic import is_punctuation
 from tokenization.basic import is_whitespace
+from tokenization.full import from_vocab
 from tokenization.full import FullTokenizer
+from tokenization.full import model_do_lower_case
 from tokenization.full import validate_case_matches_checkpoint
 from tokenization.inputs import build_inputs
 from tokenization.inputs import truncate_seq_pair
@@ -41,8 +44,9 @@ __all__ = (
     "BasicTokenizer", "FullTokenizer", "VocabError", "WordpieceTokenizer",
     "build_inputs", "check_vocab_size", "convert_by_vocab",
     "convert_ids_to_tokens", "convert_to_unicode", "convert_tokens_to_ids",
-    "is_chinese_char", "is_control", "is_punctuation", "is_whitespace",
-    "load_vocab", "printable_text", "tokenize_units", "tokenize_with_spans",
+    "from_vocab", "is_chinese_char", "is_control", "is_punctuation",
+    "is_whitespace", "load_vocab", "model_do_lower_case", "printable_text",
+    "tokenize_units", "tokenize_with_spans",
     "truncate_seq_pair", "validate_case_matches_checkpoint",
     "whitespace_tokenize",
 )

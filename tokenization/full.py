@@ -1,5 +1,7 @@
-"""FullTokenizer (BasicTokenizer then WordPiece, with the vocab's ids) and the
-do_lower_case-vs-checkpoint name check `validate_case_matches_checkpoint`.
+"""FullTokenizer (BasicTokenizer then WordPiece, with the vocab's ids), the
+factory the toolkit builds it with (`from_vocab`, casing a model carries:
+`model_do_lower_case`) and the do_lower_case-vs-checkpoint name check
+`validate_case_matches_checkpoint`.
 
 Token for token the same as google-research/bert's FullTokenizer.
 """
@@ -52,6 +54,21 @@ def validate_case_matches_checkpoint(do_lower_case, init_checkpoint):
       "folder), pass --skip_case_check." % (
           actual_flag, init_checkpoint, model_name, case_name,
           opposite_flag))
+
+
+def model_do_lower_case(config, default):
+  """The casing a model carries: `config.do_lower_case` when it is a bool
+  (what convert_checkpoint.py read from a Hugging Face folder's
+  tokenizer_config.json), else `default`."""
+  value = getattr(config, "do_lower_case", None)
+  return value if isinstance(value, bool) else default
+
+
+def from_vocab(vocab_file, do_lower_case=True):
+  """The toolkit's one way to build a tokenizer: a FullTokenizer over
+  vocab_file (a run's, a model folder's or an export's assets/vocab.txt)
+  with the resolved casing (VocabError if the file is missing)."""
+  return FullTokenizer(vocab_file, do_lower_case)
 
 
 class FullTokenizer(object):

@@ -67,11 +67,12 @@ def main(_):
   # folder's tokenizer_config.json), else true.
   do_lower_case = flags_common.given(FLAGS, "do_lower_case")
   if do_lower_case is None:
-    do_lower_case = getattr(files.config, "do_lower_case", FLAGS.do_lower_case)
+    do_lower_case = tokenization.model_do_lower_case(files.config,
+                                                     FLAGS.do_lower_case)
   modeling.check_inputs(files, do_lower_case, FLAGS.max_seq_length,
                         check_case=not FLAGS.skip_case_check)
 
-  tokenizer = tokenization.FullTokenizer(files.vocab_file, do_lower_case)
+  tokenizer = tokenization.from_vocab(files.vocab_file, do_lower_case)
   examples = extraction.read_examples(FLAGS.input_file)
   features = extraction.convert_examples(examples, tokenizer,
                                          FLAGS.max_seq_length)

@@ -81,8 +81,8 @@ class Run(object):
     self.output_dir = resolved.settings.output_dir
     self.do_lower_case = resolved.do_lower_case
     self.max_seq_length = resolved.max_seq_length
-    self.tokenizer = tokenization.FullTokenizer(self.files.vocab_file,
-                                                self.do_lower_case)
+    self.tokenizer = tokenization.from_vocab(self.files.vocab_file,
+                                             self.do_lower_case)
     self.state = training.RunState()
     self.estimator = None
     self.plan = distribution.plan(self.train.distribution_strategy,
@@ -224,9 +224,9 @@ def _input_settings(settings, info, files):
   model's own (do_lower_case that convert_checkpoint.py read from a
   Hugging Face tokenizer_config.json), else the default."""
   defaults = settings_lib.defaults(settings_lib.RUN_SETTINGS)
-  model_case = getattr(files.config, "do_lower_case", None) if files else None
-  if isinstance(model_case, bool):
-    defaults["do_lower_case"] = model_case
+  if files:
+    defaults["do_lower_case"] = tokenization.model_do_lower_case(
+        files.config, defaults["do_lower_case"])
   values = []
   for name in ("do_lower_case", "max_seq_length"):
     value = getattr(settings, name)

@@ -121,7 +121,7 @@ class Predictor(object):
       raise PredictorError("max_seq_length=%d: must be in 3..%d (the model's "
                            "max_position_embeddings)" %
                            (self.max_seq_length, limit))
-    self.tokenizer = tokenization.FullTokenizer(
+    self.tokenizer = tokenization.from_vocab(
         os.path.join(self.export_dir, "assets", self.config["vocab_file"]),
         self.config["do_lower_case"])
     self.codec = kinds.task_class(self.kind).serving_codec(
