@@ -393,3 +393,46 @@ def test_the_engine_serving_and_studio_name_no_task_kind():
             offenders.append("%s:%d %r" % (os.path.relpath(path, REPO_DIR),
                                            number, name))
   assert not offenders, offenders
+
+
+# ------------------------------------------- one way to write atomically ---
+
+def test_files_are_renamed_into_place_only_by_the_atomic_module():
+  """Every temporary-then-rename write goes through bert_toolkit.runs.atomic
+  (replacing / replacing_path), so temporaries have the names run_info's
+  cleanup knows and are removed when a write fails: no other library module
+  renames files."""
+  allowed = {
+      os.path.join("bert_toolkit", "runs", "atomic.py"):
+          "the one implementation of replacing / replacing_path / recover",
+  }
+  renames = {"os.replace", "os.rename", "os.renames", "shutil.move",
+             "tf.gfile.Rename", "tf.io.gfile.rename", "gfile.Rename",
+             "gfile.rename"}
+
+  def dotted(node):
+    parts = []
+    while isinstance(node, ast.Attribute):
+      parts.append(node.attr)
+      node = node.value
+    if isinstance(node, ast.Name):
+      parts.append(node.id)
+      return ".".join(reversed(parts))
+    return None
+
+  offenders = []
+  for relpath, path in _library_files():
+    if relpath in allowed:
+      continue
+    tree = ast.parse(open(path, encoding="utf-8").read())
+    for node in ast.walk(tree):
+      name = None
+      if isinstance(node, ast.Call):
+        name = dotted(node.func)
+      elif isinstance(node, ast.ImportFrom) and node.module in ("os",
+                                                                "shutil"):
+        name = next((node.module + "." + a.name for a in node.names
+                     if node.module + "." + a.name in renames), None)
+      if name in renames:
+        offenders.append("%s:%d %s" % (relpath, node.lineno, name))
+  assert not offenders, offenders

@@ -30,6 +30,7 @@ REPO_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO_DIR)
 
 from bert_toolkit.data import ner_data  # pylint: disable=g-import-not-at-top
+from bert_toolkit.runs import atomic  # pylint: disable=g-import-not-at-top
 
 DATA_DIR = os.path.join(os.path.dirname(REPO_DIR), "shared", "data")
 SOURCES = ("chnsenticorp/train.tsv", "msra_ner/msra_train_bio",
@@ -91,8 +92,7 @@ def main():
   parser.add_argument("--data_dir", default=DATA_DIR)
   args = parser.parse_args()
   report = {"files": [], "documents": 0, "lines": 0, "chars": 0}
-  tmp = args.output_file + ".tmp"
-  with open(tmp, "w", encoding="utf-8") as out:
+  with atomic.replacing(args.output_file) as out:
     for source in SOURCES:
       path = os.path.join(args.data_dir, source)
       with open(path, "rb") as f:
@@ -112,7 +112,6 @@ def main():
       report["documents"] += documents
       report["lines"] += lines
       report["chars"] += chars
-  os.replace(tmp, args.output_file)
   with open(args.output_file + ".json", "w") as f:
     json.dump(report, f, indent=2)
   print(json.dumps(report, indent=2))

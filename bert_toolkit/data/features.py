@@ -26,6 +26,7 @@ import os
 
 import tensorflow.compat.v1 as tf
 
+from bert_toolkit.runs import atomic
 from bert_toolkit.runs.progress import Progress
 from bert_toolkit.runs.run_info import atomic_json
 from bert_toolkit.runs.run_info import file_digest
@@ -129,11 +130,10 @@ def _usable_meta(path, meta_path, key):
 
 def _write_records(path, records, split, num_examples_hint):
   """Writes records to path via a temporary file; returns its metadata."""
-  tmp = "%s.tmp-%d" % (path, os.getpid())
   progress = Progress("write %s features" % split,
                       total_examples=num_examples_hint)
   count, truncated, lengths = 0, 0, collections.Counter()
-  try:
+  with atomic.replacing_path(path) as tmp:
     with tf.io.TFRecordWriter(tmp) as writer:
       for record in records:
         truncated += int(record.pop("_truncated", [0])[0])
@@ -146,9 +146,5 @@ def _write_records(path, records, split, num_examples_hint):
             "mean_length": (sum(k * v for k, v in lengths.items()) /
                             max(count, 1)),
             "bytes": os.path.getsize(tmp), "sha256": file_digest(tmp)}
-    os.replace(tmp, path)
-  finally:
-    if os.path.exists(tmp):
-      os.remove(tmp)
   progress.done("%d truncated to max_seq_length" % truncated)
   return meta

@@ -44,6 +44,7 @@ Beyond Google:
 """
 
 import collections
+import contextlib
 import functools
 import glob
 import json
@@ -53,6 +54,7 @@ import random
 import time
 
 from bert_toolkit.errors import InputError
+from bert_toolkit.runs import atomic
 from bert_toolkit.errors import SettingsError
 
 MASK, CLS, SEP = "[MASK]", "[CLS]", "[SEP]"
@@ -448,7 +450,7 @@ def _tools(vocab_file, do_lower_case, word_segmentation, word_list):
   """The tokenizer, segmenter and vocab words a worker needs, built once per
   process (a memo of a pure construction, not shared state)."""
   import tokenization  # pylint: disable=g-import-not-at-top
-  tokenizer = tokenization.FullTokenizer(vocab_file, do_lower_case)
+  tokenizer = tokenization.from_vocab(vocab_file, do_lower_case)
   return (tokenizer, WordSegmenter(word_segmentation, word_list),
           list(tokenizer.vocab.keys()))
 
@@ -500,48 +502,48 @@ def create(settings):
   jobs = ((index, chunk, settings) for index, chunk in enumerate(chunks_of(
       read_documents(settings.input_files, counts),
       settings.documents_per_chunk)))
-  tmp_files = ["%s.tmp-%d" % (p, os.getpid()) for p in settings.output_files]
-  writers = [tf.io.TFRecordWriter(p) for p in tmp_files]
-  started = last = time.time()
-  written = 0
-  pool = None
-  try:
-    if settings.num_workers > 1:
-      pool = multiprocessing.get_context("fork").Pool(settings.num_workers)
-      results = _in_order(pool, jobs, 2 * settings.num_workers)
-    else:
-      results = (process_chunk(job) for job in jobs)
-    for examples, chunk_counts in results:
-      counts.update(chunk_counts)
-      for example in examples:
-        writers[written % len(writers)].write(example)
-        written += 1
-      now = time.time()
-      if now - last >= settings.log_every_seconds:
-        last = now
-        _log_progress(counts, total_bytes, now - started)
-    if pool is not None:
-      pool.close()
-      pool.join()
-      pool = None
-  finally:
-    if pool is not None:
-      # A bad input line stopped the reading: stop the workers now, or the
-      # pool's finalizer prints a traceback under the one-line error.
-      pool.terminate()
-      pool.join()
-    for writer in writers:
-      writer.close()
-  if not counts["instances"]:
-    for tmp in tmp_files:
-      os.remove(tmp)
-    raise InputError(",".join(settings.input_files), None,
-                     "no training instance: the input holds no text "
-                     "(%d empty file(s))" % counts["empty_files"],
-                     "Give files with one sentence a line and blank lines "
-                     "between documents")
-  for tmp, path in zip(tmp_files, settings.output_files):
-    os.replace(tmp, path)
+  # Each output is written through its temporary, renamed into place when
+  # all are complete (removed if anything fails).
+  with contextlib.ExitStack() as outputs:
+    tmp_files = [outputs.enter_context(atomic.replacing_path(p))
+                 for p in settings.output_files]
+    writers = [tf.io.TFRecordWriter(p) for p in tmp_files]
+    started = last = time.time()
+    written = 0
+    pool = None
+    try:
+      if settings.num_workers > 1:
+        pool = multiprocessing.get_context("fork").Pool(settings.num_workers)
+        results = _in_order(pool, jobs, 2 * settings.num_workers)
+      else:
+        results = (process_chunk(job) for job in jobs)
+      for examples, chunk_counts in results:
+        counts.update(chunk_counts)
+        for example in examples:
+          writers[written % len(writers)].write(example)
+          written += 1
+        now = time.time()
+        if now - last >= settings.log_every_seconds:
+          last = now
+          _log_progress(counts, total_bytes, now - started)
+      if pool is not None:
+        pool.close()
+        pool.join()
+        pool = None
+    finally:
+      if pool is not None:
+        # A bad input line stopped the reading: stop the workers now, or the
+        # pool's finalizer prints a traceback under the one-line error.
+        pool.terminate()
+        pool.join()
+      for writer in writers:
+        writer.close()
+    if not counts["instances"]:
+      raise InputError(",".join(settings.input_files), None,
+                       "no training instance: the input holds no text "
+                       "(%d empty file(s))" % counts["empty_files"],
+                       "Give files with one sentence a line and blank lines "
+                       "between documents")
   stats = summary(counts, settings, time.time() - started)
   tf.logging.info("create_pretraining_data: %s", json.dumps(stats))
   return stats

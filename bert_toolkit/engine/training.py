@@ -31,6 +31,7 @@ import numpy as np
 import tensorflow.compat.v1 as tf
 
 import modeling
+from bert_toolkit.runs import atomic
 from bert_toolkit.runs import curves
 from bert_toolkit.engine import distribution
 from bert_toolkit.data import encoding
@@ -346,32 +347,20 @@ def copy_checkpoint(prefix, target_dir):
   a kill at any point leaves a complete target_dir or target_dir.old
   (which `recover_best` puts back).
   """
-  tmp, old = target_dir + ".tmp", target_dir + ".old"
-  if os.path.exists(tmp):
-    shutil.rmtree(tmp)
-  os.makedirs(tmp)
-  for path in glob.glob(prefix + ".*"):
-    shutil.copy(path, tmp)
-  with open(os.path.join(tmp, "checkpoint"), "w") as f:
-    f.write('model_checkpoint_path: "%s"\n' % os.path.basename(prefix))
-  if os.path.exists(target_dir):
-    if os.path.exists(old):
-      shutil.rmtree(old)
-    os.replace(target_dir, old)
-  os.replace(tmp, target_dir)
-  if os.path.exists(old):
-    shutil.rmtree(old)
+  with atomic.replacing_path(target_dir, temporary=target_dir + ".tmp",
+                             backup=target_dir + ".old") as tmp:
+    os.makedirs(tmp)
+    for path in glob.glob(prefix + ".*"):
+      shutil.copy(path, tmp)
+    with open(os.path.join(tmp, "checkpoint"), "w") as f:
+      f.write('model_checkpoint_path: "%s"\n' % os.path.basename(prefix))
 
 
 def recover_best(output_dir):
   """Puts back best/ from best.old/ after a kill in copy_checkpoint; drops
   a half-made best.tmp/."""
   best = os.path.join(output_dir, BEST_DIR)
-  if not os.path.exists(best) and os.path.isdir(best + ".old"):
-    os.replace(best + ".old", best)
-  for leftover in (best + ".tmp", best + ".old"):
-    if os.path.exists(leftover):
-      shutil.rmtree(leftover)
+  atomic.recover(best, best + ".tmp", best + ".old")
 
 
 def _state_path(output_dir):

@@ -45,6 +45,7 @@ import tensorflow.compat.v1 as tf
 
 import modeling
 from bert_toolkit import kinds
+from bert_toolkit.runs import atomic
 from bert_toolkit.runs.atomic import atomic_json
 from bert_toolkit.runs.atomic import atomic_text
 from bert_toolkit.errors import SettingsError
@@ -102,9 +103,8 @@ def write(output_dir, kind, model_type, config, vocab_file, do_lower_case,
   os.makedirs(output_dir, exist_ok=True)
   target_vocab = os.path.join(output_dir, VOCAB_FILE)
   if os.path.abspath(vocab_file) != os.path.abspath(target_vocab):
-    tmp = "%s.tmp-%d" % (target_vocab, os.getpid())
-    shutil.copyfile(vocab_file, tmp)
-    os.replace(tmp, target_vocab)
+    with atomic.replacing_path(target_vocab) as tmp:
+      shutil.copyfile(vocab_file, tmp)
   info = {
       "format": FORMAT,
       "kind": kind,
@@ -329,13 +329,17 @@ _TEMPORARY = re.compile(r"\.tmp-(\d+)$")
 
 
 def remove_dead_temporaries(folder):
-  """Deletes `*.tmp-<pid>` files whose writer process no longer runs."""
+  """Deletes `*.tmp-<pid>` files (and folders: atomic.replacing_path writes
+  those too) whose writer process no longer runs."""
   removed = []
   for path in glob.glob(os.path.join(folder, "*.tmp-*")):
     m = _TEMPORARY.search(path)
     if m and not _process_alive(int(m.group(1))):
       try:
-        os.remove(path)
+        if os.path.isdir(path) and not os.path.islink(path):
+          shutil.rmtree(path)
+        else:
+          os.remove(path)
         removed.append(path)
       except OSError:
         pass
@@ -413,11 +417,9 @@ def read_labels(path):
 
 def write_labels(path, labels):
   """Saves the label list, one a line (atomically)."""
-  tmp = "%s.tmp-%d" % (path, os.getpid())
-  with open(tmp, "w", encoding="utf-8") as f:
+  with atomic.replacing(path) as f:
     for label in labels:
       f.write(label + "\n")
-  os.replace(tmp, path)
 
 
 # A multi-label classifier's per-label thresholds, tuned on dev by the final

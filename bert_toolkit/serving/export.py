@@ -47,6 +47,7 @@ import tensorflow.compat.v1 as tf
 
 import modeling
 from bert_toolkit import kinds
+from bert_toolkit.runs import atomic
 from bert_toolkit.runs import run_info as run_info_lib
 from bert_toolkit.engine import task as task_lib
 from modeling import families
@@ -215,7 +216,6 @@ def export(run_dir, export_base, version=None, checkpoint=None):
     with open(os.path.join(assets_dir, signatures.SERVING_CONFIG_FILE), "w",
               encoding="utf-8") as f:
       json.dump(config, f, indent=2, ensure_ascii=False)
-    model_dir = os.path.join(staging, "model")
     graph = tf.Graph()
     with graph.as_default():
       examples, raw, features = serving_inputs(
@@ -232,7 +232,10 @@ def export(run_dir, export_base, version=None, checkpoint=None):
           signatures.EXAMPLES_SIGNATURE: _signature(
               {signatures.EXAMPLES_INPUT: examples}, outputs),
       }
-      with tf.Session(graph=graph) as sess:
+      # Written in the hidden staging folder, renamed to the version's
+      # name when complete.
+      with tf.Session(graph=graph) as sess, atomic.replacing_path(
+          target, temporary=os.path.join(staging, "model")) as model_dir:
         _restore(sess, checkpoint)
         builder = tf.saved_model.builder.SavedModelBuilder(model_dir)
         builder.add_meta_graph_and_variables(
@@ -242,7 +245,6 @@ def export(run_dir, export_base, version=None, checkpoint=None):
                 tf.GraphKeys.ASSET_FILEPATHS),
             strip_default_attrs=True)
         builder.save()
-    os.rename(model_dir, target)
   finally:
     shutil.rmtree(staging, ignore_errors=True)
   tf.logging.info("Exported %s (step %s) to %s", checkpoint, global_step,

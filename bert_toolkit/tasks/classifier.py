@@ -37,6 +37,7 @@ import tensorflow.compat.v1 as tf
 
 from bert_toolkit.data import encoding
 from bert_toolkit.tasks import metrics
+from bert_toolkit.runs import atomic
 from bert_toolkit.runs import run_info
 from bert_toolkit.engine import task as task_lib
 from bert_toolkit.data import classification as tasks_lib
@@ -476,8 +477,7 @@ def write_multi_label_predictions(path, rows, examples, labels, separator,
                                   thresholds):
   """test_results.tsv of a multi-label run: index, the predicted labels
   joined by the separator, prob_<label> per label, text_a, text_b."""
-  tmp = "%s.tmp-%d" % (path, os.getpid())
-  with open(tmp, "w", encoding="utf-8") as f:
+  with atomic.replacing(path) as f:
     f.write("\t".join(["index", "labels"] +
                       ["prob_%s" % label for label in labels] +
                       ["text_a", "text_b"]) + "\n")
@@ -490,7 +490,6 @@ def write_multi_label_predictions(path, rows, examples, labels, separator,
           ["%.6f" % p for p in row["probabilities"]] +
           [_one_line(example.text_a), _one_line(example.text_b or "")]) +
               "\n")
-  os.replace(tmp, path)
   return len(rows)
 
 
@@ -508,15 +507,13 @@ def write_predictions(path, predictions, examples, labels,
   empty text have no line there (the reader's warning counts them).
   """
   rows = sorted(predictions, key=lambda p: int(p["example_index"]))
-  tmp = "%s.tmp-%d" % (path, os.getpid())
-  with open(tmp, "w", encoding="utf-8") as f:
+  with atomic.replacing(path) as f:
     if google_format:
       for row in rows:
         f.write("\t".join(str(float(p)) for p in row["probabilities"]) +
                 "\n")
     else:
       _write_full_rows(f, rows, examples, labels)
-  os.replace(tmp, path)
   return len(rows)
 
 

@@ -56,6 +56,7 @@ import tensorflow.compat.v1 as tf
 import modeling
 from bert_toolkit import kinds
 from bert_toolkit.data import encoding
+from bert_toolkit.runs import atomic
 from bert_toolkit.runs import run_info
 from bert_toolkit.data import split_files
 from bert_toolkit.engine import task as task_lib
@@ -191,23 +192,18 @@ def write_student_from_pretrained(files, teacher, target_dir):
 def _write_checkpoint(values, config, model_type, vocab_file, target_dir):
   """Saves name -> array as target_dir/model.ckpt (+ config, vocab), written
   in a temporary folder renamed into place."""
-  tmp = "%s.tmp-%d" % (target_dir, os.getpid())
-  if os.path.exists(tmp):
-    shutil.rmtree(tmp)
-  os.makedirs(tmp)
-  with tf.Graph().as_default():
-    variables = [tf.Variable(value, name=name) for name, value in
-                 values.items()]
-    with tf.Session() as sess:
-      sess.run(tf.variables_initializer(variables))
-      tf.train.Saver(variables).save(sess, os.path.join(tmp, "model.ckpt"))
-  with open(os.path.join(tmp, modeling.families.CONFIG_FILES[model_type]),
-            "w", encoding="utf-8") as f:
-    f.write(config.to_json_string())
-  shutil.copyfile(vocab_file, os.path.join(tmp, "vocab.txt"))
-  if os.path.exists(target_dir):
-    shutil.rmtree(target_dir)
-  os.replace(tmp, target_dir)
+  with atomic.replacing_path(target_dir) as tmp:
+    os.makedirs(tmp)
+    with tf.Graph().as_default():
+      variables = [tf.Variable(value, name=name) for name, value in
+                   values.items()]
+      with tf.Session() as sess:
+        sess.run(tf.variables_initializer(variables))
+        tf.train.Saver(variables).save(sess, os.path.join(tmp, "model.ckpt"))
+    with open(os.path.join(tmp, modeling.families.CONFIG_FILES[model_type]),
+              "w", encoding="utf-8") as f:
+      f.write(config.to_json_string())
+    shutil.copyfile(vocab_file, os.path.join(tmp, "vocab.txt"))
 
 
 # -------------------------------------------------------------- losses ---

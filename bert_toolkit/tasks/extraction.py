@@ -19,6 +19,7 @@ import modeling
 from bert_toolkit.data import encoding
 from bert_toolkit.data import split_files
 from bert_toolkit.errors import InputError
+from bert_toolkit.runs import atomic
 from bert_toolkit.runs.progress import Progress
 
 Example = collections.namedtuple("Example", ["unique_id", "text_a", "text_b"])
@@ -169,36 +170,17 @@ def sentence_vector(outputs, pooling, layer_index):
   return layer.mean(axis=0)
 
 
-class AtomicWriter(object):
-  """Writes `path` through a temporary file renamed into place on success,
-  so a killed run never leaves a half-written output under the real name."""
-
-  def __init__(self, path, mode="w"):
-    self.path = path
-    self.tmp = "%s.tmp-%d" % (path, os.getpid())
-    self.mode = mode
-    self.handle = None
-
-  def __enter__(self):
-    directory = os.path.dirname(os.path.abspath(self.path))
-    if not os.path.isdir(directory):
-      os.makedirs(directory)
-    kwargs = {} if "b" in self.mode else {"encoding": "utf-8"}
-    self.handle = open(self.tmp, self.mode, **kwargs)
-    return self.handle
-
-  def __exit__(self, exc_type, exc, tb):
-    self.handle.close()
-    if exc_type is None:
-      os.replace(self.tmp, self.path)
-    elif os.path.exists(self.tmp):
-      os.remove(self.tmp)
-    return False
+def _output_file(path, mode="w"):
+  """Writes `path` (its folder made if needed) through a temporary file
+  renamed into place on success (atomic.replacing), so a killed run never
+  leaves a half-written output under the real name."""
+  os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+  return atomic.replacing(path, mode)
 
 
 def write_json(path, results, layer_indexes):
   """Streams Google-format JSON lines of (feature, outputs) to `path`."""
-  with AtomicWriter(path) as writer:
+  with _output_file(path) as writer:
     for feature, outputs in results:
       writer.write(json.dumps(json_record(feature, outputs, layer_indexes),
                               ensure_ascii=False) + "\n")
@@ -208,5 +190,5 @@ def write_npy(path, results, pooling, layer_index):
   """Writes a [num_inputs, hidden] float32 matrix, one row per input line."""
   vectors = [sentence_vector(outputs, pooling, layer_index)
              for _, outputs in results]
-  with AtomicWriter(path, "wb") as writer:
+  with _output_file(path, "wb") as writer:
     np.save(writer, np.stack(vectors).astype(np.float32))
