@@ -254,14 +254,12 @@ class Task(object):
     (default the teacher's) with the given reading settings (a
     classifier's columns)."""
     del info, where, task_name, columns
-    raise SettingsError("a %s run cannot be a distillation teacher" %
-                        cls.kind)
+    raise _not_a_teacher(cls.kind)
 
   def distill_adaptor(self, num_labels, max_seq_length):
     """This task's DistillAdaptor (see DistillAdaptor)."""
     if self.DISTILL is None:
-      raise SettingsError("a %s run cannot be a distillation teacher" %
-                          self.kind)
+      raise _not_a_teacher(self.kind)
     return self.DISTILL(self, num_labels, max_seq_length)
 
   @classmethod
@@ -399,6 +397,10 @@ class Task(object):
 
   def predict(self, run, data, checkpoint):
     raise NotImplementedError
+
+
+def _not_a_teacher(kind):
+  return SettingsError("a %s run cannot be a distillation teacher" % kind)
 
 
 def encoder_from_features(model_type, config, features, is_training):

@@ -45,6 +45,13 @@ from bert_toolkit.errors import SettingsError
 from modeling import heads
 
 
+# The classifier's own settings beside google_output_format: what it reads
+# (columns) and its head settings (None: the run's, else the default).
+READING_AND_HEAD = ("text_a_column", "text_b_column", "label_column",
+                    "truncation", "multi_label", "label_separator",
+                    "long_text", "window_stride", "window_pooling")
+
+
 class ClassifierCodec(task_lib.ServingCodec):
   """Raw texts to a served classifier and back.
 
@@ -131,6 +138,10 @@ class Classifier(task_lib.Task):
   kind = "classifier"
   CODEC = ClassifierCodec
   DISTILL = ClassifierDistill
+  best_metrics = ("accuracy", "macro_f1")
+  HEAD_DEFAULTS = (("truncation", "head"), ("multi_label", False),
+                   ("label_separator", ","), ("long_text", "truncate"),
+                   ("window_stride", 0), ("window_pooling", "mean"))
 
   @classmethod
   def from_settings(cls, values):
@@ -138,12 +149,9 @@ class Classifier(task_lib.Task):
     name = values.get("task") or values.get("task_name")
     if not name:
       raise SettingsError("--task is required")
-    return cls(name, values.get("text_a_column"),
-               values.get("text_b_column"), values.get("label_column"),
-               bool(values.get("google_output_format")),
-               values.get("truncation"), values.get("multi_label"),
-               values.get("label_separator"), values.get("long_text"),
-               values.get("window_stride"), values.get("window_pooling"))
+    given = {key: values.get(key) for key in READING_AND_HEAD}
+    return cls(name, google_output_format=bool(values.get(
+        "google_output_format")), **given)
 
   @classmethod
   def serving_extras(cls, run_dir, info):
@@ -161,14 +169,10 @@ class Classifier(task_lib.Task):
           "%s reads long texts as windows (--long_text=windows); "
           "distillation caches one row of teacher logits per feature and "
           "needs a teacher trained with --long_text=truncate" % where)
-    return cls(task_name or info["task"], text_a_column, text_b_column,
-               label_column)
-  best_metrics = ("accuracy", "macro_f1")
-  HEAD_DEFAULTS = (("truncation", "head"), ("multi_label", False),
-                   ("label_separator", ","), ("long_text", "truncate"),
-                   ("window_stride", 0), ("window_pooling", "mean"))
+    return cls(task_name or info["task"], text_a_column=text_a_column,
+               text_b_column=text_b_column, label_column=label_column)
 
-  def __init__(self, name, text_a_column=None, text_b_column=None,
+  def __init__(self, name, *, text_a_column=None, text_b_column=None,
                label_column=None, google_output_format=False,
                truncation=None, multi_label=None, label_separator=None,
                long_text=None, window_stride=None, window_pooling=None):
