@@ -423,3 +423,30 @@ def test_tokenize_units_words():
   assert result[0] == ["eu"] and result[-1] == ["."]
   assert result[4] == ["una", "##ffa", "##ble"]
   assert sum(result, []) == en.tokenize(" ".join(units))
+
+
+def test_check_vocab_refuses_empty_repeated_and_missing_special(tmp_path):
+  """The one vocab check every tokenizer (from_vocab) and the checkpoint
+  conversion run: a missing, empty, repeating or special-token-less vocab
+  is a VocabError naming the file and the fix."""
+  path = tmp_path / "vocab.txt"
+  base = "[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\na\n"
+  path.write_text(base)
+  assert tokenization.from_vocab(str(path), extra_tokens=("[MASK]",)).vocab
+  path.write_text("")
+  with pytest.raises(tokenization.VocabError, match="is empty"):
+    tokenization.from_vocab(str(path))
+  path.write_text(base + "b\na\n")
+  with pytest.raises(tokenization.VocabError, match="lines 6 and 8"):
+    tokenization.from_vocab(str(path))
+  path.write_text(base.replace("[CLS]\n", ""))
+  with pytest.raises(tokenization.VocabError, match=r"lacks \[CLS\]") as e:
+    tokenization.from_vocab(str(path))
+  assert str(path) in str(e.value)
+  path.write_text(base.replace("[MASK]\n", ""))
+  tokenization.from_vocab(str(path))           # fine-tuning needs no [MASK]
+  with pytest.raises(tokenization.VocabError, match=r"lacks \[MASK\]"):
+    tokenization.from_vocab(str(path), extra_tokens=("[MASK]",))
+  for vocab_file in (ZH_VOCAB, EN_VOCAB):      # real vocabs pass
+    tokenization.check_vocab(vocab_file, tokenization.REQUIRED_TOKENS +
+                             (tokenization.MASK_TOKEN,))

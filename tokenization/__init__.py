@@ -2,7 +2,8 @@
 tokenization.py, plus character spans for NER and model-input building.
 
   text.py       convert_to_unicode, printable_text, whitespace_tokenize
-  vocab.py      load_vocab, check_vocab_size, VocabError, convert_* lookups
+  vocab.py      load_vocab, check_vocab (empty, repeats, special tokens),
+                check_vocab_size, VocabError, convert_* lookups
   basic.py      BasicTokenizer and the char classes (whitespace, control, ...)
   wordpiece.py  WordpieceTokenizer
   full.py       FullTokenizer, from_vocab (the factory), model_do_lower_case,
@@ -27,11 +28,14 @@ from tokenization.spans import tokenize_with_spans
 from tokenization.text import convert_to_unicode
 from tokenization.text import printable_text
 from tokenization.text import whitespace_tokenize
+from tokenization.vocab import check_vocab
 from tokenization.vocab import check_vocab_size
 from tokenization.vocab import convert_by_vocab
 from tokenization.vocab import convert_ids_to_tokens
 from tokenization.vocab import convert_tokens_to_ids
 from tokenization.vocab import load_vocab
+from tokenization.vocab import MASK_TOKEN
+from tokenization.vocab import REQUIRED_TOKENS
 from tokenization.vocab import VocabError
 from tokenization.wordpiece import WordpieceTokenizer
 
@@ -42,7 +46,8 @@ _is_punctuation = is_punctuation
 
 __all__ = (
     "BasicTokenizer", "FullTokenizer", "VocabError", "WordpieceTokenizer",
-    "build_inputs", "check_vocab_size", "convert_by_vocab",
+    "MASK_TOKEN", "REQUIRED_TOKENS", "build_inputs", "check_vocab",
+    "check_vocab_size", "convert_by_vocab",
     "convert_ids_to_tokens", "convert_to_unicode", "convert_tokens_to_ids",
     "from_vocab", "is_chinese_char", "is_control", "is_punctuation",
     "is_whitespace", "load_vocab", "model_do_lower_case", "printable_text",

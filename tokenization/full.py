@@ -10,8 +10,10 @@ import re
 
 from tokenization import spans
 from tokenization.basic import BasicTokenizer
+from tokenization.vocab import check_vocab
 from tokenization.vocab import convert_by_vocab
 from tokenization.vocab import load_vocab
+from tokenization.vocab import REQUIRED_TOKENS
 from tokenization.wordpiece import WordpieceTokenizer
 
 # Google's released checkpoints, by folder name, and the casing they need.
@@ -64,10 +66,17 @@ def model_do_lower_case(config, default):
   return value if isinstance(value, bool) else default
 
 
-def from_vocab(vocab_file, do_lower_case=True):
+def from_vocab(vocab_file, do_lower_case=True, extra_tokens=()):
   """The toolkit's one way to build a tokenizer: a FullTokenizer over
   vocab_file (a run's, a model folder's or an export's assets/vocab.txt)
-  with the resolved casing (VocabError if the file is missing)."""
+  with the resolved casing.
+
+  The vocab passes `check_vocab` first: VocabError if the file is missing,
+  empty, repeats a token, or lacks [CLS], [SEP], [UNK] or one of
+  `extra_tokens` (e.g. ("[MASK]",) for pre-training)."""
+  required = REQUIRED_TOKENS + tuple(
+      t for t in extra_tokens if t not in REQUIRED_TOKENS)
+  check_vocab(vocab_file, required)
   return FullTokenizer(vocab_file, do_lower_case)
 
 

@@ -11,6 +11,12 @@ import os
 from tokenization.text import convert_to_unicode
 
 UNK_TOKEN = "[UNK]"
+CLS_TOKEN = "[CLS]"
+SEP_TOKEN = "[SEP]"
+MASK_TOKEN = "[MASK]"
+# What every tokenizer's model inputs need: [CLS] a [SEP] b [SEP], and [UNK]
+# for a word no piece covers. Padding is id 0 whatever token that is.
+REQUIRED_TOKENS = (CLS_TOKEN, SEP_TOKEN, UNK_TOKEN)
 
 
 class VocabError(ValueError):
@@ -70,6 +76,44 @@ def load_vocab(vocab_file):
   vocab = collections.OrderedDict()
   for index, line in enumerate(_lines(_read_bytes(vocab_file))):
     vocab[line.strip()] = index
+  return vocab
+
+
+def check_vocab(vocab_file, required=REQUIRED_TOKENS):
+  """The one check of a vocab file before a tokenizer (or a converted model)
+  uses it. Returns the vocab as `load_vocab` reads it.
+
+  Raises VocabError naming the file and the fix when it is missing, empty
+  (no token), holds a token on two lines (a token's id is its line, so the
+  earlier line's id could never be produced), or lacks one of `required`
+  (default [CLS], [SEP], [UNK]; pre-training adds [MASK]).
+  """
+  lines = _lines(_read_bytes(vocab_file))
+  vocab = collections.OrderedDict()
+  first_line = {}
+  for index, line in enumerate(lines):
+    token = line.strip()
+    if token in first_line:
+      raise VocabError(
+          "vocab file %s has the token %r on lines %d and %d: a token's id "
+          "is its line, so each token may appear once. Replace the later "
+          "line with an unused placeholder (e.g. [unused%d]) to keep the "
+          "ids of the lines after it" % (
+              vocab_file, token, first_line[token] + 1, index + 1, index))
+    first_line[token] = index
+    vocab[token] = index
+  if not vocab:
+    raise VocabError(
+        "vocab file %s is empty: it needs one token a line. Pass the "
+        "vocab.txt shipped with the model (--vocab_file)" % vocab_file)
+  missing = [token for token in required if token not in vocab]
+  if missing:
+    raise VocabError(
+        "vocab file %s lacks %s (needed: %s): pass the vocab.txt shipped "
+        "with the model (every BERT vocab has them), or add each missing "
+        "token on a line of its own (a model's vocab_size must then be the "
+        "new number of lines)" % (
+            vocab_file, ", ".join(missing), ", ".join(required)))
   return vocab
 
 

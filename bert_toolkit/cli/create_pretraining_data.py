@@ -52,6 +52,8 @@ flags.DEFINE_integer("documents_per_chunk", 2000, "Documents processed "
                      "a chunk; bounds the memory).")
 flags.DEFINE_integer("num_workers", 0, "Processes (0: all cores).")
 flags.DEFINE_float("log_every_seconds", 10.0, "Progress line interval.")
+flags.DEFINE_integer("max_line_chars", 100000, "A longer input line is read "
+                     "as several lines of at most this many characters.")
 
 FLAGS = flags.FLAGS
 
@@ -74,7 +76,8 @@ def main(_):
       word_list=FLAGS.word_list,
       documents_per_chunk=FLAGS.documents_per_chunk,
       num_workers=FLAGS.num_workers,
-      log_every_seconds=FLAGS.log_every_seconds)
+      log_every_seconds=FLAGS.log_every_seconds,
+      max_line_chars=FLAGS.max_line_chars)
   stats = pretraining_data.create(settings)
   print("wrote %d instances to %s (%s)" % (
       stats["instances"], ", ".join(settings.output_files),

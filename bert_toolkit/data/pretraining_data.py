@@ -4,7 +4,10 @@
 
 Input: one sentence a line, a blank line between documents, UTF-8 (a BOM
 is dropped; a file that is not UTF-8 is an InputError naming the line).
-Empty files and empty documents are skipped and counted.
+Empty files and empty documents are skipped and counted. A line longer than
+`max_line_chars` (100,000) characters is read as several lines of at most
+that many (split_long_line; counted as long_lines_split). The vocab must
+hold [CLS], [SEP], [UNK] and [MASK] (tokenization.check_vocab).
 
 Output features (padded, as run_pretraining.py reads them): input_ids,
 input_mask, segment_ids [max_seq_length]; masked_lm_positions,
@@ -58,6 +61,9 @@ from bert_toolkit.runs import atomic
 from bert_toolkit.errors import SettingsError
 
 MASK, CLS, SEP = "[MASK]", "[CLS]", "[SEP]"
+# A longer input line is cut into lines of at most this many characters
+# (see split_long_line); shorter lines are read as they are.
+MAX_LINE_CHARS = 100000
 SEGMENTATIONS = ("none", "spaces", "wordlist", "jieba")
 
 # A sentence: WordPiece tokens and, per token, whether it starts a word.
@@ -77,7 +83,7 @@ class DataSettings(object):
                do_whole_word_mask=False, max_ngram=1, sop=False,
                word_segmentation="none", word_list=None,
                documents_per_chunk=2000, num_workers=0,
-               log_every_seconds=10.0):
+               log_every_seconds=10.0, max_line_chars=MAX_LINE_CHARS):
     self.input_files = list(input_files)
     self.output_files = list(output_files)
     self.vocab_file = vocab_file
@@ -96,6 +102,7 @@ class DataSettings(object):
     self.documents_per_chunk = documents_per_chunk
     self.num_workers = num_workers or os.cpu_count() or 1
     self.log_every_seconds = log_every_seconds
+    self.max_line_chars = max_line_chars
 
   def validate(self):
     if not self.input_files:
@@ -123,6 +130,12 @@ class DataSettings(object):
                           ", ".join(SEGMENTATIONS))
     if self.word_segmentation == "wordlist" and not self.word_list:
       raise SettingsError("--word_segmentation=wordlist needs --word_list")
+    if self.word_segmentation == "wordlist" and not os.path.isfile(
+        self.word_list):
+      raise InputError(self.word_list, None, "word list not found",
+                       "Pass --word_list=<a file with one word a line>")
+    if self.max_line_chars < 1:
+      raise SettingsError("--max_line_chars must be at least 1")
     if self.word_segmentation == "jieba":
       try:
         import jieba  # pylint: disable=g-import-not-at-top,unused-import
@@ -148,13 +161,39 @@ def expand_inputs(patterns):
 
 # ------------------------------------------------------------- reading ---
 
-def read_documents(paths, counts):
+def split_long_line(line, max_chars):
+  """A stripped line -> the lines it is read as: itself if it has at most
+  `max_chars` characters, else consecutive pieces of at most `max_chars`
+  characters, each cut after the last whitespace of its second half when
+  there is one (else at `max_chars` exactly, as for Chinese text), each
+  piece stripped. Linear in the line's length."""
+  if len(line) <= max_chars:
+    return [line]
+  pieces, start = [], 0
+  while len(line) - start > max_chars:
+    end = start + max_chars
+    cut = max(line.rfind(" ", start + max_chars // 2, end),
+              line.rfind("\t", start + max_chars // 2, end))
+    end = cut + 1 if cut > start else end
+    piece = line[start:end].strip()
+    if piece:
+      pieces.append(piece)
+    start = end
+  piece = line[start:].strip()
+  if piece:
+    pieces.append(piece)
+  return pieces
+
+
+def read_documents(paths, counts, max_line_chars=MAX_LINE_CHARS):
   """Yields documents (lists of non-empty lines), streaming.
 
   Args:
     paths: input files.
     counts: collections.Counter: files, empty_files, documents, lines,
-      bytes_read are counted in it.
+      long_lines_split, bytes_read are counted in it.
+    max_line_chars: a longer line is read as the lines split_long_line
+      cuts it into.
   """
   for path in paths:
     document, seen_text = [], False
@@ -171,7 +210,12 @@ def read_documents(paths, counts):
         if line_number == 1:
           line = line.lstrip("\ufeff")
         line = line.strip()
-        if line:
+        if len(line) > max_line_chars:
+          counts["long_lines_split"] += 1
+          document.extend(split_long_line(line, max_line_chars))
+          seen_text = True
+          counts["lines"] += 1
+        elif line:
           document.append(line)
           seen_text = True
           counts["lines"] += 1
@@ -209,11 +253,11 @@ class WordSegmenter(object):
     self.words = None
     self.longest = 1
     if method == "wordlist":
-      with open(word_list, encoding="utf-8") as f:
-        self.words = {w.strip() for w in f if w.strip()}
+      self.words = _read_word_list(word_list)
       self.longest = max((len(w) for w in self.words), default=1)
 
   def split(self, line):
+    """A line -> its words (see the class docstring)."""
     if self.method == "none":
       return [line]
     if self.method == "spaces":
@@ -237,6 +281,28 @@ class WordSegmenter(object):
     return words
 
 
+def _read_word_list(path):
+  """The set of words of a word list file (one a line, UTF-8); InputError
+  naming the file (and line) when it is missing or not UTF-8."""
+  try:
+    with open(path, "rb") as f:
+      raw_lines = f.read().split(b"\n")
+  except OSError as e:
+    raise InputError(path, None, "cannot read the word list (%s)" %
+                     e.strerror, "Pass --word_list=<a file with one word a "
+                     "line>")
+  words = set()
+  for line_number, raw in enumerate(raw_lines, start=1):
+    try:
+      word = raw.decode("utf-8").lstrip("\ufeff").strip()
+    except UnicodeDecodeError as e:
+      raise InputError(path, line_number, "not UTF-8 (%s)" % e.reason,
+                       "Save the word list as UTF-8")
+    if word:
+      words.add(word)
+  return words
+
+
 def to_segment(line, tokenizer, segmenter):
   """A line -> Segment: its WordPiece tokens and word starts."""
   tokens, starts = [], []
@@ -255,19 +321,21 @@ def to_segment(line, tokenizer, segmenter):
 
 def _truncate_pair(a, b, max_num_tokens, rng):
   """Cuts the longer of two Segments (front or back, at random) until both
-  fit; Google's truncate_seq_pair."""
-  a_tokens, a_starts = list(a.tokens), list(a.starts)
-  b_tokens, b_starts = list(b.tokens), list(b.starts)
-  while len(a_tokens) + len(b_tokens) > max_num_tokens:
-    tokens, starts = ((a_tokens, a_starts) if len(a_tokens) > len(b_tokens)
-                      else (b_tokens, b_starts))
+  fit; Google's truncate_seq_pair, with the same random draws (one per
+  token cut). The kept ranges are tracked as [start, end) bounds and sliced
+  once, so a long segment costs time linear in its length."""
+  bounds = [[0, len(a.tokens)], [0, len(b.tokens)]]
+  a_bounds, b_bounds = bounds
+  while ((a_bounds[1] - a_bounds[0]) + (b_bounds[1] - b_bounds[0]) >
+         max_num_tokens):
+    side = (a_bounds if a_bounds[1] - a_bounds[0] > b_bounds[1] - b_bounds[0]
+            else b_bounds)
     if rng.random() < 0.5:
-      del tokens[0]
-      del starts[0]
+      side[0] += 1
     else:
-      tokens.pop()
-      starts.pop()
-  return Segment(a_tokens, a_starts), Segment(b_tokens, b_starts)
+      side[1] -= 1
+  return tuple(Segment(list(s.tokens[lo:hi]), list(s.starts[lo:hi]))
+               for s, (lo, hi) in zip((a, b), bounds))
 
 
 def _join(segments):
@@ -450,7 +518,10 @@ def _tools(vocab_file, do_lower_case, word_segmentation, word_list):
   """The tokenizer, segmenter and vocab words a worker needs, built once per
   process (a memo of a pure construction, not shared state)."""
   import tokenization  # pylint: disable=g-import-not-at-top
-  tokenizer = tokenization.from_vocab(vocab_file, do_lower_case)
+  # The vocab must hold [MASK] too (from_vocab's VocabError otherwise): a
+  # missing one would be written as [UNK] at every masked position.
+  tokenizer = tokenization.from_vocab(vocab_file, do_lower_case,
+                                      extra_tokens=(MASK,))
   return (tokenizer, WordSegmenter(word_segmentation, word_list),
           list(tokenizer.vocab.keys()))
 
@@ -497,10 +568,14 @@ def create(settings):
   """Reads, processes and writes everything; returns the counts dict."""
   import tensorflow.compat.v1 as tf  # pylint: disable=g-import-not-at-top
   settings.validate()
+  # Built once here before any worker starts: a bad vocab or word list is
+  # one error now, and forked workers inherit the tools.
+  _tools(settings.vocab_file, settings.do_lower_case,
+         settings.word_segmentation, settings.word_list)
   total_bytes = sum(os.path.getsize(p) for p in settings.input_files)
   counts = collections.Counter()
   jobs = ((index, chunk, settings) for index, chunk in enumerate(chunks_of(
-      read_documents(settings.input_files, counts),
+      read_documents(settings.input_files, counts, settings.max_line_chars),
       settings.documents_per_chunk)))
   # Each output is written through its temporary, renamed into place when
   # all are complete (removed if anything fails).
@@ -580,6 +655,7 @@ def summary(counts, settings, seconds):
   return {
       "files": counts["files"], "empty_files": counts["empty_files"],
       "documents": counts["documents"], "lines": counts["lines"],
+      "long_lines_split": counts["long_lines_split"],
       "documents_without_tokens": counts["skipped_no_tokens"],
       "chunks_too_short": counts["skipped_too_short"],
       "instances": counts["instances"],

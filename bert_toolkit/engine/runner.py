@@ -7,7 +7,10 @@
 
 What it does, in order:
 1. Checks, before anything is written: the settings (a SettingsError names
-   the flag), the pre-trained model (from the flags, or for an
+   the flag), the output locations against what the run reads (never an
+   output inside, equal to or holding the init checkpoint's folder, the
+   config, vocab, data or the task's inputs: bert_toolkit.runs.paths),
+   the pre-trained model (from the flags, or for an
    evaluate / predict-only run the run directory's run_info.json), the
    model's input settings (a flag that is not given takes the run's value),
    the task's head, the labels, and -- when the directory already holds a
@@ -35,7 +38,9 @@ import tensorflow.compat.v1 as tf
 
 import modeling
 import tokenization
+from bert_toolkit.runs import atomic
 from bert_toolkit.runs import curves
+from bert_toolkit.runs import paths
 from bert_toolkit.data import features as features_lib
 from bert_toolkit.engine import input_pipeline
 from bert_toolkit.engine import distribution
@@ -81,8 +86,9 @@ class Run(object):
     self.output_dir = resolved.settings.output_dir
     self.do_lower_case = resolved.do_lower_case
     self.max_seq_length = resolved.max_seq_length
-    self.tokenizer = tokenization.from_vocab(self.files.vocab_file,
-                                             self.do_lower_case)
+    self.tokenizer = tokenization.from_vocab(
+        self.files.vocab_file, self.do_lower_case,
+        extra_tokens=self.task.vocab_tokens)
     self.state = training.RunState()
     self.estimator = None
     self.plan = distribution.plan(self.train.distribution_strategy,
@@ -179,6 +185,23 @@ def _check_settings(task, settings):
                                                    settings.max_seq_length))
   task.validate(settings)
   return train
+
+
+def _check_paths(task, settings):
+  """The one check of what the run writes against what it reads (the
+  init checkpoint's folder, the config and vocab, --data_dir, the task's
+  own inputs such as a teacher run): bert_toolkit.runs.paths rules."""
+  writes = [paths.output_folder("--output_dir", settings.output_dir),
+            paths.output_folder("--cache_dir", settings.cache_dir)]
+  reads = [paths.input_path(
+      "--init_checkpoint", paths.model_folder(settings.init_checkpoint),
+      None if settings.do_train else "leave out --init_checkpoint to "
+      "evaluate or predict with the run in --output_dir"),
+           paths.input_path("--bert_config_file", settings.bert_config_file),
+           paths.input_path("--vocab_file", settings.vocab_file)]
+  if task.needs_data_dir:
+    reads.append(paths.input_path("--data_dir", settings.data_dir))
+  paths.check_writes(writes, reads + list(task.read_paths(settings)))
 
 
 def _existing_run(settings):
@@ -308,6 +331,7 @@ def resolve(task, settings):
       must change; nothing has been written.
   """
   train = _check_settings(task, settings)
+  _check_paths(task, settings)
   layout = distribution.plan(  # the batch rule and TF_CONFIG, early
       train.distribution_strategy, train.num_gpus, train.train_batch_size,
       build=False)
@@ -365,13 +389,15 @@ def run(task, settings):
   """
   started = time.time()
   resolved = resolve(task, settings)
-  if not resolved.chief:
-    # A worker of a multi-worker run: it trains beside the chief, which
-    # holds the run directory and writes everything in it.
-    return _execute(resolved, started)
-  # Every check has passed: from here on the run directory is written.
-  with run_info.DirectoryLock(resolved.output_dir):
-    return _execute(resolved, started)
+  # A full disk anywhere in the run is one error naming the place.
+  with atomic.reporting_full_disk(resolved.output_dir):
+    if not resolved.chief:
+      # A worker of a multi-worker run: it trains beside the chief, which
+      # holds the run directory and writes everything in it.
+      return _execute(resolved, started)
+    # Every check has passed: from here on the run directory is written.
+    with run_info.DirectoryLock(resolved.output_dir):
+      return _execute(resolved, started)
 
 
 def prepare(resolved):
@@ -388,7 +414,7 @@ def prepare(resolved):
   # What killed runs left: our temporaries, TF's, a half-swapped best/.
   training.recover_best(output_dir)
   for folder in (output_dir, os.path.join(output_dir, run_info.BEST_DIR)):
-    run_info.remove_dead_temporaries(folder)
+    atomic.remove_dead_temporaries(folder)
   run_info.remove_checkpoint_temporaries(output_dir)
   if settings.do_train:
     files, labels = resolved.files, task.label_list

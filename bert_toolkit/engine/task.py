@@ -192,6 +192,8 @@ class Task(object):
   windowed = False                      # records hold several windows
                                         # (input_pipeline's windows=True)
   min_seq_length = 3
+  vocab_tokens = ()                     # special tokens the vocab must hold
+                                        # beyond [CLS], [SEP], [UNK]
   needs_data_dir = True                 # reads --data_dir splits
   requires_init_checkpoint = True       # training starts from a checkpoint
   evaluates_init_checkpoint = False     # eval-only on --init_checkpoint
@@ -352,6 +354,13 @@ class Task(object):
     flags."""
     del settings
     return None
+
+  def read_paths(self, settings):
+    """What the run reads beside the model flags and --data_dir, as
+    bert_toolkit.runs.paths inputs (input_path): a teacher run, extra input
+    files. The run refuses an output directory that meets them."""
+    del settings
+    return []
 
   def prebuilt_features(self, split):
     """TFRecord files a split already is (pre-training), or None: the

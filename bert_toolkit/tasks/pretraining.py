@@ -32,6 +32,7 @@ from bert_toolkit.engine import distribution
 from bert_toolkit.engine import task as task_lib
 from bert_toolkit.errors import InputError
 from bert_toolkit.errors import SettingsError
+from bert_toolkit.runs import paths
 from modeling import heads
 
 FEATURES = ("input_ids", "input_mask", "segment_ids", "masked_lm_positions",
@@ -82,6 +83,7 @@ class Pretraining(task_lib.Task):
   requires_init_checkpoint = False
   evaluates_init_checkpoint = True
   HEAD_DEFAULTS = (("max_predictions_per_seq", 20),)
+  vocab_tokens = ("[MASK]",)             # dynamic masking writes it
 
   def describe_loss(self):
     return "pre-training (masked LM and next-sentence losses)"
@@ -110,6 +112,12 @@ class Pretraining(task_lib.Task):
     self.next_sentence = next_sentence
     self.max_seq_length = None
     self.special_ids = None        # [CLS], [SEP], [MASK] ids and vocab size
+
+  def read_paths(self, settings):
+    del settings
+    return ([paths.input_path("--input_file", f) for f in self.input_files] +
+            [paths.input_path("--eval_input_file", f)
+             for f in self.eval_input_files])
 
   def validate(self, settings):
     if settings.do_predict:
