@@ -461,6 +461,23 @@ def test_albert_needs_wordpiece_vocab(tmp_path):
   assert hf_dir in str(e.value)
 
 
+def test_empty_or_special_less_vocab_is_refused(tmp_path):
+  """The vocab is checked as every tokenizer checks it, before anything is
+  written."""
+  import tokenization  # pylint: disable=g-import-not-at-top
+  hf_dir = hf_fixtures.make_albert_hf_dir(str(tmp_path / "hf"))
+  vocab = os.path.join(hf_dir, "vocab.txt")
+  out = str(tmp_path / "out")
+  open(vocab, "w").close()
+  with pytest.raises(tokenization.VocabError, match="is empty"):
+    hf_convert.convert_hf_folder(hf_dir, out)
+  with open(vocab, "w") as f:
+    f.write("[PAD]\n[UNK]\n[SEP]\na\n")
+  with pytest.raises(tokenization.VocabError, match=r"lacks \[CLS\]"):
+    hf_convert.convert_hf_folder(hf_dir, out)
+  assert not os.path.exists(out)
+
+
 @pytest.mark.slow
 def test_script_reports_and_fails_cleanly(tmp_path):
   script = os.path.join(REPO_DIR, "convert_checkpoint.py")

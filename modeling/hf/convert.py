@@ -23,6 +23,7 @@ from modeling.hf import config as hf_config
 from modeling.hf import names as hf_names
 from modeling.hf import weights as hf_weights
 from modeling.hf.errors import ConversionError
+from tokenization import vocab as vocab_lib
 
 CHECKPOINT_NAME = "model.ckpt"
 VOCAB_NAME = "vocab.txt"
@@ -154,6 +155,8 @@ def convert_hf_folder(hf_dir, output_dir, model_type=None):
 
   Raises:
     ConversionError: any bad input, with the file or field and the fix.
+    tokenization.VocabError: vocab.txt is empty, repeats a token or lacks
+      [CLS], [SEP] or [UNK] (tokenization.check_vocab).
   """
   hf_json = hf_config.read_hf_config(hf_dir)
   config_path = os.path.join(hf_dir, "config.json")
@@ -165,6 +168,9 @@ def convert_hf_folder(hf_dir, output_dir, model_type=None):
     # that a cased model is not lower-cased.
     config["do_lower_case"] = do_lower_case
   vocab_path = find_vocab(hf_dir, model_type)
+  # The check every tokenizer runs: a converted model whose vocab could not
+  # be trained or served with is refused before anything is written.
+  vocab_lib.check_vocab(vocab_path)
   state, filename = hf_weights.read_hf_weights(hf_dir)
   source = os.path.join(hf_dir, filename)
   tf1_dict, unused, missing = hf_names.hf_to_tf1(state, model_type, config)
