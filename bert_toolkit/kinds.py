@@ -56,8 +56,7 @@ KINDS = (
              "bert_toolkit.data.ner_data:guess_reading", False),
     TaskKind("regression", "bert_toolkit.tasks.regression", "run_task.py",
              "regression", "Regression (a score per text or pair)",
-             (settings_lib.Setting("task", None, str, "The data set."),) +
-             _rows(settings_lib.CLASSIFIER_SETTINGS, "text_a_column",
+             _rows(settings_lib.CLASSIFIER_SETTINGS, "task", "text_a_column",
                    "text_b_column", "label_column", "truncation"),
              ("stsb", "tsv", "csv", "jsonl"),
              "bert_toolkit.data.classification:guess_reading", True),

@@ -9,9 +9,16 @@ script's own):
   TRAIN_SETTINGS  how to train, evaluate and predict: batch sizes, schedule,
                   freezing, checkpoints, evaluation during training
 
-Each row is a `Setting` (name, default, type, help). `bert_toolkit.cli.flags_common`
-turns the rows into absl flags, and `TrainSettings` / `RunSettings` take
-their defaults from the same rows, so a default lives in one place.
+Each row is a `Setting` (name, default, type, help, features, valid).
+`bert_toolkit.cli.flags_common` turns the rows into absl flags, and
+`TrainSettings` / `RunSettings` take their defaults from the same rows, so
+a default lives in one place. `valid` is the range a number must be in
+(every float must also be finite): every script's flag parsing checks it
+(value_problem), and so does `TrainSettings.validate()` for library use.
+`features` says what the setting does to the feature files: KEY (its value
+is in the feature-cache key), FILE (it names a file whose bytes are) or
+NONE (it does not change what is read or how it is encoded); a task's
+cache key takes its KEY rows' values (feature_values).
 
 Settings that define the model's inputs (`max_seq_length`, `do_lower_case`)
 and the task's head settings may be None, meaning "not given": the runner
@@ -20,95 +27,198 @@ or a resumed one), or from the default for a new run. A value that is given
 must match the run directory's, or the run is refused.
 
 `TrainSettings.validate()` rejects values that cannot work (a zero batch, a
-layer-wise decay outside (0, 1], ...) with a `SettingsError` naming the flag.
+layer-wise decay outside (0, 1], a NaN, ...) with a `SettingsError` naming
+the flag.
 """
 
 import collections
+import math
 import os
 import re
 
 from bert_toolkit.errors import SettingsError
 
-Setting = collections.namedtuple("Setting", ["name", "default", "type",
-                                             "help"])
+# What a setting does to the feature files (`Setting.features`); every row
+# says one of these, so a new setting cannot be left out of the feature-cache
+# key by mistake (tests/test_cache_key.py checks every row of every table):
+KEY = "key"     # its value is part of the feature-cache key
+FILE = "file"   # it names a file whose bytes are part of the key (the data,
+                # the vocab, the teacher's checkpoint, the unlabeled text)
+NONE = "none"   # it does not change what is read or how it is encoded
+
+
+class Range(collections.namedtuple("Range", ["low", "high", "low_open",
+                                             "high_open"])):
+  """The values a number setting may take: low..high (None: unbounded),
+  each end open or closed."""
+
+  def __contains__(self, value):
+    if self.low is not None and (value < self.low or (
+        self.low_open and value == self.low)):
+      return False
+    return self.high is None or not (value > self.high or (
+        self.high_open and value == self.high))
+
+  def describe(self):
+    """'at least 1', 'positive', 'in (0, 1]', ... for the message."""
+    if self.high is None:
+      if self.low_open and self.low == 0:
+        return "positive"
+      if isinstance(self.low, int) and not self.low_open:
+        return "at least %d" % self.low
+      return "%s %g" % (">" if self.low_open else ">=", self.low)
+    return "in %s%g, %g%s" % ("(" if self.low_open else "[", self.low,
+                              self.high, ")" if self.high_open else "]")
+
+
+AT_LEAST_0 = Range(0, None, False, False)
+AT_LEAST_1 = Range(1, None, False, False)
+AT_LEAST_3 = Range(3, None, False, False)       # [CLS], a token, [SEP]
+NOT_NEGATIVE = Range(0.0, None, False, False)
+POSITIVE = Range(0.0, None, True, False)
+UNIT = Range(0.0, 1.0, False, False)            # [0, 1]
+OPEN_UNIT = Range(0.0, 1.0, True, False)        # (0, 1]
+LEARNING_RATE = Range(0.0, 1.0, True, False)    # (0, 1]
+
+# The largest float32: a float setting beyond it is infinite in the graph.
+FLOAT32_MAX = 3.4028234663852886e38
+
+Setting = collections.namedtuple(
+    "Setting", ["name", "default", "type", "help", "features", "valid"],
+    defaults=(None, None))
+Setting.__doc__ = """One setting: its flag, default, type and help; `features`
+(KEY, FILE or NONE: what it does to the feature files) and `valid` (a Range
+for a number, or None). A float setting must also be finite."""
+
+
+def value_problem(row, value):
+  """Why `value` cannot be setting `row`'s (a message naming the flag), or
+  None. None (not given) is always allowed."""
+  if value is None or row.type not in (int, float):
+    return None
+  if isinstance(value, bool) or not isinstance(value, (int, float)):
+    return "--%s must be a number, got %r" % (row.name, value)
+  if row.type is float and not (math.isfinite(value) and
+                                abs(value) <= FLOAT32_MAX):
+    return "--%s must be a finite number, got %s" % (row.name, value)
+  if row.valid is not None and value not in row.valid:
+    return "--%s must be %s, got %s" % (row.name, row.valid.describe(),
+                                        value)
+  return None
+
+
+def check_values(table, values):
+  """SettingsError for the first value of {name: value} that its row in
+  `table` refuses (value_problem); names not in the table are skipped."""
+  for row in table:
+    if row.name in values:
+      problem = value_problem(row, values[row.name])
+      if problem:
+        raise SettingsError(problem)
+
+
+def feature_values(table, value_of):
+  """{name: value_of(name)} of the table's KEY rows: what of these
+  settings goes into the feature-cache key."""
+  return {row.name: value_of(row.name) for row in table
+          if row.features == KEY}
 
 RUN_SETTINGS = (
-    Setting("data_dir", None, str, "Folder with the train/dev/test files."),
+    Setting("data_dir", None, str, "Folder with the train/dev/test files.",
+            features=FILE),
     Setting("output_dir", None, str, "Run directory: checkpoints, "
-            "summaries, run_info.json and results."),
+            "summaries, run_info.json and results.", features=NONE),
     Setting("init_checkpoint", None, str, "Pre-trained checkpoint prefix, "
             "or the folder of a release / convert_checkpoint.py output "
-            "(config and vocab are found there)."),
+            "(config and vocab are found there).", features=FILE),
     Setting("bert_config_file", None, str, "Model config (wins over the "
-            "one found beside the checkpoint)."),
+            "one found beside the checkpoint).", features=NONE),
     Setting("vocab_file", None, str, "Vocab (wins over the one found "
-            "beside the checkpoint)."),
+            "beside the checkpoint).", features=FILE),
     Setting("model_type", None, str, "Model family, one of "
             "modeling.MODEL_TYPES (bert, albert, ...); inferred when not "
-            "given."),
+            "given.", features=NONE),
     Setting("electra_size", None, ("small", "base", "large"), "Google's "
             "ELECTRA releases ship no config: build the published "
-            "small/base/large one (vocab_size from the vocab)."),
+            "small/base/large one (vocab_size from the vocab).", features=NONE),
     Setting("do_lower_case", True, bool, "Lower-case input text (default: "
-            "true, or what the run directory was trained with)."),
+            "true, or what the run directory was trained with).", features=KEY),
     Setting("skip_case_check", False, bool, "Skip Google's check that "
             "--do_lower_case matches a Google model's folder name (for a "
-            "renamed folder)."),
+            "renamed folder).", features=NONE),
     Setting("max_seq_length", 128, int, "Longest input in WordPieces, "
             "[CLS]/[SEP] included (default: 128, or what the run directory "
             "was trained with). Classification truncates longer inputs "
             "(pairs from the longer side); NER cuts long sentences into "
-            "overlapping windows."),
+            "overlapping windows.", features=KEY, valid=AT_LEAST_3),
     Setting("do_train", False, bool, "Train (resumes when output_dir holds "
-            "the same run)."),
-    Setting("do_eval", False, bool, "Evaluate on dev: eval_results.txt."),
-    Setting("do_predict", False, bool, "Predict the test split."),
+            "the same run).", features=NONE),
+    Setting("do_eval", False, bool, "Evaluate on dev: eval_results.txt.",
+            features=NONE),
+    Setting("do_predict", False, bool, "Predict the test split.",
+            features=NONE),
     Setting("cache_dir", None, str, "Feature files (default "
-            "output_dir/features)."),
+            "output_dir/features).", features=NONE),
     Setting("overwrite_output_dir", False, bool, "Train from scratch in an "
             "output_dir that holds another run (its checkpoints and results "
-            "are deleted)."),
+            "are deleted).", features=NONE),
     Setting("allow_partial_restore", False, bool, "Accept a checkpoint with "
             "more encoder layers than the config (the extra layers are not "
-            "used)."),
+            "used).", features=NONE),
 )
 
 TRAIN_SETTINGS = (
-    Setting("train_batch_size", 32, int, "Examples per micro-batch."),
-    Setting("eval_batch_size", 32, int, "Examples per eval batch."),
-    Setting("predict_batch_size", 32, int, "Examples per predict batch."),
-    Setting("learning_rate", 5e-5, float, "Peak learning rate (Adam)."),
-    Setting("num_train_epochs", 3.0, float, "Epochs to train."),
+    Setting("train_batch_size", 32, int, "Examples per micro-batch.",
+            features=NONE, valid=AT_LEAST_1),
+    Setting("eval_batch_size", 32, int, "Examples per eval batch.",
+            features=NONE, valid=AT_LEAST_1),
+    Setting("predict_batch_size", 32, int, "Examples per predict batch.",
+            features=NONE, valid=AT_LEAST_1),
+    Setting("learning_rate", 5e-5, float, "Peak learning rate (Adam).",
+            features=NONE, valid=LEARNING_RATE),
+    Setting("num_train_epochs", 3.0, float, "Epochs to train.",
+            features=NONE, valid=POSITIVE),
     Setting("num_train_steps", None, int, "Micro-batches to train (wins "
-            "over --num_train_epochs; run_pretraining.py's way)."),
-    Setting("warmup_proportion", 0.1, float, "Share of steps for warm-up."),
+            "over --num_train_epochs; run_pretraining.py's way).",
+            features=NONE, valid=AT_LEAST_1),
+    Setting("warmup_proportion", 0.1, float, "Share of steps for warm-up.",
+            features=NONE, valid=UNIT),
     Setting("num_warmup_steps", None, int, "Warm-up micro-batches (wins "
-            "over --warmup_proportion)."),
+            "over --warmup_proportion).", features=NONE, valid=AT_LEAST_0),
     Setting("optimizer", "adamw", ("adamw", "lamb"), "adamw: "
             "AdamWeightDecay; lamb: LAMB (layer-wise trust ratio, for large "
-            "batches)."),
-    Setting("weight_decay_rate", 0.01, float, "Decoupled weight decay."),
+            "batches).", features=NONE),
+    Setting("weight_decay_rate", 0.01, float, "Decoupled weight decay.",
+            features=NONE, valid=UNIT),
     Setting("gradient_accumulation_steps", 1, int, "Micro-batches per "
-            "optimizer update."),
+            "optimizer update.", features=NONE, valid=AT_LEAST_1),
     Setting("layerwise_lr_decay", None, float, "Layer i of L trains at "
-            "lr * decay**(L-i); embeddings at decay**(L+1). In (0, 1]."),
-    Setting("freeze_embeddings", False, bool, "Do not train embeddings."),
+            "lr * decay**(L-i); embeddings at decay**(L+1). In (0, 1].",
+            features=NONE, valid=OPEN_UNIT),
+    Setting("freeze_embeddings", False, bool, "Do not train embeddings.",
+            features=NONE),
     Setting("trainable_layers", None, int, "Train only the top N encoder "
-            "layers (plus pooler and head)."),
-    Setting("freeze_encoder", False, bool, "Train only the task head."),
-    Setting("freeze", None, str, "Regex: freeze matching variables."),
+            "layers (plus pooler and head).", features=NONE, valid=AT_LEAST_0),
+    Setting("freeze_encoder", False, bool, "Train only the task head.",
+            features=NONE),
+    Setting("freeze", None, str, "Regex: freeze matching variables.",
+            features=NONE),
     Setting("class_weights", None, str, "Weight the training loss per "
             "label: 'balanced' (n / (k * count)) or one number per label in "
-            "label order, e.g. 1,4 (classification, NER softmax head)."),
+            "label order, e.g. 1,4 (classification, NER softmax head).",
+            features=NONE),
     Setting("focal_loss_gamma", 0.0, float, "> 0: focal loss, each item's "
-            "loss times (1 - p)^gamma (classification, NER softmax head)."),
-    Setting("seed", None, int, "Random seed (graph and data order)."),
+            "loss times (1 - p)^gamma (classification, NER softmax head).",
+            features=NONE, valid=NOT_NEGATIVE),
+    Setting("seed", None, int, "Random seed (graph and data order).",
+            features=NONE),
     Setting("dynamic_padding", True, bool, "Bucket batches by length; false "
-            "pads every batch to max_seq_length (Google's way)."),
+            "pads every batch to max_seq_length (Google's way).",
+            features=NONE),
     Setting("pack_sequences", False, bool, "Pack each training batch's "
             "examples into a few rows (block-diagonal attention, positions "
             "restarting per example): less padding than length buckets. "
-            "Evaluation and prediction are not packed."),
+            "Evaluation and prediction are not packed.", features=NONE),
     Setting("distribution_strategy", "none",
             ("none", "mirrored", "multi_worker_mirrored",
              "parameter_server"),
@@ -119,27 +229,34 @@ TRAIN_SETTINGS = (
             "locally); parameter_server: the Estimator's asynchronous "
             "ps/worker training, cluster from TF_CONFIG. --train_batch_size "
             "stays the global batch, split evenly across synchronous "
-            "replicas (a parameter_server update is one such batch)."),
+            "replicas (a parameter_server update is one such batch).",
+            features=NONE),
     Setting("num_gpus", None, int, "mirrored: replicas (default: every "
             "GPU; without a GPU, this many logical CPU devices, for "
-            "testing)."),
+            "testing).", features=NONE, valid=AT_LEAST_0),
     Setting("use_xla", False, bool, "XLA JIT compilation of the training "
-            "and evaluation graphs (auto-clustering, CPU and GPU)."),
+            "and evaluation graphs (auto-clustering, CPU and GPU).",
+            features=NONE),
     Setting("use_amp", False, bool, "Automatic mixed precision on GPUs: "
             "float16 graph rewrite with dynamic loss scaling. Without a GPU "
-            "it says so and changes nothing."),
-    Setting("save_checkpoints_steps", 1000, int, "Checkpoint interval."),
-    Setting("keep_checkpoint_max", 3, int, "Checkpoints to keep."),
+            "it says so and changes nothing.", features=NONE),
+    Setting("save_checkpoints_steps", 1000, int, "Checkpoint interval.",
+            features=NONE, valid=AT_LEAST_1),
+    Setting("keep_checkpoint_max", 3, int, "Checkpoints to keep.",
+            features=NONE, valid=AT_LEAST_0),
     Setting("eval_every_steps", None, int, "Evaluate on dev every N steps "
             "during training and keep the best checkpoint in "
-            "output_dir/best."),
+            "output_dir/best.", features=NONE, valid=AT_LEAST_1),
     Setting("best_metric", None, str, "Metric that picks the best "
             "checkpoint (classifier: accuracy or macro_f1; NER: f1, "
-            "precision or recall; default: the first)."),
+            "precision or recall; default: the first).", features=NONE),
     Setting("early_stopping_patience", None, int, "Stop after N "
-            "evaluations without a better best_metric."),
-    Setting("log_every_seconds", 10.0, float, "Progress line interval."),
-    Setting("num_threads", 0, int, "TF threads (0: all cores)."),
+            "evaluations without a better best_metric.",
+            features=NONE, valid=AT_LEAST_1),
+    Setting("log_every_seconds", 10.0, float, "Progress line interval.",
+            features=NONE, valid=NOT_NEGATIVE),
+    Setting("num_threads", 0, int, "TF threads (0: all cores).",
+            features=NONE, valid=AT_LEAST_0),
 )
 
 # Each run script's own settings, beside the shared tables above: the
@@ -147,85 +264,96 @@ TRAIN_SETTINGS = (
 # `task` row's help names no data set: the script adds the names from the
 # data set tables (bert_toolkit.data).
 CLASSIFIER_SETTINGS = (
-    Setting("task", None, str, "The data set."),
-    Setting("task_name", None, str, "Alias of --task (Google's name)."),
+    Setting("task", None, str, "The data set.", features=KEY),
+    Setting("task_name", None, str, "Alias of --task (Google's name).",
+            features=KEY),
     Setting("text_a_column", None, str, "Generic tasks: text_a column "
-            "(name, or 0-based number for header-less files)."),
-    Setting("text_b_column", None, str, "Generic tasks: text_b column."),
-    Setting("label_column", None, str, "Generic tasks: label column."),
+            "(name, or 0-based number for header-less files).", features=KEY),
+    Setting("text_b_column", None, str, "Generic tasks: text_b column.",
+            features=KEY),
+    Setting("label_column", None, str, "Generic tasks: label column.",
+            features=KEY),
     Setting("truncation", None, ("head", "tail", "head_tail"), "Which "
             "WordPieces of a single text longer than max_seq_length are "
             "kept: head (Google's; the default), tail, or head_tail (the "
             "first 128/510 and the last 382/510 of the room). Kept with the "
-            "run."),
+            "run.", features=KEY),
     Setting("long_text", None, ("truncate", "windows"), "truncate (the "
             "default: cut by --truncation) or windows: a text longer than "
             "max_seq_length becomes overlapping windows whose logits are "
             "pooled, in training, evaluation, prediction and serving. Kept "
-            "with the run."),
+            "with the run.", features=KEY),
     Setting("window_stride", None, int, "--long_text=windows: WordPieces "
-            "between window starts (default: half a window)."),
+            "between window starts (default: half a window).",
+            features=KEY, valid=AT_LEAST_0),
     Setting("window_pooling", None, ("mean", "max"), "--long_text=windows: "
             "how a text's logits come from its windows' (default mean; max "
-            "per label)."),
+            "per label).", features=NONE),
     Setting("multi_label", None, bool, "Several labels per example "
             "(--task=tsv/csv/jsonl): sigmoid outputs, binary cross-entropy. "
-            "Kept with the run."),
+            "Kept with the run.", features=KEY),
     Setting("label_separator", None, str, "What joins an example's labels "
             "in the label column (default ','; JSON lines may hold a "
-            "list)."),
+            "list).", features=KEY),
     Setting("google_output_format", False, bool, "Write test_results.tsv as "
             "google-research/bert does: no header, one line of "
-            "tab-separated label probabilities per example."),
+            "tab-separated label probabilities per example.", features=NONE),
 )
 
 NER_SETTINGS = (
     Setting("task", None, str, "The data set (bio: two-column files "
-            "train/dev/test.{txt,bio,tsv})."),
+            "train/dev/test.{txt,bio,tsv}).", features=KEY),
     Setting("task_name", None, str, "Alias of --task (the name the BERT-NER "
-            "scripts use)."),
+            "scripts use).", features=KEY),
     Setting("window_stride", None, int, "WordPieces between the starts of a "
             "long sentence's windows (default: half of max_seq_length - "
-            "2)."),
+            "2).", features=KEY, valid=AT_LEAST_0),
     Setting("crf", False, bool, "CRF head (in-graph Viterbi) instead of the "
-            "token softmax."),
+            "token softmax.", features=NONE),
     Setting("crf_learning_rate", None, float, "Learning rate of the CRF "
             "transitions (default: --learning_rate); warm-up and decay apply "
-            "to it too."),
+            "to it too.", features=NONE, valid=LEARNING_RATE),
     Setting("lstm_size", 0, int, "> 0: BiLSTM of this many units each way "
-            "between encoder and head (BiLSTM-CRF with --crf)."),
+            "between encoder and head (BiLSTM-CRF with --crf).",
+            features=NONE, valid=AT_LEAST_0),
     Setting("scheme", "BIO", ("BIO", "BIOES"), "Tag scheme the model is "
-            "trained on (data is converted)."),
+            "trained on (data is converted).", features=KEY),
     Setting("label_x", False, bool, "Train non-first WordPieces as an extra "
             "'X' label (kyzhouhzau/BERT-NER's scheme) instead of ignoring "
-            "them."),
+            "them.", features=KEY),
     Setting("word_units", False, bool, "bio task: units are words joined by "
-            "spaces (English); default: characters (Chinese)."),
+            "spaces (English); default: characters (Chinese).", features=KEY),
 )
 
 DISTILL_SETTINGS = (
     Setting("teacher_dir", None, str, "The teacher: --output_dir of a "
-            "run_classifier.py / run_ner.py training run."),
+            "run_classifier.py / run_ner.py training run.", features=FILE),
     Setting("student_layers", None, str, "Teacher layers the student keeps, "
-            "e.g. 0,2,4 (instead of --init_checkpoint)."),
+            "e.g. 0,2,4 (instead of --init_checkpoint).", features=NONE),
     Setting("alpha", 0.5, float, "Weight of the hard-label loss; the soft "
             "(teacher) loss gets 1 - alpha. 1.0 with no intermediate losses "
-            "is plain fine-tuning of the student."),
+            "is plain fine-tuning of the student.", features=NONE, valid=UNIT),
     Setting("temperature", 2.0, float, "Softmax temperature T of the soft "
-            "loss (KL(teacher || student) on logits / T, times T^2)."),
+            "loss (KL(teacher || student) on logits / T, times T^2).",
+            features=NONE, valid=POSITIVE),
     Setting("hidden_loss_weight", 0.0, float, "TinyBERT hidden-state MSE "
-            "between mapped layers."),
+            "between mapped layers.", features=NONE, valid=NOT_NEGATIVE),
     Setting("attention_loss_weight", 0.0, float, "TinyBERT attention-score "
-            "MSE between mapped layers."),
+            "MSE between mapped layers.", features=NONE, valid=NOT_NEGATIVE),
     Setting("layer_map", None, str, "student:teacher layer pairs, e.g. "
-            "0:1,1:3,2:5 (default: uniform, or --student_layers)."),
+            "0:1,1:3,2:5 (default: uniform, or --student_layers).",
+            features=NONE),
     Setting("unlabeled_file", None, str, "Extra raw text, one example a line "
-            "('text_a ||| text_b' for pairs), labelled by the teacher."),
+            "('text_a ||| text_b' for pairs), labelled by the teacher.",
+            features=FILE),
     Setting("task", None, str, "Default: the teacher's task (another data "
-            "set of the same format may be named)."),
-    Setting("text_a_column", None, str, "Generic classification tasks."),
-    Setting("text_b_column", None, str, "Generic classification tasks."),
-    Setting("label_column", None, str, "Generic classification tasks."),
+            "set of the same format may be named).", features=KEY),
+    Setting("text_a_column", None, str, "Generic classification tasks.",
+            features=KEY),
+    Setting("text_b_column", None, str, "Generic classification tasks.",
+            features=KEY),
+    Setting("label_column", None, str, "Generic classification tasks.",
+            features=KEY),
 )
 
 # Train settings a resumed run must keep: changing them would break the
@@ -259,50 +387,15 @@ class TrainSettings(object):
     return {row.name: getattr(self, row.name) for row in TRAIN_SETTINGS}
 
   def validate(self):
-    """Raises SettingsError for a value that cannot work."""
-    for name in ("train_batch_size", "eval_batch_size", "predict_batch_size",
-                 "gradient_accumulation_steps", "save_checkpoints_steps"):
-      _at_least(name, getattr(self, name), 1)
-    for name in ("eval_every_steps", "early_stopping_patience"):
-      if getattr(self, name) is not None:
-        _at_least(name, getattr(self, name), 1)
-    for name in ("keep_checkpoint_max", "num_threads"):
-      _at_least(name, getattr(self, name), 0)
-    if self.trainable_layers is not None:
-      _at_least("trainable_layers", self.trainable_layers, 0)
-    if not self.learning_rate > 0:
-      raise SettingsError("--learning_rate must be positive, got %g" %
-                          self.learning_rate)
-    if not self.num_train_epochs > 0:
-      raise SettingsError("--num_train_epochs must be positive, got %g" %
-                          self.num_train_epochs)
-    if not 0 <= self.warmup_proportion <= 1:
-      raise SettingsError("--warmup_proportion must be in [0, 1], got %g" %
-                          self.warmup_proportion)
-    if self.weight_decay_rate < 0:
-      raise SettingsError("--weight_decay_rate must be >= 0, got %g" %
-                          self.weight_decay_rate)
-    if self.log_every_seconds < 0:
-      raise SettingsError("--log_every_seconds must be >= 0, got %g" %
-                          self.log_every_seconds)
-    if self.layerwise_lr_decay is not None and not (
-        0 < self.layerwise_lr_decay <= 1):
-      raise SettingsError(
-          "--layerwise_lr_decay must be in (0, 1] (e.g. 0.8), got %g" %
-          self.layerwise_lr_decay)
+    """Raises SettingsError for a value that cannot work: out of its row's
+    range, not finite, or not fitting another setting."""
+    check_values(TRAIN_SETTINGS, self.as_dict())
     if self.freeze:
       try:
         re.compile(self.freeze)
       except re.error as e:
         raise SettingsError("--freeze=%r is not a valid regular expression: "
                             "%s" % (self.freeze, e))
-    for name in ("num_train_steps", "num_warmup_steps"):
-      if getattr(self, name) is not None:
-        _at_least(name, getattr(self, name), 1 if name ==
-                  "num_train_steps" else 0)
-    if self.focal_loss_gamma < 0:
-      raise SettingsError("--focal_loss_gamma must be >= 0, got %g" %
-                          self.focal_loss_gamma)
     from bert_toolkit import class_weights  # pylint: disable=g-import-not-at-top
     class_weights.parse(self.class_weights)
     if self.pack_sequences and not self.dynamic_padding:
@@ -311,12 +404,6 @@ class TrainSettings(object):
     if self.early_stopping_patience and not self.eval_every_steps:
       raise SettingsError("--early_stopping_patience needs "
                           "--eval_every_steps (evaluations to count)")
-
-
-def _at_least(name, value, low):
-  if value is None or value < low:
-    raise SettingsError("--%s must be at least %d, got %s" %
-                        (name, low, value))
 
 
 class RunSettings(object):

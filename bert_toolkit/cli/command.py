@@ -65,9 +65,14 @@ def fail(message):
 def _parse_flags(argv):
   """absl's parser, with a flag error as one `error:` line (status 2)."""
   try:
-    return flags.FLAGS(argv)
+    argv = flags.FLAGS(argv)
   except flags.Error as e:
     fail("%s (see --help)" % e)
+  from bert_toolkit.cli import flags_common  # pylint: disable=g-import-not-at-top
+  problem = flags_common.non_finite_flag(flags.FLAGS)
+  if problem:
+    fail(problem)
+  return argv
 
 
 def _help_for_console_command(module_name):

@@ -33,7 +33,9 @@ MODEL_FLAGS = ("init_checkpoint", "bert_config_file", "vocab_file",
 
 
 def _define(row, help_text=None):
-  """An absl flag from a settings row."""
+  """An absl flag from a settings row; a number flag is checked against
+  the row (settings.value_problem: finite, in its range) when absl parses
+  the command line, so every script refuses a bad value the same way."""
   help_text = help_text or row.help
   if isinstance(row.type, tuple):
     flags.DEFINE_enum(row.name, row.default, list(row.type), help_text)
@@ -45,6 +47,18 @@ def _define(row, help_text=None):
     flags.DEFINE_float(row.name, row.default, help_text)
   else:
     flags.DEFINE_string(row.name, row.default, help_text)
+  if row.type in (int, float):
+    flags.register_validator(row.name, _validator(row))
+
+
+def _validator(row):
+  """absl's checker of one number flag: its row's rule."""
+  def check(value):
+    problem = settings_lib.value_problem(row, value)
+    if problem:
+      raise flags.ValidationError(problem)
+    return True
+  return check
 
 
 # Google's TPU flags (its run_classifier.py, run_pretraining.py and the
@@ -54,15 +68,34 @@ def _define(row, help_text=None):
 TPU_FLAGS = (
     settings_lib.Setting("use_tpu", False, bool, "Google's flag: TPU "
                          "training is not supported here; false is "
-                         "accepted, true is an error."),
-    settings_lib.Setting("tpu_name", None, str, "Google's flag; ignored."),
-    settings_lib.Setting("tpu_zone", None, str, "Google's flag; ignored."),
-    settings_lib.Setting("gcp_project", None, str, "Google's flag; ignored."),
-    settings_lib.Setting("master", None, str, "Google's flag; ignored."),
-    settings_lib.Setting("num_tpu_cores", 8, int, "Google's flag; ignored."),
+                         "accepted, true is an error.", settings_lib.NONE),
+    settings_lib.Setting("tpu_name", None, str, "Google's flag; ignored.",
+                         settings_lib.NONE),
+    settings_lib.Setting("tpu_zone", None, str, "Google's flag; ignored.",
+                         settings_lib.NONE),
+    settings_lib.Setting("gcp_project", None, str, "Google's flag; ignored.",
+                         settings_lib.NONE),
+    settings_lib.Setting("master", None, str, "Google's flag; ignored.",
+                         settings_lib.NONE),
+    settings_lib.Setting("num_tpu_cores", 8, int, "Google's flag; ignored.",
+                         settings_lib.NONE),
     settings_lib.Setting("iterations_per_loop", 1000, int, "Google's flag; "
-                         "ignored."),
+                         "ignored.", settings_lib.NONE),
 )
+
+
+def non_finite_flag(values):
+  """The message for the first float flag of a parsed command line whose
+  value is not a finite number (NaN, inf, or beyond float32), or None:
+  what bert_toolkit.cli.command checks for every script after absl parses
+  it (flags made from settings rows are also range-checked by absl)."""
+  for name, flag in sorted(values._flags().items()):  # pylint: disable=protected-access
+    if flag.parser.flag_type() == "float":
+      problem = settings_lib.value_problem(
+          settings_lib.Setting(name, None, float, ""), flag.value)
+      if problem:
+        return problem
+  return None
 
 
 def define_run_flags():
