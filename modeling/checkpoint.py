@@ -210,6 +210,26 @@ def unused_encoder_variables(report, encoder_scope):
   return [n for n in report.unused_other if n.startswith(prefix)]
 
 
+def check_shapes(report, graph, cause):
+  """The one shape check of a restore (training's init_from_checkpoint and
+  the SavedModel export): CheckpointError when a variable of the graph has
+  another shape in the checkpoint.
+
+  Args:
+    report: RestoreReport (restore_report).
+    graph: what built the graph, for the message ("the graph built from the
+      config ...", "the export of run ...").
+    cause: the likely cause and fix, for the message.
+  """
+  if report.shape_mismatch:
+    name, graph_shape, ckpt_shape = report.shape_mismatch[0]
+    raise CheckpointError(
+        "shape mismatch for %s: %s has %s, the checkpoint %s has %s (%d such "
+        "variable(s)). Likely cause: %s" %
+        (name, graph, graph_shape, report.checkpoint, ckpt_shape,
+         len(report.shape_mismatch), cause))
+
+
 def check_report(report, encoder_scope, config_file=None,
                  allow_partial=False):
   """Raises CheckpointError if the encoder cannot be restored completely.
@@ -228,15 +248,10 @@ def check_report(report, encoder_scope, config_file=None,
     CheckpointError naming the variable, both shapes and the likely cause.
   """
   where = " (config %s)" % config_file if config_file else ""
-  if report.shape_mismatch:
-    name, graph_shape, ckpt_shape = report.shape_mismatch[0]
-    raise CheckpointError(
-        "shape mismatch for %s: the graph built from the config%s has %s, "
-        "the checkpoint %s has %s (%d such variable(s)). Likely cause: the "
-        "config does not belong to this checkpoint (vocab_size, hidden_size, "
-        "embedding_size or max_position_embeddings differ)." %
-        (name, where, graph_shape, report.checkpoint, ckpt_shape,
-         len(report.shape_mismatch)))
+  check_shapes(report, "the graph built from the config%s" % where,
+               "the config does not belong to this checkpoint (vocab_size, "
+               "hidden_size, embedding_size or max_position_embeddings "
+               "differ).")
   prefix = encoder_scope.rstrip("/") + "/"
   missing = [n for n in report.to_initialize
              if n.startswith(prefix) and not n.startswith(prefix + "pooler/")]

@@ -153,8 +153,38 @@ def _signature(inputs, outputs):
       method_name=tf.saved_model.signature_constants.PREDICT_METHOD_NAME)
 
 
-def _restore(sess, checkpoint):
-  """Restores every graph variable from `checkpoint`, or CheckpointError."""
+# What reading a truncated or corrupt data file raises (the checkpoint
+# reader's IndexError "Read less bytes than requested", the restore's
+# DataLossError / OutOfRangeError).
+_READ_ERRORS = (tf.errors.OpError, IndexError)
+
+
+def _global_step(checkpoint):
+  """The checkpoint's global_step (None if it has none); CheckpointError if
+  its data cannot be read."""
+  try:
+    reader = tf.train.load_checkpoint(checkpoint)
+    return (int(reader.get_tensor("global_step"))
+            if reader.has_tensor("global_step") else None)
+  except _READ_ERRORS as e:
+    raise modeling.CheckpointError(_unreadable(checkpoint, e))
+
+
+def _unreadable(checkpoint, error):
+  return ("cannot read the checkpoint %s (%s): a data file is truncated or "
+          "corrupt; copy every file of the checkpoint again" %
+          (checkpoint, str(error).split("\n")[0][:200]))
+
+
+def _restore(sess, checkpoint, run_dir):
+  """Restores every graph variable from `checkpoint`, or CheckpointError.
+
+  The checkpoint must hold every variable of the graph with the graph's
+  shape (modeling.checkpoint.check_shapes, the check of the training
+  restore: a checkpoint of a run with another label count is refused
+  here, not at the first prediction); data that cannot be read is a
+  CheckpointError naming the checkpoint.
+  """
   variables = tf.global_variables()
   available = tf.train.load_checkpoint(checkpoint).get_variable_to_shape_map()
   missing = [v.op.name for v in variables if v.op.name not in available]
@@ -163,7 +193,15 @@ def _restore(sess, checkpoint):
         "%s lacks %d variables of the graph (e.g. %s): is it a checkpoint "
         "of this run? Pass the run's own --checkpoint" %
         (checkpoint, len(missing), ", ".join(missing[:3])))
-  tf.train.Saver(variables).restore(sess, checkpoint)
+  report = modeling.restore_report(variables, checkpoint)
+  modeling.checkpoint.check_shapes(
+      report, "the export of run %s" % run_dir,
+      "the checkpoint is of another run (other labels, model or settings): "
+      "pass this run's own --checkpoint, or export the checkpoint's run")
+  try:
+    tf.train.Saver(variables).restore(sess, report.checkpoint)
+  except _READ_ERRORS as e:
+    raise modeling.CheckpointError(_unreadable(report.checkpoint, e))
 
 
 def export(run_dir, export_base, version=None, checkpoint=None):
@@ -199,9 +237,8 @@ def export(run_dir, export_base, version=None, checkpoint=None):
                                "incomplete" % info["vocab_file"])
   families.configure_for_checkpoint(info["model_type"], info["config"],
                                     checkpoint)
-  reader = tf.train.load_checkpoint(checkpoint)
-  global_step = (int(reader.get_tensor("global_step"))
-                 if reader.has_tensor("global_step") else None)
+  modeling.checkpoint.check_data_files(checkpoint)
+  global_step = _global_step(checkpoint)
   model_fn = task_lib.model_fn_from_run_info(info)
   os.makedirs(export_base, exist_ok=True)
   staging = tempfile.mkdtemp(prefix=".export-%d-" % int(version),
@@ -236,7 +273,7 @@ def export(run_dir, export_base, version=None, checkpoint=None):
       # name when complete.
       with tf.Session(graph=graph) as sess, atomic.replacing_path(
           target, temporary=os.path.join(staging, "model")) as model_dir:
-        _restore(sess, checkpoint)
+        _restore(sess, checkpoint, run_dir)
         builder = tf.saved_model.builder.SavedModelBuilder(model_dir)
         builder.add_meta_graph_and_variables(
             sess, [tf.saved_model.tag_constants.SERVING],
