@@ -35,9 +35,17 @@ def main(argv):
   del argv  # Unused.
   from modeling.hf import convert as hf_convert  # pylint: disable=g-import-not-at-top
 
+  from bert_toolkit.runs import atomic  # pylint: disable=g-import-not-at-top
+  from bert_toolkit.runs import paths  # pylint: disable=g-import-not-at-top
+
   flags_common.require(FLAGS, "hf_dir", "output_dir")
-  result = hf_convert.convert_hf_folder(FLAGS.hf_dir, FLAGS.output_dir,
-                                        FLAGS.model_type)
+  # Where it writes, against what it reads, before reading the weights.
+  outputs = [paths.output_folder("--output_dir", FLAGS.output_dir)]
+  paths.check_writes(outputs, [paths.input_path("--hf_dir", FLAGS.hf_dir)])
+  paths.prepare_outputs(outputs)
+  with atomic.reporting_full_disk(FLAGS.output_dir):
+    result = hf_convert.convert_hf_folder(FLAGS.hf_dir, FLAGS.output_dir,
+                                          FLAGS.model_type)
   print(hf_convert.format_report(result))
 
 

@@ -78,11 +78,28 @@ def main(_):
       num_workers=FLAGS.num_workers,
       log_every_seconds=FLAGS.log_every_seconds,
       max_line_chars=FLAGS.max_line_chars)
+  _check_outputs(settings)
   stats = pretraining_data.create(settings)
   print("wrote %d instances to %s (%s)" % (
       stats["instances"], ", ".join(settings.output_files),
       ", ".join("%s %s" % (k, v) for k, v in sorted(stats.items())
                 if k != "instances")))
+
+
+def _check_outputs(settings):
+  """The output files against the inputs (bert_toolkit.runs.paths): never
+  an input file, the vocab or the word list, never the same file twice;
+  then their folders are made (as extract_features.py does) and what
+  killed writers left there is removed."""
+  from bert_toolkit.runs import paths  # pylint: disable=g-import-not-at-top
+  writes = [paths.output_file("--output_file", f)
+            for f in settings.output_files]
+  paths.check_writes(
+      writes, [paths.input_path("--input_file", f)
+               for f in settings.input_files] +
+      [paths.input_path("--vocab_file", settings.vocab_file),
+       paths.input_path("--word_list", settings.word_list)])
+  paths.prepare_outputs(writes)
 
 
 def run():

@@ -12,8 +12,6 @@ Each input line is `text_a` or `text_a ||| text_b`. JSON lines output:
 (--pooling mean|cls|pooled) is written as a [lines, hidden] float32 matrix.
 """
 
-import os
-
 from absl import flags
 
 from bert_toolkit.cli import command as cli
@@ -43,12 +41,17 @@ def main(_):
   import tokenization  # pylint: disable=g-import-not-at-top
   from bert_toolkit.tasks import extraction  # pylint: disable=g-import-not-at-top
   from bert_toolkit.errors import SettingsError  # pylint: disable=g-import-not-at-top
+  from bert_toolkit.runs import paths  # pylint: disable=g-import-not-at-top
 
   flags_common.require(FLAGS, "input_file", "output_file", "init_checkpoint")
-  if os.path.abspath(FLAGS.output_file) == os.path.abspath(FLAGS.input_file):
-    raise SettingsError("--output_file is --input_file (%s): writing would "
-                        "overwrite the input; name another file" %
-                        FLAGS.output_file)
+  # The output against what is read (bert_toolkit.runs.paths), first.
+  writes = [paths.output_file("--output_file", FLAGS.output_file)]
+  paths.check_writes(writes, [
+      paths.input_path("--input_file", FLAGS.input_file),
+      paths.input_path("--init_checkpoint",
+                       paths.model_folder(FLAGS.init_checkpoint)),
+      paths.input_path("--bert_config_file", FLAGS.bert_config_file),
+      paths.input_path("--vocab_file", FLAGS.vocab_file)])
   try:
     layer_indexes = [int(x) for x in FLAGS.layers.split(",")]
   except ValueError:
@@ -79,6 +82,7 @@ def main(_):
   extractor = extraction.FeatureExtractor(files.model_type, files.config,
                                           files.checkpoint, layer_indexes,
                                           files.config_file)
+  paths.prepare_outputs(writes)  # its folder; killed runs' temporaries
   results = extractor.run(features, FLAGS.batch_size)
   if FLAGS.output_format == "npy":
     extraction.write_npy(FLAGS.output_file, results, FLAGS.pooling,

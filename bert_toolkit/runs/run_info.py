@@ -38,7 +38,6 @@ import glob
 import hashlib
 import json
 import os
-import re
 import shutil
 
 import tensorflow.compat.v1 as tf
@@ -325,40 +324,8 @@ class DirectoryLock(object):
     return False
 
 
-_TEMPORARY = re.compile(r"\.tmp-(\d+)$")
-
-
-def remove_dead_temporaries(folder):
-  """Deletes `*.tmp-<pid>` files (and folders: atomic.replacing_path writes
-  those too) whose writer process no longer runs."""
-  removed = []
-  for path in glob.glob(os.path.join(folder, "*.tmp-*")):
-    m = _TEMPORARY.search(path)
-    if m and not _process_alive(int(m.group(1))):
-      try:
-        if os.path.isdir(path) and not os.path.islink(path):
-          shutil.rmtree(path)
-        else:
-          os.remove(path)
-        removed.append(path)
-      except OSError:
-        pass
-  if removed:
-    tf.logging.info("Removed %d temporary file(s) left by killed runs in %s",
-                    len(removed), folder)
-  return removed
-
-
-def _process_alive(pid):
-  if pid == os.getpid():
-    return True
-  try:
-    os.kill(pid, 0)
-  except ProcessLookupError:
-    return False
-  except PermissionError:
-    return True
-  return True
+# The one cleanup of what killed writers left (`*.tmp-<pid>`): atomic's.
+remove_dead_temporaries = atomic.remove_dead_temporaries
 
 
 _CHECKPOINT_TEMPORARIES = ("*_temp", "*_temp_*", "checkpoint.tmp*",

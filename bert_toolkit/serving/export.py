@@ -12,8 +12,11 @@ fine-tuned checkpoint and writes
   export_base/<version>/assets/serving_config.json   (labels, tokenizer, ...)
 
 the layout `tensorflow_model_server --model_base_path=export_base` polls.
-The version directory is written under a hidden temporary name and renamed
-when complete, so a server never loads half an export.
+The version directory is written under a hidden temporary name
+(`.export-<version>.tmp-<pid>`) and renamed when complete, so a server
+never loads half an export; a later export removes what a killed one left.
+The export never goes into (or holds) the run directory or checkpoint it
+reads (bert_toolkit.runs.paths).
 
 Signatures (one graph, one set of variables):
 
@@ -41,13 +44,13 @@ import json
 import os
 import re
 import shutil
-import tempfile
 
 import tensorflow.compat.v1 as tf
 
 import modeling
 from bert_toolkit import kinds
 from bert_toolkit.runs import atomic
+from bert_toolkit.runs import paths
 from bert_toolkit.runs import run_info as run_info_lib
 from bert_toolkit.engine import task as task_lib
 from modeling import families
@@ -220,6 +223,11 @@ def export(run_dir, export_base, version=None, checkpoint=None):
     modeling.ConfigError / CheckpointError: not a run directory, no
       checkpoint, version already exported, ...
   """
+  # Where it writes, against what it reads, before anything else.
+  outputs = [paths.output_folder("--export_dir", export_base)]
+  paths.check_writes(outputs, [
+      paths.input_path("--model_dir", run_dir),
+      paths.input_path("--checkpoint", paths.model_folder(checkpoint))])
   info = run_info_lib.read(run_dir)
   checkpoint = find_checkpoint(run_dir, checkpoint)
   if version is None:
@@ -240,9 +248,13 @@ def export(run_dir, export_base, version=None, checkpoint=None):
   modeling.checkpoint.check_data_files(checkpoint)
   global_step = _global_step(checkpoint)
   model_fn = task_lib.model_fn_from_run_info(info)
-  os.makedirs(export_base, exist_ok=True)
-  staging = tempfile.mkdtemp(prefix=".export-%d-" % int(version),
-                             dir=export_base)
+  # The folder, and what killed exports left in it (their staging
+  # folders), before this one stages.
+  paths.prepare_outputs(outputs)
+  staging = atomic.temporary_name(
+      os.path.join(export_base, ".export-%d" % int(version)))
+  shutil.rmtree(staging, ignore_errors=True)
+  os.makedirs(staging)
   try:
     assets_dir = os.path.join(staging, "assets.src")
     os.makedirs(assets_dir)

@@ -55,8 +55,10 @@ import tensorflow.compat.v1 as tf
 
 import modeling
 from bert_toolkit import kinds
+from bert_toolkit import settings as settings_lib
 from bert_toolkit.data import encoding
 from bert_toolkit.runs import atomic
+from bert_toolkit.runs import paths
 from bert_toolkit.runs import run_info
 from bert_toolkit.data import split_files
 from bert_toolkit.engine import task as task_lib
@@ -347,6 +349,15 @@ class Distiller(task_lib.Task):
       raise SettingsError("name the student: --init_checkpoint (a "
                           "pre-trained model) or --student_layers (teacher "
                           "layers to keep), not both")
+
+  def read_paths(self, settings):
+    """The teacher run (its checkpoint, vocab, run_info) and the extra
+    text, besides the base task's inputs."""
+    return ([paths.input_path("--teacher_dir", self.teacher.run_dir),
+             paths.input_path("--teacher_dir's vocab",
+                              self.teacher.info["vocab_file"]),
+             paths.input_path("--unlabeled_file", self.unlabeled_file)] +
+            list(self.base.read_paths(settings)))
 
   def model_files(self, settings):
     if not settings.do_train:
