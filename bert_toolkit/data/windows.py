@@ -96,7 +96,8 @@ def unit_windows(units, tokenizer, max_seq_length, stride=None, tags=None,
     units: list of str (characters or words).
     tokenizer: tokenization.FullTokenizer.
     max_seq_length: longest window, [CLS] and [SEP] included (>= 3).
-    stride: pieces between window starts (default (max_seq_length-2)//2).
+    stride: pieces between window starts (None or 0: (max_seq_length-2)//2;
+      negative: ValueError).
     tags: optional list of tag strings, one per unit (training/eval).
     label_map: dict tag -> id (needed with tags).
     label_x: non-first pieces get label_map["X"] instead of -1.
@@ -108,6 +109,9 @@ def unit_windows(units, tokenizer, max_seq_length, stride=None, tags=None,
   budget = max_seq_length - 2
   if budget < 1:
     raise ValueError("max_seq_length must be at least 3")
+  if stride is not None and stride < 0:   # never read as another stride
+    raise ValueError("window stride must be 0 (half a window) or more, "
+                     "got %d" % stride)
   stride = max(1, stride or budget // 2)
   pieces = tokenizer.tokenize_units(units)
   flat_ids, flat_units, flat_first = [], [], []

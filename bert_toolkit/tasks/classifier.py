@@ -35,6 +35,8 @@ import os
 import numpy as np
 import tensorflow.compat.v1 as tf
 
+from bert_toolkit import kinds
+from bert_toolkit import settings as settings_lib
 from bert_toolkit.data import encoding
 from bert_toolkit.tasks import metrics
 from bert_toolkit.runs import atomic
@@ -139,9 +141,13 @@ class Classifier(task_lib.Task):
   CODEC = ClassifierCodec
   DISTILL = ClassifierDistill
   best_metrics = ("accuracy", "macro_f1")
+  # What the run directory keeps and a later command must agree with: the
+  # head and how the data is read (a generic task's columns).
   HEAD_DEFAULTS = (("truncation", "head"), ("multi_label", False),
                    ("label_separator", ","), ("long_text", "truncate"),
-                   ("window_stride", 0), ("window_pooling", "mean"))
+                   ("window_stride", 0), ("window_pooling", "mean"),
+                   ("text_a_column", None), ("text_b_column", None),
+                   ("label_column", None))
 
   @classmethod
   def from_settings(cls, values):
@@ -204,6 +210,11 @@ class Classifier(task_lib.Task):
     except ValueError as e:
       raise SettingsError(str(e))
     self.name = self.data.name
+    # A known data set's columns are its own: the flags are not read.
+    generic = self.name in tasks_lib.GENERIC
+    self.text_a_column = text_a_column or None if generic else None
+    self.text_b_column = text_b_column or None if generic else None
+    self.label_column = label_column or None if generic else None
     self.google_output_format = google_output_format
     self.truncation = truncation
     self.multi_label = multi_label
@@ -232,9 +243,8 @@ class Classifier(task_lib.Task):
         raise SettingsError("--long_text=windows keeps every piece, so "
                             "--truncation=%s does not apply: leave one out"
                             % self.truncation)
-    if self.window_stride is not None and self.window_stride < 0:
-      raise SettingsError("--window_stride must be 0 (half a window) or "
-                          "more, got %d" % self.window_stride)
+    settings_lib.check_values(kinds.get(self.kind).settings,
+                              self.head_settings())
     if self.multi_label and self.data.name not in ("tsv", "csv", "jsonl"):
       raise SettingsError("--multi_label reads several labels a row: use "
                           "--task=tsv, csv or jsonl (not %s)" % self.name)
@@ -291,13 +301,16 @@ class Classifier(task_lib.Task):
     return self.data.require_file(data_dir, split)
 
   def cache_settings(self, split):
-    """Google's head truncation keeps the feature files' old names."""
+    """The resolved value of every setting of the kind's table that changes
+    what is read or how it is encoded (its settings.KEY rows)."""
     del split
-    if self.windowed:
-      return {"long_text": "windows", "window_stride": self.window_stride}
-    if self.truncation in (None, "head"):
-      return None
-    return {"truncation": self.truncation}
+    return settings_lib.feature_values(kinds.get(self.kind).settings,
+                                       self.setting_value)
+
+  def setting_value(self, name):
+    """The resolved value of the kind's setting `name`."""
+    return self.name if name in ("task", "task_name") else getattr(
+        self, name)
 
   def encode(self, split, examples, tokenizer, max_seq_length):
     label_map = {label: i for i, label in enumerate(self.label_list)}

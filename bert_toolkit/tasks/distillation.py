@@ -141,9 +141,9 @@ class Teacher(object):
 
 # ------------------------------------------------------------- student ---
 
-def write_student_from_layers(teacher, layer_indexes, target_dir):
-  """The teacher with only `layer_indexes` (renumbered 0..), its embeddings,
-  pooler and head: a checkpoint, config and vocab in target_dir."""
+def check_student_layers(teacher, layer_indexes):
+  """SettingsError unless `layer_indexes` are distinct layers of the
+  teacher's own (checked with the other settings, before a run writes)."""
   if teacher.model_type == "albert":
     raise SettingsError("--student_layers takes layers of a model with "
                         "separate layers; ALBERT shares one set")
@@ -151,7 +151,14 @@ def write_student_from_layers(teacher, layer_indexes, target_dir):
   bad = [i for i in layer_indexes if not 0 <= i < total]
   if bad or len(set(layer_indexes)) != len(layer_indexes):
     raise SettingsError("--student_layers must be distinct teacher layers "
-                        "0..%d, got %s" % (total - 1, layer_indexes))
+                        "0..%d, got %s" % (total - 1, ",".join(
+                            str(i) for i in layer_indexes)))
+
+
+def write_student_from_layers(teacher, layer_indexes, target_dir):
+  """The teacher with only `layer_indexes` (renumbered 0..), its embeddings,
+  pooler and head: a checkpoint, config and vocab in target_dir."""
+  check_student_layers(teacher, layer_indexes)
   renumber = {old: new for new, old in enumerate(layer_indexes)}
   prefix = teacher.scope + "/encoder/layer_"
   reader = tf.train.load_checkpoint(teacher.checkpoint)
@@ -286,13 +293,12 @@ class Distiller(task_lib.Task):
         docstring.
     """
     super(Distiller, self).__init__()
-    if not 0 <= alpha <= 1:
-      raise SettingsError("--alpha must be in [0, 1], got %g" % alpha)
-    if temperature <= 0:
-      raise SettingsError("--temperature must be positive, got %g" %
-                          temperature)
-    if hidden_loss_weight < 0 or attention_loss_weight < 0:
-      raise SettingsError("loss weights must be >= 0")
+    settings_lib.check_values(settings_lib.DISTILL_SETTINGS, {
+        "alpha": alpha, "temperature": temperature,
+        "hidden_loss_weight": hidden_loss_weight,
+        "attention_loss_weight": attention_loss_weight})
+    if student_layers:
+      check_student_layers(teacher, student_layers)
     self.teacher = teacher
     self.base = base
     self.kind = self.base.kind

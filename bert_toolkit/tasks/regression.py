@@ -36,6 +36,7 @@ import numpy as np
 import tensorflow.compat.v1 as tf
 
 from bert_toolkit import kinds
+from bert_toolkit import settings as settings_lib
 from bert_toolkit.data import classification
 from bert_toolkit.data import encoding
 from bert_toolkit.engine import task as task_lib
@@ -86,7 +87,9 @@ class Regressor(task_lib.Task):
   kind = KIND
   CODEC = RegressionCodec
   best_metrics = ("pearson", "spearman")
-  HEAD_DEFAULTS = (("truncation", "head"),)
+  # The run directory keeps the head and how the data is read (columns).
+  HEAD_DEFAULTS = (("truncation", "head"), ("text_a_column", None),
+                   ("text_b_column", None), ("label_column", None))
   sequence_names = ("input_ids", "segment_ids")
   scalar_names = ("example_index",)
   float_features = ((SCORE, 1),)
@@ -101,8 +104,12 @@ class Regressor(task_lib.Task):
     """
     super(Regressor, self).__init__()
     self.name = name.lower()
-    self.columns = (text_a_column, text_b_column, label_column)
-    self.data = _data_set(self.name, *self.columns)
+    self.data = _data_set(self.name, text_a_column, text_b_column,
+                          label_column)
+    generic = self.name in classification.GENERIC   # stsb's are its own
+    self.text_a_column = text_a_column or None if generic else None
+    self.text_b_column = text_b_column or None if generic else None
+    self.label_column = label_column or None if generic else None
     self.truncation = truncation
 
   @classmethod
@@ -122,9 +129,10 @@ class Regressor(task_lib.Task):
     task_lib.Task.__init__(task)
     task.name = info.get("task")
     task.data = None
-    task.columns = (None, None, None)
     task.label_list = list(info["labels"])
-    task.truncation = (info.get("head") or {}).get("truncation", "head")
+    head = info.get("head") or {}
+    for key, default in cls.HEAD_DEFAULTS:  # older runs lack newer keys
+      setattr(task, key, head.get(key, default))
     return task
 
   # ----------------------------------------------------- data, features ---
@@ -144,9 +152,19 @@ class Regressor(task_lib.Task):
     return self.data.require_file(data_dir, split)
 
   def cache_settings(self, split):
-    """Every setting that changes what is read or how it is encoded."""
+    """The resolved value of every setting of the kind's table that changes
+    what is read or how it is encoded (its settings.KEY rows)."""
     del split
-    return {"columns": list(self.columns), "truncation": self.truncation}
+    return settings_lib.feature_values(kinds.get(KIND).settings,
+                                       self.setting_value)
+
+  def setting_value(self, name):
+    """The resolved value of the kind's setting `name`."""
+    return self.name if name == "task" else getattr(self, name)
+
+  def validate(self, settings):
+    del settings
+    settings_lib.check_values(kinds.get(KIND).settings, self.head_settings())
 
   def encode(self, split, examples, tokenizer, max_seq_length):
     def records():

@@ -35,6 +35,8 @@ import numpy as np
 import tensorflow.compat.v1 as tf
 from seqeval import metrics as seqeval_metrics
 
+from bert_toolkit import kinds
+from bert_toolkit import settings as settings_lib
 from bert_toolkit.data import ner_data
 from bert_toolkit.runs import run_info
 from bert_toolkit.data import tag_schemes
@@ -278,10 +280,27 @@ class Tagger(task_lib.Task):
     return self.data.require_file(data_dir, "train" if carved else split)
 
   def cache_settings(self, split):
-    return {"kind": "ner", "split": split, "scheme": self.scheme,
-            "label_x": bool(self.label_x),
-            "window_stride": self.window_stride,
-            "unit_joiner": self.unit_joiner}
+    """The split (msra's dev is carved from the train file) and the
+    resolved value of every setting of the kind's table that changes what
+    is read or how it is encoded (its settings.KEY rows)."""
+    values = settings_lib.feature_values(kinds.get(self.kind).settings,
+                                         self.setting_value)
+    values.update(kind=self.kind, split=split)
+    return values
+
+  def setting_value(self, name):
+    """The resolved value of the kind's setting `name`."""
+    if name in ("task", "task_name"):
+      return self.name
+    if name == "word_units":
+      return self.unit_joiner
+    return getattr(self, name)
+
+  def validate(self, settings):
+    del settings
+    settings_lib.check_values(kinds.get(self.kind).settings, {
+        "window_stride": self.window_stride, "lstm_size": self.lstm_size,
+        "crf_learning_rate": self.crf_learning_rate})
 
   def encode(self, split, examples, tokenizer, max_seq_length):
     label_map = {label: i for i, label in enumerate(self.label_list)}
