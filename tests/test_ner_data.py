@@ -363,7 +363,7 @@ def test_repairs_are_counted_with_line_numbers(tmp_path):
   assert examples[0].tags == ["O", "B-PER", "I-PER"]
   assert examples[1].tags == ["B-LOC", "B-PER", "B-LOC"]
   assert report.lines == {"repaired": [2, 6, 7]}
-  assert "3 invalid BIO transition(s) repaired" in report.messages()[0]
+  assert "3 invalid tag transition(s) repaired" in report.messages()[0]
   assert "(lines 2, 6, 7)" in report.messages()[0]
 
 
@@ -461,3 +461,24 @@ def test_bioes_and_bmes_files_are_read_as_bio(tmp_path, scheme, tags):
   assert "read as BIO (lines 1)" in report.messages()[0]
   assert tag_schemes.entity_spans(examples[0].tags) == [
       ("PER", 0, 2), ("LOC", 3, 4), ("ORG", 4, 7)]
+
+
+def test_broken_bioes_spans_are_reported_as_repaired(tmp_path):
+  """`B-PER E-LOC`: the E-LOC continues no LOC entity; reading it starts
+  one, and that is a repair (with its line), not only a conversion."""
+  path = write(tmp_path, "train.txt",
+               "a B-PER\nb E-LOC\n\nc B-ORG\nd E-ORG\n\ne M-PER\n")
+  report = ner_data.ReadReport(path)
+  examples = ner_data.read_bio(path, report=report)
+  assert [e.tags for e in examples] == [["B-PER", "B-LOC"],
+                                        ["B-ORG", "I-ORG"], ["B-PER"]]
+  assert report.lines == {"repaired": [2, 7], "converted": [1, 4, 7]}
+  assert "2 invalid tag transition(s) repaired" in report.messages()[0]
+  assert tag_schemes.broken_input_positions(
+      ["B-A", "I-A", "E-A", "E-A", "S-B", "I-B", "O", "M-C"]) == [3, 5, 7]
+
+
+def test_units_keep_their_line_numbers(tmp_path):
+  path = write(tmp_path, "dev.txt", "a O\nb B-X\n\n\nc O\n")
+  examples = ner_data.read_bio(path)
+  assert [e.line_numbers for e in examples] == [[1, 2], [5]]

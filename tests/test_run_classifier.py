@@ -430,3 +430,76 @@ def test_cli_eval_only_without_model_needs_a_trained_run(tmp_path):
       "run_classifier.py", "--task=chnsenticorp", "--data_dir=" + d,
       "--output_dir=%s" % (tmp_path / "o"), "--do_train")
   clirun.assert_user_error(proc, "--init_checkpoint is required")
+
+
+# ------------------------------------------ labels that are not classes ---
+
+def _generic_folder(tmp_path, files):
+  for name, text in files.items():
+    (tmp_path / name).write_text(text, encoding="utf-8")
+  return str(tmp_path)
+
+
+@pytest.mark.parametrize("fmt,train,fragments", [
+    ("tsv", "text_a\tlabel\n好\tpos\n坏\tneg\n",
+     ["train.tsv line 1", "header", "--text_a_column=text_a "
+      "--label_column=label"]),
+    ("csv", "text,category\n好,pos\n坏,neg\n",
+     ["train.csv line 1", "header", "--label_column=category"]),
+])
+def test_header_read_as_data_by_column_numbers_is_refused(tmp_path, fmt,
+                                                          train, fragments):
+  d = _generic_folder(tmp_path, {"train." + fmt: train})
+  data = tasks_lib.get_task(fmt, "0", None, "1")
+  with pytest.raises(InputError) as raised:
+    data.get_examples(d, "train")
+  for fragment in fragments:
+    assert fragment in str(raised.value), str(raised.value)
+
+
+def test_a_class_named_label_is_not_a_header(tmp_path):
+  d = _generic_folder(tmp_path, {"train.tsv": "a\tlabel\nb\tother\n"
+                                              "c\tlabel\n"})
+  examples = tasks_lib.get_task("tsv", "0", None, "1").get_examples(d,
+                                                                    "train")
+  assert [e.label for e in examples] == ["label", "other", "label"]
+
+
+def test_empty_labels_are_refused_with_the_line(tmp_path):
+  d = _generic_folder(tmp_path, {
+      "train.tsv": "text\ty\n好\tpos\n坏\t \n",
+      "test.tsv": "text\ty\n好\t\n",
+      "dev.jsonl": '{"text": "a", "y": "pos"}\n{"text": "b", "y": ""}\n'})
+  data = tasks_lib.get_task("tsv", "text", None, "y")
+  with pytest.raises(InputError, match="train.tsv line 3: the label is "
+                     "empty"):
+    data.get_examples(d, "train")
+  assert data.get_examples(d, "test")[0].label is None   # unlabelled test
+  with pytest.raises(InputError, match="dev.jsonl line 2: the label is "
+                     "empty"):
+    tasks_lib.get_task("jsonl", "text", None, "y").get_examples(d, "dev")
+  multi = tasks_lib.get_task("tsv", "text", None, "y", label_separator=",")
+  (tmp_path / "train.tsv").write_text("text\ty\n好\tpos,,neg\n坏\t\n",
+                                      encoding="utf-8")
+  with pytest.raises(InputError, match="train.tsv line 2: an empty label"):
+    multi.get_examples(d, "train")
+  (tmp_path / "train.tsv").write_text("text\ty\n好\tpos,neg\n坏\t\n",
+                                      encoding="utf-8")
+  assert [e.label for e in multi.get_examples(d, "train")] == [
+      ("neg", "pos"), ()]                      # an empty cell: no labels
+
+
+def test_columns_are_kept_with_the_run_and_compared(tmp_path):
+  """A later command on the run directory must read the run's columns."""
+  from bert_toolkit.errors import SettingsError  # pylint: disable=g-import-not-at-top
+  first = classifier.Classifier("tsv", text_a_column="a", label_column="y")
+  first.resolve_head(None, str(tmp_path))
+  saved = first.head_info()
+  assert saved["text_a_column"] == "a" and saved["label_column"] == "y"
+  again = classifier.Classifier("tsv", text_a_column="b", label_column="y")
+  with pytest.raises(SettingsError, match="--text_a_column=a"):
+    again.resolve_head(saved, str(tmp_path))
+  multi = classifier.Classifier("tsv", text_a_column="a", label_column="y",
+                                multi_label=True)
+  with pytest.raises(SettingsError, match="--multi_label=false"):
+    multi.resolve_head(saved, str(tmp_path))

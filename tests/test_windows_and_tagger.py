@@ -357,3 +357,33 @@ def test_entity_scores_read_invalid_bioes_predictions():
   assert scores["precision"] == 1.0 and scores["recall"] == 1.0
   assert tag_schemes.to_bio(["O", "E-PER", "S-LOC"], "BIOES") == [
       "O", "B-PER", "B-LOC"]
+
+
+def test_dev_tag_of_a_type_train_lacks_names_the_file_and_line(tmp_path):
+  """A dev entity type absent from train is one InputError (file, line,
+  tag, fix), not a KeyError while windowing."""
+  from bert_toolkit.errors import InputError  # pylint: disable=g-import-not-at-top
+  for name, text in (("train.txt", "a B-PER\nb I-PER\n\nc O\n"),
+                     ("dev.txt", "a B-PER\n\nb O\nc B-FOO\n")):
+    (tmp_path / name).write_text(text, encoding="utf-8")
+  for scheme in ("BIO", "BIOES"):
+    task = tagging.Tagger("bio", scheme=scheme)
+    task.resolve_head(None, str(tmp_path))
+    labels = task.read_labels(str(tmp_path), task.read_split(str(tmp_path),
+                                                             "train"))
+    with pytest.raises(InputError) as raised:
+      task.read_split(str(tmp_path), "dev", labels)
+    message = str(raised.value)
+    assert "dev.txt line 4" in message and "FOO" in message, message
+    assert "training file" in message
+
+
+def test_negative_window_stride_is_refused():
+  tokenizer = tokenization.from_vocab(ZH_VOCAB, True)
+  with pytest.raises(ValueError, match="stride"):
+    windows_lib.unit_windows(list("北京欢迎你"), tokenizer, 6, stride=-3)
+  from bert_toolkit.errors import SettingsError  # pylint: disable=g-import-not-at-top
+  from bert_toolkit import settings as settings_lib  # pylint: disable=g-import-not-at-top
+  with pytest.raises(SettingsError, match="--window_stride must be at least 0"):
+    tagging.Tagger("bio", window_stride=-3).validate(
+        settings_lib.RunSettings())

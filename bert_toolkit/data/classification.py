@@ -42,6 +42,12 @@ Reading rules:
   (written in decimal). null, numbers with a fraction, booleans, lists and
   objects are errors naming the file and line.
 - A row whose text is empty is skipped and counted (one warning).
+- A label is never empty: an empty label cell is an error naming the line
+  (in a test file it marks the row unlabelled). A multi-label cell may be
+  empty (no labels), but not hold an empty label ("a,,b").
+- Columns given by number read every line as data: a first line that looks
+  like a header (its label cell a column name such as `label` that no other
+  row has) is an error naming the line; name the columns instead.
 - `InputExample.index` is the example's own id: the file's `index` / `id`
   column (key) when it has one, else its data row number counted from 0,
   skipped rows included. test_results.tsv writes it, so rows line up with
@@ -70,6 +76,10 @@ InputExample = collections.namedtuple(
 
 SPLITS = ("train", "dev", "test")
 ID_COLUMNS = ("index", "id", "idx")
+# What a header calls a label column: a header-less file's first row whose
+# label is one of these (and no other row's) is a header read as data.
+HEADER_LABELS = ("label", "labels", "class", "category", "target", "y",
+                 "tag", "sentiment", "score", "gold_label", "quality")
 
 
 class ClassificationData(split_files.SplitFiles):
@@ -141,7 +151,10 @@ class ClassificationData(split_files.SplitFiles):
       label_list = self.labels  # a fixed label set checks every split
     examples, skipped = [], []
     reader = _Rows(path, self, split)
-    for row_number, (line_number, row) in enumerate(reader):
+    rows = list(reader)
+    if not self.header and self.fmt != "jsonl":
+      self._check_no_header(reader, rows, label_list)
+    for row_number, (line_number, row) in enumerate(rows):
       example = self._example(reader, line_number, row_number, row, split,
                               label_list)
       if example is None:
@@ -198,6 +211,36 @@ class ClassificationData(split_files.SplitFiles):
 
   # ------------------------------------------------------------- rows ---
 
+  def _check_no_header(self, reader, rows, label_list):
+    """Columns given by number read every line as data: a first line that
+    is a header (its label cell a column name such as `label`, which no
+    other row has as its label, nor the label list) is an InputError."""
+    if not rows or self.label is None or self.label_separator is not None:
+      return
+    def label_of(row):
+      if isinstance(self.label, int) and self.label < len(row):
+        return row[self.label].strip()
+      return None
+    line_number, first = rows[0]
+    label = label_of(first)
+    if label is None or label.lower() not in HEADER_LABELS:
+      return
+    if label in (label_list or ()) or any(
+        label_of(row) == label for _, row in rows[1:]):
+      return
+    names = ["--%s_column=%s" % (what, first[column].strip())
+             for what, column in (("text_a", self.text_a),
+                                  ("text_b", self.text_b),
+                                  ("label", self.label))
+             if isinstance(column, int) and column < len(first)]
+    raise InputError(
+        reader.path, line_number,
+        "the first line looks like a header (its label column holds %r, "
+        "which no other row has), and columns given by number read every "
+        "line as data" % label,
+        "Name the columns instead (%s), or remove the header line" %
+        " ".join(names))
+
   def _example(self, reader, line_number, row_number, row, split,
                label_list):
     """One row -> InputExample (None when a text is empty or the label is
@@ -227,6 +270,13 @@ class ClassificationData(split_files.SplitFiles):
                        "Set --label_column to the label column")
     if label is not None and self.label_separator is None:
       label = label.strip()
+      if not label:
+        if split == "test":
+          label = None             # an unlabelled test row
+        else:
+          raise InputError(path, line_number, "the label is empty",
+                           "Give the row its label, or remove the row")
+    if label is not None and self.label_separator is None:
       label = self.label_map.get(label, label)
       if label in self.skip_labels:
         return None
@@ -248,8 +298,15 @@ class ClassificationData(split_files.SplitFiles):
       text = reader.value(line_number, row, self.label, "label")
       if text is None:
         return None
-      values = text.split(self.label_separator)
-    labels = tuple(sorted({v.strip() for v in values if v.strip()}))
+      values = text.split(self.label_separator) if text.strip() else []
+    if any(not v.strip() for v in values):
+      raise InputError(reader.path, line_number,
+                       "an empty label in %r (labels joined by %r)" % (
+                           self.label_separator.join(values),
+                           self.label_separator),
+                       "Remove the extra separator; an example without "
+                       "labels leaves the cell empty")
+    labels = tuple(sorted({v.strip() for v in values}))
     for label in labels:
       _check_known_label(reader.path, line_number, label, label_list)
     return labels

@@ -34,10 +34,11 @@ Reading rules (every reader):
     tag_schemes.input_to_bio (M- is inside; E- and S- close an entity) and
     counted in one warning per file. Models still train on BIO or, with
     --scheme=BIOES, on BIOES made from it.
-  * Invalid BIO transitions -- an I-X that does not follow B-X or I-X -- are
-    repaired by tag_schemes.repair_bio (the I-X becomes B-X, the conlleval
+  * Invalid transitions -- an I-X (or in BIOES / BMES files an E-X or M-X)
+    that does not continue an entity of type X, e.g. `B-PER E-LOC` -- are
+    repaired (a new entity starts there: the I-X becomes B-X, the conlleval
     convention) and counted: one warning per file gives the count and the
-    first line numbers. `get_examples(..., scheme="BIOES")` converts the
+    first line numbers, for BIOES / BMES files as well as BIO. `get_examples(..., scheme="BIOES")` converts the
     repaired BIO to BIOES.
   * Test files may be unlabeled: a column file whose first unit line has a
     single column is read without tags (tags None); so is a CLUENER line
@@ -77,7 +78,10 @@ from bert_toolkit.errors import InputError
 _LOG = logging.getLogger("tensorflow")
 
 NerExample = collections.namedtuple(
-    "NerExample", ["guid", "units", "tags", "text", "unit_offsets"])
+    "NerExample", ["guid", "units", "tags", "text", "unit_offsets",
+                   "line_numbers"], defaults=(None,))
+NerExample.__doc__ = """One sentence; `line_numbers` holds the file line of
+each unit (a JSON line's number for each of its units), or None."""
 
 SPLITS = ("train", "dev", "test")
 
@@ -99,8 +103,8 @@ class ReadReport(object):
   """What a reader fixed while reading one file: line numbers per kind."""
 
   DESCRIPTIONS = collections.OrderedDict([
-      ("repaired", "invalid BIO transition(s) repaired (an I-X that does not "
-                   "follow B-X/I-X read as B-X)"),
+      ("repaired", "invalid tag transition(s) repaired (an I-X, E-X or M-X "
+                   "that does not continue an X entity starts one)"),
       ("empty_tag", "unit(s) with an empty tag read as O"),
       ("converted", "sentence(s) tagged with E-/S-/M- (BIOES, IOBES, BMES "
                     "or BMEO) read as BIO"),
@@ -138,7 +142,7 @@ class ReadReport(object):
 
 # ------------------------------------------------------------- examples ---
 
-def make_example(guid, units, tags, unit_joiner):
+def make_example(guid, units, tags, unit_joiner, line_numbers=None):
   """A NerExample whose text joins the units and whose offsets point at them.
 
   Args:
@@ -146,6 +150,7 @@ def make_example(guid, units, tags, unit_joiner):
     units: list of non-empty strings.
     tags: list of tags (same length) or None.
     unit_joiner: "" (characters) or " " (words).
+    line_numbers: the file line of each unit, or None.
 
   Returns:
     NerExample.
@@ -160,7 +165,9 @@ def make_example(guid, units, tags, unit_joiner):
     offsets = offsets[:len(units)]
   return NerExample(guid=guid, units=list(units),
                     tags=None if tags is None else list(tags),
-                    text=text, unit_offsets=offsets)
+                    text=text, unit_offsets=offsets,
+                    line_numbers=None if line_numbers is None else
+                    list(line_numbers))
 
 
 def convert_scheme(examples, scheme):
@@ -292,15 +299,15 @@ def _column_example(guid, units, tags, line_numbers, unit_joiner, report):
   """One sentence -> NerExample: BIOES / BMES tags converted to BIO, bad
   BIO transitions repaired (both reported)."""
   if tags is not None:
+    positions = tag_schemes.broken_input_positions(tags)
+    for position in positions:
+      report.add("repaired", line_numbers[position])
     tags, converted = tag_schemes.input_to_bio(tags)
     if converted:
       report.add("converted", line_numbers[0])
-    positions = tag_schemes.invalid_bio_positions(tags)
-    for position in positions:
-      report.add("repaired", line_numbers[position])
-    if positions:
+    elif positions:
       tags = tag_schemes.replace_with_begin(tags, positions)
-  return make_example(guid, units, tags, unit_joiner)
+  return make_example(guid, units, tags, unit_joiner, line_numbers)
 
 
 class _ColumnLines(object):
@@ -449,7 +456,8 @@ def read_cluener(path, allow_unlabeled=False, guid_prefix=None, report=None,
         report.add("overlap", index + 1)
       tags = _spans_to_bio(len(text), kept)
     examples.append(make_example("%s-%d" % (guid_prefix, len(examples)),
-                                 list(text), tags, ""))
+                                 list(text), tags, "",
+                                 [index + 1] * len(text)))
   if not examples:
     raise _no_sentences(path)
   report.log()

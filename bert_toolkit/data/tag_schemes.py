@@ -9,9 +9,10 @@ non-empty string (it may itself contain "-").
                                the repair rule for bad BIO transitions
   bio_to_bioes / bioes_to_bio  conversion (lossless on valid sequences)
   to_bio                       any sequence as valid BIO (the repair rule)
-  input_tag_problem / input_to_bio
+  input_tag_problem / input_to_bio / broken_input_positions
                                tags as files write them: BIO, BIOES (IOBES)
-                               or BMES / BMEO, converted to BIO on reading
+                               or BMES / BMEO, converted to BIO on reading,
+                               and where they needed the repair rule
   entity_spans                 (type, start, end_exclusive) per entity
   labels_for                   the full, deterministic label list
 
@@ -291,6 +292,25 @@ def input_to_bio(tags):
     return tags, False
   bioes = [("I-" + tag[2:]) if tag.startswith("M-") else tag for tag in tags]
   return to_bio(bioes, "BIOES"), True
+
+
+def broken_input_positions(tags):
+  """Positions of a file's tag sequence (BIO, BIOES, BMES, ...) where an
+  I-X, M-X or E-X does not continue an entity of type X -- at the start,
+  after O, after E-/S-, or after a tag of another type. The reading rule
+  (repair_bio, to_bio) starts a new entity there: these are the repairs
+  a file needed. For BIO tags, invalid_bio_positions' answer."""
+  positions = []
+  open_type = None  # type of the entity still open before this position
+  for position, tag in enumerate(tags):
+    if tag == OUTSIDE:
+      open_type = None
+      continue
+    prefix, _, entity_type = tag.partition("-")
+    if prefix in ("I", "M", "E") and entity_type != open_type:
+      positions.append(position)
+    open_type = entity_type if prefix in ("B", "I", "M") else None
+  return positions
 
 
 def entity_types(tags):

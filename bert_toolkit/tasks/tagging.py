@@ -273,7 +273,27 @@ class Tagger(task_lib.Task):
     return labels + [windows_lib.X_LABEL] if self.label_x else labels
 
   def read_split(self, data_dir, split, labels=None):
-    return self.data.get_examples(data_dir, split)
+    """A split's sentences; with `labels` (the model's), a tag outside them
+    (an entity type the training data did not have) is an InputError."""
+    examples = self.data.get_examples(data_dir, split)
+    if labels is not None:
+      self._check_known_tags(self.source_file(data_dir, split), examples,
+                             labels)
+    return examples
+
+  def _check_known_tags(self, path, examples, labels):
+    known = set(labels)
+    for example in examples:
+      for position, tag in enumerate(example.tags or ()):
+        if tag not in known:
+          raise InputError(
+              path, example.line_numbers[position]
+              if example.line_numbers else None,
+              "tag %r: the model knows no entity type %r (its labels "
+              "come from the training data: %s)" % (
+                  tag, tag.partition("-")[2], ", ".join(labels[:12])),
+              "Fix the tag, or add %s entities to the training file and "
+              "train again (--overwrite_output_dir)" % tag.partition("-")[2])
 
   def source_file(self, data_dir, split):
     carved = split == "dev" and not self.data.files["dev"]
