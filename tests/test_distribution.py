@@ -356,3 +356,34 @@ def test_ner_and_pretraining_under_mirrored_equal_one_device(setup):
   b = _run_weights("run_pretraining.py", str(root / "pt2"), *args, *two)
   for name in a:
     np.testing.assert_allclose(b[name], a[name], atol=1e-5, err_msg=name)
+
+
+@pytest.mark.parametrize("config,fragment", [
+    ({"cluster": [], "task": {"type": "worker", "index": 0}},
+     "\"cluster\" is []"),
+    ([], "a JSON list"),
+    ({"cluster": {}, "task": {"type": "worker", "index": 0}},
+     "\"cluster\" is {}"),
+    ({"cluster": {"worker": "a:1"}, "task": {"type": "worker", "index": 0}},
+     "job 'worker' is \"a:1\""),
+    ({"cluster": {"worker": ["a"]}, "task": {"type": "worker", "index": 0}},
+     "host:port"),
+    ({"cluster": {"workers": ["a:1"]}, "task": {"type": "worker"}},
+     "job 'workers'"),
+    ({"cluster": {"worker": ["a:1"]}, "task": []}, "\"task\" is []"),
+    ({"cluster": {"worker": ["a:1"]}, "task": {"type": "worker",
+                                               "index": "0"}},
+     "index is \"0\""),
+    ({"cluster": {"worker": ["a:1"]}, "task": {"type": "chief", "index": 0}},
+     "not in its cluster"),
+])
+def test_tf_config_structure_is_checked(config, fragment):
+  """Any TF_CONFIG that is not a cluster of host:port lists and a task in
+  it is one SettingsError naming TF_CONFIG and the fix, for each strategy
+  that reads it."""
+  env = {"TF_CONFIG": json.dumps(config)}
+  for strategy in ("multi_worker_mirrored", "parameter_server"):
+    with pytest.raises(SettingsError) as raised:
+      distribution.plan(strategy, None, 32, environ=env, build=False)
+    message = str(raised.value)
+    assert fragment in message and "TF_CONFIG must be" in message, message

@@ -89,25 +89,62 @@ def read_cluster(environ):
     return None
   try:
     config = json.loads(text)
-    cluster = config["cluster"]
-    task = config["task"]
-    task_type, task_index = task["type"], int(task["index"])
-  except (ValueError, KeyError, TypeError) as e:
-    raise SettingsError(
-        "TF_CONFIG is not {\"cluster\": {...}, \"task\": {\"type\": ..., "
-        "\"index\": ...}} (%s): see the README's multi-worker section" %
-        (e,))
-  members = cluster.get(task_type)
-  if not isinstance(members, list) or not 0 <= task_index < len(members):
-    raise SettingsError("TF_CONFIG: task %s %d is not in its cluster (%s)" %
-                        (task_type, task_index, ", ".join(
-                            "%s: %d" % (k, len(v)) for k, v in
-                            sorted(cluster.items()))))
+  except ValueError as e:
+    raise _tf_config_error("TF_CONFIG is not JSON (%s)" % e)
+  cluster, task_type, task_index = _check_tf_config(config)
   num_workers = len(cluster.get("chief", [])) + len(cluster.get("worker", []))
   is_chief = (task_type == "chief" or
               (task_type == "worker" and task_index == 0 and
                not cluster.get("chief")))
   return Cluster(task_type, task_index, num_workers, is_chief, cluster)
+
+
+TF_CONFIG_JOBS = ("chief", "worker", "ps", "evaluator")
+_TF_CONFIG_SHAPE = ('{"cluster": {"chief": ["host:port"], "worker": '
+                    '["host:port", ...]}, "task": {"type": "worker", '
+                    '"index": 0}}')
+
+
+def _tf_config_error(problem):
+  return SettingsError(
+      "%s: TF_CONFIG must be %s on every task (tools/local_cluster.py sets "
+      "it), or unset for a run on one machine" % (problem, _TF_CONFIG_SHAPE))
+
+
+def _check_tf_config(config):
+  """(cluster dict, task type, task index) of a parsed TF_CONFIG, its
+  structure checked: a SettingsError names what does not fit."""
+  if not isinstance(config, dict):
+    raise _tf_config_error("TF_CONFIG is a JSON %s, not an object" %
+                           type(config).__name__)
+  cluster, task = config.get("cluster"), config.get("task")
+  if not isinstance(cluster, dict) or not cluster:
+    raise _tf_config_error("TF_CONFIG's \"cluster\" is %s, not an object "
+                           "of jobs" % json.dumps(cluster))
+  for job, members in sorted(cluster.items()):
+    if job not in TF_CONFIG_JOBS:
+      raise _tf_config_error("TF_CONFIG's cluster has a job %r (jobs are "
+                             "%s)" % (job, ", ".join(TF_CONFIG_JOBS)))
+    if (not isinstance(members, list) or not members or
+        not all(isinstance(m, str) and m.rpartition(":")[2].isdigit()
+                for m in members)):
+      raise _tf_config_error("TF_CONFIG's cluster job %r is %s, not a list "
+                             "of \"host:port\" addresses" % (
+                                 job, json.dumps(members)))
+  if not isinstance(task, dict):
+    raise _tf_config_error("TF_CONFIG's \"task\" is %s, not an object" %
+                           json.dumps(task))
+  task_type, task_index = task.get("type"), task.get("index", 0)
+  if (isinstance(task_index, bool) or not isinstance(task_index, int)):
+    raise _tf_config_error("TF_CONFIG's task index is %s, not a number" %
+                           json.dumps(task_index))
+  if task_type not in cluster or not 0 <= task_index < len(
+      cluster[task_type]):
+    raise _tf_config_error("TF_CONFIG's task %s %s is not in its cluster "
+                           "(%s)" % (json.dumps(task_type), task_index,
+                                     ", ".join("%s: %d" % (k, len(v)) for k, v
+                                               in sorted(cluster.items()))))
+  return cluster, task_type, task_index
 
 
 def local_gpus():
