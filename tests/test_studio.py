@@ -171,7 +171,8 @@ def test_write_requests_need_the_pages_csrf_header(client):
   for headers in ({}, {"X-Studio-Csrf": "guess"}, {"X-Studio-Csrf": ""}):
     status, answer, _ = client.request("POST", "/api/runs", body, headers)
     assert status == 403 and "X-Studio-Csrf" in answer["error"], answer
-  assert not os.listdir(os.path.join(client.studio.workspace.root, "runs"))
+  assert os.listdir(os.path.join(client.studio.workspace.root, "runs")) == [
+      "studio.lock"]
   status, page, _ = client.request("GET", "/")
   assert status == 200 and client.studio.csrf in page
 
@@ -527,7 +528,8 @@ STUDIO_LIBRARY_MODULES = (
     "bert_toolkit.runs", "bert_toolkit.runs.atomic", "bert_toolkit.runs.curves",
     "bert_toolkit.cli", "bert_toolkit.cli.studio", "bert_toolkit.data",
     "bert_toolkit.data.classification", "bert_toolkit.data.ner_data",
-    "bert_toolkit.data.split_files", "bert_toolkit.data.tag_schemes")
+    "bert_toolkit.data.split_files", "bert_toolkit.data.tag_schemes",
+    "bert_toolkit.serving", "bert_toolkit.serving.http_framing")
 
 
 def test_the_studio_never_loads_tensorflow():

@@ -17,6 +17,7 @@ from absl import flags
 from bert_toolkit.cli import command as cli
 from bert_toolkit.cli import flags_common
 from bert_toolkit.errors import SettingsError
+from bert_toolkit.serving import http_framing
 from bert_toolkit.serving.predictor import PredictorError
 
 flags.DEFINE_string("export_dir", None, "Export base (the highest version "
@@ -53,6 +54,10 @@ def main(_):
   for name in ("max_batch_size", "batch_timeout_micros"):
     if getattr(FLAGS, name) < 0:
       raise SettingsError("--%s must be >= 0" % name)
+  try:
+    http_framing.check_port(FLAGS.port)
+  except ValueError as e:
+    raise SettingsError(str(e))
   logging.basicConfig(level=logging.INFO, stream=sys.stderr)
   predictor = predictor_lib.Predictor(FLAGS.export_dir,
                                       batch_size=FLAGS.batch_size,
@@ -66,8 +71,10 @@ def main(_):
         max_batch_size=FLAGS.max_batch_size,
         batch_timeout_micros=FLAGS.batch_timeout_micros)
   except (OSError, ValueError) as e:
-    raise SettingsError("cannot listen on %s:%d: %s" %
-                               (FLAGS.host, FLAGS.port, e))
+    predictor.close()
+    raise SettingsError("cannot listen on %s:%d (%s): pass another --port "
+                        "or --host" % (FLAGS.host, FLAGS.port,
+                                       getattr(e, "strerror", None) or e))
   host, port = server.server_address[:2]
   if host not in ("127.0.0.1", "::1", "localhost"):
     logging.warning("listening on %s: reachable from other machines", host)

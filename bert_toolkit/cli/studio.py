@@ -47,7 +47,9 @@ def _parse_flags(argv):
 
 
 def main(_):
+  from bert_toolkit.serving import http_framing  # pylint: disable=g-import-not-at-top
   from bert_toolkit.studio import server  # pylint: disable=g-import-not-at-top
+  from bert_toolkit.studio import workspace as workspace_lib  # pylint: disable=g-import-not-at-top
   logging.basicConfig(level=logging.INFO, format="%(message)s")
   if not FLAGS.workspace:
     fail("--workspace is required: the folder that holds data/, models/ "
@@ -56,8 +58,15 @@ def main(_):
     fail("--max_running must be at least 1, got %d" % FLAGS.max_running)
   if os.path.exists(FLAGS.workspace) and not os.path.isdir(FLAGS.workspace):
     fail("--workspace=%s is a file: name a folder" % FLAGS.workspace)
-  studio = server.Studio(FLAGS.workspace, None, FLAGS.token,
-                         FLAGS.max_running)
+  try:
+    http_framing.check_port(FLAGS.port)
+  except ValueError as e:
+    fail(e)
+  try:
+    studio = server.Studio(FLAGS.workspace, None, FLAGS.token,
+                           FLAGS.max_running)
+  except workspace_lib.WorkspaceBusy as e:
+    fail(e)
   try:
     httpd = server.make_server(studio, FLAGS.host, FLAGS.port)
   except ValueError as e:
@@ -65,7 +74,7 @@ def main(_):
     fail(e)
   except OSError as e:
     studio.close()
-    fail("cannot listen on %s:%d (%s): pass another --port" %
+    fail("cannot listen on %s:%d (%s): pass another --port or --host" %
          (FLAGS.host, FLAGS.port, e.strerror or e))
   address = "http://%s:%d/" % (FLAGS.host, httpd.server_address[1])
   if FLAGS.token:

@@ -17,8 +17,11 @@ Instances, all of one kind per request:
   example  {"b64": "<base64 serialized tf.Example>"} with
            "signature_name": "from_examples".
 
-Every bad request gets a 4xx with {"error": "<what and the fix>"}; the
-server keeps serving. With max_batch_size > 0 the rows of concurrent
+Every bad request gets a 4xx with {"error": "<what and the fix>"} and its
+connection is closed (bert_toolkit/serving/http_framing.py: framing,
+header and body timeouts); the server keeps serving. A text whose
+tokenization is empty (only spaces, control or zero-width characters) is
+refused like an empty one. With max_batch_size > 0 the rows of concurrent
 requests are gathered into shared batches (bert_toolkit/serving/batching.py). Limits:
 request body bytes (413), instances per request, tokens per instance. Binds
 127.0.0.1 unless told otherwise.
@@ -37,14 +40,12 @@ from http import server as http_server
 import numpy as np
 
 from bert_toolkit.serving import batching
+from bert_toolkit.serving import http_framing
 from bert_toolkit.serving import signatures
 from bert_toolkit.serving import predictor as predictor_lib
 
 DEFAULT_MAX_BODY_BYTES = 1 << 20
 DEFAULT_MAX_INSTANCES = 128
-# Oversized bodies are read and dropped up to this many bytes so that the
-# client (which sends before it reads) sees the 413; beyond it we hang up.
-_DRAIN_LIMIT = 64 << 20
 
 _PREDICT = re.compile(r"^/v1/models/([^/:]+)(?:/versions/(\d+))?:predict$")
 _STATUS = re.compile(r"^/v1/models/([^/:]+)(?:/versions/(\d+))?(/metadata)?/?$")
@@ -196,6 +197,11 @@ class Service(object):
                            "string" % i)
       if text_b is not None and not isinstance(text_b, str):
         raise RequestError(400, "instances[%d].text_b must be a string" % i)
+      for name, value in (("text", text), ("text_b", text_b)):
+        if value is not None and not self.predictor.tokenizer.tokenize(value):
+          raise RequestError(400, "instances[%d].%s has no tokens (only "
+                             "spaces, control or zero-width characters): "
+                             "send some text" % (i, name))
       pairs.append((text, text_b))
     return self.predictor.predict(pairs, self.run_rows)
 
@@ -263,15 +269,11 @@ def _jsonable(outputs):
   return out
 
 
-class Handler(http_server.BaseHTTPRequestHandler):
-  """Routes to server.service; every answer is JSON."""
+class Handler(http_framing.FramedHandler):
+  """Routes to server.service; every answer is JSON. Framing, timeouts and
+  closing after a refusal: bert_toolkit/serving/http_framing.py."""
 
-  protocol_version = "HTTP/1.1"
-  # Answer even an unreadable request line with a status line and headers
-  # (http.server would answer it as HTTP/0.9: a bare body).
-  default_request_version = "HTTP/1.0"
   server_version = "bert-tf1-serving"
-  timeout = 60  # seconds a client may stall mid-request
   # TCP_NODELAY: the headers and the body go out as two writes, and with
   # Nagle's algorithm the second waits for the client's delayed ACK (40 ms
   # on Linux): measured 60 ms for an idle single request that computes in
@@ -286,20 +288,29 @@ class Handler(http_server.BaseHTTPRequestHandler):
     self.send_response(status)
     self.send_header("Content-Type", "application/json")
     self.send_header("Content-Length", str(len(data)))
-    if self.close_connection:
-      self.send_header("Connection", "close")
     self.end_headers()
-    self.wfile.write(data)
+    if self.command != "HEAD":
+      self.wfile.write(data)
 
   def _error(self, status, message):
     self.server.count_error()
     self._send(status, {"error": message})
 
+  refuse = _error
+
+  def body_limit(self):
+    return self.server.max_body_bytes
+
+  def too_large(self, length):
+    return ("request body of %d bytes exceeds the limit of %d bytes (server "
+            "flag --max_body_bytes); send fewer instances per request" %
+            (length, self.server.max_body_bytes))
+
   def send_error(self, code, message=None, explain=None):
     """http.server's own errors (a garbage request line, an unknown verb,
     oversized headers) as JSON too."""
     self.close_connection = True
-    if self.command == "HEAD" or not hasattr(self, "wfile"):
+    if not hasattr(self, "wfile"):
       return super(Handler, self).send_error(code, message, explain)
     text = message or "HTTP %d" % code
     if code == 501:
@@ -307,7 +318,6 @@ class Handler(http_server.BaseHTTPRequestHandler):
     self._error(code, text)
 
   def _not_allowed(self):
-    self.close_connection = True
     self.server.count_error()
     data = json.dumps({"error": "method %s is not allowed: use GET "
                                 "/v1/models/<name> or POST "
@@ -317,7 +327,6 @@ class Handler(http_server.BaseHTTPRequestHandler):
     self.send_header("Allow", "GET, POST")
     self.send_header("Content-Type", "application/json")
     self.send_header("Content-Length", str(len(data)))
-    self.send_header("Connection", "close")
     self.end_headers()
     if self.command != "HEAD":
       self.wfile.write(data)
@@ -330,56 +339,14 @@ class Handler(http_server.BaseHTTPRequestHandler):
     except RequestError as e:
       self._error(e.status, str(e))
 
-  def handle_expect_100(self):
-    """Refuses an oversized body before the client sends it (curl)."""
-    length = self._length()
-    if length is not None and length > self.server.max_body_bytes:
-      self.close_connection = True
-      self._error(413, self._too_large(length))
-      return False
-    return super(Handler, self).handle_expect_100()
-
-  def _length(self):
-    value = self.headers.get("Content-Length")
-    try:
-      return int(value) if value is not None else None
-    except ValueError:
-      return -1
-
-  def _too_large(self, length):
-    return ("request body of %d bytes exceeds the limit of %d bytes (server "
-            "flag --max_body_bytes); send fewer instances per request" %
-            (length, self.server.max_body_bytes))
-
-  def _drain(self, length):
-    left = min(length, _DRAIN_LIMIT)
-    while left > 0:
-      chunk = self.rfile.read(min(left, 1 << 16))
-      if not chunk:
-        break
-      left -= len(chunk)
-
   def do_POST(self):  # pylint: disable=invalid-name
-    if len(self.headers.get_all("Content-Length") or []) > 1:
-      self.close_connection = True
-      return self._error(400, "more than one Content-Length header: send "
-                         "exactly one")
-    length = self._length()
-    if self.headers.get("Transfer-Encoding") or length is None:
-      self.close_connection = True
+    if self.headers.get("Content-Length") is None:
       return self._error(411, "send the body with a Content-Length header "
                          "(chunked transfer is not supported)")
-    if length < 0:
-      self.close_connection = True
-      return self._error(400, "bad Content-Length header")
-    if length > self.server.max_body_bytes:
-      self.close_connection = True
-      self._drain(length)
-      return self._error(413, self._too_large(length))
-    body = self.rfile.read(length)
-    if len(body) != length:
-      self.close_connection = True
-      return self._error(400, "body shorter than its Content-Length")
+    try:
+      body = self.read_body()
+    except http_framing.BodyError as e:
+      return self._error(e.status, str(e))
     started = time.time()
     try:
       answer = self.server.service.predict(self.path, body)
@@ -404,9 +371,13 @@ class Server(http_server.ThreadingHTTPServer):
   # default of 5 refuses connections beyond it).
   request_queue_size = 128
 
-  def __init__(self, address, service, max_body_bytes):
+  def __init__(self, address, service, max_body_bytes,
+               header_timeout=http_framing.HEADER_TIMEOUT,
+               body_timeout=http_framing.BODY_TIMEOUT):
     self.service = service
     self.max_body_bytes = max_body_bytes
+    self.header_timeout = header_timeout
+    self.body_timeout = body_timeout
     self.errors = 0
     self._lock = threading.Lock()
     http_server.ThreadingHTTPServer.__init__(self, address, Handler)
@@ -425,7 +396,9 @@ class Server(http_server.ThreadingHTTPServer):
 def make_server(predictor, model_name, host="127.0.0.1", port=8501,
                 max_body_bytes=DEFAULT_MAX_BODY_BYTES,
                 max_instances=DEFAULT_MAX_INSTANCES, max_batch_size=0,
-                batch_timeout_micros=0):
+                batch_timeout_micros=0,
+                header_timeout=http_framing.HEADER_TIMEOUT,
+                body_timeout=http_framing.BODY_TIMEOUT):
   """A bound (not yet serving) Server; call serve_forever() / shutdown().
 
   Args:
@@ -440,7 +413,14 @@ def make_server(predictor, model_name, host="127.0.0.1", port=8501,
       request on its own.
     batch_timeout_micros: how long a batch that is not full waits for more
       requests (0: only what is already waiting).
+    header_timeout, body_timeout: seconds a request's line and headers, and
+      its body, may take to arrive (bert_toolkit/serving/http_framing.py).
+
+  Raises:
+    ValueError: a bad model name or port; OSError: the address cannot be
+      bound (in use, or not this machine's).
   """
+  http_framing.check_port(port)
   if not re.match(r"^[\w.-]+$", model_name):
     raise ValueError("model name %r: use letters, digits, '_', '-', '.'" %
                      model_name)
@@ -448,4 +428,10 @@ def make_server(predictor, model_name, host="127.0.0.1", port=8501,
                               batch_timeout_micros)
              if max_batch_size else None)
   service = Service(predictor, model_name, max_instances, batcher)
-  return Server((host, port), service, max_body_bytes)
+  try:
+    return Server((host, port), service, max_body_bytes, header_timeout,
+                  body_timeout)
+  except BaseException:
+    if batcher:
+      batcher.stop()
+    raise

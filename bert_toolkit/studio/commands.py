@@ -12,7 +12,8 @@ string):
 Rules:
   - Only a kind's fields become flags; an unknown name is refused.
   - Values are checked by type (int, float, bool, one of the choices, or a
-    short string of one line) before any process starts.
+    short string of one line; never a list or an object) before any
+    process starts.
   - Paths come only from the workspace's data/, models/ and runs/ folders
     (workspace.Workspace.resolve); output goes to runs/<id>/output.
   - A field left at its default is not passed, so the run gets the
@@ -123,6 +124,11 @@ def parse_value(field, value):
   """
   if value is None or (isinstance(value, str) and not value.strip()):
     return None
+  if not isinstance(value, (str, int, float, bool)):
+    raise RequestError("%s: a number, a string or true/false, got %s" % (
+        field.name, "a list" if isinstance(value, list) else
+        "a JSON object" if isinstance(value, dict) else
+        type(value).__name__))
   text = str(value).strip()
   try:
     if field.type == "bool":

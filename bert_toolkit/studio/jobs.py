@@ -22,10 +22,15 @@ Rules:
     process is still alive (same pid and the same start time in /proc) it
     re-attaches; if it has ended, exit_code says done or failed; with no
     exit_code (killed), the job is "stopped".
-  - Stop sends SIGTERM to the job's process group (SIGKILL 10 s later if
-    it is still there); a stopped job is "stopped". Resume queues it again
-    with the same command: the scripts resume a run directory from its
-    newest checkpoint.
+  - Stop sends SIGTERM to the job's process group: the wrapper shell and
+    the script. The job stays "running" while any process of that group
+    lives (a script that handles SIGTERM to save a checkpoint finishes
+    doing so; the wrapper's own end does not count), and if one is still
+    there `kill_after` seconds (KILL_AFTER: 10) after the Stop, the group
+    gets SIGKILL. Then the job is "stopped". The time of the Stop is kept
+    in job.json, so a studio restarted meanwhile escalates too. Resume
+    queues it again with the same command: the scripts resume a run
+    directory from its newest checkpoint.
   - job.json is replaced atomically; a corrupt one is skipped with a
     warning, never half-read.
 """
@@ -96,11 +101,34 @@ def process_start(pid):
   return fields[19] if len(fields) > 19 else None
 
 
+def group_alive(pgid):
+  """Whether process group `pgid` has a member that has not ended (a
+  zombie waiting for its parent does not count)."""
+  try:
+    os.killpg(pgid, 0)
+  except ProcessLookupError:
+    return False
+  except OSError:
+    pass                        # it exists (another user's: EPERM)
+  for name in os.listdir("/proc"):
+    if not name.isdigit():
+      continue
+    try:
+      with open("/proc/%s/stat" % name) as f:
+        stat = f.read()
+    except OSError:
+      continue
+    fields = stat[stat.rfind(")") + 2:].split()
+    if len(fields) > 2 and fields[2] == str(pgid) and fields[0] != "Z":
+      return True
+  return False
+
+
 class Jobs(object):
   """The studio's runs: create, list, stop, resume; a thread starts them."""
 
   def __init__(self, workspace, scripts_dir=None, python=None,
-               max_running=1, poll_seconds=0.5):
+               max_running=1, poll_seconds=0.5, kill_after=KILL_AFTER):
     self.workspace = workspace
     self.scripts_dir = scripts_dir
     self.python = python or sys.executable
@@ -108,7 +136,7 @@ class Jobs(object):
     self.poll_seconds = poll_seconds
     self.lock = threading.RLock()
     self.children = {}          # id -> Popen (jobs this studio started)
-    self.kill_at = {}           # id -> time for SIGKILL after a stop
+    self.kill_after = kill_after
     self._stop = threading.Event()
     self._thread = None
     self.attach()
@@ -180,10 +208,9 @@ class Jobs(object):
         job.update(status="stopped", ended=time.time())
         self._save(job)
       elif job["status"] == "running":
-        job["stop_requested"] = True
+        job.update(stop_requested=True, stop_time=time.time())
         self._save(job)
         self._signal(job, signal.SIGTERM)
-        self.kill_at[run_id] = time.time() + KILL_AFTER
       else:
         raise ValueError("%s is %s: only a queued or running run can be "
                          "stopped" % (run_id, job["status"]))
@@ -197,7 +224,7 @@ class Jobs(object):
         raise ValueError("%s is %s: only a stopped or failed run can be "
                          "resumed" % (run_id, job["status"]))
       job.update(status="queued", ended=None, exit_code=None, pid=None,
-                 pid_start=None, stop_requested=False)
+                 pid_start=None, stop_requested=False, stop_time=None)
       self._save(job)
     self.tick()
     return self.get(run_id)
@@ -218,20 +245,26 @@ class Jobs(object):
           self._settle(job)
 
   def _alive(self, job):
+    """Whether the job's wrapper, or any process of its group, lives."""
     child = self.children.get(job["id"])
     if child is not None:
-      return child.poll() is None
-    return bool(job.get("pid")) and process_start(job["pid"]) == job.get(
-        "pid_start")
+      if child.poll() is None:
+        return True
+    elif job.get("pid") and process_start(job["pid"]) == job.get(
+        "pid_start"):
+      return True
+    return bool(job.get("pid")) and group_alive(job["pid"])
 
   def _settle(self, job):
-    """A running job: its new status if its process has ended."""
+    """A running job: its new status if its processes have ended."""
     if self._alive(job):
-      if job["id"] in self.kill_at and time.time() > self.kill_at[job["id"]]:
+      stop_time = job.get("stop_time")
+      if stop_time and time.time() >= stop_time + self.kill_after:
         self._signal(job, signal.SIGKILL)
       return
-    self.children.pop(job["id"], None)
-    self.kill_at.pop(job["id"], None)
+    child = self.children.pop(job["id"], None)
+    if child is not None:
+      child.poll()
     code = None
     try:
       with open(self.path(job["id"], EXIT_FILE)) as f:

@@ -22,6 +22,14 @@ Security rules (tests/test_studio.py checks each):
   - Without a token, the Host header must be 127.0.0.1 or localhost: a
     DNS-rebinding page is refused (403).
   - Bodies over MAX_BODY bytes are refused (413) before they are read.
+  - A JSON body holds only the fields its endpoint takes, each of its
+    JSON type or null (BODY_FIELDS); anything else is a 400 naming it.
+  - Every refusal closes its connection, and so does an answer given
+    without reading the whole body: what followed on the connection is
+    never read as a request (bert_toolkit/serving/http_framing.py, with
+    the header and body timeouts).
+  - One studio per workspace: a second one stops with an error before it
+    touches anything (workspace.Workspace.lock).
   - Paths in requests stay inside the workspace (workspace.py); flags are
     only the form's fields, typed (commands.py); scripts are only the
     project's (commands.KINDS).
@@ -40,6 +48,8 @@ import types
 import urllib.parse
 from http import server as http_server
 
+from bert_toolkit.serving import http_framing
+
 from bert_toolkit.studio import commands
 from bert_toolkit.studio import jobs as jobs_lib
 from bert_toolkit.studio import trying
@@ -55,6 +65,36 @@ MAX_BODY = 64 * 1024
 _RUN_PATH = re.compile(r"^/api/runs/([^/]+)(?:/(stop|resume|export|try))?$")
 
 
+# The JSON object each POST endpoint takes: its fields and their JSON
+# types (every field may also be null or absent; what is required is the
+# endpoint's own rule). Any other field or type is a 400 naming it.
+_RUN_FIELDS = (("kind", str), ("data", str), ("model", str),
+               ("teacher", str), ("values", dict))
+BODY_FIELDS = types.MappingProxyType({
+    "command": _RUN_FIELDS,
+    "runs": _RUN_FIELDS + (("name", str),),
+    "stop": (), "resume": (), "export": (),
+    "try": (("text", str), ("text_b", str))})
+_JSON_TYPES = types.MappingProxyType({
+    str: "a string", dict: "a JSON object", list: "a list", bool: "true or "
+    "false", int: "a number", float: "a number", type(None): "null"})
+
+
+def check_body(endpoint, body):
+  """HttpError 400 unless every field of the JSON object `body` is one
+  BODY_FIELDS[endpoint] names, of its type (or null)."""
+  allowed = dict(BODY_FIELDS[endpoint])
+  for name in sorted(body):
+    if name not in allowed:
+      raise HttpError(400, "unknown field %r: this request takes %s" % (
+          name[:40], ", ".join(allowed) or "no fields ({})"))
+    value = body[name]
+    if value is not None and (type(value) is not allowed[name]):
+      raise HttpError(400, "%s: must be %s, got %s" % (
+          name, _JSON_TYPES[allowed[name]],
+          _JSON_TYPES.get(type(value), type(value).__name__)))
+
+
 class HttpError(Exception):
   def __init__(self, status, message):
     Exception.__init__(self, message)
@@ -65,14 +105,22 @@ class Studio(object):
   """The studio's state: workspace, jobs, the model server, secrets."""
 
   def __init__(self, workspace_dir, scripts_dir=None, token=None,
-               max_running=1, python=None):
+               max_running=1, python=None, kill_after=jobs_lib.KILL_AFTER):
     self.workspace = workspace_lib.Workspace(workspace_dir)
-    self.token = token
-    self.csrf = secrets.token_urlsafe(24)
-    self.jobs = jobs_lib.Jobs(self.workspace, scripts_dir, python,
-                              max_running)
-    self.tryer = trying.Tryer(self.workspace, scripts_dir, python)
-    self.summaries = views.SummaryCache()
+    # First the workspace's lock: a second studio on the workspace stops
+    # here (WorkspaceBusy), before it settles jobs or stops the try-it
+    # server, which are the first studio's.
+    self.lock = self.workspace.lock()
+    try:
+      self.token = token
+      self.csrf = secrets.token_urlsafe(24)
+      self.jobs = jobs_lib.Jobs(self.workspace, scripts_dir, python,
+                                max_running, kill_after=kill_after)
+      self.tryer = trying.Tryer(self.workspace, scripts_dir, python)
+      self.summaries = views.SummaryCache()
+    except BaseException:
+      self.lock.close()
+      raise
 
   def page(self):
     with open(os.path.join(STATIC_DIR, "index.html"), encoding="utf-8") as f:
@@ -144,8 +192,11 @@ class Studio(object):
     return self.tryer.ask(job, body.get("text"), body.get("text_b"))
 
   def close(self):
-    self.jobs.close()
-    self.tryer.close()
+    try:
+      self.jobs.close()
+      self.tryer.close()
+    finally:
+      self.lock.close()
 
 
 def _prefer(folders, word):
@@ -156,11 +207,12 @@ def _prefer(folders, word):
   return folders[0]["path"] if folders else None
 
 
-class Handler(http_server.BaseHTTPRequestHandler):
-  """One request. `self.server.studio` is the Studio."""
+class Handler(http_framing.FramedHandler):
+  """One request. `self.server.studio` is the Studio. Framing, timeouts and
+  closing after a refusal: bert_toolkit/serving/http_framing.py."""
 
   server_version = "BertStudio/1"
-  protocol_version = "HTTP/1.1"
+  max_body_bytes = MAX_BODY
 
   def log_message(self, fmt, *args):
     logging.debug("%s " + fmt, self.address_string(), *args)
@@ -185,6 +237,20 @@ class Handler(http_server.BaseHTTPRequestHandler):
 
   def _json(self, status, obj):
     self._send(status, json.dumps(obj, ensure_ascii=False))
+
+  def refuse(self, status, message):
+    self._json(status, {"error": message})
+
+  def too_large(self, length):
+    return "request body of %d bytes: the limit is %d" % (length, MAX_BODY)
+
+  def send_error(self, code, message=None, explain=None):
+    """http.server's own errors (a garbage request line, an unknown verb,
+    oversized headers) as JSON too."""
+    self.close_connection = True
+    if not hasattr(self, "wfile"):
+      return super(Handler, self).send_error(code, message, explain)
+    self.refuse(code, message or "HTTP %d" % code)
 
   def _check_access(self):
     studio = self.server.studio
@@ -212,30 +278,24 @@ class Handler(http_server.BaseHTTPRequestHandler):
       raise HttpError(401, "a token is required: open the address studio.py "
                       "printed (it ends in ?token=...)")
 
-  def _body(self):
-    studio = self.server.studio
+  def _check_csrf(self):
     given = self.headers.get("X-Studio-Csrf") or ""
     if not hmac.compare_digest(given.encode("utf-8"),
-                               studio.csrf.encode("utf-8")):
+                               self.server.studio.csrf.encode("utf-8")):
       raise HttpError(403, "missing or wrong X-Studio-Csrf header: requests "
                       "that change something come from the studio's page")
-    try:
-      length = int(self.headers.get("Content-Length") or 0)
-    except ValueError:
-      raise HttpError(400, "bad Content-Length")
-    if length > MAX_BODY:
-      self.close_connection = True
-      raise HttpError(413, "request body of %d bytes: the limit is %d" %
-                      (length, MAX_BODY))
-    if length < 0:
-      raise HttpError(400, "bad Content-Length")
-    raw = self.rfile.read(length) if length else b"{}"
+
+  def _body(self, endpoint):
+    """The request's JSON object, its fields checked against
+    BODY_FIELDS[endpoint]."""
+    raw = self.read_body() or b"{}"
     try:
       body = json.loads(raw.decode("utf-8"))
-    except ValueError:
+    except (ValueError, RecursionError):
       raise HttpError(400, "the body is not JSON")
     if not isinstance(body, dict):
       raise HttpError(400, "the body must be a JSON object")
+    check_body(endpoint, body)
     return body
 
   def _dispatch(self, method):
@@ -274,13 +334,14 @@ class Handler(http_server.BaseHTTPRequestHandler):
         job = studio.job(match.group(1))
         return self._json(200, views.detail(studio.workspace, job))
       raise HttpError(404, "no such page: %s" % path[:100])
-    body = self._body()
+    self._check_csrf()
     if path == "/api/command":
-      return self._json(200, studio.command(body))
+      return self._json(200, studio.command(self._body("command")))
     if path == "/api/runs":
-      return self._json(200, studio.create(body))
+      return self._json(200, studio.create(self._body("runs")))
     match = _RUN_PATH.match(path)
     if match and match.group(2):
+      body = self._body(match.group(2))
       return self._json(200, studio.post_run(match.group(1), match.group(2),
                                              body))
     raise HttpError(404, "no such action: %s" % path[:100])
@@ -288,7 +349,7 @@ class Handler(http_server.BaseHTTPRequestHandler):
   def _handle(self, method):
     try:
       self._dispatch(method)
-    except HttpError as e:
+    except (HttpError, http_framing.BodyError) as e:
       self._json(e.status, {"error": str(e)})
     except (commands.RequestError, workspace_lib.PathError, ValueError) as e:
       self._json(400, {"error": str(e)})
@@ -313,18 +374,31 @@ class Handler(http_server.BaseHTTPRequestHandler):
 class StudioServer(http_server.ThreadingHTTPServer):
   daemon_threads = True
 
-  def __init__(self, address, studio):
-    http_server.ThreadingHTTPServer.__init__(self, address, Handler)
+  def __init__(self, address, studio,
+               header_timeout=http_framing.HEADER_TIMEOUT,
+               body_timeout=http_framing.BODY_TIMEOUT):
     self.studio = studio
+    self.header_timeout = header_timeout
+    self.body_timeout = body_timeout
+    http_server.ThreadingHTTPServer.__init__(self, address, Handler)
 
 
-def make_server(studio, host="127.0.0.1", port=8600):
+def make_server(studio, host="127.0.0.1", port=8600,
+                header_timeout=http_framing.HEADER_TIMEOUT,
+                body_timeout=http_framing.BODY_TIMEOUT):
   """A StudioServer bound to host:port (port 0: a free one); its job
   thread is started. Call serve_forever(), then shutdown() and
-  studio.close()."""
+  studio.close(). header_timeout / body_timeout: seconds a request's
+  line and headers, and its body, may take to arrive.
+
+  Raises:
+    ValueError: a bad port, or another host without a token; OSError: the
+      address cannot be bound.
+  """
+  http_framing.check_port(port)
   if host not in ("127.0.0.1", "localhost", "::1") and not studio.token:
     raise ValueError("--host=%s opens the studio to the network: give "
                      "--token as well" % host)
-  httpd = StudioServer((host, port), studio)
+  httpd = StudioServer((host, port), studio, header_timeout, body_timeout)
   studio.jobs.start()
   return httpd

@@ -16,8 +16,9 @@ that process, if it is still the same one, when it starts.
 Rules:
   - An export older than the run's best checkpoint (best/best.json, or
     the newest checkpoint file) is made again before trying.
-  - Texts: at most MAX_TEXT characters; a text pair only for
-    classification.
+  - Texts: at most MAX_TEXT characters; a text pair only for a kind whose
+    model takes one. A text serve.py refuses (4xx: e.g. one with no
+    tokens) is a 400 with serve.py's reason.
 """
 
 import json
@@ -139,10 +140,10 @@ class Tryer(object):
     """The model's answer for one text (pair), as serve.py gives it."""
     if not isinstance(text, str) or not text.strip():
       raise ValueError("text: type a sentence")
-    if len(text) > MAX_TEXT or (text_b and len(text_b) > MAX_TEXT):
-      raise ValueError("text: at most %d characters" % MAX_TEXT)
     if text_b is not None and not isinstance(text_b, str):
       raise ValueError("text_b: a string")
+    if len(text) > MAX_TEXT or (text_b and len(text_b) > MAX_TEXT):
+      raise ValueError("text: at most %d characters" % MAX_TEXT)
     if text_b and not commands.KINDS[job["kind"]].text_b:
       raise ValueError("text_b: this model takes a single text")
     with self.lock:
@@ -158,7 +159,15 @@ class Tryer(object):
       with urllib.request.urlopen(request, timeout=120) as reply:
         answer = json.loads(reply.read().decode("utf-8"))["predictions"][0]
     except urllib.error.HTTPError as e:
-      raise TryError("serve.py: %s" % e.read().decode("utf-8", "replace"))
+      reply = e.read().decode("utf-8", "replace")
+      if 400 <= e.code < 500:
+        # The text was refused (e.g. it has no tokens): the user's to fix.
+        try:
+          reply = json.loads(reply)["error"]
+        except (ValueError, KeyError, TypeError):
+          pass
+        raise ValueError("text: %s" % reply)
+      raise TryError("serve.py: %s" % reply)
     # How the page shows it follows from the answer's shape.
     if "entities" in answer:
       return {"view": "entities", "text": text,

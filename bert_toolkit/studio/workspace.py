@@ -11,13 +11,21 @@
                        output/     the run directory (--output_dir)
                        export/     SavedModel versions (export_savedmodel.py)
     runs/serving.json  the try-it model server now running (pid, port)
+    runs/studio.lock   held (flock) by the studio serving the workspace;
+                       it holds that studio's pid
 
 Path rule (`Workspace.resolve`): a path a request names is relative to the
 workspace, has no "..", and resolves (symlinks followed) to a place inside
 the workspace, under the top folder it must be in. Anything else is a
 `PathError`. The studio writes only under runs/.
+
+One studio per workspace (`Workspace.lock`): a second studio on the same
+folder fails with `WorkspaceBusy` before it reads or changes anything of
+the first one's (its jobs, its try-it server). The lock is the kernel's
+(flock), so a studio that was killed leaves no stale lock behind.
 """
 
+import fcntl
 import os
 import re
 
@@ -29,6 +37,10 @@ RUN_ID = re.compile(r"^r[0-9]{1,9}$")
 
 class PathError(ValueError):
   """A path a request names that is not allowed (a 400 reply)."""
+
+
+class WorkspaceBusy(RuntimeError):
+  """Another studio serves the workspace (its pid is in the message)."""
 
 
 class Workspace(object):
@@ -64,6 +76,30 @@ class Workspace(object):
       raise PathError("%r is not inside the workspace's %s/ folder" %
                       (relative, top or "."))
     return path
+
+  def lock(self):
+    """Takes runs/studio.lock for this process; returns the open file
+    (closing it releases the lock).
+
+    Raises:
+      WorkspaceBusy: another studio holds it.
+    """
+    path = os.path.join(self.root, RUNS, "studio.lock")
+    handle = open(path, "a+", encoding="utf-8")
+    try:
+      fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+      handle.seek(0)
+      owner = handle.read().strip()[:20] or "?"
+      handle.close()
+      raise WorkspaceBusy(
+          "another studio (pid %s) is serving the workspace %s: use that "
+          "one, or stop it first" % (owner, self.root))
+    handle.seek(0)
+    handle.truncate()
+    handle.write("%d\n" % os.getpid())
+    handle.flush()
+    return handle
 
   def relative(self, path):
     return os.path.relpath(path, self.root)
