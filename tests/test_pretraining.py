@@ -525,3 +525,62 @@ def test_missing_or_bad_word_list_is_named(tmp_path, corpus):
   settings.word_list = str(bad)
   with pytest.raises(data_lib.InputError, match="line 2: not UTF-8"):
     data_lib.create(settings)
+
+
+def _write_records(path, n, seq=16, predictions=4, cut=None):
+  """n pre-training records of the given shapes; `cut` keeps only that
+  share of the file's bytes (a truncated copy)."""
+  rng = random.Random(n)
+  with tf.io.TFRecordWriter(path) as writer:
+    for _ in range(n):
+      ints = lambda values: tf.train.Feature(  # pylint: disable=g-long-lambda
+          int64_list=tf.train.Int64List(value=values))
+      feature = {name: ints([rng.randint(1, 99) for _ in range(seq)])
+                 for name in ("input_ids", "input_mask", "segment_ids")}
+      feature.update({name: ints([1] * predictions) for name in (
+          "masked_lm_positions", "masked_lm_ids")})
+      feature["masked_lm_weights"] = tf.train.Feature(
+          float_list=tf.train.FloatList(value=[1.0] * predictions))
+      feature["next_sentence_labels"] = ints([0])
+      writer.write(tf.train.Example(features=tf.train.Features(
+          feature=feature)).SerializeToString())
+  if cut:
+    with open(path, "rb") as f:
+      data = f.read()
+    with open(path, "wb") as f:
+      f.write(data[:int(len(data) * cut)])
+  return path
+
+
+def test_records_of_every_file_are_checked_before_training(tmp_path):
+  import types  # pylint: disable=g-import-not-at-top
+  good = _write_records(str(tmp_path / "a.tfrecord"), 5)
+  other = _write_records(str(tmp_path / "b.tfrecord"), 5, seq=32)
+  settings = types.SimpleNamespace(do_predict=False, max_seq_length=None)
+  with pytest.raises(data_lib.InputError) as e:
+    pretraining.Pretraining([good, other]).validate(settings)
+  assert str(e.value).startswith(other + ": made with --max_seq_length=32")
+  with pytest.raises(data_lib.InputError, match="b.tfrecord"):
+    pretraining.Pretraining([good], eval_input_files=[other]).validate(
+        settings)
+  task = pretraining.Pretraining([good, _write_records(
+      str(tmp_path / "c.tfrecord"), 3)])
+  task.validate(settings)
+  assert (task.max_seq_length, task.max_predictions_per_seq) == (16, 4)
+
+
+def test_a_truncated_file_met_in_training_is_named(tmp_path):
+  good = _write_records(str(tmp_path / "a.tfrecord"), 5)
+  cut = _write_records(str(tmp_path / "b.tfrecord"), 20, cut=0.53)
+  task = pretraining.Pretraining([good, cut])
+  task.max_seq_length, task.max_predictions_per_seq = 16, 4
+  with pytest.raises(data_lib.InputError) as e:
+    with pretraining.reporting_broken_files(task):
+      raise tf.errors.DataLossError(None, None, "truncated record at 1")
+  assert str(e.value).startswith(cut + ": truncated or corrupt after record")
+  assert "create_pretraining_data.py" in str(e.value)
+  task = pretraining.Pretraining([good])
+  task.max_seq_length, task.max_predictions_per_seq = 16, 4
+  with pytest.raises(tf.errors.DataLossError):   # nothing found: as it was
+    with pretraining.reporting_broken_files(task):
+      raise tf.errors.DataLossError(None, None, "elsewhere")

@@ -67,7 +67,8 @@ def main(_):
                         if FLAGS.eval_input_file else None),
       dynamic_masking=FLAGS.dynamic_masking, seed=FLAGS.seed,
       next_sentence=not FLAGS.masked_lm_only)
-  results = runner.run(task, flags_common.run_settings(FLAGS))
+  with pretraining.reporting_broken_files(task):
+    results = runner.run(task, flags_common.run_settings(FLAGS))
   if "eval" in results:
     print("".join("%s = %s\n" % (k, results["eval"][k])
                   for k in sorted(results["eval"])), end="")

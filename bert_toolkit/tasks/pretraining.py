@@ -24,6 +24,7 @@ positions are drawn again (as many as it has, among its real tokens other
 than [CLS] / [SEP], 80% [MASK], 10% a random id, 10% kept).
 """
 
+import contextlib
 import glob
 
 import tensorflow.compat.v1 as tf
@@ -55,22 +56,119 @@ def input_files_of(patterns):
   return files
 
 
-def record_shapes(path):
-  """(max_seq_length, max_predictions_per_seq) of a file's first record."""
+# Features per length: max_seq_length, max_predictions_per_seq, 1.
+_SEQUENCE = ("input_ids", "input_mask", "segment_ids")
+_PREDICTIONS = ("masked_lm_positions", "masked_lm_ids", "masked_lm_weights")
+_FLOAT = ("masked_lm_weights",)
+_REMAKE = "Make the file again with create_pretraining_data.py"
+
+
+def example_shapes(path, record, where=""):
+  """A serialized record -> (max_seq_length, max_predictions_per_seq).
+
+  InputError naming `path` (and `where`, e.g. "record 7") unless it is a
+  tf.Example with every feature of FEATURES, of the right type (int64;
+  float for masked_lm_weights) and length (the three sequences equally
+  long, the three masked-LM lists equally long, one next-sentence label).
+  """
   try:
-    record = next(tf.io.tf_record_iterator(path))
-    example = tf.train.Example.FromString(record)
-  except (StopIteration, tf.errors.OpError, Exception) as e:  # pylint: disable=broad-except
-    raise InputError(path, None, "not a readable pre-training TFRecord (%s)" %
-                     (str(e).split("\n")[0] or "empty"),
-                     "Make it with create_pretraining_data.py")
-  feature = example.features.feature
+    feature = tf.train.Example.FromString(record).features.feature
+  except Exception as e:  # pylint: disable=broad-except
+    raise InputError(path, None, "%snot a tf.Example (%s)" % (where, e),
+                     _REMAKE)
   missing = [n for n in FEATURES if n not in feature]
   if missing:
-    raise InputError(path, None, "records lack %s" % ", ".join(missing),
-                     "Make the file with create_pretraining_data.py")
-  return (len(feature["input_ids"].int64_list.value),
-          len(feature["masked_lm_positions"].int64_list.value))
+    raise InputError(path, None, "%srecords lack %s" % (
+        where, ", ".join(missing)), _REMAKE)
+
+  def length(name):
+    kind = "float_list" if name in _FLOAT else "int64_list"
+    if feature[name].WhichOneof("kind") not in (kind, None):
+      raise InputError(path, None, "%s%s is not a %s feature" % (
+          where, name, kind.split("_")[0]), _REMAKE)
+    return len(getattr(feature[name], kind).value)
+
+  seq = {length(n) for n in _SEQUENCE}
+  predictions = {length(n) for n in _PREDICTIONS}
+  if len(seq) > 1 or len(predictions) > 1 or (
+      length("next_sentence_labels") != 1):
+    raise InputError(path, None, "%sfeatures of unequal lengths (%s)" % (
+        where, ", ".join("%s %d" % (n, length(n)) for n in FEATURES)),
+                     _REMAKE)
+  return seq.pop(), predictions.pop()
+
+
+def record_shapes(path):
+  """(max_seq_length, max_predictions_per_seq) of a file's first record;
+  InputError naming the file when it is empty, unreadable or not
+  pre-training data (example_shapes)."""
+  try:
+    record = next(tf.io.tf_record_iterator(path))
+  except (StopIteration, tf.errors.OpError) as e:
+    raise InputError(path, None, "not a readable pre-training TFRecord (%s)" %
+                     (str(e).split("\n")[0] or "no record"), _REMAKE)
+  return example_shapes(path, record)
+
+
+def check_files(paths):
+  """The shapes all of `paths` share (each file's first record), or an
+  InputError naming the first file whose records differ from the first
+  file's (data made with another --max_seq_length or
+  --max_predictions_per_seq)."""
+  shapes = record_shapes(paths[0])
+  for path in paths[1:]:
+    other = record_shapes(path)
+    if other != shapes:
+      raise InputError(
+          path, None, "made with --max_seq_length=%d "
+          "--max_predictions_per_seq=%d, but %s with %d and %d" % (
+              other + (paths[0],) + shapes),
+          "Pass files made with the same settings (make this one again "
+          "with create_pretraining_data.py, or leave it out)")
+  return shapes
+
+
+def find_broken_file(paths, shapes):
+  """The first (path, problem) among `paths` with a record that cannot be
+  read (truncated or corrupt) or has other shapes than `shapes`; None when
+  every record reads. Reads every record: for after a failure only."""
+  for path in paths:
+    index = 0
+    try:
+      for index, record in enumerate(tf.io.tf_record_iterator(path), 1):
+        try:
+          found = example_shapes(path, record, "record %d: " % index)
+        except InputError as e:
+          return path, str(e).split(": ", 1)[1]
+        if None not in shapes and found != shapes:
+          return path, ("record %d was made with --max_seq_length=%d "
+                        "--max_predictions_per_seq=%d, the others with %d "
+                        "and %d" % ((index,) + found + shapes))
+    except tf.errors.OpError as e:
+      return path, "truncated or corrupt after record %d (%s)" % (
+          index, str(e).split("\n")[0][:120])
+  return None
+
+
+@contextlib.contextmanager
+def reporting_broken_files(task):
+  """Turns a DataLossError (a truncated or corrupt TFRecord) or a record
+  that does not parse, met while training or evaluating, into an
+  InputError naming the file (found by reading the task's files again)."""
+  try:
+    yield
+  except (tf.errors.DataLossError, tf.errors.InvalidArgumentError) as e:
+    if isinstance(e, tf.errors.InvalidArgumentError) and (
+        "parse serialized Example" not in str(e)):
+      raise
+    files = list(dict.fromkeys(task.input_files + task.eval_input_files))
+    broken = find_broken_file(files, (task.max_seq_length,
+                                      task.max_predictions_per_seq))
+    if broken is None:
+      raise
+    raise InputError(broken[0], None, broken[1],
+                     "Make the file again with create_pretraining_data.py, "
+                     "or leave it out of --input_file / --eval_input_file")
 
 
 class Pretraining(task_lib.Task):
@@ -124,7 +222,8 @@ class Pretraining(task_lib.Task):
       raise SettingsError("run_pretraining.py has no --do_predict")
     if self.max_eval_steps < 1:
       raise SettingsError("--max_eval_steps must be at least 1")
-    seq, predictions = record_shapes(self.input_files[0])
+    seq, predictions = check_files(
+        list(dict.fromkeys(self.input_files + self.eval_input_files)))
     if settings.max_seq_length is not None and (
         settings.max_seq_length != seq):
       raise SettingsError(
