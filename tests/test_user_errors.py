@@ -193,8 +193,157 @@ def case_inputs(tmp):
   ]
 
 
+def _fake_teacher(folder):
+  """A folder a teacher reads like a classifier run: the tiny BERT's
+  checkpoint with a run_info.json (no training needed)."""
+  if not os.path.isdir(folder):
+    shutil.copytree(BERT_DIR, folder)
+  with open(os.path.join(BERT_DIR, "bert_config.json")) as f:
+    config = json.load(f)
+  _write(os.path.join(folder, "checkpoint"),
+         'model_checkpoint_path: "bert_model.ckpt"\n')
+  _write(os.path.join(folder, "run_info.json"), json.dumps({
+      "format": 2, "kind": "classifier", "model_type": "bert",
+      "config": config, "vocab_file": "vocab.txt", "do_lower_case": True,
+      "max_seq_length": 16, "labels": ["0", "1"], "task": "chnsenticorp",
+      "head": {}, "train": {}}))
+  return folder
+
+
+def case_paths(tmp):
+  """Where a script writes: never into, inside or around what it reads
+  (symlinks resolved), and a place it can write."""
+  d = _chnsenticorp(os.path.join(tmp, "data"))
+  model = os.path.join(tmp, "M")
+  if not os.path.isdir(model):
+    shutil.copytree(BERT_DIR, model)
+  link = os.path.join(tmp, "M_link")
+  if not os.path.lexists(link):
+    os.symlink(model, link)
+  teacher = _fake_teacher(os.path.join(tmp, "T"))
+  a_file = os.path.join(tmp, "a_file")
+  _write(a_file, "x")
+  corpus = os.path.join(tmp, "c.txt")
+  _write(corpus, "今天天气很好。\n我们去公园。\n\n他在看书。\n")
+  vocab = os.path.join(model, "vocab.txt")
+
+  def classifier(out, *extra):
+    return ("run_classifier.py", "--task=chnsenticorp", "--data_dir=" + d,
+            "--init_checkpoint=" + model, "--output_dir=" + out,
+            "--do_train", "--overwrite_output_dir", "--max_seq_length=16",
+            "--num_train_steps=2", "--train_batch_size=2") + tuple(extra)
+
+  pretraining_data = ("create_pretraining_data.py", "--input_file=" + corpus,
+                      "--vocab_file=" + vocab, "--max_seq_length=16",
+                      "--max_predictions_per_seq=2", "--dupe_factor=1")
+  cases = [
+      (classifier(model), ["--output_dir is --init_checkpoint", model]),
+      (classifier(link), ["--output_dir is --init_checkpoint", link]),
+      (classifier(os.path.join(model, "run")),
+       ["--output_dir lies inside --init_checkpoint"]),
+      (classifier(tmp), ["--output_dir holds --"]),
+      (classifier(os.path.join(tmp, "out"), "--cache_dir=" + d),
+       ["--cache_dir is --data_dir"]),
+      (classifier(a_file), ["--output_dir", "is a file, not a folder"]),
+      (classifier(os.path.join(a_file, "run")), [a_file, "which is a file"]),
+      (("run_distill.py", "--teacher_dir=" + teacher,
+        "--output_dir=" + teacher, "--overwrite_output_dir", "--do_train",
+        "--student_layers=0", "--data_dir=" + d, "--num_train_steps=2"),
+       ["--output_dir is --teacher_dir"]),
+      (pretraining_data + ("--output_file=" + corpus,),
+       ["--output_file is --input_file"]),
+      (pretraining_data + ("--output_file=%s,%s" % (
+          os.path.join(tmp, "a.tfrecord"), os.path.join(tmp, "a.tfrecord")),),
+       ["--output_file names", "twice"]),
+      (pretraining_data + ("--output_file=" + vocab,),
+       ["--output_file is --vocab_file"]),
+      (("extract_features.py", "--init_checkpoint=" + model,
+        "--input_file=" + corpus, "--output_file=" + d),
+       ["--output_file", "is a folder"]),
+      (("extract_features.py", "--init_checkpoint=" + model,
+        "--input_file=" + corpus,
+        "--output_file=" + os.path.join(link, "out.jsonl")),
+       ["--output_file lies inside --init_checkpoint"]),
+      (("export_savedmodel.py", "--model_dir=" + teacher,
+        "--export_dir=" + a_file), ["--export_dir", "is a file"]),
+      (("export_savedmodel.py", "--model_dir=" + teacher,
+        "--export_dir=" + os.path.join(teacher, "export")),
+       ["--export_dir lies inside --model_dir"]),
+      (("convert_checkpoint.py", "--hf_dir=" + model,
+        "--output_dir=" + link), ["--output_dir is --hf_dir"]),
+  ]
+  locked = os.path.join(tmp, "locked")
+  os.makedirs(locked, exist_ok=True)
+  os.chmod(locked, 0o555)
+  if not os.access(locked, os.W_OK):   # root writes there anyway
+    cases += [
+        (classifier(os.path.join(locked, "run")), [locked, "read-only"]),
+        (classifier(os.path.join(tmp, "out"),
+                    "--cache_dir=" + os.path.join(locked, "features")),
+         ["--cache_dir", "read-only"]),
+        (("convert_checkpoint.py", "--hf_dir=" + model,
+          "--output_dir=" + locked), ["--output_dir", "read-only"]),
+    ]
+  return cases
+
+
+def case_reading(tmp):
+  """Reading data and checking settings: values no script may take (out
+  of range, not finite), labels that are not classes, tags the model does
+  not know, a student that cannot be."""
+  d = _chnsenticorp(os.path.join(tmp, "data"))
+  out = os.path.join(tmp, "out")
+  generic = os.path.join(tmp, "generic")
+  os.makedirs(generic, exist_ok=True)
+  _write(os.path.join(generic, "train.tsv"), "text_a\tlabel\n好\t1\n差\t0\n")
+  empty = os.path.join(tmp, "empty")
+  os.makedirs(empty, exist_ok=True)
+  _write(os.path.join(empty, "train.tsv"), "text\ty\n好\t1\n差\t\n")
+  ner = os.path.join(tmp, "ner")
+  os.makedirs(ner, exist_ok=True)
+  _write(os.path.join(ner, "train.txt"), "张 B-PER\n三 I-PER\n\n好 O\n")
+  _write(os.path.join(ner, "dev.txt"), "张 B-PER\n\n北 B-FOO\n")
+  teacher = _fake_teacher(os.path.join(tmp, "teacher"))
+  ner_run = ("run_ner.py", "--task=bio", "--data_dir=" + ner,
+             "--init_checkpoint=" + BERT_DIR, "--output_dir=" + out,
+             "--max_seq_length=16", "--train_batch_size=2")
+  distill = ("run_distill.py", "--teacher_dir=" + teacher, "--data_dir=" + d,
+             "--output_dir=" + out, "--do_train")
+  return [
+      (_classifier(d, out, "--learning_rate=inf"),
+       ["--learning_rate must be a finite number"]),
+      (_classifier(d, out, "--learning_rate=1e300"),
+       ["--learning_rate must be a finite number"]),
+      (_classifier(d, out, "--focal_loss_gamma=nan"),
+       ["--focal_loss_gamma must be a finite number"]),
+      (_classifier(d, out, "--weight_decay_rate=nan"),
+       ["--weight_decay_rate must be a finite number"]),
+      (_classifier(d, out, "--window_stride=-3"),
+       ["--window_stride must be at least 0"]),
+      (ner_run + ("--do_train", "--window_stride=-3"),
+       ["--window_stride must be at least 0"]),
+      (distill + ("--temperature=nan",),
+       ["--temperature must be a finite number"]),
+      (distill + ("--hidden_loss_weight=nan",),
+       ["--hidden_loss_weight must be a finite number"]),
+      (distill + ("--student_layers=0,9",),
+       ["--student_layers must be distinct teacher layers 0..1, got 0,9"]),
+      (("run_classifier.py", "--task=tsv", "--text_a_column=0",
+        "--label_column=1", "--data_dir=" + generic, "--init_checkpoint=" +
+        BERT_DIR, "--output_dir=" + out, "--do_train"),
+       ["train.tsv line 1", "header", "--text_a_column=text_a"]),
+      (("run_classifier.py", "--task=tsv", "--text_a_column=text",
+        "--label_column=y", "--data_dir=" + empty, "--init_checkpoint=" +
+        BERT_DIR, "--output_dir=" + out, "--do_train"),
+       ["train.tsv line 3", "the label is empty"]),
+      (ner_run + ("--do_train", "--do_eval", "--num_train_steps=1"),
+       ["dev.txt line 3", "'B-FOO'", "training file"]),
+  ]
+
+
 CASES = [("settings", case_settings), ("data", case_data),
-         ("models", case_models), ("inputs", case_inputs)]
+         ("models", case_models), ("inputs", case_inputs),
+         ("paths", case_paths), ("reading", case_reading)]
 
 
 def _all_cases():
