@@ -384,11 +384,14 @@ def test_progress_and_eta_come_from_the_newest_progress_line():
 # --------------------------------------------------------------- jobs ---
 
 FAKE_SCRIPT = r'''
-import os, sys, time
+import os, signal, sys, time
 args = dict(a[2:].split("=", 1) for a in sys.argv[1:] if "=" in a)
 steps = int(float(args.get("num_train_epochs", "3")))
 out = args["output_dir"]
 os.makedirs(out, exist_ok=True)
+if os.environ.get("FAKE_IGNORE_TERM"):
+  signal.signal(signal.SIGTERM, signal.SIG_IGN)
+  open(os.path.join(out, "pid"), "w").write(str(os.getpid()))
 done = 0
 if os.path.exists(os.path.join(out, "done_steps")):
   done = int(open(os.path.join(out, "done_steps")).read())
@@ -509,6 +512,145 @@ def test_a_restarted_studio_reattaches_or_marks_stopped(tmp_path, fake_repo,
   again = jobs_lib.Jobs(workspace, fake_repo)
   assert again.get(killed)["status"] == "stopped"
   assert again.get(killed)["exit_code"] is None
+
+
+def _script_pid(workspace, run_id):
+  path = os.path.join(workspace.run_dir(run_id), "output", "pid")
+  wait_for(lambda: os.path.exists(path) and open(path).read())
+  pid = int(open(path).read())
+  return pid, jobs_lib.process_start(pid)
+
+
+def test_stop_kills_a_script_that_ignores_sigterm(tmp_path, fake_repo,
+                                                 monkeypatch):
+  """Stop signals the job's process group; the run stays "running" while
+  the script lives (its wrapper shell's end does not count) and gets
+  SIGKILL kill_after seconds after the Stop, also from a studio started
+  again meanwhile."""
+  monkeypatch.setenv("FAKE_STEP_SECONDS", "0.2")
+  monkeypatch.setenv("FAKE_IGNORE_TERM", "1")
+  workspace = workspace_lib.Workspace(make_workspace(str(tmp_path / "ws")))
+  jobs = jobs_lib.Jobs(workspace, fake_repo, poll_seconds=0.05,
+                       kill_after=1.5)
+  jobs.start()
+  pids = []
+  try:
+    run_id = _create(jobs, workspace, num_train_epochs=300)
+    pid, start = _script_pid(workspace, run_id)
+    pids.append(pid)
+    stopped = time.time()
+    jobs.stop(run_id)
+    time.sleep(0.7)
+    assert jobs_lib.process_start(pid) == start        # it ignores SIGTERM
+    assert jobs.get(run_id)["status"] == "running"
+    wait_for(lambda: jobs.get(run_id)["status"] == "stopped", 15)
+    assert time.time() - stopped >= 1.5
+    assert jobs_lib.process_start(pid) is None
+    # Stopped, then the studio restarts before the grace period is over.
+    jobs.resume(run_id)
+    wait_for(lambda: jobs.get(run_id)["attempts"] == 2 and
+             os.path.exists(os.path.join(workspace.run_dir(run_id),
+                                         "output", "pid")) and
+             _script_pid(workspace, run_id)[0] != pid)
+    pid, start = _script_pid(workspace, run_id)
+    pids.append(pid)
+    jobs.stop(run_id)
+    jobs.close()
+    later = jobs_lib.Jobs(workspace, fake_repo, poll_seconds=0.05,
+                          kill_after=1.5)
+    later.start()
+    try:
+      wait_for(lambda: later.get(run_id)["status"] == "stopped", 15)
+      assert jobs_lib.process_start(pid) is None
+    finally:
+      later.close()
+  finally:
+    jobs.close()
+    for pid in pids:
+      try:
+        os.kill(pid, signal.SIGKILL)
+      except OSError:
+        pass
+
+
+def test_a_second_studio_on_the_workspace_touches_nothing(tmp_path):
+  """The first studio holds the workspace: a second one (in-process or
+  studio.py) fails before it stops the first one's try-it server."""
+  root = make_workspace(str(tmp_path / "ws"))
+  first = server_lib.Studio(root)
+  served = subprocess.Popen([sys.executable, "-c",
+                             "import time; time.sleep(120)"])
+  record = os.path.join(root, "runs", "serving.json")
+  try:
+    atomic.atomic_json(record, {
+        "pid": served.pid, "start": jobs_lib.process_start(served.pid),
+        "port": 1, "run": "r1"})
+    with pytest.raises(workspace_lib.WorkspaceBusy, match="another studio"):
+      server_lib.Studio(root)
+    proc = subprocess.run(
+        [sys.executable, os.path.join(REPO_DIR, "studio.py"),
+         "--workspace=%s" % root, "--port=0"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        universal_newlines=True, timeout=60)
+    clirun.assert_user_error(proc, "another studio (pid %d)" % os.getpid())
+    assert served.poll() is None and os.path.exists(record)
+  finally:
+    first.close()
+    served.kill()
+    served.wait()
+  server_lib.Studio(root).close()     # the lock is released on close
+
+
+def test_studio_py_refuses_a_port_in_use(tmp_path):
+  import socket  # pylint: disable=g-import-not-at-top
+  with socket.socket() as busy:
+    busy.bind(("127.0.0.1", 0))
+    busy.listen(1)
+    proc = subprocess.run(
+        [sys.executable, os.path.join(REPO_DIR, "studio.py"),
+         "--workspace=%s" % (tmp_path / "ws"),
+         "--port=%d" % busy.getsockname()[1]],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        universal_newlines=True, timeout=60)
+  clirun.assert_user_error(proc, "cannot listen on", "pass another --port")
+
+
+WRONG_JSON = (5, 1.5, True, [], ["x"], {}, {"a": 1}, "s", None)
+
+
+def test_wrong_json_types_are_400_on_every_endpoint(client):
+  """Every field of every POST endpoint, given each JSON type, and an
+  unknown field: a 4xx naming the field, never a 500."""
+  root = client.studio.workspace.root
+  os.makedirs(os.path.join(root, "runs", "r1", "output"))
+  atomic.atomic_json(os.path.join(root, "runs", "r1", "job.json"), {
+      "id": "r1", "name": "r1", "kind": next(iter(commands.KINDS)),
+      "status": "done", "output_dir": "runs/r1/output", "argv": ["x.py"],
+      "settings": {}, "created": 0})
+  paths = {"command": "/api/command", "runs": "/api/runs"}
+  for endpoint, fields in server_lib.BODY_FIELDS.items():
+    path = paths.get(endpoint, "/api/runs/r1/" + endpoint)
+    for name, kind in fields + (("nonsense", None),):
+      for value in WRONG_JSON:
+        status, answer, _ = client.post(path, {name: value})
+        assert 400 <= status < 500, (path, name, value, answer)
+        if kind is None or (value is not None and type(value) is not kind):
+          assert status == 400 and name in answer["error"], (
+              path, name, value, answer)
+  for value in WRONG_JSON:
+    for name in ("seed", "learning_rate", "crf", "task"):
+      status, answer, _ = client.post("/api/command", dict(
+          classification(), values={name: value}))
+      assert status in (200, 400), (name, value, answer)
+      if isinstance(value, (list, dict)) and value:
+        assert status == 400 and name in answer["error"], (name, answer)
+  status, answer, _ = client.post("/api/runs", {"kind": ["x"]})
+  assert status == 400 and "kind: must be a string" in answer["error"]
+  status, answer, _ = client.post("/api/runs/r1/try", {"text": "北京",
+                                                       "text_b": 5})
+  assert status == 400 and "text_b" in answer["error"]
+  assert not [n for n in os.listdir(os.path.join(root, "runs"))
+              if n not in ("r1", "studio.lock")]
 
 
 def test_a_corrupt_job_file_is_skipped(tmp_path, fake_repo):
