@@ -347,3 +347,32 @@ def test_create_pretraining_data_makes_its_folder_and_cleans_up(tmp_path):
       "--dupe_factor=1", "--num_workers=1")
   assert proc.returncode == 0, proc.stderr[-3000:]
   assert os.listdir(out_dir) == ["a.tfrecord"]
+
+
+@pytest.mark.slow
+def test_extract_features_rerun_removes_a_killed_runs_temporary(tmp_path):
+  text = _touch(str(tmp_path / "in.txt"), "今天天气很好。\n")
+  output = str(tmp_path / "out" / "features.jsonl")
+  leftover = _touch(output + ".tmp-%d" % _dead_pid())
+  proc = clirun.run_script(
+      "extract_features.py", "--input_file=" + text,
+      "--output_file=" + output, "--init_checkpoint=" + BERT_DIR,
+      "--max_seq_length=16", "--layers=-1")
+  assert proc.returncode == 0, proc.stderr[-3000:]
+  assert not os.path.exists(leftover)
+  assert os.listdir(os.path.dirname(output)) == ["features.jsonl"]
+
+
+@pytest.mark.slow
+def test_export_removes_a_killed_exports_staging_folder(tmp_path):
+  """The staging folder of a killed export (hidden, `.tmp-<pid>`) goes
+  when the next export starts; the export's own goes when it fails."""
+  import modeling  # pylint: disable=g-import-not-at-top
+  from bert_toolkit.serving import export  # pylint: disable=g-import-not-at-top
+  from tests.test_user_errors import _fake_teacher  # pylint: disable=g-import-not-at-top
+  run_dir = _fake_teacher(str(tmp_path / "run"))   # no classifier head
+  base = str(tmp_path / "exports")
+  _touch(os.path.join(base, ".export-1.tmp-%d" % _dead_pid(), "model", "x"))
+  with pytest.raises(modeling.CheckpointError):   # it lacks the head
+    export.export(run_dir, base)
+  assert os.listdir(base) == []
