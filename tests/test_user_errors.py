@@ -341,9 +341,76 @@ def case_reading(tmp):
   ]
 
 
+def _pretraining_records(path, n, seq=16, cut=None):
+  """n pre-training TFRecords (create_pretraining_data's features);
+  `cut` keeps that share of the bytes (a truncated copy)."""
+  import tensorflow.compat.v1 as tf  # pylint: disable=g-import-not-at-top
+  ints = lambda k: tf.train.Feature(int64_list=tf.train.Int64List(  # pylint: disable=g-long-lambda
+      value=[1 + i % 50 for i in range(k)]))
+  feature = {"input_ids": ints(seq), "input_mask": ints(seq),
+             "segment_ids": ints(seq), "masked_lm_positions": ints(4),
+             "masked_lm_ids": ints(4), "next_sentence_labels": ints(1),
+             "masked_lm_weights": tf.train.Feature(
+                 float_list=tf.train.FloatList(value=[1.0] * 4))}
+  record = tf.train.Example(features=tf.train.Features(
+      feature=feature)).SerializeToString()
+  with tf.io.TFRecordWriter(path) as writer:
+    for _ in range(n):
+      writer.write(record)
+  if cut:
+    with open(path, "rb") as f:
+      data = f.read()
+    with open(path, "wb") as f:
+      f.write(data[:int(len(data) * cut)])
+  return path
+
+
+def case_pretraining(tmp):
+  corpus = os.path.join(tmp, "corpus.txt")
+  _write(corpus, "第一句话。\n第二句话。\n\n另一个文档。\n还有一句。\n")
+  vocab = os.path.join(BERT_DIR, "vocab.txt")
+  no_mask = os.path.join(tmp, "vocab_no_mask.txt")
+  with open(vocab, encoding="utf-8") as f:
+    _write(no_mask, "".join(l for l in f if l.strip() != "[MASK]"))
+  empty = os.path.join(tmp, "vocab_empty.txt")
+  _write(empty, "")
+
+  def create(*extra):
+    return ("create_pretraining_data.py", "--input_file=" + corpus,
+            "--output_file=" + os.path.join(tmp, "out.tfrecord"),
+            "--num_workers=1") + extra
+
+  pre = os.path.join(tmp, "pre")
+  os.makedirs(pre, exist_ok=True)
+  a = _pretraining_records(os.path.join(pre, "a.tfrecord"), 8)
+  b = _pretraining_records(os.path.join(pre, "b.tfrecord"), 8, seq=32)
+  cut = _pretraining_records(os.path.join(pre, "cut.tfrecord"), 64,
+                             cut=0.53)
+
+  def pretrain(files):
+    return ("run_pretraining.py", "--input_file=" + files,
+            "--output_dir=" + os.path.join(tmp, "pretrain_out"),
+            "--init_checkpoint=" + BERT_DIR, "--do_train",
+            "--num_train_steps=40", "--num_warmup_steps=0",
+            "--train_batch_size=4")
+
+  return [
+      (create("--vocab_file=" + no_mask), ["lacks [MASK]", no_mask]),
+      (create("--vocab_file=" + empty), ["is empty", empty]),
+      (create("--vocab_file=" + vocab, "--do_whole_word_mask",
+              "--word_segmentation=wordlist",
+              "--word_list=" + os.path.join(tmp, "nowhere.txt")),
+       ["word list not found", "--word_list"]),
+      (pretrain(a + "," + b), [b, "made with --max_seq_length=32"]),
+      (pretrain(cut), [cut, "truncated or corrupt after record",
+                       "create_pretraining_data.py"]),
+  ]
+
+
 CASES = [("settings", case_settings), ("data", case_data),
          ("models", case_models), ("inputs", case_inputs),
-         ("paths", case_paths), ("reading", case_reading)]
+         ("paths", case_paths), ("reading", case_reading),
+         ("pretraining", case_pretraining)]
 
 
 def _all_cases():
