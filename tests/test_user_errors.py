@@ -407,10 +407,24 @@ def case_pretraining(tmp):
   ]
 
 
+def case_servers(tmp):
+  ws = os.path.join(tmp, "ws")
+  return [
+      (("serve.py", "--export_dir=" + tmp, "--port=99999"),
+       ["--port=99999", "0 to 65535"]),
+      (("serve.py", "--export_dir=" + tmp, "--port=-1"),
+       ["--port=-1", "0 to 65535"]),
+      (("studio.py", "--workspace=" + ws, "--port=99999"),
+       ["--port=99999", "0 to 65535"]),
+      (("studio.py", "--workspace=" + ws, "--port=-1"),
+       ["--port=-1", "0 to 65535"]),
+  ]
+
+
 CASES = [("settings", case_settings), ("data", case_data),
          ("models", case_models), ("inputs", case_inputs),
          ("paths", case_paths), ("reading", case_reading),
-         ("pretraining", case_pretraining)]
+         ("pretraining", case_pretraining), ("servers", case_servers)]
 
 
 def _all_cases():
