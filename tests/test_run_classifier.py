@@ -409,7 +409,8 @@ def test_generic_jsonl_task(tmp_path):
 
 
 def test_cli_bad_input_is_one_line(tmp_path):
-  d = str(tmp_path)
+  d = str(tmp_path / "data")   # the output folder is not inside the data's
+  os.makedirs(d)
   _write(os.path.join(d, "train.tsv"), "label\ttext_a\n1\t好\n2\t差\n")
   proc = clirun.run_script(
       "run_classifier.py", "--task=chnsenticorp", "--data_dir=" + d,
@@ -420,7 +421,8 @@ def test_cli_bad_input_is_one_line(tmp_path):
 
 @pytest.mark.slow
 def test_cli_eval_only_without_model_needs_a_trained_run(tmp_path):
-  d = str(tmp_path)
+  d = str(tmp_path / "data")
+  os.makedirs(d)
   _write(os.path.join(d, "dev.tsv"), "label\ttext_a\n1\t好\n")
   proc = clirun.run_script(
       "run_classifier.py", "--task=chnsenticorp", "--data_dir=" + d,
