@@ -23,11 +23,12 @@ Rules:
     re-attaches; if it has ended, exit_code says done or failed; with no
     exit_code (killed), the job is "stopped".
   - Stop sends SIGTERM to the job's process group: the wrapper shell and
-    the script. The job stays "running" while any process of that group
-    lives (a script that handles SIGTERM to save a checkpoint finishes
-    doing so; the wrapper's own end does not count), and if one is still
-    there `kill_after` seconds (KILL_AFTER: 10) after the Stop, the group
-    gets SIGKILL. Then the job is "stopped". The time of the Stop is kept
+    the script. The job stays "running" until the script has ended: while
+    the wrapper lives, or, when a signal ended the wrapper before it wrote
+    exit_code, while any process of the group lives (a script that handles
+    SIGTERM to save a checkpoint finishes doing so). If one is still there
+    `kill_after` seconds (KILL_AFTER: 10) after the Stop, the group gets
+    SIGKILL. Then the job is "stopped". The time of the Stop is kept
     in job.json, so a studio restarted meanwhile escalates too. Resume
     queues it again with the same command: the scripts resume a run
     directory from its newest checkpoint.
@@ -245,7 +246,9 @@ class Jobs(object):
           self._settle(job)
 
   def _alive(self, job):
-    """Whether the job's wrapper, or any process of its group, lives."""
+    """Whether the job's script may still run: its wrapper lives, or the
+    wrapper ended without writing the exit code (a signal ended it, e.g.
+    a Stop) and a process of the job's group lives."""
     child = self.children.get(job["id"])
     if child is not None:
       if child.poll() is None:
@@ -253,6 +256,8 @@ class Jobs(object):
     elif job.get("pid") and process_start(job["pid"]) == job.get(
         "pid_start"):
       return True
+    if os.path.exists(self.path(job["id"], EXIT_FILE)):
+      return False              # the script ended; its wrapper said so
     return bool(job.get("pid")) and group_alive(job["pid"])
 
   def _settle(self, job):
