@@ -653,6 +653,34 @@ def test_wrong_json_types_are_400_on_every_endpoint(client):
               if n not in ("r1", "studio.lock")]
 
 
+def test_a_text_the_model_server_refuses_is_a_400(client, monkeypatch):
+  """Try passes serve.py's 4xx reason on as a 400 (the user's text to
+  fix), not as a 500: here a text of zero-width characters only."""
+  from bert_toolkit.serving import server as serve_lib  # pylint: disable=g-import-not-at-top
+  from bert_toolkit.studio import trying  # pylint: disable=g-import-not-at-top
+  from tests.test_http_framing import FakePredictor  # pylint: disable=g-import-not-at-top
+  root = client.studio.workspace.root
+  os.makedirs(os.path.join(root, "runs", "r1", "output"))
+  atomic.atomic_json(os.path.join(root, "runs", "r1", "job.json"), {
+      "id": "r1", "name": "r1", "kind": next(iter(commands.KINDS)),
+      "status": "done", "output_dir": "runs/r1/output", "argv": ["x.py"],
+      "settings": {}, "created": 0})
+  srv = serve_lib.make_server(FakePredictor(), trying.MODEL_NAME, port=0)
+  thread = threading.Thread(target=srv.serve_forever, daemon=True)
+  thread.start()
+  try:
+    monkeypatch.setattr(client.studio.tryer, "_serve",
+                        lambda job: srv.server_address[1])
+    status, answer, _ = client.post("/api/runs/r1/try",
+                                    {"text": "\u200b\u200c"})
+    assert status == 400 and "has no tokens" in answer["error"], answer
+    status, answer, _ = client.post("/api/runs/r1/try", {"text": "好"})
+    assert status == 200 and answer["label"] == "1", answer
+  finally:
+    srv.shutdown()
+    srv.server_close()
+
+
 def test_a_corrupt_job_file_is_skipped(tmp_path, fake_repo):
   workspace = workspace_lib.Workspace(make_workspace(str(tmp_path / "ws")))
   jobs = jobs_lib.Jobs(workspace, fake_repo)
