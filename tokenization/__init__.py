@@ -2,7 +2,7 @@
 tokenization.py, plus character spans for NER and model-input building.
 
   text.py       convert_to_unicode, printable_text, whitespace_tokenize
-  vocab.py      load_vocab, check_vocab (empty, repeats, special tokens),
+  vocab.py      load_vocab, check_vocab (empty, special tokens; repeats warn),
                 check_vocab_size, VocabError, convert_* lookups
   basic.py      BasicTokenizer and the char classes (whitespace, control, ...)
   wordpiece.py  WordpieceTokenizer

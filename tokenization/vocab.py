@@ -6,6 +6,7 @@ the file and the fix.
 """
 
 import collections
+import logging
 import os
 
 from tokenization.text import convert_to_unicode
@@ -84,9 +85,11 @@ def check_vocab(vocab_file, required=REQUIRED_TOKENS):
   uses it. Returns the vocab as `load_vocab` reads it.
 
   Raises VocabError naming the file and the fix when it is missing, empty
-  (no token), holds a token on two lines (a token's id is its line, so the
-  earlier line's id could never be produced), or lacks one of `required`
-  (default [CLS], [SEP], [UNK]; pre-training adds [MASK]).
+  (no token), or lacks one of `required` (default [CLS], [SEP], [UNK];
+  pre-training adds [MASK]). A token on two lines is logged as a warning:
+  as in Google's load_vocab, the later line's id is the token's, so the
+  earlier id is never produced, and a checkpoint whose vocab repeats a
+  token still loads as it does with Google's code.
   """
   lines = _lines(_read_bytes(vocab_file))
   vocab = collections.OrderedDict()
@@ -94,12 +97,11 @@ def check_vocab(vocab_file, required=REQUIRED_TOKENS):
   for index, line in enumerate(lines):
     token = line.strip()
     if token in first_line:
-      raise VocabError(
-          "vocab file %s has the token %r on lines %d and %d: a token's id "
-          "is its line, so each token may appear once. Replace the later "
-          "line with an unused placeholder (e.g. [unused%d]) to keep the "
-          "ids of the lines after it" % (
-              vocab_file, token, first_line[token] + 1, index + 1, index))
+      # Google's load_vocab lets the later line win: reported, not refused.
+      logging.getLogger(__name__).warning(
+          "vocab file %s has the token %r on lines %d and %d: the later "
+          "line's id is used, and the earlier id is never produced",
+          vocab_file, token, first_line[token] + 1, index + 1)
     first_line[token] = index
     vocab[token] = index
   if not vocab:

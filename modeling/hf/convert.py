@@ -155,7 +155,7 @@ def convert_hf_folder(hf_dir, output_dir, model_type=None):
 
   Raises:
     ConversionError: any bad input, with the file or field and the fix.
-    tokenization.VocabError: vocab.txt is empty, repeats a token or lacks
+    tokenization.VocabError: vocab.txt is empty or lacks
       [CLS], [SEP] or [UNK] (tokenization.check_vocab).
   """
   hf_json = hf_config.read_hf_config(hf_dir)
