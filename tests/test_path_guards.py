@@ -239,14 +239,16 @@ def test_temporaries_of_dead_writers_are_removed_by_any_writer(tmp_path):
   _touch(os.path.join(out, "1", "saved_model.pb"))
   paths.prepare_outputs([paths.output_folder("--export_dir", out)])
   assert sorted(os.listdir(out)) == ["1", os.path.basename(mine)]
-  # An output file's folder is made and cleaned the same way.
+  # An output file's folder is made, and the file's own temporary goes;
+  # other files' temporaries there are not the script's to judge.
   _touch(str(tmp_path / "data" / ("c.tfrecord.tmp-%d" % dead)))
+  other = _touch(str(tmp_path / "data" / ("other.bin.tmp-%d" % dead)))
   paths.prepare_outputs([paths.output_file(
       "--output_file", str(tmp_path / "data" / "c.tfrecord")),
                          paths.output_file(
                              "--output_file",
                              str(tmp_path / "new" / "d.tfrecord"))])
-  assert os.listdir(str(tmp_path / "data")) == []
+  assert os.listdir(str(tmp_path / "data")) == [os.path.basename(other)]
   assert os.path.isdir(str(tmp_path / "new"))
 
 

@@ -18,9 +18,9 @@ new one took its place, so a kill leaves either path or the backup whole
 (`recover` puts the backup back).
 
 A killed writer leaves its temporary behind; `remove_dead_temporaries`
-(folder) removes every `*.tmp-<pid>` there (hidden names too) whose
-process is gone, and puts back a directory's backup when the swap was
-cut off. Every writer calls it on the folders it writes before it writes
+(folder, name=None) removes every `*.tmp-<pid>` there (hidden names too;
+with name, only `<name>.tmp-<pid>`) whose process is gone, and puts back
+a directory's backup when the swap was cut off. Every writer calls it on the folders it writes before it writes
 (bert_toolkit.runs.paths.prepare_outputs, the run skeleton, the feature
 cache), so a rerun cleans what the killed one left.
 
@@ -106,22 +106,26 @@ _TEMPORARY = re.compile(r"^(.+)\.tmp-(\d+)$")
 _BACKUP = ".old"
 
 
-def remove_dead_temporaries(folder):
+def remove_dead_temporaries(folder, name=None):
   """Deletes the `*.tmp-<pid>` files and folders in folder (hidden ones
   too: the SavedModel export stages in `.export-<version>.tmp-<pid>`)
-  whose writer process no longer runs. A directory's backup
-  (`<name>.old.tmp-<pid>`, see replacing_path) whose directory is gone is
-  put back instead. Returns the paths removed or put back."""
+  whose writer process no longer runs; with `name`, only that file's
+  (`<name>.tmp-<pid>`: a script writing one file into a folder it does not
+  own). A directory's backup (`<name>.old.tmp-<pid>`, see replacing_path)
+  whose directory is gone is put back instead. Returns the paths removed
+  or put back."""
   done = []
   try:
     names = sorted(os.listdir(folder))
   except OSError:           # not a folder (yet), or unreadable
     return done
-  for name in names:
-    m = _TEMPORARY.match(name)
-    if not m or _process_alive(int(m.group(2))):
+  for entry in names:
+    m = _TEMPORARY.match(entry)
+    if not m or (name is not None and m.group(1) != name):
       continue
-    path = os.path.join(folder, name)
+    if _process_alive(int(m.group(2))):
+      continue
+    path = os.path.join(folder, entry)
     try:
       base = m.group(1)
       original = os.path.join(folder, base[:-len(_BACKUP)])

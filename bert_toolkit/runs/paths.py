@@ -197,12 +197,16 @@ def check_writes(writes, reads=()):
 
 def prepare_outputs(writes):
   """Creates the output folders (a file's folder too) and removes what
-  killed writers left in them; call after check_writes."""
+  killed writers left: every dead `*.tmp-<pid>` in an output folder, and
+  an output file's own dead `<file>.tmp-<pid>` beside it (the folder of
+  an output file may hold other programs' files). Call after
+  check_writes."""
   for w in writes:
     if not w.path:
       continue
-    where = w.path if w.is_folder else os.path.dirname(
-        os.path.abspath(w.path))
+    path = os.path.abspath(w.path)
+    where = path if w.is_folder else os.path.dirname(path)
     with atomic.reporting_full_disk(where):
       os.makedirs(where, exist_ok=True)
-    atomic.remove_dead_temporaries(where)
+    atomic.remove_dead_temporaries(
+        where, None if w.is_folder else os.path.basename(path))
