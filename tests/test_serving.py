@@ -124,8 +124,9 @@ def test_export_layout_assets_and_checkpoint_choice(tiny, tmp_path):
 
 @pytest.mark.slow
 def test_export_cli_errors_are_one_line(tmp_path):
+  (tmp_path / "run").mkdir()
   proc = clirun.run_script("export_savedmodel.py",
-                           "--model_dir=" + str(tmp_path),
+                           "--model_dir=" + str(tmp_path / "run"),
                            "--export_dir=" + str(tmp_path / "e"))
   clirun.assert_user_error(proc, "run_info.json not found")
   proc = clirun.run_script("export_savedmodel.py",
