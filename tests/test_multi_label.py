@@ -67,12 +67,14 @@ def test_cli_multi_label_trains_evaluates_predicts(tmp_path):
           ("房间干净早餐好", "干净,早餐"), ("早餐很好", "早餐"),
           ("房间很干净", "干净"), ("服务差", "服务"),
           ("服务好早餐好", "服务,早餐"), ("一般", "")] * 4]
+  (tmp_path / "data").mkdir()
   for split in ("train", "dev", "test"):
-    _write(tmp_path / (split + ".tsv"), "\n".join(rows) + "\n")
+    _write(tmp_path / "data" / (split + ".tsv"), "\n".join(rows) + "\n")
   out = str(tmp_path / "run")
   proc = clirun.run_script(
       "run_classifier.py", "--task=tsv", "--text_a_column=text",
-      "--label_column=labels", "--multi_label", "--data_dir=" + str(tmp_path),
+      "--label_column=labels", "--multi_label",
+      "--data_dir=" + str(tmp_path / "data"),
       "--init_checkpoint=" + os.path.join(REFERENCE_DIR, "bert_zh_tiny"),
       "--output_dir=" + out, "--do_train", "--do_eval", "--do_predict",
       "--max_seq_length=16", "--train_batch_size=8", "--num_train_epochs=2",

@@ -177,7 +177,7 @@ def test_cli_softmax_learns_and_writes_every_output(pd_subset, tmp_path):
   log = proc.stderr
   assert "Restore from" in log and "tagger/output_weights" in log
   assert "steps/sec" in log and "examples/sec" in log and "ETA" in log
-  assert "invalid BIO transition(s) repaired" in log
+  assert "invalid tag transition(s) repaired" in log
   results = _check_outputs(out, pd_subset)
   # The tiny fixture model has random weights and learns slowly, so the
   # check is that the tagging loss (ignored positions excluded) falls.

@@ -69,7 +69,7 @@ def test_cli_truncation_is_kept_with_the_run(chnsenticorp, tmp_path):
   meta = [json.load(open(os.path.join(out, "features", name)))
           for name in os.listdir(os.path.join(out, "features"))
           if name.endswith(".json")]
-  assert meta[0]["inputs"]["extra"] == {"truncation": "head_tail"}
+  assert meta[0]["inputs"]["extra"]["truncation"] == "head_tail"
   assert meta[0]["num_truncated"] > 0     # ChnSentiCorp reviews are long
   # Evaluating takes the run's truncation; asking for another is refused.
   proc = clirun.run_script(*args, "--do_eval")
