@@ -130,3 +130,46 @@ def test_cache_key_covers_the_run_settings_and_files(tmp_path):
   with open(data, "a", encoding="utf-8") as f:
     f.write("z\t1\n")
   assert features.cache_key(**args)[0] != key
+
+
+@pytest.mark.slow
+def test_a_shared_cache_never_serves_another_columns_features(tmp_path):
+  """From the command line: runs that share --cache_dir but read other
+  columns (or toggle --multi_label) build their own features, and a later
+  command on a run directory that names other columns is refused."""
+  from tests import clirun  # pylint: disable=g-import-not-at-top
+  from tests.paths import REFERENCE_DIR  # pylint: disable=g-import-not-at-top
+  data = tmp_path / "data"
+  data.mkdir()
+  rows = ["a\tb\ty"] + ["%s\t%s\t%s" % (a, b, y) for a, b, y in [
+      ("好极了", "今天", "1"), ("太差了", "明天", "0"),
+      ("很好", "昨天", "1"), ("很差", "后天", "0")] * 4]
+  for split in ("train", "dev", "test"):
+    (data / (split + ".tsv")).write_text("\n".join(rows) + "\n",
+                                         encoding="utf-8")
+  cache = str(tmp_path / "cache")
+
+  def run(out, *extra):
+    return clirun.run_script(
+        "run_classifier.py", "--task=tsv", "--label_column=y",
+        "--data_dir=" + str(data),
+        "--init_checkpoint=" + os.path.join(REFERENCE_DIR, "bert_zh_tiny"),
+        "--output_dir=" + str(tmp_path / out), "--cache_dir=" + cache,
+        "--max_seq_length=16", "--train_batch_size=4",
+        "--num_train_steps=1", *extra)
+
+  first = run("ra", "--text_a_column=a", "--do_train")
+  assert first.returncode == 0, first.stderr[-3000:]
+  assert "Reusing" not in first.stderr
+  again = run("ra2", "--text_a_column=a", "--do_train")     # same reading
+  assert again.returncode == 0, again.stderr[-3000:]
+  assert "Reusing 16 cached train features" in again.stderr
+  other = run("rb", "--text_a_column=b", "--do_train")
+  assert other.returncode == 0, other.stderr[-3000:]
+  assert "Reusing" not in other.stderr
+  multi = run("rm", "--text_a_column=a", "--multi_label", "--do_train")
+  assert multi.returncode == 0, multi.stderr[-3000:]
+  assert "Reusing" not in multi.stderr
+  # Evaluating run "ra" reading column b is refused, before anything runs.
+  clirun.assert_user_error(run("ra", "--text_a_column=b", "--do_eval"),
+                           "--text_a_column")

@@ -215,8 +215,11 @@ def test_the_student_is_a_normal_run_that_exports_and_serves(teacher,
 
 
 @pytest.mark.parametrize("case", ["missing", "incomplete", "vocab", "both",
-                                  "packed_attention", "class_weights"])
+                                  "packed_attention", "class_weights",
+                                  "layers"])
 def test_bad_teacher_or_student_is_one_line(teacher, tmp_path, case):
+  """Refused before anything is written: no run_info.json that the next
+  command would misread."""
   teacher_dir = teacher["dir"]
   extra = ["--student_layers=0"]
   fragments = []
@@ -242,6 +245,9 @@ def test_bad_teacher_or_student_is_one_line(teacher, tmp_path, case):
   elif case == "class_weights":
     extra += ["--class_weights=balanced"]
     fragments = ["not to distillation"]
+  elif case == "layers":
+    extra = ["--student_layers=0,9"]
+    fragments = ["--student_layers", "got 0,9"]
   elif case == "packed_attention":
     # Packed rows hold several examples' attention scores.
     extra += ["--attention_loss_weight=1", "--pack_sequences"]
@@ -254,6 +260,7 @@ def test_bad_teacher_or_student_is_one_line(teacher, tmp_path, case):
       "--data_dir=" + teacher["data"], "--output_dir=" + str(tmp_path / "s"),
       "--do_train", *extra)
   clirun.assert_user_error(proc, *fragments)
+  assert not os.path.exists(str(tmp_path / "s" / "run_info.json"))
 
 
 @pytest.mark.slow
