@@ -7,9 +7,10 @@ import sys
 from tests.paths import REPO_DIR
 
 
-def run_script(script, *args, timeout=600):
-  """Runs `python script args...` from the repo; returns CompletedProcess."""
-  env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+def run_script(script, *args, timeout=600, env=None):
+  """Runs `python script args...` from the repo (with `env`, a dict, added
+  to the environment); returns CompletedProcess."""
+  env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", **(env or {}))
   return subprocess.run(
       [sys.executable, os.path.join(REPO_DIR, script)] + list(args),
       stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True,

@@ -421,10 +421,50 @@ def case_servers(tmp):
   ]
 
 
+def case_broken(tmp):
+  """Broken checkpoints, vocabs and environments met by the writers."""
+  teacher = _fake_teacher(os.path.join(tmp, "run"))
+  no_shard = os.path.join(tmp, "no_shard")
+  cut_shard = os.path.join(tmp, "cut_shard")
+  for folder in (no_shard, cut_shard):
+    if not os.path.isdir(folder):
+      shutil.copytree(teacher, folder)
+  for name in os.listdir(no_shard):
+    if ".data-" in name:
+      os.remove(os.path.join(no_shard, name))
+  for name in os.listdir(cut_shard):
+    if ".data-" in name:
+      path = os.path.join(cut_shard, name)
+      with open(path, "rb") as f:
+        head = f.read(1000)
+      with open(path, "wb") as f:
+        f.write(head)
+  hf = os.path.join(tmp, "hf")
+  if not os.path.isdir(hf):
+    shutil.copytree(os.path.join(REFERENCE_DIR, "distilbert_en_tiny"), hf)
+  _write(os.path.join(hf, "vocab.txt"), "")
+  d = _chnsenticorp(os.path.join(tmp, "data"))
+  out = os.path.join(tmp, "out")
+  return [
+      (("export_savedmodel.py", "--model_dir=" + no_shard,
+        "--export_dir=" + os.path.join(tmp, "e1")),
+       ["data file", "is missing", "copy every file"]),
+      (("export_savedmodel.py", "--model_dir=" + cut_shard,
+        "--export_dir=" + os.path.join(tmp, "e2")),
+       ["cannot read the checkpoint", "truncated or corrupt"]),
+      (("convert_checkpoint.py", "--hf_dir=" + hf,
+        "--output_dir=" + os.path.join(tmp, "converted")),
+       ["vocab.txt is empty"]),
+      (_classifier(d, out), ["TF_CONFIG"], {"TF_CONFIG": json.dumps(
+          {"cluster": [], "task": {"type": "worker", "index": 0}})}),
+  ]
+
+
 CASES = [("settings", case_settings), ("data", case_data),
          ("models", case_models), ("inputs", case_inputs),
          ("paths", case_paths), ("reading", case_reading),
-         ("pretraining", case_pretraining), ("servers", case_servers)]
+         ("pretraining", case_pretraining), ("servers", case_servers),
+         ("broken", case_broken)]
 
 
 def _all_cases():
@@ -433,7 +473,8 @@ def _all_cases():
   out = []
   with tempfile.TemporaryDirectory() as tmp:
     for group, builder in CASES:
-      for index, (args, _) in enumerate(builder(tmp)):
+      for index, case in enumerate(builder(tmp)):
+        args = case[0]
         flag = next((a for a in args[1:] if a.startswith("--") and
                      not a.startswith(("--data_dir", "--output_dir",
                                        "--init_checkpoint", "--task=chn",
@@ -450,8 +491,10 @@ def _all_cases():
                          ids=[c[0] for c in _all_cases()])
 def test_one_line_error(tmp_path, case_id, builder, index):
   del case_id
-  args, fragments = builder(str(tmp_path))[index]
-  proc = clirun.run_script(*args)
+  case = builder(str(tmp_path))[index]
+  args, fragments = case[:2]
+  env = case[2] if len(case) > 2 else None     # (args, fragments, env)
+  proc = clirun.run_script(*args, env=env)
   clirun.assert_user_error(proc, *fragments)
 
 
