@@ -6,7 +6,9 @@ raw text, with google-research/bert's flags and output.
       --vocab_file=vocab.txt --max_seq_length=128 \
       --max_predictions_per_seq=20 --masked_lm_prob=0.15 --dupe_factor=5
 
-Input: one sentence a line, a blank line between documents (UTF-8). Beyond
+Input: one sentence a line, a blank line between documents (UTF-8). With
+one worker (the default) and Google's flags the records are byte-identical
+to google-research/bert's create_pretraining_data.py. Beyond
 Google: whole-word masking for Chinese (--do_whole_word_mask with
 --word_segmentation=spaces|wordlist|jieba), ALBERT's --sop and n-gram
 masking (--max_ngram), streaming in chunks, all cores, progress with ETA.
@@ -17,6 +19,7 @@ from absl import flags
 
 from bert_toolkit.cli import command as cli
 from bert_toolkit.cli import flags_common
+from bert_toolkit.data import pretraining_data
 
 flags.DEFINE_string("input_file", None, "Input text file(s): comma list, "
                     "globs allowed.")
@@ -47,20 +50,26 @@ flags.DEFINE_bool("sop", False, "ALBERT's sentence-order prediction instead "
                   "of next sentence prediction.")
 flags.DEFINE_integer("max_ngram", 1, "ALBERT's n-gram masking: spans of up "
                      "to N whole words (3 in ALBERT); 1 masks words alone.")
-flags.DEFINE_integer("documents_per_chunk", 2000, "Documents processed "
+flags.DEFINE_integer("documents_per_chunk", 0, "Documents processed "
                      "together (random-next text and shuffling stay inside "
-                     "a chunk; bounds the memory).")
-flags.DEFINE_integer("num_workers", 0, "Processes (0: all cores).")
+                     "a chunk; bounds the memory). 0: the whole input at "
+                     "once as Google's script, or chunks of %d with "
+                     "several workers." %
+                     pretraining_data.PARALLEL_DOCUMENTS_PER_CHUNK)
+flags.DEFINE_integer("num_workers", 1, "Processes (0: all cores). One "
+                     "worker with the default chunking writes Google's "
+                     "records byte for byte; several process chunks of "
+                     "--documents_per_chunk documents.")
 flags.DEFINE_float("log_every_seconds", 10.0, "Progress line interval.")
-flags.DEFINE_integer("max_line_chars", 100000, "A longer input line is read "
-                     "as several lines of at most this many characters.")
+flags.DEFINE_integer("max_line_chars", pretraining_data.MAX_LINE_CHARS,
+                     "When > 0, a longer input line is read as several lines "
+                     "of at most this many characters (0: lines are read "
+                     "whole, as Google's script).")
 
 FLAGS = flags.FLAGS
 
 
 def main(_):
-  from bert_toolkit.data import pretraining_data  # pylint: disable=g-import-not-at-top
-
   flags_common.require(FLAGS, "input_file", "output_file", "vocab_file")
   settings = pretraining_data.DataSettings(
       input_files=pretraining_data.expand_inputs(FLAGS.input_file),

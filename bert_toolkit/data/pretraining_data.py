@@ -4,10 +4,19 @@
 
 Input: one sentence a line, a blank line between documents, UTF-8 (a BOM
 is dropped; a file that is not UTF-8 is an InputError naming the line).
-Empty files and empty documents are skipped and counted. A line longer than
-`max_line_chars` (100,000) characters is read as several lines of at most
-that many (split_long_line; counted as long_lines_split). The vocab must
-hold [CLS], [SEP], [UNK] and [MASK] (tokenization.check_vocab).
+Lines are read as Google's script reads them through tf.gfile: they end at
+"\n" only and every "\r" is dropped; a file's end does not end a document
+(the next file's first lines continue it unless a blank line comes between).
+Empty files and empty documents are skipped and counted. With
+`max_line_chars` > 0 a longer line is read as several lines of at most that
+many characters (split_long_line; counted as long_lines_split); 0, the
+default, reads every line whole. The vocab must hold [CLS], [SEP], [UNK] and
+[MASK] (tokenization.check_vocab).
+
+With one worker and the default settings (no chunking, no long-line split,
+no SOP, no n-grams, no word segmentation) the records are byte-identical to
+google-research/bert's create_pretraining_data.py with the same flags: one
+random.Random(random_seed) over the whole corpus, drawn in Google's order.
 
 Output features (padded, as run_pretraining.py reads them): input_ids,
 input_mask, segment_ids [max_seq_length]; masked_lm_positions,
@@ -23,6 +32,9 @@ The instance rules follow google-research/bert's create_pretraining_data.py:
   (label 1: "random next"), the unused sentences put back;
 - the pair is cut from the longer side, from the front or the back at
   random;
+- whole-word masking (`do_whole_word_mask`) with WordPiece words: a "##"
+  piece joins the word group before it (for B's first piece, A's last
+  word, as in Google's script);
 - masking: num_to_predict = min(max_predictions_per_seq,
   max(1, round(len(tokens) * masked_lm_prob))) positions, never [CLS] or
   [SEP]; each masked token becomes [MASK] 80% of the time, a random vocab
@@ -38,12 +50,17 @@ Beyond Google:
 - sentence-order prediction (`sop`, ALBERT's): B is always the actual next
   text and half the time A and B are swapped (label 1); a one-sentence
   chunk is cut inside the sentence so that it still gives a pair;
-- streaming: documents are read and processed in chunks of
-  `documents_per_chunk` (random-next text comes from the same chunk, and
-  instances are shuffled within it), so a corpus larger than memory works;
-- all cores: chunks are processed by `num_workers` processes, each chunk
-  with its own seed, so the output does not depend on the worker count;
-  progress and ETA by input bytes.
+- streaming: with `documents_per_chunk` > 0 documents are read and
+  processed in chunks of that many (random-next text comes from the same
+  chunk, and instances are shuffled within it), so a corpus larger than
+  memory works; 0 (the default) is the whole input as one chunk, as Google's
+  script reads it, or chunks of PARALLEL_DOCUMENTS_PER_CHUNK with several
+  workers;
+- several cores: chunks are processed by `num_workers` processes (default
+  1; 0 is all cores). Chunk k draws from random.Random(chunk_seed(
+  random_seed, k)): chunk 0 from random_seed itself (Google's seed), so for
+  a given chunk size the output does not depend on the worker count, and a
+  one-chunk run is Google's; progress and ETA by input bytes.
 """
 
 import collections
@@ -61,9 +78,13 @@ from bert_toolkit.runs import atomic
 from bert_toolkit.errors import SettingsError
 
 MASK, CLS, SEP = "[MASK]", "[CLS]", "[SEP]"
-# A longer input line is cut into lines of at most this many characters
-# (see split_long_line); shorter lines are read as they are.
-MAX_LINE_CHARS = 100000
+# --max_line_chars: 0 reads every line whole (Google's reading); a positive
+# value cuts longer lines into lines of at most that many characters (see
+# split_long_line).
+MAX_LINE_CHARS = 0
+# The chunk size (documents) when several workers share a corpus and no
+# --documents_per_chunk is given.
+PARALLEL_DOCUMENTS_PER_CHUNK = 2000
 SEGMENTATIONS = ("none", "spaces", "wordlist", "jieba")
 
 # A sentence: WordPiece tokens and, per token, whether it starts a word.
@@ -82,7 +103,7 @@ class DataSettings(object):
                random_seed=12345, dupe_factor=10, short_seq_prob=0.1,
                do_whole_word_mask=False, max_ngram=1, sop=False,
                word_segmentation="none", word_list=None,
-               documents_per_chunk=2000, num_workers=0,
+               documents_per_chunk=0, num_workers=1,
                log_every_seconds=10.0, max_line_chars=MAX_LINE_CHARS):
     self.input_files = list(input_files)
     self.output_files = list(output_files)
@@ -123,8 +144,10 @@ class DataSettings(object):
       raise SettingsError("--dupe_factor must be at least 1")
     if self.max_ngram < 1:
       raise SettingsError("--max_ngram must be at least 1")
-    if self.documents_per_chunk < 2:
-      raise SettingsError("--documents_per_chunk must be at least 2")
+    if self.documents_per_chunk < 0 or self.documents_per_chunk == 1:
+      raise SettingsError("--documents_per_chunk must be 0 (the whole input "
+                          "at once) or at least 2, got %d" %
+                          self.documents_per_chunk)
     if self.word_segmentation not in SEGMENTATIONS:
       raise SettingsError("--word_segmentation is one of %s" %
                           ", ".join(SEGMENTATIONS))
@@ -134,8 +157,9 @@ class DataSettings(object):
         self.word_list):
       raise InputError(self.word_list, None, "word list not found",
                        "Pass --word_list=<a file with one word a line>")
-    if self.max_line_chars < 1:
-      raise SettingsError("--max_line_chars must be at least 1")
+    if self.max_line_chars < 0:
+      raise SettingsError("--max_line_chars must be 0 (lines read whole) or "
+                          "positive, got %d" % self.max_line_chars)
     if self.word_segmentation == "jieba":
       try:
         import jieba  # pylint: disable=g-import-not-at-top,unused-import
@@ -143,6 +167,22 @@ class DataSettings(object):
         raise SettingsError("--word_segmentation=jieba needs the jieba "
                             "package: pip install jieba (or use spaces / "
                             "wordlist)")
+
+
+  def chunk_size(self):
+    """Documents per chunk: --documents_per_chunk when given, else None (the
+    whole input, Google's) with one worker and PARALLEL_DOCUMENTS_PER_CHUNK
+    with several."""
+    if self.documents_per_chunk:
+      return self.documents_per_chunk
+    return None if self.num_workers == 1 else PARALLEL_DOCUMENTS_PER_CHUNK
+
+
+def chunk_seed(random_seed, index):
+  """The seed of chunk `index`: random_seed itself for chunk 0 (so that a
+  one-chunk run draws exactly as Google's random.Random(random_seed)), a
+  seed derived from both for the others."""
+  return random_seed if index == 0 else random_seed * 1000003 + index
 
 
 def expand_inputs(patterns):
@@ -188,54 +228,63 @@ def split_long_line(line, max_chars):
 def read_documents(paths, counts, max_line_chars=MAX_LINE_CHARS):
   """Yields documents (lists of non-empty lines), streaming.
 
+  Lines are split as Google's script reads them (tf.gfile text mode): at
+  "\n" only, every "\r" dropped, then str.strip()-ed; a blank line ends a
+  document, a file's end does not (as in Google's script, the next file's
+  lines continue it).
+
   Args:
     paths: input files.
     counts: collections.Counter: files, empty_files, documents, lines,
       long_lines_split, bytes_read are counted in it.
-    max_line_chars: a longer line is read as the lines split_long_line
-      cuts it into.
+    max_line_chars: when > 0, a longer line is read as the lines
+      split_long_line cuts it into; 0 reads every line whole.
   """
+  document = []
   for path in paths:
-    document, seen_text = [], False
+    seen_text = False
     counts["files"] += 1
     with open(path, "rb") as f:
       for line_number, raw in enumerate(f, start=1):
         counts["bytes_read"] += len(raw)
         try:
-          line = raw.decode("utf-8")
+          line = raw.replace(b"\r", b"").decode("utf-8")
         except UnicodeDecodeError as e:
           raise InputError(path, line_number, "not UTF-8 (%s)" % e.reason,
                            "Save the file as UTF-8 (e.g. iconv -f GBK -t "
                            "UTF-8)")
-        if line_number == 1:
-          line = line.lstrip("\ufeff")
         line = line.strip()
-        if len(line) > max_line_chars:
+        if not line:  # a blank line (a BOM alone is not blank, as Google's)
+          if document:
+            counts["documents"] += 1
+            yield document
+            document = []
+          continue
+        if line_number == 1:
+          line = line.lstrip("\ufeff").strip()
+          if not line:
+            continue  # only a BOM: no tokens, as for Google's tokenizer
+        seen_text = True
+        counts["lines"] += 1
+        if 0 < max_line_chars < len(line):
           counts["long_lines_split"] += 1
           document.extend(split_long_line(line, max_line_chars))
-          seen_text = True
-          counts["lines"] += 1
-        elif line:
+        else:
           document.append(line)
-          seen_text = True
-          counts["lines"] += 1
-        elif document:
-          counts["documents"] += 1
-          yield document
-          document = []
-    if document:
-      counts["documents"] += 1
-      yield document
     if not seen_text:
       counts["empty_files"] += 1
+  if document:
+    counts["documents"] += 1
+    yield document
 
 
 def chunks_of(documents, size):
-  """Groups a document stream into lists of `size` documents."""
+  """Groups a document stream into lists of `size` documents (None: all
+  of them in one list)."""
   chunk = []
   for document in documents:
     chunk.append(document)
-    if len(chunk) == size:
+    if size and len(chunk) == size:
       yield chunk
       chunk = []
   if chunk:
@@ -429,12 +478,14 @@ def _masked_instance(a, b, is_random_next, settings, vocab_words, rng):
 
 def _word_groups(tokens, starts, whole_words):
   """Candidate index groups: words (whole-word masking) or single tokens;
-  never [CLS] / [SEP]."""
+  never [CLS] / [SEP]. With whole words, a token that does not start a word
+  joins the group before it, even across a [SEP] (Google's rule: B's first
+  piece, when the cut left a "##" piece there, joins A's last word)."""
   groups = []
   for i, token in enumerate(tokens):
     if token in (CLS, SEP):
       continue
-    if whole_words and groups and not starts[i] and groups[-1][-1] == i - 1:
+    if whole_words and groups and not starts[i]:
       groups[-1].append(i)
     else:
       groups.append([i])
@@ -534,7 +585,7 @@ def process_chunk(job):
       settings.vocab_file, settings.do_lower_case, settings.word_segmentation,
       settings.word_list)
   counts = collections.Counter()
-  rng = random.Random(settings.random_seed * 1000003 + index)
+  rng = random.Random(chunk_seed(settings.random_seed, index))
   tokenized = []
   for lines in documents:
     segments = [to_segment(line, tokenizer, segmenter) for line in lines]
@@ -576,7 +627,7 @@ def create(settings):
   counts = collections.Counter()
   jobs = ((index, chunk, settings) for index, chunk in enumerate(chunks_of(
       read_documents(settings.input_files, counts, settings.max_line_chars),
-      settings.documents_per_chunk)))
+      settings.chunk_size())))
   # Each output is written through its temporary, renamed into place when
   # all are complete (removed if anything fails).
   with contextlib.ExitStack() as outputs:
