@@ -451,3 +451,81 @@ def test_check_vocab_refuses_empty_and_missing_special(tmp_path, caplog):
   for vocab_file in (ZH_VOCAB, EN_VOCAB):      # real vocabs pass
     tokenization.check_vocab(vocab_file, tokenization.REQUIRED_TOKENS +
                              (tokenization.MASK_TOKEN,))
+
+
+# ---------------------------------------------------------------------------
+# Hugging Face's BasicTokenizer options (expected outputs written out from
+# its rules; defaults stay Google's, checked by the parity tests above).
+
+
+def test_never_split_keeps_marker_words_whole_and_as_written():
+  text = "[E1] Zoë [/E1] met [e1]Bob[/e1]."
+  basic = tokenization.BasicTokenizer(never_split=["[E1]", "[/E1]"])
+  assert basic.tokenize(text) == [
+      "[E1]", "zoe", "[/E1]", "met", "[", "e1", "]", "bob", "[", "/", "e1",
+      "]", "."]
+  # Default: Google's, markers split and lower-cased.
+  assert tokenization.BasicTokenizer().tokenize(text)[:4] == [
+      "[", "e1", "]", "zoe"]
+  # A word that becomes a never_split word after lower-casing is kept too.
+  assert tokenization.BasicTokenizer(never_split=["[e1]"]).tokenize(
+      "[E1] x") == ["[e1]", "x"]
+  # Extra words for one call, as Hugging Face's tokenize(text, never_split).
+  assert tokenization.BasicTokenizer().tokenize(
+      "a [X] b", never_split=["[X]"]) == ["a", "[X]", "b"]
+
+
+@pytest.mark.parametrize("lower,strip,expected", [
+    (True, None, ["cafe", "deja"]),
+    (True, True, ["cafe", "deja"]),
+    (True, False, ["café", "déjà"]),
+    (False, None, ["Café", "Déjà"]),
+    (False, True, ["Cafe", "Deja"]),
+    (False, False, ["Café", "Déjà"]),
+])
+def test_strip_accents_apart_from_lower_case(lower, strip, expected):
+  basic = tokenization.BasicTokenizer(do_lower_case=lower,
+                                      strip_accents=strip)
+  assert basic.tokenize("Café Déjà") == expected
+
+
+def test_tokenize_chinese_chars_off_keeps_ideograph_runs():
+  basic = tokenization.BasicTokenizer(tokenize_chinese_chars=False)
+  assert basic.tokenize("我爱北京 ok") == ["我爱北京", "ok"]
+  zh = tokenization.from_vocab(ZH_VOCAB, True, tokenize_chinese_chars=False)
+  assert zh.tokenize("北京大学 OK") == ["北", "##京", "##大", "##学", "ok"]
+  assert zh.tokenize_with_spans("北京大学 OK") == [
+      ("北", 0, 1), ("##京", 1, 2), ("##大", 2, 3), ("##学", 3, 4),
+      ("ok", 5, 7)]
+
+
+def test_full_tokenizer_keeps_never_split_words_out_of_wordpiece():
+  text = "[unused1] Zoë [E1] met"
+  tokenizer = tokenization.from_vocab(EN_VOCAB, True,
+                                      never_split=["[unused1]", "[E1]"])
+  # In the vocab: one token; not in it: [UNK] (Hugging Face's id for it).
+  assert tokenizer.tokenize(text) == ["[unused1]", "zoe", "[UNK]", "met"]
+  assert tokenizer.convert_tokens_to_ids(tokenizer.tokenize(text)) == [
+      2, 11199, 100, 2777]
+  assert tokenizer.tokenize_with_spans(text) == [
+      ("[unused1]", 0, 9), ("zoe", 10, 13), ("[UNK]", 14, 18),
+      ("met", 19, 22)]
+  assert tokenization.FullTokenizer(EN_VOCAB).tokenize(text)[:4] == [
+      "[", "unused", "##1", "]"]
+
+
+@pytest.mark.parametrize("options", [
+    dict(never_split=["[E1]", "[/E1]", "Zoë", "北京"]),
+    dict(tokenize_chinese_chars=False),
+    dict(strip_accents=False),
+    dict(do_lower_case=False, strip_accents=True),
+    dict(do_lower_case=False, never_split=["[e1]"], strip_accents=True),
+])
+def test_spans_follow_the_tokenizer_options(options):
+  tokenizer = tokenization.FullTokenizer(ZH_VOCAB, **options)
+  rng = random.Random(5)
+  texts = ["[E1] Zoë [/E1] 在北京 Café Ünïcödé [e1]x[/e1]",
+           "cafe\u0301 北京大学 [E1]北京[/E1]"]
+  texts += [_random_text(rng) for _ in range(40)]
+  for text in texts:
+    _check_spans(tokenizer, text)

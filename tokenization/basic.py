@@ -1,7 +1,8 @@
 """BasicTokenizer (cleaning, CJK splitting, lower-casing, accent and punctuation
 splitting) and the character classes it uses.
 
-Token for token the same as google-research/bert's BasicTokenizer:
+With its defaults, token for token the same as google-research/bert's
+BasicTokenizer:
   1. clean: drop NUL, U+FFFD and control characters (categories Cc, Cf, except
      \\t \\n \\r); turn whitespace (space, \\t, \\n, \\r, category Zs) into " ";
   2. put spaces around every CJK ideograph (`is_chinese_char`);
@@ -9,6 +10,17 @@ Token for token the same as google-research/bert's BasicTokenizer:
   4. if do_lower_case: per word, str.lower(), then NFD, then drop category Mn;
   5. split each word into runs of non-punctuation and single punctuation chars
      (`is_punctuation`: all non-alphanumeric printable ASCII plus category P*).
+
+The options of Hugging Face's BasicTokenizer, with its meaning:
+  never_split             words (after step 3) kept as they are: not
+                          lower-cased, no accents stripped, not split on
+                          punctuation, e.g. entity markers such as "[E1]";
+  tokenize_chinese_chars  False skips step 2;
+  strip_accents           None: strip accents when lower-casing (step 4);
+                          True: strip them even when not lower-casing;
+                          False: never strip them, even when lower-casing.
+Unlike newer Hugging Face versions, the text is not NFC-normalised first (a
+cased tokenizer keeps decomposed accents as Google's does).
 """
 
 import unicodedata
@@ -95,23 +107,63 @@ def split_on_punctuation(text):
 
 
 class BasicTokenizer(object):
-  """Runs basic tokenization (cleaning, CJK and punctuation splitting, casing)."""
+  """Runs basic tokenization (cleaning, CJK and punctuation splitting, casing).
 
-  def __init__(self, do_lower_case=True):
-    """do_lower_case: lower-case and strip accents (True for uncased models)."""
+  Attributes (read by spans.tokenize_with_spans, which repeats the steps):
+    do_lower_case, tokenize_chinese_chars, strip_accents: as given;
+    never_split: frozenset of words kept whole.
+  """
+
+  def __init__(self, do_lower_case=True, never_split=None,
+               tokenize_chinese_chars=True, strip_accents=None):
+    """do_lower_case: lower-case (True for uncased models);
+    never_split: iterable of words kept whole and as written (e.g. ["[E1]"]);
+    tokenize_chinese_chars: put each CJK ideograph in a word of its own;
+    strip_accents: None follows do_lower_case, True/False force it."""
+    if isinstance(never_split, str):
+      never_split = [never_split]
     self.do_lower_case = do_lower_case
+    self.never_split = frozenset(never_split or ())
+    self.tokenize_chinese_chars = tokenize_chinese_chars
+    self.strip_accents = strip_accents
 
-  def tokenize(self, text):
-    """str or UTF-8 bytes -> list of word/punctuation strings (no whitespace)."""
+  @property
+  def strips_accents(self):
+    """bool: whether step 4 drops accents (strip_accents, or do_lower_case
+    when strip_accents is None)."""
+    if self.strip_accents is None:
+      return bool(self.do_lower_case)
+    return bool(self.strip_accents)
+
+  def keeps_whole(self, word, never_split=None):
+    """True if `word` is one of the never_split words (or of the extra ones
+    given to this call)."""
+    return word in self.never_split or bool(never_split and
+                                            word in never_split)
+
+  def tokenize(self, text, never_split=None):
+    """str or UTF-8 bytes -> list of word/punctuation strings (no whitespace).
+
+    never_split: more words kept whole for this call only, added to the
+    tokenizer's own."""
+    if isinstance(never_split, str):
+      never_split = [never_split]
+    extra = frozenset(never_split or ())
     text = convert_to_unicode(text)
     text = self._clean_text(text)
-    text = self._tokenize_chinese_chars(text)
+    if self.tokenize_chinese_chars:
+      text = self._tokenize_chinese_chars(text)
     split_tokens = []
     for token in whitespace_tokenize(text):
-      if self.do_lower_case:
-        token = token.lower()
-        token = self._run_strip_accents(token)
-      split_tokens.extend(self._run_split_on_punc(token))
+      if not self.keeps_whole(token, extra):
+        if self.do_lower_case:
+          token = token.lower()
+        if self.strips_accents:
+          token = self._run_strip_accents(token)
+      if self.keeps_whole(token, extra):
+        split_tokens.append(token)
+      else:
+        split_tokens.extend(self._run_split_on_punc(token))
     return whitespace_tokenize(" ".join(split_tokens))
 
   def _run_strip_accents(self, text):

@@ -3,7 +3,8 @@ factory the toolkit builds it with (`from_vocab`, casing a model carries:
 `model_do_lower_case`) and the do_lower_case-vs-checkpoint name check
 `validate_case_matches_checkpoint`.
 
-Token for token the same as google-research/bert's FullTokenizer.
+With its defaults, token for token the same as google-research/bert's
+FullTokenizer.
 """
 
 import re
@@ -66,10 +67,13 @@ def model_do_lower_case(config, default):
   return value if isinstance(value, bool) else default
 
 
-def from_vocab(vocab_file, do_lower_case=True, extra_tokens=()):
+def from_vocab(vocab_file, do_lower_case=True, extra_tokens=(),
+               never_split=None, tokenize_chinese_chars=True,
+               strip_accents=None):
   """The toolkit's one way to build a tokenizer: a FullTokenizer over
   vocab_file (a run's, a model folder's or an export's assets/vocab.txt)
-  with the resolved casing.
+  with the resolved casing. never_split, tokenize_chinese_chars and
+  strip_accents go to the BasicTokenizer (see tokenization.basic).
 
   The vocab passes `check_vocab` first: VocabError if the file is missing,
   empty, repeats a token, or lacks [CLS], [SEP], [UNK] or one of
@@ -77,7 +81,9 @@ def from_vocab(vocab_file, do_lower_case=True, extra_tokens=()):
   required = REQUIRED_TOKENS + tuple(
       t for t in extra_tokens if t not in REQUIRED_TOKENS)
   check_vocab(vocab_file, required)
-  return FullTokenizer(vocab_file, do_lower_case)
+  return FullTokenizer(vocab_file, do_lower_case, never_split=never_split,
+                       tokenize_chinese_chars=tokenize_chinese_chars,
+                       strip_accents=strip_accents)
 
 
 class FullTokenizer(object):
@@ -86,24 +92,41 @@ class FullTokenizer(object):
   Attributes:
     vocab: OrderedDict token -> id, as `load_vocab` reads it.
     inv_vocab: dict id -> token.
-    basic_tokenizer, wordpiece_tokenizer: the two stages.
+    basic_tokenizer, wordpiece_tokenizer: the two stages (words the
+      basic tokenizer keeps whole, its never_split, are not split by
+      WordPiece either; see `word_pieces`).
     do_lower_case: bool.
   """
 
-  def __init__(self, vocab_file, do_lower_case=True):
-    """vocab_file: path of vocab.txt (VocabError if missing)."""
+  def __init__(self, vocab_file, do_lower_case=True, never_split=None,
+               tokenize_chinese_chars=True, strip_accents=None):
+    """vocab_file: path of vocab.txt (VocabError if missing); the other
+    arguments go to BasicTokenizer (defaults: Google's behaviour)."""
     self.vocab = load_vocab(vocab_file)
     self.inv_vocab = {v: k for k, v in self.vocab.items()}
     self.do_lower_case = do_lower_case
-    self.basic_tokenizer = BasicTokenizer(do_lower_case=do_lower_case)
+    self.basic_tokenizer = BasicTokenizer(
+        do_lower_case=do_lower_case, never_split=never_split,
+        tokenize_chinese_chars=tokenize_chinese_chars,
+        strip_accents=strip_accents)
     self.wordpiece_tokenizer = WordpieceTokenizer(vocab=self.vocab)
 
   def tokenize(self, text):
     """str or UTF-8 bytes -> list of WordPiece tokens (no [CLS]/[SEP])."""
     split_tokens = []
     for token in self.basic_tokenizer.tokenize(text):
-      split_tokens.extend(self.wordpiece_tokenizer.tokenize(token))
+      split_tokens.extend(piece for piece, _, _ in self.word_pieces(token))
     return split_tokens
+
+  def word_pieces(self, word):
+    """One word of the BasicTokenizer -> list of (piece, start, end), as
+    WordpieceTokenizer.tokenize_word gives them. A never_split word stays
+    one piece: itself when the vocab holds it (as Hugging Face's
+    BertTokenizer keeps it), else [UNK] (the id Hugging Face's gives it)."""
+    if self.basic_tokenizer.keeps_whole(word):
+      piece = word if word in self.vocab else self.wordpiece_tokenizer.unk_token
+      return [(piece, 0, len(word))]
+    return self.wordpiece_tokenizer.tokenize_word(word)
 
   def tokenize_with_spans(self, text):
     """str -> list of (token, start, end) into `text`; see spans.tokenize_with_spans."""

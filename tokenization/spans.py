@@ -151,12 +151,23 @@ def _split_punctuation(word):
 def basic_tokenize_with_chars(basic_tokenizer, text):
   """BasicTokenizer, str -> list of words (lists of (char, start, end)).
 
-  "".join of each word's chars gives exactly basic_tokenizer.tokenize(text).
+  "".join of each word's chars gives exactly basic_tokenizer.tokenize(text),
+  whatever its options (never_split, tokenize_chinese_chars, strip_accents).
   """
   words = []
-  for word in _split_words(_clean(convert_to_unicode(text))):
-    if basic_tokenizer.do_lower_case:
-      word = _strip_marks(_nfd(_lower(word)))
+  split_cjk = getattr(basic_tokenizer, "tokenize_chinese_chars", True)
+  keeps_whole = getattr(basic_tokenizer, "keeps_whole", lambda word: False)
+  strips = getattr(basic_tokenizer, "strips_accents",
+                   basic_tokenizer.do_lower_case)
+  for word in _split_words(_clean(convert_to_unicode(text)), split_cjk):
+    if not keeps_whole(_text(word)):
+      if basic_tokenizer.do_lower_case:
+        word = _lower(word)
+      if strips:
+        word = _strip_marks(_nfd(word))
+    if keeps_whole(_text(word)):
+      words.append(word)
+      continue
     for piece in _split_punctuation(word):
       words.extend(_split_words(piece, split_cjk=False))
   return words
@@ -177,7 +188,7 @@ def tokenize_with_spans(tokenizer, text):
   """
   out = []
   for word in basic_tokenize_with_chars(tokenizer.basic_tokenizer, text):
-    pieces = tokenizer.wordpiece_tokenizer.tokenize_word(_text(word))
+    pieces = tokenizer.word_pieces(_text(word))
     for piece, a, b in pieces:
       start, end = _span(word[a:b])
       out.append((piece, start, end))
