@@ -488,8 +488,57 @@ def test_a_very_long_line_is_read_as_several_lines(tmp_path):
   assert documents == [["一句。", "好" * 100, "好" * 100, "好" * 50],
                        ["另一个文档。"]]
   assert counts["long_lines_split"] == 1 and counts["lines"] == 3
+  # Off by default (0): every line is read whole, as Google's script does.
+  assert data_lib.DataSettings(["x"], ["y"], VOCAB).max_line_chars == 0
+  documents = list(data_lib.read_documents([str(path)],
+                                           collections.Counter(), 0))
+  assert documents == [["一句。", "好" * 250], ["另一个文档。"]]
   with pytest.raises(data_lib.SettingsError, match="--max_line_chars"):
-    data_lib.DataSettings(["x"], ["y"], VOCAB, max_line_chars=0).validate()
+    data_lib.DataSettings(["x"], ["y"], VOCAB, max_line_chars=-1).validate()
+
+
+def test_lines_are_read_as_googles_script_reads_them(tmp_path):
+  """tf.gfile's text reading: lines end at "\\n" only, every "\\r" is
+  dropped (so "ab\\rcd" is "abcd"), a line of Unicode spaces is blank, a
+  BOM alone is not, and a file's end does not end a document."""
+  first = tmp_path / "a.txt"
+  first.write_bytes("\ufeff\nx\r\nab\rcd\u2028e\n\u3000\x85\nf".encode(
+      "utf-8"))
+  second = tmp_path / "b.txt"
+  second.write_bytes("g\n\nh\n".encode("utf-8"))
+  counts = collections.Counter()
+  documents = list(data_lib.read_documents([str(first), str(second)],
+                                           counts))
+  assert documents == [["x", "abcd\u2028e"], ["f", "g"], ["h"]]
+  assert counts["documents"] == 3 and counts["files"] == 2
+
+
+def test_one_worker_is_googles_one_random_seed_over_the_whole_input():
+  """Google's script draws from one random.Random(random_seed) over the
+  whole corpus: so does the default (one worker, one chunk, chunk 0 seeded
+  with random_seed itself). Several workers process chunks, each with its
+  own seed."""
+  settings = data_lib.DataSettings(["x"], ["y"], VOCAB, random_seed=777)
+  assert settings.num_workers == 1 and settings.chunk_size() is None
+  assert data_lib.chunk_seed(777, 0) == 777
+  assert len({data_lib.chunk_seed(777, k) for k in range(50)}) == 50
+  assert data_lib.DataSettings(["x"], ["y"], VOCAB, num_workers=2).chunk_size(
+      ) == data_lib.PARALLEL_DOCUMENTS_PER_CHUNK
+  assert data_lib.DataSettings(["x"], ["y"], VOCAB, num_workers=2,
+                               documents_per_chunk=40).chunk_size() == 40
+  assert list(data_lib.chunks_of(iter(range(5)), None)) == [[0, 1, 2, 3, 4]]
+  with pytest.raises(data_lib.SettingsError, match="--documents_per_chunk"):
+    data_lib.DataSettings(["x"], ["y"], VOCAB,
+                          documents_per_chunk=1).validate()
+
+
+def test_whole_word_groups_are_googles_across_the_separator():
+  """A "##" piece right after [SEP] (B cut at its front) joins A's last
+  word, as in Google's create_masked_lm_predictions."""
+  tokens = ["[CLS]", "a", "##b", "[SEP]", "##c", "d", "[SEP]"]
+  starts = [True] + [not t.startswith("##") for t in tokens[1:-1]] + [True]
+  assert data_lib._word_groups(tokens, starts, True) == [[1, 2, 4], [5]]
+  assert data_lib._word_groups(tokens, starts, False) == [[1], [2], [4], [5]]
 
 
 def _vocab_without(tmp_path, *tokens):
