@@ -407,6 +407,24 @@ def case_pretraining(tmp):
   ]
 
 
+def case_pretraining_chunks(tmp):
+  """create_pretraining_data.py's chunking and long-line settings."""
+  corpus = os.path.join(tmp, "corpus.txt")
+  _write(corpus, "第一句话。\n第二句话。\n\n另一个文档。\n还有一句。\n")
+
+  def create(*extra):
+    return ("create_pretraining_data.py", "--input_file=" + corpus,
+            "--output_file=" + os.path.join(tmp, "out.tfrecord"),
+            "--vocab_file=" + os.path.join(BERT_DIR, "vocab.txt")) + extra
+
+  return [
+      (create("--documents_per_chunk=1"),
+       ["--documents_per_chunk must be 0", "at least 2, got 1"]),
+      (create("--max_line_chars=-5"),
+       ["--max_line_chars must be 0", "got -5"]),
+  ]
+
+
 def case_servers(tmp):
   ws = os.path.join(tmp, "ws")
   return [
@@ -464,7 +482,8 @@ CASES = [("settings", case_settings), ("data", case_data),
          ("models", case_models), ("inputs", case_inputs),
          ("paths", case_paths), ("reading", case_reading),
          ("pretraining", case_pretraining), ("servers", case_servers),
-         ("broken", case_broken)]
+         ("broken", case_broken),
+         ("pretraining_chunks", case_pretraining_chunks)]
 
 
 def _all_cases():
