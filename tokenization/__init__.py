@@ -1,5 +1,7 @@
 """WordPiece tokenization, token for token as google-research/bert's
 tokenization.py, plus character spans for NER and model-input building.
+BasicTokenizer / FullTokenizer / from_vocab also take Hugging Face's
+never_split, strip_accents and tokenize_chinese_chars (defaults: Google's).
 
   text.py       convert_to_unicode, printable_text, whitespace_tokenize
   vocab.py      load_vocab, check_vocab (empty, special tokens; repeats warn),
