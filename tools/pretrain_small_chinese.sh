@@ -50,7 +50,8 @@ step "3. create_pretraining_data.py (dupe_factor 5, all cores)"
     --input_file "$OUT/corpus.txt" \
     --output_file "$OUT/data-0.tfrecord,$OUT/data-1.tfrecord,$OUT/data-2.tfrecord,$OUT/data-3.tfrecord" \
     --vocab_file "$OUT/vocab.txt" --max_seq_length 128 \
-    --max_predictions_per_seq 20 --dupe_factor 5 --random_seed 12345
+    --max_predictions_per_seq 20 --dupe_factor 5 --random_seed 12345 \
+    --num_workers 0
 
 step "4. run_pretraining.py from scratch ($STEPS steps)"
 "$PY" run_pretraining.py --input_file "$OUT/data-*.tfrecord" \
