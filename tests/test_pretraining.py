@@ -633,3 +633,19 @@ def test_a_truncated_file_met_in_training_is_named(tmp_path):
   with pytest.raises(tf.errors.DataLossError):   # nothing found: as it was
     with pretraining.reporting_broken_files(task):
       raise tf.errors.DataLossError(None, None, "elsewhere")
+
+
+def test_input_globs_list_files_as_googles_tf_gfile_glob(tmp_path):
+  """Google's script reads each pattern's files in tf.gfile.Glob's order
+  (the file system's, dot files included): the document order, and so the
+  records, follow it."""
+  for name in ("b10", "a2", "B1", "a10", ".hidden", "c_1", "c-1"):
+    (tmp_path / (name + ".txt")).write_text("x\n", encoding="utf-8")
+  pattern = str(tmp_path / "*.txt")
+  named = str(tmp_path / "a2.txt")
+  assert data_lib.expand_inputs(pattern + "," + named) == (
+      tf.gfile.Glob(pattern) + [named])
+  assert str(tmp_path / ".hidden.txt") in data_lib.expand_inputs(pattern)
+  assert data_lib.expand_inputs(str(tmp_path / "none-*.txt")) == []
+  with pytest.raises(data_lib.InputError, match="file not found"):
+    data_lib.expand_inputs(str(tmp_path / "none.txt"))

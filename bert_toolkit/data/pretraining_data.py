@@ -186,12 +186,16 @@ def chunk_seed(random_seed, index):
 
 
 def expand_inputs(patterns):
-  """Comma-separated globs -> sorted existing files (Google's --input_file)."""
+  """Comma-separated globs -> existing files (Google's --input_file), each
+  pattern's matches in tf.gfile.Glob's order (the file system's, dot files
+  included), as Google's script reads them; a file named without a
+  wildcard that does not exist is an InputError."""
+  import tensorflow.compat.v1 as tf  # pylint: disable=g-import-not-at-top
   files = []
   for pattern in patterns.split(","):
     pattern = pattern.strip()
     if pattern:
-      matched = sorted(glob.glob(pattern))
+      matched = tf.io.gfile.glob(pattern)
       if not matched and not glob.has_magic(pattern):
         raise InputError(pattern, None, "file not found",
                          "Check --input_file")
