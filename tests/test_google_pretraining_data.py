@@ -82,18 +82,20 @@ def corpora(tmp_path_factory):
   en[2].insert(1, "the charac\rters and the fil\rmmakers")  # "characters"
   en[3].append(" ".join("word%d" % i for i in range(16000)))  # 100k chars+
   en[6].insert(2, "\u3000\u2028 \x85")  # Unicode spaces: a blank line
-  return {"zh": zh_a + "," + zh_b, "en": _write(folder / "en.txt", en)}
+  return {"zh": zh_a + "," + zh_b, "zh_glob": str(folder / "zh-*.txt"),
+          "en": _write(folder / "en.txt", en)}
 
 
 # Flag sets: lengths, masking probability, short_seq_prob, both
 # do_lower_case values, max_predictions_per_seq, dupe_factor, whole-word
-# masking, the seed and several output files.
+# masking, the seed, several output files and a glob.
 FLAG_SETS = [
     ("zh", ZH_VOCAB, 1, ["--max_seq_length=64", "--dupe_factor=2"]),
-    ("zh", ZH_VOCAB, 2, ["--max_seq_length=24", "--max_predictions_per_seq=4",
-                         "--masked_lm_prob=0.25", "--short_seq_prob=0.4",
-                         "--dupe_factor=3", "--random_seed=7",
-                         "--do_whole_word_mask=true"]),
+    ("zh_glob", ZH_VOCAB, 2, ["--max_seq_length=24",
+                              "--max_predictions_per_seq=4",
+                              "--masked_lm_prob=0.25",
+                              "--short_seq_prob=0.4", "--dupe_factor=3",
+                              "--random_seed=7", "--do_whole_word_mask=true"]),
     ("en", EN_VOCAB, 1, ["--max_seq_length=48", "--short_seq_prob=0.5",
                          "--masked_lm_prob=0.2", "--dupe_factor=2",
                          "--do_whole_word_mask=true", "--random_seed=3"]),
