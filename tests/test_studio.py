@@ -696,7 +696,8 @@ STUDIO_LIBRARY_MODULES = (
     "bert_toolkit", "bert_toolkit.errors", "bert_toolkit.settings",
     "bert_toolkit.kinds",
     "bert_toolkit.runs", "bert_toolkit.runs.atomic", "bert_toolkit.runs.curves",
-    "bert_toolkit.cli", "bert_toolkit.cli.studio", "bert_toolkit.data",
+    "bert_toolkit.cli", "bert_toolkit.cli.python_check",
+    "bert_toolkit.cli.studio", "bert_toolkit.data",
     "bert_toolkit.data.classification", "bert_toolkit.data.ner_data",
     "bert_toolkit.data.split_files", "bert_toolkit.data.tag_schemes",
     "bert_toolkit.serving", "bert_toolkit.serving.http_framing")
