@@ -134,7 +134,62 @@ class ClassifierDistill(task_lib.DistillAdaptor):
             None)
 
 
-class Classifier(task_lib.Task):
+COLUMNS = ("text_a_column", "text_b_column", "label_column")
+
+
+class ColumnReading(object):
+  """A task whose data set may be a generic format (tsv, csv, jsonl) read
+  by named columns (mixed in before task_lib.Task).
+
+  The columns are head settings: given, else the run directory's
+  (run_info.json), else a student's teacher's (column_defaults), else
+  none. The reader is made once they are resolved,
+  so an evaluate- or predict-only command on a trained run, a resume and
+  a student of a teacher run need no column flag; a generic task that is
+  still without its columns is refused in resolve_head, before anything
+  is written. A subclass implements make_reader() -> the data set.
+  """
+
+  _data = None
+  column_defaults = {}      # a student's: the teacher's columns
+
+  def make_reader(self):
+    raise NotImplementedError
+
+  @property
+  def data(self):
+    """The data set, read with the resolved columns."""
+    if self._data is None:
+      self._data = self.make_reader()
+    return self._data
+
+  @data.setter
+  def data(self, value):
+    self._data = value
+
+  def resolve_head(self, saved_head, where):
+    super(ColumnReading, self).resolve_head(saved_head, where)
+    for key, value in self.column_defaults.items():
+      if getattr(self, key) is None and key not in (saved_head or {}):
+        setattr(self, key, value)
+    self._data = None
+    self.make_reader()      # a generic task without its columns: refused
+
+  def flag_for(self, key, value):
+    if key in COLUMNS and value is None:
+      return "no --%s" % key
+    return super(ColumnReading, self).flag_for(key, value)
+
+
+def generic_columns(name, given):
+  """The columns a task keeps: `given` ({column setting: value}) for a
+  generic format, none for a data set (its columns are its own)."""
+  generic = name in tasks_lib.GENERIC
+  return {key: (given.get(key) or None) if generic else None
+          for key in COLUMNS}
+
+
+class Classifier(ColumnReading, task_lib.Task):
   """Classification of one text or a text pair into one of the labels."""
 
   kind = "classifier"
@@ -170,13 +225,29 @@ class Classifier(task_lib.Task):
   @classmethod
   def student_task(cls, info, where, task_name=None, text_a_column=None,
                    text_b_column=None, label_column=None):
-    if (info.get("head") or {}).get("long_text") == "windows":
+    """The teacher's reading (run_info's head: columns, truncation, label
+    separator) and head; given columns, or another task of the same
+    format, read other data the same way. Columns are the teacher's when
+    none is given."""
+    head = info.get("head") or {}
+    if head.get("long_text") == "windows":
       raise SettingsError(
           "%s reads long texts as windows (--long_text=windows); "
           "distillation caches one row of teacher logits per feature and "
           "needs a teacher trained with --long_text=truncate" % where)
-    return cls(task_name or info["task"], text_a_column=text_a_column,
-               text_b_column=text_b_column, label_column=label_column)
+    if head.get("multi_label"):
+      raise SettingsError(
+          "%s is a multi-label run (--multi_label); distillation's soft "
+          "loss compares one softmax over the labels and needs a "
+          "single-label teacher" % where)
+    task = cls(task_name or info["task"], text_a_column=text_a_column,
+               text_b_column=text_b_column, label_column=label_column,
+               truncation=head.get("truncation"),
+               label_separator=head.get("label_separator"))
+    if task.name in tasks_lib.GENERIC and not (
+        text_a_column or text_b_column or label_column):
+      task.column_defaults = {key: head.get(key) for key in COLUMNS}
+    return task
 
   def __init__(self, name, *, text_a_column=None, text_b_column=None,
                label_column=None, google_output_format=False,
@@ -201,20 +272,18 @@ class Classifier(task_lib.Task):
       window_pooling: "mean" or "max" of the windows' logits.
 
     Raises:
-      SettingsError: an unknown task, or a generic one without columns.
+      SettingsError: an unknown task (a generic one without columns is
+        refused by resolve_head, once the run's columns are known).
     """
     super(Classifier, self).__init__()
-    try:
-      self.data = tasks_lib.get_task(name, text_a_column, text_b_column,
-                                     label_column)
-    except ValueError as e:
-      raise SettingsError(str(e))
-    self.name = self.data.name
+    self.name = name.lower()
     # A known data set's columns are its own: the flags are not read.
-    generic = self.name in tasks_lib.GENERIC
-    self.text_a_column = text_a_column or None if generic else None
-    self.text_b_column = text_b_column or None if generic else None
-    self.label_column = label_column or None if generic else None
+    for key, value in generic_columns(self.name, {
+        "text_a_column": text_a_column, "text_b_column": text_b_column,
+        "label_column": label_column}).items():
+      setattr(self, key, value)
+    if self.name not in tasks_lib.GENERIC:
+      self.name = self.data.name      # an unknown task is refused here
     self.google_output_format = google_output_format
     self.truncation = truncation
     self.multi_label = multi_label
@@ -222,6 +291,14 @@ class Classifier(task_lib.Task):
     self.long_text = long_text
     self.window_stride = window_stride
     self.window_pooling = window_pooling
+
+  def make_reader(self):
+    """The data set of the task, read with the resolved columns."""
+    try:
+      return tasks_lib.get_task(self.name, self.text_a_column,
+                                self.text_b_column, self.label_column)
+    except ValueError as e:
+      raise SettingsError(str(e))
 
   @property
   def windowed(self):
@@ -245,7 +322,7 @@ class Classifier(task_lib.Task):
                             % self.truncation)
     settings_lib.check_values(kinds.get(self.kind).settings,
                               self.head_settings())
-    if self.multi_label and self.data.name not in ("tsv", "csv", "jsonl"):
+    if self.multi_label and self.name not in tasks_lib.GENERIC:
       raise SettingsError("--multi_label reads several labels a row: use "
                           "--task=tsv, csv or jsonl (not %s)" % self.name)
 

@@ -40,6 +40,7 @@ from bert_toolkit import settings as settings_lib
 from bert_toolkit.data import classification
 from bert_toolkit.data import encoding
 from bert_toolkit.engine import task as task_lib
+from bert_toolkit.tasks import classifier
 from bert_toolkit.errors import InputError
 from bert_toolkit.errors import SettingsError
 from modeling import heads
@@ -81,7 +82,7 @@ class RegressionCodec(task_lib.ServingCodec):
     return {SCORE: float(outputs[0][SCORE])}
 
 
-class Regressor(task_lib.Task):
+class Regressor(classifier.ColumnReading, task_lib.Task):
   """A score per text or text pair, trained with the mean squared error."""
 
   kind = KIND
@@ -104,13 +105,18 @@ class Regressor(task_lib.Task):
     """
     super(Regressor, self).__init__()
     self.name = name.lower()
-    self.data = _data_set(self.name, text_a_column, text_b_column,
-                          label_column)
-    generic = self.name in classification.GENERIC   # stsb's are its own
-    self.text_a_column = text_a_column or None if generic else None
-    self.text_b_column = text_b_column or None if generic else None
-    self.label_column = label_column or None if generic else None
+    for key, value in classifier.generic_columns(self.name, {   # stsb's
+        "text_a_column": text_a_column, "text_b_column": text_b_column,
+        "label_column": label_column}).items():                 # are its own
+      setattr(self, key, value)
+    if self.name not in classification.GENERIC:
+      self.make_reader()                # an unknown task is refused here
     self.truncation = truncation
+
+  def make_reader(self):
+    """The data set, read with the resolved columns."""
+    return _data_set(self.name, self.text_a_column, self.text_b_column,
+                     self.label_column)
 
   @classmethod
   def from_settings(cls, values):
