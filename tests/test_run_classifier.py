@@ -505,3 +505,56 @@ def test_columns_are_kept_with_the_run_and_compared(tmp_path):
                                 multi_label=True)
   with pytest.raises(SettingsError, match="--multi_label=false"):
     multi.resolve_head(saved, str(tmp_path))
+
+
+def test_a_later_command_reads_with_the_runs_columns(tmp_path):
+  """Evaluate- and predict-only commands and resumes need no column flag:
+  the run's columns (run_info.json's head) read the data; a new generic
+  run still needs them."""
+  from bert_toolkit.errors import SettingsError  # pylint: disable=g-import-not-at-top
+  d = _generic_folder(tmp_path, {"test.tsv": "id\ttext\ty\n1\t好\tpos\n"})
+  first = classifier.Classifier("tsv", text_a_column="text", label_column="y")
+  first.resolve_head(None, d)
+  saved = first.head_info()
+  again = classifier.Classifier("tsv")          # no column flag
+  again.resolve_head(saved, d)
+  assert (again.text_a_column, again.text_b_column, again.label_column) == (
+      "text", None, "y")
+  assert [(e.text_a, e.label) for e in again.read_split(d, "test", [
+      "pos"])] == [("好", "pos")]
+  assert again.cache_settings("test") == first.cache_settings("test")
+  with pytest.raises(SettingsError, match="no --text_b_column"):
+    classifier.Classifier("tsv", text_b_column="id").resolve_head(saved, d)
+  with pytest.raises(SettingsError, match="--task=tsv needs --text_a_column"):
+    classifier.Classifier("tsv").resolve_head(None, d)
+  with pytest.raises(SettingsError, match="unknown --task"):
+    classifier.Classifier("nosuchtask")
+
+
+@pytest.mark.slow
+def test_cli_predict_only_on_a_generic_run_needs_no_column_flag(tmp_path):
+  """The documented predict-only command works on a --task=tsv run: the
+  run's columns read the test file; a differing column is refused."""
+  data = datasets.chnsenticorp(tmp_path / "data", train=16, dev=8, test=8)
+  out = str(tmp_path / "run")
+  proc = clirun.run_script(
+      "run_classifier.py", "--task=tsv", "--text_a_column=text_a",
+      "--label_column=label", "--data_dir=" + data,
+      "--init_checkpoint=" + BERT_DIR, "--output_dir=" + out, "--do_train",
+      "--do_predict", "--max_seq_length=32", "--train_batch_size=8",
+      "--num_train_steps=2")
+  assert proc.returncode == 0, proc.stderr[-3000:]
+  results = os.path.join(out, "test_results.tsv")
+  with open(results, encoding="utf-8") as f:
+    trained = f.read()
+  os.remove(results)
+  proc = clirun.run_script("run_classifier.py", "--task=tsv",
+                           "--data_dir=" + data, "--output_dir=" + out,
+                           "--do_predict")
+  assert proc.returncode == 0, proc.stderr[-3000:]
+  with open(results, encoding="utf-8") as f:
+    assert f.read() == trained
+  proc = clirun.run_script("run_classifier.py", "--task=tsv",
+                           "--text_a_column=label", "--data_dir=" + data,
+                           "--output_dir=" + out, "--do_eval")
+  clirun.assert_user_error(proc, "--text_a_column=text_a", "--output_dir")
