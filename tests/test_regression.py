@@ -131,3 +131,24 @@ def test_trains_evaluates_predicts_exports_and_serves(tmp_path):
                              atol=1e-5)
   reader = tf.train.load_checkpoint(tf.train.latest_checkpoint(out))
   assert reader.get_variable_to_shape_map()["output_weights"][0] == 1
+
+
+def test_a_later_command_reads_with_the_runs_columns(tmp_path):
+  """Evaluate- and predict-only commands need no column flag: the run's
+  columns (run_info.json's head) read the data; a differing one is
+  refused, and a new generic run still needs them."""
+  from bert_toolkit.errors import SettingsError  # pylint: disable=g-import-not-at-top
+  (tmp_path / "dev.tsv").write_text("s\tt\n0.5\t好\n", encoding="utf-8")
+  first = regression.Regressor("tsv", "t", None, "s")
+  first.resolve_head(None, str(tmp_path))
+  again = regression.Regressor("tsv")
+  again.resolve_head(first.head_info(), str(tmp_path))
+  assert [(e.text_a, e.label) for e in again.read_split(
+      str(tmp_path), "dev")] == [("好", 0.5)]
+  with pytest.raises(SettingsError, match="--label_column=s"):
+    regression.Regressor("tsv", label_column="t").resolve_head(
+        first.head_info(), str(tmp_path))
+  with pytest.raises(SettingsError, match="needs --text_a_column"):
+    regression.Regressor("tsv").resolve_head(None, str(tmp_path))
+  with pytest.raises(SettingsError, match="unknown --task"):
+    regression.Regressor("nosuchtask")
