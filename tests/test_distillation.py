@@ -314,3 +314,53 @@ def test_ner_student_from_a_crf_teacher(tmp_path):
   assert labels[0] == labels[-1] == -1  # [CLS], [SEP]
   assert len(ids) == len("李四去了上海") + 2
   assert labels[1:-1] == list(np.argmax(logits[1:len(ids) - 1], axis=-1))
+
+
+def test_a_student_reads_as_its_teacher_run(tmp_path):
+  """A generic (tsv) teacher's columns, truncation and label separator come
+  from its run_info.json: run_distill.py needs no column flag. Given
+  columns read other data; a student's own run keeps its columns."""
+  import types  # pylint: disable=g-import-not-at-top
+  from bert_toolkit.errors import SettingsError  # pylint: disable=g-import-not-at-top
+  (tmp_path / "train.tsv").write_text("t\tx\ty\n好\t坏\t1\n",
+                                      encoding="utf-8")
+  head = {"text_a_column": "t", "text_b_column": None, "label_column": "y",
+          "truncation": "tail", "label_separator": "|"}
+  teacher = types.SimpleNamespace(run_dir=str(tmp_path / "teacher"), info={
+      "kind": "classifier", "task": "tsv", "labels": ["1"], "head": head})
+  base = distillation.base_task_for(teacher)
+  base.resolve_head(None, "student")            # a new student run
+  assert [base.head_info()[k] for k in head] == ["t", None, "y", "tail", "|"]
+  assert [e.text_a for e in base.read_split(str(tmp_path), "train")] == ["好"]
+  other = distillation.base_task_for(teacher, None, "x", None, "y")
+  other.resolve_head(None, "student")           # other data, its columns
+  assert (other.text_a_column, other.label_column) == ("x", "y")
+  resumed = distillation.base_task_for(teacher)  # the student's own run
+  resumed.resolve_head(other.head_info(), "student")
+  assert resumed.text_a_column == "x"
+  teacher.info["head"] = dict(head, multi_label=True)
+  with pytest.raises(SettingsError, match="multi-label"):
+    distillation.base_task_for(teacher)
+
+
+@pytest.mark.slow
+def test_cli_student_of_a_generic_teacher_needs_no_column_flag(tmp_path):
+  data = datasets.chnsenticorp(tmp_path / "data", train=16, dev=8, test=8)
+  teacher = str(tmp_path / "teacher")
+  proc = clirun.run_script(
+      "run_classifier.py", "--task=tsv", "--text_a_column=text_a",
+      "--label_column=label", "--data_dir=" + data,
+      "--init_checkpoint=" + BERT_DIR, "--output_dir=" + teacher,
+      "--do_train", "--max_seq_length=32", "--train_batch_size=8",
+      "--num_train_steps=2")
+  assert proc.returncode == 0, proc.stderr[-3000:]
+  student = str(tmp_path / "student")
+  proc = clirun.run_script(
+      "run_distill.py", "--teacher_dir=" + teacher, "--data_dir=" + data,
+      "--output_dir=" + student, "--student_layers=0", "--do_train",
+      "--do_predict", "--train_batch_size=8", "--num_train_steps=2")
+  assert proc.returncode == 0, proc.stderr[-3000:]
+  head = run_info.read(student)["head"]
+  assert (head["text_a_column"], head["label_column"]) == ("text_a", "label")
+  with open(os.path.join(student, "test_results.tsv"), encoding="utf-8") as f:
+    assert len(f.read().splitlines()) == 9        # a header, 8 predictions
