@@ -827,3 +827,42 @@ def test_the_runs_list_summarises_a_run_again_only_when_it_changed(
       "name": "accuracy", "value": 0.5}
   assert made == ["r1"] * 3
   assert cache.summaries(workspace, []) == [] and cache.entries == {}
+
+
+@pytest.mark.slow
+def test_a_student_of_a_generic_run_and_its_resume_run_for_real(tmp_path):
+  """The real scripts: a classification of a generic tsv folder (columns
+  guessed into its command), then a distillation of it, queued, stopped
+  and resumed: its command names no column, the teacher's run_info.json
+  gives them."""
+  workspace = workspace_lib.Workspace(make_workspace(str(tmp_path / "ws")))
+  root = workspace.root
+  shutil.copytree(os.path.join(root, "data", "chnsenticorp"),
+                  os.path.join(root, "data", "reviews"))
+  jobs = jobs_lib.Jobs(workspace, None, poll_seconds=0.1)
+  jobs.start()
+  try:
+    small = {"num_train_steps": 2, "train_batch_size": 4,
+             "max_seq_length": 32}
+    request = dict(classification(**small), data="data/reviews")
+    teacher = jobs.create(commands.build(request, workspace), None,
+                          request)
+    assert "--text_a_column=text_a" in teacher["argv"]
+    wait_for(lambda: os.path.isdir(os.path.join(root, teacher["output_dir"])),
+             120)
+    request = {"kind": "distillation", "data": "data/reviews",
+               "teacher": teacher["output_dir"], "model": None,
+               "values": dict(small, student_layers="0", max_seq_length=None)}
+    student = jobs.create(commands.build(request, workspace), None, request)
+    assert not any("column" in a for a in student["argv"]), student["argv"]
+    jobs.stop(student["id"])                     # queued: stopped unrun
+    wait_for(lambda: jobs.get(teacher["id"])["status"] != "running", 300)
+    assert jobs.get(teacher["id"])["status"] == "done"
+    jobs.resume(student["id"])
+    wait_for(lambda: jobs.get(student["id"])["status"] in ("done", "failed"),
+             300)
+    log = open(os.path.join(workspace.run_dir(student["id"]), "log.txt"),
+               encoding="utf-8").read()
+    assert jobs.get(student["id"])["status"] == "done", log[-3000:]
+  finally:
+    jobs.close()
