@@ -478,12 +478,64 @@ def case_broken(tmp):
   ]
 
 
+def _trained_generic_run(folder, kind, head):
+  """A folder that reads like a trained --task=tsv run of `kind` with the
+  columns of `head`: the tiny BERT's checkpoint and a run_info.json."""
+  folder = _fake_teacher(folder)
+  path = os.path.join(folder, "run_info.json")
+  with open(path) as f:
+    info = json.load(f)
+  info.update(kind=kind, task="tsv", head=head,
+              labels=["score"] if kind == "regression" else ["0", "1"])
+  _write(path, json.dumps(info))
+  return folder
+
+
+def case_remembered_reading(tmp):
+  """A run keeps how its data is read: a later command may leave the
+  columns out, but not name others; a new generic run must name them."""
+  d = os.path.join(tmp, "generic")
+  os.makedirs(d, exist_ok=True)
+  for split in ("train", "dev", "test"):
+    _write(os.path.join(d, split + ".tsv"), "text\tlabel\n好\t1\n差\t0\n")
+  columns = {"text_a_column": "text", "text_b_column": None,
+             "label_column": "label"}
+  run = _trained_generic_run(os.path.join(tmp, "R"), "classifier", columns)
+  scores = _trained_generic_run(os.path.join(tmp, "S"), "regression",
+                                columns)
+  multi = _trained_generic_run(os.path.join(tmp, "ML"), "classifier",
+                               dict(columns, multi_label=True))
+
+  def later(script, out, *extra):
+    return (script,) + extra + ("--task=tsv", "--data_dir=" + d,
+                                "--output_dir=" + out, "--do_predict")
+
+  return [
+      (later("run_classifier.py", run, "--text_a_column=label"),
+       ["was trained with --text_a_column=text", "--text_a_column=label"]),
+      (later("run_classifier.py", run, "--text_b_column=label"),
+       ["was trained with no --text_b_column"]),
+      (later("run_task.py", scores, "--kind=regression",
+             "--label_column=text"),
+       ["was trained with --label_column=label"]),
+      (("run_classifier.py", "--task=tsv", "--data_dir=" + d,
+        "--init_checkpoint=" + BERT_DIR, "--output_dir=" +
+        os.path.join(tmp, "new"), "--do_train"),
+       ["--task=tsv needs --text_a_column and --label_column"]),
+      (("run_distill.py", "--teacher_dir=" + multi, "--data_dir=" + d,
+        "--output_dir=" + os.path.join(tmp, "student"), "--do_train",
+        "--student_layers=0"),
+       ["multi-label", "single-label teacher"]),
+  ]
+
+
 CASES = [("settings", case_settings), ("data", case_data),
          ("models", case_models), ("inputs", case_inputs),
          ("paths", case_paths), ("reading", case_reading),
          ("pretraining", case_pretraining), ("servers", case_servers),
          ("broken", case_broken),
-         ("pretraining_chunks", case_pretraining_chunks)]
+         ("pretraining_chunks", case_pretraining_chunks),
+         ("remembered_reading", case_remembered_reading)]
 
 
 def _all_cases():
