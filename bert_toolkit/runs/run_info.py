@@ -15,7 +15,10 @@ rebuild the same graph and tokenizer from the run directory alone:
     "max_seq_length": 128,
     "labels": ["0", "1"],
     "task": "sst2",
-    "head": {...},                      # kind-specific (crf, scheme, ...)
+    "head": {...},                      # kind-specific: the head and how
+                                        # the data is read (crf, scheme,
+                                        # a generic task's columns,
+                                        # truncation, multi_label, ...)
     "train": {...}                      # settings a resume must keep
   }
 
@@ -30,7 +33,10 @@ must agree with it on everything that defines the model and its inputs:
 kind, task, model type, config, vocab, case, max_seq_length, labels and the
 head. A difference is a SettingsError naming the setting and both values,
 raised before anything is written. Settings a command does not give are
-taken from run_info.json (they are None in settings.RunSettings).
+taken from run_info.json (they are None in settings.RunSettings, and in
+the task's head settings): an evaluate- or predict-only command, a resume
+and a distillation student (from its teacher's) read the data as the run
+did without repeating its columns.
 """
 
 import fcntl

@@ -19,7 +19,10 @@ Rules:
   - A field left at its default is not passed, so the run gets the
     script's own default. The task, left empty, is guessed from the data
     folder (its name, its files, a tsv/csv header's column names) by the
-    data set tables' guess_reading. Fields, defaults and task names come
+    data set tables' guess_reading. A distillation's task and columns,
+    left empty, are not guessed: the script reads as the teacher run did
+    (its run_info.json). A resume runs the job's command again as it was
+    built. Fields, defaults and task names come
     from the tables the scripts' flags are made from (bert_toolkit/settings.py
     and the data set tables), so they are written once.
 """
