@@ -157,6 +157,15 @@ RUN_SETTINGS = (
             features=NONE),
     Setting("do_predict", False, bool, "Predict the test split.",
             features=NONE),
+    Setting("max_train_samples", None, int, "Debugging: train on the first "
+            "N training examples only (default: all). In the feature-cache "
+            "key.", features=KEY, valid=AT_LEAST_1),
+    Setting("max_eval_samples", None, int, "Debugging: evaluate on the "
+            "first N dev examples only (default: all). In the feature-cache "
+            "key.", features=KEY, valid=AT_LEAST_1),
+    Setting("max_predict_samples", None, int, "Debugging: predict the first "
+            "N test examples only (default: all). In the feature-cache key.",
+            features=KEY, valid=AT_LEAST_1),
     Setting("cache_dir", None, str, "Feature files (default "
             "output_dir/features).", features=NONE),
     Setting("overwrite_output_dir", False, bool, "Train from scratch in an "
@@ -356,6 +365,11 @@ DISTILL_SETTINGS = (
             features=KEY),
 )
 
+# The setting that keeps the first N examples of each split (the others
+# are not read into the run); None keeps them all.
+SPLIT_LIMITS = {"train": "max_train_samples", "dev": "max_eval_samples",
+                "test": "max_predict_samples"}
+
 # Train settings a resumed run must keep: changing them would break the
 # data position it resumes from (or the batches it already took).
 RESUME_INVARIANT = ("train_batch_size", "gradient_accumulation_steps",
@@ -426,6 +440,20 @@ class RunSettings(object):
     """True when a flag names the pre-trained model."""
     return bool(self.init_checkpoint or self.bert_config_file or
                 self.vocab_file or self.electra_size)
+
+  def split_limit(self, split):
+    """The number of examples of `split` to keep (SPLIT_LIMITS), or None
+    for all."""
+    name = SPLIT_LIMITS.get(split)
+    return getattr(self, name) if name else None
+
+  def first_examples(self, split, examples):
+    """The examples of `split` the run reads: the first split_limit of
+    them (every one when no limit is set)."""
+    limit = self.split_limit(split)
+    if limit is None or examples is None:
+      return examples
+    return list(examples)[:limit]
 
   @property
   def feature_dir(self):

@@ -529,13 +529,40 @@ def case_remembered_reading(tmp):
   ]
 
 
+def case_subsets(tmp):
+  """--max_train_samples / --max_eval_samples / --max_predict_samples: at
+  least 1 (left out: every example), on every run script."""
+  d = _chnsenticorp(os.path.join(tmp, "data"))
+  out = os.path.join(tmp, "out")
+  return [
+      (_classifier(d, out, "--max_train_samples=0"),
+       ["--max_train_samples must be at least 1"]),
+      (_classifier(d, out, "--max_eval_samples=-2", "--do_eval"),
+       ["--max_eval_samples must be at least 1"]),
+      (_classifier(d, out, "--max_predict_samples=many"),
+       ["--max_predict_samples"]),
+      (("run_ner.py", "--task=peoples_daily", "--data_dir=" + d,
+        "--output_dir=" + out, "--do_train", "--init_checkpoint=" + BERT_DIR,
+        "--max_train_samples=0"),
+       ["--max_train_samples must be at least 1"]),
+      (("run_task.py", "--kind=regression", "--task=tsv", "--data_dir=" + d,
+        "--output_dir=" + out, "--do_predict", "--max_predict_samples=0"),
+       ["--max_predict_samples must be at least 1"]),
+      (("run_distill.py", "--teacher_dir=" + out, "--data_dir=" + d,
+        "--output_dir=" + os.path.join(tmp, "student"), "--do_train",
+        "--student_layers=0", "--max_eval_samples=0"),
+       ["--max_eval_samples must be at least 1"]),
+  ]
+
+
 CASES = [("settings", case_settings), ("data", case_data),
          ("models", case_models), ("inputs", case_inputs),
          ("paths", case_paths), ("reading", case_reading),
          ("pretraining", case_pretraining), ("servers", case_servers),
          ("broken", case_broken),
          ("pretraining_chunks", case_pretraining_chunks),
-         ("remembered_reading", case_remembered_reading)]
+         ("remembered_reading", case_remembered_reading),
+         ("subsets", case_subsets)]
 
 
 def _all_cases():

@@ -107,11 +107,14 @@ class Run(object):
           list(prebuilt), None, True, {}))
     encoded = self.task.encode(name, examples, self.tokenizer,
                                self.max_seq_length)
+    extra = self.task.cache_settings(name)
+    limit = self.settings.split_limit(name)
+    if limit is not None:  # the first N examples: other features
+      extra = {"task": extra, "first_examples": limit}
     key, parts = features_lib.cache_key(
         self.task.source_file(self.settings.data_dir, name),
         self.files.vocab_file, self.do_lower_case, self.max_seq_length,
-        self.task.label_list, self.task.name,
-        extra=self.task.cache_settings(name))
+        self.task.label_list, self.task.name, extra=extra)
     cached = features_lib.cached_feature_file(
         self.feature_dir, name, key, parts, encoded.records,
         encoded.count)
@@ -173,6 +176,9 @@ def _check_settings(task, settings):
         "nothing to do: pass --do_train, --do_eval and/or --do_predict")
   train = settings_lib.TrainSettings(**settings.train.as_dict())
   train.validate()
+  settings_lib.check_values(settings_lib.RUN_SETTINGS, {
+      name: getattr(settings, name)
+      for name in settings_lib.SPLIT_LIMITS.values()})
   if train.best_metric is None:
     train.best_metric = task.best_metrics[0]
   elif train.best_metric not in task.best_metrics:
@@ -359,7 +365,10 @@ def resolve(task, settings):
           {k: getattr(train, k) for k in settings_lib.RESUME_INVARIANT})
   train_examples = (task.read_split(settings.data_dir, "train")
                     if settings.do_train else None)
+  # The labels come from the whole training file (a subset may lack some);
+  # the run trains on the first --max_train_samples examples.
   labels = _labels(task, settings, info, train_examples)
+  train_examples = settings.first_examples("train", train_examples)
   task.label_list = labels
   tf.logging.info("Task %s (%s): %d labels (%s)", task.name, task.kind,
                   len(labels), ", ".join(labels[:12]))
@@ -443,8 +452,7 @@ def _execute(resolved, started):
   dev_data = None
   if resolved.chief and (settings.do_eval or (
       settings.do_train and resolved.train.eval_every_steps)):
-    dev_data = run.split("dev", resolved.task.read_split(
-        settings.data_dir, "dev", resolved.task.label_list))
+    dev_data = run.split("dev", read_split(run, "dev"))
   if settings.do_train:
     results["train"] = train_phase(run, dev_data)
   if not resolved.chief:
@@ -546,7 +554,8 @@ def evaluate_phase(run, dev_data, checkpoint):
   run_results' "eval" entry."""
   task = run.task
   scores = task.evaluate(run, dev_data, checkpoint, name="final")
-  text = task.eval_report(scores, checkpoint, dev_data)
+  text = eval_results_text(task.google_eval_results(scores),
+                           task.eval_report(scores, checkpoint, dev_data))
   run_info.atomic_text(os.path.join(run.output_dir, "eval_results.txt"), text)
   tf.logging.info("Eval results (%s):\n%s", checkpoint, text)
   scores = task.eval_results(scores)
@@ -556,8 +565,26 @@ def evaluate_phase(run, dev_data, checkpoint):
   return scores
 
 
+def eval_results_text(google, report):
+  """eval_results.txt: google-research/bert's keys first, as its
+  run_classifier.py writes them (`key = value` lines in key order, the value
+  as str() gives it), then the task's own report without the lines of keys
+  already written."""
+  head = "".join("%s = %s\n" % (key, str(google[key]))
+                 for key in sorted(google))
+  rest = [line for line in report.splitlines(True)
+          if line.split(" = ", 1)[0] not in google or " = " not in line]
+  return head + "".join(rest)
+
+
 def predict_phase(run, checkpoint):
   """Predicts the test split; returns run_results' "predict" entry."""
-  test_data = run.split("test", run.task.read_split(
-      run.settings.data_dir, "test", run.task.label_list))
+  test_data = run.split("test", read_split(run, "test"))
   return run.task.predict(run, test_data, checkpoint)
+
+
+def read_split(run, name):
+  """The examples of split `name` the run reads: the task's, the first
+  --max_eval_samples / --max_predict_samples of them when set."""
+  return run.settings.first_examples(name, run.task.read_split(
+      run.settings.data_dir, name, run.task.label_list))

@@ -22,6 +22,7 @@ module plugs into it with a `Task` subclass that answers its questions:
   how predictions are       evaluate(run, data, checkpoint, name) -> scores
     scored and written      eval_report(scores, checkpoint, data) -> text
                             eval_results(scores) -> JSON-able dict
+                            google_eval_results(scores) -> Google's keys
                             predict(run, data, checkpoint) -> results entry
   what the run directory    HEAD_DEFAULTS: (setting, default) pairs that
     remembers               define the model (None on the task: not given);
@@ -403,6 +404,13 @@ class Task(object):
 
   def eval_results(self, scores):
     return dict(scores)
+
+  def google_eval_results(self, scores):
+    """The keys google-research/bert writes in eval_results.txt (e.g.
+    eval_accuracy, eval_loss, global_step, loss): the runner writes them
+    first, in Google's format. None here: the report is all."""
+    del scores
+    return {}
 
   def predict(self, run, data, checkpoint):
     raise NotImplementedError

@@ -467,14 +467,14 @@ class Classifier(ColumnReading, task_lib.Task):
       return task_lib.HeadOutput(predictions, export_outputs=exported)
     label_ids = features["label_ids"]  # [batch]
     training = context.is_training     # weights: the training loss only
-    loss, _, _ = heads.softmax_cross_entropy(
+    loss, per_example_loss, _ = heads.softmax_cross_entropy(
         logits, tf.maximum(label_ids, 0), num_labels,
         class_weights=self.class_weights if training else None,
         focal_gamma=self.focal_gamma if training else 0.0)
     metric_ops = None
     if context.mode == tf.estimator.ModeKeys.EVAL:
-      metric_ops = metrics.classification_metric_ops(label_ids, predicted,
-                                                     label_names)
+      metric_ops = metrics.classification_metric_ops(
+          label_ids, predicted, label_names, per_example_loss)
     return task_lib.HeadOutput(predictions, loss=loss,
                                eval_metric_ops=metric_ops,
                                export_outputs=exported)
@@ -492,12 +492,15 @@ class Classifier(ColumnReading, task_lib.Task):
     if context.mode == tf.estimator.ModeKeys.PREDICT:
       return task_lib.HeadOutput(predictions, export_outputs=exported)
     gold = features["label_multi_hot"]                       # [batch, n]
-    loss = tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(
-        labels=gold, logits=logits))
+    per_example_loss = tf.reduce_mean(
+        tf.nn.sigmoid_cross_entropy_with_logits(labels=gold, logits=logits),
+        axis=-1)
+    loss = tf.reduce_mean(per_example_loss)
     metric_ops = None
     if context.mode == tf.estimator.ModeKeys.EVAL:
-      metric_ops = metrics.multi_label_metric_ops(gold, probabilities,
-                                                  self.label_list)
+      metric_ops = metrics.multi_label_metric_ops(
+          gold, probabilities, self.label_list,
+          per_example_loss=per_example_loss)
     return task_lib.HeadOutput(predictions, loss=loss,
                                eval_metric_ops=metric_ops,
                                export_outputs=exported)
@@ -540,6 +543,9 @@ class Classifier(ColumnReading, task_lib.Task):
 
   def eval_results(self, scores):
     return metrics.numeric_results(scores)
+
+  def google_eval_results(self, scores):
+    return metrics.google_eval_results(scores, ("accuracy",))
 
   def predict(self, run, data, checkpoint):
     """test_results.tsv; a labelled test file is also scored:

@@ -560,6 +560,9 @@ class Distiller(task_lib.Task):
   def eval_results(self, scores):
     return self.base.eval_results(scores)
 
+  def google_eval_results(self, scores):
+    return self.base.google_eval_results(scores)
+
   def predict(self, run, data, checkpoint):
     return self.base.predict(run, data, checkpoint)
 

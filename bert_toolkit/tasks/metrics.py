@@ -28,13 +28,16 @@ def _safe_div(num, den):
   return tf.where(den > 0, num / tf.maximum(den, 1e-12), tf.zeros_like(num))
 
 
-def classification_metric_ops(labels, predictions, label_names):
+def classification_metric_ops(labels, predictions, label_names,
+                              per_example_loss=None):
   """Estimator eval_metric_ops from one confusion matrix.
 
   Returns:
     dict name -> (value, update_op): accuracy, macro_f1, and
     precision/<label>, recall/<label>, f1/<label>; plus the matrix itself
-    under "confusion_matrix" (not a scalar: kept out of summaries).
+    under "confusion_matrix" (not a scalar: kept out of summaries); with
+    `per_example_loss` [batch], eval_loss (its mean over the examples, as
+    google-research/bert's metric_fn computes it).
   """
   num_labels = len(label_names)
   with tf.variable_scope("metrics"):
@@ -55,7 +58,36 @@ def classification_metric_ops(labels, predictions, label_names):
     ops["precision/%s" % name] = (precision[i], update)
     ops["recall/%s" % name] = (recall[i], update)
     ops["f1/%s" % name] = (f1[i], update)
+  if per_example_loss is not None:
+    ops[EVAL_LOSS] = tf.metrics.mean(per_example_loss)
   return ops
+
+
+# The mean loss over the evaluated examples (google-research/bert's
+# eval_loss; the Estimator's "loss" is the mean over batches).
+EVAL_LOSS = "eval_loss"
+
+
+def google_eval_results(scores, metric_names):
+  """The results google-research/bert writes first in eval_results.txt:
+  eval_<name> of each of `metric_names` (Google's eval_accuracy; the
+  analogous keys of other tasks), eval_loss, global_step and loss -- those
+  of them that `scores` holds.
+
+  Args:
+    scores: the evaluation's results (Estimator.evaluate's dict, or a
+      task's own).
+    metric_names: the task's metrics that get an eval_ key.
+
+  Returns:
+    dict key -> value, the values as they are in `scores`.
+  """
+  out = {"eval_" + name: scores[name] for name in metric_names
+         if name in scores}
+  for key in (EVAL_LOSS, "global_step", "loss"):
+    if scores.get(key) is not None:
+      out[key] = scores[key]
+  return out
 
 
 # Eval result holding a serialized tf.Summary (the confusion matrix as a
@@ -247,11 +279,12 @@ def tune_thresholds(gold, probabilities,
   return chosen
 
 
-def multi_label_metric_ops(gold, probabilities, label_names, threshold=0.5):
+def multi_label_metric_ops(gold, probabilities, label_names, threshold=0.5,
+                           per_example_loss=None):
   """Estimator eval_metric_ops of a multi-label head at one threshold:
   micro_f1, macro_f1, accuracy (exact match: every label of the example
   right), precision/recall/f1/support per label (multi_label_scores in
-  the graph)."""
+  the graph); with `per_example_loss` [batch], eval_loss (its mean)."""
   num_labels = len(label_names)
   predicted = tf.cast(probabilities >= threshold, tf.float64)
   gold = tf.cast(gold, tf.float64)
@@ -284,4 +317,6 @@ def multi_label_metric_ops(gold, probabilities, label_names, threshold=0.5):
     ops["recall/%s" % name] = (recall[i], update)
     ops["f1/%s" % name] = (f1[i], update)
     ops["support/%s" % name] = (support[i], update)
+  if per_example_loss is not None:
+    ops[EVAL_LOSS] = tf.metrics.mean(per_example_loss)
   return ops

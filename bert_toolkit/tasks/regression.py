@@ -41,6 +41,7 @@ from bert_toolkit.data import classification
 from bert_toolkit.data import encoding
 from bert_toolkit.engine import task as task_lib
 from bert_toolkit.tasks import classifier
+from bert_toolkit.tasks import metrics
 from bert_toolkit.errors import InputError
 from bert_toolkit.errors import SettingsError
 from modeling import heads
@@ -217,6 +218,10 @@ class Regressor(classifier.ColumnReading, task_lib.Task):
                         {k: v for k, v in scores.items()
                          if k != "global_step"}, scores["global_step"])
     return scores
+
+  def google_eval_results(self, scores):
+    return metrics.google_eval_results(scores, ("pearson", "spearman",
+                                                "mse"))
 
   def eval_report(self, scores, checkpoint, data):
     del checkpoint

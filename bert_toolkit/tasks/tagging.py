@@ -42,6 +42,7 @@ from bert_toolkit.runs import run_info
 from bert_toolkit.data import tag_schemes
 from bert_toolkit.engine import task as task_lib
 from bert_toolkit.data import windows as windows_lib
+from bert_toolkit.tasks import metrics
 from bert_toolkit.errors import InputError
 from bert_toolkit.errors import SettingsError
 from modeling import crf as crf_lib
@@ -442,6 +443,10 @@ class Tagger(task_lib.Task):
   def eval_results(self, scores):
     return {k: scores[k] for k in ("precision", "recall", "f1", "per_type",
                                    "global_step")}
+
+  def google_eval_results(self, scores):
+    return metrics.google_eval_results(scores,
+                                       ("precision", "recall", "f1"))
 
   def predict(self, run, data, checkpoint):
     started = time.time()
