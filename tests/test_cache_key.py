@@ -25,7 +25,8 @@ BASE = {
 # in through the task's cache_settings): the resolved case and length, the
 # data file's and the vocab's bytes. A new KEY or FILE row of the shared
 # tables must be added there, and here.
-RUN_KEY = {"do_lower_case", "max_seq_length"}
+RUN_KEY = {"do_lower_case", "max_seq_length", "max_train_samples",
+           "max_eval_samples", "max_predict_samples"}
 RUN_FILE = {"data_dir", "init_checkpoint", "vocab_file"}
 # Distillation's reading settings go to the teacher's task (base_task_for),
 # whose key covers them; its files are in Distiller.cache_settings.

@@ -112,7 +112,8 @@ def test_trains_evaluates_predicts_exports_and_serves(tmp_path):
   assert proc.returncode == 0, proc.stderr[-3000:]
   with open(os.path.join(out, "eval_results.txt")) as f:
     report = f.read()
-  assert report.startswith("pearson = ") and "spearman = " in report
+  assert report.startswith("eval_mse = ") and "\npearson = " in report
+  assert "spearman = " in report
   with open(os.path.join(out, "test_results.tsv")) as f:
     lines = f.read().splitlines()
   assert lines[0] == "index\tscore" and len(lines) == 9
