@@ -221,3 +221,34 @@ def test_cli_subsets_and_googles_eval_results(chnsenticorp, tmp_path):
   assert np.sum(results["eval"]["confusion_matrix"]) == 7
   proc, results = run("--do_eval", "--max_eval_samples=7")
   assert "Reusing 7 cached dev features" in proc.stderr
+
+
+@pytest.mark.slow
+def test_cli_ner_subsets_and_googles_keys(tmp_path):
+  """run_ner.py: the first N sentences of each split, and Google's keys
+  (eval_f1, eval_precision, eval_recall, global_step) first."""
+  d = tmp_path / "bio"
+  d.mkdir()
+  sentence = "张 B-PER\n三 I-PER\n在 O\n北 B-LOC\n京 I-LOC\n"
+  for split in ("train", "dev", "test"):
+    (d / (split + ".txt")).write_text("\n".join([sentence] * 6),
+                                      encoding="utf-8")
+  out = str(tmp_path / "run")
+  proc = clirun.run_script(
+      "run_ner.py", "--task=bio", "--data_dir=" + str(d),
+      "--init_checkpoint=" + BERT_DIR, "--output_dir=" + out,
+      "--max_seq_length=16", "--train_batch_size=2", "--do_train",
+      "--do_eval", "--do_predict", "--max_train_samples=4",
+      "--max_eval_samples=2", "--max_predict_samples=3")
+  assert proc.returncode == 0, proc.stderr[-3000:]
+  results = json.load(open(os.path.join(out, "run_results.json")))
+  assert results["num_train_examples"] == 4
+  assert results["predict"]["num_sentences"] == 3
+  with open(os.path.join(out, "test_predictions.jsonl"),
+            encoding="utf-8") as f:
+    assert len(f.read().splitlines()) == 3
+  with open(os.path.join(out, "eval_results.txt"), encoding="utf-8") as f:
+    lines = f.read().splitlines()
+  assert [line.split(" = ")[0] for line in lines[:4]] == [
+      "eval_f1", "eval_precision", "eval_recall", "global_step"]
+  assert "sentences = 2" in lines
