@@ -365,10 +365,10 @@ DISTILL_SETTINGS = (
             features=KEY),
 )
 
-# The setting that keeps the first N examples of each split (the others
-# are not read into the run); None keeps them all.
-SPLIT_LIMITS = {"train": "max_train_samples", "dev": "max_eval_samples",
-                "test": "max_predict_samples"}
+# (split, the setting that keeps the first N examples of it): the others
+# are not read into the run; None keeps them all.
+SPLIT_LIMITS = (("train", "max_train_samples"), ("dev", "max_eval_samples"),
+                ("test", "max_predict_samples"))
 
 # Train settings a resumed run must keep: changing them would break the
 # data position it resumes from (or the batches it already took).
@@ -444,7 +444,7 @@ class RunSettings(object):
   def split_limit(self, split):
     """The number of examples of `split` to keep (SPLIT_LIMITS), or None
     for all."""
-    name = SPLIT_LIMITS.get(split)
+    name = dict(SPLIT_LIMITS).get(split)
     return getattr(self, name) if name else None
 
   def first_examples(self, split, examples):

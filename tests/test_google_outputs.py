@@ -105,7 +105,7 @@ def test_split_limits_keep_the_first_n_examples():
       examples
 
 
-@pytest.mark.parametrize("name", sorted(settings_lib.SPLIT_LIMITS.values()))
+@pytest.mark.parametrize("name", sorted(n for _, n in settings_lib.SPLIT_LIMITS))
 def test_split_limit_rows_refuse_zero(name):
   row = next(r for r in settings_lib.RUN_SETTINGS if r.name == name)
   assert row.features == settings_lib.KEY
@@ -200,6 +200,7 @@ def test_cli_subsets_and_googles_eval_results(chnsenticorp, tmp_path):
       "--max_train_samples=5", "--max_eval_samples=3",
       "--max_predict_samples=4")
   assert results["num_train_examples"] == 5
+  assert results["settings"]["max_train_samples"] == 5
   assert results["num_train_steps"] == 2          # int(5 / 2), Google's
   assert "cached train features" not in proc.stderr
   assert np.sum(results["eval"]["confusion_matrix"]) == 3

@@ -178,7 +178,7 @@ def _check_settings(task, settings):
   train.validate()
   settings_lib.check_values(settings_lib.RUN_SETTINGS, {
       name: getattr(settings, name)
-      for name in settings_lib.SPLIT_LIMITS.values()})
+      for _, name in settings_lib.SPLIT_LIMITS})
   if train.best_metric is None:
     train.best_metric = task.best_metrics[0]
   elif train.best_metric not in task.best_metrics:
@@ -489,6 +489,9 @@ def build(resolved):
              "settings": {"do_lower_case": resolved.do_lower_case,
                           "max_seq_length": resolved.max_seq_length,
                           "train": train.as_dict()}}
+  for _, name in settings_lib.SPLIT_LIMITS:  # a debugging subset, if any
+    if getattr(resolved.settings, name) is not None:
+      results["settings"][name] = getattr(resolved.settings, name)
   head = task.head_info()
   if head:
     results["head"] = head
