@@ -175,21 +175,6 @@ def test_a_read_only_place_is_refused_as_this_user_sees_it(tmp_path,
            "read-only")
 
 
-def test_a_chmod_read_only_folder_is_refused(tmp_path):
-  locked = str(tmp_path / "locked")
-  os.makedirs(locked)
-  os.chmod(locked, 0o555)
-  try:
-    if os.access(locked, os.W_OK):
-      pytest.skip("this user (root) can write a chmod 555 folder: nothing "
-                  "to refuse")
-    _refused([paths.output_folder("--output_dir",
-                                  os.path.join(locked, "run"))], [],
-             "read-only")
-  finally:
-    os.chmod(locked, 0o755)
-
-
 def test_a_full_disk_is_one_error_naming_the_path_and_free_space(
     tmp_path, monkeypatch):
   target = str(tmp_path / "out.jsonl")
