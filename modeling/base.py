@@ -187,7 +187,11 @@ def inference_config(config, is_training):
 
 
 def default_inputs(input_ids, input_mask, token_type_ids):
-  """Fills in an all-ones mask and all-zero segments; casts to int32.
+  """Fills in an all-ones mask; casts to int32.
+
+  Missing segments stay None: `layers.embedding_postprocessor` reads them
+  as all zeros where it uses them, so a model without segment embeddings
+  leaves no unused op in the graph.
 
   Args:
     input_ids: int Tensor [batch_size, seq_length] (either may be None).
@@ -195,16 +199,16 @@ def default_inputs(input_ids, input_mask, token_type_ids):
     token_type_ids: int Tensor of the same shape, or None.
 
   Returns:
-    (input_ids, input_mask, token_type_ids, batch_size, seq_length).
+    (input_ids, input_mask, token_type_ids or None, batch_size, seq_length).
   """
   batch_size, seq_length = layers.get_shape_list(input_ids, expected_rank=2)
   input_ids = layers.to_int32(input_ids)
   if input_mask is None:
     input_mask = tf.ones([batch_size, seq_length], dtype=tf.int32)
-  if token_type_ids is None:
-    token_type_ids = tf.zeros([batch_size, seq_length], dtype=tf.int32)
-  return (input_ids, layers.to_int32(input_mask),
-          layers.to_int32(token_type_ids), batch_size, seq_length)
+  if token_type_ids is not None:
+    token_type_ids = layers.to_int32(token_type_ids)
+  return (input_ids, layers.to_int32(input_mask), token_type_ids,
+          batch_size, seq_length)
 
 
 def stack_layers(layer_fn, embedded, input_mask, num_layers, batch_size,

@@ -42,6 +42,17 @@ def get_shape_list(tensor, expected_rank=None, name=None):
   return shape
 
 
+def shape_dim(tensor, index):
+  """One dimension of `tensor`: an int if static, else a scalar tensor.
+
+  Unlike `get_shape_list`, makes no op for the dimensions not asked for,
+  so a graph holds no shape op nobody reads."""
+  static = tensor.shape.as_list()[index]
+  if static is not None:
+    return static
+  return tf.shape(tensor)[index]
+
+
 def assert_rank(tensor, expected_rank, name=None):
   """Raises ValueError if `tensor` does not have one of `expected_rank`."""
   if name is None:
@@ -67,7 +78,7 @@ def reshape_from_matrix(output_tensor, orig_shape_list):
   """[rows, width] -> orig_shape_list[:-1] + [width]."""
   if len(orig_shape_list) == 2:
     return output_tensor
-  width = get_shape_list(output_tensor)[-1]
+  width = shape_dim(output_tensor, -1)
   return tf.reshape(output_tensor, list(orig_shape_list[:-1]) + [width])
 
 
@@ -76,41 +87,101 @@ def reshape_from_matrix(output_tensor, orig_shape_list):
 _TANH_SCALE = math.sqrt(2.0 / math.pi)
 
 
-@tf.custom_gradient
+def _gelu_tanh_forward(x):
+  """Google's tanh GELU, op for op as google-research/bert computes it."""
+  cdf = 0.5 * (1.0 + tf.tanh(
+      (_TANH_SCALE * (x + 0.044715 * tf.pow(x, 3)))))
+  return x * cdf
+
+
+def _gelu_tanh_slope(x):
+  """d gelu / dx = 0.5 (1 + t) + 0.5 x (1 - t^2) c (1 + 3 a x^2),
+  t = tanh(c (x + a x^3)), from x alone."""
+  squared = tf.square(x)
+  t = tf.tanh(_TANH_SCALE * x * (1.0 + 0.044715 * squared))
+  slope = _TANH_SCALE * (1.0 + 3.0 * 0.044715 * squared)
+  return 0.5 * (1.0 + t) + 0.5 * x * (1.0 - tf.square(t)) * slope
+
+
+def _gelu_exact_forward(x):
+  """x * Phi(x) with the erf."""
+  return 0.5 * x * (1.0 + tf.math.erf(x / math.sqrt(2.0)))
+
+
+def _gelu_exact_slope(x):
+  """d gelu_exact / dx = Phi(x) + x phi(x), from x alone."""
+  cdf = 0.5 * (1.0 + tf.math.erf(x / math.sqrt(2.0)))
+  pdf = tf.exp(-0.5 * tf.square(x)) / math.sqrt(2.0 * math.pi)
+  return cdf + x * pdf
+
+
+# Gradient names of the graph-mode activations (see `_with_slope`).
+_GELU_GRADIENT = "BertToolkitGeluTanhGrad"
+_GELU_EXACT_GRADIENT = "BertToolkitGeluExactGrad"
+
+
+def _register_slope_gradient(gradient_name, slope_fn):
+  """Registers the gradient of the IdentityN([y, x]) op `_with_slope`
+  builds: nothing for y, dy * slope(x) for x."""
+
+  def gradient(op, dy, unused_dx):
+    return [None, dy * slope_fn(op.inputs[1])]
+
+  try:
+    tf.RegisterGradient(gradient_name)(gradient)
+  except KeyError:  # this module imported twice (a reload): already there
+    pass
+
+
+_register_slope_gradient(_GELU_GRADIENT, _gelu_tanh_slope)
+_register_slope_gradient(_GELU_EXACT_GRADIENT, _gelu_exact_slope)
+
+
+def _with_slope(x, forward_fn, slope_fn, gradient_name):
+  """forward_fn(x), whose gradient is dy * slope_fn(x), recomputed from x.
+
+  The backward pass keeps only x, where automatic differentiation of the
+  forward arithmetic kept four [tokens, intermediate] tensors of every
+  layer (a third of the training step's activation memory, measured in
+  bench/bench_training.py).
+
+  In a graph (TF1) the forward value goes through one IdentityN([y, x])
+  op whose gradient is `gradient_name`'s: every op of the graph stays
+  reachable from the model's outputs, as google-research/bert's
+  modeling_test.py checks (tf.custom_gradient leaves a stray Identity per
+  call there). Eagerly, or while a tf.function is traced, where a
+  gradient tape ignores gradient_override_map, tf.custom_gradient does it.
+  """
+  x = tf.convert_to_tensor(x)
+  if tf.executing_eagerly() or tf.get_default_graph().building_function:
+
+    @tf.custom_gradient
+    def activation(inputs):
+      return forward_fn(inputs), lambda dy: dy * slope_fn(inputs)
+
+    return activation(x)
+  y = forward_fn(x)
+  with tf.get_default_graph().gradient_override_map(
+      {"IdentityN": gradient_name}):
+    return tf.identity_n([y, x])[0]
+
+
 def gelu(x):
   """Google's GELU: the tanh approximation used to pre-train BERT.
 
   The forward pass is Google's arithmetic op for op. The gradient is
   written out, 0.5 (1 + t) + 0.5 x (1 - t^2) c (1 + 3 a x^2) with
-  t = tanh(c (x + a x^3)), and recomputed from x: the backward pass keeps
-  only x, where automatic differentiation kept four [tokens, intermediate]
-  tensors of every layer (a third of the training step's activation
-  memory, measured in bench/bench_training.py).
+  t = tanh(c (x + a x^3)), and recomputed from x (see `_with_slope`).
   """
-  cdf = 0.5 * (1.0 + tf.tanh(
-      (_TANH_SCALE * (x + 0.044715 * tf.pow(x, 3)))))
-
-  def grad(dy):
-    squared = tf.square(x)
-    t = tf.tanh(_TANH_SCALE * x * (1.0 + 0.044715 * squared))
-    slope = _TANH_SCALE * (1.0 + 3.0 * 0.044715 * squared)
-    return dy * (0.5 * (1.0 + t) + 0.5 * x * (1.0 - tf.square(t)) * slope)
-
-  return x * cdf, grad
+  return _with_slope(x, _gelu_tanh_forward, _gelu_tanh_slope, _GELU_GRADIENT)
 
 
-@tf.custom_gradient
 def gelu_exact(x):
   """The exact GELU, x * Phi(x) with the erf; Hugging Face's "gelu".
 
-  Gradient Phi(x) + x phi(x), recomputed from x (see `gelu`)."""
-
-  def grad(dy):
-    cdf = 0.5 * (1.0 + tf.math.erf(x / math.sqrt(2.0)))
-    pdf = tf.exp(-0.5 * tf.square(x)) / math.sqrt(2.0 * math.pi)
-    return dy * (cdf + x * pdf)
-
-  return 0.5 * x * (1.0 + tf.math.erf(x / math.sqrt(2.0))), grad
+  Gradient Phi(x) + x phi(x), recomputed from x (see `_with_slope`)."""
+  return _with_slope(x, _gelu_exact_forward, _gelu_exact_slope,
+                     _GELU_EXACT_GRADIENT)
 
 
 def swish(x):
@@ -220,7 +291,9 @@ def dense(input_tensor, units, initializer, activation=None, name="dense",
 
 def _apply_dense(input_tensor, kernel, bias, activation):
   """x [..., in] @ kernel [in, out] (+ bias), then activation."""
-  shape = get_shape_list(input_tensor)
+  shape = [None, None]   # a matrix stays one: no shape needed
+  if input_tensor.shape.ndims != 2:
+    shape = get_shape_list(input_tensor)
   output = tf.matmul(reshape_to_matrix(input_tensor), kernel)
   if bias is not None:
     output = tf.nn.bias_add(output, bias)
@@ -291,7 +364,8 @@ def add_position_embeddings(input_tensor, max_position_embeddings,
   its own row of the table.
   """
   width = input_tensor.shape[-1]
-  seq_length = get_shape_list(input_tensor, expected_rank=3)[1]
+  assert_rank(input_tensor, 3)
+  seq_length = shape_dim(input_tensor, 1)
   table = tf.get_variable(name=name, shape=[max_position_embeddings, width],
                           initializer=create_initializer(initializer_range))
   if position_ids is not None:
@@ -318,7 +392,8 @@ def embedding_postprocessor(input_tensor, token_type_ids, config,
   Args:
     input_tensor: float Tensor [batch_size, seq_length, width], the word
       embeddings (ALBERT's E-wide, or brightmart's projected to H).
-    token_type_ids: int Tensor [batch_size, seq_length].
+    token_type_ids: int Tensor [batch_size, seq_length], or None for all
+      zeros (segment A, as google-research/bert).
     config: `BertConfig` (type_vocab_size, max_position_embeddings,
       initializer_range, hidden_dropout_prob, layer_norm_eps).
     position_ids: optional int Tensor [batch_size, seq_length] (packed rows).
@@ -328,6 +403,8 @@ def embedding_postprocessor(input_tensor, token_type_ids, config,
   """
   output = input_tensor
   if config.type_vocab_size:
+    if token_type_ids is None:
+      token_type_ids = tf.zeros(get_shape_list(input_tensor)[:2], tf.int32)
     output = add_token_type_embeddings(
         output, token_type_ids, config.type_vocab_size,
         config.initializer_range)
