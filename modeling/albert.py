@@ -16,12 +16,17 @@
   bert/pooler/dense
 Both compute the same post-LN layer as BERT; they differ in where the E->H
 projection sits and in names. `detect_albert_layout` picks one.
+
+Code written against google-research/albert's modeling.py runs unchanged:
+`AlbertModel(config, is_training, input_ids, input_mask, token_type_ids,
+use_one_hot_embeddings, use_einsum, scope)` with `modeling.AlbertConfig`,
+its getters (`get_word_embedding_output` among them), and
+`modeling.einsum_via_matmul`.
 """
 
 import tensorflow.compat.v1 as tf
 
 from modeling import base
-from modeling import bert
 from modeling import checkpoint as checkpoint_lib
 from modeling import layers
 
@@ -61,6 +66,16 @@ class AlbertModel(base.EncoderModel):
   `get_embedding_output()` is [batch, seq, E] for the google layout (before
   the E->H projection, as in google-research/albert) and [batch, seq, H] for
   brightmart's (whose projection comes before the position embeddings).
+
+  Example (google-research/albert's):
+
+  ```python
+  config = modeling.AlbertConfig.from_json_file("albert_config.json")
+  model = modeling.AlbertModel(config=config, is_training=False,
+      input_ids=input_ids, input_mask=input_mask,
+      token_type_ids=token_type_ids)
+  pooled = model.get_pooled_output()   # [batch, hidden]
+  ```
   """
 
   model_type = "albert"
@@ -91,27 +106,34 @@ class AlbertModel(base.EncoderModel):
     return config
 
   def __init__(self, config, is_training, input_ids, input_mask=None,
-               token_type_ids=None, use_one_hot_embeddings=False, scope=None,
-               layout=None, packing=None):
+               token_type_ids=None, use_one_hot_embeddings=False,
+               use_einsum=True, scope=None, layout=None, packing=None):
     """Builds the graph.
 
+    The arguments up to `scope` are google-research/albert's, in its order.
+
     Args:
-      config: `BertConfig` read from albert_config.json.
+      config: `AlbertConfig` (or `BertConfig`) read from albert_config.json.
       is_training: True for dropout.
       input_ids: int32 Tensor [batch_size, seq_length] (dims may be None).
       input_mask: optional int Tensor [batch_size, seq_length].
       token_type_ids: optional int Tensor [batch_size, seq_length].
       use_one_hot_embeddings: one-hot matmul embeddings.
+      use_einsum: accepted for google-research/albert's signature; the
+        values do not depend on it (every projection here is one matmul,
+        as its `einsum_via_matmul`).
       scope: variable scope; `default_scope` ("bert") by default, as
         Google's ALBERT.
       layout: "google" or "brightmart"; None asks `detect_albert_layout`.
       packing: optional `base.Packing` (packed rows in, per-example out).
     """
+    del use_einsum  # the same values either way (see above)
     layers.check_hidden_size(config)
     config = base.inference_config(config, is_training)
     self.config = config
     layout = layout or detect_albert_layout(config)
     _check_ln_type(config)
+    _check_structure(config)
     (input_ids, input_mask, token_type_ids, batch_size,
      seq_length) = base.default_inputs(input_ids, input_mask, token_type_ids)
     embedding_size = config.embedding_size or config.hidden_size
@@ -122,13 +144,16 @@ class AlbertModel(base.EncoderModel):
       position_ids = packing and packing.position_ids
       with tf.variable_scope("embeddings"):
         if layout == GOOGLE:
-          embedded, self.embedding_table = bert.bert_embeddings(
-              config, input_ids, token_type_ids, use_one_hot_embeddings,
-              embedding_size, position_ids)
+          words, self.embedding_table = layers.embedding_lookup(
+              input_ids, config.vocab_size, embedding_size,
+              config.initializer_range,
+              use_one_hot_embeddings=use_one_hot_embeddings)
         else:
-          embedded, self.embedding_table = _brightmart_embeddings(
-              config, input_ids, token_type_ids, use_one_hot_embeddings,
-              embedding_size, position_ids)
+          words, self.embedding_table = _brightmart_word_embeddings(
+              config, input_ids, use_one_hot_embeddings, embedding_size)
+        embedded = layers.embedding_postprocessor(
+            words, token_type_ids, config, position_ids)
+      self.word_embedding_output = base.unpack(words, packing)
       self.embedding_output = base.unpack(embedded, packing)
       with tf.variable_scope("encoder"):
         if layout == GOOGLE:
@@ -143,6 +168,23 @@ class AlbertModel(base.EncoderModel):
       self.pooled_output = base.pooler(
           self.sequence_output, config.hidden_size, config.initializer_range)
     self.layout = layout
+
+  def get_word_embedding_output(self):
+    """[batch_size, seq_length, width]: the word embeddings alone, before
+    segments, positions and the layer norm (E wide for the google layout;
+    H wide for brightmart's, after its `word_embeddings_2`)."""
+    return self.word_embedding_output
+
+
+def _check_structure(config):
+  """google-research/albert's configs carry `net_structure_type` and
+  `down_scale_factor`; only 0 and 1 (every released ALBERT) are built."""
+  for key, built in (("net_structure_type", 0), ("down_scale_factor", 1)):
+    value = getattr(config, key, built)
+    if value not in (None, built):
+      raise ValueError(
+          "%s=%r is not supported; only %s=%r (every released ALBERT) is."
+          % (key, value, key, built))
 
 
 def _check_ln_type(config):
@@ -187,13 +229,13 @@ def _google_encoder(config, embedding_output, input_mask, batch_size,
                            batch_size, seq_length, packing)
 
 
-def _brightmart_embeddings(config, input_ids, token_type_ids,
-                           use_one_hot_embeddings, embedding_size,
-                           position_ids=None):
-  """brightmart: [V,E] lookup, x [E,H] `word_embeddings_2`, then as BERT at H.
+def _brightmart_word_embeddings(config, input_ids, use_one_hot_embeddings,
+                                embedding_size):
+  """brightmart: [V,E] lookup, x [E,H] `word_embeddings_2` (then the
+  segments, positions and layer norm at H, as BERT).
 
   Returns:
-    (embedding_output [batch, seq, H], embedding_table [V, E]).
+    (word embeddings [batch, seq, H], embedding_table [V, E]).
   """
   output, table = layers.embedding_lookup(
       input_ids, config.vocab_size, embedding_size, config.initializer_range,
@@ -202,8 +244,6 @@ def _brightmart_embeddings(config, input_ids, token_type_ids,
                         layers.create_initializer(config.initializer_range),
                         use_bias=False, name="word_embeddings_2",
                         kernel_name=None)
-  output = layers.embedding_postprocessor(output, token_type_ids, config,
-                                          position_ids)
   return output, table
 
 

@@ -5,6 +5,9 @@ key of the JSON file becomes an attribute, so the ALBERT keys
 (`embedding_size`, `num_hidden_groups`, `inner_group_num`), brightmart's
 `ln_type`, and our own `model_type` / `layer_norm_eps` simply ride along.
 A Hugging Face DistilBERT `config.json` (`dim`, `n_layers`, ...) is read too.
+
+`AlbertConfig` is the same class under google-research/albert's name, with
+its constructor's argument order and defaults.
 """
 
 import copy
@@ -93,13 +96,14 @@ class BertConfig(object):
 
   @classmethod
   def from_dict(cls, json_object):
-    """Constructs a `BertConfig` from a Python dictionary of parameters."""
+    """Constructs a config of this class from a dictionary of parameters:
+    every key becomes an attribute."""
     json_object = dict(json_object)
     if "dim" in json_object and "n_layers" in json_object:
       json_object = _from_hf_distilbert(json_object)
     if "vocab_size" not in json_object:
       raise ConfigError("config has no 'vocab_size': is it a BERT/ALBERT config?")
-    config = BertConfig(vocab_size=None)
+    config = cls(vocab_size=None)
     for (key, value) in six.iteritems(json_object):
       config.__dict__[key] = value
     if config.hidden_size % config.num_attention_heads != 0:
@@ -114,7 +118,7 @@ class BertConfig(object):
 
   @classmethod
   def from_json_file(cls, json_file):
-    """Constructs a `BertConfig` from a json file of parameters.
+    """Constructs a config of this class from a json file of parameters.
 
     Raises:
       ConfigError: the file is missing or is not valid JSON; the message names
@@ -142,6 +146,76 @@ class BertConfig(object):
   def to_json_string(self):
     """Serializes this instance to a JSON string."""
     return json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n"
+
+
+class AlbertConfig(BertConfig):
+  """google-research/albert's `AlbertConfig`: its constructor (argument
+  order and defaults), `from_dict`, `from_json_file`, `to_dict`,
+  `to_json_string`, for `AlbertModel`.
+
+  `net_structure_type` (0) and `down_scale_factor` (1) are kept as the
+  released albert_config.json files carry them; `AlbertModel` builds only
+  those values, the ones every released ALBERT has.
+  """
+
+  def __init__(self,
+               vocab_size,
+               embedding_size=128,
+               hidden_size=4096,
+               num_hidden_layers=12,
+               num_hidden_groups=1,
+               num_attention_heads=64,
+               intermediate_size=16384,
+               inner_group_num=1,
+               down_scale_factor=1,
+               hidden_act="gelu",
+               hidden_dropout_prob=0,
+               attention_probs_dropout_prob=0,
+               max_position_embeddings=512,
+               type_vocab_size=16,
+               initializer_range=0.02,
+               net_structure_type=0,
+               layer_norm_eps=1e-12):
+    """Constructs AlbertConfig.
+
+    Args:
+      vocab_size: rows of `word_embeddings`.
+      embedding_size: width E of the factorised embeddings.
+      hidden_size: width H of the encoder layers and the pooler.
+      num_hidden_layers: number of layer applications.
+      num_hidden_groups: number of groups of shared parameters.
+      num_attention_heads: attention heads per layer.
+      intermediate_size: width of the feed-forward layer.
+      inner_group_num: layers per group.
+      down_scale_factor: 1 (kept for google-research/albert's configs).
+      hidden_act: activation of the feed-forward layer ("gelu" is the tanh
+        form, as google-research/albert's).
+      hidden_dropout_prob: dropout on embeddings, layer outputs and pooler.
+      attention_probs_dropout_prob: dropout on attention probabilities.
+      max_position_embeddings: rows of `position_embeddings`.
+      type_vocab_size: rows of `token_type_embeddings`.
+      initializer_range: stddev of the truncated-normal initialiser.
+      net_structure_type: 0, the post-LN structure (kept for the configs).
+      layer_norm_eps: epsilon of every layer norm.
+    """
+    super(AlbertConfig, self).__init__(
+        vocab_size=vocab_size,
+        hidden_size=hidden_size,
+        num_hidden_layers=num_hidden_layers,
+        num_attention_heads=num_attention_heads,
+        intermediate_size=intermediate_size,
+        hidden_act=hidden_act,
+        hidden_dropout_prob=hidden_dropout_prob,
+        attention_probs_dropout_prob=attention_probs_dropout_prob,
+        max_position_embeddings=max_position_embeddings,
+        type_vocab_size=type_vocab_size,
+        initializer_range=initializer_range,
+        layer_norm_eps=layer_norm_eps,
+        embedding_size=embedding_size,
+        num_hidden_groups=num_hidden_groups,
+        inner_group_num=inner_group_num)
+    self.down_scale_factor = down_scale_factor
+    self.net_structure_type = net_structure_type
 
 
 def _from_hf_distilbert(hf):

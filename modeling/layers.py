@@ -14,6 +14,7 @@ import collections
 import math
 import types
 
+import numpy as np
 import tensorflow.compat.v1 as tf
 
 
@@ -300,6 +301,41 @@ def _apply_dense(input_tensor, kernel, bias, activation):
   if activation is not None:
     output = activation(output)
   return reshape_from_matrix(output, shape)
+
+
+def einsum_via_matmul(input_tensor, w, num_inner_dims):
+  """A tensor contraction as one matmul: google-research/albert's name.
+
+  Contracts the last `num_inner_dims` dimensions of `input_tensor` with the
+  first `num_inner_dims` of `w` (what an einsum "...ij,ijk->...k" does),
+  through reshapes to matrices and back.
+
+  Args:
+    input_tensor: float Tensor [<batch dims>, <inner dims>].
+    w: float Tensor [<inner dims>, <outer dims>], static shape.
+    num_inner_dims: int, how many dimensions the contraction runs over.
+
+  Returns:
+    float Tensor [<batch dims>, <outer dims>].
+  """
+  rank = input_tensor.shape.ndims
+  w_shape = w.shape.as_list()
+  if num_inner_dims < 1 or num_inner_dims > min(rank, len(w_shape)):
+    raise ValueError("num_inner_dims must be between 1 and the rank of both "
+                     "tensors, got %r" % num_inner_dims)
+  batch_dims = [shape_dim(input_tensor, i)
+                for i in range(rank - num_inner_dims)]
+  inner_dims = w_shape[:num_inner_dims]
+  outer_dims = w_shape[num_inner_dims:]
+  static_inner = input_tensor.shape.as_list()[-num_inner_dims:]
+  if any(a is not None and a != b for a, b in zip(static_inner, inner_dims)):
+    raise ValueError("inner dimensions differ: %s (input) vs %s (w)" %
+                     (static_inner, inner_dims))
+  inner = int(np.prod(inner_dims))
+  outer = int(np.prod(outer_dims))
+  matrix = tf.reshape(input_tensor, [-1, inner])
+  output = tf.matmul(matrix, tf.reshape(w, [inner, outer]))
+  return tf.reshape(output, list(batch_dims) + list(outer_dims))
 
 
 # ------------------------------------------------------------ embeddings ---

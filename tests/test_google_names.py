@@ -145,3 +145,154 @@ def test_reachable_without_mask_and_segments(family):
     model = model_class(_tiny_config(**extra), False, ids)
     outputs = [model.get_pooled_output()] + model.get_all_encoder_layers()
     assert unreachable_ops(graph, outputs) == []
+
+
+# ------------------------------------------------- google-research/albert ---
+
+def _albert_folder():
+  import os  # pylint: disable=g-import-not-at-top
+  from tests.paths import REFERENCE_DIR  # pylint: disable=g-import-not-at-top
+  return os.path.join(REFERENCE_DIR, "albert_zh_tiny")
+
+
+def test_albert_config_google_signature():
+  """AlbertConfig's positional order and defaults are google-research/
+  albert's; to_dict / to_json_string / from_dict round-trip."""
+  import json  # pylint: disable=g-import-not-at-top
+  config = modeling.AlbertConfig(100, 16, 32, 3, 1, 4, 64, 1, 1, "relu",
+                                 0.1, 0.2, 40, 2, 0.05)
+  assert (config.vocab_size, config.embedding_size, config.hidden_size,
+          config.num_hidden_layers, config.num_hidden_groups,
+          config.num_attention_heads, config.intermediate_size,
+          config.inner_group_num, config.down_scale_factor,
+          config.hidden_act, config.hidden_dropout_prob,
+          config.attention_probs_dropout_prob,
+          config.max_position_embeddings, config.type_vocab_size,
+          config.initializer_range) == (100, 16, 32, 3, 1, 4, 64, 1, 1,
+                                        "relu", 0.1, 0.2, 40, 2, 0.05)
+  default = modeling.AlbertConfig(vocab_size=30000)
+  assert (default.embedding_size, default.hidden_size,
+          default.num_attention_heads, default.intermediate_size,
+          default.hidden_dropout_prob, default.net_structure_type,
+          default.down_scale_factor) == (128, 4096, 64, 16384, 0, 0, 1)
+  data = json.loads(config.to_json_string())
+  assert data["embedding_size"] == 16 and data["net_structure_type"] == 0
+  again = modeling.AlbertConfig.from_dict(config.to_dict())
+  assert isinstance(again, modeling.AlbertConfig)
+  assert again.to_dict() == config.to_dict()
+  assert isinstance(config, modeling.BertConfig)
+
+
+def test_einsum_via_matmul_equals_einsum():
+  rng = np.random.RandomState(0)
+  x = rng.normal(size=(2, 3, 4, 5)).astype(np.float32)
+  w2 = rng.normal(size=(4, 5, 6)).astype(np.float32)
+  w1 = rng.normal(size=(5, 2, 3)).astype(np.float32)
+  graph = tf.Graph()
+  with graph.as_default():
+    ph = tf.placeholder(tf.float32, [None, None, 4, 5])
+    two = modeling.einsum_via_matmul(ph, tf.constant(w2), 2)
+    one = modeling.einsum_via_matmul(ph, tf.constant(w1), 1)
+    assert two.shape.as_list() == [None, None, 6]
+    assert one.shape.as_list() == [None, None, 4, 2, 3]
+    with tf.Session() as sess:
+      got_two, got_one = sess.run([two, one], {ph: x})
+    with pytest.raises(ValueError, match="inner dimensions"):
+      modeling.einsum_via_matmul(ph, tf.constant(w1[:4]), 1)
+  np.testing.assert_allclose(got_two, np.einsum("abij,ijk->abk", x, w2),
+                             atol=1e-5)
+  np.testing.assert_allclose(got_one, np.einsum("abci,ijk->abcjk", x, w1),
+                             atol=1e-5)
+
+
+def _run_google_albert(use_einsum, restore):
+  """google-research/albert's way: AlbertConfig.from_json_file, AlbertModel
+  with positional arguments, get_assignment_map_from_checkpoint and
+  tf.train.init_from_checkpoint. Returns the getters' values."""
+  import os  # pylint: disable=g-import-not-at-top
+  folder = _albert_folder()
+  ref = dict(np.load(os.path.join(folder, "reference.npz")))
+  checkpoint = os.path.join(folder, "albert_model.ckpt")
+  graph = tf.Graph()
+  with graph.as_default():
+    ids = tf.placeholder(tf.int32, [None, None])
+    mask = tf.placeholder(tf.int32, [None, None])
+    segments = tf.placeholder(tf.int32, [None, None])
+    config = modeling.AlbertConfig.from_json_file(
+        os.path.join(folder, "albert_config.json"))
+    assert isinstance(config, modeling.AlbertConfig)
+    model = modeling.AlbertModel(config, False, ids, mask, segments, False,
+                                 use_einsum)
+    tvars = tf.trainable_variables()
+    (assignment_map,
+     initialized) = modeling.get_assignment_map_from_checkpoint(
+         tvars, checkpoint)
+    assert all(v.name in initialized for v in tvars)
+    restore(checkpoint, assignment_map)
+    fetches = {
+        "pooled_output": model.get_pooled_output(),
+        "sequence_output": model.get_sequence_output(),
+        "all_encoder_layers": model.get_all_encoder_layers(),
+        "word_embedding_output": model.get_word_embedding_output(),
+        "embedding_output": model.get_embedding_output(),
+        "embedding_table": model.get_embedding_table(),
+    }
+    with tf.Session() as sess:
+      sess.run(tf.global_variables_initializer())
+      out = sess.run(fetches, {ids: ref["input_ids"],
+                               mask: ref["input_mask"],
+                               segments: ref["segment_ids"]})
+    table = tf.train.load_variable(checkpoint, "bert/embeddings/word_embeddings")
+  return out, ref, table
+
+
+@pytest.mark.parametrize("use_einsum", [True, False])
+def test_albert_model_google_names_match_reference(use_einsum):
+  """A Google ALBERT checkpoint loads the way google-research/albert's
+  users load it, and the getters give the official outputs (1e-5)."""
+  from tests import modelrun  # pylint: disable=g-import-not-at-top
+  out, ref, table = _run_google_albert(use_einsum,
+                                       tf.train.init_from_checkpoint)
+  mask = ref["input_mask"]
+  tol = 1e-5
+  assert modelrun.max_diff(out["embedding_output"], ref["embedding_output"],
+                           mask) < tol
+  assert modelrun.max_diff(np.stack(out["all_encoder_layers"]),
+                           ref["all_encoder_layers"], mask) < tol
+  assert np.abs(out["pooled_output"] - ref["pooled_output"]).max() < tol
+  np.testing.assert_array_equal(out["sequence_output"],
+                                out["all_encoder_layers"][-1])
+  np.testing.assert_array_equal(out["embedding_table"], table)
+  # The word embeddings alone: the table's rows of the ids, E wide.
+  np.testing.assert_array_equal(out["word_embedding_output"],
+                                table[ref["input_ids"]])
+
+
+def test_albert_model_google_names_equal_our_albert_path():
+  """The same outputs as the toolkit's own ALBERT path (build_model with
+  a BertConfig and init_from_checkpoint)."""
+  import os  # pylint: disable=g-import-not-at-top
+  from tests import modelrun  # pylint: disable=g-import-not-at-top
+  out, ref, _ = _run_google_albert(True, tf.train.init_from_checkpoint)
+  folder = _albert_folder()
+  ours = modelrun.run_model(
+      "albert", modeling.BertConfig.from_json_file(
+          os.path.join(folder, "albert_config.json")),
+      os.path.join(folder, "albert_model.ckpt"), ref["input_ids"],
+      ref["input_mask"], ref["segment_ids"])
+  np.testing.assert_array_equal(out["pooled_output"], ours["pooled_output"])
+  np.testing.assert_array_equal(np.stack(out["all_encoder_layers"]),
+                                ours["all_encoder_layers"])
+
+
+@pytest.mark.parametrize("key,value", [("net_structure_type", 1),
+                                       ("down_scale_factor", 2)])
+def test_albert_structures_not_built_are_refused(key, value):
+  config = modeling.AlbertConfig(vocab_size=99, embedding_size=16,
+                                 hidden_size=32, num_hidden_layers=2,
+                                 num_attention_heads=4, intermediate_size=37)
+  setattr(config, key, value)
+  with tf.Graph().as_default():
+    ids = tf.placeholder(tf.int32, [None, None])
+    with pytest.raises(ValueError, match=key):
+      modeling.AlbertModel(config, False, ids)
