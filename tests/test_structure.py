@@ -28,7 +28,7 @@ FLAG_PACKAGE = os.path.join("bert_toolkit", "cli")
 SCRIPTS = ("run_classifier.py", "run_ner.py", "run_distill.py", "run_task.py",
            "run_pretraining.py", "create_pretraining_data.py",
            "extract_features.py", "export_savedmodel.py", "predict.py",
-           "serve.py", "convert_checkpoint.py")
+           "serve.py", "convert_checkpoint.py", "prune_vocab.py")
 TRAINING_MODULES = ("bert_toolkit.engine.runner", "bert_toolkit.engine.training",
                     "bert_toolkit.engine.optimization")
 
@@ -302,6 +302,7 @@ FLOORS = (("bert_toolkit.errors", "bert_toolkit.settings",
            "bert_toolkit.class_weights", "bert_toolkit.kinds"),
           ("bert_toolkit.runs",), ("bert_toolkit.data",),
           ("bert_toolkit.engine",), ("bert_toolkit.tasks",),
+          ("bert_toolkit.compression",),
           ("bert_toolkit.serving",), ("bert_toolkit.studio",),
           ("bert_toolkit.cli",))
 

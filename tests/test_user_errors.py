@@ -555,6 +555,31 @@ def case_subsets(tmp):
   ]
 
 
+def case_prune_vocab(tmp):
+  """prune_vocab.py: what it reads exists and is whole, what it writes is
+  new or its own."""
+  corpus = os.path.join(tmp, "corpus.txt")
+  _write(corpus, "房间很干净\n")
+  latin1 = os.path.join(tmp, "latin1.txt")
+  _write(latin1, "caf\xe9\n", encoding="latin-1")
+  mine = os.path.join(tmp, "mine")
+  os.makedirs(mine, exist_ok=True)
+  _write(os.path.join(mine, "notes.txt"), "x")
+
+  def prune(*extra, model=BERT_DIR):
+    return ("prune_vocab.py", "--model_dir=" + model,
+            "--corpus_files=" + corpus,
+            "--output_dir=" + os.path.join(tmp, "out")) + tuple(extra)
+  return [
+      (prune(model=os.path.join(tmp, "no_such_run")), ["no_such_run"]),
+      (prune("--corpus_files=" + os.path.join(tmp, "*.nothing")),
+       ["--corpus_files", "matches no file"]),
+      (prune("--output_dir=" + mine), ["did not write", "new or empty"]),
+      (prune("--keep_tokens=[E1]"), ["--keep_tokens", "[E1]", "not in"]),
+      (prune("--corpus_files=" + latin1), [latin1, "not UTF-8"]),
+  ]
+
+
 CASES = [("settings", case_settings), ("data", case_data),
          ("models", case_models), ("inputs", case_inputs),
          ("paths", case_paths), ("reading", case_reading),
@@ -562,7 +587,7 @@ CASES = [("settings", case_settings), ("data", case_data),
          ("broken", case_broken),
          ("pretraining_chunks", case_pretraining_chunks),
          ("remembered_reading", case_remembered_reading),
-         ("subsets", case_subsets)]
+         ("subsets", case_subsets), ("prune_vocab", case_prune_vocab)]
 
 
 def _all_cases():
