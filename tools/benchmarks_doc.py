@@ -67,6 +67,7 @@ SOURCES = {
     "distribution.json": (
         "2026-11-30", LOCK + "bench/bench_distribution.py --steps 60 "
         "--fixed_steps 40"),
+    "vocab_pruning.json": ("2026-12-05", None),
     "studio_runs_list.json": (
         "2026-11-30", ".venv/bin/python bench/studio_runs_list.py --runs=200 "
         "--out=bench/results/studio_runs_list.json"),
@@ -1678,6 +1679,50 @@ def section_studio(page):
       quick)
 
 
+VOCAB_PRUNING_TEXT = """\
+How much of the vocab `prune_vocab.py` keeps for each training set: the
+special tokens and every piece the model's tokenizer makes of the file's
+texts (plain files a whole line at a time, tags and labels included; JSON
+files as their strings). Chinese sets against Google's %s-token Chinese
+vocab, English ones against the %s-token English uncased vocab of
+all-MiniLM-L6-v2.
+
+%s
+
+%s
+
+A Chinese training set keeps %s of the vocab. In Google's
+`chinese_L-12_H-768_A-12` (hidden 768) the word embeddings are %s MB of
+float32; ChnSentiCorp's vocab leaves %s MB of them, and the five Chinese
+sets together %s MB."""
+
+
+def section_vocab_pruning(page):
+  data = page("vocab_pruning.json")["corpora"]
+  chinese = [(name, row) for name, row in data.items()
+             if row["language"] == "Chinese"]
+  english = [(name, row) for name, row in data.items()
+             if row["language"] == "English"]
+  rows = [(name, num(row["texts"], 0), num(row["vocab"], 0),
+           num(row["kept"], 0), pct(row["kept"] / row["vocab"]))
+          for name, row in chinese + english]
+  single = [row["kept"] / row["vocab"] for name, row in chinese
+            if len(row["files"]) == 1]
+
+  def megabytes(tokens):
+    return num(tokens * 768 * 4 / 1e6, 1)
+
+  together = next(row for _, row in chinese if len(row["files"]) > 1)
+  return VOCAB_PRUNING_TEXT % (
+      num(chinese[0][1]["vocab"], 0), num(english[0][1]["vocab"], 0),
+      page.source("vocab_pruning.json"),
+      table(("training set", "texts read", "vocab", "kept", "share"),
+            rows),
+      "%s-%s" % (pct(min(single)), pct(max(single))),
+      megabytes(chinese[0][1]["vocab"]),
+      megabytes(data["ChnSentiCorp"]["kept"]), megabytes(together["kept"]))
+
+
 # (heading, results files shown, section); the order of the page.
 SECTIONS = (
     ("Quickstart", (), section_quickstart),
@@ -1702,6 +1747,7 @@ SECTIONS = (
     ("Distillation", ("distill.json",), section_distill),
     ("Serving latency", ("serving.json",), section_serving),
     ("Request batching", ("serving_batching.json",), section_batching),
+    ("Vocabulary pruning", ("vocab_pruning.json",), section_vocab_pruning),
     ("Several workers and XLA", ("distribution.json",), section_distribution),
     ("The studio", ("studio_runs_list.json", "studio_newcomer.json"),
      section_studio),

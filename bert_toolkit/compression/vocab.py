@@ -30,8 +30,8 @@ What holds, and why:
     piece that was pruned is unknown, and an unknown piece makes its whole
     word [UNK], as any unknown character does in the unpruned model.
 
-Corpus files are read as text: `.json` files as one JSON document and
-`.jsonl` files as one document a line, each taking every string in it
+Corpus files are read as text: `.json` / `.jsonl` files as one JSON
+document or one a line (CLUE's `.json` files), taking every string in it
 (keys and values; SQuAD, CLUE and JSON-lines data sets); any other file a
 line at a time, whole (a TSV/CSV line holds its columns' words, split by
 tabs and commas, which the tokenizer splits on too). Reading whole lines
@@ -100,39 +100,36 @@ def read_corpus(path):
   """Yields the texts of one corpus file (see the module docstring).
 
   Raises:
-    InputError: not UTF-8, or a .json / .jsonl document that is not JSON.
+    InputError: not UTF-8, or a .json / .jsonl file that is neither one
+      JSON document nor one a line.
   """
   try:
     with open(path, encoding="utf-8") as f:
-      if path.endswith(".json"):
-        try:
-          document = json.load(f)
-        except ValueError as e:
-          raise InputError(path, getattr(e, "lineno", None),
-                           "not valid JSON (%s)" % e.msg if hasattr(e, "msg")
-                           else "not valid JSON",
-                           "give the file as JSON, or name it other than "
-                           ".json to read it a line at a time")
-        for text in _strings(document):
-          yield text
-        return
-      for number, line in enumerate(f, 1):
-        if path.endswith(".jsonl"):
-          if not line.strip():
-            continue
-          try:
-            document = json.loads(line)
-          except ValueError as e:
-            raise InputError(path, number, "not a JSON document (%s)" % e,
-                             "write one JSON object a line")
-          for text in _strings(document):
-            yield text
-        else:
-          yield line
+      content = f.read()
   except UnicodeDecodeError as e:
     raise InputError(path, None, "not UTF-8 (byte %d: %s)" % (e.start,
                                                                e.reason),
                      "convert the file to UTF-8")
+  if not path.endswith((".json", ".jsonl")):
+    for line in content.splitlines():
+      yield line
+    return
+  try:
+    documents = [json.loads(content)]
+  except ValueError:
+    documents = []        # JSON lines (CLUE's .json files are)
+    for number, line in enumerate(content.splitlines(), 1):
+      if line.strip():
+        try:
+          documents.append(json.loads(line))
+        except ValueError as e:
+          raise InputError(path, number, "neither one JSON document nor "
+                           "one a line (%s)" % e, "fix the line, or name "
+                           "the file other than .json/.jsonl to read it as "
+                           "plain text")
+  for document in documents:
+    for text in _strings(document):
+      yield text
 
 
 def used_tokens(tokenizer, paths):
