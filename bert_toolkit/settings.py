@@ -373,7 +373,15 @@ SPLIT_LIMITS = (("train", "max_train_samples"), ("dev", "max_eval_samples"),
 # Train settings a resumed run must keep: changing them would break the
 # data position it resumes from (or the batches it already took).
 RESUME_INVARIANT = ("train_batch_size", "gradient_accumulation_steps",
-                    "seed", "dynamic_padding", "pack_sequences")
+                    "seed", "dynamic_padding", "pack_sequences",
+                    "max_train_samples")
+
+
+def resume_values(run_settings, train):
+  """{setting: value} of RESUME_INVARIANT, from the train settings or
+  (the training subset) the run settings."""
+  return {name: getattr(train, name) if hasattr(train, name)
+          else getattr(run_settings, name) for name in RESUME_INVARIANT}
 
 
 def defaults(table):

@@ -140,6 +140,10 @@ def test_resume_keeps_the_batch_size_and_a_finished_run_says_so(data,
   proc = clirun.run_script("run_classifier.py", *_train_args(
       data, out, "--do_train", "--train_batch_size=8"))
   clirun.assert_user_error(proc, "--train_batch_size=16", "has 8")
+  # The training subset is the data too: another one is another run.
+  proc = clirun.run_script("run_classifier.py", *_train_args(
+      data, out, "--do_train", "--max_train_samples=2"))
+  clirun.assert_user_error(proc, "--max_train_samples left out", "has 2")
   proc = clirun.run_script("run_classifier.py",
                            *_train_args(data, out, "--do_train"))
   assert proc.returncode == 0, proc.stderr[-3000:]

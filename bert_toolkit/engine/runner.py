@@ -362,7 +362,7 @@ def resolve(task, settings):
     if settings.do_train and tf.train.latest_checkpoint(settings.output_dir):
       run_info.check_resume_settings(
           settings.output_dir, info,
-          {k: getattr(train, k) for k in settings_lib.RESUME_INVARIANT})
+          settings_lib.resume_values(settings, train))
   train_examples = (task.read_split(settings.data_dir, "train")
                     if settings.do_train else None)
   # The labels come from the whole training file (a subset may lack some);
@@ -430,7 +430,10 @@ def prepare(resolved):
     run_info.write(output_dir, task.kind, files.model_type, files.config,
                    files.vocab_file, resolved.do_lower_case,
                    resolved.max_seq_length, labels, task.name,
-                   head=task.head_info(), train=resolved.train.as_dict())
+                   head=task.head_info(),
+                   train=dict(resolved.train.as_dict(),
+                              **settings_lib.resume_values(settings,
+                                                           resolved.train)))
     run_info.write_labels(os.path.join(output_dir, run_info.LABELS_FILE),
                           labels)
 

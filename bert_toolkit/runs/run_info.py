@@ -254,10 +254,18 @@ def check_resume_settings(output_dir, info, train_values):
   for key, value in sorted(train_values.items()):
     if key in saved and saved[key] != value:
       raise SettingsError(
-          "%s: resuming needs the run's --%s=%s (this command has %s): the "
+          "%s: resuming needs the run's %s (this command has %s): the "
           "data position it resumes from depends on it; %s" % (
-              output_dir, key, _flag_value(saved[key]), _flag_value(value),
+              output_dir, _flag_setting(key, saved[key]),
+              "it left out" if value is None else _flag_value(value),
               _OVERWRITE_FIX))
+
+
+def _flag_setting(key, value):
+  """--key=value, or "--key left out" for None."""
+  if value is None:
+    return "--%s left out" % key
+  return "--%s=%s" % (key, _flag_value(value))
 
 
 def _flag_value(value):
