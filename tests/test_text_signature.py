@@ -1,0 +1,162 @@
+"""The `text` signature: tokenization in the graph equals the Python
+tokenizer id for id (real texts of the shared data sets and hard cases),
+the truncation equals build_inputs', and an export's `text` signature
+answers as serving_default fed by the Python tokenizer, also through the
+REST server and in a fresh process that imports nothing of the project.
+"""
+
+import itertools
+import json
+import os
+import random
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import tensorflow.compat.v1 as tf
+
+import tokenization
+from bert_toolkit import settings as settings_lib
+from bert_toolkit.data import encoding
+from bert_toolkit.engine import runner
+from bert_toolkit.serving import export as export_lib
+from bert_toolkit.serving import predictor as predictor_lib
+from bert_toolkit.serving import server as server_lib
+from bert_toolkit.serving import signatures
+from bert_toolkit.serving import text_signature
+from bert_toolkit.tasks import classifier
+from tests import datasets
+from tests.paths import DATA_DIR
+from tests.paths import REFERENCE_DIR
+
+tf.disable_eager_execution()
+
+ZH_VOCAB = os.path.join(REFERENCE_DIR, "bert_zh_tiny", "vocab.txt")
+EN_VOCAB = os.path.join(REFERENCE_DIR, "distilbert_en_tiny", "vocab.txt")
+BERT_DIR = os.path.join(REFERENCE_DIR, "bert_zh_tiny")
+
+
+def _lines(path, limit):
+  with open(path, encoding="utf-8") as f:
+    return [line.rstrip("\n") for line in itertools.islice(f, limit)]
+
+
+def _sentences(path, limit, sep):
+  """Column-format NER files -> sentences (tokens joined by `sep`)."""
+  out, words = [], []
+  with open(path, encoding="utf-8") as f:
+    for line in f:
+      line = line.strip()
+      if not line or line.startswith("-DOCSTART-"):
+        if words:
+          out.append(sep.join(words))
+          words = []
+          if len(out) >= limit:
+            break
+        continue
+      words.append(line.split()[0])
+  return out
+
+
+def data_texts():
+  """Over 5,000 texts of the shared data sets, Chinese and English."""
+  texts = []
+  texts += [l.split("\t", 1)[1] for l in _lines(
+      os.path.join(DATA_DIR, "chnsenticorp", "train.tsv"), 1001)[1:]]
+  texts += _sentences(os.path.join(DATA_DIR, "msra_ner", "msra_train_bio"),
+                      600, "")
+  texts += [json.loads(l)["text"] for l in _lines(
+      os.path.join(DATA_DIR, "cluener2020", "train.json"), 600)]
+  texts += [json.loads(l)["sentence"] for l in _lines(
+      os.path.join(DATA_DIR, "clue_tnews", "train.json"), 600)]
+  for line in _lines(os.path.join(DATA_DIR, "lcqmc", "dev.txt"), 400):
+    texts += line.split("\t")[:2]
+  texts += [l.split("\t")[0] for l in _lines(
+      os.path.join(DATA_DIR, "sst2", "train.tsv"), 1001)[1:]]
+  texts += _sentences(os.path.join(DATA_DIR, "conll2003", "train.txt"),
+                      600, " ")
+  return texts
+
+
+HARD_CASES = [
+    # accents, precomposed and combining
+    "Café résumé naïve ÅNGSTRÖM Ñandú", "e\u0301 A\u030a n\u0303 x\u0308\u0323",
+    "\u0301\u0302 lone marks", "Ǆemal ǅ ǆ ﬁ ﬀ ß ẞ",
+    # upper case: Greek final sigma in its contexts, Turkish dotted I
+    "ΟΔΟΣ ΟΔΟΣ. ΣΑΣ Σ ΑΣ\u0301 Α\u0301Σ ΑΣΑ (ΑΣ) ΑΣ'Β ΑΣ\u00adΒ",
+    "İstanbul İ I ı KELVIN \u212a \u2126 ǰ ŉ", "ΣΣΣ aΣ ΣΣ.Σ",
+    # control and zero-width, separators str.split() knows
+    "a\u200bb\u200dc\ufeffd\x00e\x1cf\x1dg\x1eh\x1fi\x85j",
+    "line\u2028two\u2029three\x0bfour\x0cfive\tsix\r\nseven",
+    "\u00a0nbsp\u3000ideographic\u2000\u200aspace\u202f\u205f",
+    # private use, unassigned, replacement char
+    "\ue000\uf8ff\U000f0000 pua \u0378\u0380\U000e0080 \ufffd\ufffdx",
+    # long words ([UNK] past 200 chars), unsplittable words
+    "a" * 101, "b" * 199, "c" * 200, "d" * 201, "é" * 250,
+    "qqqqzzxxjjv", "\u16a0\u16a1\u16a2",
+    # emoji, CJK compatibility ideographs, full-width punctuation
+    "🙂👍🏽 family 👨\u200d👩\u200d👧 flag 🇨🇳", "\uf900\uf901\ufa6d\U0002f800 兀",
+    "（全角）「引号」，。！？；：、【】《》～＠＃＄％＾＆＊",
+    "$5+3=8 <tag> a^b `x` |y| ~z_ \\ {}[]",
+    "Hello, World! 你好世界 HELLO", "", "   ", "\u1fef\u037e\u0387",
+    "don't stop-believing... U.S.A. e-mail", "数字123 and ＡＢＣ ａｂｃ",
+    "\u1d165\U0001d165\U0001d16d", "Ⓐ ⅷ Ⅻ ㎏ ℃ №",
+]
+
+
+def _graph_ids(tokenizer, texts):
+  graph = tf.Graph()
+  with graph.as_default():
+    text = tf.placeholder(tf.string, [None])
+    ids = text_signature.token_ids(text, tokenizer)
+    with tf.Session(graph=graph) as sess:
+      sess.run(tf.tables_initializer())
+      return sess.run(ids, {text: texts}).to_list()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("vocab,lower", [(ZH_VOCAB, True), (ZH_VOCAB, False),
+                                         (EN_VOCAB, True)])
+def test_graph_token_ids_equal_the_python_tokenizer(vocab, lower):
+  tokenizer = tokenization.from_vocab(vocab, lower)
+  texts = data_texts()
+  assert len(texts) >= 5000
+  texts += HARD_CASES
+  got = _graph_ids(tokenizer, texts)
+  wrong = [(t, g) for t, g in zip(texts, got)
+           if g != tokenizer.convert_tokens_to_ids(tokenizer.tokenize(t))]
+  assert not wrong, wrong[:3]
+
+
+def test_graph_truncation_equals_build_inputs():
+  tokenizer = tokenization.from_vocab(ZH_VOCAB, True)
+  rng = random.Random(5)
+  cases = [(rng.randrange(0, 14), rng.randrange(0, 14)) for _ in range(120)]
+  cases += [(0, 0), (13, 0), (0, 13)]
+  for truncation in tokenization.inputs.TRUNCATIONS:
+    graph = tf.Graph()
+    with graph.as_default():
+      la = tf.placeholder(tf.int64, [None])
+      lb = tf.placeholder(tf.int64, [None])
+      # a's ids count 100.., b's 200..: which pieces are kept shows.
+      a = tf.RaggedTensor.from_row_lengths(
+          100 + tf.ragged.range(la).flat_values, la)
+      b = tf.RaggedTensor.from_row_lengths(
+          200 + tf.ragged.range(lb).flat_values, lb)
+      out = text_signature.model_inputs(a, b, tokenizer, 11, truncation)
+      with tf.Session(graph=graph) as sess:
+        got = sess.run(out, {la: [c[0] for c in cases],
+                             lb: [c[1] for c in cases]})
+    ids_of = dict(tokenizer.vocab, **{"a%d" % i: 100 + i for i in range(20)},
+                  **{"b%d" % i: 200 + i for i in range(20)})
+    for row, (na, nb) in enumerate(cases):
+      tokens, segments = tokenization.build_inputs(
+          ["a%d" % i for i in range(na)], ["b%d" % i for i in range(nb)],
+          11, truncation)
+      want = [ids_of[t] for t in tokens]
+      n = len(want)
+      assert got["input_ids"][row][:n].tolist() == want, (na, nb, truncation)
+      assert got["segment_ids"][row][:n].tolist() == segments
+      assert got["input_mask"][row].tolist() == [1] * n + [0] * (
+          got["input_mask"].shape[1] - n)
