@@ -160,3 +160,90 @@ def test_graph_truncation_equals_build_inputs():
       assert got["segment_ids"][row][:n].tolist() == segments
       assert got["input_mask"][row].tolist() == [1] * n + [0] * (
           got["input_mask"].shape[1] - n)
+
+
+# ------------------------------------------------------------- exports ---
+
+MAX_SEQ_LENGTH = 24
+
+
+def _fine_tune(root, task, files, header):
+  """A run of `task` fine-tuned for two steps on copies of `files`
+  ({split: source path}), exported; returns the export's version dir."""
+  data = os.path.join(str(root), "data")
+  os.makedirs(data)
+  for split, (src, name) in files.items():
+    datasets.head(src, os.path.join(data, name), 32, header=header)
+  run_dir = os.path.join(str(root), "run")
+  runner.run(classifier.Classifier(task), settings_lib.RunSettings(
+      data_dir=data, output_dir=run_dir, init_checkpoint=BERT_DIR,
+      train=settings_lib.TrainSettings(
+          num_train_epochs=1.0, train_batch_size=16, learning_rate=1e-3,
+          save_checkpoints_steps=2, log_every_seconds=5.0, seed=3),
+      max_seq_length=MAX_SEQ_LENGTH, do_train=True))
+  return export_lib.export(run_dir, os.path.join(str(root), "export"))
+
+
+@pytest.fixture(scope="module")
+def single(tmp_path_factory):
+  src = os.path.join(DATA_DIR, "chnsenticorp")
+  result = _fine_tune(tmp_path_factory.mktemp("text_single"), "chnsenticorp",
+                      {s: (os.path.join(src, s + ".tsv"), s + ".tsv")
+                       for s in ("train", "dev")}, True)
+  yield result, predictor_lib.Predictor(result["export_dir"])
+
+
+@pytest.fixture(scope="module")
+def pair(tmp_path_factory):
+  src = os.path.join(DATA_DIR, "lcqmc", "dev.txt")
+  result = _fine_tune(tmp_path_factory.mktemp("text_pair"), "lcqmc",
+                      {s: (src, s + ".txt") for s in ("train", "dev")},
+                      False)
+  yield result, predictor_lib.Predictor(result["export_dir"])
+
+
+SINGLE_TEXTS = ["好", "房间很大，服务一般，早餐不错。" * 4, "", " \u200b ",
+                "ΟΔΟΣ Café 🙂 ＡＢＣ", "差" * 7, "x" * 300]
+PAIRS = [("房间很大", "服务一般，早餐不错"), ("一" * 40, "二" * 5),
+         ("短", "长" * 40), ("", "只有第二句"), ("只有第一句", ""),
+         ("花呗怎么还款", "花呗如何还钱")]
+
+
+def _python_outputs(predictor, pairs):
+  rows = [encoding.encode(predictor.tokenizer, a, b,
+                          predictor.max_seq_length) for a, b in pairs]
+  arrays = predictor_lib.pad_batch([
+      {"input_ids": e.input_ids, "input_mask": [1] * len(e.input_ids),
+       "segment_ids": e.segment_ids} for e in rows])
+  return arrays, predictor.run(arrays["input_ids"], arrays["input_mask"],
+                               arrays["segment_ids"])
+
+
+def _assert_same(got, want):
+  assert sorted(got) == sorted(want)
+  for name in want:
+    if want[name].dtype.kind == "f":
+      np.testing.assert_allclose(got[name], want[name], atol=1e-6)
+    else:
+      assert got[name].tolist() == want[name].tolist(), name
+
+
+@pytest.mark.slow
+def test_text_signature_answers_as_serving_default_single(single):
+  result, predictor = single
+  assert signatures.TEXT_SIGNATURE in result["signatures"]
+  assert predictor.config["text_signature"]["inputs"] == ["text"]
+  _, want = _python_outputs(predictor, [(t, None) for t in SINGLE_TEXTS])
+  _assert_same(predictor.run_text(SINGLE_TEXTS), want)
+  # Any batch size, one text too.
+  _assert_same(predictor.run_text(SINGLE_TEXTS[1:2]),
+               _python_outputs(predictor, [(SINGLE_TEXTS[1], None)])[1])
+
+
+@pytest.mark.slow
+def test_text_signature_answers_as_serving_default_pair(pair):
+  result, predictor = pair
+  assert predictor.config["text_signature"]["inputs"] == ["text", "text_b"]
+  _, want = _python_outputs(predictor, PAIRS)
+  _assert_same(predictor.run_text([a for a, _ in PAIRS],
+                                  [b for _, b in PAIRS]), want)

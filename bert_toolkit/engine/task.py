@@ -281,6 +281,15 @@ class Task(object):
                         cls.kind)
 
   @classmethod
+  def text_signature(cls, info):
+    """How an export's `text` signature (tokenization in the graph) reads
+    the run's raw texts: {"pair": bool (a text_b input too), "truncation":
+    "head" | "tail" | "head_tail"}, or None for no such signature (the
+    default: the task's texts need Python to become rows)."""
+    del info
+    return None
+
+  @classmethod
   def serving_extras(cls, run_dir, info):
     """What an export of the run in run_dir (run_info `info`) adds to its
     serving_config.json for the task's ServingCodec; default nothing."""

@@ -34,10 +34,18 @@ Signatures (one graph, one set of variables):
                             export takes them
                     outputs the same as serving_default
 
+  text              inputs  text (and text_b for a pair task's export): string
+                            [batch] of raw texts, tokenized in the graph as
+                            the Python predictor tokenizes and truncates
+                            them (bert_toolkit/serving/text_signature.py);
+                            only where the task's text_signature says how
+                    outputs the same as serving_default
+
 The raw inputs are `placeholder_with_default` tensors whose default is the
-parsed tf.Example batch: feeding them (serving_default) cuts the parsing
-branch off, feeding `examples` (from_examples) runs it. So both signatures
-share one copy of the model.
+parsed tf.Example batch followed by the tokenized texts (each of `examples`
+and `text` defaults to an empty batch): feeding them (serving_default) cuts
+the parsing and tokenizing branches off, feeding `examples` (from_examples)
+or `text` runs that branch. So the signatures share one copy of the model.
 """
 
 import json
@@ -48,6 +56,7 @@ import shutil
 import tensorflow.compat.v1 as tf
 
 import modeling
+import tokenization
 from bert_toolkit import kinds
 from bert_toolkit.runs import atomic
 from bert_toolkit.runs import paths
@@ -55,6 +64,7 @@ from bert_toolkit.runs import run_info as run_info_lib
 from bert_toolkit.engine import task as task_lib
 from modeling import families
 from bert_toolkit.serving import signatures
+from bert_toolkit.serving import text_signature
 
 def find_checkpoint(run_dir, checkpoint=None):
   """The checkpoint to export.
@@ -86,30 +96,59 @@ def next_version(export_base):
   return max(versions) + 1 if versions else 1
 
 
-def serving_inputs(max_positions):
-  """Placeholders of both signatures.
+def serving_inputs(max_positions, text_features=None, pair=False):
+  """Placeholders of the signatures.
 
   Args:
     max_positions: longest sequence the model takes (max_position_embeddings).
+    text_features: None, or a function (text, text_b or None) -> dict name
+      -> int32 [batch, seq] (the `text` signature's in-graph tokenizer).
+    pair: the `text` signature takes a text_b too.
 
   Returns:
-    (examples, raw, features):
+    (examples, raw, features, texts):
       examples: string placeholder [batch] of serialized tf.Examples.
       raw: dict name -> int32 [batch, seq] placeholder_with_default (the
-        serving_default inputs; default: the parsed examples).
+        serving_default inputs; default: the parsed examples, and the
+        tokenized texts after them).
       features: dict name -> int32 [batch, seq] the model reads (raw, with a
         check that seq <= max_positions).
+      texts: dict input name -> string [batch] placeholder_with_default of
+        the `text` signature (empty without text_features). Each of
+        examples and texts defaults to an empty batch, so feeding one
+        runs the model on its rows alone.
   """
-  examples = tf.placeholder(tf.string, [None],
-                            name=signatures.EXAMPLES_INPUT)
+  texts = {}
+  if text_features is None:
+    examples = tf.placeholder(tf.string, [None],
+                              name=signatures.EXAMPLES_INPUT)
+  else:
+    examples = tf.placeholder_with_default(
+        tf.zeros([0], tf.string), [None], name=signatures.EXAMPLES_INPUT)
+    texts[signatures.TEXT_INPUT] = tf.placeholder_with_default(
+        tf.zeros([0], tf.string), [None], name=signatures.TEXT_INPUT)
+    if pair:
+      texts[signatures.TEXT_B_INPUT] = tf.placeholder_with_default(
+          tf.fill(tf.shape(texts[signatures.TEXT_INPUT]), ""), [None],
+          name=signatures.TEXT_B_INPUT)
   spec = {name: tf.io.FixedLenSequenceFeature([], tf.int64,
                                               allow_missing=True)
           for name in signatures.INPUT_NAMES}
   parsed = tf.io.parse_example(examples, spec)
+  parsed = {name: tf.cast(parsed[name], tf.int32)
+            for name in signatures.INPUT_NAMES}
+  if texts:
+    tokenized = text_features(texts[signatures.TEXT_INPUT],
+                              texts.get(signatures.TEXT_B_INPUT))
+    width = tf.maximum(tf.shape(parsed["input_ids"])[1],
+                       tf.shape(tokenized["input_ids"])[1])
+    parsed = {name: tf.concat([_pad_to(parsed[name], width),
+                               _pad_to(tokenized[name], width)], 0)
+              for name in signatures.INPUT_NAMES}
   raw = {}
   for name in signatures.INPUT_NAMES:
-    raw[name] = tf.placeholder_with_default(
-        tf.cast(parsed[name], tf.int32), [None, None], name=name)
+    raw[name] = tf.placeholder_with_default(parsed[name], [None, None],
+                                            name=name)
   seq_length = tf.shape(raw["input_ids"])[1]
   check = tf.debugging.assert_less_equal(
       seq_length, tf.constant(max_positions, tf.int32),
@@ -118,13 +157,19 @@ def serving_inputs(max_positions):
   with tf.control_dependencies([check]):
     features = {name: tf.identity(raw[name])
                 for name in signatures.INPUT_NAMES}
-  return examples, raw, features
+  return examples, raw, features, texts
 
 
-def serving_config(info, checkpoint, global_step, extras=None):
+def _pad_to(ids, width):
+  """int32 [batch, seq] -> [batch, width], zeros on the right."""
+  return tf.pad(ids, [[0, 0], [0, width - tf.shape(ids)[1]]])
+
+
+def serving_config(info, checkpoint, global_step, extras=None, text=None):
   """The assets/serving_config.json dict: all a client needs beside vocab,
   with the task's own `extras` (Task.serving_extras, e.g. a multi-label
-  classifier's per-label thresholds)."""
+  classifier's per-label thresholds), and how its `text` signature reads
+  texts (`text`: Task.text_signature's answer, with the input names)."""
   config = info["config"]
   served = {
       "format": signatures.SERVING_CONFIG_FORMAT,
@@ -141,6 +186,7 @@ def serving_config(info, checkpoint, global_step, extras=None):
       "type_vocab_size": int(getattr(config, "type_vocab_size", 2) or 2),
       "signatures": {"raw": signatures.DEFAULT_SIGNATURE,
                      "examples": signatures.EXAMPLES_SIGNATURE},
+      "text_signature": text or None,
       "checkpoint": checkpoint,
       "global_step": global_step,
   }
@@ -260,15 +306,22 @@ def export(run_dir, export_base, version=None, checkpoint=None):
     os.makedirs(assets_dir)
     shutil.copyfile(info["vocab_file"],
                     os.path.join(assets_dir, signatures.VOCAB_ASSET))
-    extras = kinds.task_class(info["kind"]).serving_extras(run_dir, info)
-    config = serving_config(info, checkpoint, global_step, extras)
+    task_class = kinds.task_class(info["kind"])
+    extras = task_class.serving_extras(run_dir, info)
+    text = task_class.text_signature(info)
+    if text:
+      text = dict(text, inputs=[signatures.TEXT_INPUT] + (
+          [signatures.TEXT_B_INPUT] if text["pair"] else []))
+    config = serving_config(info, checkpoint, global_step, extras, text)
     with open(os.path.join(assets_dir, signatures.SERVING_CONFIG_FILE), "w",
               encoding="utf-8") as f:
       json.dump(config, f, indent=2, ensure_ascii=False)
     graph = tf.Graph()
     with graph.as_default():
-      examples, raw, features = serving_inputs(
-          info["config"].max_position_embeddings)
+      examples, raw, features, texts = serving_inputs(
+          info["config"].max_position_embeddings,
+          _text_features(info, text) if text else None,
+          bool(text and text["pair"]))
       spec = model_fn(features, None, tf.estimator.ModeKeys.PREDICT, {})
       outputs = _export_outputs(spec)
       for name in (signatures.VOCAB_ASSET, signatures.SERVING_CONFIG_FILE):
@@ -281,6 +334,9 @@ def export(run_dir, export_base, version=None, checkpoint=None):
           signatures.EXAMPLES_SIGNATURE: _signature(
               {signatures.EXAMPLES_INPUT: examples}, outputs),
       }
+      if texts:
+        signature_defs[signatures.TEXT_SIGNATURE] = _signature(texts,
+                                                               outputs)
       # Written in the hidden staging folder, renamed to the version's
       # name when complete.
       with tf.Session(graph=graph) as sess, atomic.replacing_path(
@@ -290,6 +346,7 @@ def export(run_dir, export_base, version=None, checkpoint=None):
         builder.add_meta_graph_and_variables(
             sess, [tf.saved_model.tag_constants.SERVING],
             signature_def_map=signature_defs,
+            main_op=tf.tables_initializer(),
             assets_collection=tf.get_collection(
                 tf.GraphKeys.ASSET_FILEPATHS),
             strip_default_attrs=True)
@@ -301,6 +358,15 @@ def export(run_dir, export_base, version=None, checkpoint=None):
   return {"export_dir": target, "version": int(version),
           "checkpoint": checkpoint, "global_step": global_step,
           "signatures": sorted(signature_defs), "outputs": sorted(outputs)}
+
+
+def _text_features(info, text):
+  """The `text` signature's tokenizer in the graph: (text, text_b) string
+  tensors -> the model's inputs, as the Python predictor encodes them."""
+  tokenizer = tokenization.from_vocab(
+      info["vocab_file"], bool(info.get("do_lower_case", True)))
+  return lambda a, b: text_signature.text_features(
+      a, b, tokenizer, int(info["max_seq_length"]), text["truncation"])
 
 
 def _export_outputs(spec):

@@ -175,6 +175,27 @@ class Predictor(object):
     return self.session.run(outputs, {inputs[signatures.EXAMPLES_INPUT]:
                                       list(serialized)})
 
+  def run_text(self, text, text_b=None):
+    """The `text` signature (tokenization in the graph) on raw texts.
+
+    Args:
+      text: list of str; text_b: list of str (a pair task's export), or
+        None.
+
+    Returns:
+      dict output name -> numpy array, as run() gives them (per-token
+      outputs padded to the batch's longest row).
+    """
+    if signatures.TEXT_SIGNATURE not in self._signatures:
+      raise PredictorError("%s has no %r signature: re-export it with this "
+                           "version of export_savedmodel.py" %
+                           (self.export_dir, signatures.TEXT_SIGNATURE))
+    inputs, outputs = self._signatures[signatures.TEXT_SIGNATURE]
+    feed = {inputs[signatures.TEXT_INPUT]: list(text)}
+    if text_b is not None:
+      feed[inputs[signatures.TEXT_B_INPUT]] = list(text_b)
+    return self.session.run(outputs, feed)
+
   def example_problem(self, serialized):
     """Why a serialized tf.Example cannot feed from_examples, or None.
 

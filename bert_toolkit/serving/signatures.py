@@ -13,3 +13,8 @@ DEFAULT_SIGNATURE = "serving_default"
 SERVING_CONFIG_FILE = "serving_config.json"
 VOCAB_ASSET = "vocab.txt"
 SERVING_CONFIG_FORMAT = 1
+# Raw texts, tokenized in the graph (bert_toolkit/serving/text_signature.py):
+# input `text`, and `text_b` for a pair task's export.
+TEXT_SIGNATURE = "text"
+TEXT_INPUT = "text"
+TEXT_B_INPUT = "text_b"

@@ -156,6 +156,16 @@ class ColumnReading(object):
   def make_reader(self):
     raise NotImplementedError
 
+  @classmethod
+  def text_signature(cls, info):
+    """A text (pair, when the data set has a text_b column) cut by the
+    run's truncation; none for a run that reads windows."""
+    head = info.get("head") or {}
+    if head.get("long_text") == "windows":
+      return None
+    return {"pair": cls.from_run_info(info).data.text_b is not None,
+            "truncation": head.get("truncation") or "head"}
+
   @property
   def data(self):
     """The data set, read with the resolved columns."""
