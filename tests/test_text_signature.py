@@ -247,3 +247,41 @@ def test_text_signature_answers_as_serving_default_pair(pair):
   _, want = _python_outputs(predictor, PAIRS)
   _assert_same(predictor.run_text([a for a, _ in PAIRS],
                                   [b for _, b in PAIRS]), want)
+
+
+_FRESH = r"""
+import json, sys
+import tensorflow.compat.v1 as tf
+tf.disable_eager_execution()
+texts = json.loads(sys.argv[2])
+with tf.Session(graph=tf.Graph()) as sess:
+  meta = tf.saved_model.loader.load(sess, ["serve"], sys.argv[1])
+  sig = meta.signature_def["text"]
+  out = sess.run({k: v.name for k, v in sig.outputs.items()},
+                 {sig.inputs["text"].name: texts})
+mine = [m for m in sys.modules if m.split(".")[0] in
+        ("bert_toolkit", "tokenization", "modeling", "tests")]
+print(json.dumps({"modules": mine,
+                  "probabilities": out["probabilities"].tolist(),
+                  "label": [b.decode("utf-8") for b in out["label"]]}))
+"""
+
+
+@pytest.mark.slow
+def test_text_signature_loads_in_a_fresh_process_without_the_project(
+    single, tmp_path):
+  result, predictor = single
+  env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+  env["TF_CPP_MIN_LOG_LEVEL"] = "3"
+  proc = subprocess.run(
+      [sys.executable, "-c", _FRESH, result["export_dir"],
+       json.dumps(SINGLE_TEXTS)], cwd=str(tmp_path), env=env,
+      stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+      universal_newlines=True, timeout=300)
+  assert proc.returncode == 0, proc.stderr[-2000:]
+  got = json.loads(proc.stdout.strip().splitlines()[-1])
+  assert got["modules"] == []
+  _, want = _python_outputs(predictor, [(t, None) for t in SINGLE_TEXTS])
+  np.testing.assert_allclose(got["probabilities"], want["probabilities"],
+                             atol=1e-6)
+  assert got["label"] == [b.decode("utf-8") for b in want["label"]]
