@@ -5,12 +5,14 @@ answers as serving_default fed by the Python tokenizer, also through the
 REST server and in a fresh process that imports nothing of the project.
 """
 
+import http.client
 import itertools
 import json
 import os
 import random
 import subprocess
 import sys
+import threading
 
 import numpy as np
 import pytest
@@ -285,3 +287,96 @@ def test_text_signature_loads_in_a_fresh_process_without_the_project(
   np.testing.assert_allclose(got["probabilities"], want["probabilities"],
                              atol=1e-6)
   assert got["label"] == [b.decode("utf-8") for b in want["label"]]
+
+
+def _same_rows(got, want):
+  """JSON rows: equal keys and values, floats within 1e-6."""
+  assert [sorted(r) for r in got] == [sorted(r) for r in want]
+  for g, w in zip(got, want):
+    for key in w:
+      if key == "probabilities":
+        np.testing.assert_allclose(g[key], w[key], atol=1e-6)
+      else:
+        assert g[key] == w[key], key
+
+
+def _service(predictor):
+  return server_lib.Service(predictor, "m", 64)
+
+
+def _post(service, body):
+  return service.predict("/v1/models/m:predict",
+                         json.dumps(body).encode("utf-8"))
+
+
+def _rows(out):
+  """Batch outputs -> TF Serving's row format (a JSON object per row)."""
+  return json.loads(json.dumps([server_lib._jsonable(  # pylint: disable=protected-access
+      {k: v[i] for k, v in out.items()})
+                                for i in range(len(out["label"]))]))
+
+
+@pytest.mark.slow
+def test_rest_text_signature_single_as_tf_serving(single):
+  _, predictor = single
+  service = _service(predictor)
+  _, want = _python_outputs(predictor, [(t, None) for t in SINGLE_TEXTS])
+  answer = _post(service, {"signature_name": "text",
+                           "instances": SINGLE_TEXTS})
+  assert [p["label"] for p in answer["predictions"]] == [
+      b.decode("utf-8") for b in want["label"]]
+  np.testing.assert_allclose(
+      [p["probabilities"] for p in answer["predictions"]],
+      want["probabilities"], atol=1e-6)
+  # Named objects, and {"b64": ...} values, as TF Serving takes them.
+  named = _post(service, {"signature_name": "text", "instances": [
+      {"text": t} for t in SINGLE_TEXTS]})
+  assert named == answer
+  _same_rows(_post(service, {"signature_name": "text", "instances": [
+      {"b64": "5aW9"}]})["predictions"], answer["predictions"][:1])
+  meta = service.status("/v1/models/m/metadata")
+  assert "text" in meta["metadata"]["signature_names"]
+
+
+@pytest.mark.slow
+def test_rest_text_signature_refusals(single):
+  _, predictor = single
+  service = _service(predictor)
+  for body, fragment in (
+      ({"signature_name": "text", "instances": [3]}, "must be a string"),
+      ({"signature_name": "text", "instances": [{"text": "a", "x": "b"}]},
+       "takes ['text']"),
+      ({"signature_name": "text", "instances": [{"b64": "%%"}]},
+       "not base64"),
+      ({"signature_name": "nope", "instances": ["a"]}, "'text'")):
+    with pytest.raises(server_lib.RequestError) as e:
+      _post(service, body)
+    assert e.value.status == 400 and fragment in str(e.value), str(e.value)
+
+
+@pytest.mark.slow
+def test_rest_text_signature_pair_over_http(pair):
+  _, predictor = pair
+  srv = server_lib.make_server(predictor, "m", "127.0.0.1", 0)
+  thread = threading.Thread(target=srv.serve_forever, daemon=True)
+  thread.start()
+  try:
+    conn = http.client.HTTPConnection("127.0.0.1", srv.server_address[1],
+                                      timeout=60)
+    conn.request("POST", "/v1/models/m:predict", body=json.dumps({
+        "signature_name": "text",
+        "instances": [{"text": a, "text_b": b} for a, b in PAIRS]}))
+    response = conn.getresponse()
+    answer = json.loads(response.read().decode("utf-8"))
+    conn.close()
+  finally:
+    srv.shutdown()
+    srv.server_close()
+    thread.join(30)
+  assert response.status == 200, answer
+  _, want = _python_outputs(predictor, PAIRS)
+  _same_rows(answer["predictions"], _rows(want))
+  with pytest.raises(server_lib.RequestError) as e:
+    _post(_service(predictor), {"signature_name": "text",
+                                "instances": ["only a"]})
+  assert "text_b" in str(e.value)

@@ -16,6 +16,10 @@ Instances, all of one kind per request:
            "probabilities": {label: p}}.
   example  {"b64": "<base64 serialized tf.Example>"} with
            "signature_name": "from_examples".
+  raw text with "signature_name": "text" (an export that has it): "a
+           text" (or {"text": ...}), {"text": ..., "text_b": ...} for a pair
+           task's export; tokenized in the graph, outputs per instance as
+           TF Serving gives them for that signature (as tensors, above).
 
 Every bad request gets a 4xx with {"error": "<what and the fix>"} and its
 connection is closed (bert_toolkit/serving/http_framing.py: framing,
@@ -96,6 +100,12 @@ class Service(object):
         "segment_ids": config["type_vocab_size"],
     }
     self.max_tokens = config["max_position_embeddings"]
+    # The `text` signature's inputs (None: the export has none).
+    self.text_inputs = (config.get("text_signature") or {}).get("inputs")
+    self.signature_names = [signatures.DEFAULT_SIGNATURE,
+                            signatures.EXAMPLES_SIGNATURE] + (
+                                [signatures.TEXT_SIGNATURE]
+                                if self.text_inputs else [])
 
   def _check_name(self, name, version):
     if name != self.model_name:
@@ -116,9 +126,7 @@ class Service(object):
     if match.group(3):
       return {"model_spec": {"name": self.model_name,
                              "version": str(self.version)},
-              "metadata": {"signature_names": [
-                  signatures.DEFAULT_SIGNATURE,
-                  signatures.EXAMPLES_SIGNATURE],
+              "metadata": {"signature_names": self.signature_names,
                            "outputs": self.predictor.output_names,
                            "serving_config": self.predictor.config}}
     return {"model_version_status": [{
@@ -167,10 +175,11 @@ class Service(object):
     signature = request.get("signature_name", signatures.DEFAULT_SIGNATURE)
     if signature == signatures.EXAMPLES_SIGNATURE:
       return {"predictions": self._examples(instances)}
+    if signature == signatures.TEXT_SIGNATURE and self.text_inputs:
+      return {"predictions": self._text_signature(instances)}
     if signature != signatures.DEFAULT_SIGNATURE:
-      raise RequestError(400, "unknown signature_name %r: use %r or %r" %
-                         (signature, signatures.DEFAULT_SIGNATURE,
-                          signatures.EXAMPLES_SIGNATURE))
+      raise RequestError(400, "unknown signature_name %r: use %s" % (
+          signature, " or ".join(repr(s) for s in self.signature_names)))
     for i, item in enumerate(instances):
       if not isinstance(item, dict):
         raise RequestError(400, "instances[%d] must be an object "
@@ -231,6 +240,34 @@ class Service(object):
       rows.append(row)
     return [_jsonable(out) for out in self.run_rows(rows)]
 
+  def _text_signature(self, instances):
+    """The `text` signature, as TF Serving's row format takes it: a plain
+    string per instance when the signature has one input, else objects
+    naming every input; a value is a string or {"b64": ...}."""
+    names = self.text_inputs
+    columns = {name: [] for name in names}
+    for i, item in enumerate(instances):
+      if not isinstance(item, dict) or set(item) == {"b64"}:
+        if len(names) > 1:
+          raise RequestError(400, "instances[%d]: the %r signature takes "
+                             "%s: send objects {%s}" % (
+                                 i, signatures.TEXT_SIGNATURE,
+                                 " and ".join(names), ", ".join(
+                                     "\"%s\": ..." % n for n in names)))
+        item = {names[0]: item}
+      if sorted(item) != sorted(names):
+        raise RequestError(400, "instances[%d] has %s; the %r signature "
+                           "takes %s (every one; \"text_b\": \"\" for a "
+                           "single text)" % (i, sorted(item) or "nothing",
+                                              signatures.TEXT_SIGNATURE,
+                                              names))
+      for name in names:
+        columns[name].append(_string_value(item[name], "instances[%d].%s" %
+                                           (i, name)))
+    out = self.predictor.run_text(*[columns[n] for n in names])
+    return [_jsonable({k: v[i] for k, v in out.items()})
+            for i in range(len(instances))]
+
   def _examples(self, instances):
     serialized = []
     for i, item in enumerate(instances):
@@ -255,6 +292,20 @@ class Service(object):
                          str(e).split("\n")[0])
     return [_jsonable({k: v[i] for k, v in out.items()})
             for i in range(len(serialized))]
+
+
+def _string_value(value, what):
+  """A string tensor value of a JSON request: a str, or {"b64": base64}."""
+  if isinstance(value, str):
+    return value.encode("utf-8")
+  if isinstance(value, dict) and set(value) == {"b64"} and isinstance(
+      value["b64"], str):
+    try:
+      return base64.b64decode(value["b64"], validate=True)
+    except (binascii.Error, ValueError) as e:
+      raise RequestError(400, "%s.b64 is not base64: %s" % (what, e))
+  raise RequestError(400, "%s must be a string (or {\"b64\": ...}), got %s"
+                     % (what, type(value).__name__))
 
 
 def _jsonable(outputs):
