@@ -28,6 +28,7 @@ from bert_toolkit.serving import server as server_lib
 from bert_toolkit.serving import signatures
 from bert_toolkit.serving import text_signature
 from bert_toolkit.tasks import classifier
+from bert_toolkit.tasks import tagging
 from tests import datasets
 from tests.paths import DATA_DIR
 from tests.paths import REFERENCE_DIR
@@ -380,3 +381,35 @@ def test_rest_text_signature_pair_over_http(pair):
     _post(_service(predictor), {"signature_name": "text",
                                 "instances": ["only a"]})
   assert "text_b" in str(e.value)
+
+
+@pytest.mark.slow
+def test_ner_text_signature_tags_each_wordpiece_of_the_text(tmp_path):
+  """NER: the text signature's tags are serving_default's on the whole
+  text's WordPieces ([CLS] first), cut to max_seq_length."""
+  with open(os.path.join(DATA_DIR, "peoples_daily_ner", "example.dev"),
+            encoding="utf-8") as f:
+    blocks = [b for b in f.read().split("\n\n") if b.strip()]
+  data = tmp_path / "data"
+  data.mkdir()
+  (data / "example.train").write_text("\n\n".join(blocks[:32]) + "\n",
+                                      encoding="utf-8")
+  (data / "example.dev").write_text("\n\n".join(blocks[32:40]) + "\n",
+                                    encoding="utf-8")
+  run_dir = str(tmp_path / "run")
+  runner.run(tagging.Tagger("peoples_daily", crf=True),
+             settings_lib.RunSettings(
+                 data_dir=str(data), output_dir=run_dir,
+                 init_checkpoint=BERT_DIR,
+                 train=settings_lib.TrainSettings(
+                     num_train_epochs=1.0, train_batch_size=16,
+                     learning_rate=1e-3, save_checkpoints_steps=1000,
+                     log_every_seconds=5.0, seed=2),
+                 max_seq_length=MAX_SEQ_LENGTH, do_train=True))
+  result = export_lib.export(run_dir, str(tmp_path / "export"))
+  predictor = predictor_lib.Predictor(result["export_dir"])
+  texts = ["".join(l.split()[0] for l in b.split("\n") if l.strip())
+           for b in blocks[40:46]] + ["张三在北京大学读书。", "x" * 300]
+  _, want = _python_outputs(predictor, [(t, None) for t in texts])
+  _assert_same(predictor.run_text(texts), want)
+  predictor.close()

@@ -196,6 +196,14 @@ class Tagger(task_lib.Task):
             "tag_scores": "softmax of the emission scores"}
 
   @classmethod
+  def text_signature(cls, info):
+    """A single text, tokenized whole and cut to max_seq_length (no
+    windows): the `text` signature's tags are per WordPiece of that row;
+    aligning them to characters and entities is the Python codec's work."""
+    del info
+    return {"pair": False, "truncation": "head"}
+
+  @classmethod
   def from_run_info(cls, info):
     head = info.get("head") or {}
     task = cls.__new__(cls)
