@@ -96,7 +96,13 @@ def next_version(export_base):
   return max(versions) + 1 if versions else 1
 
 
-def serving_inputs(max_positions, text_features=None, pair=False):
+def serving_inputs(max_positions):
+  """(examples, raw, features) of signature_inputs without a `text`
+  signature."""
+  return signature_inputs(max_positions)[:3]
+
+
+def signature_inputs(max_positions, text_features=None, pair=False):
   """Placeholders of the signatures.
 
   Args:
@@ -318,7 +324,7 @@ def export(run_dir, export_base, version=None, checkpoint=None):
       json.dump(config, f, indent=2, ensure_ascii=False)
     graph = tf.Graph()
     with graph.as_default():
-      examples, raw, features, texts = serving_inputs(
+      examples, raw, features, texts = signature_inputs(
           info["config"].max_position_embeddings,
           _text_features(info, text) if text else None,
           bool(text and text["pair"]))
