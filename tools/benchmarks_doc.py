@@ -68,6 +68,8 @@ SOURCES = {
         "2026-11-30", LOCK + "bench/bench_distribution.py --steps 60 "
         "--fixed_steps 40"),
     "vocab_pruning.json": ("2026-12-05", None),
+    "text_signature.json": (
+        "2026-12-05", LOCK + "bench/bench_text_signature.py"),
     "studio_runs_list.json": (
         "2026-11-30", ".venv/bin/python bench/studio_runs_list.py --runs=200 "
         "--out=bench/results/studio_runs_list.json"),
@@ -1723,6 +1725,40 @@ def section_vocab_pruning(page):
       megabytes(data["ChnSentiCorp"]["kept"]), megabytes(together["kept"]))
 
 
+TEXT_SIGNATURE_TEXT = """\
+The export's `text` signature (raw strings in, tokenized in the graph;
+[serving](serving.md#the-text-signature-raw-text-tokenized-in-the-graph))
+against `serving_default` fed by the Python tokenizer, as the predictor
+feeds it: %s, batches of %d SST-2 dev sentences (%d batches, each timed %s
+times), on a machine shared with other people's work at the time (not a
+precise benchmark).
+
+%s
+
+%s
+
+The model's own computation dominates both; the Python tokenizer alone takes
+%s ms a batch, %s of the Python path."""
+
+
+def section_text_signature(page):
+  data = page("text_signature.json")
+  names = (("`text` signature (tokenizing in the graph)", "text_signature"),
+           ("Python tokenizer + `serving_default`",
+            "python_tokenizer_and_serving_default"),
+           ("Python tokenizer alone", "python_tokenizer_alone"))
+  rows = [(label, "%s ms" % num(data[key]["median_ms"]),
+           "%s ms" % num(data[key]["p90_ms"])) for label, key in names]
+  python = data["python_tokenizer_and_serving_default"]["median_ms"]
+  alone = data["python_tokenizer_alone"]["median_ms"]
+  return TEXT_SIGNATURE_TEXT % (
+      data["model"], data["batch"], data["batches"],
+      num(data["text_signature"]["n"] / data["batches"], 0),
+      page.source("text_signature.json"),
+      table(("batch of %d sentences" % data["batch"], "median", "p90"), rows),
+      num(alone), pct(alone / python))
+
+
 # (heading, results files shown, section); the order of the page.
 SECTIONS = (
     ("Quickstart", (), section_quickstart),
@@ -1747,6 +1783,8 @@ SECTIONS = (
     ("Distillation", ("distill.json",), section_distill),
     ("Serving latency", ("serving.json",), section_serving),
     ("Request batching", ("serving_batching.json",), section_batching),
+    ("Raw text tokenized in the graph", ("text_signature.json",),
+     section_text_signature),
     ("Vocabulary pruning", ("vocab_pruning.json",), section_vocab_pruning),
     ("Several workers and XLA", ("distribution.json",), section_distribution),
     ("The studio", ("studio_runs_list.json", "studio_newcomer.json"),
