@@ -105,6 +105,9 @@ HARD_CASES = [
     "Hello, World! 你好世界 HELLO", "", "   ", "\u1fef\u037e\u0387",
     "don't stop-believing... U.S.A. e-mail", "数字123 and ＡＢＣ ａｂｃ",
     "\u1d165\U0001d165\U0001d16d", "Ⓐ ⅷ Ⅻ ㎏ ℃ №",
+    # bytes that are not UTF-8 (dropped, as convert_to_unicode drops them)
+    b"ab\xffcd", b"\xe4\xbd", b"x\xe4\xbdy", b"\xc0\xafq",
+    b"a\xed\xa0\x80b", b"\xf4\x90\x80\x80z", b"\xe4\xbd\xa0\xbd\xa0",
 ]
 
 
