@@ -416,3 +416,21 @@ def test_ner_text_signature_tags_each_wordpiece_of_the_text(tmp_path):
   _, want = _python_outputs(predictor, [(t, None) for t in texts])
   _assert_same(predictor.run_text(texts), want)
   predictor.close()
+
+
+def test_which_exports_have_a_text_signature_and_its_inputs():
+  from bert_toolkit.tasks import regression  # pylint: disable=g-import-not-at-top
+  assert classifier.Classifier.text_signature(
+      {"task": "chnsenticorp", "labels": ["0", "1"], "head": {}}) == {
+          "pair": False, "truncation": "head"}
+  assert classifier.Classifier.text_signature(
+      {"task": "lcqmc", "labels": ["0", "1"],
+       "head": {"truncation": "tail"}}) == {"pair": True,
+                                            "truncation": "tail"}
+  assert classifier.Classifier.text_signature(
+      {"task": "sst2", "labels": ["0", "1"],
+       "head": {"long_text": "windows"}}) is None
+  assert regression.Regressor.text_signature(
+      {"task": "stsb", "labels": ["score"], "head": {}})["pair"] is True
+  assert tagging.Tagger.text_signature({"task": "peoples_daily"}) == {
+      "pair": False, "truncation": "head"}
