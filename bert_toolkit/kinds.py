@@ -60,6 +60,9 @@ KINDS = (
                    "text_b_column", "label_column", "truncation"),
              ("stsb", "tsv", "csv", "jsonl"),
              "bert_toolkit.data.classification:guess_reading", True),
+    TaskKind("squad", "bert_toolkit.tasks.squad", "run_squad.py", None,
+             "Reading comprehension (SQuAD)", settings_lib.SQUAD_SETTINGS,
+             ("squad",), None, True),
     TaskKind("pretraining", "bert_toolkit.tasks.pretraining",
              "run_pretraining.py", None, None, (), (), None, True),
 )

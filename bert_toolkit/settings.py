@@ -365,6 +365,38 @@ DISTILL_SETTINGS = (
             features=KEY),
 )
 
+# run_squad.py's own settings: google-research/bert's run_squad.py flags
+# (its names and defaults) and the reading style (Google's, or HFL's CMRC
+# 2018 baseline).
+SQUAD_STYLES = ("google", "hfl_cmrc")
+SQUAD_SETTINGS = (
+    Setting("train_file", None, str, "SQuAD json for training (Google's "
+            "--train_file).", features=FILE),
+    Setting("predict_file", None, str, "SQuAD json to predict (and score, "
+            "when it holds answers).", features=FILE),
+    Setting("squad_style", None, SQUAD_STYLES, "google: Google's run_squad.py "
+            "reading, features and answers; hfl_cmrc: HFL's CMRC 2018 "
+            "baseline (each CJK character a word, answers only from the "
+            "context, per-window log-softmax ranking). Default: the run's, "
+            "else google.", features=KEY),
+    Setting("doc_stride", 128, int, "Tokens between the starts of a long "
+            "context's windows.", features=KEY, valid=AT_LEAST_1),
+    Setting("max_query_length", 64, int, "Question tokens kept (longer "
+            "questions are cut).", features=KEY, valid=AT_LEAST_1),
+    Setting("n_best_size", 20, int, "Candidate answers kept per question "
+            "(nbest_predictions.json).", features=NONE, valid=AT_LEAST_1),
+    Setting("max_answer_length", 30, int, "Longest answer in WordPieces.",
+            features=NONE, valid=AT_LEAST_1),
+    Setting("version_2_with_negative", False, bool, "SQuAD 2.0: questions "
+            "may have no answer (is_impossible); writes null_odds.json.",
+            features=KEY),
+    Setting("null_score_diff_threshold", 0.0, float, "SQuAD 2.0: predict no "
+            "answer when null score - best span score exceeds this.",
+            features=NONE),
+    Setting("verbose_logging", False, bool, "Log the answers that cannot be "
+            "mapped back to the context.", features=NONE),
+)
+
 # (split, the setting that keeps the first N examples of it): the others
 # are not read into the run; None keeps them all.
 SPLIT_LIMITS = (("train", "max_train_samples"), ("dev", "max_eval_samples"),

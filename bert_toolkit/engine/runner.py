@@ -248,11 +248,14 @@ def _pretrained(task, settings, info):
   return files
 
 
-def _input_settings(settings, info, files):
+def _input_settings(settings, info, files, task=None):
   """do_lower_case and max_seq_length: given, else the run's, else the
   model's own (do_lower_case that convert_checkpoint.py read from a
-  Hugging Face tokenizer_config.json), else the default."""
+  Hugging Face tokenizer_config.json), else the default (the task's own
+  max_seq_length default, if it has one)."""
   defaults = settings_lib.defaults(settings_lib.RUN_SETTINGS)
+  if task is not None and task.default_max_seq_length:
+    defaults["max_seq_length"] = task.default_max_seq_length
   if files:
     defaults["do_lower_case"] = tokenization.model_do_lower_case(
         files.config, defaults["do_lower_case"])
@@ -350,7 +353,8 @@ def resolve(task, settings):
                         "TF_CONFIG)")
   info = _existing_run(settings)
   files = _pretrained(task, settings, info)
-  do_lower_case, max_seq_length = _input_settings(settings, info, files)
+  do_lower_case, max_seq_length = _input_settings(settings, info, files,
+                                                 task)
   task.resolve_head(info.get("head") if info else None, settings.output_dir)
   if settings.do_train:
     task.check_distribution(layout)
