@@ -356,6 +356,7 @@ def resolve(task, settings):
   do_lower_case, max_seq_length = _input_settings(settings, info, files,
                                                  task)
   task.resolve_head(info.get("head") if info else None, settings.output_dir)
+  task.input_settings(do_lower_case, max_seq_length)
   if settings.do_train:
     task.check_distribution(layout)
   modeling.check_inputs(files, do_lower_case, max_seq_length,

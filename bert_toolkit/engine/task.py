@@ -107,12 +107,15 @@ class ServingCodec(object):
     outputs (dicts output name -> numpy value, in row order).
   token_outputs: the outputs with one value per token, which the predictor
     cuts to each row's own length after a padded batch.
+  fields: the names of a request item's two texts (a served item is
+    {fields[0]: text, fields[1]: text_b}; the second may be optional).
 
   Attributes set here: config (the export's serving_config.json dict),
   head (its "head" settings), labels, tokenizer, max_seq_length.
   """
 
   token_outputs = ()
+  fields = ("text", "text_b")
 
   def __init__(self, config, tokenizer, max_seq_length, error=ValueError):
     self.config = config
@@ -384,6 +387,11 @@ class Task(object):
     """A task's own input_fn, or None for the runner's (length buckets)."""
     del run, data, batch_size, is_training, start_step
     return None
+
+  def input_settings(self, do_lower_case, max_seq_length):
+    """Called once the run's do_lower_case and max_seq_length are resolved,
+    before any split is read (a reader that lower-cases words itself)."""
+    del do_lower_case, max_seq_length
 
   def prepare(self, tokenizer, config):
     """Called once before the graph is built, with the run's tokenizer and

@@ -71,21 +71,23 @@ def pad_batch(rows, pad_to=None):
   return encoding.pad_batch(rows, pad_to)
 
 
-def _as_pair(item):
-  """str | (a, b) | {"text": a, "text_b": b} -> (a, b or None)."""
+def _as_pair(item, fields=("text", "text_b")):
+  """str | (a, b) | {fields[0]: a, fields[1]: b} -> (a, b or None); the
+  field names are the task codec's (ServingCodec.fields)."""
   if isinstance(item, str):
     return item, None
   if isinstance(item, dict):
-    text, text_b = item.get("text"), item.get("text_b")
+    text, text_b = item.get(fields[0]), item.get(fields[1])
   elif isinstance(item, (tuple, list)) and len(item) in (1, 2):
     text, text_b = item[0], item[1] if len(item) == 2 else None
   else:
     raise PredictorError(
-        "cannot read %r as a text: pass a str, a (text, text_b) pair or "
-        "{\"text\": ..., \"text_b\": ...}" % (item,))
+        "cannot read %r as a text: pass a str, a (%s, %s) pair or "
+        "{\"%s\": ..., \"%s\": ...}" % ((item,) + tuple(fields) * 2))
   if not isinstance(text, str) or not (text_b is None or
                                        isinstance(text_b, str)):
-    raise PredictorError("text and text_b must be strings, got %r" % (item,))
+    raise PredictorError("%s and %s must be strings, got %r" % (
+        fields[0], fields[1], item))
   return text, text_b
 
 
@@ -278,7 +280,7 @@ class Predictor(object):
     """
     if isinstance(inputs, (str, dict)):
       inputs = [inputs]
-    pairs = [_as_pair(item) for item in inputs]
+    pairs = [_as_pair(item, self.codec.fields) for item in inputs]
     run_rows = run_rows or self.run_rows
     spans, rows = [], []
     for a, b in pairs:

@@ -185,28 +185,31 @@ class Service(object):
         raise RequestError(400, "instances[%d] must be an object "
                            "({\"text\": ...} or {\"input_ids\": [...], "
                            "...}), got %s" % (i, type(item).__name__))
-    if all("text" in item for item in instances):
+    first = self.predictor.codec.fields[0]
+    if all(first in item for item in instances):
       return {"predictions": self._texts(instances)}
-    if any("text" in item for item in instances):
-      raise RequestError(400, "mixed instances: either all {\"text\": ...} "
-                         "or all tensors {\"input_ids\": ...}")
+    if any(first in item for item in instances):
+      raise RequestError(400, "mixed instances: either all {\"%s\": ...} "
+                         "or all tensors {\"input_ids\": ...}" % first)
     return {"predictions": self._tensors(instances)}
 
   def _texts(self, instances):
     pairs = []
+    name_a, name_b = self.predictor.codec.fields  # the task codec's names
     for i, item in enumerate(instances):
-      unknown = sorted(set(item) - {"text", "text_b"})
+      unknown = sorted(set(item) - {name_a, name_b})
       if unknown:
         raise RequestError(400, "instances[%d]: unknown fields %s (text "
-                           "instances take \"text\" and \"text_b\")" %
-                           (i, unknown))
-      text, text_b = item["text"], item.get("text_b")
+                           "instances take \"%s\" and \"%s\")" %
+                           (i, unknown, name_a, name_b))
+      text, text_b = item[name_a], item.get(name_b)
       if not isinstance(text, str) or not text.strip():
-        raise RequestError(400, "instances[%d].text must be a non-empty "
-                           "string" % i)
+        raise RequestError(400, "instances[%d].%s must be a non-empty "
+                           "string" % (i, name_a))
       if text_b is not None and not isinstance(text_b, str):
-        raise RequestError(400, "instances[%d].text_b must be a string" % i)
-      for name, value in (("text", text), ("text_b", text_b)):
+        raise RequestError(400, "instances[%d].%s must be a string" %
+                           (i, name_b))
+      for name, value in ((name_a, text), (name_b, text_b)):
         if value is not None and not self.predictor.tokenizer.tokenize(value):
           raise RequestError(400, "instances[%d].%s has no tokens (only "
                              "spaces, control or zero-width characters): "

@@ -150,7 +150,7 @@ def span_logits(final_hidden):
   from the sequence output [batch, seq, hidden], variables
   cls/squad/output_weights and cls/squad/output_bias."""
   shape = tf.shape(final_hidden)
-  hidden_size = final_hidden.shape[-1].value
+  hidden_size = final_hidden.shape.as_list()[-1]
   output_weights = tf.get_variable(
       "cls/squad/output_weights", [2, hidden_size],
       initializer=tf.truncated_normal_initializer(stddev=0.02))
@@ -212,10 +212,10 @@ class SquadCodec(task_lib.ServingCodec):
                        "{\"question\": ..., \"context\": ...}")
     values = self._settings()
     data = _data()
-    example = data.example_from_texts(question, context,
-                                      style=values["squad_style"]) \
-        if hasattr(data, "example_from_texts") else \
-        _example_from_texts(question, context, values["squad_style"])
+    example = example_from_texts(question, context, values["squad_style"],
+                                 self.config.get("do_lower_case", True))
+    if example is None:
+      raise self.error("the context has no words to answer from")
     features = data.convert_examples_to_features(
         [example], self.tokenizer, self.max_seq_length,
         values["doc_stride"], values["max_query_length"], False,
@@ -251,19 +251,16 @@ class SquadCodec(task_lib.ServingCodec):
                        for entry in best]}
 
 
-def _example_from_texts(question, context, style):
-  """One SquadExample of a question and context, read as a one-question
-  SQuAD file is (data.squad's reader, through a temporary file)."""
-  import tempfile  # pylint: disable=g-import-not-at-top
-  payload = {"version": "serving", "data": [{"title": "", "paragraphs": [
-      {"context": context, "qas": [{"id": "0", "question": question}]}]}]}
-  handle, path = tempfile.mkstemp(suffix=".json")
-  try:
-    with os.fdopen(handle, "w", encoding="utf-8") as f:
-      json.dump(payload, f, ensure_ascii=False)
-    return _data().read_squad_examples(path, False, style=style)[0]
-  finally:
-    os.remove(path)
+def example_from_texts(question, context, style, do_lower_case):
+  """One SquadExample of a question and its context, the context read in
+  `style`'s words (as data.squad reads a file's)."""
+  data = _data()
+  words = {"google": data.google_words, "hfl_cmrc": data.hfl_words}[style]
+  read = words(context, do_lower_case)
+  if read is None or not read[0]:
+    return None
+  return data.SquadExample(qas_id="0", question_text=question,
+                           doc_tokens=read[0])
 
 
 class SquadTask(task_lib.Task):
@@ -298,6 +295,7 @@ class SquadTask(task_lib.Task):
     if unknown:
       raise TypeError("unknown setting(s) %s" % ", ".join(sorted(unknown)))
     self._dataset = None
+    self.do_lower_case = True           # the run's (input_settings)
 
   @classmethod
   def from_settings(cls, values):
@@ -382,13 +380,17 @@ class SquadTask(task_lib.Task):
     del data_dir
     return self.train_file if split == "train" else self.predict_file
 
+  def input_settings(self, do_lower_case, max_seq_length):
+    del max_seq_length
+    self.do_lower_case = do_lower_case
+
   def read_split(self, data_dir, split, labels=None):
     del data_dir, labels
     training = split == "train"
     return _data().read_squad_examples(
         self.source_file(None, split), training,
         version_2_with_negative=self.version_2_with_negative,
-        style=self.squad_style)
+        style=self.squad_style, do_lower_case=self.do_lower_case)
 
   def cache_settings(self, split):
     values = settings_lib.feature_values(settings_lib.SQUAD_SETTINGS,
