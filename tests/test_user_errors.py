@@ -580,6 +580,48 @@ def case_prune_vocab(tmp):
   ]
 
 
+def _squad_file(path, context="北京是中国的首都。", answer="北京", start=0,
+                qas_id="Q1", encoding="utf-8"):
+  data = {"version": "v1", "data": [{"title": "t", "paragraphs": [
+      {"context": context, "qas": [{"id": qas_id, "question": "首都是哪里？",
+                                    "answers": [{"text": answer,
+                                                 "answer_start": start}]}]}]}]}
+  _write(path, json.dumps(data, ensure_ascii=False, indent=1), encoding)
+  return path
+
+
+def case_squad(tmp):
+  def squad(*extra):
+    return ("run_squad.py", "--init_checkpoint=" + BERT_DIR,
+            "--output_dir=" + os.path.join(tmp, "sq_out"),
+            "--max_seq_length=64", "--doc_stride=16",
+            "--max_query_length=16", *extra)
+  good = _squad_file(os.path.join(tmp, "sq_good.json"))
+  train = lambda path: squad("--do_train", "--train_file=" + path)
+  return [
+      (train(_squad_file(os.path.join(tmp, "sq_missing.json"),
+                         answer="上海")), ["sq_missing.json", "Q1"]),
+      (train(_squad_file(os.path.join(tmp, "sq_empty.json"), context=" ",
+                         qas_id="Q2")), ["sq_empty.json", "Q2", "context"]),
+      (train(_squad_file(os.path.join(tmp, "sq_start.json"), start=500,
+                         qas_id="Q3")), ["sq_start.json", "Q3"]),
+      (train(_squad_file(os.path.join(tmp, "sq_gbk.json"),
+                         encoding="gbk")), ["sq_gbk.json", "UTF-8"]),
+      (squad("--do_train"), ["--train_file is required"]),
+      (squad("--do_predict"), ["--predict_file is required"]),
+      (squad("--do_predict", "--predict_file=" + os.path.join(
+          tmp, "sq_nowhere.json")), ["--predict_file", "no such file"]),
+      (squad("--do_train", "--train_file=" + good, "--doc_stride=60"),
+       ["--doc_stride (60) must be at most"]),
+      (squad("--do_train", "--train_file=" + good,
+             "--max_query_length=61"), ["--max_query_length"]),
+      (squad("--do_train", "--train_file=" + good, "--squad_style=hfl_cmrc",
+             "--version_2_with_negative"), ["--version_2_with_negative"]),
+      (squad("--do_train", "--train_file=" + good, "--squad_style=bert"),
+       ["--squad_style"]),
+  ]
+
+
 CASES = [("settings", case_settings), ("data", case_data),
          ("models", case_models), ("inputs", case_inputs),
          ("paths", case_paths), ("reading", case_reading),
@@ -587,7 +629,8 @@ CASES = [("settings", case_settings), ("data", case_data),
          ("broken", case_broken),
          ("pretraining_chunks", case_pretraining_chunks),
          ("remembered_reading", case_remembered_reading),
-         ("subsets", case_subsets), ("prune_vocab", case_prune_vocab)]
+         ("subsets", case_subsets), ("prune_vocab", case_prune_vocab),
+         ("squad", case_squad)]
 
 
 def _all_cases():
