@@ -237,3 +237,42 @@ def test_google_checkpoints_predict_as_googles_script_and_back(tmp_path):
                  "--predict_file=" + predict, "--do_predict")
   assert proc.returncode == 0, proc.stderr[-3000:]
   _assert_same_answers(tuned, back)
+
+
+# -------------------------------------------------------------- serving ---
+
+@pytest.mark.slow
+def test_a_squad_run_exports_and_serves_questions(tmp_path):
+  """export_savedmodel.py exports a SQuAD run; the Predictor and the REST
+  server take {"question", "context"} items and answer with Google's
+  post-processing of the context's windows: the text run_squad.py
+  --do_predict gives, its probability and its offset in the context."""
+  train = _slice(str(tmp_path / "train.json"), articles=2)
+  predict = _slice(str(tmp_path / "predict.json"), articles=2, answers=False)
+  run_dir = str(tmp_path / "run")
+  proc = clirun.run_script(
+      "run_squad.py", "--train_file=" + train, "--predict_file=" + predict,
+      "--init_checkpoint=" + BERT_DIR, "--output_dir=" + run_dir,
+      "--do_train", "--do_predict", "--train_batch_size=4",
+      "--num_train_steps=2", *SHORT)
+  assert proc.returncode == 0, proc.stderr[-3000:]
+  with open(os.path.join(run_dir, "predictions.json"), encoding="utf-8") as f:
+    batch = json.load(f)
+  with open(train, encoding="utf-8") as f:
+    paragraph = json.load(f)["data"][0]["paragraphs"][0]
+  qa = paragraph["qas"][0]
+  predictor = clirun.export_predictor(run_dir, str(tmp_path / "export"))
+  try:
+    item = {"question": qa["question"], "context": paragraph["context"]}
+    answer, = predictor.predict([item])
+    assert set(answer) == {"answer", "score", "start", "n_best"}
+    assert answer["answer"] == batch[qa["id"]]
+    assert 0 < answer["score"] <= 1
+    start = answer["start"]
+    assert paragraph["context"][start:start + len(answer["answer"])] == \
+        answer["answer"]
+    status, body = clirun.serve_once(predictor, {"instances": [item]})
+    assert status == 200
+    assert body["predictions"][0]["answer"] == answer["answer"]
+  finally:
+    predictor.close()
