@@ -46,7 +46,7 @@ from bert_toolkit.runs import paths
 KIND = "squad"
 NAME = "squad"
 # The head's two outputs per token (labels.txt of a run).
-SPAN_LABELS = ["start", "end"]
+SPAN_LABELS = ("start", "end")
 PREDICTIONS_FILE = "predictions.json"
 NBEST_FILE = "nbest_predictions.json"
 NULL_ODDS_FILE = "null_odds.json"
