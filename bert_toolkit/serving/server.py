@@ -185,7 +185,7 @@ class Service(object):
         raise RequestError(400, "instances[%d] must be an object "
                            "({\"text\": ...} or {\"input_ids\": [...], "
                            "...}), got %s" % (i, type(item).__name__))
-    first = self.predictor.codec.fields[0]
+    first = self._fields()[0]
     if all(first in item for item in instances):
       return {"predictions": self._texts(instances)}
     if any(first in item for item in instances):
@@ -193,9 +193,15 @@ class Service(object):
                          "or all tensors {\"input_ids\": ...}" % first)
     return {"predictions": self._tensors(instances)}
 
+  def _fields(self):
+    """The names of a text item's two texts: the task codec's (e.g.
+    question and context), text and text_b for a predictor without one."""
+    codec = getattr(self.predictor, "codec", None)
+    return tuple(getattr(codec, "fields", None) or ("text", "text_b"))
+
   def _texts(self, instances):
     pairs = []
-    name_a, name_b = self.predictor.codec.fields  # the task codec's names
+    name_a, name_b = self._fields()
     for i, item in enumerate(instances):
       unknown = sorted(set(item) - {name_a, name_b})
       if unknown:
