@@ -619,6 +619,8 @@ def case_squad(tmp):
              "--version_2_with_negative"), ["--version_2_with_negative"]),
       (squad("--do_train", "--train_file=" + good, "--squad_style=bert"),
        ["--squad_style"]),
+      (squad("--do_predict", "--predict_file=" + good),
+       ["holds no SQuAD head", "--do_train"]),
   ]
 
 

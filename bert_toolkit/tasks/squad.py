@@ -52,6 +52,7 @@ NBEST_FILE = "nbest_predictions.json"
 NULL_ODDS_FILE = "null_odds.json"
 # Google's numbers: [CLS] and two [SEP] beside the question and the context.
 SPECIAL_TOKENS = 3
+HEAD_VARIABLE = "cls/squad/output_weights"
 # HFL's span mask: logits outside the context and [CLS] get this added.
 MASK_ADDER = -10000.0
 _CJK = re.compile(u"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-"
@@ -152,7 +153,7 @@ def span_logits(final_hidden):
   shape = tf.shape(final_hidden)
   hidden_size = final_hidden.shape.as_list()[-1]
   output_weights = tf.get_variable(
-      "cls/squad/output_weights", [2, hidden_size],
+      HEAD_VARIABLE, [2, hidden_size],
       initializer=tf.truncated_normal_initializer(stddev=0.02))
   output_bias = tf.get_variable(
       "cls/squad/output_bias", [2], initializer=tf.zeros_initializer())
@@ -171,6 +172,20 @@ def span_loss(logits, positions):
                        dtype=tf.float32)
   log_probs = tf.nn.log_softmax(logits, axis=-1)
   return -tf.reduce_mean(tf.reduce_sum(one_hot * log_probs, axis=-1))
+
+
+def check_head(checkpoint):
+  """SettingsError when `checkpoint` (a prefix; None: the run's newest)
+  has no SQuAD head to predict with (a pre-trained model, not fine-tuned)."""
+  if not checkpoint:
+    return
+  names = {name for name, _ in tf.train.list_variables(checkpoint)}
+  if HEAD_VARIABLE not in names:
+    raise SettingsError(
+        "%s holds no SQuAD head (%s): it is not fine-tuned for SQuAD; "
+        "train with --do_train --train_file first, or give --init_checkpoint "
+        "a checkpoint fine-tuned by run_squad.py or Google's run_squad.py" %
+        (checkpoint, HEAD_VARIABLE))
 
 
 def answer_settings(values):
@@ -458,6 +473,7 @@ class SquadTask(task_lib.Task):
     """Google's post-processing of a split's predictions: (predictions,
     nbest, null_odds or None) as data.squad.write_predictions returns."""
     squad = _data()
+    check_head(checkpoint)
     results = []
     for row in run.predictions(data, checkpoint):
       feature = data.extra[int(row["feature_index"])]
