@@ -65,11 +65,15 @@ which falls back to the whole words); duplicates are dropped; probabilities
 are the softmax of the n-best scores. version_2_with_negative (google only):
 the null score is the smallest start[0] + end[0] over the windows; predict ""
 when null score - best non-null score > null_score_diff_threshold; null_odds
-holds that difference per question.
-hfl_cmrc: the logits are first masked with input_span_mask (-10000 outside)
-and turned into log-probabilities per window (log-softmax; applying it to
-logits that already had it changes nothing), the final text has its spaces
-removed, and each n-best entry also gives start_index and end_index.
+holds that difference per question (where Google's code fails, no non-null
+candidate at all, the prediction is "" and the difference is the null
+score).
+hfl_cmrc: the results are the model's outputs as HFL's model gives them
+(logits masked with input_span_mask, -10000 outside, then log-softmax per
+window: the span ranking is by per-window log-probabilities; the task's head
+computes them), the final text has its spaces removed, the prediction is the
+best non-empty text, and each n-best entry also gives start_index and
+end_index.
 
 Bad input is an InputError naming the file, the line of the question id when
 it can be found, and the fix: a file that is not UTF-8 or not JSON, no "data"
@@ -329,7 +333,7 @@ def _hfl_answer(source, qa, qas_id, context, char_to_word_offset,
 
 _Style = collections.namedtuple(
     "_Style", ["words", "answer", "answer_joiner", "lower_answer", "tokenizer",
-               "span_logits", "final_text", "nbest_indexes", "with_null"])
+               "final_text", "nbest_indexes", "with_null"])
 
 
 def _style(style):
@@ -438,11 +442,15 @@ def _improve_answer_span(doc_tokens, input_start, input_end, tokenizer,
                          orig_answer_text):
   """The narrowest piece span inside [input_start, input_end] that spells
   the tokenized answer (e.g. "1895" inside "(1895-1943)."), else the input."""
-  tok_answer_text = " ".join(tokenizer.tokenize(orig_answer_text))
-  for new_start in range(input_start, input_end + 1):
-    for new_end in range(input_end, new_start - 1, -1):
-      if " ".join(doc_tokens[new_start:new_end + 1]) == tok_answer_text:
-        return new_start, new_end
+  # Google compares " ".join of every sub-span, latest end first; pieces
+  # hold no spaces, so only a span of the answer's piece count can match:
+  # the same result without the quadratic joins.
+  answer_pieces = tokenizer.tokenize(orig_answer_text)
+  length = len(answer_pieces)
+  if length:
+    for new_start in range(input_start, input_end - length + 2):
+      if doc_tokens[new_start:new_start + length] == answer_pieces:
+        return new_start, new_start + length - 1
   return input_start, input_end
 
 
@@ -591,25 +599,6 @@ def _compute_softmax(scores):
   return [score / total_sum for score in exp_scores]
 
 
-def masked_log_softmax(logits, span_mask):
-  """HFL's ranking scores of one window: logits + (1 - mask) * -10000, then
-  log-softmax. A list of floats."""
-  masked = [float(x) + (1.0 - m) * -10000.0 for x, m in zip(logits, span_mask)]
-  top = max(masked)
-  log_sum = top + math.log(sum(math.exp(x - top) for x in masked))
-  return [x - log_sum for x in masked]
-
-
-def _raw_logits(result, feature):
-  del feature
-  return result.start_logits, result.end_logits
-
-
-def _hfl_logits(result, feature):
-  return (masked_log_softmax(result.start_logits, feature.input_span_mask),
-          masked_log_softmax(result.end_logits, feature.input_span_mask))
-
-
 def _strip_spaces(text):
   ns_chars = []
   ns_to_s_map = collections.OrderedDict()
@@ -704,8 +693,8 @@ def write_predictions(all_examples, all_features, all_results, n_best_size,
     null_start_logit = 0
     null_end_logit = 0
     for feature_index, feature in enumerate(features):
-      start_logits, end_logits = rules.span_logits(
-          unique_id_to_result[feature.unique_id], feature)
+      result = unique_id_to_result[feature.unique_id]
+      start_logits, end_logits = result.start_logits, result.end_logits
       start_indexes = _get_best_indexes(start_logits, n_best_size)
       end_indexes = _get_best_indexes(end_logits, n_best_size)
       if version_2_with_negative:
@@ -792,12 +781,14 @@ def write_predictions(all_examples, all_features, all_results, n_best_size,
 
     if version_2_with_negative:
       # predict "" iff the null score - the best non-null score > threshold
-      score_diff = (score_null - best_non_null_entry.start_logit -
-                    best_non_null_entry.end_logit)
+      # (no non-null candidate at all: "", against a nonce score of 0)
+      score_diff = score_null - (
+          best_non_null_entry.start_logit + best_non_null_entry.end_logit
+          if best_non_null_entry else 0.0)
       scores_diff_json[example.qas_id] = score_diff
       all_predictions[example.qas_id] = (
-          "" if score_diff > null_score_diff_threshold
-          else best_non_null_entry.text)
+          "" if score_diff > null_score_diff_threshold or
+          not best_non_null_entry else best_non_null_entry.text)
     elif rules.with_null:
       all_predictions[example.qas_id] = nbest_json[0]["text"]
     else:
@@ -812,10 +803,10 @@ _STYLES = {
     "google": _Style(words=google_words, answer=_google_answer,
                      answer_joiner=" ", lower_answer=False,
                      tokenizer=lambda tokenizer: tokenizer,
-                     span_logits=_raw_logits, final_text=_google_final_text,
+                     final_text=_google_final_text,
                      nbest_indexes=False, with_null=True),
     "hfl_cmrc": _Style(words=hfl_words, answer=_hfl_answer, answer_joiner="",
-                       lower_answer=True, tokenizer=HflTokenizer, span_logits=_hfl_logits,
+                       lower_answer=True, tokenizer=HflTokenizer,
                        final_text=_hfl_final_text, nbest_indexes=True,
                        with_null=False),
 }
