@@ -54,10 +54,10 @@ def _squad_file(tmp_path, name, paragraphs):
       {"title": "t", "paragraphs": paragraphs}]})
 
 
-@pytest.fixture(scope="module")
-def cmrc_slice(tmp_path_factory):
-  """60 questions of the CMRC 2018 trial set whose answer_start is right,
-  on contexts of 250 to 600 characters (several windows each)."""
+def _cmrc_slice(folder, right_starts_only):
+  """60 questions of the CMRC 2018 trial set on contexts of 250 to 600
+  characters (several windows each); right_starts_only: only those whose
+  answer_start points at the answer (Google's reader refuses the others)."""
   with open(CMRC_TRIAL, encoding="utf-8") as f:
     data = json.load(f)["data"]
   paragraphs = [p for article in data for p in article["paragraphs"]]
@@ -67,18 +67,24 @@ def cmrc_slice(tmp_path_factory):
       continue
     context = paragraph["context"]
     qas = [qa for qa in paragraph["qas"]
-           if context[qa["answers"][0]["answer_start"]:].startswith(
+           if not right_starts_only or
+           context[qa["answers"][0]["answer_start"]:].startswith(
                qa["answers"][0]["text"])]
     if qas:
       chosen.append(dict(paragraph, qas=qas))
       count += len(qas)
     if count >= 60:
       break
-  path = str(tmp_path_factory.mktemp("cmrc") / "slice.json")
+  path = str(folder / "slice.json")
   with open(path, "w", encoding="utf-8") as f:
     json.dump({"data": [{"title": "t", "paragraphs": chosen}]}, f,
               ensure_ascii=False)
   return path
+
+
+@pytest.fixture(scope="module")
+def cmrc_slice(tmp_path_factory):
+  return _cmrc_slice(tmp_path_factory.mktemp("cmrc"), True)
 
 
 def _same_examples(theirs, ours):
@@ -129,7 +135,7 @@ def _their_predictions(module, tmp_path, *args):
       os.remove(path)
     else:
       loaded.append(None)
-  return loaded
+  return loaded + [None] * (3 - len(loaded))
 
 
 def _same_predictions(theirs, ours):
@@ -254,6 +260,91 @@ def test_no_non_null_candidate_predicts_empty():
   assert predictions == {"x": ""}
   assert [e["text"] for e in nbest["x"]] == [""]
   assert null_odds == {"x": 9.0}
+
+
+# ---------------------------------------------------------- HFL parity ---
+
+def _hfl_outputs(logits, feature):
+  """HFL's model outputs in PREDICT: span-masked logits, log-softmax."""
+  masked = logits + (1.0 - np.asarray(feature.input_span_mask)) * -10000.0
+  top = masked.max()
+  return masked - (top + np.log(np.exp(masked - top).sum()))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("do_lower_case", [False, True])
+def test_hfl_matches_hfl_baseline_on_cmrc(hfl, tmp_path, do_lower_case):
+  path = _cmrc_slice(tmp_path, False)
+  google_squad_shim.set_flags(hfl, vocab_file=ZH_VOCAB,
+                              do_lower_case=do_lower_case,
+                              verbose_logging=False)
+  tokenizer = tokenization.FullTokenizer(ZH_VOCAB, do_lower_case)
+  for is_training in (True, False):
+    theirs = hfl.read_squad_examples(path, is_training)
+    ours = squad.read_squad_examples(path, is_training, style="hfl_cmrc",
+                                     do_lower_case=do_lower_case)
+    _same_examples(theirs, ours)
+    for window in WINDOWS:
+      their_features = _their_features(hfl, theirs, None, window, is_training)
+      our_features = squad.convert_examples_to_features(
+          ours, tokenizer, *window, is_training=is_training, style="hfl_cmrc")
+      _same_features(their_features, our_features)
+      assert max(f.doc_span_index for f in our_features) >= 3
+  results = _random_results(our_features, seed=2, transform=_hfl_outputs)
+  _same_predictions(
+      _their_predictions(hfl, tmp_path, theirs, their_features, results, 20,
+                         30, do_lower_case),
+      squad.write_predictions(ours, our_features, results, 20, 30,
+                              do_lower_case, style="hfl_cmrc"))
+
+
+MIXED = [
+    {"context": "2019\u5e74\uff0cJohn Smith\u5728Caf\u00e9 Na\u00efve "
+                "\u5de5\u4f5c\u3002\u4ed6\u8bf4\uff1a\u201cHello, "
+                "World!\u201d\u3000\u5e76\u5728 (1895-1943) \u4e4b\u95f4"
+                "\u751f\u6d3b\u3002",
+     "qas": [{"id": "m1", "question": "Who said Hello?",
+              "answers": [{"text": "John Smith", "answer_start": 0}]},
+             {"id": "m2", "question": "\u54ea\u4e00\u5e74\uff1f",
+              "answers": [{"text": "1895", "answer_start": 0}]},
+             {"id": "m3", "question": "Where?",
+              "answers": [{"text": "Caf\u00e9 Na\u00efve",
+                           "answer_start": 0}]}]},
+]
+
+
+@pytest.mark.parametrize("do_lower_case", [False, True])
+def test_hfl_matches_hfl_baseline_on_mixed_text(hfl, tmp_path,
+                                                do_lower_case):
+  path = _squad_file(tmp_path, "mixed.json", MIXED)
+  google_squad_shim.set_flags(hfl, vocab_file=EN_VOCAB,
+                              do_lower_case=do_lower_case)
+  tokenizer = tokenization.FullTokenizer(EN_VOCAB, do_lower_case)
+  for is_training in (True, False):
+    theirs = hfl.read_squad_examples(path, is_training)
+    ours = squad.read_squad_examples(path, is_training, style="hfl_cmrc",
+                                     do_lower_case=do_lower_case)
+    _same_examples(theirs, ours)
+    their_features = _their_features(hfl, theirs, None, (32, 8, 8),
+                                     is_training)
+    our_features = squad.convert_examples_to_features(
+        ours, tokenizer, 32, 8, 8, is_training, style="hfl_cmrc")
+    _same_features(their_features, our_features)
+  for seed in range(3):
+    results = _random_results(our_features, seed, transform=_hfl_outputs)
+    _same_predictions(
+        _their_predictions(hfl, tmp_path, theirs, their_features, results,
+                           20, 8, do_lower_case),
+        squad.write_predictions(ours, our_features, results, 20, 8,
+                                do_lower_case, style="hfl_cmrc"))
+
+
+def test_hfl_words():
+  words, offsets = squad.hfl_words("ab\u4e2d c,d", True)
+  assert words == ["ab", "\u4e2d", "c", ",", "d"]
+  assert offsets == [0, 0, 1, 1, 2, 3, 4]
+  # U+2028 splits words for str.split but is not BERT whitespace.
+  assert squad.hfl_words("a\u2028b") is None
 
 
 def test_improve_answer_span_and_final_text():
