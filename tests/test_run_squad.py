@@ -241,21 +241,30 @@ def test_google_checkpoints_predict_as_googles_script_and_back(tmp_path):
 
 # -------------------------------------------------------------- serving ---
 
-@pytest.mark.slow
-def test_a_squad_run_exports_and_serves_questions(tmp_path):
-  """export_savedmodel.py exports a SQuAD run; the Predictor and the REST
-  server take {"question", "context"} items and answer with Google's
-  post-processing of the context's windows: the text run_squad.py
-  --do_predict gives, its probability and its offset in the context."""
-  train = _slice(str(tmp_path / "train.json"), articles=2)
-  predict = _slice(str(tmp_path / "predict.json"), articles=2, answers=False)
-  run_dir = str(tmp_path / "run")
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+  """A run_squad.py run fine-tuned for 2 steps on two CMRC trial articles,
+  its predict file without answers: (run_dir, train file, predict file)."""
+  tmp = tmp_path_factory.mktemp("squad_run")
+  train = _slice(str(tmp / "train.json"), articles=2)
+  predict = _slice(str(tmp / "predict.json"), articles=2, answers=False)
+  run_dir = str(tmp / "run")
   proc = clirun.run_script(
       "run_squad.py", "--train_file=" + train, "--predict_file=" + predict,
       "--init_checkpoint=" + BERT_DIR, "--output_dir=" + run_dir,
       "--do_train", "--do_predict", "--train_batch_size=4",
       "--num_train_steps=2", *SHORT)
   assert proc.returncode == 0, proc.stderr[-3000:]
+  return run_dir, train, predict
+
+
+@pytest.mark.slow
+def test_a_squad_run_exports_and_serves_questions(tiny_run, tmp_path):
+  """export_savedmodel.py exports a SQuAD run; the Predictor and the REST
+  server take {"question", "context"} items and answer with Google's
+  post-processing of the context's windows: the text run_squad.py
+  --do_predict gives, its probability and its offset in the context."""
+  run_dir, train, _ = tiny_run
   with open(os.path.join(run_dir, "predictions.json"), encoding="utf-8") as f:
     batch = json.load(f)
   with open(train, encoding="utf-8") as f:
@@ -276,3 +285,26 @@ def test_a_squad_run_exports_and_serves_questions(tmp_path):
     assert body["predictions"][0]["answer"] == answer["answer"]
   finally:
     predictor.close()
+
+
+@pytest.mark.slow
+def test_a_predict_file_with_answers_is_scored_by_cmrc_rules(tiny_run):
+  """--do_predict on a file with answers writes Google's files and the
+  scores (CMRC 2018's rules for Chinese contexts) in eval_results.txt and
+  run_results.json; --do_eval scores it alone."""
+  run_dir, train, _ = tiny_run
+  for action in ("--do_predict", "--do_eval"):
+    proc = clirun.run_script("run_squad.py", "--predict_file=" + train,
+                             "--output_dir=" + run_dir, action)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    with open(os.path.join(run_dir, "run_results.json"),
+              encoding="utf-8") as f:
+      results = json.load(f)
+    scores = (results["predict"]["scores"] if action == "--do_predict"
+              else results["eval"])
+    assert scores["metric"] == "cmrc2018"
+    assert 0 <= scores["exact_match"] <= scores["f1"] <= 100
+    with open(os.path.join(run_dir, "eval_results.txt"),
+              encoding="utf-8") as f:
+      text = f.read()
+    assert "exact_match = " in text and "metric = cmrc2018" in text
