@@ -109,6 +109,27 @@ def _their_features(module, examples, tokenizer, window, is_training):
   return out
 
 
+def _compare_reading_and_features(module, path, their_tokenizer,
+                                  our_tokenizer, windows, min_windows=1,
+                                  **read_args):
+  """Training and prediction examples and features, theirs == ours, for
+  each (max_seq_length, doc_stride, max_query_length); returns the last
+  (prediction) examples and features, theirs and ours."""
+  style = read_args.get("style", "google")
+  for is_training in (True, False):
+    theirs = module.read_squad_examples(path, is_training)
+    ours = squad.read_squad_examples(path, is_training, **read_args)
+    _same_examples(theirs, ours)
+    for window in windows:
+      their_features = _their_features(module, theirs, their_tokenizer,
+                                       window, is_training)
+      our_features = squad.convert_examples_to_features(
+          ours, our_tokenizer, *window, is_training=is_training, style=style)
+      _same_features(their_features, our_features)
+      assert max(f.doc_span_index for f in our_features) >= min_windows - 1
+  return theirs, ours, their_features, our_features
+
+
 def _random_results(features, seed, transform=None):
   rng = np.random.RandomState(seed)
   results = []
@@ -168,17 +189,9 @@ def test_google_features_and_predictions_match_google_on_cmrc(
                               verbose_logging=False)
   their_tokenizer = google.tokenization.FullTokenizer(ZH_VOCAB, True)
   our_tokenizer = tokenization.FullTokenizer(ZH_VOCAB, True)
-  for is_training in (True, False):
-    theirs = google.read_squad_examples(cmrc_slice, is_training)
-    ours = squad.read_squad_examples(cmrc_slice, is_training)
-    _same_examples(theirs, ours)
-    for window in WINDOWS:
-      their_features = _their_features(google, theirs, their_tokenizer,
-                                       window, is_training)
-      our_features = squad.convert_examples_to_features(
-          ours, our_tokenizer, *window, is_training=is_training)
-      _same_features(their_features, our_features)
-      assert max(f.doc_span_index for f in our_features) >= 3
+  theirs, ours, their_features, our_features = \
+      _compare_reading_and_features(google, cmrc_slice, their_tokenizer,
+                                    our_tokenizer, WINDOWS, min_windows=4)
   results = _random_results(our_features, seed=1)
   _same_predictions(
       _their_predictions(google, tmp_path, theirs, their_features, results,
@@ -228,15 +241,10 @@ def test_google_matches_google_on_english(google, tmp_path, do_lower_case,
                               null_score_diff_threshold=0.5)
   their_tokenizer = google.tokenization.FullTokenizer(EN_VOCAB, do_lower_case)
   our_tokenizer = tokenization.FullTokenizer(EN_VOCAB, do_lower_case)
-  for is_training in (True, False):
-    theirs = google.read_squad_examples(path, is_training)
-    ours = squad.read_squad_examples(path, is_training, version_2)
-    _same_examples(theirs, ours)
-    their_features = _their_features(google, theirs, their_tokenizer,
-                                     (32, 8, 12), is_training)
-    our_features = squad.convert_examples_to_features(
-        ours, our_tokenizer, 32, 8, 12, is_training)
-    _same_features(their_features, our_features)
+  theirs, ours, their_features, our_features = \
+      _compare_reading_and_features(
+          google, path, their_tokenizer, our_tokenizer, [(20, 5, 6), (24, 6, 8)],
+          min_windows=2, version_2_with_negative=version_2)
   for seed in range(3):
     results = _random_results(our_features, seed)
     _same_predictions(
@@ -279,17 +287,10 @@ def test_hfl_matches_hfl_baseline_on_cmrc(hfl, tmp_path, do_lower_case):
                               do_lower_case=do_lower_case,
                               verbose_logging=False)
   tokenizer = tokenization.FullTokenizer(ZH_VOCAB, do_lower_case)
-  for is_training in (True, False):
-    theirs = hfl.read_squad_examples(path, is_training)
-    ours = squad.read_squad_examples(path, is_training, style="hfl_cmrc",
-                                     do_lower_case=do_lower_case)
-    _same_examples(theirs, ours)
-    for window in WINDOWS:
-      their_features = _their_features(hfl, theirs, None, window, is_training)
-      our_features = squad.convert_examples_to_features(
-          ours, tokenizer, *window, is_training=is_training, style="hfl_cmrc")
-      _same_features(their_features, our_features)
-      assert max(f.doc_span_index for f in our_features) >= 3
+  theirs, ours, their_features, our_features = \
+      _compare_reading_and_features(
+          hfl, path, None, tokenizer, WINDOWS, min_windows=4,
+          style="hfl_cmrc", do_lower_case=do_lower_case)
   results = _random_results(our_features, seed=2, transform=_hfl_outputs)
   _same_predictions(
       _their_predictions(hfl, tmp_path, theirs, their_features, results, 20,
@@ -320,16 +321,10 @@ def test_hfl_matches_hfl_baseline_on_mixed_text(hfl, tmp_path,
   google_squad_shim.set_flags(hfl, vocab_file=EN_VOCAB,
                               do_lower_case=do_lower_case)
   tokenizer = tokenization.FullTokenizer(EN_VOCAB, do_lower_case)
-  for is_training in (True, False):
-    theirs = hfl.read_squad_examples(path, is_training)
-    ours = squad.read_squad_examples(path, is_training, style="hfl_cmrc",
-                                     do_lower_case=do_lower_case)
-    _same_examples(theirs, ours)
-    their_features = _their_features(hfl, theirs, None, (32, 8, 8),
-                                     is_training)
-    our_features = squad.convert_examples_to_features(
-        ours, tokenizer, 32, 8, 8, is_training, style="hfl_cmrc")
-    _same_features(their_features, our_features)
+  theirs, ours, their_features, our_features = \
+      _compare_reading_and_features(
+          hfl, path, None, tokenizer, [(32, 8, 8)], min_windows=2,
+          style="hfl_cmrc", do_lower_case=do_lower_case)
   for seed in range(3):
     results = _random_results(our_features, seed, transform=_hfl_outputs)
     _same_predictions(

@@ -85,6 +85,7 @@ import collections
 import json
 import logging
 import math
+import types
 
 import tokenization
 from tokenization.wordpiece import WordpieceTokenizer
@@ -799,7 +800,7 @@ def write_predictions(all_examples, all_features, all_results, n_best_size,
           scores_diff_json if version_2_with_negative else None)
 
 
-_STYLES = {
+_STYLES = types.MappingProxyType({
     "google": _Style(words=google_words, answer=_google_answer,
                      answer_joiner=" ", lower_answer=False,
                      tokenizer=lambda tokenizer: tokenizer,
@@ -809,4 +810,4 @@ _STYLES = {
                        lower_answer=True, tokenizer=HflTokenizer,
                        final_text=_hfl_final_text, nbest_indexes=True,
                        with_null=False),
-}
+})

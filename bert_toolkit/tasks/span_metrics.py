@@ -139,12 +139,12 @@ PUNCTUATION = frozenset([
 _CJK = re.compile("[\u4e00-\u9fa5]")
 
 # nltk's TreebankWordTokenizer (word_tokenize's) rules, in its order.
-_STARTING_QUOTES = [
+_STARTING_QUOTES = (
     (re.compile(r'^"'), r"``"),
     (re.compile(r"(``)"), r" \1 "),
     (re.compile(r'([ \(\[{<])("|\'{2})'), r"\1 `` "),
-]
-_PUNCTUATION_RULES = [
+)
+_PUNCTUATION_RULES = (
     (re.compile(r"([:,])([^\d])"), r" \1 \2"),
     (re.compile(r"([:,])$"), r" \1 "),
     (re.compile(r"\.\.\."), r" ... "),
@@ -152,20 +152,20 @@ _PUNCTUATION_RULES = [
     (re.compile(r'([^\.])(\.)([\]\)}>"\']*)\s*$'), r"\1 \2\3 "),
     (re.compile(r"[?!]"), r" \g<0> "),
     (re.compile(r"([^'])' "), r"\1 ' "),
-]
+)
 _PARENS = (re.compile(r"[\]\[\(\)\{\}\<\>]"), r" \g<0> ")
 _DOUBLE_DASHES = (re.compile(r"--"), r" -- ")
-_ENDING_QUOTES = [
+_ENDING_QUOTES = (
     (re.compile(r'"'), " '' "),
     (re.compile(r"(\S)(\'\')"), r"\1 \2 "),
     (re.compile(r"([^' ])('[sS]|'[mM]|'[dD]|') "), r"\1 \2 "),
     (re.compile(r"([^' ])('ll|'LL|'re|'RE|'ve|'VE|n't|N'T) "), r"\1 \2 "),
-]
-_CONTRACTIONS = [re.compile(p) for p in (
+)
+_CONTRACTIONS = tuple(re.compile(p) for p in (
     r"(?i)\b(can)(not)\b", r"(?i)\b(d)('ye)\b", r"(?i)\b(gim)(me)\b",
     r"(?i)\b(gon)(na)\b", r"(?i)\b(got)(ta)\b", r"(?i)\b(lem)(me)\b",
     r"(?i)\b(more)('n)\b", r"(?i)\b(wan)(na) ", r"(?i) ('t)(is)\b",
-    r"(?i) ('t)(was)\b")]
+    r"(?i) ('t)(was)\b"))
 
 
 def word_tokenize(text):
