@@ -243,7 +243,8 @@ def test_google_matches_google_on_english(google, tmp_path, do_lower_case,
   our_tokenizer = tokenization.FullTokenizer(EN_VOCAB, do_lower_case)
   theirs, ours, their_features, our_features = \
       _compare_reading_and_features(
-          google, path, their_tokenizer, our_tokenizer, [(20, 5, 6), (24, 6, 8)],
+          google, path, their_tokenizer, our_tokenizer,
+          [(20, 5, 6), (24, 6, 8)],
           min_windows=2, version_2_with_negative=version_2)
   for seed in range(3):
     results = _random_results(our_features, seed)
@@ -385,6 +386,19 @@ def test_bad_files_are_input_errors(tmp_path):
       {"context": "abc", "qas": [{"id": "k9", "answers": []}]}]}]})
   message = _error(path, False)
   assert "k9" in message and "\"question\"" in message
+  path = _write(tmp_path, "nopara.json", {"data": [{"title": "Tokyo"}]})
+  message = _error(path, False)
+  assert "article \"Tokyo\"" in message and "\"paragraphs\"" in message
+
+
+def test_errors_name_the_line_of_the_question_id(tmp_path):
+  # The id also occurs in the context, lines before the question.
+  paragraphs = _one("see 7 here, abc def", "def", 3, 7)
+  path = _squad_file(tmp_path, "line.json", paragraphs)
+  with open(path, encoding="utf-8") as f:
+    id_line = [n for n, line in enumerate(f, 1) if '"id": 7' in line]
+  message = _error(path, True)
+  assert "line %d: question 7:" % id_line[0] in message
 
 
 def test_empty_context_names_the_question(tmp_path):

@@ -85,6 +85,7 @@ import collections
 import json
 import logging
 import math
+import re
 import types
 
 import tokenization
@@ -158,24 +159,33 @@ def check_style(style):
 # ------------------------------------------------------------ the file ---
 
 class _Source(object):
-  """The text of a SQuAD file, to name the line of a question id."""
+  """The text of a SQuAD file, to name the line of an id in errors."""
 
   def __init__(self, path, text):
     self.path = path
     self.text = text
 
-  def line_of(self, qas_id):
-    """1-based line holding `"id": <qas_id>` (or its first mention), or None."""
-    needle = json.dumps(qas_id, ensure_ascii=False)
-    at = self.text.find(needle)
-    if at < 0:
-      at = self.text.find(json.dumps(qas_id))
-    return self.text.count("\n", 0, at) + 1 if at >= 0 else None
+  def line_of(self, key, value):
+    """1-based line of the first `"key": value` in the file, or None."""
+    if key is None:
+      return None
+    for needle in (json.dumps(value, ensure_ascii=False), json.dumps(value)):
+      found = re.search(r'"%s"\s*:\s*%s' % (key, re.escape(needle)),
+                        self.text)
+      if found:
+        return self.text.count("\n", 0, found.start()) + 1
+    return None
 
-  def error(self, qas_id, problem, fix):
-    return InputError(self.path, self.line_of(qas_id),
-                      "question %s: %s" % (json.dumps(qas_id, ensure_ascii=False),
-                                           problem), fix)
+  def error(self, where, problem, fix):
+    """where: (label, key, value), e.g. ("question", "id", "q1")."""
+    label, key, value = where
+    return InputError(self.path, self.line_of(key, value),
+                      "%s %s: %s" % (label, json.dumps(
+                          value, ensure_ascii=False), problem), fix)
+
+
+def _question(qas_id):
+  return ("question", "id", qas_id)
 
 
 def _load(path):
@@ -195,17 +205,17 @@ def _load(path):
   return data["data"], _Source(path, text)
 
 
-def _field(source, obj, key, where_id, types=None):
-  """obj[key], or an InputError naming where_id and the key."""
+def _field(source, obj, key, where, types=None):
+  """obj[key], or an InputError naming `where` (see _Source.error)."""
   if not isinstance(obj, dict) or key not in obj:
-    raise source.error(where_id, "no \"%s\"" % key,
+    raise source.error(where, "no \"%s\"" % key,
                        "Each article has \"paragraphs\", each paragraph "
                        "\"context\" and \"qas\", each question \"id\", "
                        "\"question\" and (for training) \"answers\" with "
                        "\"text\" and \"answer_start\"")
   value = obj[key]
   if types is not None and not isinstance(value, types):
-    raise source.error(where_id, "\"%s\" is %s" % (key, type(value).__name__),
+    raise source.error(where, "\"%s\" is %s" % (key, type(value).__name__),
                        "Give \"%s\" as %s" % (key, " or ".join(
                            t.__name__ for t in (types if isinstance(
                                types, tuple) else (types,)))))
@@ -288,28 +298,29 @@ def hfl_words(context, do_lower_case=False):
 def _google_answer(source, qa, qas_id, context, char_to_word_offset,
                    version_2_with_negative):
   """-> (is_impossible, orig_answer_text, answer_offset) for training."""
+  where = _question(qas_id)
   is_impossible = False
   if version_2_with_negative:
-    is_impossible = _field(source, qa, "is_impossible", qas_id, (bool, int))
+    is_impossible = _field(source, qa, "is_impossible", where, (bool, int))
   if is_impossible:
     return True, "", None
-  answers = _field(source, qa, "answers", qas_id, list)
+  answers = _field(source, qa, "answers", where, list)
   if len(answers) != 1:
-    raise source.error(qas_id, "%d answers" % len(answers),
+    raise source.error(where, "%d answers" % len(answers),
                        "For training, each question should have exactly 1 "
                        "answer")
-  text = _field(source, answers[0], "text", qas_id, str)
-  offset = _field(source, answers[0], "answer_start", qas_id, int)
+  text = _field(source, answers[0], "text", where, str)
+  offset = _field(source, answers[0], "answer_start", where, int)
   if not text:
-    raise source.error(qas_id, "empty answer text",
+    raise source.error(where, "empty answer text",
                        "Give the answer's text (or mark the question "
                        "\"is_impossible\" with --version_2_with_negative)")
   if offset < 0 or offset + len(text) > len(context):
-    raise source.error(qas_id, "answer_start %d is out of its context "
+    raise source.error(where, "answer_start %d is out of its context "
                        "(%d characters)" % (offset, len(context)),
                        "Give the answer's character offset in the context")
   if context[offset:offset + len(text)] != text:
-    raise source.error(qas_id, "answer_start %d: the context reads %s there, "
+    raise source.error(where, "answer_start %d: the context reads %s there, "
                        "not the answer %s" % (
                            offset, json.dumps(context[offset:offset + len(
                                text)], ensure_ascii=False),
@@ -322,13 +333,14 @@ def _hfl_answer(source, qa, qas_id, context, char_to_word_offset,
                 version_2_with_negative):
   """HFL: the first answer, placed at the first occurrence of its text."""
   del char_to_word_offset, version_2_with_negative
-  answers = _field(source, qa, "answers", qas_id, list)
+  where = _question(qas_id)
+  answers = _field(source, qa, "answers", where, list)
   if not answers:
-    raise source.error(qas_id, "no answer", "For training, each question "
+    raise source.error(where, "no answer", "For training, each question "
                        "needs an answer")
-  text = _field(source, answers[0], "text", qas_id, str)
+  text = _field(source, answers[0], "text", where, str)
   if not text:
-    raise source.error(qas_id, "empty answer text", "Give the answer's text")
+    raise source.error(where, "empty answer text", "Give the answer's text")
   return False, text, context.find(text)
 
 
@@ -358,29 +370,33 @@ def read_squad_examples(path, is_training, version_2_with_negative=False,
   data, source = _load(path)
   examples = []
   skipped = []
-  for entry in data:
-    paragraphs = _field(source, entry, "paragraphs", entry.get("id", "?")
-                        if isinstance(entry, dict) else "?", list)
+  for article_number, entry in enumerate(data, 1):
+    title = entry.get("title") if isinstance(entry, dict) else None
+    paragraphs = _field(source, entry, "paragraphs", (
+        "article", "title", title) if title else (
+            "article", None, article_number), list)
     for paragraph in paragraphs:
-      pid = paragraph.get("id", "?") if isinstance(paragraph, dict) else "?"
-      qas = _field(source, paragraph, "qas", pid, list)
-      first_id = (qas[0].get("id", pid) if qas and isinstance(qas[0], dict)
-                  else pid)
-      context = _field(source, paragraph, "context", first_id, str)
+      pid = paragraph.get("id") if isinstance(paragraph, dict) else None
+      qas = _field(source, paragraph, "qas", ("paragraph", "id", pid), list)
+      where = (_question(qas[0]["id"])
+               if qas and isinstance(qas[0], dict) and "id" in qas[0]
+               else ("paragraph", "id", pid))
+      context = _field(source, paragraph, "context", where, str)
       read = rules.words(context, do_lower_case)
       if read is None:
-        raise source.error(first_id, "its context cannot be read as HFL's "
+        raise source.error(where, "its context cannot be read as HFL's "
                            "baseline reads it (a line or paragraph "
                            "separator or other character that splits "
                            "words without being whitespace)",
                            "Replace such characters by spaces")
       doc_tokens, char_to_word_offset = read
       if not doc_tokens:
-        raise source.error(first_id, "empty context", "Give the paragraph's "
+        raise source.error(where, "empty context", "Give the paragraph's "
                            "text in \"context\" or drop the paragraph")
       for qa in qas:
-        qas_id = _field(source, qa, "id", pid)
-        question_text = _field(source, qa, "question", qas_id, str)
+        qas_id = _field(source, qa, "id", ("paragraph", "id", pid))
+        question_text = _field(source, qa, "question", _question(qas_id),
+                               str)
         start_position = end_position = orig_answer_text = None
         is_impossible = False
         if is_training:
