@@ -28,6 +28,7 @@ import tensorflow.compat.v1 as tf
 
 from modeling import base
 from modeling import checkpoint as checkpoint_lib
+from modeling import config as config_lib
 from modeling import layers
 
 GOOGLE = "google"
@@ -134,6 +135,11 @@ class AlbertModel(base.EncoderModel):
     layout = layout or detect_albert_layout(config)
     _check_ln_type(config)
     _check_structure(config)
+    if layers.has_layer_sizes(config):
+      raise config_lib.ConfigError(
+          "ALBERT shares its layers' weights, so it cannot have per-layer "
+          "sizes (%s, %s): drop them from the config" % (
+              layers.LAYER_HEADS_KEY, layers.LAYER_INTERMEDIATE_KEY))
     (input_ids, input_mask, token_type_ids, batch_size,
      seq_length) = base.default_inputs(input_ids, input_mask, token_type_ids)
     embedding_size = config.embedding_size or config.hidden_size

@@ -64,7 +64,7 @@ def bert_encoder(config, embedding_output, input_mask, batch_size,
     with tf.variable_scope("layer_%d" % layer_idx):
       return layers.transformer_layer(
           layer_input, attention_bias, batch_size, seq_length, config,
-          layers.BERT_LAYER_NAMES, attention)
+          layers.BERT_LAYER_NAMES, attention, layer_idx)
 
   with tf.variable_scope("encoder"):
     return base.stack_layers(layer_fn, embedding_output, input_mask,

@@ -114,6 +114,7 @@ class BertConfig(object):
       layers.get_activation(config.hidden_act)
     except ValueError as e:
       raise ConfigError("hidden_act: %s" % e)
+    _check_layer_sizes(config)
     return config
 
   @classmethod
@@ -216,6 +217,29 @@ class AlbertConfig(BertConfig):
         inner_group_num=inner_group_num)
     self.down_scale_factor = down_scale_factor
     self.net_structure_type = net_structure_type
+
+
+def _check_layer_sizes(config):
+  """The optional per-layer sizes of a pruned model (see
+  `layers.layer_sizes`): one int >= 0 per layer, at most the uniform size.
+
+  Raises:
+    ConfigError: a list of another length, or a value that is not such
+      an int.
+  """
+  for key, most in ((layers.LAYER_HEADS_KEY, config.num_attention_heads),
+                    (layers.LAYER_INTERMEDIATE_KEY,
+                     config.intermediate_size)):
+    sizes = getattr(config, key, None)
+    if sizes is None:
+      continue
+    if not isinstance(sizes, list) or len(sizes) != (
+        config.num_hidden_layers) or not all(
+            isinstance(n, int) and not isinstance(n, bool) and 0 <= n <= most
+            for n in sizes):
+      raise ConfigError(
+          "%s must list one whole number from 0 to %d per layer (%d "
+          "layers), not %r" % (key, most, config.num_hidden_layers, sizes))
 
 
 def _from_hf_distilbert(hf):

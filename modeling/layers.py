@@ -533,7 +533,7 @@ def multi_head_attention(from_tensor, attention_bias, batch_size, seq_length,
                          num_attention_heads, size_per_head,
                          attention_probs_dropout_prob=0.0,
                          initializer_range=0.02,
-                         attention=DOT_PRODUCT_ATTENTION):
+                         attention=DOT_PRODUCT_ATTENTION, head_mask=None):
   """Self-attention, variables `query`, `key`, `value` in the current scope.
 
   Args:
@@ -546,6 +546,8 @@ def multi_head_attention(from_tensor, attention_bias, batch_size, seq_length,
     attention_probs_dropout_prob: dropout on the attention probabilities.
     initializer_range: kernel initializer stddev.
     attention: an `Attention`: how scores and context are computed.
+    head_mask: optional float Tensor [N] multiplying each head's context
+      (importance scores; see `importance_masks`).
 
   Returns:
     float Tensor [batch_size * seq_length, N * D] (heads concatenated).
@@ -571,6 +573,8 @@ def multi_head_attention(from_tensor, attention_bias, batch_size, seq_length,
   probs = dropout(tf.nn.softmax(scores), attention_probs_dropout_prob)
 
   context = attention.context(probs, value)         # [B, N, S, D]
+  if head_mask is not None:
+    context *= head_mask[tf.newaxis, :, tf.newaxis, tf.newaxis]
   context = tf.transpose(context, [0, 2, 1, 3])      # [B, S, N, D]
   return tf.reshape(context, [-1, width])            # [B*S, N*D]
 
@@ -617,18 +621,85 @@ def _scoped(path, fn, *args, **kwargs):
 def _attention_block(layer_input, attention_bias, batch_size, seq_length,
                      num_attention_heads, size_per_head,
                      attention_probs_dropout_prob, initializer_range,
-                     attention, name):
+                     attention, head_mask, name):
   """multi_head_attention inside the scope `name` (for `_scoped`)."""
   with tf.variable_scope(name):
     return multi_head_attention(
         layer_input, attention_bias, batch_size, seq_length,
         num_attention_heads, size_per_head, attention_probs_dropout_prob,
-        initializer_range, attention)
+        initializer_range, attention, head_mask)
+
+
+# Per-layer sizes of a structurally pruned model: optional config keys, each
+# a list of one int per layer. Absent, every layer has num_attention_heads
+# heads and intermediate_size neurons.
+LAYER_HEADS_KEY = "layer_num_attention_heads"
+LAYER_INTERMEDIATE_KEY = "layer_intermediate_sizes"
+
+
+def layer_sizes(config, layer_index=None):
+  """(attention heads, intermediate width) of one layer.
+
+  `layer_index` None (a family whose layers share weights) is the
+  uniform num_attention_heads / intermediate_size. A head is always
+  hidden_size // num_attention_heads wide.
+  """
+  heads = config.num_attention_heads
+  width = config.intermediate_size
+  if layer_index is not None:
+    heads = (getattr(config, LAYER_HEADS_KEY, None) or
+             [heads] * (layer_index + 1))[layer_index]
+    width = (getattr(config, LAYER_INTERMEDIATE_KEY, None) or
+             [width] * (layer_index + 1))[layer_index]
+  return heads, width
+
+
+def has_layer_sizes(config):
+  """Whether the config gives per-layer sizes (a pruned model)."""
+  return bool(getattr(config, LAYER_HEADS_KEY, None) or
+              getattr(config, LAYER_INTERMEDIATE_KEY, None))
+
+
+# Graph collections of importance masks: each built transformer layer's
+# head mask [heads] and feed-forward mask [intermediate], in layer order,
+# once `importance_masks()` switched them on for the graph.
+HEAD_MASKS = "head_importance_masks"
+FFN_MASKS = "ffn_importance_masks"
+_MASKS_WANTED = "importance_masks_wanted"
+
+
+def importance_masks():
+  """Makes every transformer layer built later in the default graph
+  multiply each head's context and each feed-forward neuron's activation
+  by a mask (a `tf.placeholder_with_default` of ones, in the collections
+  HEAD_MASKS and FFN_MASKS): d loss / d mask is Michel et al. (2019)'s
+  importance, and feeding zeros removes a head or neuron. Graphs built
+  without this call hold no mask."""
+  if not tf.get_collection(_MASKS_WANTED):
+    tf.add_to_collection(_MASKS_WANTED, True)
+
+
+def _importance_mask(size, collection, name):
+  """A mask of ones [size] in `collection`, or None if none was asked for."""
+  if not tf.get_collection(_MASKS_WANTED):
+    return None
+  mask = tf.placeholder_with_default(tf.ones([size]), [size], name=name)
+  tf.add_to_collection(collection, mask)
+  return mask
+
+
+def _bias_only(input_tensor, name):
+  """What a dense layer with no input left (every head or neuron pruned)
+  gives: its bias `name/bias` on every row of input_tensor's shape."""
+  with tf.variable_scope(name):
+    bias = tf.get_variable("bias", [input_tensor.shape[-1]],
+                           initializer=tf.zeros_initializer())
+  return tf.zeros_like(input_tensor) + bias
 
 
 def transformer_layer(layer_input, attention_bias, batch_size, seq_length,
                       config, names=BERT_LAYER_NAMES,
-                      attention=DOT_PRODUCT_ATTENTION):
+                      attention=DOT_PRODUCT_ATTENTION, layer_index=None):
   """One post-LN Transformer layer (attention + feed-forward).
 
   Args:
@@ -636,15 +707,20 @@ def transformer_layer(layer_input, attention_bias, batch_size, seq_length,
     attention_bias: float Tensor [batch_size, 1, 1, seq_length].
     batch_size, seq_length: ints or scalar tensors.
     config: `BertConfig` (hidden_size, heads, intermediate_size, hidden_act,
-      dropouts, initializer_range, layer_norm_eps).
+      dropouts, initializer_range, layer_norm_eps; per-layer sizes, see
+      `layer_sizes`).
     names: a `LayerNames`, the variable layout of this family.
     attention: an `Attention`, the family's scores and context.
+    layer_index: which layer this is, for per-layer sizes (None: the
+      uniform sizes). A layer of 0 heads (0 neurons) has only the bias of
+      its attention output (feed-forward output), no kernel.
 
   Returns:
     float Tensor [batch_size * seq_length, hidden_size].
   """
   hidden_size = config.hidden_size
-  heads = config.num_attention_heads
+  size_per_head = hidden_size // config.num_attention_heads
+  heads, intermediate_size = layer_sizes(config, layer_index)
   # Dropout is on whenever the config has it: models pass a config with
   # dropout zeroed when not training (base.inference_config).
   hidden_dropout = config.hidden_dropout_prob
@@ -653,19 +729,29 @@ def transformer_layer(layer_input, attention_bias, batch_size, seq_length,
   init = create_initializer(config.initializer_range)
   act = get_activation(config.hidden_act)
 
-  attention = _scoped(names.attention, _attention_block, layer_input,
-                      attention_bias, batch_size, seq_length, heads,
-                      hidden_size // heads, attention_dropout,
-                      config.initializer_range, attention)
-  attention = _scoped(names.attention_output, dense, attention, hidden_size,
-                      init)
+  if heads:
+    head_mask = _importance_mask(heads, HEAD_MASKS, "head_mask")
+    attention = _scoped(names.attention, _attention_block, layer_input,
+                        attention_bias, batch_size, seq_length, heads,
+                        size_per_head, attention_dropout,
+                        config.initializer_range, attention, head_mask)
+    attention = _scoped(names.attention_output, dense, attention,
+                        hidden_size, init)
+  else:
+    attention = _scoped(names.attention_output, _bias_only, layer_input)
   attention = dropout(attention, hidden_dropout)
   attention = _scoped(names.attention_norm, layer_norm,
                       attention + layer_input, eps)
 
-  intermediate = _scoped(names.intermediate, dense, attention,
-                         config.intermediate_size, init, activation=act)
-  output = _scoped(names.output, dense, intermediate, hidden_size, init)
+  if intermediate_size:
+    intermediate = _scoped(names.intermediate, dense, attention,
+                           intermediate_size, init, activation=act)
+    ffn_mask = _importance_mask(intermediate_size, FFN_MASKS, "ffn_mask")
+    if ffn_mask is not None:
+      intermediate *= ffn_mask
+    output = _scoped(names.output, dense, intermediate, hidden_size, init)
+  else:
+    output = _scoped(names.output, _bias_only, attention)
   output = dropout(output, hidden_dropout)
   return _scoped(names.output_norm, layer_norm, output + attention, eps)
 
