@@ -128,6 +128,11 @@ _TRAINING_HEADS = ("cls/", "generator/", "generator_predictions/",
 _DISTILLATION_HEAD = re.compile(r"(^|/)fit_denses?(/|_|$)")
 
 
+def is_optimizer_state(name):
+  """True for an optimizer slot (adam_m, Adam_1, ...) or global_step."""
+  return bool(_SLOT_PATTERN.search(name)) or name == "global_step"
+
+
 def is_training_head(name):
   """True for a pre-training / distillation head variable (never restored
   into a fine-tuning graph: reported as not used)."""
@@ -175,7 +180,7 @@ def restore_report(tvars, init_checkpoint):
   for name in ckpt:
     if name in graph:
       continue
-    if _SLOT_PATTERN.search(name) or name == "global_step":
+    if is_optimizer_state(name):
       slots.append(name)
     elif is_training_head(name):
       heads.append(name)

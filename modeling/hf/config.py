@@ -14,6 +14,7 @@ import os
 import types
 
 from modeling import families
+from modeling.hf import names as hf_names
 from modeling.hf.errors import ConversionError
 
 MODEL_TYPES = families.MODEL_TYPES
@@ -86,8 +87,9 @@ _DISTILBERT_KEYS = types.MappingProxyType(collections.OrderedDict([
     ("initializer_range", ("initializer_range", 0.02)),
 ]))
 # Architecture class-name prefix -> model_type (longest first).
-_ARCHITECTURE_PREFIXES = (("DistilBert", "distilbert"), ("Albert", "albert"),
-                          ("Electra", "electra"), ("Bert", "bert"))
+_ARCHITECTURE_PREFIXES = tuple(
+    (prefix, model_type)
+    for model_type, prefix in hf_names.FAMILY_CLASS_PREFIXES.items())
 
 
 def read_do_lower_case(hf_dir):
@@ -309,3 +311,87 @@ def config_from_hf(hf_config_dict, model_type, source="config.json"):
         "heads %d" % (source, config["hidden_size"],
                       config["num_attention_heads"]))
   return config
+
+
+# --------------------------------------------------- ours -> Hugging Face ---
+
+# Our activation -> Hugging Face's: the first HF name of HF_ACTIVATIONS that
+# maps to it ("gelu_exact" -> "gelu", "gelu" (tanh) -> "gelu_new").
+_OUR_ACTIVATIONS = types.MappingProxyType(collections.OrderedDict(
+    (ours, theirs) for theirs, ours in reversed(HF_ACTIVATIONS.items())))
+
+# The keys of each family's Hugging Face config (ours -> theirs), from the
+# tables config_from_hf reads with.
+_HF_KEYS = types.MappingProxyType({
+    "bert": tuple((key, key) for key in _BERT_DEFAULTS),
+    "albert": tuple((key, key) for key in list(_ALBERT_DEFAULTS) +
+                    list(_ALBERT_GOOGLE_EXTRAS)),
+    "electra": tuple((key, key) for key in _ELECTRA_DEFAULTS),
+    "distilbert": tuple((ours, theirs)
+                        for ours, (theirs, _) in _DISTILBERT_KEYS.items()) +
+                  (("sinusoidal_pos_embds", "sinusoidal_pos_embds"),),
+})
+
+
+def hf_activation(ours, source="config"):
+  """Our activation name -> Hugging Face's ("gelu" -> "gelu_new").
+
+  Raises:
+    ConversionError: an activation Hugging Face does not have.
+  """
+  if ours in _OUR_ACTIVATIONS:
+    return _OUR_ACTIVATIONS[ours]
+  if ours in HF_ACTIVATIONS:  # an alias of ours that is also HF's name
+    return _OUR_ACTIVATIONS[HF_ACTIVATIONS[ours]]
+  raise ConversionError("%s: activation %r has no Hugging Face name; known: "
+                        "%s" % (source, ours, ", ".join(_OUR_ACTIVATIONS)))
+
+
+def config_to_hf(config, model_type, architecture, labels=None,
+                 problem_type=None, source="config"):
+  """Our config dict -> a Hugging Face config.json dict (the inverse of
+  config_from_hf).
+
+  Args:
+    config: our config as a dict (BertConfig.to_dict()); hidden_act as the
+      model computes it (ELECTRA's "gelu" already made "gelu_exact").
+    model_type: "bert", "albert", "distilbert" or "electra".
+    architecture: the class name, e.g. "BertForSequenceClassification".
+    labels: the label names of a classification head (id = position), or
+      None.
+    problem_type: "single_label_classification",
+      "multi_label_classification" or "regression" (num_labels 1), or None.
+
+  Returns:
+    OrderedDict: architectures, model_type, the family's keys (HF names),
+    pad_token_id, id2label / label2id / problem_type for a head.
+  """
+  hf = collections.OrderedDict([("architectures", [architecture]),
+                                ("model_type", model_type)])
+  for ours, theirs in _HF_KEYS[model_type]:
+    if ours in config:
+      hf[theirs] = config[ours]
+  act_key = "activation" if model_type == "distilbert" else "hidden_act"
+  hf[act_key] = hf_activation(config["hidden_act"], source)
+  if model_type != "distilbert":
+    hf["position_embedding_type"] = "absolute"
+  hf["pad_token_id"] = 0
+  if problem_type == "regression":
+    labels = ["LABEL_0"]
+  if labels is not None:
+    hf["id2label"] = collections.OrderedDict(
+        (str(i), str(label)) for i, label in enumerate(labels))
+    hf["label2id"] = collections.OrderedDict(
+        (str(label), i) for i, label in enumerate(labels))
+  if problem_type:
+    hf["problem_type"] = problem_type
+  hf["torch_dtype"] = "float32"
+  return hf
+
+
+def num_labels_of(hf_config):
+  """A Hugging Face config's number of labels (id2label, else num_labels,
+  else 2 as PretrainedConfig's default)."""
+  if isinstance(hf_config.get("id2label"), dict) and hf_config["id2label"]:
+    return len(hf_config["id2label"])
+  return int(hf_config.get("num_labels", 2))

@@ -66,9 +66,32 @@ def count_lines(path):
     return sum(1 for _ in f)
 
 
-def check_required(missing_tf1_names, model_type, config, source):
+def find_head(hf_json, model_type, config, state):
+  """The head of the HF folder that is converted with the encoder.
+
+  config.json's architectures names it ("BertForPreTraining" ->
+  cls/predictions/* and cls/seq_relationship/*, "BertForSequenceClassification"
+  -> output_weights / output_bias, "...ForTokenClassification" ->
+  tagger/output_*); it is converted when the weights hold all of its
+  tensors (else they are reported as not used).
+
+  Returns:
+    (head, the config with "num_labels" for a classification head).
+  """
+  config = collections.OrderedDict(config)
+  config["num_labels"] = hf_config.num_labels_of(hf_json)
+  for name in hf_json.get("architectures") or []:
+    head = hf_names.head_of_architecture(model_type, name)
+    if head and hf_names.head_is_complete(state, model_type, config, head):
+      return head, config
+  return hf_names.ENCODER, config
+
+
+def check_required(missing_tf1_names, model_type, config, source,
+                   head=hf_names.ENCODER):
   """Raises ConversionError naming the first required tensor not in `source`."""
-  required = hf_names.required_missing(missing_tf1_names, model_type, config)
+  required = hf_names.required_missing(missing_tf1_names, model_type, config,
+                                       head)
   if required:
     first = required[0]
     raise ConversionError(
@@ -173,8 +196,10 @@ def convert_hf_folder(hf_dir, output_dir, model_type=None):
   vocab_lib.check_vocab(vocab_path)
   state, filename = hf_weights.read_hf_weights(hf_dir)
   source = os.path.join(hf_dir, filename)
-  tf1_dict, unused, missing = hf_names.hf_to_tf1(state, model_type, config)
-  check_required(missing, model_type, config, source)
+  head, head_config = find_head(hf_json, model_type, config, state)
+  tf1_dict, unused, missing = hf_names.hf_to_tf1(state, model_type,
+                                                 head_config, head)
+  check_required(missing, model_type, head_config, source, head)
 
   make_output_dir(output_dir)
   checkpoint = write_tf1_checkpoint(

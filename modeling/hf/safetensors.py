@@ -1,10 +1,12 @@
-"""A small `.safetensors` reader over numpy (no torch, no `safetensors`).
+"""A small `.safetensors` reader and writer over numpy (no torch, no
+`safetensors`).
 
 Format: 8 bytes little-endian header length N, N bytes of JSON
 {name: {"dtype", "shape", "data_offsets": [begin, end]}, "__metadata__": ...},
 then the raw little-endian tensor bytes (offsets count from the end of the
 header). Floats come back as float32 (F16 and BF16 widened), integers keep
-their width.
+their width. `write_safetensors` writes the same layout (header padded with
+spaces to a multiple of 8, as the `safetensors` library does).
 """
 
 import collections
@@ -131,3 +133,47 @@ def read_safetensors(path):
                    key=lambda item: item[1].get("data_offsets", [0])[0])
   return collections.OrderedDict(
       (name, decode_tensor(data, info, name, path)) for name, info in ordered)
+
+
+# numpy dtype -> safetensors dtype, for writing (the stored form of _DTYPES).
+_WRITE_DTYPES = types.MappingProxyType(collections.OrderedDict(
+    (np.dtype(stored).str.lstrip("<|"), name)
+    for name, (stored, _) in _DTYPES.items() if name not in ("BF16",)))
+
+
+def write_safetensors(path, tensors, metadata=None):
+  """Writes numpy arrays as a `.safetensors` file.
+
+  Args:
+    path: the file to write.
+    tensors: dict name -> array (float32, float16, float64 or integer/bool);
+      written in this order.
+    metadata: dict str -> str for "__metadata__" (transformers wants
+      {"format": "pt"}), or None.
+
+  Raises:
+    ConversionError: a dtype safetensors has no name for.
+  """
+  header, blobs, offset = collections.OrderedDict(), [], 0
+  if metadata:
+    header["__metadata__"] = {str(k): str(v) for k, v in metadata.items()}
+  for name, value in tensors.items():
+    value = np.asarray(value)
+    key = value.dtype.str.lstrip("<|>=")
+    if key not in _WRITE_DTYPES:
+      raise ConversionError("%s: tensor %s has dtype %s, which safetensors "
+                            "writing here does not support" %
+                            (path, name, value.dtype))
+    data = np.ascontiguousarray(value, dtype=value.dtype.newbyteorder("<"))
+    data = data.tobytes()
+    header[name] = {"dtype": _WRITE_DTYPES[key], "shape": list(value.shape),
+                    "data_offsets": [offset, offset + len(data)]}
+    blobs.append(data)
+    offset += len(data)
+  text = json.dumps(header, separators=(",", ":")).encode("utf-8")
+  text += b" " * (-len(text) % 8)
+  with open(path, "wb") as f:
+    f.write(struct.pack("<Q", len(text)))
+    f.write(text)
+    for data in blobs:
+      f.write(data)
