@@ -28,7 +28,8 @@ FLAG_PACKAGE = os.path.join("bert_toolkit", "cli")
 SCRIPTS = ("run_classifier.py", "run_ner.py", "run_distill.py", "run_task.py",
            "run_pretraining.py", "create_pretraining_data.py",
            "extract_features.py", "export_savedmodel.py", "predict.py",
-           "serve.py", "convert_checkpoint.py", "prune_vocab.py")
+           "serve.py", "convert_checkpoint.py", "prune_vocab.py",
+           "prune_model.py")
 TRAINING_MODULES = ("bert_toolkit.engine.runner", "bert_toolkit.engine.training",
                     "bert_toolkit.engine.optimization")
 
