@@ -1,4 +1,5 @@
-"""convert_checkpoint.py: Hugging Face BERT / ALBERT / DistilBERT -> TF1.
+"""convert_checkpoint.py: Hugging Face BERT / ALBERT / DistilBERT / ELECTRA
+-> TF1, and back (--to=hf).
 
 The BERT and ALBERT HF folders are made from the Google reference checkpoints
 with hand-written HF names (tests/hf_fixtures.py), so a converted checkpoint
@@ -598,3 +599,227 @@ def test_do_lower_case_comes_from_tokenizer_config(tmp_path):
   with pytest.raises(ConversionError) as err:
     hf_convert.convert_hf_folder(hf_dir, str(tmp_path / "again"))
   assert "tokenizer_config.json: do_lower_case is 'no'" in str(err.value)
+
+
+# ------------------------------------------------ TF1 -> Hugging Face ---
+
+from bert_toolkit.errors import InputError  # pylint: disable=g-import-not-at-top,wrong-import-position
+from bert_toolkit.tasks import hf_heads  # pylint: disable=g-import-not-at-top,wrong-import-position
+from modeling.hf import export as hf_export  # pylint: disable=g-import-not-at-top,wrong-import-position
+
+# The TF1 reference folders (Google layouts) and the HF-layout ones.
+TF1_REFERENCES = {"bert": "bert_zh_tiny", "albert": "albert_zh_tiny",
+                  "electra": "electra_zh_tiny"}
+HF_REFERENCES = ("distilbert_en_tiny", "electra_en_tiny_hf")
+
+
+def _tf1_source(tmp_path, model_type):
+  """A TF1 checkpoint folder of each family: the Google reference, or the
+  DistilBERT reference converted from Hugging Face."""
+  if model_type in TF1_REFERENCES:
+    return os.path.join(REFERENCE_DIR, TF1_REFERENCES[model_type])
+  folder = str(tmp_path / "distilbert_tf1")
+  if not os.path.isdir(folder):
+    hf_convert.convert_hf_folder(hf_fixtures.DISTILBERT_DIR, folder)
+  return folder
+
+
+def _to_hf(model_dir, out, **kwargs):
+  """convert_checkpoint.py --to=hf in process: (ExportResult, out)."""
+  result = hf_export.export_hf(hf_heads.export_source(model_dir, **kwargs))
+  os.makedirs(out, exist_ok=True)
+  hf_export.write_files(result, out)
+  return result, out
+
+
+def _model_variables(prefix):
+  """A checkpoint's variables without optimizer slots and global_step."""
+  return {name: value for name, value in _checkpoint(prefix).items()
+          if not modeling.checkpoint.is_optimizer_state(name)}
+
+
+def _assert_round_trip(original, result, back):
+  """TF1 -> HF -> TF1: the exported variables come back, same names, equal
+  tensors, and nothing else."""
+  again = _checkpoint(back.checkpoint)
+  assert sorted(again) == sorted(result.exported)
+  for name in result.exported:
+    np.testing.assert_array_equal(again[name], original[name], err_msg=name)
+
+
+@pytest.mark.parametrize("model_type", ["bert", "albert", "distilbert",
+                                        "electra"])
+def test_to_hf_round_trip_of_each_family(tmp_path, model_type):
+  folder = _tf1_source(tmp_path, model_type)
+  result, hf_dir = _to_hf(folder, str(tmp_path / "hf"))
+  back = hf_convert.convert_hf_folder(hf_dir, str(tmp_path / "back"))
+  original = _model_variables(modeling.checkpoint.resolve_checkpoint(folder))
+  _assert_round_trip(original, result, back)
+  # Everything of the model is exported but a generator (ELECTRA's is
+  # another HF model) and a head that is incomplete in the fixture.
+  left = {name.split("/")[0] for name in result.not_exported}
+  assert left <= {"generator", "generator_predictions",
+                  "discriminator_predictions"}
+  hf_json = _read_json(os.path.join(hf_dir, "config.json"))
+  assert hf_json["architectures"] == [{
+      "bert": "BertForPreTraining", "albert": "AlbertForPreTraining",
+      "distilbert": "DistilBertModel", "electra": "ElectraModel"}[
+          model_type]]
+  assert hf_json["model_type"] == model_type
+  tokenizer = _read_json(os.path.join(hf_dir, "tokenizer_config.json"))
+  assert tokenizer["do_lower_case"] is True
+  assert tokenizer["cls_token"] == "[CLS]"
+  # HF -> TF1 reads back the same config.
+  ours = back.config
+  for key in ("vocab_size", "hidden_size", "num_hidden_layers",
+              "intermediate_size", "max_position_embeddings"):
+    assert ours[key] == original_config(folder)[key], key
+
+
+def original_config(folder):
+  return modeling.find_pretrained(init_checkpoint=folder).config.to_dict()
+
+
+@pytest.mark.parametrize("name", HF_REFERENCES)
+def test_hf_to_tf1_to_hf_gives_the_same_safetensors(tmp_path, name):
+  source = os.path.join(REFERENCE_DIR, name)
+  hf_convert.convert_hf_folder(source, str(tmp_path / "tf1"))
+  result, hf_dir = _to_hf(str(tmp_path / "tf1"), str(tmp_path / "hf"))
+  theirs = hf_fixtures.load_safetensors(os.path.join(source,
+                                                     "model.safetensors"))
+  ours = hf_fixtures.load_safetensors(os.path.join(hf_dir,
+                                                   "model.safetensors"))
+  assert sorted(ours) == sorted(theirs)
+  for key in theirs:
+    np.testing.assert_array_equal(ours[key], theirs[key], err_msg=key)
+  theirs_json = _read_json(os.path.join(source, "config.json"))
+  ours_json = _read_json(os.path.join(hf_dir, "config.json"))
+  assert ours_json["architectures"] == theirs_json["architectures"]
+  for key, value in ours_json.items():
+    if key in theirs_json and key != "torch_dtype":
+      assert theirs_json[key] == value, key
+  assert result.not_exported == []
+
+
+def test_hf_bert_with_heads_round_trips(tmp_path):
+  """A BertForPreTraining folder (written from the Google checkpoint) ->
+  TF1 (cls/* converted) -> HF: the same tensors."""
+  source = str(tmp_path / "tf1_hf")
+  first, _ = _to_hf(hf_fixtures.BERT_DIR, source)
+  back = hf_convert.convert_hf_folder(source, str(tmp_path / "tf1"))
+  assert "cls/seq_relationship/output_weights" in back.converted
+  assert back.unused == []
+  _, again = _to_hf(str(tmp_path / "tf1"), str(tmp_path / "hf"))
+  ours = hf_fixtures.load_safetensors(os.path.join(again,
+                                                   "model.safetensors"))
+  assert sorted(ours) == sorted(first.tensors)
+  for key, value in first.tensors.items():
+    np.testing.assert_array_equal(ours[key], value, err_msg=key)
+
+
+def _fake_run(tmp_path, model_type, kind, labels, head=None, name="run"):
+  """A run directory as training leaves it, written directly: the
+  family's encoder, a head of `kind` with random weights, global_step and
+  an optimizer slot, run_info.json."""
+  files = modeling.find_pretrained(
+      init_checkpoint=_tf1_source(tmp_path, model_type))
+  config = files.config
+  encoder = {spec.tf1_name for spec in hf_names.tensor_specs(model_type,
+                                                             config)}
+  values = {k: v for k, v in _checkpoint(files.checkpoint).items()
+            if k in encoder}
+  rng = np.random.RandomState(0)
+  n = 1 if kind == "regression" else len(labels)
+  scope = "tagger/" if kind == "ner" else ""
+  values[scope + "output_weights"] = rng.randn(
+      n, config.hidden_size).astype(np.float32)
+  values[scope + "output_bias"] = rng.randn(n).astype(np.float32)
+  values["global_step"] = np.int64(7)
+  values[scope + "output_bias/adam_m"] = np.zeros([n], np.float32)
+  folder = str(tmp_path / name)
+  os.makedirs(folder)
+  hf_convert.write_tf1_checkpoint(values, os.path.join(folder,
+                                                       "model.ckpt-7"))
+  run_info.write(folder, kind, model_type, config, files.vocab_file, True,
+                 32, labels, "tsv", head=head)
+  return folder
+
+
+@pytest.mark.parametrize("model_type,kind,head,architecture,problem_type", [
+    ("bert", "classifier", {}, "BertForSequenceClassification",
+     "single_label_classification"),
+    ("albert", "classifier", {"multi_label": True},
+     "AlbertForSequenceClassification", "multi_label_classification"),
+    ("bert", "regression", {}, "BertForSequenceClassification",
+     "regression"),
+    ("bert", "ner", {"crf": False}, "BertForTokenClassification", None),
+    ("albert", "ner", {"crf": False}, "AlbertForTokenClassification", None),
+    ("distilbert", "ner", {"crf": False}, "DistilBertForTokenClassification",
+     None),
+    ("electra", "ner", {"crf": False}, "ElectraForTokenClassification",
+     None),
+])
+def test_to_hf_fine_tuned_run_round_trip(tmp_path, model_type, kind, head,
+                                         architecture, problem_type):
+  labels = (["score"] if kind == "regression" else
+            ["O", "B-LOC", "I-LOC"] if kind == "ner" else ["neg", "pos"])
+  folder = _fake_run(tmp_path, model_type, kind, labels, head)
+  result, hf_dir = _to_hf(folder, str(tmp_path / "hf"))
+  assert result.not_exported == [] and result.skipped_state == 2
+  hf_json = _read_json(os.path.join(hf_dir, "config.json"))
+  assert hf_json["architectures"] == [architecture]
+  assert hf_json.get("problem_type") == problem_type
+  if kind == "regression":
+    assert hf_json["id2label"] == {"0": "LABEL_0"}
+  else:
+    assert hf_json["id2label"] == {str(i): l for i, l in enumerate(labels)}
+    assert hf_json["label2id"] == {l: i for i, l in enumerate(labels)}
+  assert _read_json(os.path.join(hf_dir, "tokenizer_config.json"))[
+      "model_max_length"] == 32
+  back = hf_convert.convert_hf_folder(hf_dir, str(tmp_path / "back"))
+  original = _model_variables(modeling.checkpoint.resolve_checkpoint(folder))
+  assert sorted(back.converted) == sorted(original)
+  _assert_round_trip(original, result, back)
+
+
+def test_to_hf_refuses_heads_without_a_hf_class(tmp_path):
+  crf = _fake_run(tmp_path, "bert", "ner", ["O", "B-X"], {"crf": True},
+                  name="crf")
+  with pytest.raises(InputError, match="CRF.*--encoder_only"):
+    _to_hf(crf, str(tmp_path / "hf"))
+  # --encoder_only publishes the encoder of the same run.
+  result, _ = _to_hf(crf, str(tmp_path / "hf"), encoder_only=True)
+  assert result.architecture == "BertModel"
+  assert sorted(result.not_exported) == ["tagger/output_bias",
+                                         "tagger/output_weights"]
+  electra = _fake_run(tmp_path, "electra", "classifier", ["a", "b"], {},
+                      name="electra")
+  with pytest.raises(ConversionError, match="--encoder_only"):
+    _to_hf(electra, str(tmp_path / "hf2"))
+
+
+def test_to_hf_config_that_does_not_fit_the_checkpoint(tmp_path):
+  folder = str(tmp_path / "bert")
+  shutil.copytree(hf_fixtures.BERT_DIR, folder)
+  path = os.path.join(folder, "bert_config.json")
+  config = _read_json(path)
+  config["intermediate_size"] = 96
+  with open(path, "w") as f:
+    json.dump(config, f)
+  with pytest.raises(ConversionError,
+                     match="intermediate/dense/kernel.*intermediate_size=96"):
+    _to_hf(folder, str(tmp_path / "hf"))
+
+
+def test_safetensors_writer_round_trips(tmp_path):
+  path = str(tmp_path / "x.safetensors")
+  tensors = {"a": np.arange(6, dtype=np.float32).reshape(2, 3),
+             "b": np.array([1, 2], np.int64), "c": np.float32(3.0),
+             "half": np.array([0.5], np.float16)}
+  hf_safetensors.write_safetensors(path, tensors, {"format": "pt"})
+  header, start = hf_safetensors.read_header(path)
+  assert start % 8 == 0
+  assert header["half"]["dtype"] == "F16"
+  back = hf_safetensors.read_safetensors(path)
+  for key, value in tensors.items():
+    np.testing.assert_array_equal(back[key], value)

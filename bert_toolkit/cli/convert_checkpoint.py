@@ -18,8 +18,6 @@ special_tokens_map.json. See docs/checkpoints.md.
 Both print what was converted, what was not used and what was missing.
 """
 
-import os
-
 from absl import flags
 
 from bert_toolkit.cli import command as cli
@@ -78,47 +76,9 @@ def check_direction(values):
               name, direction, values.to, _INPUT_FLAGS[values.to]))
 
 
-def hf_source(model_dir, model_type=None, encoder_only=False,
-              do_lower_case=None):
-  """What --to=hf exports from `model_dir` (a modeling.hf.export.
-  ExportSource): a run directory's run_info.json gives the model, the
-  head and the labels; a checkpoint folder gives its config and vocab
-  (modeling.find_pretrained) and the pre-training heads it holds."""
-  from bert_toolkit.runs import run_info  # pylint: disable=g-import-not-at-top
-  from bert_toolkit.tasks import hf_heads  # pylint: disable=g-import-not-at-top
-  from modeling import checkpoint as checkpoint_lib  # pylint: disable=g-import-not-at-top
-  from modeling.hf import export as hf_export  # pylint: disable=g-import-not-at-top
-
-  if os.path.isdir(model_dir) and run_info.exists(model_dir):
-    info = run_info.read(model_dir)
-    where = os.path.join(model_dir, run_info.RUN_INFO_FILE)
-    if model_type and model_type != info["model_type"]:
-      raise ConversionError("--model_type=%s but %s says %s: drop "
-                            "--model_type" % (model_type, where,
-                                              info["model_type"]))
-    head = (hf_heads.ENCODER if encoder_only
-            else hf_heads.hf_head(info, where))
-    return hf_export.ExportSource(
-        checkpoint=checkpoint_lib.resolve_checkpoint(model_dir),
-        model_type=info["model_type"], config=info["config"],
-        vocab_file=info["vocab_file"], do_lower_case=info["do_lower_case"],
-        max_seq_length=info["max_seq_length"], heads=head.heads,
-        labels=head.labels, problem_type=head.problem_type)
-  files = modeling.find_pretrained(init_checkpoint=model_dir,
-                                   model_type=model_type)
-  head = hf_heads.ENCODER if encoder_only else hf_heads.PRETRAINED
-  if do_lower_case is None:
-    do_lower_case = getattr(files.config, "do_lower_case", True)
-  return hf_export.ExportSource(
-      checkpoint=files.checkpoint, model_type=files.model_type,
-      config=files.config, vocab_file=files.vocab_file,
-      do_lower_case=do_lower_case,
-      max_seq_length=files.config.max_position_embeddings, heads=head.heads,
-      labels=head.labels, problem_type=head.problem_type)
-
-
 def to_hf():
   """--to=hf: TF1 model -> Hugging Face folder."""
+  from bert_toolkit.tasks import hf_heads  # pylint: disable=g-import-not-at-top
   from modeling.hf import export as hf_export  # pylint: disable=g-import-not-at-top
 
   from bert_toolkit.runs import atomic  # pylint: disable=g-import-not-at-top
@@ -128,7 +88,7 @@ def to_hf():
   outputs = [paths.output_folder("--output_dir", FLAGS.output_dir)]
   paths.check_writes(outputs, [paths.input_path(
       "--model_dir", paths.model_folder(FLAGS.model_dir))])
-  result = hf_export.export_hf(hf_source(
+  result = hf_export.export_hf(hf_heads.export_source(
       FLAGS.model_dir, FLAGS.model_type, FLAGS.encoder_only,
       FLAGS.do_lower_case))
   paths.prepare_outputs(outputs)

@@ -16,12 +16,23 @@
   pretraining                -> *ForPreTraining (MLM + NSP / SOP), else
                                *ForMaskedLM, as the checkpoint holds them
   other kinds                -> refused (--encoder_only)
+
+`export_source(model_dir, ...)` is what convert_checkpoint.py --to=hf
+exports: a run directory (run_info.json: model, head, labels, case,
+max_seq_length) or a checkpoint folder / prefix (its config and vocab, and
+the pre-training heads it holds).
 """
 
 import collections
+import os
 
+import modeling
 from bert_toolkit.errors import InputError
+from bert_toolkit.runs import run_info
+from modeling import checkpoint as checkpoint_lib
+from modeling.hf import export as hf_export
 from modeling.hf import names as hf_names
+from modeling.hf.errors import ConversionError
 
 # heads: the heads to try in order; labels: label names or None;
 # problem_type: Hugging Face's, or None.
@@ -92,3 +103,44 @@ def hf_head(info, where):
         where, None, "a %s run has no Hugging Face head here (heads: %s)" %
         (kind, ", ".join(sorted(_BY_KIND))), ENCODER_ONLY_FIX)
   return _BY_KIND[kind](info, where)
+
+
+def export_source(model_dir, model_type=None, encoder_only=False,
+                  do_lower_case=None):
+  """What convert_checkpoint.py --to=hf exports from `model_dir`.
+
+  Args:
+    model_dir: a run directory, or a checkpoint folder or prefix.
+    model_type: --model_type (must agree with the run's), or None.
+    encoder_only: leave the head out (*Model).
+    do_lower_case: for a checkpoint folder whose config does not say (a
+      run's run_info.json always does); None: true.
+
+  Returns:
+    A modeling.hf.export.ExportSource.
+  """
+  if os.path.isdir(model_dir) and run_info.exists(model_dir):
+    info = run_info.read(model_dir)
+    where = os.path.join(model_dir, run_info.RUN_INFO_FILE)
+    if model_type and model_type != info["model_type"]:
+      raise ConversionError("--model_type=%s but %s says %s: drop "
+                            "--model_type" % (model_type, where,
+                                              info["model_type"]))
+    head = ENCODER if encoder_only else hf_head(info, where)
+    return hf_export.ExportSource(
+        checkpoint=checkpoint_lib.resolve_checkpoint(model_dir),
+        model_type=info["model_type"], config=info["config"],
+        vocab_file=info["vocab_file"], do_lower_case=info["do_lower_case"],
+        max_seq_length=info["max_seq_length"], heads=head.heads,
+        labels=head.labels, problem_type=head.problem_type)
+  files = modeling.find_pretrained(init_checkpoint=model_dir,
+                                   model_type=model_type)
+  head = ENCODER if encoder_only else PRETRAINED
+  if do_lower_case is None:
+    do_lower_case = getattr(files.config, "do_lower_case", True)
+  return hf_export.ExportSource(
+      checkpoint=files.checkpoint, model_type=files.model_type,
+      config=files.config, vocab_file=files.vocab_file,
+      do_lower_case=do_lower_case,
+      max_seq_length=files.config.max_position_embeddings, heads=head.heads,
+      labels=head.labels, problem_type=head.problem_type)

@@ -245,12 +245,17 @@ def format_export_report(result, output_dir):
       str(result.tokenizer_config["do_lower_case"]).lower(),
       result.tokenizer_config["model_max_length"]))
   if result.skipped_state:
-    lines.append("  not exported: %d optimizer slots / global_step" %
-                 result.skipped_state)
+    lines.append("  not exported: %d training-state variables (optimizer "
+                 "slots, global_step)" % result.skipped_state)
   if result.not_exported:
     lines.append("Not exported (no place in %s) (%d):" % (
         result.architecture, len(result.not_exported)))
-    lines += ["  %s" % name for name in result.not_exported]
+    scopes = collections.Counter(name.split("/")[0]
+                                 for name in result.not_exported)
+    lines += ["  %s/* (%d)" % (scope, count) if count > 1 else
+              "  " + next(n for n in result.not_exported
+                          if n.split("/")[0] == scope)
+              for scope, count in scopes.items()]
   if result.missing_optional:
     lines.append("Not in the checkpoint (transformers initialises them "
                  "randomly) (%d):" % len(result.missing_optional))
