@@ -138,7 +138,7 @@ class AlbertModel(base.EncoderModel):
     if layers.has_layer_sizes(config):
       raise config_lib.ConfigError(
           "ALBERT shares its layers' weights, so it cannot have per-layer "
-          "sizes (%s, %s): drop them from the config" % (
+          "sizes (%s, %s) nor be pruned per layer" % (
               layers.LAYER_HEADS_KEY, layers.LAYER_INTERMEDIATE_KEY))
     (input_ids, input_mask, token_type_ids, batch_size,
      seq_length) = base.default_inputs(input_ids, input_mask, token_type_ids)

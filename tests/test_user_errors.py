@@ -580,6 +580,36 @@ def case_prune_vocab(tmp):
   ]
 
 
+def case_prune_model(tmp):
+  """prune_model.py: fractions in (0, 1], a whole run to read, an output
+  folder that is new or its own, a model with per-layer weights."""
+  data = _chnsenticorp(os.path.join(tmp, "data"))
+  run = _fake_teacher(os.path.join(tmp, "run"))
+  half = os.path.join(tmp, "half")
+  _fake_teacher(half)
+  os.remove(os.path.join(half, "bert_model.ckpt.data-00000-of-00001"))
+  mine = os.path.join(tmp, "mine")
+  os.makedirs(mine, exist_ok=True)
+  _write(os.path.join(mine, "notes.txt"), "x")
+  albert = _fake_teacher(os.path.join(tmp, "albert"))
+  info = json.load(open(os.path.join(albert, "run_info.json")))
+  info["model_type"] = "albert"
+  _write(os.path.join(albert, "run_info.json"), json.dumps(info))
+
+  def prune(*extra, model=run):
+    return ("prune_model.py", "--model_dir=" + model, "--data_dir=" + data,
+            "--output_dir=" + os.path.join(tmp, "out")) + tuple(extra)
+  return [
+      (prune("--keep_heads=0"), ["--keep_heads=0", "more than 0"]),
+      (prune("--keep_ffn=1.5"), ["--keep_ffn=1.5", "at most 1"]),
+      (prune(model=os.path.join(tmp, "no_such_run")),
+       ["no_such_run", "not a run directory"]),
+      (prune(model=half), ["copied incompletely"]),
+      (prune("--output_dir=" + mine), ["did not write", "new or empty"]),
+      (prune(model=albert), ["ALBERT shares its layers", "per layer"]),
+  ]
+
+
 def _squad_file(path, context="北京是中国的首都。", answer="北京", start=0,
                 qas_id="Q1", encoding="utf-8"):
   data = {"version": "v1", "data": [{"title": "t", "paragraphs": [
@@ -624,6 +654,36 @@ def case_squad(tmp):
   ]
 
 
+def case_to_hf(tmp):
+  """convert_checkpoint.py --to=hf: TF1 model -> Hugging Face folder."""
+  empty = os.path.join(tmp, "no_ckpt")
+  os.makedirs(empty, exist_ok=True)
+  shutil.copy(os.path.join(BERT_DIR, "bert_config.json"), empty)
+  shutil.copy(os.path.join(BERT_DIR, "vocab.txt"), empty)
+  wrong = _bert_copy(tmp, edit={"intermediate_size": 96})
+  crf = _trained_generic_run(os.path.join(tmp, "crf_run"), "ner",
+                             {"crf": True})
+  out = os.path.join(tmp, "hf_out")
+
+  def to_hf(model_dir, *extra, output_dir=out):
+    return ("convert_checkpoint.py", "--to=hf", "--model_dir=" + model_dir,
+            "--output_dir=" + output_dir) + tuple(extra)
+
+  return [
+      (to_hf(empty), ["no checkpoint found in folder", empty]),
+      (to_hf(wrong), ["intermediate/dense/kernel", "intermediate_size=96",
+                      "does not belong to this checkpoint"]),
+      (to_hf(BERT_DIR, output_dir=BERT_DIR), ["--output_dir", BERT_DIR]),
+      (to_hf(BERT_DIR, output_dir=os.path.join(BERT_DIR, "hf")),
+       ["--output_dir"]),
+      (("convert_checkpoint.py", "--to=pt", "--model_dir=" + BERT_DIR,
+        "--output_dir=" + out), ["--to", "tf1", "hf"]),
+      (to_hf(crf), ["run_info.json", "CRF", "--encoder_only"]),
+      (to_hf(BERT_DIR, "--hf_dir=" + BERT_DIR),
+       ["--hf_dir is the input of --to=tf1", "--model_dir"]),
+  ]
+
+
 CASES = [("settings", case_settings), ("data", case_data),
          ("models", case_models), ("inputs", case_inputs),
          ("paths", case_paths), ("reading", case_reading),
@@ -632,7 +692,8 @@ CASES = [("settings", case_settings), ("data", case_data),
          ("pretraining_chunks", case_pretraining_chunks),
          ("remembered_reading", case_remembered_reading),
          ("subsets", case_subsets), ("prune_vocab", case_prune_vocab),
-         ("squad", case_squad)]
+         ("prune_model", case_prune_model),
+         ("squad", case_squad), ("to_hf", case_to_hf)]
 
 
 def _all_cases():

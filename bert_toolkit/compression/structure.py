@@ -158,6 +158,17 @@ def training_records(source, data_dir, samples):
   return task, list(encoded.records())[:samples]
 
 
+def with_layer_sizes(config):
+  """A copy of the config that lists every layer's sizes (a family that
+  cannot have them, ALBERT, refuses to build it: ConfigError)."""
+  settings = config.to_dict()
+  sizes = [layers.layer_sizes(config, i)
+           for i in range(config.num_hidden_layers)]
+  settings[layers.LAYER_HEADS_KEY] = [heads for heads, _ in sizes]
+  settings[layers.LAYER_INTERMEDIATE_KEY] = [width for _, width in sizes]
+  return modeling.BertConfig.from_dict(settings)
+
+
 def importance(source, task, records, batch_size=32):
   """|d loss / d mask| summed over batches of records.
 
@@ -165,7 +176,7 @@ def importance(source, task, records, batch_size=32):
     (heads, neurons): lists with one float array per layer ([heads of the
     layer], [neurons of the layer]; empty for a layer without any).
   """
-  config = source.config
+  config = with_layer_sizes(source.config)
   graph = tf.Graph()
   with graph.as_default():
     layers.importance_masks()
@@ -264,10 +275,11 @@ def pruned_values(values, scope, config, kept_heads, kept_neurons):
     for name in _FFN_COLUMNS:
       _cut(values, prefix + name, neurons if len(neurons) else None, -1)
     _cut(values, prefix + _FFN_ROWS, neurons if len(neurons) else None, 0)
-  settings = config.to_dict()
-  settings[layers.LAYER_HEADS_KEY] = [len(h) for h in kept_heads]
-  settings[layers.LAYER_INTERMEDIATE_KEY] = [len(n) for n in kept_neurons]
-  return values, modeling.BertConfig.from_dict(settings)
+  config = with_layer_sizes(config)
+  setattr(config, layers.LAYER_HEADS_KEY, [len(h) for h in kept_heads])
+  setattr(config, layers.LAYER_INTERMEDIATE_KEY,
+          [len(n) for n in kept_neurons])
+  return values, config
 
 
 def read_values(prefix):
