@@ -823,3 +823,38 @@ def test_safetensors_writer_round_trips(tmp_path):
   back = hf_safetensors.read_safetensors(path)
   for key, value in tensors.items():
     np.testing.assert_array_equal(back[key], value)
+
+
+def test_to_hf_distilbert_pretraining_run_is_a_masked_lm(tmp_path):
+  """A DistilBERT run_pretraining.py output: cls/predictions/* ->
+  DistilBertForMaskedLM (vocab_transform, vocab_layer_norm,
+  vocab_projector.bias); its next-sentence head has no place there."""
+  files = modeling.find_pretrained(
+      init_checkpoint=_tf1_source(tmp_path, "distilbert"))
+  config = files.config
+  values = dict(_checkpoint(files.checkpoint))
+  rng = np.random.RandomState(1)
+  h, v = config.hidden_size, config.vocab_size
+  for name, shape in (("cls/predictions/transform/dense/kernel", [h, h]),
+                      ("cls/predictions/transform/dense/bias", [h]),
+                      ("cls/predictions/transform/LayerNorm/gamma", [h]),
+                      ("cls/predictions/transform/LayerNorm/beta", [h]),
+                      ("cls/predictions/output_bias", [v]),
+                      ("cls/seq_relationship/output_weights", [2, h]),
+                      ("cls/seq_relationship/output_bias", [2])):
+    values[name] = rng.randn(*shape).astype(np.float32)
+  folder = str(tmp_path / "pretrained")
+  os.makedirs(folder)
+  hf_convert.write_tf1_checkpoint(values, os.path.join(folder, "model.ckpt"))
+  run_info.write(folder, "pretraining", "distilbert", config,
+                 files.vocab_file, True, 32, [], "pretraining")
+  result, hf_dir = _to_hf(folder, str(tmp_path / "hf"))
+  assert result.architecture == "DistilBertForMaskedLM"
+  assert sorted(result.not_exported) == [
+      "cls/seq_relationship/output_bias", "cls/seq_relationship/output_weights"]
+  np.testing.assert_array_equal(
+      result.tensors["vocab_transform.weight"],
+      values["cls/predictions/transform/dense/kernel"].T)
+  assert "distilbert.transformer.layer.0.ffn.lin1.weight" in result.tensors
+  back = hf_convert.convert_hf_folder(hf_dir, str(tmp_path / "back"))
+  _assert_round_trip(values, result, back)
