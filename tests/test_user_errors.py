@@ -595,6 +595,11 @@ def case_prune_model(tmp):
   info = json.load(open(os.path.join(albert, "run_info.json")))
   info["model_type"] = "albert"
   _write(os.path.join(albert, "run_info.json"), json.dumps(info))
+  student = os.path.join(tmp, "pruned_student")
+  shutil.copytree(BERT_DIR, student)
+  config = dict(json.load(open(os.path.join(BERT_DIR, "bert_config.json"))),
+                layer_num_attention_heads=[2, 4])
+  _write(os.path.join(student, "bert_config.json"), json.dumps(config))
 
   def prune(*extra, model=run):
     return ("prune_model.py", "--model_dir=" + model, "--data_dir=" + data,
@@ -607,6 +612,13 @@ def case_prune_model(tmp):
       (prune(model=half), ["copied incompletely"]),
       (prune("--output_dir=" + mine), ["did not write", "new or empty"]),
       (prune(model=albert), ["ALBERT shares its layers", "per layer"]),
+      # A pruned student: the attention loss pairs layers head by head.
+      (("run_distill.py", "--teacher_dir=" + run, "--data_dir=" + data,
+        "--init_checkpoint=" + student,
+        "--output_dir=" + os.path.join(tmp, "student"), "--do_train",
+        "--attention_loss_weight=1"),
+       ["--attention_loss_weight", "student layer 0 has 2",
+        "teacher layer 0 has 4"]),
   ]
 
 

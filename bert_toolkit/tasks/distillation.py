@@ -402,13 +402,16 @@ class Distiller(task_lib.Task):
       self.layer_map = list(enumerate(self.student_layers))
     else:
       self.layer_map = uniform_layer_map(student, teacher)
-    if self.attention_loss_weight and (
-        config.num_attention_heads != self.teacher.config.num_attention_heads):
-      raise SettingsError(
-          "--attention_loss_weight needs as many attention heads in the "
-          "student (%d) as in the teacher (%d)" % (
-              config.num_attention_heads,
-              self.teacher.config.num_attention_heads))
+    for student_layer, teacher_layer in (
+        self.layer_map if self.attention_loss_weight else ()):
+      ours = layers.layer_sizes(config, student_layer)[0]
+      theirs = layers.layer_sizes(self.teacher.config, teacher_layer)[0]
+      if ours != theirs:
+        raise SettingsError(
+            "--attention_loss_weight needs as many attention heads in each "
+            "student layer as in its teacher layer: student layer %d has "
+            "%d, teacher layer %d has %d" % (student_layer, ours,
+                                             teacher_layer, theirs))
 
   def prepare(self, tokenizer, config):
     """Writes the student's starting checkpoint (once)."""
