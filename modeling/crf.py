@@ -179,7 +179,7 @@ def _viterbi_forward(potentials, sequence_length, transitions):
   """Forward max pass.
 
   Returns:
-    backpointers: TensorArray of max_len int32 [batch, n]; element t holds,
+    backpointers: int32 [max_len, batch, n]; element t holds,
       for each tag at t, the best tag at t-1 (identity past the end and at
       t = 0, so backtracking from max_len-1 lands on the last real tag).
     scores: float [batch, n], best path score ending in each tag at the
@@ -189,22 +189,25 @@ def _viterbi_forward(potentials, sequence_length, transitions):
   num_tags = _num_tags(transitions)
   identity = tf.zeros_like(potentials[:, 0, :], dtype=tf.int32) + tf.range(
       num_tags)  # [batch, n]
-  backpointers = tf.TensorArray(tf.int32, size=max_len)
-  backpointers = backpointers.write(0, identity)
   scores = potentials[:, 0, :]  # [batch, n]
 
+  # The backpointers are a fixed-shape loop variable updated in place (not
+  # a TensorArray), so the loop also converts to an ONNX Loop
+  # (bert_toolkit/serving/onnx_export.py).
   def step(t, scores, backpointers):
     candidates = tf.expand_dims(scores, 2) + tf.expand_dims(transitions, 0)
     best_previous = tf.argmax(candidates, axis=1, output_type=tf.int32)
     new_scores = tf.reduce_max(candidates, axis=1) + potentials[:, t, :]
     active = t < sequence_length  # [batch]
     scores = tf.where(active, new_scores, scores)
-    backpointers = backpointers.write(
-        t, tf.where(active, best_previous, identity))
-    return t + 1, scores, backpointers
+    pointers = tf.where(active, best_previous, identity)
+    return t + 1, scores, tf.tensor_scatter_nd_update(
+        backpointers, [[t]], pointers[None])
 
   _, scores, backpointers = tf.while_loop(
-      lambda t, *_: t < max_len, step, [tf.constant(1), scores, backpointers])
+      lambda t, *_: t < max_len, step,
+      [tf.constant(1), scores,
+       tf.tile(identity[None], tf.stack([max_len, 1, 1]))])
   return backpointers, scores
 
 
@@ -212,7 +215,7 @@ def _viterbi_backtrack(backpointers, last_tags, max_len, num_tags):
   """Follows backpointers from position max_len-1 down to 0.
 
   Args:
-    backpointers: TensorArray of max_len int32 [batch, n].
+    backpointers: int32 [max_len, batch, n].
     last_tags: int32 [batch], the best tag at position max_len-1.
     max_len: int32 scalar.
     num_tags: n (int or scalar Tensor).
@@ -220,19 +223,18 @@ def _viterbi_backtrack(backpointers, last_tags, max_len, num_tags):
   Returns:
     int32 [batch, max_len].
   """
-  tags = tf.TensorArray(tf.int32, size=max_len)
-  tags = tags.write(max_len - 1, last_tags)
-
   def step(t, tag, tags):
     # Best tag at t-1 given tag at t: backpointers[t][b, tag[b]].
-    pointers = backpointers.read(t)  # [batch, n]
+    pointers = tf.gather(backpointers, t)  # [batch, n]
     chosen = tf.one_hot(tag, num_tags, dtype=tf.int32)  # [batch, n]
     previous = tf.reduce_sum(pointers * chosen, axis=1)  # [batch]
-    return t - 1, previous, tags.write(t - 1, previous)
+    return t - 1, previous, tf.tensor_scatter_nd_update(
+        tags, [[t - 1]], previous[None])
 
+  tags = tf.tile(last_tags[None], tf.stack([max_len, 1]))  # [max_len, batch]
   _, _, tags = tf.while_loop(lambda t, *_: t > 0, step,
                              [max_len - 1, last_tags, tags])
-  return tf.transpose(tags.stack(), [1, 0])  # [batch, max_len]
+  return tf.transpose(tags, [1, 0])  # [batch, max_len]
 
 
 def _num_tags(tensor):

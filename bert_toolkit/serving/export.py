@@ -48,6 +48,7 @@ the parsing and tokenizing branches off, feeding `examples` (from_examples)
 or `text` runs that branch. So the signatures share one copy of the model.
 """
 
+import contextlib
 import json
 import os
 import re
@@ -231,7 +232,7 @@ def _unreadable(checkpoint, error):
           (checkpoint, str(error).split("\n")[0][:200]))
 
 
-def _restore(sess, checkpoint, run_dir):
+def restore(sess, checkpoint, run_dir):
   """Restores every graph variable from `checkpoint`, or CheckpointError.
 
   The checkpoint must hold every variable of the graph with the graph's
@@ -259,17 +260,15 @@ def _restore(sess, checkpoint, run_dir):
     raise modeling.CheckpointError(_unreadable(report.checkpoint, e))
 
 
-def export(run_dir, export_base, version=None, checkpoint=None):
-  """Writes export_base/<version>/ (see the module docstring).
-
-  Args:
-    run_dir: run directory with run_info.json, vocab.txt and checkpoints.
-    export_base: the model base path (created if needed).
-    version: positive int, or None for next_version(export_base).
-    checkpoint: prefix or folder to export instead of the best/newest one.
+def check_export(run_dir, export_base, version=None, checkpoint=None):
+  """The checks of every export of a run (SavedModel or ONNX), before it
+  writes anything: where it writes against what it reads, the run, its
+  checkpoint (complete, readable), the version (free).
 
   Returns:
-    dict: export_dir, version, checkpoint, global_step, signatures.
+    dict: run_dir, info (run_info), checkpoint, global_step, version,
+    target (export_base/<version>), export_base, outputs (the folders
+    written, for paths.prepare_outputs).
 
   Raises:
     modeling.ConfigError / CheckpointError: not a run directory, no
@@ -298,30 +297,74 @@ def export(run_dir, export_base, version=None, checkpoint=None):
   families.configure_for_checkpoint(info["model_type"], info["config"],
                                     checkpoint)
   modeling.checkpoint.check_data_files(checkpoint)
-  global_step = _global_step(checkpoint)
-  model_fn = task_lib.model_fn_from_run_info(info)
-  # The folder, and what killed exports left in it (their staging
-  # folders), before this one stages.
-  paths.prepare_outputs(outputs)
+  return {"run_dir": run_dir, "info": info, "checkpoint": checkpoint,
+          "global_step": _global_step(checkpoint), "version": int(version),
+          "target": target, "export_base": export_base, "outputs": outputs}
+
+
+@contextlib.contextmanager
+def staging_folder(checked):
+  """A hidden staging folder beside the version's (`.export-<version>.tmp-
+  <pid>`), removed afterwards; what killed exports left in export_base
+  is removed first. The caller renames its result to checked["target"]
+  through bert_toolkit.runs.atomic."""
+  paths.prepare_outputs(checked["outputs"])
   staging = atomic.temporary_name(
-      os.path.join(export_base, ".export-%d" % int(version)))
+      os.path.join(checked["export_base"], ".export-%d" % checked["version"]))
   shutil.rmtree(staging, ignore_errors=True)
   os.makedirs(staging)
   try:
+    yield staging
+  finally:
+    shutil.rmtree(staging, ignore_errors=True)
+
+
+def write_assets(checked, assets_dir, text=None, extras=None):
+  """Writes the vocab and serving_config.json into assets_dir (created);
+  `extras` are added to the config. Returns the config dict."""
+  info = checked["info"]
+  os.makedirs(assets_dir, exist_ok=True)
+  shutil.copyfile(info["vocab_file"],
+                  os.path.join(assets_dir, signatures.VOCAB_ASSET))
+  task_extras = kinds.task_class(info["kind"]).serving_extras(
+      checked["run_dir"], info)
+  config = serving_config(info, checked["checkpoint"],
+                          checked["global_step"],
+                          dict(task_extras or {}, **(extras or {})), text)
+  with open(os.path.join(assets_dir, signatures.SERVING_CONFIG_FILE), "w",
+            encoding="utf-8") as f:
+    json.dump(config, f, indent=2, ensure_ascii=False)
+  return config
+
+
+def export(run_dir, export_base, version=None, checkpoint=None):
+  """Writes export_base/<version>/ (see the module docstring).
+
+  Args:
+    run_dir: run directory with run_info.json, vocab.txt and checkpoints.
+    export_base: the model base path (created if needed).
+    version: positive int, or None for next_version(export_base).
+    checkpoint: prefix or folder to export instead of the best/newest one.
+
+  Returns:
+    dict: export_dir, version, checkpoint, global_step, signatures.
+
+  Raises:
+    modeling.ConfigError / CheckpointError: not a run directory, no
+      checkpoint, version already exported, ...
+  """
+  checked = check_export(run_dir, export_base, version, checkpoint)
+  info, checkpoint, target = (checked["info"], checked["checkpoint"],
+                              checked["target"])
+  version, global_step = checked["version"], checked["global_step"]
+  model_fn = task_lib.model_fn_from_run_info(info)
+  with staging_folder(checked) as staging:
     assets_dir = os.path.join(staging, "assets.src")
-    os.makedirs(assets_dir)
-    shutil.copyfile(info["vocab_file"],
-                    os.path.join(assets_dir, signatures.VOCAB_ASSET))
-    task_class = kinds.task_class(info["kind"])
-    extras = task_class.serving_extras(run_dir, info)
-    text = task_class.text_signature(info)
+    text = kinds.task_class(info["kind"]).text_signature(info)
     if text:
       text = dict(text, inputs=[signatures.TEXT_INPUT] + (
           [signatures.TEXT_B_INPUT] if text["pair"] else []))
-    config = serving_config(info, checkpoint, global_step, extras, text)
-    with open(os.path.join(assets_dir, signatures.SERVING_CONFIG_FILE), "w",
-              encoding="utf-8") as f:
-      json.dump(config, f, indent=2, ensure_ascii=False)
+    write_assets(checked, assets_dir, text=text)
     graph = tf.Graph()
     with graph.as_default():
       examples, raw, features, texts = signature_inputs(
@@ -329,7 +372,7 @@ def export(run_dir, export_base, version=None, checkpoint=None):
           _text_features(info, text) if text else None,
           bool(text and text["pair"]))
       spec = model_fn(features, None, tf.estimator.ModeKeys.PREDICT, {})
-      outputs = _export_outputs(spec)
+      outputs = export_outputs(spec)
       for name in (signatures.VOCAB_ASSET, signatures.SERVING_CONFIG_FILE):
         tf.add_to_collection(
             tf.GraphKeys.ASSET_FILEPATHS,
@@ -347,7 +390,7 @@ def export(run_dir, export_base, version=None, checkpoint=None):
       # name when complete.
       with tf.Session(graph=graph) as sess, atomic.replacing_path(
           target, temporary=os.path.join(staging, "model")) as model_dir:
-        _restore(sess, checkpoint, run_dir)
+        restore(sess, checkpoint, run_dir)
         builder = tf.saved_model.builder.SavedModelBuilder(model_dir)
         builder.add_meta_graph_and_variables(
             sess, [tf.saved_model.tag_constants.SERVING],
@@ -357,8 +400,6 @@ def export(run_dir, export_base, version=None, checkpoint=None):
                 tf.GraphKeys.ASSET_FILEPATHS),
             strip_default_attrs=True)
         builder.save()
-  finally:
-    shutil.rmtree(staging, ignore_errors=True)
   tf.logging.info("Exported %s (step %s) to %s", checkpoint, global_step,
                   target)
   return {"export_dir": target, "version": int(version),
@@ -375,7 +416,7 @@ def _text_features(info, text):
       a, b, tokenizer, int(info["max_seq_length"]), text["truncation"])
 
 
-def _export_outputs(spec):
+def export_outputs(spec):
   """Output tensors of the spec's serving_default export output."""
   export_outputs = spec.export_outputs or {}
   output = export_outputs.get(signatures.DEFAULT_SIGNATURE)

@@ -35,19 +35,25 @@ class PredictorError(ValueError):
   """Bad predictor input or export directory; the message says the fix."""
 
 
+def _is_export(version_dir):
+  """A SavedModel (saved_model.pb) or an ONNX export (model.onnx)."""
+  return any(os.path.isfile(os.path.join(version_dir, name))
+             for name in ("saved_model.pb", signatures.ONNX_MODEL))
+
+
 def resolve_export_dir(path):
-  """A version directory: `path` itself if it holds saved_model.pb, else its
-  highest all-digit subdirectory that does.
+  """A version directory: `path` itself if it holds saved_model.pb (or an
+  ONNX export's model.onnx), else its highest all-digit subdirectory that
+  does.
 
   Raises:
     PredictorError: no SavedModel there.
   """
-  if os.path.isfile(os.path.join(path, "saved_model.pb")):
+  if _is_export(path):
     return path
   versions = sorted((int(n) for n in (os.listdir(path) if os.path.isdir(path)
                                       else [])
-                     if n.isdigit() and os.path.isfile(
-                         os.path.join(path, n, "saved_model.pb"))),
+                     if n.isdigit() and _is_export(os.path.join(path, n))),
                     reverse=True)
   if not versions:
     raise PredictorError(
@@ -128,6 +134,14 @@ class Predictor(object):
         self.config["do_lower_case"])
     self.codec = kinds.task_class(self.kind).serving_codec(
         self.config, self.tokenizer, self.max_seq_length, PredictorError)
+    self.onnx = None
+    if os.path.isfile(os.path.join(self.export_dir, signatures.ONNX_MODEL)):
+      # An ONNX export (export_onnx.py): ONNX Runtime runs the rows.
+      from bert_toolkit.serving import onnx_backend  # pylint: disable=g-import-not-at-top
+      self.onnx = onnx_backend.OnnxSession(self.export_dir, num_threads,
+                                           PredictorError)
+      self.output_names = sorted(self.onnx.output_names)
+      return
     self.graph = tf.Graph()
     session_config = tf.ConfigProto(intra_op_parallelism_threads=num_threads,
                                     inter_op_parallelism_threads=num_threads)
@@ -152,7 +166,7 @@ class Predictor(object):
                                [1])
 
   def close(self):
-    self.session.close()
+    (self.onnx or self.session).close()
 
   # --------------------------------------------------------- tensors ---
 
@@ -166,6 +180,8 @@ class Predictor(object):
       dict output name -> numpy array (classifier: probabilities
       [batch, labels] float32, label_id [batch] int32, label [batch] bytes).
     """
+    if self.onnx:
+      return self.onnx.run(input_ids, input_mask, segment_ids)
     inputs, outputs = self._signatures[signatures.DEFAULT_SIGNATURE]
     feed = {inputs["input_ids"]: input_ids, inputs["input_mask"]: input_mask,
             inputs["segment_ids"]: segment_ids}
@@ -173,6 +189,15 @@ class Predictor(object):
 
   def run_examples(self, serialized):
     """from_examples on a list of serialized tf.Example bytes."""
+    if self.onnx:                     # parsed here, padded as the graph does
+      rows = []
+      for data in serialized:
+        feature = tf.train.Example.FromString(data).features.feature
+        rows.append({name: list(feature[name].int64_list.value)
+                     for name in signatures.INPUT_NAMES})
+      arrays = pad_batch(rows)
+      return self.run(arrays["input_ids"], arrays["input_mask"],
+                      arrays["segment_ids"])
     inputs, outputs = self._signatures[signatures.EXAMPLES_SIGNATURE]
     return self.session.run(outputs, {inputs[signatures.EXAMPLES_INPUT]:
                                       list(serialized)})
@@ -188,7 +213,7 @@ class Predictor(object):
       dict output name -> numpy array, as run() gives them (per-token
       outputs padded to the batch's longest row).
     """
-    if signatures.TEXT_SIGNATURE not in self._signatures:
+    if signatures.TEXT_SIGNATURE not in getattr(self, "_signatures", {}):
       raise PredictorError("%s has no %r signature: re-export it with this "
                            "version of export_savedmodel.py" %
                            (self.export_dir, signatures.TEXT_SIGNATURE))

@@ -18,3 +18,5 @@ SERVING_CONFIG_FORMAT = 1
 TEXT_SIGNATURE = "text"
 TEXT_INPUT = "text"
 TEXT_B_INPUT = "text_b"
+# An ONNX export's model file beside assets/ (bert_toolkit/serving/onnx_export.py).
+ONNX_MODEL = "model.onnx"

@@ -1,0 +1,341 @@
+"""Fine-tuned run directory -> ONNX model for ONNX Runtime.
+
+`export_onnx(run_dir, export_base, version=None, checkpoint=None,
+quantize="none", calibration_file=None, per_channel=False)` makes the
+checks of the SavedModel export (bert_toolkit/serving/export.py: the run,
+its checkpoint's data files and variable shapes, a free version), rebuilds
+the run's graph in PREDICT mode on int32 [batch, seq] placeholders
+input_ids / input_mask / segment_ids, freezes it, converts it with tf2onnx
+and writes
+
+  export_base/<version>/model.onnx
+  export_base/<version>/assets/vocab.txt
+  export_base/<version>/assets/serving_config.json   (with an "onnx" entry)
+
+staged under a hidden name and renamed when complete, as the SavedModel
+export. The outputs are the numeric outputs of the SavedModel's
+serving_default signature, with the same names (a string output such as
+the classifier's `label` is left out: its answer comes from label_id and
+the labels). bert_toolkit.serving.predictor.Predictor runs the directory on
+ONNX Runtime (bert_toolkit.serving.onnx_backend).
+
+After the conversion ONNX Runtime's transformer optimizer fuses what it
+recognises of the encoder (onnxruntime.transformers.optimizer, model type
+"bert_tf"); the fused operator counts go into the serving config.
+
+Quantization (int8 weights; ONNX Runtime's quantization tools):
+  dynamic   MatMul weights int8, activations quantized at run time.
+  static    MatMul weights and activations int8 (QDQ), activation ranges
+            calibrated on rows of the run's own training features
+            (RUN_DIR/features/train-*.tf_record) or of --calibration_file
+            (one text a line; a pair as `text_a ||| text_b`), encoded by
+            the task's serving codec.
+  per_channel: one weight scale per output column instead of per tensor.
+Everything but the MatMuls stays float32 (the embeddings' Gather,
+LayerNormalization, Softmax, GELU, the head's argmax and the CRF): the
+serving config lists them with the reason.
+
+onnx, onnxruntime and tf2onnx are the optional extra `onnx`
+(pip install .[onnx]); this module imports them only when it runs.
+"""
+
+import collections
+import glob
+import os
+
+import numpy as np
+import tensorflow.compat.v1 as tf
+
+from bert_toolkit import kinds
+from bert_toolkit.errors import InputError
+from bert_toolkit.errors import SettingsError
+from bert_toolkit.engine import task as task_lib
+from bert_toolkit.runs import atomic
+from bert_toolkit.serving import export as export_lib
+from bert_toolkit.serving import signatures
+
+QUANTIZE_MODES = ("none", "dynamic", "static")
+OPSET = 13
+# What int8 quantization converts; every other operator stays float32.
+QUANTIZED_OPS = ("MatMul",)
+# Why the rest stays float32 (written into the serving config).
+FLOAT_REASONS = collections.OrderedDict((
+    ("Gather", "embedding lookups: a table lookup costs no multiply, and "
+               "int8 tables lose the rare tokens' precision"),
+    ("LayerNormalization", "normalises over the hidden units; int8 "
+                           "statistics would shift every layer"),
+    ("SkipLayerNormalization", "as LayerNormalization"),
+    ("Softmax", "attention and output probabilities need float range"),
+    ("Gelu", "element-wise; int8 would only add quantize steps"),
+    ("FastGelu", "as Gelu"),
+    ("Attention", "the fused attention keeps its softmax in float32"),
+    ("Loop", "the CRF's Viterbi decoding compares path scores exactly"),
+))
+CALIBRATION_ROWS = 128
+
+
+def _require_onnx():
+  """Imports the optional extra, or a SettingsError saying how to get it."""
+  try:
+    import onnx  # pylint: disable=g-import-not-at-top,unused-import
+    import onnxruntime  # pylint: disable=g-import-not-at-top,unused-import
+    import tf2onnx  # pylint: disable=g-import-not-at-top,unused-import
+  except ImportError as e:
+    raise SettingsError(
+        "export_onnx.py needs the optional packages onnx, onnxruntime and "
+        "tf2onnx (%s): pip install '.[onnx]' (or the versions in "
+        "requirements-dev.txt)" % e)
+
+
+def check_options(quantize, calibration_file, per_channel):
+  """SettingsError for options that cannot work together."""
+  if quantize not in QUANTIZE_MODES:
+    raise SettingsError("--quantize=%s: use one of %s" % (
+        quantize, ", ".join(QUANTIZE_MODES)))
+  if calibration_file and quantize != "static":
+    raise SettingsError("--calibration_file is read by --quantize=static "
+                        "only: leave it out, or add --quantize=static")
+  if per_channel and quantize == "none":
+    raise SettingsError("--per_channel sets how weights are quantized: add "
+                        "--quantize=dynamic or --quantize=static")
+  if calibration_file and not os.path.isfile(calibration_file):
+    raise SettingsError("--calibration_file=%s: no such file" %
+                        calibration_file)
+
+
+def frozen_graph(checked):
+  """The run's PREDICT graph with its checkpoint's values as constants.
+
+  Returns:
+    (graph_def, input tensor names, {output name: tensor name}).
+  """
+  info = checked["info"]
+  model_fn = task_lib.model_fn_from_run_info(info)
+  graph = tf.Graph()
+  with graph.as_default():
+    features = {name: tf.placeholder(tf.int32, [None, None], name=name)
+                for name in signatures.INPUT_NAMES}
+    spec = model_fn(features, None, tf.estimator.ModeKeys.PREDICT, {})
+    outputs = {}
+    for name, tensor in sorted(export_lib.export_outputs(spec).items()):
+      outputs[name] = tf.identity(tensor, name="output_" + name).name
+    with tf.Session(graph=graph) as sess:
+      export_lib.restore(sess, checked["checkpoint"], checked["run_dir"])
+      graph_def = tf.graph_util.convert_variables_to_constants(
+          sess, graph.as_graph_def(),
+          [n.split(":")[0] for n in outputs.values()])
+  # A model may not read every input (DistilBERT: no segment_ids).
+  kept = {node.name for node in graph_def.node}
+  inputs = [name + ":0" for name in signatures.INPUT_NAMES if name in kept]
+  return graph_def, inputs, outputs
+
+
+def convert(graph_def, inputs, outputs):
+  """tf2onnx on a frozen graph -> onnx ModelProto whose inputs and outputs
+  carry the SavedModel's names."""
+  from tf2onnx import convert as tf2onnx_convert  # pylint: disable=g-import-not-at-top
+  model, _ = tf2onnx_convert.from_graph_def(
+      graph_def, input_names=inputs, output_names=list(outputs.values()),
+      opset=OPSET)
+  # Identity nodes carry the SavedModel's names: renaming values in place
+  # would miss the loops' subgraphs, which read outer values by name.
+  from onnx import helper  # pylint: disable=g-import-not-at-top
+  graph = model.graph
+  renames = {name: name.split(":")[0] for name in inputs}
+  renames.update({v: k for k, v in outputs.items()})
+  for value in graph.input:
+    old_name, value.name = value.name, renames[value.name]
+    graph.node.insert(0, helper.make_node("Identity", [value.name],
+                                          [old_name]))
+  for value in graph.output:
+    old_name, value.name = value.name, renames[value.name]
+    graph.node.append(helper.make_node("Identity", [old_name], [value.name]))
+  return model
+
+
+def optimize(path, config):
+  """ONNX Runtime's transformer fusions on the model at `path` (rewritten
+  in place). Returns {fused operator: count} of those that applied.
+
+  A model with loops (the CRF's Viterbi decoding) is left as it is: the
+  optimizer prunes the values only a loop's body reads, breaking the
+  model. Measured on our BERT graphs (tf2onnx, model type bert_tf): only
+  the GELU fuses (FastGelu); the attention and LayerNorm patterns of this
+  graph are not the ones it matches. ONNX Runtime still applies its own
+  graph optimizations when it loads the model.
+  """
+  import onnx  # pylint: disable=g-import-not-at-top
+  from onnxruntime.transformers import optimizer  # pylint: disable=g-import-not-at-top
+  if any(n.op_type in ("Loop", "If", "Scan")
+         for n in onnx.load(path).graph.node):
+    return {}
+  optimized = optimizer.optimize_model(
+      path, model_type="bert_tf", num_heads=int(config.num_attention_heads),
+      hidden_size=int(config.hidden_size), opt_level=0)
+  counts = {k: int(v) for k, v in optimized.get_fused_operator_statistics()
+            .items() if v}
+  optimized.save_model_to_file(path)
+  return counts
+
+
+def operator_counts(path):
+  """{op_type: count} of the model at `path`."""
+  import onnx  # pylint: disable=g-import-not-at-top
+  return dict(collections.Counter(
+      n.op_type for n in onnx.load(path).graph.node))
+
+
+def calibration_rows(checked, calibration_file, limit=CALIBRATION_ROWS):
+  """Rows (input_ids / input_mask / segment_ids lists) to calibrate static
+  quantization on: --calibration_file's texts through the task's serving
+  codec, else the run's own training features.
+
+  Raises:
+    InputError: the file holds no text.
+    SettingsError: no file and no training features in the run.
+  """
+  info = checked["info"]
+  if calibration_file:
+    import tokenization  # pylint: disable=g-import-not-at-top
+    config = export_lib.serving_config(info, checked["checkpoint"], None)
+    config.update(kinds.task_class(info["kind"]).serving_extras(
+        checked["run_dir"], info) or {})
+    tokenizer = tokenization.from_vocab(info["vocab_file"],
+                                        config["do_lower_case"])
+    codec = kinds.task_class(info["kind"]).serving_codec(
+        config, tokenizer, config["max_seq_length"], SettingsError)
+    rows = []
+    with open(calibration_file, encoding="utf-8") as f:
+      for number, line in enumerate(f, 1):
+        text, _, text_b = line.rstrip("\n").partition(" ||| ")
+        if not text.strip():
+          continue
+        try:
+          rows.extend(codec.rows(text, text_b or None)[0])
+        except SettingsError as e:
+          raise InputError(calibration_file, number, str(e),
+                           "write one text a line (a pair as "
+                           "`text_a ||| text_b`)")
+        if len(rows) >= limit:
+          break
+    if not rows:
+      raise InputError(calibration_file, 0, "no text to calibrate on",
+                       "write one text a line (a pair as "
+                       "`text_a ||| text_b`)")
+    return rows[:limit]
+  files = sorted(glob.glob(os.path.join(checked["run_dir"], "features",
+                                        "train-*.tf_record")))
+  if not files:
+    raise SettingsError(
+        "--quantize=static calibrates on the run's training features, and "
+        "%s has none (a run trained with --cache_dir keeps them there): "
+        "pass --calibration_file=FILE (one text a line)" %
+        os.path.join(checked["run_dir"], "features"))
+  rows = []
+  for record in tf.io.tf_record_iterator(files[0]):
+    feature = tf.train.Example.FromString(record).features.feature
+    ids = list(feature["input_ids"].int64_list.value)
+    rows.append({"input_ids": ids, "input_mask": [1] * len(ids),
+                 "segment_ids": list(feature["segment_ids"].int64_list.value)})
+    if len(rows) >= limit:
+      break
+  return rows
+
+
+def _batches(rows, batch_size=8):
+  """Padded int32 feeds of rows in length-sorted batches."""
+  from bert_toolkit.data import encoding  # pylint: disable=g-import-not-at-top
+  rows = sorted(rows, key=lambda r: len(r["input_ids"]))
+  for start in range(0, len(rows), batch_size):
+    arrays = encoding.pad_batch(rows[start:start + batch_size])
+    yield {name: np.asarray(arrays[name], np.int32)
+           for name in signatures.INPUT_NAMES}
+
+
+def quantize(source, target, mode, per_channel, rows=None):
+  """Writes the int8 model of `source` to `target`.
+
+  Returns:
+    {"mode", "per_channel", "quantized_ops", "float_ops": {op: count},
+    "float_reasons": {op: why}}.
+  """
+  from onnxruntime import quantization as q  # pylint: disable=g-import-not-at-top
+  if mode == "dynamic":
+    q.quantize_dynamic(source, target, per_channel=per_channel,
+                       weight_type=q.QuantType.QInt8,
+                       op_types_to_quantize=list(QUANTIZED_OPS))
+  else:
+    feeds = iter(list(_batches(rows)))
+
+    class Reader(q.CalibrationDataReader):
+
+      def get_next(self):
+        return next(feeds, None)
+
+    q.quantize_static(source, target, Reader(),
+                      quant_format=q.QuantFormat.QDQ,
+                      per_channel=per_channel,
+                      activation_type=q.QuantType.QInt8,
+                      weight_type=q.QuantType.QInt8,
+                      op_types_to_quantize=list(QUANTIZED_OPS),
+                      extra_options={"ActivationSymmetric": True})
+  ops = operator_counts(target)
+  quantized = {k: v for k, v in ops.items()
+               if k in ("MatMulInteger", "DynamicQuantizeLinear",
+                        "QuantizeLinear", "DequantizeLinear")}
+  floating = {k: v for k, v in ops.items() if k in FLOAT_REASONS}
+  return {"mode": mode, "per_channel": bool(per_channel),
+          "quantized_ops": quantized, "float_ops": floating,
+          "float_reasons": {k: FLOAT_REASONS[k] for k in floating}}
+
+
+def export_onnx(run_dir, export_base, version=None, checkpoint=None,
+                quantize_mode="none", calibration_file=None,
+                per_channel=False, optimize_graph=True):
+  """Writes export_base/<version>/ (see the module docstring).
+
+  Returns:
+    dict: export_dir, version, checkpoint, global_step, outputs, onnx (the
+    serving config's "onnx" entry).
+
+  Raises:
+    SettingsError: bad options, or the optional packages are missing.
+    modeling.ConfigError / CheckpointError: the export's checks.
+    InputError: a calibration file without texts.
+  """
+  check_options(quantize_mode, calibration_file, per_channel)
+  _require_onnx()
+  checked = export_lib.check_export(run_dir, export_base, version,
+                                    checkpoint)
+  rows = (calibration_rows(checked, calibration_file)
+          if quantize_mode == "static" else None)
+  graph_def, inputs, outputs = frozen_graph(checked)
+  model = convert(graph_def, inputs, outputs)
+  with export_lib.staging_folder(checked) as staging:
+    fp32 = os.path.join(staging, "fp32.onnx")
+    with open(fp32, "wb") as f:
+      f.write(model.SerializeToString())
+    entry = {"model_file": signatures.ONNX_MODEL, "opset": OPSET,
+             "outputs": sorted(outputs), "quantization": {"mode": "none"}}
+    if optimize_graph:
+      entry["fused_ops"] = optimize(fp32, checked["info"]["config"])
+    with atomic.replacing_path(
+        checked["target"],
+        temporary=os.path.join(staging, "version")) as folder:
+      os.makedirs(folder)
+      model_path = os.path.join(folder, signatures.ONNX_MODEL)
+      if quantize_mode == "none":
+        os.link(fp32, model_path)
+      else:
+        entry["quantization"] = quantize(fp32, model_path, quantize_mode,
+                                         per_channel, rows)
+      entry["ops"] = operator_counts(model_path)
+      export_lib.write_assets(checked, os.path.join(folder, "assets"),
+                              extras={"onnx": entry})
+  tf.logging.info("Exported %s (step %s) as ONNX to %s",
+                  checked["checkpoint"], checked["global_step"],
+                  checked["target"])
+  return {"export_dir": checked["target"], "version": checked["version"],
+          "checkpoint": checked["checkpoint"],
+          "global_step": checked["global_step"], "outputs": sorted(outputs),
+          "onnx": entry}

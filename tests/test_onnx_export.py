@@ -1,0 +1,244 @@
+"""ONNX export (export_onnx.py) and the ONNX Runtime backend of the
+Predictor: for every family (BERT, ALBERT, DistilBERT, ELECTRA) and head
+(classifier single, multi-label, pair, windows; NER softmax and CRF) the
+float32 ONNX model answers as the SavedModel does (outputs within 1e-4,
+the same labels and tags); int8 models agree with float32 on most items;
+the checks of the SavedModel export refuse the same runs; nothing imports
+onnxruntime unless an ONNX export is loaded.
+
+Runs are made without training (tests/onnx_runs.py): the family's reference
+checkpoint as the encoder, a random head (std 1, so answers differ).
+"""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import tensorflow.compat.v1 as tf
+
+import modeling
+from bert_toolkit.errors import InputError
+from bert_toolkit.errors import SettingsError
+from bert_toolkit.serving import export as export_lib
+from bert_toolkit.serving import onnx_export
+from bert_toolkit.serving import predictor as predictor_lib
+from tests import onnx_runs
+from tests.paths import DATA_DIR
+from tests.paths import REPO_DIR
+
+tf.disable_eager_execution()
+
+TOL = 1e-4
+
+
+@pytest.fixture(scope="module")
+def made(tmp_path_factory):
+  """fn(case) -> dict run_dir, saved (Predictor), onnx (Predictor), texts;
+  each case built and exported once."""
+  root = tmp_path_factory.mktemp("onnx")
+  cache = {}
+
+  def make(case):
+    if case not in cache:
+      run_dir = onnx_runs.fake_run(str(root / case), *onnx_runs.CASES[case])
+      saved = export_lib.export(run_dir, str(root / (case + "_sm")))
+      converted = onnx_export.export_onnx(run_dir,
+                                          str(root / (case + "_onnx")))
+      cache[case] = {
+          "run_dir": run_dir, "root": root, "onnx_result": converted,
+          "saved": predictor_lib.Predictor(saved["export_dir"], batch_size=4),
+          "onnx": predictor_lib.Predictor(converted["export_dir"],
+                                          batch_size=4),
+          "texts": onnx_runs.texts(case)}
+    return cache[case]
+
+  yield make
+  for entry in cache.values():
+    entry["saved"].close()
+    entry["onnx"].close()
+
+
+def _same_answers(ours, theirs):
+  """JSON answers equal, floats within TOL."""
+  if isinstance(ours, dict):
+    assert sorted(ours) == sorted(theirs)
+    for key in ours:
+      _same_answers(ours[key], theirs[key])
+  elif isinstance(ours, list):
+    assert len(ours) == len(theirs)
+    for a, b in zip(ours, theirs):
+      _same_answers(a, b)
+  elif isinstance(ours, float):
+    assert abs(ours - theirs) <= TOL, (ours, theirs)
+  else:
+    assert ours == theirs
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", sorted(onnx_runs.CASES))
+def test_float32_onnx_answers_as_the_saved_model(made, case):
+  entry = made(case)
+  onnx, saved = entry["onnx"], entry["saved"]
+  assert onnx.onnx is not None and saved.onnx is None
+  assert onnx.config["onnx"]["quantization"]["mode"] == "none"
+  answers = onnx.predict(entry["texts"])
+  _same_answers(answers, saved.predict(entry["texts"]))
+  # The raw outputs too, on one padded batch.
+  rows = [r for t in entry["texts"] for r in saved.codec.rows(
+      *((t,) if isinstance(t, str) else t))[0]][:6]
+  arrays = predictor_lib.pad_batch(rows)
+  ours = onnx.run(arrays["input_ids"], arrays["input_mask"],
+                  arrays["segment_ids"])
+  theirs = saved.run(arrays["input_ids"], arrays["input_mask"],
+                     arrays["segment_ids"])
+  assert sorted(ours) == sorted(theirs) == onnx.output_names
+  for name, value in theirs.items():
+    if value.dtype.kind in "OSU":
+      assert [v.decode() if isinstance(v, bytes) else v
+              for v in value.tolist()] == ours[name].tolist()
+    else:
+      np.testing.assert_allclose(ours[name], value, atol=TOL, rtol=0)
+  # The answers are not all alike (a random head), so parity means something.
+  assert len({json.dumps(a, sort_keys=True) for a in answers}) > 1
+
+
+def _agreement(ours, theirs):
+  def label(answer):
+    return answer.get("label", answer.get("labels"))
+  same = sum(label(a) == label(b) for a, b in zip(ours, theirs))
+  return same / float(len(ours))
+
+
+@pytest.mark.slow
+def test_int8_models_agree_with_float32_on_most_items(made, tmp_path):
+  entry = made("bert_single")
+  texts = onnx_runs.texts("bert_single", 60)
+  reference = entry["onnx"].predict(texts)
+  calibration = str(tmp_path / "calibration.txt")
+  with open(calibration, "w", encoding="utf-8") as f:
+    f.write("\n".join(t for t in onnx_runs.texts("bert_single", 40)) + "\n")
+  for mode, options in (("dynamic", {}),
+                        ("dynamic", {"per_channel": True}),
+                        ("static", {"calibration_file": calibration}),
+                        ("static", {"per_channel": True})):
+    if mode == "static" and "calibration_file" not in options:
+      # The run's own training features: this run has none.
+      with pytest.raises(SettingsError, match="--calibration_file"):
+        onnx_export.export_onnx(entry["run_dir"], str(tmp_path / "x"),
+                                quantize_mode=mode, **options)
+      options = dict(options, calibration_file=calibration)
+    result = onnx_export.export_onnx(entry["run_dir"],
+                                     str(tmp_path / "int8"),
+                                     quantize_mode=mode, **options)
+    quantization = result["onnx"]["quantization"]
+    assert quantization["mode"] == mode
+    assert quantization["quantized_ops"], quantization
+    # What stays float32 is named with the reason.
+    assert "Softmax" in quantization["float_ops"]
+    assert set(quantization["float_reasons"]) == set(
+        quantization["float_ops"])
+    assert os.path.getsize(os.path.join(
+        result["export_dir"], "model.onnx")) < os.path.getsize(os.path.join(
+            entry["onnx_result"]["export_dir"], "model.onnx"))
+    int8 = predictor_lib.Predictor(result["export_dir"])
+    answers = int8.predict(texts)
+    int8.close()
+    assert _agreement(answers, reference) >= 0.8, (mode, options)
+    diffs = [abs(a["probabilities"][k] - b["probabilities"][k])
+             for a, b in zip(answers, reference) for k in a["probabilities"]]
+    assert 0 < max(diffs) < 0.3, (mode, max(diffs))
+
+
+def test_options_that_cannot_work_are_refused(tmp_path):
+  for args, fragment in ((("fp16", None, False), "--quantize=fp16"),
+                         (("dynamic", "c.txt", False), "--calibration_file"),
+                         (("none", None, True), "--per_channel"),
+                         (("static", str(tmp_path / "no.txt"), False),
+                          "no such file")):
+    with pytest.raises(SettingsError, match=fragment):
+      onnx_export.check_options(*args)
+  onnx_export.check_options("static", None, True)
+
+
+def test_calibration_rows_from_a_file_and_from_the_run(tmp_path):
+  run_dir = onnx_runs.fake_run(str(tmp_path / "run"),
+                               *onnx_runs.CASES["bert_pair"])
+  checked = export_lib.check_export(run_dir, str(tmp_path / "e"))
+  path = str(tmp_path / "c.txt")
+  with open(path, "w", encoding="utf-8") as f:
+    f.write("房间很大\n\n早餐不错 ||| 服务一般\n")
+  rows = onnx_export.calibration_rows(checked, path)
+  assert len(rows) == 2
+  assert rows[1]["segment_ids"][-1] == 1       # the pair's second text
+  with open(path, "w", encoding="utf-8") as f:
+    f.write("\n  \n")
+  with pytest.raises(InputError, match="no text to calibrate on"):
+    onnx_export.calibration_rows(checked, path)
+  # The run's own training features (RUN_DIR/features/train-*.tf_record).
+  features = os.path.join(run_dir, "features")
+  os.makedirs(features)
+  with tf.io.TFRecordWriter(os.path.join(features,
+                                         "train-x.tf_record")) as writer:
+    for n in (3, 5):
+      example = tf.train.Example(features=tf.train.Features(feature={
+          name: tf.train.Feature(int64_list=tf.train.Int64List(
+              value=[101] * n)) for name in ("input_ids", "segment_ids")}))
+      writer.write(example.SerializeToString())
+  rows = onnx_export.calibration_rows(checked, None)
+  assert [len(r["input_mask"]) for r in rows] == [3, 5]
+
+
+def test_the_saved_model_checks_refuse_the_same_runs(tmp_path):
+  with pytest.raises(modeling.ConfigError):
+    onnx_export.export_onnx(str(tmp_path / "nowhere"), str(tmp_path / "e"))
+  run_dir = onnx_runs.fake_run(str(tmp_path / "two"),
+                               *onnx_runs.CASES["bert_single"])
+  other = onnx_runs.fake_run(str(tmp_path / "three"),
+                             *onnx_runs.CASES["bert_multi_label"])
+  with pytest.raises(modeling.CheckpointError, match="shape mismatch"):
+    onnx_export.export_onnx(run_dir, str(tmp_path / "e"),
+                            checkpoint=os.path.join(other, "model.ckpt-1"))
+  # Half-written: a data file cut short.
+  data = os.path.join(run_dir, "model.ckpt-1.data-00000-of-00001")
+  with open(data, "rb") as f:
+    content = f.read()
+  with open(data, "wb") as f:
+    f.write(content[:len(content) // 2])
+  with pytest.raises(modeling.CheckpointError, match="cannot read"):
+    onnx_export.export_onnx(run_dir, str(tmp_path / "e"))
+  assert not os.path.exists(str(tmp_path / "e" / "1"))
+
+
+@pytest.mark.slow
+def test_a_saved_model_never_imports_onnxruntime(made, tmp_path):
+  entry = made("bert_single")
+  saved = entry["saved"].export_dir
+  code = ("import sys; from bert_toolkit.serving import predictor; "
+          "p = predictor.Predictor(%r); p.predict(['好']); "
+          "assert 'onnxruntime' not in sys.modules, 'imported'; "
+          "assert 'onnx' not in sys.modules and 'tf2onnx' not in "
+          "sys.modules; print('ok')" % saved)
+  proc = subprocess.run([sys.executable, "-c", code], cwd=REPO_DIR,
+                        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                        universal_newlines=True, timeout=300)
+  assert proc.returncode == 0 and "ok" in proc.stdout, proc.stderr[-2000:]
+
+
+@pytest.mark.slow
+def test_predict_cli_runs_an_onnx_export(made, tmp_path):
+  from tests import clirun
+  entry = made("ner_crf")
+  base = os.path.dirname(entry["onnx"].export_dir)
+  inputs = str(tmp_path / "in.txt")
+  with open(inputs, "w", encoding="utf-8") as f:
+    f.write("\n".join(entry["texts"][:3]) + "\n")
+  proc = clirun.run_script("predict.py", "--export_dir=" + base,
+                           "--input_file=" + inputs)
+  assert proc.returncode == 0, proc.stderr[-2000:]
+  lines = [json.loads(l) for l in proc.stdout.splitlines() if l.strip()]
+  expected = entry["saved"].predict(entry["texts"][:3])
+  assert [l.get("tags") for l in lines] == [e["tags"] for e in expected]
