@@ -18,6 +18,8 @@ special_tokens_map.json. See docs/checkpoints.md.
 Both print what was converted, what was not used and what was missing.
 """
 
+import types
+
 from absl import flags
 
 from bert_toolkit.cli import command as cli
@@ -63,7 +65,7 @@ flags.DEFINE_boolean(
     "true).")
 
 # The input flag of each direction (the other direction's is refused).
-_INPUT_FLAGS = {"tf1": "hf_dir", "hf": "model_dir"}
+_INPUT_FLAGS = types.MappingProxyType({"tf1": "hf_dir", "hf": "model_dir"})
 
 
 def check_direction(values):

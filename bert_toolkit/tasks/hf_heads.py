@@ -25,6 +25,7 @@ the pre-training heads it holds).
 
 import collections
 import os
+import types
 
 import modeling
 from bert_toolkit.errors import InputError
@@ -78,8 +79,9 @@ def _pretraining(info, where):
   return HfHead((hf_names.PRETRAINING, hf_names.MASKED_LM), None, None)
 
 
-_BY_KIND = {"classifier": _classifier, "regression": _regression,
-            "ner": _tagger, "pretraining": _pretraining}
+_BY_KIND = types.MappingProxyType({
+    "classifier": _classifier, "regression": _regression, "ner": _tagger,
+    "pretraining": _pretraining})
 
 # A checkpoint folder without run_info.json: the pre-training heads it
 # holds, else the encoder.

@@ -24,6 +24,7 @@ import copy
 import json
 import os
 import shutil
+import types
 
 import tensorflow.compat.v1 as tf
 
@@ -40,15 +41,15 @@ TOKENIZER_CONFIG_FILE = "tokenizer_config.json"
 SPECIAL_TOKENS_FILE = "special_tokens_map.json"
 VOCAB_FILE = "vocab.txt"
 
-SPECIAL_TOKENS = collections.OrderedDict([
+SPECIAL_TOKENS = types.MappingProxyType(collections.OrderedDict([
     ("unk_token", "[UNK]"), ("sep_token", "[SEP]"), ("pad_token", "[PAD]"),
-    ("cls_token", "[CLS]"), ("mask_token", "[MASK]")])
+    ("cls_token", "[CLS]"), ("mask_token", "[MASK]")]))
 
 # The tokenizer class of each family's WordPiece vocab.txt (ALBERT models
 # that ship a vocab.txt, such as albert_zh, use BertTokenizer).
-TOKENIZER_CLASSES = {"bert": "BertTokenizer", "albert": "BertTokenizer",
-                     "distilbert": "DistilBertTokenizer",
-                     "electra": "ElectraTokenizer"}
+TOKENIZER_CLASSES = types.MappingProxyType({
+    "bert": "BertTokenizer", "albert": "BertTokenizer",
+    "distilbert": "DistilBertTokenizer", "electra": "ElectraTokenizer"})
 
 # What to export. checkpoint: prefix; model_type; config: BertConfig;
 # vocab_file; do_lower_case; max_seq_length: the tokenizer's
