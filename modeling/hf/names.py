@@ -5,8 +5,11 @@ and ELECTRA.
 builders create, the Hugging Face (PyTorch) name it comes from, whether it is
 a Linear weight (PyTorch [out, in] -> TF kernel [in, out]), its TF1 shape and
 the config keys behind each dimension, and whether it is optional (the
-pooler). `hf_to_tf1` applies the map to a state dict; `tf1_to_hf_names` and
-`hf_to_tf1_names` give the map itself, both ways.
+pooler). `model_specs(model_type, config, head)` adds a Hugging Face head
+(pre-training, masked LM, sequence or token classification) and the names
+as that class stores them. `hf_to_tf1` applies the map to a state dict,
+`tf1_to_hf` runs it backwards; `tf1_to_hf_names` and `hf_to_tf1_names` give
+the encoder's map itself, both ways.
 
 HF names are taken bare ("encoder.layer.0..."); a state dict's "bert." /
 "albert." / "distilbert." / "electra." prefix and old LayerNorm "gamma"/"beta" names are
