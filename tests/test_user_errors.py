@@ -696,6 +696,28 @@ def case_to_hf(tmp):
   ]
 
 
+def case_onnx(tmp):
+  """export_onnx.py: a run to export, quantization options that fit
+  together, a calibration file that exists."""
+  export = os.path.join(tmp, "onnx_export")
+  nowhere = os.path.join(tmp, "onnx_nowhere")
+
+  def onnx(*extra):
+    return ("export_onnx.py", "--model_dir=" + nowhere,
+            "--export_dir=" + export) + tuple(extra)
+  return [
+      (("export_onnx.py", "--export_dir=" + export), ["--model_dir"]),
+      (onnx(), ["run_info.json not found", "--do_train"]),
+      (onnx("--quantize=fp16"), ["--quantize=fp16", "dynamic"]),
+      (onnx("--quantize=dynamic", "--calibration_file=" + nowhere),
+       ["--calibration_file", "--quantize=static"]),
+      (onnx("--per_channel"), ["--per_channel", "--quantize=dynamic"]),
+      (onnx("--quantize=static", "--calibration_file=" + os.path.join(
+          tmp, "onnx_calibration.txt")), ["onnx_calibration.txt",
+                                          "no such file"]),
+  ]
+
+
 CASES = [("settings", case_settings), ("data", case_data),
          ("models", case_models), ("inputs", case_inputs),
          ("paths", case_paths), ("reading", case_reading),
@@ -705,7 +727,8 @@ CASES = [("settings", case_settings), ("data", case_data),
          ("remembered_reading", case_remembered_reading),
          ("subsets", case_subsets), ("prune_vocab", case_prune_vocab),
          ("prune_model", case_prune_model),
-         ("squad", case_squad), ("to_hf", case_to_hf)]
+         ("squad", case_squad), ("to_hf", case_to_hf),
+         ("onnx", case_onnx)]
 
 
 def _all_cases():
