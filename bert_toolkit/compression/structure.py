@@ -45,6 +45,7 @@ from modeling import checkpoint as checkpoint_lib
 from modeling import layers
 import tokenization
 from bert_toolkit import kinds
+from bert_toolkit.compression import vocab as vocab_pruning
 from bert_toolkit.engine import task as task_lib
 from bert_toolkit.errors import SettingsError
 from bert_toolkit.runs import atomic
@@ -293,16 +294,8 @@ def read_values(prefix):
 
 def check_output(output_dir):
   """An existing --output_dir must be empty or an earlier structured
-  pruning's output (it is then replaced whole).
-
-  Raises:
-    SettingsError: it holds something else.
-  """
-  if os.path.isdir(output_dir) and os.listdir(output_dir) and not (
-      os.path.isfile(os.path.join(output_dir, REPORT_FILE))):
-    raise SettingsError(
-        "--output_dir %s already holds files that this tool did not write: "
-        "give a new or empty folder" % output_dir)
+  pruning's output (it is then replaced whole); SettingsError if not."""
+  vocab_pruning.check_output(output_dir, REPORT_FILE)
 
 
 def prune(source, output_dir, data_dir, keep_heads=1.0, keep_ffn=1.0,

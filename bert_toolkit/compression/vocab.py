@@ -263,15 +263,15 @@ class Source(object):
                                    do_lower_case=self.do_lower_case)
 
 
-def check_output(output_dir):
-  """An existing --output_dir must be empty or an earlier pruning's output
-  (it is then replaced whole).
+def check_output(output_dir, report_file=REPORT_FILE):
+  """An existing --output_dir must be empty or an earlier pruning's output,
+  which holds its `report_file` (it is then replaced whole).
 
   Raises:
     SettingsError: it holds something else.
   """
   if os.path.isdir(output_dir) and os.listdir(output_dir) and not (
-      os.path.isfile(os.path.join(output_dir, REPORT_FILE))):
+      os.path.isfile(os.path.join(output_dir, report_file))):
     raise SettingsError(
         "--output_dir %s already holds files that this tool did not write: "
         "give a new or empty folder" % output_dir)
