@@ -68,6 +68,12 @@ SOURCES = {
         "2026-11-30", LOCK + "bench/bench_distribution.py --steps 60 "
         "--fixed_steps 40"),
     "vocab_pruning.json": ("2026-12-05", None),
+    "hf_export.json": (
+        "2026-12-05", ".venv/bin/python bench/check_hf_export.py ours --out "
+        "/tmp/hf_check --model_dir /tmp/runs/cls --model_dir "
+        "/tmp/runs/ner_albert --model_dir /tmp/runs/ner_electra\n"
+        "bench/.peer-venv/bin/python bench/check_hf_export.py hf --out "
+        "/tmp/hf_check  # the runs: docs/checkpoints.md"),
     "text_signature.json": (
         "2026-12-05", LOCK + "bench/bench_text_signature.py"),
     "studio_runs_list.json": (
@@ -1759,6 +1765,32 @@ def section_text_signature(page):
       num(alone), pct(alone / python))
 
 
+HF_EXPORT_TEXT = """\
+`convert_checkpoint.py --to=hf` folders loaded by Hugging Face
+`transformers==4.46.3` (`AutoModel` / `AutoModelFor...`, in the bench venv)
+against this project's own outputs for the same inputs: the largest
+absolute difference per output.
+
+%s
+
+%s"""
+
+
+def section_hf_export(page):
+  data = page("hf_export.json")
+  rows = []
+  for name, row in sorted(data.items()):
+    if not isinstance(row, dict) or "max_abs_diff" not in row:
+      continue
+    diffs = row["max_abs_diff"]
+    rows.append(("`%s`" % name, row["architecture"],
+                 ", ".join("%s %.1e" % (k, v) for k, v in diffs.items()),
+                 "yes" if row["within_1e-4"] else "**no**"))
+  return HF_EXPORT_TEXT % (page.source("hf_export.json"), table(
+      ("folder", "transformers class", "max abs difference", "within 1e-4"),
+      rows))
+
+
 # (heading, results files shown, section); the order of the page.
 SECTIONS = (
     ("Quickstart", (), section_quickstart),
@@ -1786,6 +1818,7 @@ SECTIONS = (
     ("Raw text tokenized in the graph", ("text_signature.json",),
      section_text_signature),
     ("Vocabulary pruning", ("vocab_pruning.json",), section_vocab_pruning),
+    ("Hugging Face export", ("hf_export.json",), section_hf_export),
     ("Several workers and XLA", ("distribution.json",), section_distribution),
     ("The studio", ("studio_runs_list.json", "studio_newcomer.json"),
      section_studio),
