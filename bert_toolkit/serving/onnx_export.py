@@ -65,6 +65,7 @@ FLOAT_REASONS = collections.OrderedDict((
     ("LayerNormalization", "normalises over the hidden units; int8 "
                            "statistics would shift every layer"),
     ("SkipLayerNormalization", "as LayerNormalization"),
+    ("ReduceMean", "LayerNorm's mean and variance (unfused LayerNorm)"),
     ("Softmax", "attention and output probabilities need float range"),
     ("Gelu", "element-wise; int8 would only add quantize steps"),
     ("FastGelu", "as Gelu"),
@@ -259,11 +260,16 @@ def quantize(source, target, mode, per_channel, rows=None):
     {"mode", "per_channel", "quantized_ops", "float_ops": {op: count},
     "float_reasons": {op: why}}.
   """
+  import onnx  # pylint: disable=g-import-not-at-top
   from onnxruntime import quantization as q  # pylint: disable=g-import-not-at-top
+  # The fused operators (FastGelu) are outside ONNX's shape inference: their
+  # outputs are float32.
+  options = {"DefaultTensorType": onnx.TensorProto.FLOAT}
   if mode == "dynamic":
     q.quantize_dynamic(source, target, per_channel=per_channel,
                        weight_type=q.QuantType.QInt8,
-                       op_types_to_quantize=list(QUANTIZED_OPS))
+                       op_types_to_quantize=list(QUANTIZED_OPS),
+                       extra_options=options)
   else:
     feeds = iter(list(_batches(rows)))
 
@@ -278,7 +284,7 @@ def quantize(source, target, mode, per_channel, rows=None):
                       activation_type=q.QuantType.QInt8,
                       weight_type=q.QuantType.QInt8,
                       op_types_to_quantize=list(QUANTIZED_OPS),
-                      extra_options={"ActivationSymmetric": True})
+                      extra_options=dict(options, ActivationSymmetric=True))
   ops = operator_counts(target)
   quantized = {k: v for k, v in ops.items()
                if k in ("MatMulInteger", "DynamicQuantizeLinear",
