@@ -13,16 +13,11 @@ packages: pip install '.[onnx]'. See bert_toolkit/serving/onnx_export.py.
 from absl import flags
 
 from bert_toolkit.cli import command as cli
+from bert_toolkit.cli import export_savedmodel
 from bert_toolkit.cli import flags_common
 
-flags.DEFINE_string("model_dir", None, "Run directory of run_classifier.py "
-                    "/ run_ner.py (holds run_info.json and checkpoints).")
-flags.DEFINE_string("export_dir", None, "Model base path; the export goes "
-                    "to EXPORT_DIR/<version>/.")
-flags.DEFINE_integer("version", None, "Version directory name (a positive "
-                     "integer); default: one more than the highest there.")
-flags.DEFINE_string("checkpoint", None, "Checkpoint prefix or folder to "
-                    "export instead of the best / newest of --model_dir.")
+# --model_dir, --export_dir, --version and --checkpoint: export_savedmodel.py's.
+flags.adopt_module_key_flags(export_savedmodel)
 flags.DEFINE_string("quantize", "none", "none (float32), dynamic (int8 "
                     "MatMul weights, activations quantized at run time) or "
                     "static (int8 weights and activations, calibrated).")

@@ -13,11 +13,6 @@ import numpy as np
 from bert_toolkit.serving import signatures
 
 
-def is_onnx_export(version_dir):
-  """True when the version directory holds an ONNX export."""
-  return os.path.isfile(os.path.join(version_dir, signatures.ONNX_MODEL))
-
-
 class OnnxSession(object):
   """An onnxruntime.InferenceSession on a version directory's model.onnx.
 
