@@ -42,6 +42,7 @@ onnx, onnxruntime and tf2onnx are the optional extra `onnx`
 import collections
 import glob
 import os
+import types
 
 import numpy as np
 import tensorflow.compat.v1 as tf
@@ -59,7 +60,7 @@ OPSET = 13
 # What int8 quantization converts; every other operator stays float32.
 QUANTIZED_OPS = ("MatMul",)
 # Why the rest stays float32 (written into the serving config).
-FLOAT_REASONS = collections.OrderedDict((
+FLOAT_REASONS = types.MappingProxyType(collections.OrderedDict((
     ("Gather", "embedding lookups: a table lookup costs no multiply, and "
                "int8 tables lose the rare tokens' precision"),
     ("LayerNormalization", "normalises over the hidden units; int8 "
@@ -71,7 +72,7 @@ FLOAT_REASONS = collections.OrderedDict((
     ("FastGelu", "as Gelu"),
     ("Attention", "the fused attention keeps its softmax in float32"),
     ("Loop", "the CRF's Viterbi decoding compares path scores exactly"),
-))
+)))
 CALIBRATION_ROWS = 128
 
 
