@@ -242,3 +242,20 @@ def test_predict_cli_runs_an_onnx_export(made, tmp_path):
   lines = [json.loads(l) for l in proc.stdout.splitlines() if l.strip()]
   expected = entry["saved"].predict(entry["texts"][:3])
   assert [l.get("tags") for l in lines] == [e["tags"] for e in expected]
+
+
+@pytest.mark.slow
+def test_static_int8_of_a_model_without_segment_ids(made, tmp_path):
+  """DistilBERT's model reads no segment_ids: calibration feeds only the
+  inputs the model has."""
+  entry = made("distilbert_single")
+  calibration = str(tmp_path / "calibration.txt")
+  with open(calibration, "w", encoding="utf-8") as f:
+    f.write("\n".join(onnx_runs.texts("distilbert_single", 30)) + "\n")
+  result = onnx_export.export_onnx(entry["run_dir"], str(tmp_path / "int8"),
+                                   quantize_mode="static",
+                                   calibration_file=calibration)
+  int8 = predictor_lib.Predictor(result["export_dir"])
+  answers = int8.predict(entry["texts"])
+  int8.close()
+  assert _agreement(answers, entry["onnx"].predict(entry["texts"])) >= 0.7

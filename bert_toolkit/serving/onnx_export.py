@@ -272,7 +272,9 @@ def quantize(source, target, mode, per_channel, rows=None):
                        op_types_to_quantize=list(QUANTIZED_OPS),
                        extra_options=options)
   else:
-    feeds = iter(list(_batches(rows)))
+    names = {i.name for i in onnx.load(source).graph.input}
+    feeds = iter([{k: v for k, v in feed.items() if k in names}
+                  for feed in _batches(rows)])
 
     class Reader(q.CalibrationDataReader):
 
