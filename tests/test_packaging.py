@@ -24,7 +24,8 @@ COMMANDS = ("bert-run-classifier", "bert-run-ner", "bert-run-distill",
             "bert-run-pretraining", "bert-run-task",
             "bert-create-pretraining-data",
             "bert-extract-features", "bert-convert-checkpoint",
-            "bert-export-savedmodel", "bert-predict", "bert-serve",
+            "bert-export-savedmodel", "bert-export-onnx", "bert-predict",
+            "bert-serve",
             "bert-studio")
 
 
