@@ -102,6 +102,15 @@ def test_float32_onnx_answers_as_the_saved_model(made, case):
               for v in value.tolist()] == ours[name].tolist()
     else:
       np.testing.assert_allclose(ours[name], value, atol=TOL, rtol=0)
+  # serve.py's from_examples instances: parsed in Python for ONNX.
+  serialized = [tf.train.Example(features=tf.train.Features(feature={
+      name: tf.train.Feature(int64_list=tf.train.Int64List(value=row[name]))
+      for name in ("input_ids", "input_mask", "segment_ids")}))
+                .SerializeToString() for row in rows]
+  ours, theirs = onnx.run_examples(serialized), saved.run_examples(serialized)
+  for name, value in theirs.items():
+    if value.dtype.kind not in "OSU":
+      np.testing.assert_allclose(ours[name], value, atol=TOL, rtol=0)
   # The answers are not all alike (a random head), so parity means something.
   assert len({json.dumps(a, sort_keys=True) for a in answers}) > 1
 
