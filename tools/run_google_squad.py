@@ -11,16 +11,17 @@ Usage (Google's flags):
 BERT_SRC (environment) is the folder of Google's code (default
 ../shared/anchors/google_bert next to the repository). Google's modules are
 imported by tools/google_squad_shim.py (tf -> tensorflow.compat.v1, each
-script's flags in a FlagValues of its own); this launcher adds what
-run_squad.py takes from tf.contrib, in memory:
+script's flags in a FlagValues of its own); this launcher gives Google's
+code, in memory, stand-ins for what it takes from TF 1's contrib module
+(which TF 2 no longer has):
 
-  tf.contrib.layers.layer_norm   a layer norm with tf.contrib's variables
-                                 (scope/beta, scope/gamma) and arithmetic
-                                 (moments over the last axis, epsilon 1e-12)
-  tf.contrib.tpu.*               tf.compat.v1.estimator.tpu (TPUEstimator on
-                                 CPU with --use_tpu=false), CrossShardOptimizer
-  tf.contrib.data.map_and_batch  tf.data.experimental.map_and_batch
-  tf.contrib.cluster_resolver    tf.distribute.cluster_resolver
+  layers.layer_norm      a layer norm with contrib's variables (scope/beta,
+                         scope/gamma) and arithmetic (moments over the last
+                         axis, epsilon 1e-12)
+  tpu.*                  tf.compat.v1.estimator.tpu (TPUEstimator on CPU with
+                         --use_tpu=false), CrossShardOptimizer
+  data.map_and_batch     tf.data.experimental.map_and_batch
+  cluster_resolver       tf.distribute.cluster_resolver
 
 Nothing on disk is modified and nothing of Google's code is copied here.
 """
@@ -33,7 +34,7 @@ REPO_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def _layer_norm(tf1):
-  """tf.contrib.layers.layer_norm as Google's modeling.py calls it."""
+  """contrib's layers.layer_norm as Google's modeling.py calls it."""
   def layer_norm(inputs, center=True, scale=True, begin_norm_axis=-1,
                  begin_params_axis=-1, scope=None, **unused):
     del unused, begin_norm_axis, begin_params_axis   # Google's: last axis
@@ -52,11 +53,11 @@ def _layer_norm(tf1):
 
 
 def contrib_shim():
-  """The in-memory tf.contrib run_squad.py and modeling.py use."""
+  """The in-memory stand-in for the contrib module Google's code calls."""
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
   import tensorflow.compat.v1 as tf1  # pylint: disable=g-import-not-at-top
   tpu = tf1.estimator.tpu
-  contrib = types.ModuleType("tensorflow.contrib")
+  contrib = types.SimpleNamespace()
   contrib.layers = types.SimpleNamespace(layer_norm=_layer_norm(tf1))
   contrib.tpu = types.SimpleNamespace(
       TPUEstimator=tpu.TPUEstimator, TPUEstimatorSpec=tpu.TPUEstimatorSpec,
@@ -70,11 +71,12 @@ def contrib_shim():
 
 
 def load_google():
-  """Google's run_squad module with tf.contrib in place."""
+  """Google's run_squad module with the contrib stand-in in place."""
   sys.path.insert(0, REPO_DIR)
   from tools import google_squad_shim  # pylint: disable=g-import-not-at-top
   google = google_squad_shim.load_google()
-  google.tf.contrib = contrib_shim()    # the shim all of Google's modules use
+  # The module attribute all of Google's modules read through `tf`.
+  setattr(google.tf, "contrib", contrib_shim())
   return google
 
 
