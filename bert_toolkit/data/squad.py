@@ -325,7 +325,9 @@ def _google_answer(source, qa, qas_id, context, char_to_word_offset,
                            offset, json.dumps(context[offset:offset + len(
                                text)], ensure_ascii=False),
                            json.dumps(text, ensure_ascii=False)),
-                       "Give the answer's character offset in the context")
+                       "Give the answer's character offset in the context, "
+                       "or read with --squad_style=hfl_cmrc, which places "
+                       "each answer at the first occurrence of its text")
   return False, text, offset
 
 
