@@ -18,7 +18,6 @@ from bert_toolkit.tasks import classifier
 from bert_toolkit.tasks import metrics
 from tests import clirun
 from tests import datasets
-from tests.paths import DATA_DIR
 from tests.paths import REFERENCE_DIR
 
 BERT_DIR = os.path.join(REFERENCE_DIR, "bert_zh_tiny")
@@ -174,12 +173,8 @@ def test_split_limit_enters_the_feature_cache_key(tmp_path, monkeypatch):
 
 @pytest.fixture
 def chnsenticorp(tmp_path):
-  d = tmp_path / "chnsenticorp"
-  d.mkdir()
-  for split, n in (("train", 32), ("dev", 16), ("test", 12)):
-    datasets.head(os.path.join(DATA_DIR, "chnsenticorp", split + ".tsv"),
-                  str(d / (split + ".tsv")), n, True)
-  return str(d)
+  return datasets.chnsenticorp(tmp_path / "chnsenticorp", train=32, dev=16,
+                               test=12)
 
 
 @pytest.mark.slow

@@ -35,12 +35,8 @@ BERT_DIR = os.path.join(REFERENCE_DIR, "bert_zh_tiny")
 
 @pytest.fixture
 def chnsenticorp(tmp_path):
-  d = tmp_path / "chnsenticorp"
-  d.mkdir()
-  for split, n in (("train", 64), ("dev", 32), ("test", 24)):
-    datasets.head(os.path.join(DATA_DIR, "chnsenticorp", split + ".tsv"),
-          str(d / (split + ".tsv")), n, True)
-  return str(d)
+  return datasets.chnsenticorp(tmp_path / "chnsenticorp", train=64, dev=32,
+                               test=24)
 
 
 @pytest.fixture

@@ -198,11 +198,12 @@ def _assert_same_answers(ours, theirs):
 
 
 @pytest.mark.slow
-def test_google_checkpoints_predict_as_googles_script_and_back(tmp_path):
+def test_google_checkpoints_predict_as_googles_script_and_back(tiny_run,
+                                                              tmp_path):
   """Google's run_squad.py trains a few steps and predicts; run_squad.py
   predicts with Google's checkpoint: the same answers and n-best
-  probabilities. Then the reverse: our fine-tuned checkpoint predicted by
-  Google's script."""
+  probabilities. Then the reverse: our fine-tuned checkpoint (tiny_run)
+  predicted by Google's script."""
   train = _slice(str(tmp_path / "train.json"))
   predict = _slice(str(tmp_path / "predict.json"), answers=False)
   google = str(tmp_path / "google")
@@ -225,16 +226,10 @@ def test_google_checkpoints_predict_as_googles_script_and_back(tmp_path):
   _assert_same_answers(ours, google)
 
   # The reverse: run_squad.py fine-tunes, Google's script predicts with it.
-  tuned = str(tmp_path / "tuned")
-  proc = clirun.run_script(
-      "run_squad.py", "--train_file=" + train, "--predict_file=" + predict,
-      "--init_checkpoint=" + BERT_DIR, "--output_dir=" + tuned,
-      "--do_train", "--do_predict", "--train_batch_size=4",
-      "--num_train_steps=3", *SHORT)
-  assert proc.returncode == 0, proc.stderr[-3000:]
+  tuned, _, tuned_predict = tiny_run
   back = str(tmp_path / "back")
   proc = _google(back, "--init_checkpoint=" + tf.train.latest_checkpoint(tuned),
-                 "--predict_file=" + predict, "--do_predict")
+                 "--predict_file=" + tuned_predict, "--do_predict")
   assert proc.returncode == 0, proc.stderr[-3000:]
   _assert_same_answers(tuned, back)
 

@@ -22,7 +22,6 @@ import tensorflow.compat.v1 as tf
 
 import modeling
 from bert_toolkit.tasks import classifier
-from bert_toolkit.engine import runner
 from bert_toolkit import settings as settings_lib
 from bert_toolkit.engine import task as task_lib
 from bert_toolkit.runs import run_info as run_info_lib
@@ -33,12 +32,11 @@ from bert_toolkit.serving import server as server_lib
 from tests import clirun
 from tests import datasets
 from tests import saved_model_runner
+from tests import tinyrun
 from tests.paths import DATA_DIR
-from tests.paths import REFERENCE_DIR
 
 tf.disable_eager_execution()
 
-BERT_DIR = os.path.join(REFERENCE_DIR, "bert_zh_tiny")
 MAX_SEQ_LENGTH = 48
 TOL = 1e-5
 
@@ -59,18 +57,9 @@ def tiny(tmp_path_factory):
   """A fine-tuned tiny classifier run (checkpoints at steps 2 and 4) and
   its export. Returns dict run_dir, export_base, export_dir."""
   root = tmp_path_factory.mktemp("serving")
-  data = root / "data"
-  data.mkdir()
-  for split, n in (("train", 64), ("dev", 16)):
-    datasets.head(os.path.join(DATA_DIR, "chnsenticorp", split + ".tsv"),
-          str(data / (split + ".tsv")), n)
-  run_dir = str(root / "run")
-  runner.run(classifier.Classifier("chnsenticorp"), settings_lib.RunSettings(
-      data_dir=str(data), output_dir=run_dir, init_checkpoint=BERT_DIR,
-      train=settings_lib.TrainSettings(
-          num_train_epochs=1.0, train_batch_size=16, learning_rate=1e-3,
-          save_checkpoints_steps=2, log_every_seconds=5.0, seed=3),
-      max_seq_length=MAX_SEQ_LENGTH, do_train=True))
+  data = datasets.chnsenticorp(root / "data", train=64, dev=16)
+  run_dir = tinyrun.fine_tune(classifier.Classifier("chnsenticorp"), data,
+                              root / "run", MAX_SEQ_LENGTH)
   base = str(root / "export")
   result = export_lib.export(run_dir, base)
   return {"run_dir": run_dir, "export_base": base,

@@ -12,9 +12,7 @@ import numpy as np
 import pytest
 import tensorflow.compat.v1 as tf
 
-import modeling
 from bert_toolkit.runs import run_info as run_info_lib
-from bert_toolkit.engine import runner
 from bert_toolkit import settings as settings_lib
 from bert_toolkit.tasks import tagging
 from bert_toolkit.engine import task as task_lib
@@ -25,12 +23,11 @@ from bert_toolkit.serving import predictor as predictor_lib
 from bert_toolkit.serving import server as server_lib
 from bert_toolkit.serving import signatures
 from tests import saved_model_runner
+from tests import tinyrun
 from tests.paths import DATA_DIR
-from tests.paths import REFERENCE_DIR
 
 tf.disable_eager_execution()
 
-BERT_DIR = os.path.join(REFERENCE_DIR, "bert_zh_tiny")
 PEOPLES_DAILY = os.path.join(DATA_DIR, "peoples_daily_ner")
 MAX_SEQ_LENGTH = 32
 TOL = 1e-5
@@ -78,16 +75,10 @@ def ner_export(tmp_path_factory):
   dev = _sentences(os.path.join(PEOPLES_DAILY, "example.dev"))
   (data / "example.train").write_text("\n\n".join(dev[:64]) + "\n",
                                       encoding="utf-8")
-  run_dir = str(root / "run")
-  runner.run(tagging.Tagger("peoples_daily", crf=True),
-             settings_lib.RunSettings(
-                 data_dir=str(data), output_dir=run_dir,
-                 init_checkpoint=BERT_DIR,
-                 train=settings_lib.TrainSettings(
-                     num_train_epochs=1.0, train_batch_size=16,
-                     learning_rate=1e-4, save_checkpoints_steps=1000,
-                     log_every_seconds=5.0, seed=2, best_metric="f1"),
-                 max_seq_length=MAX_SEQ_LENGTH, do_train=True))
+  run_dir = tinyrun.fine_tune(tagging.Tagger("peoples_daily", crf=True), data,
+                              root / "run", MAX_SEQ_LENGTH,
+                              learning_rate=1e-4, save_checkpoints_steps=1000,
+                              seed=2, best_metric="f1")
   checkpoint = _perturbed_head(tf.train.latest_checkpoint(run_dir),
                                str(root / "perturbed" / "model.ckpt-1"))
   result = export_lib.export(run_dir, str(root / "export"),

@@ -19,9 +19,7 @@ import pytest
 import tensorflow.compat.v1 as tf
 
 import tokenization
-from bert_toolkit import settings as settings_lib
 from bert_toolkit.data import encoding
-from bert_toolkit.engine import runner
 from bert_toolkit.serving import export as export_lib
 from bert_toolkit.serving import predictor as predictor_lib
 from bert_toolkit.serving import server as server_lib
@@ -30,6 +28,7 @@ from bert_toolkit.serving import text_signature
 from bert_toolkit.tasks import classifier
 from bert_toolkit.tasks import tagging
 from tests import datasets
+from tests import tinyrun
 from tests.paths import DATA_DIR
 from tests.paths import REFERENCE_DIR
 
@@ -37,7 +36,6 @@ tf.disable_eager_execution()
 
 ZH_VOCAB = os.path.join(REFERENCE_DIR, "bert_zh_tiny", "vocab.txt")
 EN_VOCAB = os.path.join(REFERENCE_DIR, "distilbert_en_tiny", "vocab.txt")
-BERT_DIR = os.path.join(REFERENCE_DIR, "bert_zh_tiny")
 
 
 def _lines(path, limit):
@@ -180,13 +178,8 @@ def _fine_tune(root, task, files, header):
   os.makedirs(data)
   for split, (src, name) in files.items():
     datasets.head(src, os.path.join(data, name), 32, header=header)
-  run_dir = os.path.join(str(root), "run")
-  runner.run(classifier.Classifier(task), settings_lib.RunSettings(
-      data_dir=data, output_dir=run_dir, init_checkpoint=BERT_DIR,
-      train=settings_lib.TrainSettings(
-          num_train_epochs=1.0, train_batch_size=16, learning_rate=1e-3,
-          save_checkpoints_steps=2, log_every_seconds=5.0, seed=3),
-      max_seq_length=MAX_SEQ_LENGTH, do_train=True))
+  run_dir = tinyrun.fine_tune(classifier.Classifier(task), data,
+                              os.path.join(str(root), "run"), MAX_SEQ_LENGTH)
   return export_lib.export(run_dir, os.path.join(str(root), "export"))
 
 
@@ -399,16 +392,9 @@ def test_ner_text_signature_tags_each_wordpiece_of_the_text(tmp_path):
                                       encoding="utf-8")
   (data / "example.dev").write_text("\n\n".join(blocks[32:40]) + "\n",
                                     encoding="utf-8")
-  run_dir = str(tmp_path / "run")
-  runner.run(tagging.Tagger("peoples_daily", crf=True),
-             settings_lib.RunSettings(
-                 data_dir=str(data), output_dir=run_dir,
-                 init_checkpoint=BERT_DIR,
-                 train=settings_lib.TrainSettings(
-                     num_train_epochs=1.0, train_batch_size=16,
-                     learning_rate=1e-3, save_checkpoints_steps=1000,
-                     log_every_seconds=5.0, seed=2),
-                 max_seq_length=MAX_SEQ_LENGTH, do_train=True))
+  run_dir = tinyrun.fine_tune(tagging.Tagger("peoples_daily", crf=True), data,
+                              tmp_path / "run", MAX_SEQ_LENGTH,
+                              save_checkpoints_steps=1000, seed=2)
   result = export_lib.export(run_dir, str(tmp_path / "export"))
   predictor = predictor_lib.Predictor(result["export_dir"])
   texts = ["".join(l.split()[0] for l in b.split("\n") if l.strip())

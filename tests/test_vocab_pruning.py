@@ -13,18 +13,16 @@ import tensorflow.compat.v1 as tf
 
 import modeling
 import tokenization
-from bert_toolkit import settings as settings_lib
 from bert_toolkit.compression import vocab as vocab_pruning
-from bert_toolkit.engine import runner
 from bert_toolkit.errors import SettingsError
 from bert_toolkit.tasks import classifier
 from tests import clirun
 from tests import datasets
 from tests import modelrun
+from tests import tinyrun
 from tests.paths import DATA_DIR
-from tests.paths import REFERENCE_DIR
 
-BERT_DIR = os.path.join(REFERENCE_DIR, "bert_zh_tiny")
+BERT_DIR = tinyrun.BERT_DIR
 ENGLISH = ["Hello WORLD, naïve café!", "Ünïcödé ΣΊΣΥΦΟΣ straße",
            "unaffable running quickly"]
 
@@ -151,17 +149,9 @@ def test_an_output_folder_of_other_files_is_refused_and_a_rerun_replaces(
 @pytest.mark.slow
 def test_a_pruned_run_exports_and_predicts_as_the_original(tmp_path):
   data = tmp_path / "data"
-  data.mkdir()
-  for split, n in (("train", 32), ("dev", 8)):
-    datasets.head(os.path.join(DATA_DIR, "chnsenticorp", split + ".tsv"),
-                  str(data / (split + ".tsv")), n)
-  run_dir = str(tmp_path / "run")
-  runner.run(classifier.Classifier("chnsenticorp"), settings_lib.RunSettings(
-      data_dir=str(data), output_dir=run_dir, init_checkpoint=BERT_DIR,
-      train=settings_lib.TrainSettings(
-          num_train_epochs=1.0, train_batch_size=16, learning_rate=1e-3,
-          save_checkpoints_steps=2, log_every_seconds=5.0, seed=3),
-      max_seq_length=32, do_train=True))
+  datasets.chnsenticorp(data, train=32, dev=8)
+  run_dir = tinyrun.fine_tune(classifier.Classifier("chnsenticorp"), data,
+                              tmp_path / "run", 32)
   pruned_dir = str(tmp_path / "pruned")
   proc = clirun.run_script("prune_vocab.py", "--model_dir=" + run_dir,
                            "--corpus_files=" + str(data / "train.tsv"),
