@@ -17,6 +17,8 @@ A row (`TaskKind`) says:
   guess      "module:function" guessing a data folder's reading settings
              (guess_reading(data_dir, given) -> {setting: value}), or None
   text_b     whether its model takes a second text
+  inputs     what the studio's try box calls its text and second text
+             (None: a sentence, and an optional second sentence)
 
 The table is data (modules named as strings, imported only when asked
 for), so every floor may read it and the studio loads no TensorFlow. A new
@@ -36,7 +38,7 @@ GENERIC_SCRIPT = "run_task.py"
 
 TaskKind = collections.namedtuple("TaskKind", [
     "kind", "module", "script", "studio", "title", "settings", "tasks",
-    "guess", "text_b"])
+    "guess", "text_b", "inputs"], defaults=(None,))
 
 
 def _rows(table, *names):
@@ -60,9 +62,10 @@ KINDS = (
                    "text_b_column", "label_column", "truncation"),
              ("stsb", "tsv", "csv", "jsonl"),
              "bert_toolkit.data.classification:guess_reading", True),
-    TaskKind("squad", "bert_toolkit.tasks.squad", "run_squad.py", None,
-             "Reading comprehension (SQuAD)", settings_lib.SQUAD_SETTINGS,
-             ("squad",), None, True),
+    TaskKind("squad", "bert_toolkit.tasks.squad", "run_squad.py", "squad",
+             "Reading comprehension (SQuAD, CMRC 2018)",
+             settings_lib.SQUAD_SETTINGS, ("squad",), None, True,
+             ("Question", "Context: the passage the answer is taken from")),
     TaskKind("pretraining", "bert_toolkit.tasks.pretraining",
              "run_pretraining.py", None, None, (), (), None, True),
 )

@@ -124,6 +124,24 @@ def test_doc_stride_must_leave_no_context_unread():
     _task().validate(run)
 
 
+def test_a_data_dir_gives_train_json_and_dev_json(tmp_path):
+  """--data_dir stands for --train_file=DIR/train.json and
+  --predict_file=DIR/dev.json; a file flag given wins."""
+  from bert_toolkit import settings as settings_lib  # pylint: disable=g-import-not-at-top
+  folder = tmp_path / "cmrc"
+  folder.mkdir()
+  train, dev = _slice(str(folder / "train.json")), _slice(str(
+      folder / "dev.json"))
+  run = settings_lib.RunSettings(output_dir="x", data_dir=str(folder),
+                                 do_train=True, do_predict=True)
+  task = _task()
+  task.validate(run)
+  assert (task.train_file, task.predict_file) == (train, dev)
+  task = _task(predict_file=CMRC_TRIAL)
+  task.validate(run)
+  assert (task.train_file, task.predict_file) == (train, CMRC_TRIAL)
+
+
 def test_max_seq_length_defaults_to_googles_384():
   from bert_toolkit import settings as settings_lib  # pylint: disable=g-import-not-at-top
   from bert_toolkit.engine import runner  # pylint: disable=g-import-not-at-top

@@ -681,6 +681,83 @@ def test_a_text_the_model_server_refuses_is_a_400(client, monkeypatch):
     srv.server_close()
 
 
+def _squad_file(path, questions):
+  """A SQuAD-format json of one paragraph and `questions` [(id, q, a)]."""
+  context = "北京是中国的首都。上海在东边。"
+  qas = [{"id": qid, "question": q, "answers": [
+      {"text": a, "answer_start": context.index(a)}]}
+         for qid, q, a in questions]
+  with open(path, "w", encoding="utf-8") as f:
+    json.dump({"version": "v2.0", "data": [{"title": "t", "paragraphs": [
+        {"context": context, "qas": qas}]}]}, f, ensure_ascii=False)
+
+
+def test_a_squad_run_reads_its_data_folders_train_and_dev_json(client):
+  """The studio's SQuAD runs take a data folder (train.json, dev.json), as
+  run_squad.py --data_dir does; the file flags are not form fields."""
+  root = client.studio.workspace.root
+  os.makedirs(os.path.join(root, "data", "cmrc"))
+  _squad_file(os.path.join(root, "data", "cmrc", "train.json"),
+              [("q1", "中国的首都是哪里？", "北京")])
+  _squad_file(os.path.join(root, "data", "cmrc", "dev.json"),
+              [("q2", "什么在东边？", "上海")])
+  names = [f.name for f in commands.fields("squad")]
+  assert "train_file" not in names and "predict_file" not in names
+  assert "doc_stride" in names and "squad_style" in names
+  status, answer, _ = client.post("/api/command", {
+      "kind": "squad", "data": "data/cmrc", "model": "models/tiny",
+      "values": {"squad_style": "hfl_cmrc", "train_file": "/etc/x"}})
+  assert status == 400 and "train_file" in answer["error"], answer
+  status, answer, _ = client.post("/api/command", {
+      "kind": "squad", "data": "data/cmrc", "model": "models/tiny",
+      "values": {"squad_style": "hfl_cmrc", "doc_stride": 32}})
+  assert status == 200, answer
+  assert answer["argv"][0] == "run_squad.py"
+  for flag in ("--data_dir=data/cmrc", "--squad_style=hfl_cmrc",
+               "--doc_stride=32", "--do_train=true", "--do_eval=true"):
+    assert flag in answer["argv"], answer["argv"]
+
+
+def test_try_shows_a_squad_answer_in_its_context(client, monkeypatch):
+  """A served SQuAD model's answer ({"answer", "score", "start", ...}) is
+  the page's answer view, with the question and context it was asked."""
+  from bert_toolkit.serving import server as serve_lib  # pylint: disable=g-import-not-at-top
+  from bert_toolkit.studio import trying  # pylint: disable=g-import-not-at-top
+  from tests.test_http_framing import FakePredictor  # pylint: disable=g-import-not-at-top
+
+  class FakeReader(FakePredictor):
+    def predict(self, pairs, run_rows=None):
+      del run_rows
+      return [{"answer": b[:2], "score": 0.9, "start": 0,
+               "n_best": [{"text": b[:2], "probability": 0.9}]}
+              for _, b in pairs]
+
+  root = client.studio.workspace.root
+  os.makedirs(os.path.join(root, "runs", "r1", "output"))
+  atomic.atomic_json(os.path.join(root, "runs", "r1", "job.json"), {
+      "id": "r1", "name": "r1", "kind": "squad", "status": "done",
+      "output_dir": "runs/r1/output", "argv": ["run_squad.py"],
+      "settings": {}, "created": 0})
+  status, run, _ = client.request("GET", "/api/runs/r1")
+  assert status == 200 and run["try_text_b"] is True
+  assert run["try_inputs"][0] == "Question"
+  srv = serve_lib.make_server(FakeReader(), trying.MODEL_NAME, port=0)
+  thread = threading.Thread(target=srv.serve_forever, daemon=True)
+  thread.start()
+  try:
+    monkeypatch.setattr(client.studio.tryer, "_serve",
+                        lambda job: srv.server_address[1])
+    status, answer, _ = client.post("/api/runs/r1/try", {
+        "text": "中国的首都是哪里？", "text_b": "北京是中国的首都。"})
+    assert status == 200, answer
+    assert answer["view"] == "answer" and answer["answer"] == "北京"
+    assert answer["context"] == "北京是中国的首都。"
+    assert answer["question"] == "中国的首都是哪里？"
+  finally:
+    srv.shutdown()
+    srv.server_close()
+
+
 def test_a_corrupt_job_file_is_skipped(tmp_path, fake_repo):
   workspace = workspace_lib.Workspace(make_workspace(str(tmp_path / "ws")))
   jobs = jobs_lib.Jobs(workspace, fake_repo)

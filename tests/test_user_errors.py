@@ -650,6 +650,10 @@ def case_squad(tmp):
       (train(_squad_file(os.path.join(tmp, "sq_gbk.json"),
                          encoding="gbk")), ["sq_gbk.json", "UTF-8"]),
       (squad("--do_train"), ["--train_file is required"]),
+      (squad("--do_train", "--data_dir=" + tmp),
+       ["--train_file is required", "--data_dir holding train.json"]),
+      (squad("--do_train", "--data_dir=" + os.path.join(tmp, "sq_none")),
+       ["--data_dir", "sq_none", "no such folder"]),
       (squad("--do_predict"), ["--predict_file is required"]),
       (squad("--do_predict", "--predict_file=" + os.path.join(
           tmp, "sq_nowhere.json")), ["--predict_file", "no such file"]),

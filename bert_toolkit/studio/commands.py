@@ -40,9 +40,11 @@ Field = collections.namedtuple("Field", ["name", "type", "default", "choices",
                                          "help", "main"])
 
 # Settings the form leaves out: set by the studio itself (paths, what to
-# do), a path the studio cannot check, an alias, or for clusters and GPUs
+# do), a path the studio cannot check (a SQuAD run reads its data folder's
+# train.json and dev.json instead), an alias, or for clusters and GPUs
 # rather than one machine's studio.
 NOT_IN_FORM = ("data_dir", "output_dir", "init_checkpoint",
+               "train_file", "predict_file",
                "bert_config_file", "vocab_file", "cache_dir",
                "overwrite_output_dir", "do_train", "do_eval",
                "allow_partial_restore", "skip_case_check", "electra_size",
@@ -76,20 +78,20 @@ def _field(row, choices=None):
 # teacher run and whether its model takes a second text.
 Kind = collections.namedtuple("Kind", [
     "name", "command", "title", "settings", "tasks", "guess", "teacher",
-    "text_b"])
+    "text_b", "inputs"])
 
 
 def _kinds():
   rows = [Kind(row.studio, tuple(kinds.command(row)), row.title, row.settings,
                tuple(kinds.reference(row.tasks)),
                kinds.reference(row.guess) if row.guess else None, False,
-               row.text_b)
+               row.text_b, row.inputs)
           for row in kinds.KINDS if row.studio]
   distilled = tuple(name for row in kinds.KINDS if row.studio
                     for name in kinds.reference(row.tasks))
   rows.append(Kind("distillation", ("run_distill.py",), "Distillation",
                    settings_lib.DISTILL_SETTINGS, distilled, None, True,
-                   False))
+                   False, None))
   return types.MappingProxyType(collections.OrderedDict(
       (k.name, k) for k in rows))
 

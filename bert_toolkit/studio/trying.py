@@ -172,6 +172,8 @@ class Tryer(object):
     if "entities" in answer:
       return {"view": "entities", "text": text,
               "entities": answer["entities"]}
+    if "answer" in answer:      # a span of the context (text_b)
+      return dict(answer, view="answer", question=text, context=text_b)
     return dict(answer, view="labels")
 
   def _serve(self, job):

@@ -226,7 +226,8 @@ def detail(workspace, job):
       "log_tail": "\n".join(lines),
       "export": {"path": export} if export else None,
       "can_try": has_checkpoint(workspace, job),
-      "try_text_b": commands.KINDS[job["kind"]].text_b})
+      "try_text_b": commands.KINDS[job["kind"]].text_b,
+      "try_inputs": commands.KINDS[job["kind"]].inputs})
   return out
 
 

@@ -291,6 +291,10 @@ class SquadTask(task_lib.Task):
   evaluates_init_checkpoint = True       # Google's --do_predict alone
   default_max_seq_length = 384           # Google's run_squad.py
   HEAD_DEFAULTS = (("squad_style", "google"),)
+  # The files a --data_dir folder may hold, read when --train_file /
+  # --predict_file are not given (a data folder as the other tasks and the
+  # studio take).
+  FOLDER_FILES = (("train_file", "train.json"), ("predict_file", "dev.json"))
 
   def __init__(self, train_file=None, predict_file=None, squad_style=None,
                **values):
@@ -353,15 +357,30 @@ class SquadTask(task_lib.Task):
 
   # ----------------------------------------------------- checks, paths ---
 
+  def files_from_folder(self, data_dir):
+    """Takes data_dir's train.json / dev.json (FOLDER_FILES) for the
+    files not given by flag."""
+    for name, filename in self.FOLDER_FILES:
+      path = os.path.join(data_dir, filename)
+      if getattr(self, name) is None and os.path.isfile(path):
+        setattr(self, name, path)
+
   def validate(self, settings):
     values = self.settings_values()
     settings_lib.check_values(settings_lib.SQUAD_SETTINGS, values)
+    if settings.data_dir:
+      if not os.path.isdir(settings.data_dir):
+        raise SettingsError("--data_dir=%s: no such folder" %
+                            settings.data_dir)
+      self.files_from_folder(settings.data_dir)
     if settings.do_train and not self.train_file:
       raise SettingsError("--train_file is required with --do_train (a "
-                          "SQuAD-format json file)")
+                          "SQuAD-format json file, or a --data_dir holding "
+                          "train.json)")
     if (settings.do_eval or settings.do_predict) and not self.predict_file:
       raise SettingsError("--predict_file is required with --do_predict / "
-                          "--do_eval (a SQuAD-format json file)")
+                          "--do_eval (a SQuAD-format json file, or a "
+                          "--data_dir holding dev.json)")
     for name in ("train_file", "predict_file"):
       path = getattr(self, name)
       if path and not os.path.isfile(path):

@@ -867,6 +867,7 @@
       update: function (run) {
         canTry = !!run.can_try;
         textB.hidden = !run.try_text_b;
+        if (run.try_inputs) { text.placeholder = run.try_inputs[0]; textB.placeholder = run.try_inputs[1]; }
         if (!busy) btn.disabled = !canTry;
         note.textContent = canTry ? '' : 'Available once the run has a checkpoint.';
       }
@@ -889,7 +890,26 @@
         }))];
     }
     if (res.view === 'entities') return nerView(typeof res.text === 'string' ? res.text : sent, res.entities || []);
+    if (res.view === 'answer') return answerView(res);
     return el('pre', {class: 'command', text: JSON.stringify(res, null, 2)});
+  }
+
+  // A reading-comprehension answer: its text and score, and the context
+  // with the answer in <mark id="try-answer-span"> when it was found there
+  // (start: its code-point offset in the context, -1 when not found).
+  function answerView(res) {
+    const answer = typeof res.answer === 'string' ? res.answer : '';
+    const out = [el('p', {class: 'predicted'}, ['Answer: ',
+      el('span', {id: 'try-answer', text: answer || '(no answer)'}),
+      el('span', {class: 'muted', text: '  score ' + (Number(res.score) || 0).toFixed(2)})])];
+    const ctx = Array.from(typeof res.context === 'string' ? res.context : '');
+    const n = Array.from(answer).length;
+    if (Number.isInteger(res.start) && res.start >= 0 && n && res.start + n <= ctx.length) {
+      out.push(el('p', {class: 'ner-text'}, [ctx.slice(0, res.start).join(''),
+        el('mark', {id: 'try-answer-span', class: 'ent', text: ctx.slice(res.start, res.start + n).join('')}),
+        ctx.slice(res.start + n).join('')]));
+    }
+    return out;
   }
 
   // The text with each entity in <mark class="ent ent-TYPE" data-type="TYPE">.
