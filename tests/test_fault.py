@@ -37,20 +37,16 @@ STEPS = 60
 # or ("after", seconds since start, None). "features" waits for the
 # training features' temporary file.
 # One kill at each kind of point: feature writing, a training step, a
-# checkpoint being written (at once and a moment later), an evaluation
-# starting and being recorded, the best checkpoint being kept, and at
-# random times.
+# checkpoint being written, an evaluation starting and being recorded, the
+# best checkpoint being kept, and at a random time.
 KILL_PLAN = [
     ("features", 1, 0.0),
     ("train: step", 1, 0.0),
-    ("Saving checkpoints for", 2, 0.0),
+    ("Saving checkpoints for", 2, 0.01),
     ("Starting evaluation", 1, 0.3),
     ("Saving dict for global step", 1, 0.0),
-    ("after", 3.0, None),
-    ("Saving checkpoints for", 2, 0.01),
-    ("Saving dict for global step", 1, 0.05),
     ("Eval results", 1, 0.0),
-    ("after", 2.0, None),
+    ("after", 3.0, None),
 ]
 
 
@@ -177,7 +173,7 @@ def test_killed_at_random_points_finishes_with_the_same_weights(tmp_path):
     notes.append((what, killed, note, last[0][:100] if last else ""))
   for note in notes:
     print("kill %-28s killed=%s %s | last line: %s" % note)
-  assert kills >= 7, notes
+  assert kills >= 5, notes
   assert notes[0][2].get("tmp_seen"), "the first kill missed feature writing"
   killed, code, log, _ = _run(_command(data, model, killed_out), killed_out)
   assert code == 0, log[-3000:]
