@@ -19,6 +19,9 @@ A row (`TaskKind`) says:
   text_b     whether its model takes a second text
   inputs     what the studio's try box calls its text and second text
              (None: a sentence, and an optional second sentence)
+  run_defaults  ((setting, value), ...): shared settings (RUN_SETTINGS)
+             whose default this kind changes, for its command's flags, the
+             studio's form and the runner alike
 
 The table is data (modules named as strings, imported only when asked
 for), so every floor may read it and the studio loads no TensorFlow. A new
@@ -38,7 +41,7 @@ GENERIC_SCRIPT = "run_task.py"
 
 TaskKind = collections.namedtuple("TaskKind", [
     "kind", "module", "script", "studio", "title", "settings", "tasks",
-    "guess", "text_b", "inputs"], defaults=(None,))
+    "guess", "text_b", "inputs", "run_defaults"], defaults=(None, ()))
 
 
 def _rows(table, *names):
@@ -65,7 +68,8 @@ KINDS = (
     TaskKind("squad", "bert_toolkit.tasks.squad", "run_squad.py", "squad",
              "Reading comprehension (SQuAD, CMRC 2018)",
              settings_lib.SQUAD_SETTINGS, ("squad",), None, True,
-             ("Question", "Context: the passage the answer is taken from")),
+             ("Question", "Context: the passage the answer is taken from"),
+             (("max_seq_length", 384),)),      # Google's run_squad.py
     TaskKind("pretraining", "bert_toolkit.tasks.pretraining",
              "run_pretraining.py", None, None, (), (), None, True),
 )
@@ -86,6 +90,15 @@ def get(kind):
       return row
   raise UnknownKindError("kind %r: this version knows %s" % (
       kind, ", ".join(row.kind for row in KINDS)))
+
+
+def run_defaults(kind):
+  """{shared setting: default} that `kind` changes; {} for an unknown kind
+  (a task class defined outside the table, as tests do)."""
+  try:
+    return dict(get(kind).run_defaults)
+  except UnknownKindError:
+    return {}
 
 
 def task_class(kind):

@@ -147,8 +147,8 @@ RUN_SETTINGS = (
             "--do_lower_case matches a Google model's folder name (for a "
             "renamed folder).", features=NONE),
     Setting("max_seq_length", 128, int, "Longest input in WordPieces, "
-            "[CLS]/[SEP] included (default: 128, or what the run directory "
-            "was trained with). Classification truncates longer inputs "
+            "[CLS]/[SEP] included (default: as below, or what the run "
+            "directory was trained with). Classification truncates longer inputs "
             "(pairs from the longer side); NER cuts long sentences into "
             "overlapping windows.", features=KEY, valid=AT_LEAST_3),
     Setting("do_train", False, bool, "Train (resumes when output_dir holds "

@@ -46,6 +46,7 @@ from bert_toolkit.engine import input_pipeline
 from bert_toolkit.engine import distribution
 from bert_toolkit.runs import progress
 from bert_toolkit.runs import run_info
+from bert_toolkit import kinds
 from bert_toolkit import settings as settings_lib
 from bert_toolkit.engine import task as task_lib
 from bert_toolkit.engine import training
@@ -252,10 +253,10 @@ def _input_settings(settings, info, files, task=None):
   """do_lower_case and max_seq_length: given, else the run's, else the
   model's own (do_lower_case that convert_checkpoint.py read from a
   Hugging Face tokenizer_config.json), else the default (the task's own
-  max_seq_length default, if it has one)."""
+  kind's max_seq_length default, if it has one: bert_toolkit.kinds)."""
   defaults = settings_lib.defaults(settings_lib.RUN_SETTINGS)
-  if task is not None and task.default_max_seq_length:
-    defaults["max_seq_length"] = task.default_max_seq_length
+  if task is not None:
+    defaults.update(kinds.run_defaults(task.kind))
   if files:
     defaults["do_lower_case"] = tokenization.model_do_lower_case(
         files.config, defaults["do_lower_case"])

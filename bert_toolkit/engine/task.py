@@ -196,8 +196,6 @@ class Task(object):
   windowed = False                      # records hold several windows
                                         # (input_pipeline's windows=True)
   min_seq_length = 3
-  default_max_seq_length = None         # the task's own default of
-                                        # --max_seq_length (None: the table's)
   vocab_tokens = ()                     # special tokens the vocab must hold
                                         # beyond [CLS], [SEP], [UNK]
   needs_data_dir = True                 # reads --data_dir splits

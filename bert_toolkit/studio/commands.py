@@ -58,15 +58,17 @@ TASK_HELP = ("Data format (default: the data folder's name when it is a "
              "data set, else guessed from its files).")
 
 
-def _field(row, choices=None):
+def _field(row, choices=None, default=None):
   """A Field from a settings row (bert_toolkit.settings); `choices` for a
-  free-text row whose values the studio knows (the --task names)."""
+  free-text row whose values the studio knows (the --task names);
+  `default` for a kind that changes the row's (kinds.run_defaults)."""
   help_text = TASK_HELP if row.name == "task" else row.help
+  default = row.default if default is None else default
   if isinstance(row.type, tuple) or choices:
-    return Field(row.name, "choice", row.default,
+    return Field(row.name, "choice", default,
                  tuple(choices or row.type), help_text, row.name in MAIN)
   type_name = {bool: "bool", int: "int", float: "float", str: "str"}[row.type]
-  return Field(row.name, type_name, row.default, None, help_text,
+  return Field(row.name, type_name, default, None, help_text,
                row.name in MAIN)
 
 
@@ -78,20 +80,20 @@ def _field(row, choices=None):
 # teacher run and whether its model takes a second text.
 Kind = collections.namedtuple("Kind", [
     "name", "command", "title", "settings", "tasks", "guess", "teacher",
-    "text_b", "inputs"])
+    "text_b", "inputs", "run_defaults"])
 
 
 def _kinds():
   rows = [Kind(row.studio, tuple(kinds.command(row)), row.title, row.settings,
                tuple(kinds.reference(row.tasks)),
                kinds.reference(row.guess) if row.guess else None, False,
-               row.text_b, row.inputs)
+               row.text_b, row.inputs, dict(row.run_defaults))
           for row in kinds.KINDS if row.studio]
   distilled = tuple(name for row in kinds.KINDS if row.studio
                     for name in kinds.reference(row.tasks))
   rows.append(Kind("distillation", ("run_distill.py",), "Distillation",
                    settings_lib.DISTILL_SETTINGS, distilled, None, True,
-                   False, None))
+                   False, None, {}))
   return types.MappingProxyType(collections.OrderedDict(
       (k.name, k) for k in rows))
 
@@ -109,7 +111,8 @@ def fields(kind):
   own = [_field(row, KINDS[kind].tasks if row.name == "task" else None)
          for row in KINDS[kind].settings if row.name not in NOT_IN_FORM]
   names = {f.name for f in own}
-  shared = [_field(row) for row in
+  changed = KINDS[kind].run_defaults
+  shared = [_field(row, default=changed.get(row.name)) for row in
             settings_lib.RUN_SETTINGS + settings_lib.TRAIN_SETTINGS
             if row.name not in NOT_IN_FORM and row.name not in names]
   return own + shared

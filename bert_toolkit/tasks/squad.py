@@ -36,6 +36,7 @@ import re
 
 import tensorflow.compat.v1 as tf
 
+from bert_toolkit import kinds
 from bert_toolkit import settings as settings_lib
 from bert_toolkit.engine import input_pipeline
 from bert_toolkit.engine import task as task_lib
@@ -289,7 +290,6 @@ class SquadTask(task_lib.Task):
   scalar_names = ("feature_index", "start_positions", "end_positions")
   needs_data_dir = False
   evaluates_init_checkpoint = True       # Google's --do_predict alone
-  default_max_seq_length = 384           # Google's run_squad.py
   HEAD_DEFAULTS = (("squad_style", "google"),)
   # The files a --data_dir folder may hold, read when --train_file /
   # --predict_file are not given (a data folder as the other tasks and the
@@ -385,7 +385,8 @@ class SquadTask(task_lib.Task):
       path = getattr(self, name)
       if path and not os.path.isfile(path):
         raise SettingsError("--%s=%s: no such file" % (name, path))
-    max_seq_length = settings.max_seq_length or self.default_max_seq_length
+    max_seq_length = (settings.max_seq_length or
+                      kinds.run_defaults(self.kind)["max_seq_length"])
     if max_seq_length <= self.max_query_length + SPECIAL_TOKENS:
       raise SettingsError(
           "--max_seq_length (%d) must be greater than --max_query_length "
