@@ -142,6 +142,31 @@ def test_a_data_dir_gives_train_json_and_dev_json(tmp_path):
   assert (task.train_file, task.predict_file) == (train, CMRC_TRIAL)
 
 
+@pytest.mark.slow
+def test_a_data_folder_run_trains_and_evaluates_as_the_studio_starts_it(
+    tmp_path):
+  """The studio's command: --data_dir (train.json, dev.json), --do_train
+  and --do_eval; dev is scored during training and the best kept by F1."""
+  data = tmp_path / "data"
+  data.mkdir()
+  _slice(str(data / "train.json"), articles=2)
+  _slice(str(data / "dev.json"), articles=1)
+  run_dir = str(tmp_path / "run")
+  proc = clirun.run_script(
+      "run_squad.py", "--data_dir=" + str(data), "--init_checkpoint=" +
+      BERT_DIR, "--output_dir=" + run_dir, "--do_train=true",
+      "--do_eval=true", "--num_train_steps=4", "--eval_every_steps=2",
+      "--train_batch_size=4", *SHORT)
+  assert proc.returncode == 0, proc.stderr[-3000:]
+  with open(os.path.join(run_dir, "run_results.json"),
+            encoding="utf-8") as f:
+    results = json.load(f)
+  assert results["eval"]["metric"] == "cmrc2018"
+  with open(os.path.join(run_dir, "best", "best.json"),
+            encoding="utf-8") as f:
+    assert json.load(f)["metric"] == "f1"
+
+
 def test_max_seq_length_defaults_to_googles_384():
   from bert_toolkit import settings as settings_lib  # pylint: disable=g-import-not-at-top
   from bert_toolkit.engine import runner  # pylint: disable=g-import-not-at-top
