@@ -9,9 +9,12 @@ cmrc2018_dev.json (3,219), scored with CMRC 2018's official rules (EM and
 character-level F1), twice: from --init_checkpoint (default the real
 all-MiniLM-L6-v2 converted at .cache/minilm_tf1; its vocab holds the common
 CJK characters) and from a random initialisation of the same architecture
-(tools/random_init_checkpoint.py), with --squad_style=hfl_cmrc. Writes
-bench/results/squad.json (squad_quick.json with --questions) and prints a
-Markdown table.
+(tools/random_init_checkpoint.py), with --squad_style=hfl_cmrc. Also
+counts how much of the predict file's text the model's vocab covers (the
+characters that become [UNK]). Writes bench/results/squad.json
+(squad_quick.json with --questions) and prints a Markdown table.
+--reuse_runs takes a finished run's run_results.json instead of training
+it again.
 """
 
 import argparse
@@ -67,9 +70,46 @@ def random_init(model_dir, out):
   return out
 
 
+def count_questions(path):
+  with open(path, encoding="utf-8") as f:
+    data = json.load(f)
+  return sum(len(p["qas"]) for a in data["data"] for p in a["paragraphs"])
+
+
+def vocab_coverage(vocab_file, predict_file, do_lower_case):
+  """{"cjk_tokens": single CJK characters in the vocab, "unk_share": the
+  share of the predict file's context and question characters (spaces
+  left out) that the model's tokenizer turns into [UNK]}."""
+  sys.path.insert(0, REPO_DIR)
+  import tokenization  # pylint: disable=g-import-not-at-top
+  tokenizer = tokenization.FullTokenizer(vocab_file, do_lower_case)
+  vocab = tokenizer.vocab
+  cjk = sum(1 for token in vocab if len(token) == 1 and
+            tokenization.BasicTokenizer()._is_chinese_char(ord(token)))  # pylint: disable=protected-access
+  with open(predict_file, encoding="utf-8") as f:
+    data = json.load(f)
+  chars = unknown = 0
+  for article in data["data"]:
+    for paragraph in article["paragraphs"]:
+      texts = [paragraph["context"]] + [q["question"]
+                                        for q in paragraph["qas"]]
+      for text in texts:
+        for word in tokenizer.basic_tokenizer.tokenize(text):
+          pieces = tokenizer.wordpiece_tokenizer.tokenize(word)
+          chars += len(word)
+          if pieces == ["[UNK]"]:
+            unknown += len(word)
+  return {"cjk_tokens": cjk, "vocab_size": len(vocab),
+          "unk_share": round(unknown / max(chars, 1), 4)}
+
+
 def fine_tune(name, init, args, train_file, predict_file):
   """run_squad.py --do_train --do_predict; returns its results entry."""
   out = os.path.join(RUNS, "squad_" + name)
+  if args.reuse_runs and os.path.isfile(os.path.join(out,
+                                                     "run_results.json")):
+    log("reusing %s" % out)
+    return _entry(init, out, None)
   cmd = [sys.executable, os.path.join(REPO_DIR, "run_squad.py"),
          "--train_file", train_file, "--predict_file", predict_file,
          "--init_checkpoint", init, "--output_dir", out,
@@ -87,6 +127,11 @@ def fine_tune(name, init, args, train_file, predict_file):
   log(" ".join(cmd))
   started = time.time()
   subprocess.run(cmd, check=True, cwd=REPO_DIR)
+  return _entry(init, out, round(time.time() - started, 1))
+
+
+def _entry(init, out, seconds):
+  """The results entry of a finished run directory."""
   with open(os.path.join(out, "run_results.json"), encoding="utf-8") as f:
     results = json.load(f)
   scores = results["predict"]["scores"]
@@ -97,7 +142,7 @@ def fine_tune(name, init, args, train_file, predict_file):
           "train_examples_per_sec":
               (results.get("train", {}).get("rates") or {}).get(
                   "examples_per_sec"),
-          "seconds": round(time.time() - started, 1)}
+          "seconds": seconds}
 
 
 def main():
@@ -117,6 +162,9 @@ def main():
   parser.add_argument("--epochs", type=float, default=2.0)
   parser.add_argument("--do_lower_case", default=None,
                       help="true/false (default: the model's)")
+  parser.add_argument("--reuse_runs", action="store_true",
+                      help="take finished runs' results instead of training "
+                      "them again")
   parser.add_argument("--questions", type=int, default=None,
                       help="a quick check: the first N questions of each "
                       "file (writes squad_quick.json)")
@@ -135,9 +183,14 @@ def main():
   report = {"train_file": os.path.basename(args.train_file),
             "predict_file": os.path.basename(args.predict_file),
             "questions": args.questions,
+            "train_questions": count_questions(train_file),
+            "predict_questions": count_questions(predict_file),
             "settings": {k: v for k, v in vars(args).items()
                          if k not in ("train_file", "predict_file")},
-            "runs": {}}
+            "runs": {},
+            "coverage": vocab_coverage(
+                os.path.join(args.init_checkpoint, "vocab.txt"),
+                predict_file, args.do_lower_case != "false")}
   for name, init in (("pretrained", args.init_checkpoint),
                      ("random_init", random_dir)):
     report["runs"][name] = fine_tune(name, init, args, train_file,

@@ -263,7 +263,7 @@ def test_setup_scripts_refuse_an_unsupported_python(tmp_path, script,
 def test_protobuf_runs_compiled_not_in_pure_python():
   """The pins (requirements-dev.txt, the `onnx` extra) keep a protobuf
   with a compiled backend: in its pure-Python form every graph TensorFlow
-  serialises costs several times more (docs/install.md)."""
+  serialises costs more CPU (docs/install.md)."""
   from google.protobuf.internal import api_implementation  # pylint: disable=g-import-not-at-top
   assert api_implementation.Type() != "python", (
       "protobuf %s runs in pure Python: install protobuf>=4.21.6,<5" %
