@@ -31,7 +31,7 @@ from tests.paths import REFERENCE_DIR
 from tests.paths import REPO_DIR
 
 BERT_DIR = os.path.join(REFERENCE_DIR, "bert_zh_tiny")
-STEPS = 60
+STEPS = 40
 
 # (what to wait for, which occurrence in that run, extra delay in seconds)
 # or ("after", seconds since start, None). "features" waits for the
