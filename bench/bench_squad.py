@@ -32,6 +32,12 @@ RUNS = os.path.join(BENCH_DIR, "runs")
 RESULTS = os.path.join(BENCH_DIR, "results")
 
 
+def repo_path(path):
+  """A path as the results file records it: relative to the repository, so
+  that the file names no machine's folders."""
+  return os.path.relpath(os.path.abspath(path), REPO_DIR)
+
+
 def log(msg):
   print("[bench %s] %s" % (time.strftime("%H:%M:%S"), msg), flush=True)
 
@@ -135,7 +141,7 @@ def _entry(init, out, seconds):
   with open(os.path.join(out, "run_results.json"), encoding="utf-8") as f:
     results = json.load(f)
   scores = results["predict"]["scores"]
-  return {"init": init, "exact_match": scores["exact_match"],
+  return {"init": repo_path(init), "exact_match": scores["exact_match"],
           "f1": scores["f1"], "metric": scores["metric"],
           "num_train_examples": results.get("num_train_examples"),
           "num_train_steps": results.get("num_train_steps"),
@@ -185,8 +191,9 @@ def main():
             "questions": args.questions,
             "train_questions": count_questions(train_file),
             "predict_questions": count_questions(predict_file),
-            "settings": {k: v for k, v in vars(args).items()
-                         if k not in ("train_file", "predict_file")},
+            "settings": dict({k: v for k, v in vars(args).items()
+                              if k not in ("train_file", "predict_file")},
+                             init_checkpoint=repo_path(args.init_checkpoint)),
             "runs": {},
             "coverage": vocab_coverage(
                 os.path.join(args.init_checkpoint, "vocab.txt"),
