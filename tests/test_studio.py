@@ -615,6 +615,33 @@ def test_studio_py_refuses_a_port_in_use(tmp_path):
   clirun.assert_user_error(proc, "cannot listen on", "pass another --port")
 
 
+def _finished_job(root, kind, status="done", script="x.py"):
+  """runs/r1 of the workspace at root: a job record of `kind` and an empty
+  output folder (no checkpoint)."""
+  os.makedirs(os.path.join(root, "runs", "r1", "output"))
+  atomic.atomic_json(os.path.join(root, "runs", "r1", "job.json"), {
+      "id": "r1", "name": "r1", "kind": kind, "status": status,
+      "output_dir": "runs/r1/output", "argv": [script], "settings": {},
+      "created": 0})
+
+
+@contextlib.contextmanager
+def _model_server(client, monkeypatch, predictor):
+  """serve.py's server on `predictor` in a thread, as the studio's try-it
+  server of every run."""
+  from bert_toolkit.serving import server as serve_lib  # pylint: disable=g-import-not-at-top
+  from bert_toolkit.studio import trying  # pylint: disable=g-import-not-at-top
+  srv = serve_lib.make_server(predictor, trying.MODEL_NAME, port=0)
+  threading.Thread(target=srv.serve_forever, daemon=True).start()
+  try:
+    monkeypatch.setattr(client.studio.tryer, "_serve",
+                        lambda job: srv.server_address[1])
+    yield srv
+  finally:
+    srv.shutdown()
+    srv.server_close()
+
+
 WRONG_JSON = (5, 1.5, True, [], ["x"], {}, {"a": 1}, "s", None)
 
 
@@ -622,11 +649,7 @@ def test_wrong_json_types_are_400_on_every_endpoint(client):
   """Every field of every POST endpoint, given each JSON type, and an
   unknown field: a 4xx naming the field, never a 500."""
   root = client.studio.workspace.root
-  os.makedirs(os.path.join(root, "runs", "r1", "output"))
-  atomic.atomic_json(os.path.join(root, "runs", "r1", "job.json"), {
-      "id": "r1", "name": "r1", "kind": next(iter(commands.KINDS)),
-      "status": "done", "output_dir": "runs/r1/output", "argv": ["x.py"],
-      "settings": {}, "created": 0})
+  _finished_job(root, next(iter(commands.KINDS)))
   paths = {"command": "/api/command", "runs": "/api/runs"}
   for endpoint, fields in server_lib.BODY_FIELDS.items():
     path = paths.get(endpoint, "/api/runs/r1/" + endpoint)
@@ -656,29 +679,15 @@ def test_wrong_json_types_are_400_on_every_endpoint(client):
 def test_a_text_the_model_server_refuses_is_a_400(client, monkeypatch):
   """Try passes serve.py's 4xx reason on as a 400 (the user's text to
   fix), not as a 500: here a text of zero-width characters only."""
-  from bert_toolkit.serving import server as serve_lib  # pylint: disable=g-import-not-at-top
-  from bert_toolkit.studio import trying  # pylint: disable=g-import-not-at-top
   from tests.test_http_framing import FakePredictor  # pylint: disable=g-import-not-at-top
   root = client.studio.workspace.root
-  os.makedirs(os.path.join(root, "runs", "r1", "output"))
-  atomic.atomic_json(os.path.join(root, "runs", "r1", "job.json"), {
-      "id": "r1", "name": "r1", "kind": next(iter(commands.KINDS)),
-      "status": "done", "output_dir": "runs/r1/output", "argv": ["x.py"],
-      "settings": {}, "created": 0})
-  srv = serve_lib.make_server(FakePredictor(), trying.MODEL_NAME, port=0)
-  thread = threading.Thread(target=srv.serve_forever, daemon=True)
-  thread.start()
-  try:
-    monkeypatch.setattr(client.studio.tryer, "_serve",
-                        lambda job: srv.server_address[1])
+  _finished_job(root, next(iter(commands.KINDS)))
+  with _model_server(client, monkeypatch, FakePredictor()):
     status, answer, _ = client.post("/api/runs/r1/try",
                                     {"text": "\u200b\u200c"})
     assert status == 400 and "has no tokens" in answer["error"], answer
     status, answer, _ = client.post("/api/runs/r1/try", {"text": "好"})
     assert status == 200 and answer["label"] == "1", answer
-  finally:
-    srv.shutdown()
-    srv.server_close()
 
 
 def _squad_file(path, questions):
@@ -721,8 +730,6 @@ def test_a_squad_run_reads_its_data_folders_train_and_dev_json(client):
 def test_try_shows_a_squad_answer_in_its_context(client, monkeypatch):
   """A served SQuAD model's answer ({"answer", "score", "start", ...}) is
   the page's answer view, with the question and context it was asked."""
-  from bert_toolkit.serving import server as serve_lib  # pylint: disable=g-import-not-at-top
-  from bert_toolkit.studio import trying  # pylint: disable=g-import-not-at-top
   from tests.test_http_framing import FakePredictor  # pylint: disable=g-import-not-at-top
 
   class FakeReader(FakePredictor):
@@ -733,29 +740,17 @@ def test_try_shows_a_squad_answer_in_its_context(client, monkeypatch):
               for _, b in pairs]
 
   root = client.studio.workspace.root
-  os.makedirs(os.path.join(root, "runs", "r1", "output"))
-  atomic.atomic_json(os.path.join(root, "runs", "r1", "job.json"), {
-      "id": "r1", "name": "r1", "kind": "squad", "status": "done",
-      "output_dir": "runs/r1/output", "argv": ["run_squad.py"],
-      "settings": {}, "created": 0})
+  _finished_job(root, "squad", script="run_squad.py")
   status, run, _ = client.request("GET", "/api/runs/r1")
   assert status == 200 and run["try_text_b"] is True
   assert run["try_inputs"][0] == "Question"
-  srv = serve_lib.make_server(FakeReader(), trying.MODEL_NAME, port=0)
-  thread = threading.Thread(target=srv.serve_forever, daemon=True)
-  thread.start()
-  try:
-    monkeypatch.setattr(client.studio.tryer, "_serve",
-                        lambda job: srv.server_address[1])
+  with _model_server(client, monkeypatch, FakeReader()):
     status, answer, _ = client.post("/api/runs/r1/try", {
         "text": "中国的首都是哪里？", "text_b": "北京是中国的首都。"})
     assert status == 200, answer
     assert answer["view"] == "answer" and answer["answer"] == "北京"
     assert answer["context"] == "北京是中国的首都。"
     assert answer["question"] == "中国的首都是哪里？"
-  finally:
-    srv.shutdown()
-    srv.server_close()
 
 
 def test_a_corrupt_job_file_is_skipped(tmp_path, fake_repo):
@@ -832,11 +827,7 @@ def test_sigterm_stops_the_studio_cleanly(tmp_path):
 
 def test_try_and_export_refuse_bad_text_and_runs_without_a_model(client):
   root = client.studio.workspace.root
-  os.makedirs(os.path.join(root, "runs", "r1", "output"))
-  atomic.atomic_json(os.path.join(root, "runs", "r1", "job.json"), {
-      "id": "r1", "name": "r1", "kind": "ner", "status": "failed",
-      "output_dir": "runs/r1/output", "argv": ["run_ner.py"],
-      "settings": {}, "created": 0})
+  _finished_job(root, "ner", "failed", "run_ner.py")
   for body, fragment in (({"text": ""}, "text"), ({}, "text"),
                          ({"text": "x" * 3000}, "at most"),
                          ({"text": "北京", "text_b": "上海"}, "single text"),
