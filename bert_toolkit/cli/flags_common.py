@@ -158,7 +158,7 @@ def define_kind_flags(kind, task_help=""):
   unknown kind), --task's help naming the kind's data sets."""
   rows = kind_settings(kind)
   define_run_flags()
-  for name, value in (kinds.run_defaults(kind) if kind else {}).items():
+  for name, value in kinds.run_defaults(kind).items():
     flags.FLAGS.set_default(name, value)
   if rows:
     names = kinds.reference(kinds.get(kind).tasks)
