@@ -133,7 +133,10 @@ def test_int8_models_agree_with_float32_on_most_items(made, tmp_path):
   for mode, options in (("dynamic", {}),
                         ("dynamic", {"per_channel": True}),
                         ("static", {"calibration_file": calibration}),
-                        ("static", {"per_channel": True})):
+                        ("static", {"per_channel": True}),
+                        ("dynamic", {"quantize_embeddings": True}),
+                        ("static", {"quantize_embeddings": True,
+                                    "calibration_file": calibration})):
     if mode == "static" and "calibration_file" not in options:
       # The run's own training features: this run has none.
       with pytest.raises(SettingsError, match="--calibration_file"):
@@ -150,6 +153,11 @@ def test_int8_models_agree_with_float32_on_most_items(made, tmp_path):
     assert "Softmax" in quantization["float_ops"]
     assert set(quantization["float_reasons"]) == set(
         quantization["float_ops"])
+    # The word table is int8 only when asked (the position and token type
+    # tables are sliced and multiplied, not gathered).
+    tables = quantization["quantized_ops"].get("Gather (int8 table)", 0)
+    assert tables == int(bool(options.get("quantize_embeddings"))), (
+        mode, options, quantization)
     assert os.path.getsize(os.path.join(
         result["export_dir"], "model.onnx")) < os.path.getsize(os.path.join(
             entry["onnx_result"]["export_dir"], "model.onnx"))
@@ -166,6 +174,8 @@ def test_options_that_cannot_work_are_refused(tmp_path):
   for args, fragment in ((("fp16", None, False), "--quantize=fp16"),
                          (("dynamic", "c.txt", False), "--calibration_file"),
                          (("none", None, True), "--per_channel"),
+                         (("none", None, False, True),
+                          "--quantize_embeddings"),
                          (("static", str(tmp_path / "no.txt"), False),
                           "no such file")):
     with pytest.raises(SettingsError, match=fragment):
