@@ -15,6 +15,7 @@ import os
 import shutil
 import subprocess
 import sys
+import types
 
 import numpy as np
 import pytest
@@ -168,6 +169,33 @@ def test_int8_models_agree_with_float32_on_most_items(made, tmp_path):
     diffs = [abs(a["probabilities"][k] - b["probabilities"][k])
              for a, b in zip(answers, reference) for k in a["probabilities"]]
     assert 0 < max(diffs) < 0.3, (mode, max(diffs))
+
+
+@pytest.mark.slow
+def test_fusions_are_kept_only_when_the_outputs_agree(made, tmp_path,
+                                                      monkeypatch):
+  entry = made("bert_single")
+  check = entry["onnx"].config["onnx"]["fusion_check"]
+  assert check["kept"] and check["largest_difference"] <= 1e-4, check
+  fused = entry["onnx"].config["onnx"]["fused_ops"]
+  assert fused, entry["onnx"].config["onnx"]
+  # A model against itself differs by nothing; a fusion that changed the
+  # outputs is dropped, and the unfused model exported.
+  model = os.path.join(entry["onnx_result"]["export_dir"], "model.onnx")
+  small = types.SimpleNamespace(vocab_size=50, type_vocab_size=2)
+  assert onnx_export.largest_difference(model, model, small) == 0.0
+  monkeypatch.setattr(onnx_export, "largest_difference",
+                      lambda *args: 0.25)
+  result = onnx_export.export_onnx(entry["run_dir"], str(tmp_path / "x"))
+  assert result["onnx"]["fused_ops"] == {}
+  assert result["onnx"]["fusion_check"] == {"largest_difference": 0.25,
+                                            "kept": False}
+  ops = result["onnx"]["ops"]
+  assert not set(fused) & set(ops), ops
+  unfused = predictor_lib.Predictor(result["export_dir"])
+  _same_answers(unfused.predict(entry["texts"]),
+                entry["saved"].predict(entry["texts"]))
+  unfused.close()
 
 
 def test_options_that_cannot_work_are_refused(tmp_path):

@@ -163,30 +163,86 @@ def convert(graph_def, inputs, outputs):
   return model
 
 
+# The fused model must answer as the converted one did, within the float32
+# parity the tests hold the ONNX export to (1e-4); else the fusion is dropped.
+FUSION_TOLERANCE = 1e-4
+
+
+def _sample_feed(config, batch=3, seq=16, seed=0):
+  """A batch of random token ids, with padding and both segments, for
+  comparing two versions of a model."""
+  rng = np.random.RandomState(seed)
+  ids = rng.randint(1, int(config.vocab_size), (batch, seq)).astype(np.int32)
+  mask = np.ones((batch, seq), np.int32)
+  mask[1, seq // 2:] = 0
+  segments = np.zeros((batch, seq), np.int32)
+  if int(getattr(config, "type_vocab_size", 1)) > 1:
+    segments[:, seq // 3:] = 1
+  return {"input_ids": ids, "input_mask": mask, "segment_ids": segments}
+
+
+def largest_difference(path_a, path_b, config):
+  """The largest absolute difference between the float outputs of two
+  models on a sample batch (inf when an integer output differs)."""
+  import onnxruntime as ort  # pylint: disable=g-import-not-at-top
+  feed = _sample_feed(config)
+  answers = []
+  for path in (path_a, path_b):
+    session = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
+    names = [o.name for o in session.get_outputs()]
+    answers.append(dict(zip(names, session.run(
+        None, {i.name: feed[i.name] for i in session.get_inputs()}))))
+  largest = 0.0
+  for name, a in answers[0].items():
+    b = answers[1][name]
+    if a.dtype.kind == "f":
+      largest = max(largest, float(np.max(np.abs(a - b))) if a.size else 0.0)
+    elif not np.array_equal(a, b):
+      return float("inf")
+  return largest
+
+
 def optimize(path, config):
   """ONNX Runtime's transformer fusions on the model at `path` (rewritten
-  in place). Returns {fused operator: count} of those that applied.
+  in place), checked: the fused model runs a sample batch beside the
+  unfused one, and is kept only if every output agrees within
+  FUSION_TOLERANCE.
+
+  Returns:
+    ({fused operator: count} of the fusions kept, {"largest_difference",
+    "kept"}); ({}, None) for a model left as it is.
 
   A model with loops (the CRF's Viterbi decoding) is left as it is: the
   optimizer prunes the values only a loop's body reads, breaking the
   model. Measured (model type bert_tf): BERT's tanh GELU fuses
-  (FastGelu), DistilBERT's residual LayerNorms fuse
-  (SkipLayerNormalization); attention does not (docs/serving.md). ONNX
-  Runtime still applies its own graph optimizations when it loads the
-  model.
+  (FastGelu), the exact GELU with its bias (BiasGelu), the residual
+  LayerNorms (SkipLayerNormalization); attention does not match this
+  graph's mask (docs/serving.md). ONNX Runtime still applies its own graph
+  optimizations when it loads the model.
   """
   import onnx  # pylint: disable=g-import-not-at-top
   from onnxruntime.transformers import optimizer  # pylint: disable=g-import-not-at-top
   if any(n.op_type in ("Loop", "If", "Scan")
          for n in onnx.load(path).graph.node):
-    return {}
+    return {}, None
   optimized = optimizer.optimize_model(
       path, model_type="bert_tf", num_heads=int(config.num_attention_heads),
       hidden_size=int(config.hidden_size), opt_level=0)
   counts = {k: int(v) for k, v in optimized.get_fused_operator_statistics()
             .items() if v}
-  optimized.save_model_to_file(path)
-  return counts
+  fused = path + ".fused"
+  optimized.save_model_to_file(fused)
+  difference = largest_difference(path, fused, config)
+  check = {"largest_difference": difference,
+           "kept": difference <= FUSION_TOLERANCE}
+  if not check["kept"]:
+    tf.logging.warning("ONNX Runtime's fusions changed the outputs by %g "
+                       "(more than %g): exporting the unfused model",
+                       difference, FUSION_TOLERANCE)
+    os.remove(fused)
+    return {}, check
+  os.replace(fused, path)
+  return counts, check
 
 
 def operator_counts(path):
@@ -362,7 +418,8 @@ def export_onnx(run_dir, export_base, version=None, checkpoint=None,
     entry = {"model_file": signatures.ONNX_MODEL, "opset": OPSET,
              "outputs": sorted(outputs), "quantization": {"mode": "none"}}
     if optimize_graph:
-      entry["fused_ops"] = optimize(fp32, checked["info"]["config"])
+      entry["fused_ops"], entry["fusion_check"] = optimize(
+          fp32, checked["info"]["config"])
     with atomic.replacing_path(
         checked["target"],
         temporary=os.path.join(staging, "version")) as folder:
