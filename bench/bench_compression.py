@@ -177,6 +177,28 @@ def measure_export(export_dir, sentences, threads):
   return speed
 
 
+# serve.py on the int8 exports: request batching off and on.
+SERVER_EXPORTS = ("teacher_tf_fp32", "teacher_onnx_int8_dynamic",
+                  "vocab_onnx_int8_dynamic_tables")
+SERVER_MODES = (("batching_off", ["--max_batch_size=0"]),
+                ("batching_on", ["--max_batch_size=32"]))
+
+
+def server_figures(export_dir, clients, requests):
+  """serve.py alone on the machine: one client (idle latency), then
+  `clients` concurrent clients, each sending `requests` single-sentence
+  requests (bench/bench_serving.py's client)."""
+  import bench_serving  # pylint: disable=g-import-not-at-top
+  texts = bench_serving.sentences()
+  out = {}
+  for mode, extra in SERVER_MODES:
+    idle = bench_serving.bench_server(export_dir, texts, 1, requests, extra)
+    loaded = bench_serving.bench_server(export_dir, texts, clients, requests,
+                                        extra)
+    out[mode] = {"idle": idle, "loaded": loaded}
+  return out
+
+
 def measured(command, out):
   subprocess.run(command, check=True, cwd=REPO_DIR)
   with open(out) as f:
@@ -190,6 +212,9 @@ def main():
   parser.add_argument("--skip_peers", action="store_true")
   parser.add_argument("--skip_speed", action="store_true",
                       help="train and export only")
+  parser.add_argument("--clients", type=int, default=8)
+  parser.add_argument("--requests", type=int, default=200)
+  parser.add_argument("--skip_server", action="store_true")
   parser.add_argument("--measure", help=argparse.SUPPRESS)
   parser.add_argument("--out", help=argparse.SUPPRESS)
   args = parser.parse_args()
@@ -254,6 +279,11 @@ def main():
            "--work_dir", os.path.join(RUNS, "peer"), "--out", out,
            "--threads", str(args.threads), "--sentences",
            str(args.sentences)], out)
+  if not args.skip_server:
+    for name in SERVER_EXPORTS:
+      log("serve.py: %s" % name)
+      results.setdefault("server", {})[name] = server_figures(
+          os.path.join(exports, name), args.clients, args.requests)
   os.makedirs(os.path.dirname(RESULTS), exist_ok=True)
   from bert_toolkit.runs import atomic  # pylint: disable=g-import-not-at-top
   with atomic.replacing(RESULTS) as f:

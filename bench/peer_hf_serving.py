@@ -93,7 +93,6 @@ def predictor(backend, hf_dir, work_dir, threads):
   options.intra_op_num_threads = threads
   session = ort.InferenceSession(path, options,
                                  providers=["CPUExecutionProvider"])
-  del model
 
   def predict(texts):
     feed = {k: v.astype(np.int64) for k, v in encode(texts, "np").items()}
