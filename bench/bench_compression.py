@@ -7,10 +7,12 @@ exactly those):
                 (samples/sst2, 10,000 sentences, 2 epochs, length 64,
                 learning rate 5e-5, packed);
   2. student    run_distill.py: the teacher's layers 0, 2, 4, soft loss
-                (alpha 0.5, T 2), the other 57,349 SST-2 train sentences
+                (alpha 0.5, T 2), TinyBERT's hidden (1) and attention (0.1)
+                losses, the other 57,349 SST-2 train sentences
                 (../shared/data/sst2 minus the sample) as --unlabeled_file;
   3. pruned     prune_model.py: half the heads, half the FFN neurons;
-  4. recovered  run_distill.py again, the pruned student from the teacher;
+  4. recovered  run_distill.py again, the pruned student from the teacher,
+                with the hidden loss (the heads differ: no attention loss);
   5. vocab      prune_vocab.py on the training and unlabeled sentences;
   6. int8       export_onnx.py --quantize=dynamic / static.
 Finished stages are kept (a run directory with run_results.json or an
@@ -77,12 +79,14 @@ def recipe(minilm, unlabeled):
         "--num_train_epochs=2", "--learning_rate=5e-5", "--pack_sequences",
         "--eval_every_steps=200", "--save_checkpoints_steps=200"] + common),
       ("student", "run_distill.py",
-       ["--output_dir=student", "--student_layers=0,2,4"] + distill),
+       ["--output_dir=student", "--student_layers=0,2,4",
+        "--hidden_loss_weight=1", "--attention_loss_weight=0.1"] + distill),
       ("pruned", "prune_model.py",
        ["--model_dir=student", "--data_dir=" + SAMPLE, "--output_dir=pruned",
         "--keep_heads=0.5", "--keep_ffn=0.5"]),
       ("recovered", "run_distill.py",
-       ["--output_dir=recovered", "--init_checkpoint=pruned"] + distill),
+       ["--output_dir=recovered", "--init_checkpoint=pruned",
+        "--hidden_loss_weight=1"] + distill),
       ("vocab", "prune_vocab.py",
        ["--model_dir=recovered", "--output_dir=vocab",
         "--corpus_files=%s,%s" % (os.path.join(SAMPLE, "train.tsv"),
@@ -243,6 +247,16 @@ def main():
   for stage in ("teacher", "student", "recovered"):
     with open(os.path.join(RUNS, stage, "run_results.json")) as f:
       results.setdefault("run_eval", {})[stage] = json.load(f)["eval"]
+  with open(os.path.join(RUNS, "pruned", "structure_pruning.json")) as f:
+    structure = json.load(f)
+  with open(os.path.join(RUNS, "vocab", "vocab_pruning.json")) as f:
+    vocab = json.load(f)
+  results["pruning"] = {
+      key: structure[key] for key in ("heads_before", "heads_after",
+                                      "neurons_before", "neurons_after")}
+  results["pruning"].update(vocab_before=vocab["vocab_size_before"],
+                            vocab_after=vocab["vocab_size_after"],
+                            corpus_texts=vocab["texts"])
   exports = os.path.join(RUNS, "exports")
   calibration_file()
   for name, stage, script, extra in EXPORTS:
