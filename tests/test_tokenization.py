@@ -529,3 +529,27 @@ def test_spans_follow_the_tokenizer_options(options):
   texts += [_random_text(rng) for _ in range(40)]
   for text in texts:
     _check_spans(tokenizer, text)
+
+
+def test_the_ascii_fast_path_equals_the_general_steps():
+  """An all-ASCII text takes a shorter path (translate, a regex): the same
+  words as the step-by-step path, control chars, punctuation and
+  never_split words included, both cases."""
+  rng = random.Random(7)
+  alphabet = [chr(i) for i in range(128)]
+  texts = ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 40)))
+           for _ in range(3000)]
+  texts += ["Hello,World! it's [E1]x[E1] a\tb\x7fc\x0bd\x1fe [e2] -- ok?",
+            "", " \t\r\n", "\x00\x01", "[E1]", "HeLLo", "$5.00/hr"]
+  for lower in (True, False):
+    for never in (None, ["[E1]", "[e2]", "Hello"]):
+      basic = tokenization.BasicTokenizer(do_lower_case=lower,
+                                          never_split=never)
+      for extra in (frozenset(), frozenset(["x", "HeLLo"])):
+        for text in texts:
+          assert basic._tokenize_ascii(text, extra) == basic._tokenize_any(
+              text, extra), (lower, never, extra, text)
+  # tokenize() takes the fast path for ASCII only.
+  basic = tokenization.BasicTokenizer()
+  assert basic.tokenize("Café, naïve!") == ["cafe", ",", "naive", "!"]
+  assert basic.tokenize("Cafe, naive!") == ["cafe", ",", "naive", "!"]

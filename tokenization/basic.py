@@ -23,6 +23,7 @@ Unlike newer Hugging Face versions, the text is not NFC-normalised first (a
 cased tokenizer keeps decomposed accents as Google's does).
 """
 
+import re
 import unicodedata
 
 from tokenization.text import convert_to_unicode
@@ -73,6 +74,8 @@ def is_punctuation(char):
 
 def is_chinese_char(cp):
   """Code point (int) -> True if it lies in one of the CJK ideograph blocks."""
+  if cp < 0x3400:                     # below every block: most text
+    return False
   return any(low <= cp <= high for low, high in _CJK_RANGES)
 
 
@@ -104,6 +107,16 @@ def split_on_punctuation(text):
       start_new_word = False
       output[-1].append(char)
   return ["".join(x) for x in output]
+
+
+# The steps above on an all-ASCII text, with the same result (a fast path):
+# cleaning drops the ASCII control chars (all Cc but \t \n \r, which
+# become spaces; there is no Cf, Zs, NUL or U+FFFD in ASCII); there are no
+# CJK ideographs; NFD changes no ASCII char and adds no Mn; the punctuation
+# is the four ASCII ranges of `is_punctuation`.
+_ASCII_CLEAN = {cp: None for cp in list(range(32)) + [127]}
+_ASCII_CLEAN.update({ord("\t"): " ", ord("\n"): " ", ord("\r"): " "})
+_ASCII_PIECES = re.compile(r"[!-/:-@\[-`{-~]|[^!-/:-@\[-`{-~]+")
 
 
 class BasicTokenizer(object):
@@ -150,6 +163,12 @@ class BasicTokenizer(object):
       never_split = [never_split]
     extra = frozenset(never_split or ())
     text = convert_to_unicode(text)
+    if text.isascii():
+      return self._tokenize_ascii(text, extra)
+    return self._tokenize_any(text, extra)
+
+  def _tokenize_any(self, text, extra):
+    """`tokenize` of any text, step by step."""
     text = self._clean_text(text)
     if self.tokenize_chinese_chars:
       text = self._tokenize_chinese_chars(text)
@@ -165,6 +184,21 @@ class BasicTokenizer(object):
       else:
         split_tokens.extend(self._run_split_on_punc(token))
     return whitespace_tokenize(" ".join(split_tokens))
+
+  def _tokenize_ascii(self, text, extra):
+    """`tokenize` of an all-ASCII text (see _ASCII_CLEAN)."""
+    split_tokens = []
+    for token in text.translate(_ASCII_CLEAN).split():
+      if self.keeps_whole(token, extra):
+        split_tokens.append(token)
+        continue
+      if self.do_lower_case:
+        token = token.lower()
+      if self.keeps_whole(token, extra):
+        split_tokens.append(token)
+      else:
+        split_tokens.extend(_ASCII_PIECES.findall(token))
+    return split_tokens
 
   def _run_strip_accents(self, text):
     """str -> str without accents (NFD, then drop category Mn)."""
