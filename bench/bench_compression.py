@@ -18,7 +18,9 @@ exactly those):
 Finished stages are kept (a run directory with run_results.json or an
 output folder), so the command resumes.
 
-Each export is measured in a fresh process (bench/latency_protocol.py):
+Each export is measured in a fresh process (bench/latency_protocol.py),
+--rounds times, interleaved with the others and the peers (the median is
+reported, each round kept):
 SST-2 dev accuracy over the 872 dev sentences, batch-1 p50/p99 latency over
 the first --sentences of them, batch-32 throughput over all 872 sorted by
 length, peak RSS, and the export's size on disk. Then the peers in
@@ -33,10 +35,12 @@ Writes bench/results/compression.json and prints a Markdown table.
 """
 
 import argparse
+import collections
 import json
 import os
 import platform
 import shutil
+import statistics
 import subprocess
 import sys
 import time
@@ -55,6 +59,8 @@ RESULTS = os.path.join(BENCH_DIR, "results", "compression.json")
 SAMPLE = os.path.join(REPO_DIR, "samples", "sst2")
 PEER_PY = os.path.join(BENCH_DIR, ".peer-venv", "bin", "python")
 PY = sys.executable
+SPEED_KEYS = ("batch1_p50_ms", "batch1_p99_ms", "batch32_sentences_per_sec",
+              "peak_rss_mb")
 
 
 def log(msg):
@@ -216,6 +222,9 @@ def main():
   parser.add_argument("--skip_peers", action="store_true")
   parser.add_argument("--skip_speed", action="store_true",
                       help="train and export only")
+  parser.add_argument("--rounds", type=int, default=3,
+                      help="measurements of each model, interleaved")
+  parser.add_argument("--server_rounds", type=int, default=2)
   parser.add_argument("--clients", type=int, default=8)
   parser.add_argument("--requests", type=int, default=200)
   parser.add_argument("--skip_server", action="store_true")
@@ -257,6 +266,8 @@ def main():
   results["pruning"].update(vocab_before=vocab["vocab_size_before"],
                             vocab_after=vocab["vocab_size_after"],
                             corpus_texts=vocab["texts"])
+  with open(unlabeled_file(), encoding="utf-8") as f:
+    results["unlabeled_sentences"] = sum(1 for _ in f)
   exports = os.path.join(RUNS, "exports")
   calibration_file()
   for name, stage, script, extra in EXPORTS:
@@ -266,38 +277,53 @@ def main():
                  ["--model_dir=" + stage, "--export_dir=" + target] + extra)
   if args.skip_speed:
     return
-  for name, _, _, _ in EXPORTS:
-    log("measuring %s" % name)
-    out = os.path.join(RUNS, "measure_%s.json" % name)
-    entry = measured([PY, __file__, "--measure", os.path.join(exports, name),
-                      "--out", out, "--threads", str(args.threads),
-                      "--sentences", str(args.sentences)], out)
-    entry["size_mb"] = size_mb(os.path.join(exports, name))
-    results["stages"][name] = entry
-  reference = results["stages"]["teacher_tf_fp32"]["labels"]
-  for entry in results["stages"].values():
-    labels = entry.pop("labels")
-    entry["agreement_with_teacher_tf"] = round(sum(
-        a == b for a, b in zip(labels, reference)) / float(len(labels)), 4)
-  if not args.skip_peers:
-    if not os.path.isfile(PEER_PY):
-      sys.exit("%s missing: run bash bench/setup_peer_venv.sh" % PEER_PY)
-    for backend in ("torch_fp32", "torch_int8_dynamic", "ort_fp32",
-                    "ort_int8_dynamic"):
-      log("measuring HF %s" % backend)
+  # Rounds, interleaved (every model once, then again): this machine's
+  # speed drifts by up to 2x between minutes, so each figure is the median
+  # of its rounds, all taken in the same stretch of time.
+  peer_backends = () if args.skip_peers else (
+      "torch_fp32", "torch_int8_dynamic", "ort_fp32", "ort_int8_dynamic")
+  if peer_backends and not os.path.isfile(PEER_PY):
+    sys.exit("%s missing: run bash bench/setup_peer_venv.sh" % PEER_PY)
+  rounds = collections.defaultdict(list)
+  for round_index in range(args.rounds):
+    for name, _, _, _ in EXPORTS:
+      log("round %d: %s" % (round_index + 1, name))
+      out = os.path.join(RUNS, "measure_%s.json" % name)
+      rounds[("stages", name)].append(measured(
+          [PY, __file__, "--measure", os.path.join(exports, name), "--out",
+           out, "--threads", str(args.threads), "--sentences",
+           str(args.sentences)], out))
+    for backend in peer_backends:
+      log("round %d: HF %s" % (round_index + 1, backend))
       out = os.path.join(RUNS, "peer_%s.json" % backend)
-      results["peers"][backend] = measured(
+      rounds[("peers", backend)].append(measured(
           [PEER_PY, os.path.join(BENCH_DIR, "peer_hf_serving.py"),
            "--hf_dir", hf_dir, "--backend", backend,
            "--dev_file", os.path.join(SAMPLE, "dev.tsv"),
            "--work_dir", os.path.join(RUNS, "peer"), "--out", out,
            "--threads", str(args.threads), "--sentences",
-           str(args.sentences)], out)
-  if not args.skip_server:
-    for name in SERVER_EXPORTS:
-      log("serve.py: %s" % name)
-      results.setdefault("server", {})[name] = server_figures(
-          os.path.join(exports, name), args.clients, args.requests)
+           str(args.sentences)], out))
+  for (group, name), measurements in rounds.items():
+    entry = dict(measurements[0])
+    for key in SPEED_KEYS:
+      entry[key] = statistics.median(m[key] for m in measurements)
+      entry[key + "_rounds"] = [m[key] for m in measurements]
+    if group == "stages":
+      entry["size_mb"] = size_mb(os.path.join(exports, name))
+    results[group][name] = entry
+  results["rounds"] = args.rounds
+  reference = results["stages"]["teacher_tf_fp32"]["labels"]
+  for entry in results["stages"].values():
+    labels = entry.pop("labels")
+    entry["agreement_with_teacher_tf"] = round(sum(
+        a == b for a, b in zip(labels, reference)) / float(len(labels)), 4)
+  if not args.skip_server:                 # a list of rounds per export
+    for round_index in range(args.server_rounds):
+      for name in SERVER_EXPORTS:
+        log("round %d: serve.py %s" % (round_index + 1, name))
+        results.setdefault("server", {}).setdefault(name, []).append(
+            server_figures(os.path.join(exports, name), args.clients,
+                           args.requests))
   os.makedirs(os.path.dirname(RESULTS), exist_ok=True)
   from bert_toolkit.runs import atomic  # pylint: disable=g-import-not-at-top
   with atomic.replacing(RESULTS) as f:
