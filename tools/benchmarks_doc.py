@@ -77,6 +77,7 @@ SOURCES = {
     "text_signature.json": (
         "2026-12-05", LOCK + "bench/bench_text_signature.py"),
     "squad.json": ("2026-12-05", LOCK + "bench/bench_squad.py"),
+    "compression.json": ("2026-12-05", LOCK + "bench/bench_compression.py"),
     "studio_runs_list.json": (
         "2026-11-30", ".venv/bin/python bench/studio_runs_list.py --runs=200 "
         "--out=bench/results/studio_runs_list.json"),
@@ -1869,6 +1870,169 @@ are in [installation](install.md#the-optional-onnx-packages).
 %s"""
 
 
+COMPRESSION_TEXT = """\
+The [recipe](compression.md#one-recipe-teacher-student-pruned-int8-served)
+run end to end by `bench/bench_compression.py`: all-MiniLM-L6-v2
+fine-tuned as the quickstart does (the teacher); a 3-layer student
+distilled from it with the other %s SST-2 training sentences as unlabeled
+text; %s of its %s attention heads and %s of its %s feed-forward neurons
+kept, then recovered by distilling the teacher again; its vocab cut from
+%s to the %s tokens the %s training and unlabeled sentences use; int8 on
+ONNX Runtime. Accuracy is over the %s SST-2 dev sentences. Speed, through
+`serving.Predictor` with tokenization included, %d threads, each model in
+a fresh process, nothing else on the machine: batch-1 latency over the
+first %d dev sentences one at a time (median and p99), batch-32 throughput
+over all of them sorted by length; size is the export folder's; peak RSS
+is the process's after loading and running the model
+(`bench/latency_protocol.py`). This machine's speed drifts by up to 2x
+from one minute to the next, so every model (and peer) was measured in %d
+interleaved rounds; the tables give the median, the results file every
+round.
+
+%s
+
+%s
+
+Dynamic int8 is the one to use on this CPU: static int8 (QDQ, calibrated on
+200 training sentences) is as accurate but no faster than float32 here.
+The int8 embedding table (`--quantize_embeddings`) costs no
+measurable time and takes the teacher's int8 export from %s to %s MB. The
+recipe's end answers %s sentences/s in batches of 32, %s the teacher's TF
+float32, at %s of its size, %s accuracy points under it. The ONNX models'
+peak RSS (%s MB) is mostly TensorFlow's: the predictor imports it even
+when ONNX Runtime runs the model.
+
+The Hugging Face peers on the same protocol and sentences
+(`bench/peer_hf_serving.py`, transformers 4.46.3 on torch %s, ONNX
+Runtime 1.17.3, in the bench venv): all-MiniLM-L6-v2 with a
+classification head (random: speed does not depend on its values, so no
+accuracy), its fast tokenizer, `quantize_dynamic` for int8 (torch's on
+every `nn.Linear`; ONNX Runtime's on the `torch.onnx.export` model).
+
+%s
+
+`serve.py` on the same machine, one client alone (idle) and %d concurrent
+clients, each sending %d single-sentence requests over keep-alive
+connections (`bench/bench_serving.py`'s client); request batching off
+(`--max_batch_size=0`) and on (`--max_batch_size=32`); each cell gives
+every round (%d, interleaved over the models):
+
+%s"""
+
+COMPRESSION_ROWS = (
+    ("teacher_tf_fp32", "teacher, TF SavedModel, float32"),
+    ("teacher_onnx_fp32", "teacher, ONNX Runtime, float32"),
+    ("teacher_onnx_int8_dynamic", "teacher, ONNX Runtime, dynamic int8"),
+    ("teacher_onnx_int8_static", "teacher, ONNX Runtime, static int8"),
+    ("teacher_onnx_int8_dynamic_tables",
+     "teacher, dynamic int8 + `--quantize_embeddings`"),
+    ("student_tf_fp32", "student, 3 layers, TF float32"),
+    ("recovered_tf_fp32", "+ heads and neurons pruned, recovered"),
+    ("vocab_tf_fp32", "+ vocab pruned"),
+    ("vocab_onnx_fp32", "+ ONNX Runtime, float32"),
+    ("vocab_onnx_int8_dynamic", "+ ONNX Runtime, dynamic int8"),
+    ("vocab_onnx_int8_static", "+ ONNX Runtime, static int8"),
+    ("vocab_onnx_int8_dynamic_tables",
+     "+ dynamic int8 + `--quantize_embeddings` (the recipe's end)"),
+)
+
+PEER_ROWS = (
+    ("torch_fp32", "HF transformers, torch float32"),
+    ("torch_int8_dynamic", "HF transformers, torch dynamic int8"),
+    ("ort_fp32", "HF model on ONNX Runtime, float32"),
+    ("ort_int8_dynamic", "HF model on ONNX Runtime, dynamic int8"),
+)
+
+
+def section_compression(page):
+  data = page("compression.json")
+  stages, pruning = data["stages"], data["pruning"]
+  teacher = stages["teacher_tf_fp32"]
+
+  def speed_cells(row, base=teacher):
+    rate = row["batch32_sentences_per_sec"]
+    return ("%s / %s" % (num(row["batch1_p50_ms"], 2),
+                         num(row["batch1_p99_ms"], 1)),
+            "%s (%s)" % (num(rate, 0), times(
+                rate / base["batch32_sentences_per_sec"], 1)))
+
+  rows = []
+  for key, label in COMPRESSION_ROWS:
+    row = stages[key]
+    rows.append((label, num(row["dev_accuracy"], 4),
+                 points(row["dev_accuracy"], teacher["dev_accuracy"]))
+                + speed_cells(row) + (num(row["size_mb"], 1),
+                                      num(row["peak_rss_mb"], 0)))
+  header = ("model", "SST-2 dev accuracy", "points vs teacher",
+            "batch-1 ms, p50 / p99", "batch-32 sentences/s (x teacher)",
+            "size MB", "peak RSS MB")
+  ours = stages["teacher_onnx_int8_dynamic"]
+  end = stages["vocab_onnx_int8_dynamic_tables"]
+  for fp32, static in (("teacher_onnx_fp32", "teacher_onnx_int8_static"),
+                       ("vocab_onnx_fp32", "vocab_onnx_int8_static")):
+    claim(stages[static]["batch32_sentences_per_sec"] <= 1.05 * stages[
+        fp32]["batch32_sentences_per_sec"], "static int8 is no faster than "
+          "float32")
+    claim(stages[static]["dev_accuracy"] >= stages[fp32]["dev_accuracy"]
+          - 0.005, "static int8 is as accurate")
+  claim(abs(stages["teacher_onnx_int8_dynamic_tables"][
+      "batch32_sentences_per_sec"] / ours["batch32_sentences_per_sec"] - 1)
+        < 0.1, "the int8 table costs no measurable time")
+  onnx_rss = [row["peak_rss_mb"] for key, row in stages.items()
+              if "onnx" in key]
+  peer_rows = [("this project: teacher, ONNX Runtime, dynamic int8",)
+               + speed_cells(ours) + (num(ours["size_mb"], 1),
+                                      num(ours["peak_rss_mb"], 0))]
+  for key, label in PEER_ROWS:
+    row = data["peers"][key]
+    peer_rows.append((label,) + speed_cells(row) + (
+        num(row["size_mb"], 1) if "size_mb" in row else "",
+        num(row["peak_rss_mb"], 0)))
+  peer_header = ("path", "batch-1 ms, p50 / p99",
+                 "batch-32 sentences/s (x our TF teacher)", "model MB",
+                 "peak RSS MB")
+  server_rows = []
+
+  def each(rounds, value, digits):
+    return " / ".join(num(value(r), digits) for r in rounds)
+
+  for key, label in COMPRESSION_ROWS:
+    if key not in data.get("server", {}):
+      continue
+    rounds = data["server"][key]
+    for mode in sorted(rounds[0]):
+      by_mode = [r[mode] for r in rounds]
+      server_rows.append((
+          label, mode.replace("batching_", ""),
+          each(by_mode, lambda m: m["idle"]["latency"]["median_ms"], 2),
+          each(by_mode, lambda m: m["loaded"]["requests_per_sec"], 0),
+          each(by_mode, lambda m: m["loaded"]["latency"]["p99_ms"], 1),
+          sum(m["loaded"]["errors"] for m in by_mode)))
+  first = next(iter(data["server"].values()))[0]["batching_off"]["loaded"]
+  clients, requests = first["clients"], first["requests_per_client"]
+  return COMPRESSION_TEXT % (
+      num(data["unlabeled_sentences"], 0),
+      pruning["heads_after"], pruning["heads_before"],
+      num(pruning["neurons_after"], 0), num(pruning["neurons_before"], 0),
+      num(pruning["vocab_before"], 0), num(pruning["vocab_after"], 0),
+      num(pruning["corpus_texts"], 0), num(SST2_DEV, 0), data["threads"],
+      data["sentences"], data["rounds"], page.source("compression.json"),
+      table(header, rows), num(ours["size_mb"], 0),
+      num(stages["teacher_onnx_int8_dynamic_tables"]["size_mb"], 0),
+      num(end["batch32_sentences_per_sec"], 0),
+      times(end["batch32_sentences_per_sec"] /
+            teacher["batch32_sentences_per_sec"], 1),
+      "1/%d" % int(teacher["size_mb"] / end["size_mb"]),
+      points(teacher["dev_accuracy"], end["dev_accuracy"], sign=False),
+      span(onnx_rss, 0),
+      data["peers"]["torch_fp32"]["versions"]["torch"],
+      table(peer_header, peer_rows), clients, requests,
+      len(next(iter(data["server"].values()))),
+      table(("model", "batching", "idle p50 ms", "%d clients: requests/s"
+             % clients, "%d clients: p99 ms" % clients, "errors"),
+            server_rows))
+
+
 def section_protobuf(page):
   del page
   return PROTOBUF_TEXT % recorded("protobuf")
@@ -1903,6 +2067,8 @@ SECTIONS = (
     ("Vocabulary pruning", ("vocab_pruning.json",), section_vocab_pruning),
     ("Hugging Face export", ("hf_export.json",), section_hf_export),
     ("Reading comprehension on CMRC 2018", ("squad.json",), section_squad),
+    ("The compression recipe on SST-2", ("compression.json",),
+     section_compression),
     ("protobuf's compiled backend", (), section_protobuf),
     ("Several workers and XLA", ("distribution.json",), section_distribution),
     ("The studio", ("studio_runs_list.json", "studio_newcomer.json"),
