@@ -66,7 +66,8 @@ def _train(setup, name, *extra):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("extra", [
-    (),                                           # length buckets
+    # The plain path (length buckets) under mirrored is the NER and
+    # pre-training test's; this one adds what changes the step.
     ("--gradient_accumulation_steps=2", "--layerwise_lr_decay=0.8",
      "--freeze_embeddings", "--pack_sequences"),
 ])

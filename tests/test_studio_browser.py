@@ -234,7 +234,7 @@ def test_studio_flow_in_chromium(browser, studio, tmp_path):
   # last checkpoint and finishes.
   long_run = start_run(driver, base, "classification", "data/chnsenticorp",
                        "long <b>run</b>",
-                       {"num_train_epochs": 60, "train_batch_size": 8,
+                       {"num_train_epochs": 40, "train_batch_size": 8,
                         "max_seq_length": 64, "save_checkpoints_steps": 20,
                         "log_every_seconds": 1, "seed": 1})
   driver.get(base + "#/runs")
@@ -246,7 +246,7 @@ def test_studio_flow_in_chromium(browser, studio, tmp_path):
   assert not driver.find_elements("css selector", row + "a.run-link b")
 
   def progressed(d):
-    """At step 30 or later (the cell reads "30/240")."""
+    """At step 30 or later (the cell reads "30/160")."""
     step = d.find_element("css selector", row + "td.progress").text.split(
         "/")[0].strip()
     return step.isdigit() and int(step) >= 30
