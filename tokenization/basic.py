@@ -24,6 +24,7 @@ cased tokenizer keeps decomposed accents as Google's does).
 """
 
 import re
+import types
 import unicodedata
 
 from tokenization.text import convert_to_unicode
@@ -114,8 +115,9 @@ def split_on_punctuation(text):
 # become spaces; there is no Cf, Zs, NUL or U+FFFD in ASCII); there are no
 # CJK ideographs; NFD changes no ASCII char and adds no Mn; the punctuation
 # is the four ASCII ranges of `is_punctuation`.
-_ASCII_CLEAN = {cp: None for cp in list(range(32)) + [127]}
-_ASCII_CLEAN.update({ord("\t"): " ", ord("\n"): " ", ord("\r"): " "})
+_ASCII_CLEAN = types.MappingProxyType({
+    cp: (" " if chr(cp) in "\t\n\r" else None)
+    for cp in list(range(32)) + [127]})
 _ASCII_PIECES = re.compile(r"[!-/:-@\[-`{-~]|[^!-/:-@\[-`{-~]+")
 
 

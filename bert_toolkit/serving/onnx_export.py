@@ -203,14 +203,15 @@ def largest_difference(path_a, path_b, config):
 
 
 def optimize(path, config):
-  """ONNX Runtime's transformer fusions on the model at `path` (rewritten
-  in place), checked: the fused model runs a sample batch beside the
-  unfused one, and is kept only if every output agrees within
+  """ONNX Runtime's transformer fusions on the model at `path`, written
+  beside it (`path`.fused), checked: the fused model runs a sample batch
+  beside the unfused one, and is kept only if every output agrees within
   FUSION_TOLERANCE.
 
   Returns:
-    ({fused operator: count} of the fusions kept, {"largest_difference",
-    "kept"}); ({}, None) for a model left as it is.
+    (the path of the model to use: the fused one if kept, else `path`;
+    {fused operator: count} of the fusions kept; {"largest_difference",
+    "kept"}, or None for a model left as it is).
 
   A model with loops (the CRF's Viterbi decoding) is left as it is: the
   optimizer prunes the values only a loop's body reads, breaking the
@@ -224,7 +225,7 @@ def optimize(path, config):
   from onnxruntime.transformers import optimizer  # pylint: disable=g-import-not-at-top
   if any(n.op_type in ("Loop", "If", "Scan")
          for n in onnx.load(path).graph.node):
-    return {}, None
+    return path, {}, None
   optimized = optimizer.optimize_model(
       path, model_type="bert_tf", num_heads=int(config.num_attention_heads),
       hidden_size=int(config.hidden_size), opt_level=0)
@@ -239,10 +240,8 @@ def optimize(path, config):
     tf.logging.warning("ONNX Runtime's fusions changed the outputs by %g "
                        "(more than %g): exporting the unfused model",
                        difference, FUSION_TOLERANCE)
-    os.remove(fused)
-    return {}, check
-  os.replace(fused, path)
-  return counts, check
+    return path, {}, check
+  return fused, counts, check
 
 
 def operator_counts(path):
@@ -418,7 +417,7 @@ def export_onnx(run_dir, export_base, version=None, checkpoint=None,
     entry = {"model_file": signatures.ONNX_MODEL, "opset": OPSET,
              "outputs": sorted(outputs), "quantization": {"mode": "none"}}
     if optimize_graph:
-      entry["fused_ops"], entry["fusion_check"] = optimize(
+      fp32, entry["fused_ops"], entry["fusion_check"] = optimize(
           fp32, checked["info"]["config"])
     with atomic.replacing_path(
         checked["target"],
