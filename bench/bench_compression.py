@@ -100,27 +100,22 @@ def recipe(minilm, unlabeled):
   ]
 
 
-# (export name, stage run directory, script, extra args)
-EXPORTS = (
-    ("teacher_tf_fp32", "teacher", "export_savedmodel.py", []),
-    ("teacher_onnx_fp32", "teacher", "export_onnx.py", ["--quantize=none"]),
-    ("teacher_onnx_int8_dynamic", "teacher", "export_onnx.py",
-     ["--quantize=dynamic"]),
-    ("teacher_onnx_int8_static", "teacher", "export_onnx.py",
-     ["--quantize=static", "--calibration_file=calibration.txt"]),
-    ("student_tf_fp32", "student", "export_savedmodel.py", []),
-    ("recovered_tf_fp32", "recovered", "export_savedmodel.py", []),
-    ("vocab_tf_fp32", "vocab", "export_savedmodel.py", []),
-    ("vocab_onnx_fp32", "vocab", "export_onnx.py", ["--quantize=none"]),
-    ("vocab_onnx_int8_dynamic", "vocab", "export_onnx.py",
-     ["--quantize=dynamic"]),
-    ("vocab_onnx_int8_static", "vocab", "export_onnx.py",
-     ["--quantize=static", "--calibration_file=calibration.txt"]),
-    ("vocab_onnx_int8_dynamic_tables", "vocab", "export_onnx.py",
-     ["--quantize=dynamic", "--quantize_embeddings"]),
-    ("teacher_onnx_int8_dynamic_tables", "teacher", "export_onnx.py",
-     ["--quantize=dynamic", "--quantize_embeddings"]),
+# The exports measured: every trained stage as a SavedModel, and the
+# teacher and the recipe's last stage in each ONNX variant.
+ONNX_VARIANTS = (
+    ("onnx_fp32", ["--quantize=none"]),
+    ("onnx_int8_dynamic", ["--quantize=dynamic"]),
+    ("onnx_int8_static", ["--quantize=static",
+                          "--calibration_file=calibration.txt"]),
+    ("onnx_int8_dynamic_tables", ["--quantize=dynamic",
+                                  "--quantize_embeddings"]),
 )
+# (export name, stage run directory, script, extra args)
+EXPORTS = tuple(
+    [(stage + "_tf_fp32", stage, "export_savedmodel.py", [])
+     for stage in ("teacher", "student", "recovered", "vocab")] +
+    [("%s_%s" % (stage, variant), stage, "export_onnx.py", args)
+     for stage in ("teacher", "vocab") for variant, args in ONNX_VARIANTS])
 
 
 def unlabeled_file():
