@@ -37,6 +37,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np  # pylint: disable=g-import-not-at-top
 import tensorflow.compat.v1 as tf  # pylint: disable=g-import-not-at-top
 
+import latency_protocol  # pylint: disable=g-import-not-at-top
 from bert_toolkit import settings as settings_lib  # pylint: disable=g-import-not-at-top
 from bert_toolkit.engine import task as task_lib  # pylint: disable=g-import-not-at-top
 from bert_toolkit.runs import run_info as run_info_lib  # pylint: disable=g-import-not-at-top
@@ -85,8 +86,7 @@ def ensure_run(run_dir):
 
 
 def sentences():
-  with open(DEV, encoding="utf-8") as f:
-    return [line.split("\t")[0].strip() for line in f.readlines()[1:]]
+  return latency_protocol.read_sst2(DEV)[0]
 
 
 def bench_predictor(predictor, texts, single, batches):

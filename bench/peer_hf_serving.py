@@ -66,7 +66,7 @@ def onnx_file(model, tokenizer, work_dir, quantized):
 
 
 def predictor(backend, hf_dir, work_dir, threads):
-  """(predict(texts) -> label ids, tokenizer)."""
+  """(predict(texts) -> label ids, tokenizer, the ONNX file or None)."""
   torch.set_num_threads(threads)
   tokenizer = AutoTokenizer.from_pretrained(hf_dir, do_lower_case=True)
   model = BertForSequenceClassification.from_pretrained(hf_dir,
@@ -84,7 +84,7 @@ def predictor(backend, hf_dir, work_dir, threads):
     def predict(texts):
       with torch.inference_mode():
         return model(**encode(texts, "pt")).logits.argmax(-1).tolist()
-    return predict, tokenizer
+    return predict, tokenizer, None
 
   import onnxruntime as ort  # pylint: disable=g-import-not-at-top
   path = onnx_file(model, tokenizer, work_dir,
@@ -97,7 +97,7 @@ def predictor(backend, hf_dir, work_dir, threads):
   def predict(texts):
     feed = {k: v.astype(np.int64) for k, v in encode(texts, "np").items()}
     return session.run(None, feed)[0].argmax(-1).tolist()
-  return predict, tokenizer
+  return predict, tokenizer, path
 
 
 def main():
@@ -113,16 +113,14 @@ def main():
   parser.add_argument("--sentences", type=int, default=256)
   args = parser.parse_args()
   texts = latency_protocol.read_sst2(args.dev_file)[0]
-  predict, tokenizer = predictor(args.backend, args.hf_dir, args.work_dir,
-                                 args.threads)
+  predict, tokenizer, path = predictor(args.backend, args.hf_dir,
+                                       args.work_dir, args.threads)
   result = latency_protocol.measure(
       predict, texts[:args.sentences], texts,
       lambda t: len(tokenizer(t, truncation=True,
                               max_length=MAX_LENGTH)["input_ids"]))
-  if args.backend.startswith("ort"):
-    result["size_mb"] = round(os.path.getsize(onnx_file(
-        None, None, args.work_dir, args.backend == "ort_int8_dynamic"))
-                              / 2.0 ** 20, 2)
+  if path:
+    result["size_mb"] = round(os.path.getsize(path) / 2.0 ** 20, 2)
   result["versions"] = {"torch": torch.__version__}
   with open(args.out, "w") as f:
     json.dump(result, f, indent=2)
