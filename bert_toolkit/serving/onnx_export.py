@@ -244,11 +244,12 @@ def optimize(path, config):
   return fused, counts, check
 
 
-def operator_counts(path):
-  """{op_type: count} of the model at `path`."""
+def operator_counts(path, graph=None):
+  """{op_type: count} of the model at `path` (or of `graph`, loaded)."""
   import onnx  # pylint: disable=g-import-not-at-top
-  return dict(collections.Counter(
-      n.op_type for n in onnx.load(path).graph.node))
+  if graph is None:
+    graph = onnx.load(path).graph
+  return dict(collections.Counter(n.op_type for n in graph.node))
 
 
 def calibration_rows(checked, calibration_file, limit=CALIBRATION_ROWS):
@@ -318,11 +319,10 @@ def _batches(rows, batch_size=8):
            for name in signatures.INPUT_NAMES}
 
 
-def _int8_gathers(path):
-  """How many Gathers of the model at `path` read an int8 table: directly
+def _int8_gathers(graph):
+  """How many Gathers of an ONNX graph read an int8 table: directly
   (dynamic), or through its DequantizeLinear (static, QDQ)."""
   import onnx  # pylint: disable=g-import-not-at-top
-  graph = onnx.load(path).graph
   int8 = {i.name for i in graph.initializer
           if i.data_type in (onnx.TensorProto.INT8, onnx.TensorProto.UINT8)}
   int8.update(n.output[0] for n in graph.node
@@ -369,12 +369,13 @@ def quantize(source, target, mode, per_channel, rows=None,
                       weight_type=q.QuantType.QInt8,
                       op_types_to_quantize=op_types,
                       extra_options=dict(options, ActivationSymmetric=True))
-  ops = operator_counts(target)
+  graph = onnx.load(target).graph
+  ops = operator_counts(target, graph)
   quantized = {k: v for k, v in ops.items()
                if k in ("MatMulInteger", "DynamicQuantizeLinear",
                         "QuantizeLinear", "DequantizeLinear")}
   floating = {k: v for k, v in ops.items() if k in FLOAT_REASONS}
-  int8_gathers = _int8_gathers(target)
+  int8_gathers = _int8_gathers(graph)
   if int8_gathers:
     quantized["Gather (int8 table)"] = int8_gathers
     floating["Gather"] -= int8_gathers
