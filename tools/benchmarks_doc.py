@@ -1997,7 +1997,7 @@ def section_compression(page):
     return " / ".join(num(value(r), digits) for r in rounds)
 
   for key, label in COMPRESSION_ROWS:
-    if key not in data.get("server", {}):
+    if key not in data["server"]:
       continue
     rounds = data["server"][key]
     for mode in sorted(rounds[0]):
@@ -2008,7 +2008,8 @@ def section_compression(page):
           each(by_mode, lambda m: m["loaded"]["requests_per_sec"], 0),
           each(by_mode, lambda m: m["loaded"]["latency"]["p99_ms"], 1),
           sum(m["loaded"]["errors"] for m in by_mode)))
-  first = next(iter(data["server"].values()))[0]["batching_off"]["loaded"]
+  server_rounds = next(iter(data["server"].values()))
+  first = server_rounds[0]["batching_off"]["loaded"]
   clients, requests = first["clients"], first["requests_per_client"]
   return COMPRESSION_TEXT % (
       num(data["unlabeled_sentences"], 0),
@@ -2027,7 +2028,7 @@ def section_compression(page):
       span(onnx_rss, 0),
       data["peers"]["torch_fp32"]["versions"]["torch"],
       table(peer_header, peer_rows), clients, requests,
-      len(next(iter(data["server"].values()))),
+      len(server_rounds),
       table(("model", "batching", "idle p50 ms", "%d clients: requests/s"
              % clients, "%d clients: p99 ms" % clients, "errors"),
             server_rows))
