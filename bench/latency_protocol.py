@@ -7,8 +7,11 @@ so it needs only numpy and the standard library).
       included;
     length(text) -> its length in WordPieces (orders the batches).
 
-  batch-1 latency: each of single_texts on its own, after 5 warm-up calls;
-    the median (p50) and p99 in milliseconds.
+  batch-1 latency: each of single_texts on its own, after WARMUP_SECONDS of
+    batch-1 calls; the median (p50) and p99 in milliseconds. (Measured
+    here: a fresh process runs batch 1 up to 1.8x slower for its first
+    second or so, whatever ran before; a fixed count of warm-up calls left
+    some rounds inside that phase.)
   batch-32 throughput: batch_texts sorted by length, in batches of 32 (each
     padded to its own longest), after one warm-up batch; sentences/second.
   peak RSS: the process's maximum resident set so far (ru_maxrss), in MB;
@@ -22,7 +25,7 @@ import time
 import numpy as np
 
 BATCH = 32
-WARMUP = 5
+WARMUP_SECONDS = 2.0
 
 
 def peak_rss_mb():
@@ -34,8 +37,10 @@ def peak_rss_mb():
 
 def measure(predict, single_texts, batch_texts, length):
   """{batch1_p50_ms, batch1_p99_ms, batch32_sentences_per_sec, peak_rss_mb}."""
-  for text in single_texts[:WARMUP]:
-    predict([text])
+  start = time.perf_counter()
+  while time.perf_counter() - start < WARMUP_SECONDS:
+    for text in single_texts[:16]:
+      predict([text])
   times = []
   for text in single_texts:
     start = time.perf_counter()

@@ -86,6 +86,12 @@ def test_float32_onnx_answers_as_the_saved_model(made, case):
   onnx, saved = entry["onnx"], entry["saved"]
   assert onnx.onnx is not None and saved.onnx is None
   assert onnx.config["onnx"]["quantization"]["mode"] == "none"
+  # Every attention layer is one Attention operator (with the CRF's loop
+  # too), and the fused model is what answers below.
+  layers = json.load(open(os.path.join(entry["run_dir"], "run_info.json"),
+                          encoding="utf-8"))["config"]["num_hidden_layers"]
+  assert onnx.config["onnx"]["fused_ops"]["Attention"] == layers
+  assert onnx.config["onnx"]["ops"]["Attention"] == layers
   answers = onnx.predict(entry["texts"])
   _same_answers(answers, saved.predict(entry["texts"]))
   # The raw outputs too, on one padded batch.
@@ -156,6 +162,11 @@ def test_int8_models_agree_with_float32_on_most_items(made, tmp_path):
         quantization["float_ops"])
     # The word table is int8 only when asked (the position and token type
     # tables are sliced and multiplied, not gathered).
+    # Dynamic int8 quantizes the fused attention's projections (QAttention);
+    # static leaves attention unfused, its MatMuls quantized as QDQ.
+    assert quantization["quantized_ops"].get("QAttention", 0) == (
+        2 if mode == "dynamic" else 0), quantization
+    assert "Attention" not in result["onnx"]["fused_ops"] or mode != "static"
     tables = quantization["quantized_ops"].get("Gather (int8 table)", 0)
     assert tables == int(bool(options.get("quantize_embeddings"))), (
         mode, options, quantization)
@@ -306,3 +317,66 @@ def test_static_int8_of_a_model_without_segment_ids(made, tmp_path):
   answers = int8.predict(entry["texts"])
   int8.close()
   assert _agreement(answers, entry["onnx"].predict(entry["texts"])) >= 0.7
+
+
+@pytest.mark.slow
+def test_attention_fusion_is_structural_and_shares_albert_weights(
+    made, tmp_path, monkeypatch):
+  """A layer that differs from Google's attention (here: another score
+  scale) is left unfused; ALBERT's layers share one packed kernel."""
+  import onnx  # pylint: disable=g-import-not-at-top
+  from onnx import numpy_helper  # pylint: disable=g-import-not-at-top
+  from bert_toolkit.serving import onnx_attention  # pylint: disable=g-import-not-at-top
+  entry = made("bert_single")
+  checked = export_lib.check_export(entry["run_dir"], str(tmp_path / "x"),
+                                    None, None)
+  size_per_head = 64 // 4     # bert_zh_tiny: hidden 64, 4 heads
+  model = onnx_export.convert(*onnx_export.frozen_graph(checked))
+  scales = {n.input[1] for n in model.graph.node if n.op_type == "Mul"}
+  scale = [i for i in model.graph.initializer if i.name in scales and
+           numpy_helper.to_array(i).size == 1 and
+           abs(float(numpy_helper.to_array(i)) - 0.25) < 1e-7]
+  assert scale, "no 1/sqrt(16) score scale found"
+  # Every layer reads the one shared scale constant: change it and no
+  # layer is Google's attention any more.
+  scale[0].CopyFrom(numpy_helper.from_array(np.array(0.3, np.float32),
+                                            scale[0].name))
+  before = len(model.graph.node)
+  assert onnx_attention.fuse_attention(model, size_per_head) == 0
+  assert len(model.graph.node) == before
+  model = onnx_export.convert(*onnx_export.frozen_graph(checked))
+  assert onnx_attention.fuse_attention(model, size_per_head + 1) == 0
+
+  # Dynamic int8 of the fused model answers as that of the unfused one:
+  # the query and key kernels rescaled to the value kernel's range keep
+  # their int8 levels under QAttention's one scale. Without the rescaling
+  # they would not (the check has something to catch).
+  config = types.SimpleNamespace(vocab_size=21128, type_vocab_size=2)
+  unfused = str(tmp_path / "unfused.onnx")
+  onnx.save(onnx_export.convert(*onnx_export.frozen_graph(checked)),
+            unfused)
+  differences = []
+  for rescale in (True, False):
+    model = onnx.load(unfused)
+    if not rescale:
+      monkeypatch.setattr(onnx_attention, "packed_projections",
+                          lambda w, b, d: (np.concatenate(w, axis=1),
+                                           np.concatenate(b), d ** -0.5))
+    assert onnx_attention.fuse_attention(model, size_per_head) == 2
+    fused = str(tmp_path / ("fused_%s.onnx" % rescale))
+    onnx.save(model, fused)
+    for path in (unfused, fused):
+      quantization = onnx_export.quantize(path, path + ".int8", "dynamic",
+                                          False)
+    assert quantization["quantized_ops"]["QAttention"] == 2
+    differences.append(onnx_export.largest_difference(
+        unfused + ".int8", fused + ".int8", config))
+  assert differences[0] <= 1e-4 < differences[1], differences
+
+  albert = made("albert_single")
+  fused = onnx.load(os.path.join(albert["onnx_result"]["export_dir"],
+                                 "model.onnx"))
+  kernels = [i.name for i in fused.graph.initializer
+             if i.name.endswith("qkv_kernel")]
+  assert len(kernels) == 1, kernels
+  assert sum(n.op_type == "Attention" for n in fused.graph.node) == 2

@@ -20,13 +20,18 @@ the classifier's `label` is left out: its answer comes from label_id and
 the labels). bert_toolkit.serving.predictor.Predictor runs the directory on
 ONNX Runtime (bert_toolkit.serving.onnx_backend).
 
-After the conversion ONNX Runtime's transformer optimizer fuses what it
-recognises of the encoder (onnxruntime.transformers.optimizer, model type
-"bert_tf"); the fused operator counts go into the serving config.
+After the conversion each attention layer becomes one com.microsoft
+Attention (bert_toolkit.serving.onnx_attention) and ONNX Runtime's
+transformer optimizer fuses the GELUs and residual LayerNorms
+(onnxruntime.transformers.optimizer, model type "bert_tf"); the fused model
+is kept only if it answers as the unfused one (`optimize`), and the fused
+operator counts go into the serving config.
 
 Quantization (int8 weights; ONNX Runtime's quantization tools):
-  dynamic   MatMul weights int8, activations quantized at run time.
-  static    MatMul weights and activations int8 (QDQ), activation ranges
+  dynamic   MatMul and Attention weights int8 (Attention -> QAttention),
+            activations quantized at run time.
+  static    MatMul weights and activations int8 (QDQ; attention is left
+            unfused, QDQ having no quantized Attention), activation ranges
             calibrated on rows of the run's own training features
             (RUN_DIR/features/train-*.tf_record) or of --calibration_file
             (one text a line; a pair as `text_a ||| text_b`), encoded by
@@ -74,7 +79,6 @@ FLOAT_REASONS = types.MappingProxyType(collections.OrderedDict((
     ("Softmax", "attention and output probabilities need float range"),
     ("Gelu", "element-wise; int8 would only add quantize steps"),
     ("FastGelu", "as Gelu"),
-    ("Attention", "the fused attention keeps its softmax in float32"),
     ("Loop", "the CRF's Viterbi decoding compares path scores exactly"),
 )))
 CALIBRATION_ROWS = 128
@@ -202,44 +206,58 @@ def largest_difference(path_a, path_b, config):
   return largest
 
 
-def optimize(path, config):
-  """ONNX Runtime's transformer fusions on the model at `path`, written
-  beside it (`path`.fused), checked: the fused model runs a sample batch
-  beside the unfused one, and is kept only if every output agrees within
-  FUSION_TOLERANCE.
+def optimize(path, config, attention=True):
+  """The fusions on the model at `path`, written beside it (`path`.fused),
+  checked: the fused model runs a sample batch beside the unfused one, and
+  is kept only if every output agrees within FUSION_TOLERANCE.
+
+  The fusions: with `attention`, each attention layer becomes one
+  com.microsoft Attention (bert_toolkit.serving.onnx_attention); then ONNX
+  Runtime's transformer optimizer (model type bert_tf) fuses BERT's tanh
+  GELU (FastGelu), the exact GELU with its bias (BiasGelu) and the residual
+  LayerNorms (SkipLayerNormalization). Its own attention fusion does not
+  match this graph, and where made to match it gave wrong outputs
+  (docs/serving.md). A model with loops (the CRF's Viterbi decoding) gets
+  the attention fusion only: the optimizer prunes the values only a loop's
+  body reads, breaking the model. ONNX Runtime still applies its own graph
+  optimizations when it loads the model.
 
   Returns:
     (the path of the model to use: the fused one if kept, else `path`;
     {fused operator: count} of the fusions kept; {"largest_difference",
     "kept"}, or None for a model left as it is).
-
-  A model with loops (the CRF's Viterbi decoding) is left as it is: the
-  optimizer prunes the values only a loop's body reads, breaking the
-  model. Measured (model type bert_tf): BERT's tanh GELU fuses
-  (FastGelu), the exact GELU with its bias (BiasGelu), the residual
-  LayerNorms (SkipLayerNormalization); attention does not match this
-  graph's mask (docs/serving.md). ONNX Runtime still applies its own graph
-  optimizations when it loads the model.
   """
   import onnx  # pylint: disable=g-import-not-at-top
   from onnxruntime.transformers import optimizer  # pylint: disable=g-import-not-at-top
-  if any(n.op_type in ("Loop", "If", "Scan")
-         for n in onnx.load(path).graph.node):
+  from bert_toolkit.serving import onnx_attention  # pylint: disable=g-import-not-at-top
+  model = onnx.load(path)
+  counts = {}
+  if attention:
+    size_per_head = int(config.hidden_size) // int(config.num_attention_heads)
+    layers = onnx_attention.fuse_attention(model, size_per_head)
+    if layers:
+      counts["Attention"] = layers
+  has_loops = any(n.op_type in ("Loop", "If", "Scan")
+                  for n in model.graph.node)
+  if has_loops and not counts:
     return path, {}, None
-  optimized = optimizer.optimize_model(
-      path, model_type="bert_tf", num_heads=int(config.num_attention_heads),
-      hidden_size=int(config.hidden_size), opt_level=0)
-  counts = {k: int(v) for k, v in optimized.get_fused_operator_statistics()
-            .items() if v}
   fused = path + ".fused"
-  optimized.save_model_to_file(fused)
+  onnx.save(model, fused)
+  if not has_loops:
+    optimized = optimizer.optimize_model(
+        fused, model_type="bert_tf",
+        num_heads=int(config.num_attention_heads),
+        hidden_size=int(config.hidden_size), opt_level=0)
+    counts.update({k: int(v) for k, v in
+                   optimized.get_fused_operator_statistics().items() if v})
+    optimized.save_model_to_file(fused)
   difference = largest_difference(path, fused, config)
   check = {"largest_difference": difference,
            "kept": difference <= FUSION_TOLERANCE}
   if not check["kept"]:
-    tf.logging.warning("ONNX Runtime's fusions changed the outputs by %g "
-                       "(more than %g): exporting the unfused model",
-                       difference, FUSION_TOLERANCE)
+    tf.logging.warning("The fusions changed the outputs by %g (more than "
+                       "%g): exporting the unfused model", difference,
+                       FUSION_TOLERANCE)
     return path, {}, check
   return fused, counts, check
 
@@ -348,6 +366,8 @@ def quantize(source, target, mode, per_channel, rows=None,
   options = {"DefaultTensorType": onnx.TensorProto.FLOAT}
   op_types = list(QUANTIZED_OPS) + (["Gather"] if embeddings else [])
   if mode == "dynamic":
+    op_types.append("Attention")   # -> QAttention: int8 projections
+  if mode == "dynamic":
     q.quantize_dynamic(source, target, per_channel=per_channel,
                        weight_type=q.QuantType.QInt8,
                        op_types_to_quantize=op_types,
@@ -372,8 +392,9 @@ def quantize(source, target, mode, per_channel, rows=None,
   graph = onnx.load(target).graph
   ops = operator_counts(target, graph)
   quantized = {k: v for k, v in ops.items()
-               if k in ("MatMulInteger", "DynamicQuantizeLinear",
-                        "QuantizeLinear", "DequantizeLinear")}
+               if k in ("MatMulInteger", "QAttention",
+                        "DynamicQuantizeLinear", "QuantizeLinear",
+                        "DequantizeLinear")}
   floating = {k: v for k, v in ops.items() if k in FLOAT_REASONS}
   int8_gathers = _int8_gathers(graph)
   if int8_gathers:
@@ -418,8 +439,11 @@ def export_onnx(run_dir, export_base, version=None, checkpoint=None,
     entry = {"model_file": signatures.ONNX_MODEL, "opset": OPSET,
              "outputs": sorted(outputs), "quantization": {"mode": "none"}}
     if optimize_graph:
+      # QDQ (static) int8 has no quantized Attention: fused, the layers'
+      # projections would stay float32.
       fp32, entry["fused_ops"], entry["fusion_check"] = optimize(
-          fp32, checked["info"]["config"])
+          fp32, checked["info"]["config"],
+          attention=quantize_mode != "static")
     with atomic.replacing_path(
         checked["target"],
         temporary=os.path.join(staging, "version")) as folder:
