@@ -217,7 +217,7 @@ def main():
   parser.add_argument("--skip_peers", action="store_true")
   parser.add_argument("--skip_speed", action="store_true",
                       help="train and export only")
-  parser.add_argument("--rounds", type=int, default=3,
+  parser.add_argument("--rounds", type=int, default=5,
                       help="measurements of each model, interleaved")
   parser.add_argument("--server_rounds", type=int, default=2)
   parser.add_argument("--clients", type=int, default=8)

@@ -130,6 +130,15 @@ def test_npy_mean_pooling_and_truncation(tmp_path):
 
 @pytest.mark.slow
 def test_bad_inputs_give_clear_errors(tmp_path):
+  """From the command line (one `error:` line, exit 2, nothing written): a
+  bad input line, a config that does not fit the checkpoint, a layer the
+  model does not have. The other refusals are the library checks
+  extract_features.py calls, raised in-process (the command line turns any
+  of them into the same one line)."""
+  import modeling  # pylint: disable=g-import-not-at-top
+  import tokenization  # pylint: disable=g-import-not-at-top
+  from bert_toolkit.tasks import extraction  # pylint: disable=g-import-not-at-top
+  from bert_toolkit.errors import InputError  # pylint: disable=g-import-not-at-top
   model_dir = os.path.join(REFERENCE_DIR, "bert_zh_tiny")
   good = tmp_path / "good.txt"
   good.write_text("你好\n", encoding="utf-8")
@@ -143,15 +152,6 @@ def test_bad_inputs_give_clear_errors(tmp_path):
                            "--init_checkpoint=" + model_dir)
   clirun.assert_user_error(proc, "empty_line.txt line 2", "empty line")
 
-  proc = clirun.run_script("extract_features.py",
-                           "--input_file=%s" % (tmp_path / "missing.txt"),
-                           out, layers, "--init_checkpoint=" + model_dir)
-  clirun.assert_user_error(proc, "missing.txt", "not found")
-
-  proc = clirun.run_script("extract_features.py", "--input_file=%s" % good,
-                           out, "--init_checkpoint=/no/such/bert_model.ckpt")
-  clirun.assert_user_error(proc, "/no/such/bert_model.ckpt")
-
   bad_config = tmp_path / "bert_config.json"
   config = json.load(open(os.path.join(model_dir, "bert_config.json")))
   config["hidden_size"] = 128
@@ -163,18 +163,22 @@ def test_bad_inputs_give_clear_errors(tmp_path):
   clirun.assert_user_error(proc, "shape mismatch", "[21128, 128]",
                            "[21128, 64]")
 
-  wrong_vocab = os.path.join(REFERENCE_DIR, "distilbert_en_tiny", "vocab.txt")
-  proc = clirun.run_script("extract_features.py", "--input_file=%s" % good,
-                           out, layers, "--init_checkpoint=" + model_dir,
-                           "--vocab_file=" + wrong_vocab)
-  clirun.assert_user_error(proc, "30522", "21128")
-
-  proc = clirun.run_script("extract_features.py", "--input_file=%s" % good,
-                           out, layers, "--init_checkpoint=" + model_dir,
-                           "--max_seq_length=512")
-  clirun.assert_user_error(proc, "max_position_embeddings=128")
-
   proc = clirun.run_script("extract_features.py", "--input_file=%s" % good,
                            out, "--layers=-3", "--init_checkpoint=" + model_dir)
   clirun.assert_user_error(proc, "--layers has -3", "2 layers")
+
+  with pytest.raises(InputError, match="missing.txt.*not found"):
+    extraction.read_examples(str(tmp_path / "missing.txt"))
+  with pytest.raises((modeling.CheckpointError, modeling.ConfigError),
+                     match="/no/such/bert_model.ckpt"):
+    modeling.find_pretrained("/no/such/bert_model.ckpt")
+  files = modeling.find_pretrained(
+      model_dir, vocab_file=os.path.join(REFERENCE_DIR, "distilbert_en_tiny",
+                                         "vocab.txt"))
+  with pytest.raises(tokenization.VocabError, match="30522") as e:
+    modeling.check_inputs(files, True, 64)
+  assert "21128" in str(e.value)
+  files = modeling.find_pretrained(model_dir)
+  with pytest.raises(modeling.ConfigError, match="max_position_embeddings=128"):
+    modeling.check_inputs(files, True, 512)
   assert not os.path.exists(str(tmp_path / "o.jsonl"))

@@ -1881,7 +1881,8 @@ kept, then recovered by distilling the teacher again; its vocab cut from
 ONNX Runtime. Accuracy is over the %s SST-2 dev sentences. Speed, through
 `serving.Predictor` with tokenization included, %d threads, each model in
 a fresh process, nothing else on the machine: batch-1 latency over the
-first %d dev sentences one at a time (median and p99), batch-32 throughput
+first %d dev sentences one at a time, after 2 s of batch-1 warm-up (median
+and p99), batch-32 throughput
 over all of them sorted by length; size is the export folder's; peak RSS
 is the process's after loading and running the model
 (`bench/latency_protocol.py`). This machine's speed drifts by up to 2x
@@ -1893,8 +1894,11 @@ round.
 
 %s
 
+The ONNX exports run each attention layer as one fused operator
+(`QAttention` in dynamic int8; [serving](serving.md#onnx-runtime-export_onnxpy)).
 Dynamic int8 is the one to use on this CPU: static int8 (QDQ, calibrated on
-200 training sentences) is as accurate but no faster than float32 here.
+200 training sentences, attention left unfused) is as accurate but no
+faster than float32 here.
 The int8 embedding table (`--quantize_embeddings`) costs no
 measurable time and takes the teacher's int8 export from %s to %s MB. The
 recipe's end answers %s sentences/s in batches of 32, %s the teacher's TF
