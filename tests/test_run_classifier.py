@@ -105,6 +105,12 @@ def test_cli_single_sentence_train_eval_predict(chnsenticorp, tmp_path):
   assert all(abs(float(r[2]) + float(r[3]) - 1) < 1e-4 for r in rows[1:])
   results = json.load(open(os.path.join(out, "run_results.json")))
   assert results["train"]["global_step"] == 8
+  # The curve file says from the start where training goes, and each step.
+  from bert_toolkit.runs import curves  # pylint: disable=g-import-not-at-top
+  with open(os.path.join(out, curves.CURVES_FILE), encoding="utf-8") as f:
+    assert json.loads(f.readline()) == {"kind": "start", "step": 0,
+                                        "total_steps": 8}
+  assert curves.progress(os.path.join(out, curves.CURVES_FILE)) == (8, 8)
   # The test file is labelled: it is scored like dev, from the predictions.
   assert 0.0 <= results["predict"]["accuracy"] <= 1.0
   with open(os.path.join(out, "test_results.txt"), encoding="utf-8") as f:

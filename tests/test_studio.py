@@ -381,6 +381,35 @@ def test_progress_and_eta_come_from_the_newest_progress_line():
                                                               None)
 
 
+def test_progress_moves_with_the_curve_file_before_any_progress_line(
+    tmp_path):
+  """The curve file has a train line every step of a short run: the step
+  shows before the log's first timed progress line, and a newer curve
+  step wins over an older log line (the log's ETA is kept)."""
+  path = str(tmp_path / curves.CURVES_FILE)
+  assert curves.progress(path) == (None, None)
+  curves.append(path, {"kind": "start", "step": 0, "total_steps": 120})
+  assert curves.progress(path) == (0, 120)
+  for step in range(1, 41):
+    curves.append(path, {"kind": "train", "step": step, "loss": 1.0,
+                         "lr": 1.0})
+  assert curves.progress(path) == (40, 120)
+  with open(path, "a") as f:
+    f.write('{"kind": "train", "step": 41, "lo')      # a write cut short
+  assert curves.progress(path) == (40, 120)
+  curves.append(path, {"kind": "start", "step": 30, "total_steps": 120})
+  assert curves.progress(path) == (30, 120)            # resumed from 30
+
+  running = {"status": "running"}
+  assert views.progress(running, "nothing", (40, 120)) == (40, 120, None)
+  log = ("INFO train: step 30/100, 2.00 steps/sec, 64.0 examples/sec, "
+         "ETA 0:01:05, loss 0.5\n")
+  assert views.progress(running, log, (40, 100)) == (40, 100, 65)
+  assert views.progress(running, log, (20, 100)) == (30, 100, 65)
+  assert views.progress({"status": "failed"}, log, (40, 100)) == (40, 100,
+                                                                  None)
+
+
 # --------------------------------------------------------------- jobs ---
 
 FAKE_SCRIPT = r'''

@@ -129,7 +129,8 @@ class Trainer(object):
     hooks = [hook]
     if self.state.curves_path:
       hooks.append(CurveHook(self.state.curves_path, shown, learning_rate,
-                             curves.every_steps_for(self.num_train_steps)))
+                             curves.every_steps_for(self.num_train_steps),
+                             self.num_train_steps))
     return tf.estimator.EstimatorSpec(tf.estimator.ModeKeys.TRAIN,
                                       loss=loss, train_op=train_op,
                                       training_hooks=hooks)
@@ -253,8 +254,10 @@ class CurveHook(tf.train.SessionRunHook):
   line with the restored step, then the means over every `every_steps`
   steps (curves.py states the rules)."""
 
-  def __init__(self, path, loss, learning_rate, every_steps):
+  def __init__(self, path, loss, learning_rate, every_steps,
+               total_steps=None):
     self.path = path
+    self.total_steps = total_steps
     self.tensors = {"loss": loss, "lr": learning_rate}
     self.averager = curves.Averager(every_steps)
     self._global_step = None
@@ -265,7 +268,10 @@ class CurveHook(tf.train.SessionRunHook):
 
   def after_create_session(self, session, coord):
     self._step = int(session.run(self._global_step))
-    curves.append(self.path, {"kind": "start", "step": self._step})
+    record = {"kind": "start", "step": self._step}
+    if self.total_steps:
+      record["total_steps"] = int(self.total_steps)
+    curves.append(self.path, record)
 
   def before_run(self, run_context):
     return tf.train.SessionRunArgs(self.tensors)

@@ -2,7 +2,7 @@
 
 Training appends, and the studio (or anyone) reads. One object a line:
 
-  {"kind": "start", "step": 0}                        training (re)starts
+  {"kind": "start", "step": 0, "total_steps": 120}    training (re)starts
   {"kind": "train", "step": 20, "loss": 0.41, "lr": 4.8e-05}
   {"kind": "eval", "step": 100, "accuracy": 0.86, "loss": 0.38, ...}
 
@@ -14,7 +14,7 @@ Rules:
     previous train line (at most `every_steps` of them); `step` is the
     global step after the last of them.
   - A "start" line is written each time training starts, with the global
-    step it starts from. A run killed after step 130 but last saved at 100
+    step it starts from and the step training ends at (`total_steps`). A run killed after step 130 but last saved at 100
     trains steps 101..130 again: the reader drops every train and eval
     line with a step above a later start's step, written before it.
   - For two lines of one kind and step, the later one wins.
@@ -31,12 +31,20 @@ CURVES_FILE = "curves.jsonl"
 
 
 def append(path, record):
-  """Appends one record as a line (a single write, flushed). A value that
-  is not a finite number (a diverged loss) is written as null."""
+  """Appends one record as a line (a single write, flushed), on a new line
+  if the file's last line was cut short. A value that is not a finite
+  number (a diverged loss) is written as null."""
   record = {k: (None if isinstance(v, float) and not math.isfinite(v) else v)
             for k, v in record.items()}
-  line = json.dumps(record, sort_keys=True, allow_nan=False) + "\n"
-  with open(path, "a", encoding="utf-8") as f:
+  line = (json.dumps(record, sort_keys=True, allow_nan=False) + "\n").encode(
+      "utf-8")
+  with open(path, "ab+") as f:
+    # A write cut short by a kill leaves a line without its end: the next
+    # record starts on a line of its own, not glued to that one.
+    if f.seek(0, os.SEEK_END):
+      f.seek(-1, os.SEEK_END)
+      if f.read(1) != b"\n":
+        line = b"\n" + line
     f.write(line)
 
 
@@ -94,3 +102,26 @@ def read(path):
         curves[kind][step] = {k: v for k, v in record.items() if k != "kind"}
   return {kind: [points[s] for s in sorted(points)]
           for kind, points in curves.items()}
+
+
+def progress(path):
+  """(step, total_steps) of the run writing `path`: the newest start or
+  train line's step, and the newest start line's total_steps; (None, None)
+  before training has started (or a missing file). Train lines come every
+  `every_steps_for(total)` steps (every step up to 400 steps), so this
+  moves long before a log's timed progress line."""
+  step = total = None
+  if not os.path.isfile(path):
+    return None, None
+  with open(path, encoding="utf-8") as f:
+    for line in f:
+      try:
+        record = json.loads(line)
+        kind, at = record["kind"], int(record["step"])
+      except (ValueError, KeyError, TypeError):
+        continue
+      if kind == "start":
+        step, total = at, record.get("total_steps", total)
+      elif kind == "train":
+        step = at
+  return step, total

@@ -4,7 +4,8 @@ Sources (nothing is kept in memory between requests):
   job.json              status, command, settings (jobs.py)
   log.txt               the progress lines "train: step 120/625, ... ETA
                         0:03:00" (bert_toolkit/runs/progress.py) and the tail
-  output/curves.jsonl   loss, lr and dev-metric curves (bert_toolkit/runs/curves.py)
+  output/curves.jsonl   loss, lr and dev-metric curves, and the step
+                        training has reached (bert_toolkit/runs/curves.py)
   output/run_results.json  the final evaluation: scalars, the confusion
                         matrix (classification) or "per_type" P/R/F1 (NER)
   output/best/best.json the best dev value so far (a run still training)
@@ -13,8 +14,10 @@ Sources (nothing is kept in memory between requests):
 Rules:
   - A dev metric named "name/label" (per-label or per-type) is kept out
     of the curves and goes to the report.
-  - Progress and ETA come from the newest progress line of the log; a run
-    that has ended shows its last step and no ETA.
+  - The step and total come from curves.jsonl, written as training goes
+    (a line every step up to 400 steps, about 200 a run beyond), else from
+    the newest progress line of the log (printed every 10 s); the ETA from
+    that line. A run that has ended shows its last step and no ETA.
 """
 
 import json
@@ -48,8 +51,10 @@ def _output(workspace, job, name=""):
   return os.path.join(workspace.root, job["output_dir"], name)
 
 
-def progress(job, log_text):
-  """(step, total_steps, eta_seconds) from the newest progress line."""
+def progress(job, log_text, curve=(None, None)):
+  """(step, total_steps, eta_seconds): the newest progress line's, with
+  `curve` ((step, total) from curves.progress) taking over where its step
+  is newer."""
   step = total = eta = None
   for line in log_text.splitlines():
     match = _PROGRESS.search(line)
@@ -58,6 +63,8 @@ def progress(job, log_text):
       left = _ETA.search(line)
       eta = (int(left.group(1)) * 3600 + int(left.group(2)) * 60 +
              int(left.group(3))) if left else None
+  if curve[0] is not None and (step is None or curve[0] > step):
+    step, total = curve[0], curve[1] or total
   if job["status"] != "running":
     eta = None
   return step, total, eta
@@ -84,7 +91,8 @@ def summary(workspace, job, log_text=None, final=None):
   run_results.json, when the caller has read them)."""
   if log_text is None:
     log_text = _log_text(workspace, job)
-  step, total, eta = progress(job, log_text)
+  step, total, eta = progress(job, log_text, curves_lib.progress(
+      _output(workspace, job, curves_lib.CURVES_FILE)))
   final = (results(workspace, job) if final is None else final) or {}
   total = final.get("num_train_steps") or total
   if job["status"] == "done" and total:
@@ -111,7 +119,7 @@ def summary(workspace, job, log_text=None, final=None):
 
 class SummaryCache(object):
   """The runs list's summaries, made again only for a run whose job,
-  log, run_results.json or best.json changed (size and mtime): the list
+  log, curves.jsonl, run_results.json or best.json changed (size and mtime): the list
   is polled every 2 s, and a finished run's files no longer change."""
 
   def __init__(self):
@@ -121,6 +129,7 @@ class SummaryCache(object):
   def _key(workspace, job):
     stats = []
     for path in (os.path.join(workspace.run_dir(job["id"]), jobs_lib.LOG_FILE),
+                 _output(workspace, job, curves_lib.CURVES_FILE),
                  _output(workspace, job, RESULTS_FILE),
                  _output(workspace, job, BEST_FILE)):
       try:
