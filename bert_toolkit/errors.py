@@ -9,6 +9,10 @@ ConfigError and CheckpointError and tokenization's VocabError).
 No TensorFlow here: serving and the TF-free encoders import this module.
 """
 
+# The exit code of a script stopped by one of these errors (a run the same
+# command would stop again, whatever resuming it does).
+EXIT_USER_ERROR = 2
+
 
 class InputError(ValueError):
   """Bad input data: names the file, the line and what to do about it."""

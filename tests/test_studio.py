@@ -486,6 +486,10 @@ def test_one_run_at_a_time_in_order_then_done_or_failed(tmp_path, fake_repo):
     assert summary["error"] == ("error: --learning_rate=0.5 is refused by "
                                 "this fake")
     assert (summary["step"], summary["total_steps"]) == (2, 2)
+    # Stopped by an error: line (exit 2): resuming would stop it again.
+    assert summary["resumable"] is False
+    assert views.summary(workspace, jobs.get(first))["resumable"] is False
+    assert views.detail(workspace, jobs.get(second))["exportable"] is False
 
 
 @pytest.mark.slow
@@ -500,6 +504,7 @@ def test_stop_and_resume_go_on_from_where_the_run_was(tmp_path, fake_repo,
     assert jobs.stop(queued)["status"] == "stopped"          # never ran
     jobs.stop(run_id)
     wait_for(lambda: jobs.get(run_id)["status"] == "stopped", 20)
+    assert views.summary(workspace, jobs.get(run_id))["resumable"] is True
     stopped_at = int(open(out).read())
     assert stopped_at < 30
     with pytest.raises(ValueError, match="only a queued or running"):
@@ -863,6 +868,15 @@ def test_try_and_export_refuse_bad_text_and_runs_without_a_model(client):
                          ({"text": "北京"}, "no checkpoint")):
     status, answer, _ = client.post("/api/runs/r1/try", body)
     assert status == 400 and fragment in answer["error"], (body, answer)
+  # A failed run is not exported (its page greys the button out).
+  status, answer, _ = client.post("/api/runs/r1/export", {})
+  assert status == 409 and "a failed run is not exported" in answer[
+      "error"], answer
+  status, answer, _ = client.request("GET", "/api/runs/r1")
+  assert answer["exportable"] is False and answer["resumable"] is True
+  job_file = os.path.join(root, "runs", "r1", "job.json")
+  atomic.atomic_json(job_file, dict(json.load(open(job_file)),
+                                    status="done"))
   status, answer, _ = client.post("/api/runs/r1/export", {})
   assert status == 400 and "no checkpoint" in answer["error"]
   assert client.post("/api/runs/r9/try", {"text": "x"})[0] == 404

@@ -206,12 +206,19 @@ def test_studio_flow_in_chromium(browser, studio, tmp_path):
   assert len(bars) == 2
   shot(driver, tmp_path, "try-classification.png")
 
-  # Export: the SavedModel is on disk where the page says.
+  # The try exported the model: its path shows without a reload. Export
+  # gives that same version (the checkpoint has not changed), and the
+  # SavedModel is on disk where the page says.
+  tried = wait(driver, lambda d: d.find_element("id", "export-path").text,
+               30).strip()
   driver.find_element("id", "export").click()
-  path = wait(driver, lambda d: d.find_element("id", "export-path").text,
-              240)
-  assert os.path.isfile(os.path.join(app.workspace.root, path.strip(),
+  wait(driver, lambda d: d.find_element("id", "export").is_enabled(), 240)
+  path = driver.find_element("id", "export-path").text.strip()
+  assert path == tried
+  assert os.path.isfile(os.path.join(app.workspace.root, path,
                                      "saved_model.pb")), path
+  assert len(os.listdir(os.path.dirname(os.path.join(
+      app.workspace.root, path)))) == 1
 
   # Compare the two classification runs: learning_rate differs.
   driver.get(base + "#/runs")
@@ -283,6 +290,20 @@ def test_studio_flow_in_chromium(browser, studio, tmp_path):
              for m in marks)
   assert all(m.text and m.text in sentence for m in marks)
   shot(driver, tmp_path, "try-ner.png")
+
+  # A run stopped by a user error: the error line heads its page, with
+  # what to change; no Resume (it would stop the same way), no Export.
+  failing = start_run(driver, base, "classification", "data/chnsenticorp",
+                      "too long", {"max_seq_length": 512, "seed": 1})
+  wait(driver, lambda d: d.find_element("id", "run-status").text == "failed",
+       180)
+  cause = wait(driver, lambda d: d.find_element("id", "run-error").text)
+  assert cause.startswith("error: ") and "max_position_embeddings" in cause
+  assert "resuming would stop the same way" in cause
+  assert not driver.find_elements("id", "resume")
+  assert not driver.find_element("id", "export").is_enabled()
+  assert failing == "r5"
+  shot(driver, tmp_path, "run-failed.png")
 
   severe = [e for e in driver.get_log("browser") if e["level"] == "SEVERE"]
   assert not severe, severe

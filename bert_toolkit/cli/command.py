@@ -31,6 +31,7 @@ from absl import app  # pylint: disable=g-import-not-at-top
 from absl import flags  # pylint: disable=g-import-not-at-top
 import tensorflow.compat.v1 as tf  # pylint: disable=g-import-not-at-top
 
+from bert_toolkit.errors import EXIT_USER_ERROR  # pylint: disable=g-import-not-at-top
 from bert_toolkit.errors import InputError  # pylint: disable=g-import-not-at-top
 from bert_toolkit.errors import SettingsError  # pylint: disable=g-import-not-at-top
 from modeling.checkpoint import CheckpointError  # pylint: disable=g-import-not-at-top
@@ -39,7 +40,6 @@ from tokenization import VocabError  # pylint: disable=g-import-not-at-top
 
 USER_ERRORS = (InputError, SettingsError, ConfigError, CheckpointError,
                VocabError)
-EXIT_USER_ERROR = 2
 
 
 def setup_logging():

@@ -22,7 +22,7 @@ import sys
 
 SUPPORTED = ((3, 7), (3, 9), (3, 10), (3, 11))
 DEV_SUPPORTED = ((3, 9), (3, 10), (3, 11))
-EXIT_USER_ERROR = 2
+EXIT_USER_ERROR = 2   # bert_toolkit.errors.EXIT_USER_ERROR (no imports here)
 
 
 def describe(supported):

@@ -187,8 +187,12 @@ class Studio(object):
     if action == "resume":
       return views.summary(self.workspace, self.jobs.resume(run_id))
     if action == "export":
+      if job["status"] == "failed":
+        raise HttpError(409, "%s failed: a failed run is not exported "
+                        "(resume it, or start it again with what its error "
+                        "names changed)" % run_id)
       with self.tryer.lock:
-        return {"path": self.tryer.export(job)}
+        return {"path": self.tryer.current_export(job)}
     return self.tryer.ask(job, body.get("text"), body.get("text_b"))
 
   def close(self):

@@ -122,7 +122,11 @@ class Tryer(object):
                   "--export_dir=%s" % self.workspace.relative(base)], 600)
     return views.newest_export(self.workspace, job)
 
-  def _current_export(self, job):
+  def current_export(self, job):
+    """The run's newest export if it is as new as its checkpoint (best/ or
+    the newest), else a new export of it; returns the version path. The
+    Export button and the first try share it: neither writes a second
+    version of the same checkpoint."""
     export = views.newest_export(self.workspace, job)
     if export is None:
       return self.export(job)
@@ -178,7 +182,7 @@ class Tryer(object):
 
   def _serve(self, job):
     """The port of a serve.py for the run's current export."""
-    export = self._current_export(job)
+    export = self.current_export(job)
     if self.server and self.server[:2] == (job["id"], export) and \
         self.server[2].poll() is None:
       return self.server[3]

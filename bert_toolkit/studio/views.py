@@ -24,6 +24,7 @@ import json
 import os
 import re
 
+from bert_toolkit import errors
 from bert_toolkit.runs import curves as curves_lib
 from bert_toolkit.studio import commands
 from bert_toolkit.studio import jobs as jobs_lib
@@ -114,7 +115,19 @@ def summary(workspace, job, log_text=None, final=None):
           "eta_seconds": eta, "metric": metric,
           "exit_code": job.get("exit_code"),
           "error": error_line(log_text) if job["status"] == "failed"
-                   else None}
+                   else None,
+          "resumable": resumable(job)}
+
+
+def resumable(job):
+  """Whether resuming can help: a stopped run, or one that failed
+  otherwise than on a user error (a crash, a kill: it goes on from its
+  last checkpoint). A run stopped by an `error:` line would stop the same
+  way again; its page says what to change instead."""
+  if job["status"] == "stopped":
+    return True
+  return (job["status"] == "failed" and
+          job.get("exit_code") != errors.EXIT_USER_ERROR)
 
 
 class SummaryCache(object):
@@ -235,6 +248,8 @@ def detail(workspace, job):
       "log_tail": "\n".join(lines),
       "export": {"path": export} if export else None,
       "can_try": has_checkpoint(workspace, job),
+      "exportable": (job["status"] != "failed" and
+                     has_checkpoint(workspace, job)),
       "try_text_b": commands.KINDS[job["kind"]].text_b,
       "try_inputs": commands.KINDS[job["kind"]].inputs})
   return out

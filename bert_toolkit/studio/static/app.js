@@ -325,7 +325,7 @@
     cell('created').textContent = fmtTime(run.created);
     const pick = $('input.compare-pick', tr);
     if (pick.checked !== picked.has(run.id)) pick.checked = picked.has(run.id);
-    patch(cell('actions'), run.status, function () {
+    patch(cell('actions'), run.status + (run.resumable ? ' r' : ''), function () {
       return runActionButton(run, 'button', function () { refresh(); });
     });
   }
@@ -334,7 +334,7 @@
   function runActionButton(run, mode, done) {
     let action = null;
     if (ACTIVE.indexOf(run.status) >= 0) action = 'stop';
-    else if (run.status === 'stopped' || run.status === 'failed') action = 'resume';
+    else if (run.resumable) action = 'resume';   // not a run an error: line stopped
     if (!action) return null;
     const attrs = {type: 'button', text: action === 'stop' ? 'Stop' : 'Resume'};
     if (mode === 'button') attrs.class = action; else { attrs.id = action; attrs.class = action; }
@@ -656,6 +656,7 @@
     const meta = el('span', {class: 'muted meta'});
     const actions = el('span', {class: 'run-actions'});
     const progress = el('div', {id: 'progress'});
+    const failure = el('div', {id: 'run-error', class: 'run-error', hidden: true});
     const charts = {loss: svg('svg', {id: 'chart-loss', class: 'chart'}), lr: svg('svg', {id: 'chart-lr', class: 'chart'}),
       eval: svg('svg', {id: 'chart-eval', class: 'chart'})};
     const report = el('div', {id: 'report'});
@@ -665,9 +666,12 @@
     const log = el('pre', {id: 'log-tail', class: 'log'});
     const exportBtn = el('button', {id: 'export', type: 'button', text: 'Export model'});
     const exportPath = el('span', {id: 'export-path', class: 'path'});
-    const tryPanel = tryItPanel(path);
+    const exportNote = el('span', {id: 'export-note', class: 'muted note'});
+    // A try exports the model when it has none: show that export's path.
+    const tryPanel = tryItPanel(path, function () { load('poll'); });
 
     view.appendChild(el('div', {class: 'run-head'}, [title, status, meta, el('span', {class: 'spacer'}), actions]));
+    view.appendChild(failure);
     view.appendChild(progress);
     view.appendChild(el('div', {class: 'charts'}, [
       el('div', {class: 'card'}, [el('h3', {text: 'Training loss'}), charts.loss]),
@@ -680,7 +684,7 @@
       el('div', {class: 'card'}, [el('h3', {text: 'Command'}), cmd, el('h3', {text: 'Settings'}), settings]),
       el('div', {class: 'card'}, [el('h3', {text: 'Export'}),
         el('p', {class: 'muted', text: 'A SavedModel for serving (serve.py / TF Serving).'}),
-        el('div', {class: 'export-row'}, [exportBtn, exportPath]),
+        el('div', {class: 'export-row'}, [exportBtn, exportPath, exportNote]),
         el('h3', {text: 'Log'}), log])]));
 
     // Export: working state on the button, then the path in span#export-path.
@@ -696,12 +700,12 @@
         exportPath.textContent = res.path;
       } catch (e) { /* shown in #error */ }
       exporting = false;
-      exportBtn.disabled = false;
+      exportBtn.disabled = !exportable;
       exportBtn.classList.remove('working');
       exportBtn.textContent = 'Export model';
     });
 
-    let pollTimer = null, loaded = false;
+    let pollTimer = null, loaded = false, exportable = false;
 
     // Fetch the run and refresh the page; keep polling while it is active.
     async function load(source) {
@@ -726,9 +730,16 @@
       status.className = 'badge st-' + run.status;
       meta.textContent = [run.kind, run.id, fmtTime(run.created),
         typeof run.exit_code === 'number' ? 'exit code ' + run.exit_code : ''].filter(Boolean).join(' · ');
-      patch(actions, run.status, function () {
+      patch(actions, run.status + (run.resumable ? ' r' : ''), function () {
         return runActionButton(run, 'id', function () { load('user'); });
       });
+      // A failed run: its cause first, and whether resuming can help.
+      const cause = run.status !== 'failed' ? '' : (run.error
+        ? run.error + (run.resumable ? '' : '\nChange what it names and start the run again: resuming would stop the same way.')
+        : 'The run failed (exit code ' + run.exit_code + '); the end of its log is below.' +
+          (run.resumable ? ' Resume goes on from its last checkpoint.' : ''));
+      failure.hidden = !cause;
+      if (failure.textContent !== cause) failure.textContent = cause;
       const frac = progressOf(run);
       patch(progress, JSON.stringify([frac, run.step, run.total_steps, run.eta_seconds, run.status]), function () {
         const bits = [stepText(run) ? 'step ' + stepText(run) : 'not started',
@@ -759,7 +770,11 @@
         log.textContent = run.log_tail || '(no log yet)';
         if (atBottom || !loaded) log.scrollTop = log.scrollHeight;
       }
-      if (!exporting && !exportPath.textContent && run.export && run.export.path) exportPath.textContent = run.export.path;
+      if (!exporting && run.export && run.export.path) exportPath.textContent = run.export.path;
+      exportable = !!run.exportable;
+      if (!exporting) exportBtn.disabled = !exportable;
+      exportNote.textContent = exportable ? '' : (run.status === 'failed'
+        ? 'A failed run is not exported.' : 'Available once the run has a checkpoint.');
       tryPanel.update(run);
     }
 
@@ -832,7 +847,7 @@
   }
 
   // textarea#try-text, input#try-text-b, button#try, div#try-result.
-  function tryItPanel(path) {
+  function tryItPanel(path, answered) {
     const text = el('textarea', {id: 'try-text', rows: 3, placeholder: 'Type a sentence…  (Ctrl+Enter to run)'});
     const textB = el('input', {id: 'try-text-b', type: 'text', hidden: true,
                                placeholder: 'Second sentence (optional, for sentence-pair tasks)'});
@@ -854,6 +869,7 @@
         const res = await api('POST', path + '/try', body);
         clear(result);
         append(result, tryResultView(res, text.value));
+        if (answered) answered();
       } catch (e) { clear(result); }
       busy = false;
       btn.disabled = !canTry;
