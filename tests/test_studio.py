@@ -381,6 +381,27 @@ def test_progress_and_eta_come_from_the_newest_progress_line():
                                                               None)
 
 
+def test_results_say_which_checkpoint_they_come_from():
+  """global_step is not a metric: the results name the checkpoint the
+  final evaluation read (a run keeps its best dev checkpoint, often well
+  before its last step)."""
+  final = {"checkpoint": os.path.join("runs", "r1", "output", "best",
+                                      "model.ckpt-70"),
+           "train": {"global_step": 120},
+           "eval": {"accuracy": 0.9, "loss": 0.3, "global_step": 70,
+                    "f1/0": 0.8}}
+  assert views.scalars(final["eval"]) == {"accuracy": 0.9, "loss": 0.3,
+                                          "f1/0": 0.8}
+  assert views.evaluated(final) == {"step": 70, "checkpoint": "best",
+                                    "trained_steps": 120}
+  last = dict(final, checkpoint=os.path.join("runs", "r1", "output",
+                                             "model.ckpt-120"),
+              eval=dict(final["eval"], global_step=120))
+  assert views.evaluated(last)["checkpoint"] == "last"
+  assert views.evaluated({"train": {"global_step": 5}}) is None
+  assert views.evaluated(None) is None
+
+
 def test_progress_moves_with_the_curve_file_before_any_progress_line(
     tmp_path):
   """The curve file has a train line every step of a short run: the step

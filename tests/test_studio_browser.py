@@ -191,6 +191,11 @@ def test_studio_flow_in_chromium(browser, studio, tmp_path):
   matrix = driver.find_element("id", "confusion")
   cells = [c.text for c in matrix.find_elements("css selector", "td")]
   assert sum(int(c) for c in cells if c.isdigit()) == 16, cells
+  # The final results say which checkpoint they come from; the step is not
+  # listed as a metric.
+  assert "step" in driver.find_element("id", "evaluated").text
+  assert not driver.find_elements("css selector",
+                                   "#results tr[data-name='global_step']")
   assert "--task=chnsenticorp" in driver.find_element(
       "id", "run-command").text
   assert "eval accuracy" in driver.find_element("id", "log-tail").get_attribute(
@@ -232,6 +237,10 @@ def test_studio_flow_in_chromium(browser, studio, tmp_path):
   differ = wait(driver, lambda d: d.find_elements(
       "css selector", "#compare-settings tr.differ"))
   assert any("learning_rate" in row.text for row in differ)
+  assert driver.find_elements("css selector",
+                              "#compare-metrics tr[data-name='evaluated']")
+  assert not driver.find_elements(
+      "css selector", "#compare-metrics tr[data-name='global_step']")
   wait(driver, lambda d: len(d.find_elements(
       "css selector", "#compare-chart-loss path.series")) == 2)
   assert driver.find_element("id", "compare-metrics").text

@@ -227,9 +227,26 @@ def newest_export(workspace, job):
 
 
 def scalars(evaluation):
-  """The plain numbers of an evaluation, per-label ones included."""
+  """The metrics of an evaluation, per-label ones included: its plain
+  numbers but the step it evaluated (`evaluated` says which)."""
   return {k: v for k, v in (evaluation or {}).items()
-          if isinstance(v, (int, float)) and not isinstance(v, bool)}
+          if isinstance(v, (int, float)) and not isinstance(v, bool)
+          and k != "global_step"}
+
+
+def evaluated(final):
+  """Which checkpoint the final evaluation read: {"step", "checkpoint":
+  "best" or "last", "trained_steps"}; None before it. A run that keeps its
+  best dev checkpoint is evaluated there, which can be well before its
+  last step."""
+  evaluation = (final or {}).get("eval") or {}
+  if "global_step" not in evaluation:
+    return None
+  path = str(final.get("checkpoint") or "")
+  best = "%sbest%s" % (os.sep, os.sep) in path
+  return {"step": evaluation["global_step"],
+          "checkpoint": "best" if best else "last",
+          "trained_steps": (final.get("train") or {}).get("global_step")}
 
 
 def detail(workspace, job):
@@ -245,6 +262,7 @@ def detail(workspace, job):
       "curves": run_curves(workspace, job),
       "report": report(final),
       "results": scalars((final or {}).get("eval")) or None,
+      "evaluated": evaluated(final),
       "log_tail": "\n".join(lines),
       "export": {"path": export} if export else None,
       "can_try": has_checkpoint(workspace, job),
@@ -272,6 +290,7 @@ def compare(workspace, jobs):
     runs.append({"id": job["id"], "name": job["name"], "kind": job["kind"],
                  "status": job["status"], "settings": job["settings"],
                  "results": scalars((final or {}).get("eval")) or None,
+                 "evaluated": evaluated(final),
                  "curves": run_curves(workspace, job)})
   names = sorted({n for r in runs for n in r["settings"]})
   differ = [n for n in names

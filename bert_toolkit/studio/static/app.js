@@ -758,7 +758,8 @@
       }
       patch(report, JSON.stringify(run.report || null), function () { return reportView(run.report); });
       patch(results, JSON.stringify(run.results || null), function () {
-        return run.results ? [el('h3', {text: 'Final dev results'}), kvTable('results', run.results, fmtMetric)] : null;
+        return run.results ? [el('h3', {text: 'Final dev results'}), evaluatedNote(run.evaluated),
+          kvTable('results', run.results, fmtMetric)] : null;
       });
       cmd.textContent = run.command || (run.argv || []).join(' ');
       patch(settings, JSON.stringify(run.settings || {}), function () {
@@ -779,6 +780,15 @@
     }
 
     load('user');
+  }
+
+  // p#evaluated: which checkpoint the final evaluation read.
+  function evaluatedNote(ev) {
+    if (!ev) return null;
+    const text = ev.checkpoint === 'best'
+      ? 'The best dev checkpoint: step ' + ev.step + (ev.trained_steps ? ' of ' + ev.trained_steps + ' trained' : '') + '.'
+      : 'The last checkpoint: step ' + ev.step + '.';
+    return el('p', {id: 'evaluated', class: 'muted', text: text});
   }
 
   // Name/value rows for a table (settings, results).
@@ -993,8 +1003,14 @@
     // Metrics: one row per result key, best value marked.
     const mkeys = [];
     runs.forEach(function (r) { Object.keys(r.results || {}).forEach(function (k) { if (mkeys.indexOf(k) < 0) mkeys.push(k); }); });
+    // The step each run's results come from (its best or last checkpoint).
+    const stepRow = el('tr', {'data-name': 'evaluated', class: 'evaluated'}, [el('th', {text: 'evaluated at step'})].concat(
+      runs.map(function (r) {
+        const ev = r.evaluated;
+        return el('td', {class: 'muted', text: ev ? ev.step + ' (' + ev.checkpoint + ')' : '—'});
+      })));
     const metricsTable = el('table', {id: 'compare-metrics', class: 'grid compare'}, [head('metric'),
-      el('tbody', null, mkeys.length ? mkeys.map(function (k) {
+      el('tbody', null, mkeys.length ? [stepRow].concat(mkeys.map(function (k) {
         const vals = runs.map(function (r) { return (r.results || {})[k]; });
         const nums = vals.filter(function (v) { return typeof v === 'number'; });
         const lower = /loss|perplexity|time|seconds/.test(k);
@@ -1003,7 +1019,7 @@
         return el('tr', {'data-name': k}, [el('th', {text: k})].concat(vals.map(function (v) {
           return el('td', {class: v === best ? 'best' : null, text: v === undefined ? '—' : fmtMetric(v)});
         })));
-      }) : el('tr', null, el('td', {colspan: runs.length + 1, class: 'muted', text: 'No final results yet.'})))]);
+      })) : el('tr', null, el('td', {colspan: runs.length + 1, class: 'muted', text: 'No final results yet.'})))]);
 
     // Charts: train loss per run, and one chosen eval metric per run.
     const lossChart = svg('svg', {id: 'compare-chart-loss', class: 'chart'});
