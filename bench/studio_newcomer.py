@@ -1,19 +1,26 @@
 """The newcomer's path through the studio, measured in a real browser.
 
-Starts nothing itself: point it at a studio that `bash studio.sh` started
-(MiniLM in models/minilm, the SST-2 sample in data/sst2). It opens the
-new-run page, changes nothing, presses Start, waits for the run to finish,
-tries two sentences and exports, and writes what it saw:
+With --launch it starts the studio itself, as a newcomer does (`bash
+studio.sh` in a fresh clone: install, MiniLM converted into models/minilm,
+the SST-2 sample in data/sst2), and times it until the page answers;
+without, it uses a studio already running at --url. It opens the new-run
+page, changes nothing, presses Start, times the first dev point on the
+run's Evaluation chart and the run's end, tries two sentences, and writes
+what it saw:
 
-  STUDIO_WORKSPACE=/tmp/sws bash studio.sh --port=8620 &
-  python bench/studio_newcomer.py --url=http://127.0.0.1:8620/ \
+  git clone -q . /tmp/newcomer && cd /tmp/newcomer
+  python /path/to/bench/studio_newcomer.py --url=http://127.0.0.1:8620/ \
+      --launch="STUDIO_WORKSPACE=/tmp/sws bash studio.sh --port=8620" \
       --out=bench/results/studio_newcomer.json --screenshots=docs/studio
 """
 
 import argparse
 import json
 import os
+import signal
+import subprocess
 import time
+import urllib.request
 
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
@@ -26,7 +33,26 @@ def main():
   parser.add_argument("--out", required=True)
   parser.add_argument("--screenshots", default=None)
   parser.add_argument("--timeout", type=float, default=7200)
+  parser.add_argument("--launch", default=None,
+                      help="shell command that starts the studio (in the "
+                      "current directory); its output goes to launch.log")
   args = parser.parse_args()
+  launched = None
+  if args.launch:
+    began = time.time()
+    studio = subprocess.Popen(args.launch, shell=True,
+                              stdout=open("launch.log", "w"),
+                              stderr=subprocess.STDOUT,
+                              start_new_session=True)
+    while True:
+      if studio.poll() is not None:
+        raise SystemExit("error: the studio command ended (launch.log)")
+      try:
+        urllib.request.urlopen(args.url, timeout=5).read()
+        break
+      except OSError:
+        time.sleep(0.5)
+    launched = round(time.time() - began, 1)
   options = webdriver.ChromeOptions()
   options.binary_location = "/usr/bin/chromium"
   for arg in ("--headless=new", "--no-sandbox", "--disable-gpu",
@@ -47,8 +73,15 @@ def main():
     driver.find_element("id", "start").click()
     wait(lambda d: "#/run/r" in d.current_url)
     run_id = driver.current_url.rsplit("/", 1)[1]
-    wait(lambda d: d.find_element("id", "run-status").text in (
-        "done", "failed", "stopped"), args.timeout)
+    first_eval = None
+    while time.time() - started < args.timeout:
+      if first_eval is None and driver.find_elements(
+          "css selector", "#chart-eval path.series"):
+        first_eval = round(time.time() - started, 1)
+      if driver.find_element("id", "run-status").text in (
+          "done", "failed", "stopped"):
+        break
+      time.sleep(0.5)
     seconds = time.time() - started
     status = driver.find_element("id", "run-status").text
     wait(lambda d: d.find_elements("css selector", "#confusion td"))
@@ -72,12 +105,16 @@ def main():
     detail = driver.execute_script(
         "return fetch('/api/runs/%s').then(r => r.json())" % run_id)
     result = {"command": command, "run": run_id, "status": status,
+              "seconds_studio_sh_to_page": launched,
+              "seconds_start_to_first_eval_point": first_eval,
               "seconds_start_to_done": round(seconds, 1),
               "dev": {k: detail["results"][k] for k in ("accuracy",
                                                        "macro_f1")},
               "total_steps": detail["total_steps"], "tries": tries}
   finally:
     driver.quit()
+    if args.launch:        # the studio, and the try-it server it started
+      os.killpg(studio.pid, signal.SIGTERM)
   with open(args.out, "w") as f:
     json.dump(result, f, indent=2)
   print(json.dumps(result, indent=2))

@@ -16,7 +16,9 @@ A row (`TaskKind`) says:
              of a TensorFlow-free module's tuple
   guess      "module:function" guessing a data folder's reading settings
              (guess_reading(data_dir, given) -> {setting: value}), or None
-  text_b     whether its model takes a second text
+  text_b     whether its model takes a second text: True or False, or
+             "module:function" of a TensorFlow-free module that tells from
+             a run's run_info.json (function(info) -> bool)
   inputs     what the studio's try box calls its text and second text
              (None: a sentence, and an optional second sentence)
   run_defaults  ((setting, value), ...): shared settings (RUN_SETTINGS)
@@ -54,7 +56,8 @@ KINDS = (
              "run_classifier.py", "classification", "Classification",
              settings_lib.CLASSIFIER_SETTINGS,
              "bert_toolkit.data.classification:TASK_NAMES",
-             "bert_toolkit.data.classification:guess_reading", True),
+             "bert_toolkit.data.classification:guess_reading",
+             "bert_toolkit.data.classification:run_reads_pair"),
     TaskKind("ner", "bert_toolkit.tasks.tagging", "run_ner.py", "ner",
              "Named entities (NER)", settings_lib.NER_SETTINGS,
              "bert_toolkit.data.ner_data:TASK_NAMES",
@@ -64,7 +67,8 @@ KINDS = (
              _rows(settings_lib.CLASSIFIER_SETTINGS, "task", "text_a_column",
                    "text_b_column", "label_column", "truncation"),
              ("stsb", "tsv", "csv", "jsonl"),
-             "bert_toolkit.data.classification:guess_reading", True),
+             "bert_toolkit.data.classification:guess_reading",
+             "bert_toolkit.data.classification:run_reads_pair"),
     TaskKind("squad", "bert_toolkit.tasks.squad", "run_squad.py", "squad",
              "Reading comprehension (SQuAD, CMRC 2018)",
              settings_lib.SQUAD_SETTINGS, ("squad",), None, True,
@@ -99,6 +103,16 @@ def run_defaults(kind):
     return dict(get(kind).run_defaults)
   except UnknownKindError:
     return {}
+
+
+def takes_text_b(kind, info=None):
+  """Whether a model of `kind` takes a second text; with `info` (a run's
+  run_info.json), whether that run's does. Without it, a kind whose answer
+  depends on the run says True."""
+  value = get(kind).text_b
+  if isinstance(value, bool):
+    return value
+  return bool(reference(value)(info)) if info else True
 
 
 def task_class(kind):

@@ -402,6 +402,25 @@ def test_results_say_which_checkpoint_they_come_from():
   assert views.evaluated(None) is None
 
 
+def test_the_best_step_comes_from_best_json(tmp_path):
+  """The charts mark the best dev step from best/best.json (written at each
+  evaluation); none before the first, and a corrupt file is no mark."""
+  workspace = workspace_lib.Workspace(str(tmp_path / "ws"))
+  job = {"output_dir": os.path.join("runs", "r1", "output")}
+  best_dir = os.path.join(workspace.root, job["output_dir"], "best")
+  assert views.best(workspace, job) is None
+  os.makedirs(best_dir)
+  atomic.atomic_json(os.path.join(best_dir, "best.json"),
+                     {"metric": "accuracy", "value": 0.9, "step": 70,
+                      "bad_evals": 1, "last_eval_step": 120})
+  assert views.best(workspace, job) == {"step": 70, "metric": "accuracy",
+                                        "value": 0.9}
+  for corrupt in ('{"metric": "accuracy", "val', "[70]", '{"step": "70"}'):
+    with open(os.path.join(best_dir, "best.json"), "w") as f:
+      f.write(corrupt)
+    assert views.best(workspace, job) is None
+
+
 def test_progress_moves_with_the_curve_file_before_any_progress_line(
     tmp_path):
   """The curve file has a train line every step of a short run: the step
@@ -806,6 +825,42 @@ def test_try_shows_a_squad_answer_in_its_context(client, monkeypatch):
     assert answer["view"] == "answer" and answer["answer"] == "北京"
     assert answer["context"] == "北京是中国的首都。"
     assert answer["question"] == "中国的首都是哪里？"
+
+
+def test_the_second_text_box_follows_what_the_run_reads(client):
+  """Try offers a second text only to a run whose model takes one: a pair
+  data set or a generic task with a text_b column; a single-sentence
+  classification run or an NER run is refused a text_b. Before run_info.json
+  exists a classification run may be either, and is offered one."""
+  root = client.studio.workspace.root
+  _finished_job(root, "classification", script="run_classifier.py")
+  info = os.path.join(root, "runs", "r1", "output", "run_info.json")
+  status, run, _ = client.request("GET", "/api/runs/r1")
+  assert status == 200 and run["try_text_b"] is True
+  for task, head, pair in (
+      ("sst2", {}, False), ("lcqmc", {}, True),
+      ("tsv", {"text_a_column": "a", "label_column": "y"}, False),
+      ("tsv", {"text_a_column": "a", "text_b_column": "b",
+               "label_column": "y"}, True),
+      ("a-task-of-a-newer-version", {}, True)):
+    atomic.atomic_json(info, {"kind": "classifier", "task": task,
+                              "head": head, "labels": ["0", "1"]})
+    status, run, _ = client.request("GET", "/api/runs/r1")
+    assert run["try_text_b"] is pair, (task, head)
+  atomic.atomic_json(info, {"kind": "classifier", "task": "sst2",
+                            "labels": ["0", "1"]})
+  status, answer, _ = client.post("/api/runs/r1/try",
+                                  {"text": "good", "text_b": "bad"})
+  assert status == 400 and "single text" in answer["error"], answer
+  # A distillation student reads as its kind (run_info's) says.
+  job = os.path.join(root, "runs", "r1", "job.json")
+  record = json.load(open(job))
+  atomic.atomic_json(job, dict(record, kind="distillation"))
+  atomic.atomic_json(info, {"kind": "classifier", "task": "lcqmc",
+                            "labels": ["0", "1"]})
+  assert client.request("GET", "/api/runs/r1")[1]["try_text_b"] is True
+  atomic.atomic_json(info, {"kind": "ner", "task": "msra"})
+  assert client.request("GET", "/api/runs/r1")[1]["try_text_b"] is False
 
 
 def test_a_corrupt_job_file_is_skipped(tmp_path, fake_repo):

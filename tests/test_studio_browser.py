@@ -75,7 +75,9 @@ def studio(tmp_path):
   from bert_toolkit.studio import server as server_lib  # pylint: disable=g-import-not-at-top
   root = tmp_path / "ws"
   datasets.chnsenticorp(str(root / "data" / "chnsenticorp"), train=32,
-                        dev=16)
+                        dev=16, test=8)
+  # the same lines under a name that is no data set: a generic tsv
+  datasets.chnsenticorp(str(root / "data" / "reviews"), train=32, dev=16)
   ner = root / "data" / "peoples_daily"
   ner.mkdir(parents=True)
   sentences = "\n\n".join(_ner_sentences()) + "\n"
@@ -149,6 +151,32 @@ def test_studio_flow_in_chromium(browser, studio, tmp_path):
   driver.get(base)
   assert "Studio" in driver.title
 
+  # The form: fields named in words beside their flag; what is guessed from
+  # the data folder shows in the fields the command fills; a folder with a
+  # test file is predicted too; dev is evaluated during training.
+  driver.get(base + "#/new")
+  wait(driver, lambda d: d.find_elements("css selector", "#kind option"))
+  select(driver, "kind", "classification")
+  wait(driver, lambda d: d.find_elements("id", "f-learning_rate"))
+  select(driver, "data", "data/reviews")
+  wait(driver, lambda d: d.find_element("id", "f-text_a_column").get_attribute(
+      "placeholder") == "guessed: text_a", 30)
+  assert "--text_a_column=text_a" in driver.find_element("id", "command").text
+  assert not driver.find_element("id", "f-do_predict").is_selected()
+  label = driver.find_element("css selector", "label[for='f-max_seq_length']")
+  assert "Max sequence length" in label.text and "--max_seq_length" in (
+      label.text)
+  assert driver.find_element("id", "f-eval_every_steps").get_attribute(
+      "value") == "200"
+  assert "--eval_every_steps=200" in driver.find_element("id", "command").text
+  select(driver, "data", "data/chnsenticorp")
+  wait(driver, lambda d: "(guessed: chnsenticorp)" in d.find_element(
+      "css selector", "#f-task option[value='']").get_attribute("textContent"),
+       30)
+  assert driver.find_element("id", "f-do_predict").is_selected()
+  wait(driver, lambda d: "--do_predict=true" in d.find_element(
+      "id", "command").text, 30)
+
   cls_a = start_run(driver, base, "classification", "data/chnsenticorp",
                     "ChnSentiCorp lr 5e-5",
                     {"num_train_epochs": 2, "train_batch_size": 8,
@@ -188,6 +216,40 @@ def test_studio_flow_in_chromium(browser, studio, tmp_path):
       "css selector", "#chart-eval path.series[data-name='accuracy']"))
   assert driver.find_elements("css selector", "#chart-lr path.series")
   assert driver.find_element("id", "run-status").text == "done"
+  # Charts: the losses (train, smoothed over its faint raw line, and dev)
+  # share their own axis, apart from the metrics; the best dev step is
+  # marked; hovering shows the values at a step.
+  assert driver.find_elements(
+      "css selector", "#chart-loss path.series[data-name='eval-loss']")
+  assert driver.find_elements(
+      "css selector", "#chart-loss path.series.faint[data-name='loss-raw']")
+  assert not driver.find_elements(
+      "css selector", "#chart-eval path.series[data-name='loss']")
+  mark = driver.find_element("css selector", "#chart-eval line.mark")
+  assert driver.find_element(
+      "css selector", "#chart-loss line.mark").get_attribute("data-x") == (
+          mark.get_attribute("data-x"))
+  assert "step %s " % mark.get_attribute("data-x") in driver.find_element(
+      "id", "evaluated").text
+  from selenium.webdriver.common.action_chains import ActionChains
+  ActionChains(driver).move_to_element(
+      driver.find_element("id", "chart-loss")).perform()
+  hover = wait(driver, lambda d: d.find_element(
+      "css selector", "#chart-loss g.hover[visibility='visible']"), 10)
+  assert "train loss:" in hover.get_attribute("textContent")
+  # Smoothing off (remembered): the raw loss alone.
+  driver.execute_script(
+      "const s = document.getElementById('smoothing'); s.value = 0;"
+      "s.dispatchEvent(new Event('input'));")
+  assert not driver.find_elements(
+      "css selector", "#chart-loss path.series.faint")
+  assert driver.execute_script(
+      "return localStorage.getItem('studio.smoothing')") == "0"
+  driver.execute_script(
+      "const s = document.getElementById('smoothing'); s.value = 0.6;"
+      "s.dispatchEvent(new Event('input'));"
+      "localStorage.removeItem('studio.smoothing');")
+  assert driver.find_elements("css selector", "#chart-loss path.series.faint")
   matrix = driver.find_element("id", "confusion")
   cells = [c.text for c in matrix.find_elements("css selector", "td")]
   assert sum(int(c) for c in cells if c.isdigit()) == 16, cells
@@ -202,7 +264,9 @@ def test_studio_flow_in_chromium(browser, studio, tmp_path):
       "textContent")
   shot(driver, tmp_path, "run-classification.png")
 
-  # Try it: a label and one probability bar per label.
+  # Try it: a label and one probability bar per label. ChnSentiCorp is
+  # single sentences: no second text box.
+  assert not driver.find_element("id", "try-text-b").is_displayed()
   fill(driver, "try-text", "这家酒店的服务很好，房间也干净。")
   driver.find_element("id", "try").click()
   label = wait(driver, lambda d: d.find_element("id", "try-label").text, 240)
@@ -242,7 +306,7 @@ def test_studio_flow_in_chromium(browser, studio, tmp_path):
   assert not driver.find_elements(
       "css selector", "#compare-metrics tr[data-name='global_step']")
   wait(driver, lambda d: len(d.find_elements(
-      "css selector", "#compare-chart-loss path.series")) == 2)
+      "css selector", "#compare-chart-loss path.series:not(.faint)")) == 2)
   assert driver.find_element("id", "compare-metrics").text
   shot(driver, tmp_path, "compare.png")
 

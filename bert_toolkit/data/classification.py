@@ -657,6 +657,20 @@ def get_task(name, text_a_column=None, text_b_column=None,
                                                       ", ".join(TASK_NAMES)))
 
 
+def run_reads_pair(info):
+  """Whether a classification (or regression) run reads a second text, from
+  its run_info.json: its data set's text_b, or its generic task's
+  text_b_column. An unknown task (a newer version's) counts as a pair, so
+  nothing is hidden that the run may take."""
+  head = info.get("head") or {}
+  try:
+    data = get_task(str(info.get("task") or ""), head.get("text_a_column"),
+                    head.get("text_b_column"), head.get("label_column"))
+  except ValueError:
+    return True
+  return data.text_b is not None
+
+
 # ------------------------------------------------- guessing a data folder ---
 
 TEXT_COLUMNS = ("text_a", "sentence", "text", "review", "content", "sentence1",

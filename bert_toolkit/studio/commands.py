@@ -37,7 +37,8 @@ from bert_toolkit import settings as settings_lib
 from bert_toolkit.studio import workspace as workspace_lib
 
 Field = collections.namedtuple("Field", ["name", "type", "default", "choices",
-                                         "help", "main"])
+                                         "help", "main", "preset"],
+                               defaults=(None,))
 
 # Settings the form leaves out: set by the studio itself (paths, what to
 # do), a path the studio cannot check (a SQuAD run reads its data folder's
@@ -54,6 +55,12 @@ MAIN = ("task", "max_seq_length", "train_batch_size", "learning_rate",
         "num_train_epochs", "eval_every_steps", "seed", "crf",
         "student_layers", "alpha", "temperature")
 MAX_STRING = 200
+# Values the form starts from where the script's default would not suit a
+# run watched in the studio: the script evaluates only at the end unless
+# told, and a chart that stays empty until then says nothing about the run.
+# A preset differs from the script's default, so it is passed as a flag;
+# emptying the field gives the script's default.
+FORM_PRESETS = types.MappingProxyType({"eval_every_steps": 200})
 TASK_HELP = ("Data format (default: the data folder's name when it is a "
              "data set, else guessed from its files).")
 
@@ -64,12 +71,14 @@ def _field(row, choices=None, default=None):
   `default` for a kind that changes the row's (kinds.run_defaults)."""
   help_text = TASK_HELP if row.name == "task" else row.help
   default = row.default if default is None else default
+  preset = FORM_PRESETS.get(row.name)
   if isinstance(row.type, tuple) or choices:
     return Field(row.name, "choice", default,
-                 tuple(choices or row.type), help_text, row.name in MAIN)
+                 tuple(choices or row.type), help_text, row.name in MAIN,
+                 preset)
   type_name = {bool: "bool", int: "int", float: "float", str: "str"}[row.type]
   return Field(row.name, type_name, default, None, help_text,
-               row.name in MAIN)
+               row.name in MAIN, preset)
 
 
 # What the studio runs, one row a kind: each task kind of the registry
@@ -187,13 +196,16 @@ class Command(object):
       relative paths (or None).
     values: {field name: parsed value} of the fields given (not default).
     settings: every field's effective value (given, else default).
+    guessed: {field name: value} of the values guessed from the data
+      folder (part of `values`), for the form to show.
   """
 
-  def __init__(self, kind, paths, values, settings):
+  def __init__(self, kind, paths, values, settings, guessed=None):
     self.kind = kind
     self.paths = paths
     self.values = values
     self.settings = settings
+    self.guessed = guessed or {}
 
   def argv(self, output_dir):
     """The script and its flags (the script as named, not resolved)."""
@@ -249,16 +261,18 @@ def build(request, workspace):
   elif "student_layers" not in parsed:
     raise RequestError("%s: pick a student model, or give student_layers "
                        "(teacher layers to keep)" % kind.name)
+  guessed = {}
   if kind.guess:
-    parsed.update(kind.guess(os.path.join(workspace.root, paths["data_dir"]),
-                             parsed))
+    guessed = kind.guess(os.path.join(workspace.root, paths["data_dir"]),
+                         parsed)
+    parsed.update(guessed)
 
   effective = {f.name: parsed.get(f.name, f.default)
                for f in fields(kind.name)}
   effective.update({"data": request.get("data"),
                     "model": request.get("model"),
                     "teacher": request.get("teacher")})
-  return Command(kind, paths, parsed, effective)
+  return Command(kind, paths, parsed, effective, guessed)
 
 
 def _folder(request, key, workspace, top):

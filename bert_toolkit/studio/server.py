@@ -148,7 +148,8 @@ class Studio(object):
   def command(self, body):
     command = commands.build(body, self.workspace)
     argv = command.argv("runs/%s/output" % self.jobs.next_id())
-    return {"argv": argv, "command": commands.display(argv)}
+    return {"argv": argv, "command": commands.display(argv),
+            "guessed": command.guessed}
 
   def create(self, body):
     command = commands.build(body, self.workspace)

@@ -33,7 +33,6 @@ import urllib.error
 import urllib.request
 
 from bert_toolkit.runs import atomic
-from bert_toolkit.studio import commands
 from bert_toolkit.studio import jobs as jobs_lib
 from bert_toolkit.studio import views
 
@@ -148,7 +147,7 @@ class Tryer(object):
       raise ValueError("text_b: a string")
     if len(text) > MAX_TEXT or (text_b and len(text_b) > MAX_TEXT):
       raise ValueError("text: at most %d characters" % MAX_TEXT)
-    if text_b and not commands.KINDS[job["kind"]].text_b:
+    if text_b and not views.takes_text_b(self.workspace, job):
       raise ValueError("text_b: this model takes a single text")
     with self.lock:
       port = self._serve(job)

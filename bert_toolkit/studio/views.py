@@ -25,6 +25,7 @@ import os
 import re
 
 from bert_toolkit import errors
+from bert_toolkit import kinds
 from bert_toolkit.runs import curves as curves_lib
 from bert_toolkit.studio import commands
 from bert_toolkit.studio import jobs as jobs_lib
@@ -32,6 +33,7 @@ from bert_toolkit.studio import jobs as jobs_lib
 LOG_TAIL_LINES = 60
 RESULTS_FILE = "run_results.json"
 BEST_FILE = os.path.join("best", "best.json")
+RUN_INFO_FILE = "run_info.json"     # bert_toolkit.runs.run_info (TensorFlow)
 _PROGRESS = re.compile(r"train: step (\d+)/(\d+),")
 _ETA = re.compile(r"ETA (\d+):(\d\d):(\d\d)")
 _ERROR = re.compile(r"^error: .*$", re.M)
@@ -249,6 +251,17 @@ def evaluated(final):
           "trained_steps": (final.get("train") or {}).get("global_step")}
 
 
+def best(workspace, job):
+  """The best dev checkpoint so far, from best/best.json: {"step",
+  "metric", "value"}, or None (no evaluation yet, or a run that does not
+  evaluate during training)."""
+  state = jobs_lib.read_json(_output(workspace, job, BEST_FILE))
+  if not isinstance(state, dict) or not isinstance(state.get("step"), int):
+    return None
+  return {"step": state["step"], "metric": state.get("metric"),
+          "value": state.get("value")}
+
+
 def detail(workspace, job):
   """Everything the run page shows."""
   final = results(workspace, job)
@@ -263,14 +276,31 @@ def detail(workspace, job):
       "report": report(final),
       "results": scalars((final or {}).get("eval")) or None,
       "evaluated": evaluated(final),
+      "best": best(workspace, job),
       "log_tail": "\n".join(lines),
       "export": {"path": export} if export else None,
       "can_try": has_checkpoint(workspace, job),
       "exportable": (job["status"] != "failed" and
                      has_checkpoint(workspace, job)),
-      "try_text_b": commands.KINDS[job["kind"]].text_b,
+      "try_text_b": takes_text_b(workspace, job),
       "try_inputs": commands.KINDS[job["kind"]].inputs})
   return out
+
+
+def takes_text_b(workspace, job):
+  """Whether the run's model takes a second text. Its run_info.json
+  decides (the kind it trained, and for classification its data set or
+  columns; a distillation student is its teacher's kind); before that file
+  exists, the studio kind does, and one that depends on the run says
+  yes."""
+  info = jobs_lib.read_json(_output(workspace, job, RUN_INFO_FILE))
+  if isinstance(info, dict) and isinstance(info.get("kind"), str):
+    try:
+      return kinds.takes_text_b(info["kind"], info)
+    except errors.SettingsError:      # a kind this version does not know
+      pass
+  value = commands.KINDS[job["kind"]].text_b
+  return value if isinstance(value, bool) else True
 
 
 def has_checkpoint(workspace, job):

@@ -105,14 +105,16 @@ class Workspace(object):
     return os.path.relpath(path, self.root)
 
   def data_folders(self):
-    """[{"name", "path", "files"}] of data/ folders holding a train file."""
+    """[{"name", "path", "files", "test"}] of data/ folders holding a
+    train file; "test": whether one holds a test file too."""
     found = []
     for name, path in self._children(DATA):
       files = sorted(f for f in os.listdir(path)
                      if os.path.isfile(os.path.join(path, f)))
-      if any(split_files.split_of(f) == "train" for f in files):
+      splits = {split_files.split_of(f) for f in files}
+      if "train" in splits:
         found.append({"name": name, "path": DATA + "/" + name,
-                      "files": files})
+                      "files": files, "test": "test" in splits})
     return found
 
   def model_folders(self):

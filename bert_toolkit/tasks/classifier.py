@@ -163,7 +163,7 @@ class ColumnReading(object):
     head = info.get("head") or {}
     if head.get("long_text") == "windows":
       return None
-    return {"pair": cls.from_run_info(info).data.text_b is not None,
+    return {"pair": tasks_lib.run_reads_pair(info),
             "truncation": head.get("truncation") or "head"}
 
   @property

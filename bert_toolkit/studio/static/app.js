@@ -394,9 +394,10 @@
     const command = el('pre', {id: 'command', class: 'command', text: '…'});
     const start = el('button', {id: 'start', type: 'button', class: 'primary', text: 'Start run'});
 
-    function row(label, control, help) {
+    function row(label, control, help, flag) {
       return el('div', {class: 'row'}, [
-        el('label', {for: control.id, text: label}), control,
+        el('label', {for: control.id}, [el('span', {text: label}),
+          flag ? el('code', {class: 'flag', text: '--' + flag}) : null]), control,
         help ? el('div', {class: 'help', text: help}) : null]);
     }
 
@@ -410,23 +411,32 @@
     let fields = [];
     const initial = {};       // value each control started with: only changes are sent
 
+    // A field's value as its control holds it ('' for none).
+    function controlText(f, v) {
+      if (f.type === 'bool') return !!v;
+      if (v === null || v === undefined) return '';
+      if (f.type === 'float' && Number.isInteger(v)) return fmtValue(v) + '.0';   // 3.0 as Python prints it
+      return f.type === 'choice' ? String(v) : fmtValue(v);
+    }
+
     // One control per field: checkbox (bool), select (choice) or text input.
+    // It starts at the form's preset, if any, else the script's default.
     function control(f) {
       const id = 'f-' + f.name;
-      if (f.type === 'bool') return el('input', {id: id, type: 'checkbox', checked: !!f.default});
+      const start = controlText(f, f.preset !== null && f.preset !== undefined ? f.preset : f.default);
+      if (f.type === 'bool') return el('input', {id: id, type: 'checkbox', checked: start});
       if (f.type === 'choice') {
         const s = el('select', {id: id});
         const choices = (f.choices || []).map(String);
-        if (f.default === null || f.default === undefined || choices.indexOf(String(f.default)) < 0)
+        if (choices.indexOf(controlText(f, f.default)) < 0)
           s.appendChild(el('option', {value: '', text: '(default)'}));
         choices.forEach(function (c) { s.appendChild(el('option', {value: c, text: c})); });
-        s.value = f.default === null || f.default === undefined ? '' : String(f.default);
+        s.value = start;
         return s;
       }
-      let value = f.default === null || f.default === undefined ? '' : fmtValue(f.default);
-      if (f.type === 'float' && Number.isInteger(f.default)) value += '.0';   // 3.0 as Python prints it
-      return el('input', {id: id, type: 'text', spellcheck: 'false', value: value,
-                          placeholder: value === '' ? 'not set (' + f.type + ')' : f.type});
+      const empty = controlText(f, f.default) === '' ? 'not set (' + f.type + ')' : f.type;
+      return el('input', {id: id, type: 'text', spellcheck: 'false', value: start,
+                          placeholder: empty, 'data-empty': empty});
     }
     function valueOf(f) {
       const c = document.getElementById('f-' + f.name);
@@ -442,13 +452,39 @@
       Object.keys(initial).forEach(function (k) { delete initial[k]; });
       fields.forEach(function (f) {
         const c = control(f);
-        const r = row(f.name, c, f.help);
+        const r = row(fieldLabel(f.name), c, f.help, f.name);
         if (f.type === 'bool') r.classList.add('check');
         (f.main ? mainFields : moreFields).appendChild(r);
-        initial[f.name] = valueOf(f);
+        // what the script does unasked: a value that differs (a preset, a change) is sent
+        initial[f.name] = controlText(f, f.default);
       });
+      followData();
       if (!moreFields.children.length) moreFields.appendChild(el('p', {class: 'muted', text: 'No other settings.'}));
       more.hidden = !fields.some(function (f) { return !f.main; });
+    }
+
+    // A data folder with a test file: predict it too (a choice the user can undo).
+    function followData() {
+      const predict = document.getElementById('f-do_predict');
+      const data = (opts.data || []).filter(function (d) { return d.path === dataSel.value; })[0];
+      if (predict && data) predict.checked = !!data.test;
+    }
+
+    // Values guessed from the data folder (task, columns) show in their
+    // empty fields, so the form says what the command will pass.
+    function showGuessed(guessed) {
+      fields.forEach(function (f) {
+        const c = document.getElementById('f-' + f.name);
+        if (!c || c.tagName !== 'INPUT' || f.type === 'bool') return;
+        const g = (guessed || {})[f.name];
+        c.placeholder = g !== undefined && g !== null ? 'guessed: ' + g : c.dataset.empty;
+      });
+      const task = document.getElementById('f-task');
+      if (task && task.tagName === 'SELECT') {
+        const blank = task.querySelector("option[value='']");
+        const g = (guessed || {}).task;
+        if (blank) blank.textContent = g ? '(guessed: ' + g + ')' : '(default)';
+      }
     }
 
     // The body shared by /api/command and /api/runs.
@@ -481,6 +517,7 @@
           if (seq !== previewSeq) return;
           command.textContent = data.command || (data.argv || []).join(' ');
           command.classList.remove('stale', 'invalid');
+          showGuessed(data.guessed);
         } catch (e) {
           if (seq === previewSeq) command.classList.add('invalid');
         }
@@ -492,6 +529,7 @@
     form.addEventListener('change', function (ev) {
       if (ev.target === nameInput) return;
       if (ev.target === kindSel) renderFields();
+      if (ev.target === dataSel) followData();
       schedulePreview();
     });
 
@@ -512,6 +550,15 @@
 
     renderFields();
     schedulePreview();
+  }
+
+  // A flag name as words: max_seq_length -> "Max sequence length",
+  // do_predict -> "Predict".
+  const WORDS = {num: 'number of', seq: 'sequence', lr: 'LR', crf: 'CRF', ner: 'NER', mlm: 'MLM',
+                 fp16: 'FP16', xla: 'XLA', amp: 'AMP', tpu: 'TPU', f1: 'F1', a: 'A', b: 'B'};
+  function fieldLabel(name) {
+    const text = String(name).replace(/^do_/, '').split('_').map(function (w) { return WORDS[w] || w; }).join(' ');
+    return text.charAt(0).toUpperCase() + text.slice(1);
   }
 
   // ---------------------------------------------------------------- charts
@@ -543,7 +590,13 @@
 
   // Draw a line chart into an <svg>: axes, tick labels, one
   // <path class="series" data-name=...> per series, legend, or "no data yet".
-  // series: [{name, label, points: [[x, y], ...]}]
+  // series: [{name, label, points: [[x, y], ...], color, faint, noLegend}]:
+  //   `faint` draws a thin pale line (the raw values under a smoothed one);
+  //   `color` overrides the palette (a raw line and its smoothed line share one).
+  // opts: {legend, xLabel, marks: [{x, label}]} - a mark is a dashed vertical
+  //   line (<line class="mark" data-x=...>), e.g. the best dev step.
+  // Hovering the plot shows a cursor at the nearest step and every series'
+  // value there (<g class="hover">).
   function lineChart(node, series, opts) {
     opts = opts || {};
     // Draw at the on-screen width so text is 1:1 (the viewBox still scales on resize).
@@ -551,23 +604,29 @@
     clear(node);
     node.setAttribute('viewBox', '0 0 ' + W + ' ' + H);
     node.setAttribute('class', 'chart');
-    series = series.map(function (s, i) {
-      const pts = (s.points || []).filter(function (p) { return isFinite(p[0]) && isFinite(p[1]) && p[1] !== null; })
+    let colorIndex = 0;
+    series = series.map(function (s) {
+      const pts = (s.points || []).filter(function (p) { return p[1] !== null && isFinite(p[0]) && isFinite(p[1]); })
         .sort(function (a, b) { return a[0] - b[0]; });
-      return {name: s.name, label: s.label || s.name, points: pts, color: PALETTE[i % PALETTE.length]};
+      const color = s.color || PALETTE[colorIndex++ % PALETTE.length];
+      return {name: s.name, label: s.label || s.name, points: pts, color: color, faint: !!s.faint,
+              noLegend: !!s.noLegend};
     });
+    node._chart = null;
     const all = [].concat.apply([], series.map(function (s) { return s.points; }));
     if (!all.length) {
       node.appendChild(svg('rect', {class: 'frame', x: 0.5, y: 0.5, width: W - 1, height: H - 1, rx: 4}));
       node.appendChild(svg('text', {class: 'empty', x: W / 2, y: H / 2, 'text-anchor': 'middle', text: 'no data yet'}));
       return;
     }
+    const marks = (opts.marks || []).filter(function (m) { return m && isFinite(m.x); });
 
     // Legend rows on top (shown for several series or when asked).
     const legend = svg('g', {class: 'legend'});
+    const shown = series.filter(function (s) { return !s.noLegend; });
     let lx = 56, ly = 12;
-    if (opts.legend || series.length > 1) {
-      series.forEach(function (s) {
+    if (opts.legend || shown.length > 1) {
+      shown.forEach(function (s) {
         const w = 26 + Math.min(s.label.length, 28) * 6.2;
         if (lx + w > W - 8 && lx > 56) { lx = 56; ly += 15; }
         legend.appendChild(svg('g', {class: 'legend-item', 'data-name': s.name}, [
@@ -579,14 +638,19 @@
     } else ly = 4;
     const pad = {l: 56, r: 14, t: ly + 6, b: 30};
 
-    // Scales.
-    let x0 = Math.min.apply(null, all.map(function (p) { return p[0]; }));
-    let x1 = Math.max.apply(null, all.map(function (p) { return p[0]; }));
+    // Scales. A flat series gets a range around its value that stays at or
+    // above 0 for values that cannot be negative (an all-zero F1 reads 0..1).
+    const xs = all.map(function (p) { return p[0]; }).concat(marks.map(function (m) { return m.x; }));
+    let x0 = Math.min.apply(null, xs), x1 = Math.max.apply(null, xs);
     let y0 = Math.min.apply(null, all.map(function (p) { return p[1]; }));
     let y1 = Math.max.apply(null, all.map(function (p) { return p[1]; }));
-    const intX = all.every(function (p) { return Number.isInteger(p[0]); });
+    const intX = xs.every(function (p) { return Number.isInteger(p); });
     if (x0 === x1) { const d = Math.max(1, Math.round(Math.abs(x0) * 0.1)); x0 -= d; x1 += d; }
-    if (y0 === y1) { const d = Math.abs(y0) * 0.1 || 1; y0 -= d; y1 += d; }
+    if (y0 === y1) {
+      const d = Math.abs(y0) * 0.1 || 1;
+      y1 += d;
+      y0 = y0 >= 0 ? Math.max(0, y0 - d) : y0 - d;
+    }
     // y range widened to whole tick steps, so the first and last ticks are labelled
     const ystep = niceStep(y0, y1, 4);
     y0 = Math.floor(y0 / ystep + 1e-9) * ystep;
@@ -608,6 +672,10 @@
     axes.appendChild(svg('line', {class: 'axis', x1: pad.l, x2: W - pad.r, y1: H - pad.b, y2: H - pad.b}));
     axes.appendChild(svg('line', {class: 'axis', x1: pad.l, x2: pad.l, y1: pad.t, y2: H - pad.b}));
     axes.appendChild(svg('text', {class: 'axis-label', x: W - pad.r, y: H - 3, 'text-anchor': 'end', text: opts.xLabel || 'step'}));
+    marks.forEach(function (m) {
+      axes.appendChild(svg('line', {class: 'mark', 'data-x': m.x, x1: X(m.x), x2: X(m.x), y1: pad.t, y2: H - pad.b}));
+      axes.appendChild(svg('text', {class: 'mark-label', x: X(m.x) + 3, y: pad.t + 9, text: m.label || ''}));
+    });
     node.appendChild(axes);
     node.appendChild(legend);
 
@@ -615,17 +683,96 @@
     series.forEach(function (s) {
       if (!s.points.length) return;
       const d = s.points.map(function (p, i) { return (i ? 'L' : 'M') + X(p[0]).toFixed(1) + ' ' + Y(p[1]).toFixed(1); }).join(' ');
-      node.appendChild(svg('path', {class: 'series', 'data-name': s.name, d: d, stroke: s.color, fill: 'none'},
+      node.appendChild(svg('path', {class: s.faint ? 'series faint' : 'series', 'data-name': s.name, d: d, stroke: s.color, fill: 'none'},
         svg('title', {text: s.label})));
-      if (s.points.length <= 40) {
+      if (s.points.length <= 40 && !s.faint) {
         const dots = svg('g', {class: 'dots', fill: s.color});
         s.points.forEach(function (p) {
-          dots.appendChild(svg('circle', {cx: X(p[0]).toFixed(1), cy: Y(p[1]).toFixed(1), r: 2.6},
-            svg('title', {text: s.label + ' @ ' + (opts.xLabel || 'step') + ' ' + p[0] + ': ' + fmtMetric(p[1])})));
+          dots.appendChild(svg('circle', {cx: X(p[0]).toFixed(1), cy: Y(p[1]).toFixed(1), r: 2.6}));
         });
         node.appendChild(dots);
       }
     });
+    const hover = svg('g', {class: 'hover', visibility: 'hidden'});
+    node.appendChild(hover);
+    node._chart = {W: W, H: H, pad: pad, x0: x0, x1: x1, X: X, Y: Y, series: series, hover: hover,
+                   xLabel: opts.xLabel || 'step'};
+    if (!node.dataset.hoverable) {
+      node.dataset.hoverable = '1';
+      node.addEventListener('mousemove', function (ev) { chartHover(node, ev); });
+      node.addEventListener('mouseleave', function () {
+        if (node._chart) node._chart.hover.setAttribute('visibility', 'hidden');
+      });
+    }
+  }
+
+  // The hover cursor of a chart drawn by lineChart: the step nearest the
+  // pointer, each series' value nearest that step (with its own step when
+  // it has no point there).
+  function chartHover(node, ev) {
+    const c = node._chart;
+    if (!c) return;
+    const box = node.getBoundingClientRect();
+    const sx = (ev.clientX - box.left) * c.W / (box.width || c.W);
+    if (sx < c.pad.l || sx > c.W - c.pad.r) { c.hover.setAttribute('visibility', 'hidden'); return; }
+    const target = c.x0 + (sx - c.pad.l) / (c.W - c.pad.l - c.pad.r) * (c.x1 - c.x0);
+    const nearest = function (pts) {
+      let best = null;
+      pts.forEach(function (p) { if (!best || Math.abs(p[0] - target) < Math.abs(best[0] - target)) best = p; });
+      return best;
+    };
+    const x = nearest([].concat.apply([], c.series.map(function (s) { return s.points; })))[0];
+    const lines = [c.xLabel + ' ' + x];
+    clear(c.hover);
+    c.hover.appendChild(svg('line', {class: 'cursor', x1: c.X(x), x2: c.X(x), y1: c.pad.t, y2: c.H - c.pad.b}));
+    c.series.forEach(function (s) {
+      const p = nearest(s.points);
+      if (!p) return;
+      lines.push(s.label + ': ' + fmtMetric(p[1]) + (p[0] !== x ? ' (' + c.xLabel + ' ' + p[0] + ')' : ''));
+      if (!s.faint) c.hover.appendChild(svg('circle', {cx: c.X(p[0]), cy: c.Y(p[1]), r: 3.5, fill: s.color}));
+    });
+    const width = 12 + 6.4 * Math.max.apply(null, lines.map(function (l) { return l.length; }));
+    const left = c.X(x) + 10 + width > c.W ? c.X(x) - 10 - width : c.X(x) + 10;
+    const tip = svg('g', {class: 'tip'}, [svg('rect', {x: left, y: c.pad.t, width: width, height: 8 + 15 * lines.length, rx: 3})]);
+    lines.forEach(function (l, i) {
+      tip.appendChild(svg('text', {x: left + 6, y: c.pad.t + 16 + 15 * i, text: l}));
+    });
+    c.hover.appendChild(tip);
+    c.hover.setAttribute('visibility', 'visible');
+  }
+
+  // TensorBoard's smoothing: an exponential moving average of weight `w`
+  // (0: none), debiased so the first points are not pulled towards 0.
+  function smoothed(points, w) {
+    let avg = 0;
+    return points.map(function (p, i) {
+      avg = avg * w + (1 - w) * p[1];
+      return [p[0], avg / (1 - Math.pow(w, i + 1))];
+    });
+  }
+
+  // The training loss as chart series: raw, or raw (faint) under its smoothed line.
+  function lossSeries(name, label, points, w, color) {
+    if (!w || points.length < 3) return [{name: name, label: label, points: points, color: color}];
+    return [{name: name + '-raw', label: label + ' (raw)', points: points, faint: true, color: color, noLegend: true},
+            {name: name, label: label, points: smoothed(points, w), color: color}];
+  }
+
+  // The smoothing weight of the loss charts (a range input), remembered.
+  const SMOOTHING_KEY = 'studio.smoothing';
+  function smoothingWeight() {
+    const v = parseFloat(localStorage.getItem(SMOOTHING_KEY));
+    return isFinite(v) && v >= 0 && v < 1 ? v : 0.6;
+  }
+  function smoothingControl(onchange) {
+    const input = el('input', {id: 'smoothing', type: 'range', min: 0, max: 0.95, step: 0.05, value: smoothingWeight()});
+    const shown = el('span', {class: 'muted', text: smoothingWeight().toFixed(2)});
+    input.addEventListener('input', function () {
+      localStorage.setItem(SMOOTHING_KEY, input.value);
+      shown.textContent = (+input.value).toFixed(2);
+      onchange();
+    });
+    return el('label', {class: 'smoothing'}, [el('span', {text: 'smoothing '}), input, shown]);
   }
 
   // Points [step, row[key]] of a curve (list of {step, ...}).
@@ -673,8 +820,10 @@
     view.appendChild(el('div', {class: 'run-head'}, [title, status, meta, el('span', {class: 'spacer'}), actions]));
     view.appendChild(failure);
     view.appendChild(progress);
+    let lastRun = null;
     view.appendChild(el('div', {class: 'charts'}, [
-      el('div', {class: 'card'}, [el('h3', {text: 'Training loss'}), charts.loss]),
+      el('div', {class: 'card'}, [el('h3', {class: 'chart-head'}, [el('span', {text: 'Loss'}),
+        smoothingControl(function () { if (lastRun) drawCharts(lastRun); })]), charts.loss]),
       el('div', {class: 'card'}, [el('h3', {text: 'Learning rate'}), charts.lr]),
       el('div', {class: 'card'}, [el('h3', {text: 'Evaluation'}), charts.eval])]));
     view.appendChild(el('div', {class: 'cols'}, [
@@ -748,13 +897,10 @@
           run.metric ? run.metric.name + ' ' + fmtMetric(run.metric.value) : ''];
         return [progressBar(frac), el('span', {class: 'progress-text', text: bits.filter(Boolean).join(' · ')})];
       });
-      const curves = run.curves || {};
-      const train = curves.train || [], ev = curves.eval || [];
-      if (charts.loss.dataset.sig !== JSON.stringify(curves)) {
-        charts.loss.dataset.sig = JSON.stringify(curves);
-        lineChart(charts.loss, [{name: 'loss', points: curvePoints(train, 'loss')}]);
-        lineChart(charts.lr, [{name: 'lr', points: curvePoints(train, 'lr')}]);
-        lineChart(charts.eval, evalKeys(ev).map(function (k) { return {name: k, points: curvePoints(ev, k)}; }), {legend: true});
+      const sig = JSON.stringify([run.curves, run.best]);
+      if (charts.loss.dataset.sig !== sig) {
+        charts.loss.dataset.sig = sig;
+        drawCharts(run);
       }
       patch(report, JSON.stringify(run.report || null), function () { return reportView(run.report); });
       patch(results, JSON.stringify(run.results || null), function () {
@@ -779,8 +925,30 @@
       tryPanel.update(run);
     }
 
+    // Loss (training, smoothed, with the dev losses), learning rate, and the
+    // dev metrics; the best dev step marked on the loss and metric charts.
+    function drawCharts(run) {
+      lastRun = run;
+      const curves = run.curves || {};
+      const train = curves.train || [], ev = curves.eval || [];
+      const marks = run.best ? [{x: run.best.step, label: 'best'}] : [];
+      const keys = evalKeys(ev);
+      // (a classifier reports its dev loss twice, as loss and eval_loss)
+      const lossKeys = keys.filter(function (k) { return isLossKey(k) && !(k === 'eval_loss' && keys.indexOf('loss') >= 0); });
+      lineChart(charts.loss, lossSeries('loss', 'train loss', curvePoints(train, 'loss'), smoothingWeight(), PALETTE[0])
+        .concat(lossKeys.map(function (k, i) {
+          return {name: 'eval-' + k, label: 'dev ' + k, points: curvePoints(ev, k), color: PALETTE[(i + 1) % PALETTE.length]};
+        })), {marks: marks});
+      lineChart(charts.lr, [{name: 'lr', points: curvePoints(train, 'lr')}]);
+      lineChart(charts.eval, keys.filter(function (k) { return !isLossKey(k) && !/perplexity/.test(k); })
+        .map(function (k) { return {name: k, points: curvePoints(ev, k)}; }), {legend: true, marks: marks});
+    }
+
     load('user');
   }
+
+  // A loss, which goes on the loss chart's axis rather than the metrics'.
+  function isLossKey(k) { return /(^|_)loss$/.test(k); }
 
   // p#evaluated: which checkpoint the final evaluation read.
   function evaluatedNote(ev) {
@@ -1037,16 +1205,21 @@
     };
     metricSel.addEventListener('change', drawEval);
 
+    const drawLoss = function () {
+      lineChart(lossChart, [].concat.apply([], runs.map(function (r, i) {
+        return lossSeries(r.id, r.name || r.id, curvePoints((r.curves || {}).train, 'loss'), smoothingWeight(),
+                          PALETTE[i % PALETTE.length]);
+      })), {legend: true});
+    };
     view.appendChild(el('div', {class: 'charts two'}, [
-      el('div', {class: 'card'}, [el('h3', {text: 'Training loss'}), lossChart]),
+      el('div', {class: 'card'}, [el('h3', {class: 'chart-head'}, [el('span', {text: 'Training loss'}),
+        smoothingControl(drawLoss)]), lossChart]),
       el('div', {class: 'card'}, [el('h3', null, ['Evaluation: ', metricSel]), evalChart])]));
     view.appendChild(el('div', {class: 'card'}, [el('h3', {text: 'Final dev results'}), metricsTable]));
     view.appendChild(el('div', {class: 'card'}, [el('h3', null, ['Settings ',
       el('span', {class: 'muted', text: differ.length ? '(' + differ.length + ' differ, shown first)' : '(all equal)'})]),
       settingsTable]));
-    lineChart(lossChart, runs.map(function (r) {
-      return {name: r.id, label: r.name || r.id, points: curvePoints((r.curves || {}).train, 'loss')};
-    }), {legend: true});
+    drawLoss();
     drawEval();
   }
 
