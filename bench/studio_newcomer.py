@@ -9,7 +9,7 @@ run's Evaluation chart and the run's end, tries two sentences, and writes
 what it saw:
 
   git clone -q . /tmp/newcomer && cd /tmp/newcomer
-  python /path/to/bench/studio_newcomer.py --url=http://127.0.0.1:8620/ \
+  $REPO/.venv/bin/python bench/studio_newcomer.py --url=http://127.0.0.1:8620/ \
       --launch="STUDIO_WORKSPACE=/tmp/sws bash studio.sh --port=8620" \
       --out=bench/results/studio_newcomer.json --screenshots=docs/studio
 """

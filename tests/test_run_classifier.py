@@ -132,6 +132,18 @@ def test_cli_single_sentence_train_eval_predict(chnsenticorp, tmp_path):
   counts = [[int(c) for c in line.strip("| ").split(" | ")[1:]]
             for line in table.splitlines()[2:]]
   assert counts == results["eval"]["confusion_matrix"]
+  # The final evaluation's dev predictions, one line per dev example, agree
+  # with its confusion matrix (error analysis reads them).
+  with open(os.path.join(out, run_info.DEV_PREDICTIONS_FILE),
+            encoding="utf-8") as f:
+    dev = [json.loads(line) for line in f]
+  matrix = [[0, 0], [0, 0]]
+  for row in dev:
+    matrix[int(row["gold"])][int(row["predicted"])] += 1
+    assert abs(sum(row["probabilities"]) - 1) < 1e-4 and row["text_a"]
+    assert row["probabilities"][int(row["predicted"])] == max(
+        row["probabilities"])
+  assert matrix == results["eval"]["confusion_matrix"]
   # Evaluating again needs only the run directory (run_info.json, vocab.txt
   # and the fine-tuned checkpoint): no --init_checkpoint.
   os.remove(os.path.join(out, "eval_results.txt"))

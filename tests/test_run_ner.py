@@ -99,6 +99,22 @@ def _check_outputs(out, data_dir, scheme="BIO"):
       assert example.text[entity["start"]:entity["end"]] == entity["mention"]
   assert os.path.isfile(os.path.join(out, "test_results.txt"))
   assert "f1" in results["predict"]
+  # The final evaluation's dev sentences with their entity errors: the
+  # entities no error names are the true positives seqeval counted.
+  dev = task.get_examples(data_dir, "dev")
+  with open(os.path.join(out, run_info.DEV_PREDICTIONS_FILE),
+            encoding="utf-8") as f:
+    records = [json.loads(line) for line in f]
+  assert [r["text"] for r in records] == [e.text for e in dev]
+  gold = sum(len(r["gold"]) for r in records)
+  predicted = sum(len(r["predicted"]) for r in records)
+  hits = gold - sum(1 for r in records for e in r["errors"] if e["gold"])
+  assert gold and abs(results["eval"]["recall"] - hits / gold) < 1e-9
+  assert abs(results["eval"]["precision"] - (
+      hits / predicted if predicted else 0.0)) < 1e-9
+  for record in records:
+    for error in record["errors"]:
+      assert error["kind"] in tagging.ERROR_KINDS
   return results
 
 
@@ -252,3 +268,22 @@ def test_cli_bad_input_is_one_line(tmp_path, train_text, fragments):
   data_dir = _bad_dir(tmp_path, train_text)
   proc = _run(data_dir, str(tmp_path / "out"), "--do_train")
   clirun.assert_user_error(proc, *fragments)
+
+
+def test_entity_errors_name_each_kind_once():
+  """missed, spurious, wrong type (same span) and wrong span (overlap),
+  each counted once; an exact match is no error."""
+  ent = lambda t, s, e: {"type": t, "start": s, "end": e, "mention": "x"}
+  gold = [ent("PER", 0, 2), ent("LOC", 3, 5), ent("ORG", 6, 9),
+          ent("LOC", 10, 12)]
+  predicted = [ent("PER", 0, 2), ent("ORG", 3, 5), ent("ORG", 7, 9),
+               ent("PER", 13, 14)]
+  errors = tagging.entity_errors(gold, predicted)
+  assert [(e["kind"], e["type"]) for e in errors] == [
+      ("wrong_type", "LOC"), ("wrong_span", "ORG"), ("missed", "LOC"),
+      ("spurious", "PER")]
+  assert errors[0]["predicted"] == ent("ORG", 3, 5)
+  assert errors[2]["predicted"] is None and errors[3]["gold"] is None
+  assert tagging.entity_errors(gold, gold) == []
+  assert [e["kind"] for e in tagging.entity_errors([], gold)] == [
+      "spurious"] * 4

@@ -721,7 +721,8 @@ WRONG_JSON = (5, 1.5, True, [], ["x"], {}, {"a": 1}, "s", None)
 
 def test_wrong_json_types_are_400_on_every_endpoint(client):
   """Every field of every POST endpoint, given each JSON type, and an
-  unknown field: a 4xx naming the field, never a 500."""
+  unknown field: a wrong type or an unknown field is a 400 naming the
+  field; a value of the right type is taken or refused, never a 500."""
   root = client.studio.workspace.root
   _finished_job(root, next(iter(commands.KINDS)))
   paths = {"command": "/api/command", "runs": "/api/runs"}
@@ -730,7 +731,7 @@ def test_wrong_json_types_are_400_on_every_endpoint(client):
     for name, kind in fields + (("nonsense", None),):
       for value in WRONG_JSON:
         status, answer, _ = client.post(path, {name: value})
-        assert 400 <= status < 500, (path, name, value, answer)
+        assert status < 500, (path, name, value, answer)
         if kind is None or (value is not None and type(value) is not kind):
           assert status == 400 and name in answer["error"], (
               path, name, value, answer)
@@ -956,7 +957,7 @@ def test_try_and_export_refuse_bad_text_and_runs_without_a_model(client):
   status, answer, _ = client.post("/api/runs/r1/export", {})
   assert status == 400 and "no checkpoint" in answer["error"]
   assert client.post("/api/runs/r9/try", {"text": "x"})[0] == 404
-  assert client.post("/api/runs/r1/delete", {})[0] == 404
+  assert client.post("/api/runs/r1/destroy", {})[0] == 404
 
 
 def test_a_server_left_by_a_killed_studio_is_stopped_by_the_next(tmp_path):
@@ -1053,3 +1054,230 @@ def test_a_student_of_a_generic_run_and_its_resume_run_for_real(tmp_path):
     assert jobs.get(student["id"])["status"] == "done", log[-3000:]
   finally:
     jobs.close()
+
+
+# ------------------------------------------------------- runs managed ---
+
+def test_rename_tag_and_archive_change_only_those_fields(client):
+  """edit sets a run's name, tags and archived flag (shown in the runs
+  list), checked by rule; its command and settings never change; a bad
+  value is a 400 naming the field, without the CSRF header a 403."""
+  root = client.studio.workspace.root
+  _finished_job(root, "classification", script="run_classifier.py")
+  before = json.load(open(os.path.join(root, "runs", "r1", "job.json")))
+  status, answer, _ = client.post("/api/runs/r1/edit", {
+      "name": "  baseline lr 5e-5 ", "tags": ["baseline", "lr-sweep",
+                                             "baseline"]})
+  assert status == 200, answer
+  assert answer["name"] == "baseline lr 5e-5"
+  assert answer["tags"] == ["baseline", "lr-sweep"]
+  assert answer["archived"] is False
+  status, answer, _ = client.post("/api/runs/r1/edit", {"archived": True})
+  assert answer["archived"] is True and answer["tags"] == ["baseline",
+                                                           "lr-sweep"]
+  listed = client.request("GET", "/api/runs")[1]["runs"][0]
+  assert listed["archived"] is True and listed["name"] == "baseline lr 5e-5"
+  after = json.load(open(os.path.join(root, "runs", "r1", "job.json")))
+  for key in ("argv", "settings", "status", "output_dir", "kind"):
+    assert after[key] == before[key], key
+  for body, fragment in (
+      ({"name": ""}, "name"), ({"name": "x" * 101}, "name"),
+      ({"name": "a\nb"}, "name"), ({"tags": ["a b"]}, "tags"),
+      ({"tags": ["<b>"]}, "tags"), ({"tags": [1]}, "tags"),
+      ({"tags": ["t%d" % i for i in range(11)]}, "tags"),
+      ({"tags": "baseline"}, "tags: must be a list"),
+      ({"archived": "yes"}, "archived"), ({"argv": ["x"]}, "unknown field")):
+    status, answer, _ = client.post("/api/runs/r1/edit", body)
+    assert status == 400 and fragment in answer["error"], (body, answer)
+  status, answer, _ = client.request("POST", "/api/runs/r1/edit",
+                                     {"name": "evil"})
+  assert status == 403
+  assert client.request("GET", "/api/runs/r1")[1]["name"] == (
+      "baseline lr 5e-5")
+  assert client.post("/api/runs/r9/edit", {"name": "x"})[0] == 404
+
+
+def test_delete_needs_the_run_id_and_an_ended_run(client):
+  """delete removes an ended run's folder once the request repeats its id;
+  a queued or running run is refused (409) and keeps its files; the id is
+  never given to a new run; without the CSRF header nothing is deleted."""
+  root = client.studio.workspace.root
+  _finished_job(root, "classification", script="run_classifier.py")
+  folder = os.path.join(root, "runs", "r1")
+  open(os.path.join(folder, "output", "model.ckpt-1.index"), "w").close()
+  for body in ({}, {"confirm": "r2"}, {"confirm": " r1x"}):
+    status, answer, _ = client.post("/api/runs/r1/delete", body)
+    assert status == 400 and "repeat the run id" in answer["error"], answer
+  assert client.request("POST", "/api/runs/r1/delete",
+                        {"confirm": "r1"})[0] == 403
+  job_file = os.path.join(folder, "job.json")
+  record = json.load(open(job_file))
+  for busy in ("queued", "running"):
+    atomic.atomic_json(job_file, dict(record, status=busy))
+    status, answer, _ = client.post("/api/runs/r1/delete", {"confirm": "r1"})
+    assert status == 409 and "stop it" in answer["error"], answer
+    assert os.path.isfile(os.path.join(folder, "output",
+                                       "model.ckpt-1.index"))
+  atomic.atomic_json(job_file, record)
+  status, answer, _ = client.post("/api/runs/r1/delete", {"confirm": "r1"})
+  assert status == 200 and answer == {"deleted": "r1"}, answer
+  assert not os.path.exists(folder)
+  assert sorted(os.listdir(os.path.join(root, "runs"))) == [
+      "r1.deleted", "studio.lock"]
+  assert client.request("GET", "/api/runs")[1]["runs"] == []
+  assert client.request("GET", "/api/runs/r1")[0] == 404
+  assert client.post("/api/runs/r1/delete", {"confirm": "r1"})[0] == 404
+  assert client.studio.jobs.next_id() == "r2"
+  status, answer, _ = client.post("/api/command", classification())
+  assert "--output_dir=runs/r2/output" in answer["argv"], answer
+
+
+def test_delete_stays_inside_the_workspace(client, tmp_path):
+  """A run path with "..", an absolute or encoded one, is no run (404); a
+  run folder that is a symlink out of runs/ is refused and what it points
+  to is left whole; a symlink inside a run folder is removed, never
+  followed."""
+  root = client.studio.workspace.root
+  outside = tmp_path / "precious"
+  outside.mkdir()
+  (outside / "keep.txt").write_text("keep")
+  for path in ("/api/runs/../data/delete", "/api/runs/..%2Fdata/delete",
+               "/api/runs/%2Fetc/delete", "/api/runs/r1%2F..%2F../delete",
+               "/api/runs/.deleted-r1-0/delete"):
+    status, answer, _ = client.post(path, {"confirm": "r1"})
+    assert status == 404, (path, answer)
+  # runs/r7 -> a folder outside the workspace, holding a job.json
+  (outside / "job.json").write_text(json.dumps({
+      "id": "r7", "name": "r7", "kind": "classification", "status": "done",
+      "output_dir": "runs/r7/output", "argv": ["x.py"], "settings": {},
+      "created": 0}))
+  os.symlink(str(outside), os.path.join(root, "runs", "r7"))
+  status, answer, _ = client.post("/api/runs/r7/delete", {"confirm": "r7"})
+  assert status == 400 and "not a folder inside runs/" in answer["error"]
+  assert (outside / "keep.txt").read_text() == "keep"
+  # a real run folder holding a symlink to the outside folder
+  _finished_job(root, "classification", script="run_classifier.py")
+  os.symlink(str(outside), os.path.join(root, "runs", "r1", "output",
+                                        "link"))
+  status, answer, _ = client.post("/api/runs/r1/delete", {"confirm": "r1"})
+  assert status == 200, answer
+  assert (outside / "keep.txt").read_text() == "keep"
+  assert not os.path.exists(os.path.join(root, "runs", "r1"))
+
+
+def test_a_delete_cut_short_is_finished_by_the_next_studio(tmp_path):
+  """A studio killed between renaming a run folder away and removing it
+  leaves runs/.deleted-<id>-<n>: the next studio removes it, and the
+  run stays gone."""
+  root = make_workspace(str(tmp_path / "ws"))
+  _finished_job(root, "classification")
+  os.rename(os.path.join(root, "runs", "r1"),
+            os.path.join(root, "runs", ".deleted-r1-0"))
+  open(os.path.join(root, "runs", "r1.deleted"), "w").close()
+  studio = server_lib.Studio(root)
+  try:
+    assert sorted(os.listdir(os.path.join(root, "runs"))) == [
+        "r1.deleted", "studio.lock"]
+    assert studio.jobs.next_id() == "r2"
+  finally:
+    studio.close()
+
+
+def test_the_tensorboard_command_names_the_runs_folders(client):
+  root = client.studio.workspace.root
+  _finished_job(root, "classification", script="run_classifier.py")
+  run = client.request("GET", "/api/runs/r1")[1]
+  assert run["tensorboard"] == "tensorboard --logdir=runs/r1/output"
+  job = views.jobs_lib.read_json(os.path.join(root, "runs", "r1",
+                                              "job.json"))
+  assert views.tensorboard([job, dict(job, id="r2",
+                                      output_dir="runs/r2/output")]) == (
+      "tensorboard --logdir_spec=r1:runs/r1/output,r2:runs/r2/output")
+
+
+def test_dev_predictions_filter_by_cell_and_stay_inside_the_run(client):
+  """The run's dev_predictions.jsonl, filtered: the misclassified ones by
+  default (surest first), a confusion-matrix cell's (diagonal included)
+  when gold and predicted are both given; a cut-short line is skipped;
+  limits are capped; a run without the file says so."""
+  root = client.studio.workspace.root
+  _finished_job(root, "classification", script="run_classifier.py")
+  out = os.path.join(root, "runs", "r1", "output")
+  status, answer, _ = client.request("GET", "/api/runs/r1/predictions")
+  assert status == 200 and answer["available"] is False
+  assert client.request("GET", "/api/runs/r1")[1][
+      "has_dev_predictions"] is False
+  atomic.atomic_json(os.path.join(out, "run_results.json"),
+                     {"labels": ["neg", "pos"], "eval": {}})
+  rows = [("neg", "pos", [0.4, 0.6]), ("neg", "pos", [0.1, 0.9]),
+          ("pos", "neg", [0.7, 0.3]), ("pos", "pos", [0.2, 0.8]),
+          ("neg", "neg", [0.9, 0.1])]
+  with open(os.path.join(out, "dev_predictions.jsonl"), "w") as f:
+    for i, (gold, predicted, p) in enumerate(rows):
+      f.write(json.dumps({"index": str(i), "gold": gold,
+                          "predicted": predicted, "probabilities": p,
+                          "text_a": "text %d" % i, "text_b": None}) + "\n")
+    f.write('{"index": "5", "gold": "neg", "predi')     # cut short
+  assert client.request("GET", "/api/runs/r1")[1]["has_dev_predictions"]
+  get = lambda q: client.request("GET", "/api/runs/r1/predictions" + q)[1]
+  answer = get("")
+  assert answer["total"] == 3 and answer["labels"] == ["neg", "pos"]
+  assert [r["index"] for r in answer["rows"]] == ["1", "2", "0"]
+  assert answer["rows"][0]["confidence"] == 0.9
+  assert [r["index"] for r in get("?gold=neg&predicted=pos")["rows"]] == [
+      "1", "0"]
+  assert [r["index"] for r in get("?gold=pos&predicted=pos")["rows"]] == [
+      "3"]
+  assert [r["index"] for r in get("?gold=pos")["rows"]] == ["2"]
+  assert [r["index"] for r in get("?predicted=pos")["rows"]] == ["1", "0"]
+  page = get("?limit=1&offset=1")
+  assert page["total"] == 3 and [r["index"] for r in page["rows"]] == ["2"]
+  assert len(get("?limit=100000")["rows"]) == 3
+  for query in ("?limit=x", "?offset=1.5"):
+    status, answer, _ = client.request("GET",
+                                       "/api/runs/r1/predictions" + query)
+    assert status == 400, answer
+  for path in ("/api/runs/..%2Fr1/predictions", "/api/runs/r9/predictions",
+               "/api/runs/../r1/predictions"):
+    assert client.request("GET", path)[0] == 404, path
+
+
+def test_entity_errors_count_by_type_and_kind(client):
+  """An NER run's dev_predictions.jsonl: counts of errors per type and
+  kind, and the errors of one type and kind with their sentence; lines cut
+  short or of the wrong shape are skipped."""
+  root = client.studio.workspace.root
+  _finished_job(root, "ner", script="run_ner.py")
+  out = os.path.join(root, "runs", "r1", "output")
+  assert client.request("GET", "/api/runs/r1/entity_errors")[1][
+      "available"] is False
+  ent = lambda t, s, e, m: {"type": t, "start": s, "end": e, "mention": m}
+  lines = [
+      {"index": 0, "text": "北京大学在北京", "gold": [], "predicted": [],
+       "errors": [{"kind": "wrong_span", "type": "ORG",
+                   "gold": ent("ORG", 0, 4, "北京大学"),
+                   "predicted": ent("ORG", 0, 2, "北京")},
+                  {"kind": "missed", "type": "LOC",
+                   "gold": ent("LOC", 5, 7, "北京"), "predicted": None}]},
+      {"index": 1, "text": "张三", "gold": [], "predicted": [],
+       "errors": [{"kind": "missed", "type": "PER",
+                   "gold": ent("PER", 0, 2, "张三"), "predicted": None},
+                  "not an error", {"kind": 3}]},
+      {"index": 2, "text": "x", "errors": "none"}]
+  with open(os.path.join(out, "dev_predictions.jsonl"), "w") as f:
+    for line in lines:
+      f.write(json.dumps(line, ensure_ascii=False) + "\n")
+    f.write('{"index": 3, "text": "上')
+  get = lambda q: client.request("GET", "/api/runs/r1/entity_errors" + q)[1]
+  answer = get("")
+  assert answer["counts"] == {"ORG": {"wrong_span": 1},
+                              "LOC": {"missed": 1}, "PER": {"missed": 1}}
+  assert answer["total"] == 3
+  missed = get("?kind=missed")
+  assert [(r["index"], r["type"]) for r in missed["rows"]] == [
+      (0, "LOC"), (1, "PER")]
+  assert missed["rows"][0]["text"] == "北京大学在北京"
+  assert get("?type=ORG&kind=wrong_span")["rows"][0]["predicted"][
+      "mention"] == "北京"
+  assert get("?type=ORG&kind=missed")["total"] == 0
+  assert client.request("GET", "/api/runs/r1/entity_errors?limit=-")[0] == 400

@@ -253,6 +253,22 @@ def test_studio_flow_in_chromium(browser, studio, tmp_path):
   matrix = driver.find_element("id", "confusion")
   cells = [c.text for c in matrix.find_elements("css selector", "td")]
   assert sum(int(c) for c in cells if c.isdigit()) == 16, cells
+  # Error analysis: clicking a confusion-matrix cell lists its dev examples
+  # (from the run's dev_predictions.jsonl).
+  wait(driver, lambda d: d.find_element("id", "errors").is_displayed())
+  cell = [c for c in matrix.find_elements("css selector", "td.count")
+          if int(c.get_attribute("data-count"))][0]
+  cell.click()
+  gold, predicted = (cell.get_attribute("data-gold"),
+                     cell.get_attribute("data-predicted"))
+  wait(driver, lambda d: len(d.find_elements(
+      "css selector", "#dev-errors tbody tr")) == int(
+          cell.get_attribute("data-count")))
+  for tr in driver.find_elements("css selector", "#dev-errors tbody tr"):
+    tds = [td.text for td in tr.find_elements("css selector", "td")]
+    assert tds[:2] == [gold, predicted] and tds[3], tds
+  assert driver.find_element("id", "errors-gold").get_attribute(
+      "value") == gold
   # The final results say which checkpoint they come from; the step is not
   # listed as a metric.
   assert "step" in driver.find_element("id", "evaluated").text
@@ -346,6 +362,20 @@ def test_studio_flow_in_chromium(browser, studio, tmp_path):
 
   types = driver.find_element("id", "per-type").text
   assert "LOC" in types or "PER" in types or "ORG" in types
+  # Its dev entity errors by type and kind; a count lists its errors.
+  wait(driver, lambda d: d.find_element("id", "entity-errors").is_displayed())
+  counts = wait(driver, lambda d: d.find_elements(
+      "css selector", "#entity-error-counts tbody tr"))
+  nonzero = [c for c in driver.find_elements(
+      "css selector", "#entity-error-counts td.count") if c.text != "0"]
+  if nonzero:
+    kind = nonzero[0].get_attribute("data-kind")
+    nonzero[0].click()
+    wait(driver, lambda d: len(d.find_elements(
+        "css selector", "#entity-error-list tr[data-kind='%s']" % kind)) ==
+         min(50, int(nonzero[0].text)))
+  else:
+    assert "No entity errors" in counts[0].text
   # The tiny model learnt most of its 8 sentences (dev f1 about 0.7):
   # the first of them in which it finds an entity is shown.
   marks = []
@@ -377,6 +407,44 @@ def test_studio_flow_in_chromium(browser, studio, tmp_path):
   assert not driver.find_element("id", "export").is_enabled()
   assert failing == "r5"
   shot(driver, tmp_path, "run-failed.png")
+
+  # Runs managed: rename and tag a run, archive it, find it again with the
+  # filter; delete the failed run once its id is typed again.
+  driver.get(base + "#/run/" + long_run)
+  wait(driver, lambda d: d.find_element("id", "rename").get_attribute(
+      "value") == "long <b>run</b>")
+  assert driver.find_element("id", "tensorboard").text == (
+      "tensorboard --logdir=runs/%s/output" % long_run)
+  fill(driver, "rename", "long run, resumed")
+  fill(driver, "tags", "resumed, keep")
+  driver.find_element("id", "manage-save").click()
+  wait(driver, lambda d: d.find_element("id", "run-title").text == (
+      "long run, resumed"))
+  driver.find_element("id", "archive").click()
+  wait(driver, lambda d: d.find_element("id", "archive").text == "Unarchive")
+  driver.get(base + "#/runs")
+  row_ids = lambda d: [e.get_attribute("data-id") for e in d.find_elements(
+      "css selector", "tr.run-row")]
+  wait(driver, lambda d: len(row_ids(d)) == 4)
+  assert long_run not in row_ids(driver)
+  driver.find_element("id", "show-archived").click()
+  wait(driver, lambda d: long_run in row_ids(d))
+  assert [t.text for t in driver.find_elements(
+      "css selector", row + "span.tag")] == ["resumed", "keep", "archived"]
+  fill(driver, "runs-filter", "keep")
+  wait(driver, lambda d: row_ids(d) == [long_run])
+  shot(driver, tmp_path, "runs-managed.png")
+  driver.execute_script(     # (clear() sends no input event)
+      "const f = document.getElementById('runs-filter'); f.value = '';"
+      "f.dispatchEvent(new Event('input'));")
+  driver.get(base + "#/run/" + failing)
+  wait(driver, lambda d: d.find_element("id", "delete").is_enabled())
+  driver.find_element("id", "delete").click()
+  fill(driver, "delete-id", failing)
+  driver.find_element("id", "delete-confirm").click()
+  wait(driver, lambda d: d.current_url.endswith("#/runs"))
+  wait(driver, lambda d: failing not in row_ids(d) and len(row_ids(d)) == 4)
+  assert not os.path.exists(app.workspace.run_dir(failing))
 
   severe = [e for e in driver.get_log("browser") if e["level"] == "SEVERE"]
   assert not severe, severe

@@ -230,3 +230,13 @@ def atomic_text(path, text):
   """Writes text to path through a temporary file renamed into place."""
   with replacing(path) as f:
     f.write(text)
+
+
+def set_aside(path, aside):
+  """Moves `path` to `aside` (an unused name in the same folder) in one
+  rename: a folder about to be removed leaves its listing at once, and a
+  removal cut short leaves it only under `aside`, whose owner finishes it
+  (the studio's delete)."""
+  if os.path.lexists(aside):
+    raise FileExistsError(aside)
+  os.rename(path, aside)

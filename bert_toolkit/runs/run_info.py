@@ -70,7 +70,8 @@ RUN_FILES = (("checkpoint", "model.ckpt-*", "graph.pbtxt", "events.out.*",
               BEST_DIR + ".old", RUN_INFO_FILE, VOCAB_FILE, LABELS_FILE,
               "run_results.json", "eval_results.txt", "test_results.tsv",
               "test_results.txt", "test_predictions.txt",
-              "test_predictions.jsonl", "student_init", "curves.jsonl") +
+              "test_predictions.jsonl", "student_init", "curves.jsonl",
+              "dev_predictions.jsonl") +
              tuple(modeling.families.CONFIG_FILES.values()))
 
 _OVERWRITE_FIX = ("pass --overwrite_output_dir (with --do_train) to train "
@@ -406,6 +407,9 @@ def write_labels(path, labels):
 # A multi-label classifier's per-label thresholds, tuned on dev by the final
 # evaluation (bert_toolkit.tasks.classifier); prediction and export read them.
 THRESHOLDS_FILE = "thresholds.json"
+# The final evaluation's dev examples with their predictions (error
+# analysis; bert_toolkit.tasks.classifier.write_dev_predictions).
+DEV_PREDICTIONS_FILE = "dev_predictions.jsonl"
 
 
 def read_thresholds(run_dir, labels):

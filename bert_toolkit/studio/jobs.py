@@ -7,7 +7,8 @@ Each run is a folder runs/<id>/ (workspace.py). Its job.json holds:
    "settings": {...every field's value...},
    "status": "queued" | "running" | "done" | "failed" | "stopped",
    "created": t, "started": t, "ended": t, "pid": 1234, "pid_start": "...",
-   "exit_code": 0, "attempts": 1}
+   "exit_code": 0, "attempts": 1,
+   "tags": ["baseline"], "archived": false}      (set by edit)
 
 Rules:
   - At most `max_running` jobs run at once (1 by default); the rest wait in
@@ -34,11 +35,23 @@ Rules:
     directory from its newest checkpoint.
   - job.json is replaced atomically; a corrupt one is skipped with a
     warning, never half-read.
+  - Edit changes only a job's name, tags and archived flag, checked here
+    (EDIT_RULES); never its command or settings.
+  - Delete removes a run's folder, only for a job that has ended (done,
+    failed or stopped) and only when the request repeats the run's id (the
+    page's confirmation). Under the jobs lock the status is read again and
+    the folder renamed out of the listing (runs/.deleted-<id>-<n>) before
+    anything is removed, so a job the loop is about to start cannot be
+    deleted under it. The folder must be a real folder inside runs/ (a
+    symlink is refused, and the removal never follows one). A tombstone
+    runs/<id>.deleted keeps the id from being given to a new run.
 """
 
 import json
 import logging
 import os
+import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -51,6 +64,11 @@ from bert_toolkit.studio import workspace as workspace_lib
 JOB_FILE, LOG_FILE, EXIT_FILE = "job.json", "log.txt", "exit_code"
 OUTPUT = "output"
 KILL_AFTER = 10.0
+ENDED = ("done", "failed", "stopped")
+TOMBSTONE = ".deleted"
+_TAG = re.compile(r"^[\w.+-]{1,30}$")
+MAX_TAGS = 10
+MAX_NAME = 100
 _WRAPPER = '"$@"; echo $? > "$0.tmp" && mv "$0.tmp" "$0"'
 
 
@@ -125,6 +143,10 @@ def group_alive(pgid):
   return False
 
 
+class JobBusy(ValueError):
+  """A change a queued or running job cannot take (a 409 reply)."""
+
+
 class Jobs(object):
   """The studio's runs: create, list, stop, resume; a thread starts them."""
 
@@ -172,10 +194,12 @@ class Jobs(object):
   # ------------------------------------------------------- requests ---
 
   def next_id(self):
-    """The id the next run will most likely get (r1, r2, ...)."""
+    """The id the next run will most likely get (r1, r2, ...): after every
+    run there is or was (a deleted run's tombstone counts)."""
     base = os.path.join(self.workspace.root, workspace_lib.RUNS)
-    numbers = [int(n[1:]) for n in os.listdir(base)
-               if workspace_lib.RUN_ID.match(n)]
+    numbers = [int(n[1:].partition(".")[0]) for n in os.listdir(base)
+               if workspace_lib.RUN_ID.match(n.partition(".")[0])
+               and n.partition(".")[1:] in (("", ""), (".", TOMBSTONE[1:]))]
     return "r%d" % (max(numbers or [0]) + 1)
 
   def create(self, command, name, request):
@@ -230,6 +254,66 @@ class Jobs(object):
     self.tick()
     return self.get(run_id)
 
+  def edit(self, run_id, name=None, tags=None, archived=None):
+    """Renames, tags or (un)archives a job; None leaves a field as it is.
+
+    Raises:
+      ValueError: a name or tag that breaks the rules (named).
+    """
+    if name is not None:
+      name = name.strip()
+      if not name or len(name) > MAX_NAME or any(c in name for c in
+                                                   "\r\n\x00"):
+        raise ValueError("name: one line of 1 to %d characters" % MAX_NAME)
+    if tags is not None:
+      if len(tags) > MAX_TAGS or not all(
+          isinstance(t, str) and _TAG.match(t) for t in tags):
+        raise ValueError("tags: at most %d tags of 1 to 30 letters, digits "
+                         "or . _ + -, got %s" % (
+                             MAX_TAGS, json.dumps(tags)[:80]))
+      tags = sorted(set(tags), key=tags.index)
+    with self.lock:
+      job = self._existing(run_id)
+      for key, value in (("name", name), ("tags", tags),
+                         ("archived", archived)):
+        if value is not None:
+          job[key] = value
+      self._save(job)
+    return self.get(run_id)
+
+  def delete(self, run_id, confirm):
+    """Deletes an ended job's folder (see the module docstring).
+
+    Raises:
+      KeyError: no such job; ValueError: `confirm` is not the run id;
+      JobBusy: the job is queued or running; workspace.PathError: its
+      folder is not a real folder inside runs/.
+    """
+    if confirm != run_id:
+      raise ValueError("confirm: repeat the run id (%s) to delete its "
+                       "files" % run_id)
+    folder = self.workspace.run_dir(run_id)
+    base = os.path.join(self.workspace.root, workspace_lib.RUNS)
+    with self.lock:
+      job = self._existing(run_id)
+      if job["status"] not in ENDED:
+        raise JobBusy("%s is %s: stop it before deleting it" % (
+            run_id, job["status"]))
+      if os.path.islink(folder) or os.path.dirname(
+          os.path.realpath(folder)) != base:
+        raise workspace_lib.PathError(
+            "%s: its folder is not a folder inside runs/; not deleted" %
+            run_id)
+      with open(folder + TOMBSTONE, "w"):
+        pass
+      n = 0
+      while os.path.exists(os.path.join(base, ".deleted-%s-%d" % (run_id,
+                                                                  n))):
+        n += 1
+      doomed = os.path.join(base, ".deleted-%s-%d" % (run_id, n))
+      atomic.set_aside(folder, doomed)
+    shutil.rmtree(doomed)
+
   def _existing(self, run_id):
     job = self.get(run_id)
     if job is None:
@@ -239,7 +323,13 @@ class Jobs(object):
   # ---------------------------------------------------------- processes ---
 
   def attach(self):
-    """After a (re)start: re-attach to live jobs, settle ended ones."""
+    """After a (re)start: re-attach to live jobs, settle ended ones, and
+    finish removing the folders of deletes a killed studio left."""
+    base = os.path.join(self.workspace.root, workspace_lib.RUNS)
+    for name in os.listdir(base):
+      if name.startswith(".deleted-") and not os.path.islink(
+          os.path.join(base, name)):
+        shutil.rmtree(os.path.join(base, name), ignore_errors=True)
     with self.lock:
       for job in self.all():
         if job["status"] == "running":

@@ -8,7 +8,13 @@
   GET  /api/runs              every run's status, progress, ETA, metric
   POST /api/runs              start (queue) a run
   GET  /api/runs/<id>         curves, report, command, settings, log tail
+  GET  /api/runs/<id>/predictions?gold=&predicted=&offset=&limit=
+                              dev predictions (misclassified, a cell's)
+  GET  /api/runs/<id>/entity_errors?type=&kind=&offset=&limit=
+                              an NER run's dev entity errors
   POST /api/runs/<id>/stop | resume | export | try
+  POST /api/runs/<id>/edit    {name, tags, archived}: rename, tag, archive
+  POST /api/runs/<id>/delete  {confirm: "<id>"}: an ended run's folder
   GET  /api/compare?ids=r1,r2 settings diff, results, curves
 
 Security rules (tests/test_studio.py checks each):
@@ -62,7 +68,9 @@ STATIC_FILES = types.MappingProxyType({
     "/static/app.js": ("app.js", "text/javascript"),
     "/static/style.css": ("style.css", "text/css")})
 MAX_BODY = 64 * 1024
-_RUN_PATH = re.compile(r"^/api/runs/([^/]+)(?:/(stop|resume|export|try))?$")
+_RUN_PATH = re.compile(
+    r"^/api/runs/([^/]+)(?:/(stop|resume|export|try|edit|delete))?$")
+_RUN_GET = re.compile(r"^/api/runs/([^/]+)/(predictions|entity_errors)$")
 
 
 # The JSON object each POST endpoint takes: its fields and their JSON
@@ -74,7 +82,9 @@ BODY_FIELDS = types.MappingProxyType({
     "command": _RUN_FIELDS,
     "runs": _RUN_FIELDS + (("name", str),),
     "stop": (), "resume": (), "export": (),
-    "try": (("text", str), ("text_b", str))})
+    "try": (("text", str), ("text_b", str)),
+    "edit": (("name", str), ("tags", list), ("archived", bool)),
+    "delete": (("confirm", str),)})
 _JSON_TYPES = types.MappingProxyType({
     str: "a string", dict: "a JSON object", list: "a list", bool: "true or "
     "false", int: "a number", float: "a number", type(None): "null"})
@@ -154,8 +164,10 @@ class Studio(object):
   def create(self, body):
     command = commands.build(body, self.workspace)
     name = body.get("name")
-    if name is not None and (not isinstance(name, str) or len(name) > 100):
-      raise commands.RequestError("name: a string of at most 100 characters")
+    if name is not None and (not isinstance(name, str) or
+                             len(name) > jobs_lib.MAX_NAME):
+      raise commands.RequestError("name: a string of at most %d characters"
+                                  % jobs_lib.MAX_NAME)
     request = {k: body.get(k) for k in ("kind", "data", "model", "teacher",
                                          "values")}
     name = (name or "").strip() or " ".join(
@@ -181,12 +193,36 @@ class Studio(object):
       raise HttpError(400, "ids: name 2 to 8 runs, e.g. ?ids=r1,r2")
     return views.compare(self.workspace, [self.job(i) for i in ids])
 
+  def predictions(self, run_id, what, query):
+    """A run's dev predictions (classification) or entity errors (NER)."""
+    job = self.job(run_id)
+    one = lambda key: query[key][0] if key in query else None
+    try:
+      offset, limit = int(one("offset") or 0), int(one("limit") or 50)
+    except ValueError:
+      raise HttpError(400, "offset and limit: whole numbers")
+    if what == "entity_errors":
+      return views.entity_errors(self.workspace, job, one("type"),
+                                 one("kind"), offset, limit)
+    return views.dev_predictions(self.workspace, job, one("gold"),
+                                 one("predicted"), offset, limit)
+
   def post_run(self, run_id, action, body):
     job = self.job(run_id)
     if action == "stop":
       return views.summary(self.workspace, self.jobs.stop(run_id))
     if action == "resume":
       return views.summary(self.workspace, self.jobs.resume(run_id))
+    if action == "edit":
+      return views.summary(self.workspace, self.jobs.edit(
+          run_id, body.get("name"), body.get("tags"), body.get("archived")))
+    if action == "delete":
+      with self.tryer.lock:
+        if self.tryer.server and self.tryer.server[0] == run_id:
+          self.tryer.close()          # its try-it server reads the folder
+        self.jobs.delete(run_id, body.get("confirm"))
+      self.summaries.entries.pop(run_id, None)
+      return {"deleted": run_id}
     if action == "export":
       if job["status"] == "failed":
         raise HttpError(409, "%s failed: a failed run is not exported "
@@ -338,6 +374,10 @@ class Handler(http_framing.FramedHandler):
       if match and not match.group(2):
         job = studio.job(match.group(1))
         return self._json(200, views.detail(studio.workspace, job))
+      match = _RUN_GET.match(path)
+      if match:
+        return self._json(200, studio.predictions(match.group(1),
+                                                  match.group(2), query))
       raise HttpError(404, "no such page: %s" % path[:100])
     self._check_csrf()
     if path == "/api/command":
@@ -356,6 +396,8 @@ class Handler(http_framing.FramedHandler):
       self._dispatch(method)
     except (HttpError, http_framing.BodyError) as e:
       self._json(e.status, {"error": str(e)})
+    except jobs_lib.JobBusy as e:
+      self._json(409, {"error": str(e)})
     except (commands.RequestError, workspace_lib.PathError, ValueError) as e:
       self._json(400, {"error": str(e)})
     except KeyError as e:

@@ -34,6 +34,8 @@ LOG_TAIL_LINES = 60
 RESULTS_FILE = "run_results.json"
 BEST_FILE = os.path.join("best", "best.json")
 RUN_INFO_FILE = "run_info.json"     # bert_toolkit.runs.run_info (TensorFlow)
+DEV_PREDICTIONS_FILE = "dev_predictions.jsonl"      # the same module's
+MAX_PREDICTION_ROWS = 200
 _PROGRESS = re.compile(r"train: step (\d+)/(\d+),")
 _ETA = re.compile(r"ETA (\d+):(\d\d):(\d\d)")
 _ERROR = re.compile(r"^error: .*$", re.M)
@@ -118,7 +120,9 @@ def summary(workspace, job, log_text=None, final=None):
           "exit_code": job.get("exit_code"),
           "error": error_line(log_text) if job["status"] == "failed"
                    else None,
-          "resumable": resumable(job)}
+          "resumable": resumable(job),
+          "tags": list(job.get("tags") or []),
+          "archived": bool(job.get("archived"))}
 
 
 def resumable(job):
@@ -283,6 +287,9 @@ def detail(workspace, job):
       "exportable": (job["status"] != "failed" and
                      has_checkpoint(workspace, job)),
       "try_text_b": takes_text_b(workspace, job),
+      "tensorboard": tensorboard([job]),
+      "has_dev_predictions": os.path.isfile(
+          _output(workspace, job, DEV_PREDICTIONS_FILE)),
       "try_inputs": commands.KINDS[job["kind"]].inputs})
   return out
 
@@ -325,4 +332,97 @@ def compare(workspace, jobs):
   names = sorted({n for r in runs for n in r["settings"]})
   differ = [n for n in names
             if len({repr(r["settings"].get(n)) for r in runs}) > 1]
-  return {"runs": runs, "differ": differ}
+  return {"runs": runs, "differ": differ, "tensorboard": tensorboard(jobs)}
+
+
+def dev_predictions(workspace, job, gold=None, predicted=None, offset=0,
+                    limit=50):
+  """The run's dev predictions (output/dev_predictions.jsonl, written by
+  the final evaluation) for error analysis: the examples with that gold
+  and predicted label (None: any), the misclassified only unless both are
+  given (a confusion-matrix cell, the diagonal included), surest wrong
+  first. Returns {"available", "labels", "total", "offset", "rows"}; rows
+  carry "confidence" (the predicted label's probability). A line that does
+  not parse is skipped."""
+  path = _output(workspace, job, DEV_PREDICTIONS_FILE)
+  final = results(workspace, job) or {}
+  labels = final.get("labels") or []
+  if not os.path.isfile(path):
+    return {"available": False, "labels": labels, "total": 0,
+            "offset": 0, "rows": []}
+  offset = max(0, int(offset))
+  limit = min(MAX_PREDICTION_ROWS, max(1, int(limit)))
+  both = gold is not None and predicted is not None
+  matched = []
+  for row in _prediction_lines(path):
+    if (gold is not None and row.get("gold") != gold) or (
+        predicted is not None and row.get("predicted") != predicted):
+      continue
+    if not both and row.get("gold") == row.get("predicted"):
+      continue
+    try:
+      index = labels.index(row["predicted"]) if row.get(
+          "predicted") in labels else None
+      probabilities = row.get("probabilities") or []
+      row["confidence"] = (float(probabilities[index]) if index is not None
+                           and index < len(probabilities) else None)
+    except (ValueError, TypeError, KeyError):
+      continue
+    matched.append(row)
+  matched.sort(key=lambda r: -(r["confidence"] or 0.0))
+  return {"available": True, "labels": labels, "total": len(matched),
+          "offset": offset, "rows": matched[offset:offset + limit]}
+
+
+def _prediction_lines(path):
+  """The JSON objects of a dev_predictions.jsonl; lines that do not parse
+  (a write cut short) are skipped."""
+  with open(path, encoding="utf-8", errors="replace") as f:
+    for line in f:
+      try:
+        row = json.loads(line)
+      except ValueError:
+        continue
+      if isinstance(row, dict):
+        yield row
+
+
+def entity_errors(workspace, job, entity_type=None, kind=None, offset=0,
+                  limit=50):
+  """An NER run's dev entity errors (output/dev_predictions.jsonl, written
+  by the final evaluation; the kinds are bert_toolkit.tasks.tagging's):
+  {"available", "counts": {type: {kind: n}}, "total", "offset", "rows"}
+  with the rows of that type and kind (None: any), each {"index", "text",
+  "kind", "type", "gold", "predicted"} in sentence order."""
+  path = _output(workspace, job, DEV_PREDICTIONS_FILE)
+  if not os.path.isfile(path):
+    return {"available": False, "counts": {}, "total": 0, "offset": 0,
+            "rows": []}
+  offset = max(0, int(offset))
+  limit = min(MAX_PREDICTION_ROWS, max(1, int(limit)))
+  counts, matched = {}, []
+  for row in _prediction_lines(path):
+    errors = row.get("errors")
+    for error in errors if isinstance(errors, list) else ():
+      if not isinstance(error, dict) or not isinstance(
+          error.get("type"), str) or not isinstance(error.get("kind"), str):
+        continue
+      per_type = counts.setdefault(error["type"], {})
+      per_type[error["kind"]] = per_type.get(error["kind"], 0) + 1
+      if (entity_type is None or error["type"] == entity_type) and (
+          kind is None or error["kind"] == kind):
+        matched.append({"index": row.get("index"), "text": row.get("text"),
+                        "kind": error["kind"], "type": error["type"],
+                        "gold": error.get("gold"),
+                        "predicted": error.get("predicted")})
+  return {"available": True, "counts": counts, "total": len(matched),
+          "offset": offset, "rows": matched[offset:offset + limit]}
+
+
+def tensorboard(jobs):
+  """The command that shows the runs' event files (the Estimator writes
+  them to the output folder) in TensorBoard, typed in the workspace."""
+  if len(jobs) == 1:
+    return "tensorboard --logdir=%s" % jobs[0]["output_dir"]
+  return "tensorboard --logdir_spec=%s" % ",".join(
+      "%s:%s" % (job["id"], job["output_dir"]) for job in jobs)

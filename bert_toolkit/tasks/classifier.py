@@ -30,6 +30,7 @@ per text.
 """
 
 import collections
+import json
 import os
 
 import numpy as np
@@ -524,6 +525,11 @@ class Classifier(ColumnReading, task_lib.Task):
         checkpoint_path=checkpoint, name=name)
     if self.multi_label and name == "final":
       scores = dict(scores, **self._tuned_scores(run, data, checkpoint))
+    elif name == "final":
+      rows = run.predictions(data, checkpoint)
+      write_dev_predictions(
+          os.path.join(run.output_dir, run_info.DEV_PREDICTIONS_FILE), rows,
+          data.examples, self.label_list)
     return scores
 
   def _tuned_scores(self, run, data, checkpoint):
@@ -624,6 +630,29 @@ def write_predictions(path, predictions, examples, labels,
                 "\n")
     else:
       _write_full_rows(f, rows, examples, labels)
+  return len(rows)
+
+
+def write_dev_predictions(path, predictions, examples, labels):
+  """dev_predictions.jsonl: the final evaluation's dev examples, one JSON
+  object a line in example order, for error analysis (the studio filters
+  it by gold and predicted label):
+
+    {"index": "17", "gold": "0", "predicted": "1",
+     "probabilities": [0.2, 0.8], "text_a": "...", "text_b": null}
+
+  `index` is the example's own id (as in test_results.tsv); probabilities
+  are in label order (labels.txt). Single-label runs only."""
+  rows = sorted(predictions, key=lambda p: int(p["example_index"]))
+  with atomic.replacing(path) as f:
+    for row in rows:
+      example = examples[int(row["example_index"])]
+      f.write(json.dumps({
+          "index": str(example.index), "gold": example.label,
+          "predicted": labels[int(row["label_id"])],
+          "probabilities": [round(float(p), 6) for p in row["probabilities"]],
+          "text_a": example.text_a, "text_b": example.text_b},
+                         ensure_ascii=False) + "\n")
   return len(rows)
 
 

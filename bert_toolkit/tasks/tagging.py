@@ -436,6 +436,10 @@ class Tagger(task_lib.Task):
     tags, _ = self.predict_tags(run, data, checkpoint)
     scores = entity_scores([e.tags for e in data.examples], tags,
                            self.scheme)
+    if name == "final":
+      write_dev_predictions(
+          os.path.join(run.output_dir, run_info.DEV_PREDICTIONS_FILE),
+          data.examples, tags, self.scheme)
     scores["global_step"] = run.checkpoint_step(checkpoint)
     tf.logging.info("Entity-level dev: precision %.4f recall %.4f f1 %.4f",
                     scores["precision"], scores["recall"], scores["f1"])
@@ -539,6 +543,69 @@ def write_conll(path, examples, tags):
     for unit, g, p in zip(example.units, gold, predicted):
       lines.append("%s %s %s\n" % ("_".join(unit.split()) or "_", g, p))
     lines.append("\n")
+  run_info.atomic_text(path, "".join(lines))
+
+
+ERROR_KINDS = ("missed", "spurious", "wrong_type", "wrong_span")
+
+
+def entity_errors(gold, predicted):
+  """The entity errors of one sentence: gold and predicted entities as
+  entities_from_tags gives them. Rules, for each entity not matched
+  exactly (same type, start and end) on the other side:
+    wrong_type  a predicted entity has the gold one's span, not its type;
+    wrong_span  else, a predicted entity overlaps the gold one;
+    missed      else (a gold entity no prediction touches);
+    spurious    a predicted entity that touches no gold entity.
+  So a prediction overlapping a gold entity is counted once, on the gold
+  entity's side. Returns [{"kind", "type", "gold", "predicted"}] ("type"
+  is the gold entity's, the predicted one's for spurious; the entity a
+  kind has no side for is None), gold order, then spurious ones."""
+  key = lambda e: (e["type"], e["start"], e["end"])
+  exact = {key(e) for e in gold} & {key(e) for e in predicted}
+  overlaps = lambda a, b: a["start"] < b["end"] and b["start"] < a["end"]
+  errors = []
+  for g in gold:
+    if key(g) in exact:
+      continue
+    touching = [p for p in predicted if overlaps(g, p)]
+    same_span = [p for p in touching
+                 if (p["start"], p["end"]) == (g["start"], g["end"])]
+    if same_span:
+      errors.append({"kind": "wrong_type", "type": g["type"], "gold": g,
+                     "predicted": same_span[0]})
+    elif touching:
+      errors.append({"kind": "wrong_span", "type": g["type"], "gold": g,
+                     "predicted": touching[0]})
+    else:
+      errors.append({"kind": "missed", "type": g["type"], "gold": g,
+                     "predicted": None})
+  for p in predicted:
+    if key(p) not in exact and not any(overlaps(p, g) for g in gold):
+      errors.append({"kind": "spurious", "type": p["type"], "gold": None,
+                     "predicted": p})
+  return errors
+
+
+def write_dev_predictions(path, examples, tags, scheme):
+  """dev_predictions.jsonl of an NER run: every dev sentence of the final
+  evaluation, one JSON object a line, for error analysis (the studio lists
+  the errors by type and kind):
+
+    {"index": 3, "text": "...", "gold": [entity, ...],
+     "predicted": [entity, ...], "errors": [entity_errors(...)]}
+
+  Entities are {"type", "start", "end" (exclusive), "mention"} character
+  offsets into the text, as test_predictions.jsonl gives them."""
+  lines = []
+  for index, (example, predicted) in enumerate(zip(examples, tags)):
+    found = [windows_lib.entities_from_tags(
+        example.text, example.units, example.unit_offsets, t, scheme)
+             for t in (example.tags, predicted)]
+    lines.append(json.dumps({
+        "index": index, "text": example.text, "gold": found[0],
+        "predicted": found[1], "errors": entity_errors(*found)},
+                            ensure_ascii=False) + "\n")
   run_info.atomic_text(path, "".join(lines))
 
 

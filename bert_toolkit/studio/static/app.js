@@ -249,8 +249,22 @@
       el('thead', null, el('tr', null, ['', 'Run', 'Kind', 'Status', 'Progress', 'ETA', 'Metric', 'Created', '']
         .map(function (t) { return el('th', {text: t}); }))),
       tbody]);
+    // The filter: words that must each be in a run's name, id, kind,
+    // status or tags; archived runs only when asked for.
+    const filter = el('input', {id: 'runs-filter', type: 'search', value: runsFilter.text,
+                                placeholder: 'Filter: name, id, tag, kind, status'});
+    const archived = el('input', {id: 'show-archived', type: 'checkbox', checked: runsFilter.archived});
+    let lastRuns = [];
+    const redraw = function () {
+      runsFilter.text = filter.value;
+      runsFilter.archived = archived.checked;
+      updateRunsTable(tbody, lastRuns, function () { refresh('user'); });
+    };
+    filter.addEventListener('input', redraw);
+    archived.addEventListener('change', redraw);
     view.appendChild(el('div', {class: 'toolbar'}, [
       el('h2', {text: 'Runs'}),
+      filter, el('label', {class: 'check-inline'}, [archived, el('span', {text: ' archived'})]),
       el('span', {class: 'spacer'}),
       el('button', {id: 'compare-selected', type: 'button',
                     onclick: function () { if (picked.size >= 2) location.hash = compareHash(); }}),
@@ -263,7 +277,8 @@
     async function refresh(source) {
       try {
         const data = await api('GET', '/api/runs', null, {source: source});
-        if (table.isConnected) updateRunsTable(tbody, data.runs || [], function () { refresh('user'); });
+        lastRuns = data.runs || [];
+        if (table.isConnected) updateRunsTable(tbody, lastRuns, function () { refresh('user'); });
       } catch (e) { /* shown in #error */ }
       if (!table.isConnected) return;
       cancel(pollTimer);
@@ -272,18 +287,28 @@
     refresh('user');
   }
 
-  // Update table rows in place, keyed by run id.
-  function updateRunsTable(tbody, runs, refresh) {
-    const ids = new Set(runs.map(function (r) { return r.id; }));
-    picked.forEach(function (id) { if (!ids.has(id)) picked.delete(id); });
+  const runsFilter = {text: '', archived: false};
+  function runShown(run) {
+    if (run.archived && !runsFilter.archived) return false;
+    const hay = [run.name, run.id, run.kind, run.status].concat(run.tags || []).join(' ').toLowerCase();
+    return runsFilter.text.toLowerCase().split(/\s+/).every(function (w) { return !w || hay.indexOf(w) >= 0; });
+  }
+
+  // Update table rows in place, keyed by run id (the runs the filter shows).
+  function updateRunsTable(tbody, all, refresh) {
+    const existing = new Set(all.map(function (r) { return r.id; }));
+    picked.forEach(function (id) { if (!existing.has(id)) picked.delete(id); });
     updateCompareControls();
+    const runs = all.filter(runShown);
+    const ids = new Set(runs.map(function (r) { return r.id; }));
     const rows = {};
     Array.from(tbody.children).forEach(function (tr) {
       if (tr.dataset.id && ids.has(tr.dataset.id)) rows[tr.dataset.id] = tr; else tbody.removeChild(tr);
     });
     if (!runs.length) {
-      tbody.appendChild(el('tr', {class: 'empty'}, el('td', {colspan: 9},
-        ['No runs yet. ', el('a', {href: '#/new', text: 'Start one'}), '.'])));
+      tbody.appendChild(el('tr', {class: 'empty'}, el('td', {colspan: 9}, all.length
+        ? [(all.length) + ' runs, none matching the filter' + (runsFilter.archived ? '' : ' (archived ones hidden)') + '.']
+        : ['No runs yet. ', el('a', {href: '#/new', text: 'Start one'}), '.'])));
       return;
     }
     runs.forEach(function (run, i) {
@@ -304,7 +329,7 @@
     const link = el('a', {class: 'run-link', href: '#/run/' + encodeURIComponent(run.id)});
     return el('tr', {class: 'run-row', 'data-id': run.id}, [
       el('td', {class: 'pick'}, pick),
-      el('td', {class: 'name'}, [link, el('span', {class: 'muted id', text: run.id})]),
+      el('td', {class: 'name'}, [link, el('span', {class: 'muted id', text: run.id}), el('span', {class: 'tags'})]),
       el('td', {class: 'kind'}), el('td', {class: 'status'}), el('td', {class: 'progress'}),
       el('td', {class: 'eta'}), el('td', {class: 'metric'}), el('td', {class: 'created'}),
       el('td', {class: 'actions'})]);
@@ -314,6 +339,9 @@
   function fillRunRow(tr, run, refresh) {
     const cell = function (c) { return $('td.' + c, tr); };
     $('a.run-link', tr).textContent = run.name || run.id;
+    patch($('span.tags', tr), JSON.stringify([run.tags, run.archived]), function () {
+      return tagChips(run);
+    });
     cell('kind').textContent = run.kind || '';
     patch(cell('status'), run.status, function () { return badge(run.status); });
     const frac = progressOf(run);
@@ -328,6 +356,12 @@
     patch(cell('actions'), run.status + (run.resumable ? ' r' : ''), function () {
       return runActionButton(run, 'button', function () { refresh(); });
     });
+  }
+
+  // span.tag chips of a run's tags (and "archived").
+  function tagChips(run) {
+    return (run.tags || []).map(function (t) { return el('span', {class: 'tag', text: t}); })
+      .concat(run.archived ? [el('span', {class: 'tag archived', text: 'archived'})] : []);
   }
 
   // button.stop / button.resume (or #stop / #resume on the run page) for a run.
@@ -674,7 +708,9 @@
     axes.appendChild(svg('text', {class: 'axis-label', x: W - pad.r, y: H - 3, 'text-anchor': 'end', text: opts.xLabel || 'step'}));
     marks.forEach(function (m) {
       axes.appendChild(svg('line', {class: 'mark', 'data-x': m.x, x1: X(m.x), x2: X(m.x), y1: pad.t, y2: H - pad.b}));
-      axes.appendChild(svg('text', {class: 'mark-label', x: X(m.x) + 3, y: pad.t + 9, text: m.label || ''}));
+      const right = X(m.x) > W - pad.r - 30;      // near the right edge: the label goes left of the line
+      axes.appendChild(svg('text', {class: 'mark-label', x: X(m.x) + (right ? -3 : 3), y: pad.t + 9,
+                                    'text-anchor': right ? 'end' : 'start', text: m.label || ''}));
     });
     node.appendChild(axes);
     node.appendChild(legend);
@@ -807,8 +843,16 @@
     const charts = {loss: svg('svg', {id: 'chart-loss', class: 'chart'}), lr: svg('svg', {id: 'chart-lr', class: 'chart'}),
       eval: svg('svg', {id: 'chart-eval', class: 'chart'})};
     const report = el('div', {id: 'report'});
+    const errors = errorsPanel(path);
+    const entityErrors = entityErrorsPanel(path);
+    // A confusion-matrix cell shows its dev examples.
+    report.addEventListener('click', function (ev) {
+      const cell = ev.target.closest && ev.target.closest('td.count');
+      if (cell && !errors.node.hidden) errors.show(cell.dataset.gold, cell.dataset.predicted);
+    });
     const results = el('div', {id: 'results'});
     const cmd = el('pre', {id: 'run-command', class: 'command'});
+    const tensorboard = el('pre', {id: 'tensorboard', class: 'command'});
     const settings = el('table', {id: 'run-settings', class: 'grid kv'});
     const log = el('pre', {id: 'log-tail', class: 'log'});
     const exportBtn = el('button', {id: 'export', type: 'button', text: 'Export model'});
@@ -827,14 +871,19 @@
       el('div', {class: 'card'}, [el('h3', {text: 'Learning rate'}), charts.lr]),
       el('div', {class: 'card'}, [el('h3', {text: 'Evaluation'}), charts.eval])]));
     view.appendChild(el('div', {class: 'cols'}, [
-      el('div', {class: 'card'}, [el('h3', {text: 'Report'}), report, results]),
+      el('div', {class: 'card'}, [el('h3', {text: 'Report'}), report, errors.node, entityErrors.node, results]),
       el('div', {class: 'card'}, [el('h3', {text: 'Try it'}), tryPanel.node])]));
+    const manage = managePanel(id, path, function () { load('user'); });
     view.appendChild(el('div', {class: 'cols'}, [
-      el('div', {class: 'card'}, [el('h3', {text: 'Command'}), cmd, el('h3', {text: 'Settings'}), settings]),
+      el('div', {class: 'card'}, [el('h3', {text: 'Command'}), cmd,
+        el('h3', {text: 'TensorBoard'}),
+        el('p', {class: 'muted', text: 'The run\'s event files, in TensorBoard: type this in the workspace folder.'}),
+        tensorboard, el('h3', {text: 'Settings'}), settings]),
       el('div', {class: 'card'}, [el('h3', {text: 'Export'}),
         el('p', {class: 'muted', text: 'A SavedModel for serving (serve.py / TF Serving).'}),
         el('div', {class: 'export-row'}, [exportBtn, exportPath, exportNote]),
         el('h3', {text: 'Log'}), log])]));
+    view.appendChild(manage.node);
 
     // Export: working state on the button, then the path in span#export-path.
     let exporting = false;
@@ -908,6 +957,10 @@
           kvTable('results', run.results, fmtMetric)] : null;
       });
       cmd.textContent = run.command || (run.argv || []).join(' ');
+      tensorboard.textContent = run.tensorboard || '';
+      errors.update(run);
+      entityErrors.update(run);
+      manage.update(run);
       patch(settings, JSON.stringify(run.settings || {}), function () {
         return kvRows(run.settings || {}, fmtValue);
       });
@@ -950,6 +1003,174 @@
   // A loss, which goes on the loss chart's axis rather than the metrics'.
   function isLossKey(k) { return /(^|_)loss$/.test(k); }
 
+  // div#errors: the run's dev examples by gold and predicted label (from
+  // its dev_predictions.jsonl): the misclassified ones, surest first, or a
+  // confusion-matrix cell's (a click on the cell).
+  function errorsPanel(path) {
+    const gold = el('select', {id: 'errors-gold'});
+    const predicted = el('select', {id: 'errors-predicted'});
+    const count = el('span', {id: 'errors-count', class: 'muted'});
+    const tbody = el('tbody');
+    const table = el('table', {id: 'dev-errors', class: 'grid errors'}, [
+      el('thead', null, el('tr', null, ['gold', 'predicted', 'p', 'text'].map(function (t) { return el('th', {text: t}); }))),
+      tbody]);
+    const node = el('div', {id: 'errors', class: 'errors-panel', hidden: true}, [
+      el('h3', {text: 'Dev examples'}),
+      el('div', {class: 'errors-filter'}, [el('label', {for: 'errors-gold', text: 'gold'}), gold,
+        el('label', {for: 'errors-predicted', text: 'predicted'}), predicted, count]),
+      table]);
+    let labelsSig = null, seq = 0;
+    async function load() {
+      const q = [];
+      if (gold.value) q.push('gold=' + encodeURIComponent(gold.value));
+      if (predicted.value) q.push('predicted=' + encodeURIComponent(predicted.value));
+      const mine = ++seq;
+      let data;
+      try { data = await api('GET', path + '/predictions?' + q.concat('limit=50').join('&')); } catch (e) { return; }
+      if (mine !== seq) return;
+      const both = gold.value && predicted.value;
+      count.textContent = (data.total > data.rows.length ? data.rows.length + ' of ' : '') + data.total +
+        (both ? ' examples' : ' misclassified') + (data.total ? ', surest first' : '');
+      clear(tbody);
+      data.rows.forEach(function (r) {
+        tbody.appendChild(el('tr', {class: r.gold === r.predicted ? 'right' : 'wrong'}, [
+          el('td', {text: r.gold}), el('td', {text: r.predicted}),
+          el('td', {text: r.confidence === null || r.confidence === undefined ? '' : fmtMetric(r.confidence)}),
+          el('td', {class: 'text', text: r.text_a + (r.text_b ? '  ‖  ' + r.text_b : '')})]));
+      });
+    }
+    gold.addEventListener('change', load);
+    predicted.addEventListener('change', load);
+    return {node: node,
+      show: function (g, p) { gold.value = g; predicted.value = p; load(); },
+      update: function (run) {
+        const labels = run.report && run.report.type === 'confusion' ? run.report.labels || [] : [];
+        node.hidden = !(run.has_dev_predictions && labels.length);
+        if (node.hidden || JSON.stringify(labels) === labelsSig) return;
+        labelsSig = JSON.stringify(labels);
+        [gold, predicted].forEach(function (s) {
+          clear(s);
+          s.appendChild(el('option', {value: '', text: 'any'}));
+          labels.forEach(function (l) { s.appendChild(el('option', {value: l, text: l})); });
+        });
+        load();
+      }};
+  }
+
+  // div#entity-errors: an NER run's dev entity errors (its
+  // dev_predictions.jsonl): counts by type and kind (a click on a count
+  // lists them), each with its sentence, the gold and predicted mentions.
+  const ERROR_KINDS = [['missed', 'missed'], ['spurious', 'spurious'], ['wrong_type', 'wrong type'], ['wrong_span', 'wrong span']];
+  function entityErrorsPanel(path) {
+    const counts = el('table', {id: 'entity-error-counts', class: 'grid metrics'});
+    const list = el('div', {id: 'entity-error-list'});
+    const note = el('p', {id: 'entity-errors-note', class: 'muted'});
+    const node = el('div', {id: 'entity-errors', class: 'errors-panel', hidden: true}, [
+      el('h3', {text: 'Dev entity errors'}), counts, note, list]);
+    let sig = null, seq = 0;
+    const mention = function (e) { return e ? e.mention + ' (' + e.type + ')' : '—'; };
+    // The sentence with the gold entity's span marked.
+    function sentence(r) {
+      const e = r.gold || r.predicted, text = r.text || '';
+      if (!e) return el('span', {text: text});
+      return el('span', null, [text.slice(0, e.start),
+        el('mark', {class: 'ent', 'data-type': e.type, text: text.slice(e.start, e.end)}), text.slice(e.end)]);
+    }
+    async function show(type, kind) {
+      const q = [];
+      if (type) q.push('type=' + encodeURIComponent(type));
+      if (kind) q.push('kind=' + encodeURIComponent(kind));
+      const mine = ++seq;
+      let data;
+      try { data = await api('GET', path + '/entity_errors?' + q.concat('limit=50').join('&')); } catch (e) { return; }
+      if (mine !== seq) return;
+      note.textContent = (type || 'every type') + ', ' + (kind ? kind.replace('_', ' ') : 'every kind') + ': ' +
+        (data.total > data.rows.length ? data.rows.length + ' of ' : '') + data.total;
+      clear(list);
+      list.appendChild(el('table', {class: 'grid errors'}, [
+        el('thead', null, el('tr', null, ['kind', 'gold', 'predicted', 'sentence'].map(function (t) { return el('th', {text: t}); }))),
+        el('tbody', null, data.rows.map(function (r) {
+          return el('tr', {'data-kind': r.kind}, [el('td', {text: r.kind.replace('_', ' ')}), el('td', {text: mention(r.gold)}),
+            el('td', {text: mention(r.predicted)}), el('td', {class: 'text'}, sentence(r))]);
+        }))]));
+    }
+    counts.addEventListener('click', function (ev) {
+      const cell = ev.target.closest && ev.target.closest('td[data-kind]');
+      if (cell) show(cell.dataset.type, cell.dataset.kind);
+    });
+    return {node: node, update: async function (run) {
+      node.hidden = !(run.has_dev_predictions && run.report && run.report.type === 'per_type');
+      const now = JSON.stringify(run.report);
+      if (node.hidden || now === sig) return;
+      sig = now;
+      let data;
+      try { data = await api('GET', path + '/entity_errors?limit=1'); } catch (e) { return; }
+      const types = Object.keys(data.counts || {}).sort();
+      clear(counts);
+      counts.appendChild(el('thead', null, el('tr', null, [el('th', {text: 'type'})].concat(
+        ERROR_KINDS.map(function (k) { return el('th', {text: k[1]}); })))));
+      counts.appendChild(el('tbody', null, types.length ? types.map(function (t) {
+        return el('tr', null, [el('th', null, [entSwatch(t), t])].concat(ERROR_KINDS.map(function (k) {
+          const n = (data.counts[t] || {})[k[0]] || 0;
+          return el('td', {class: n ? 'count' : 'count zero', 'data-type': t, 'data-kind': k[0], text: n});
+        })));
+      }) : el('tr', null, el('td', {colspan: 5, class: 'muted', text: 'No entity errors on dev.'}))));
+      if (types.length) show(null, null);
+    }};
+  }
+
+  // The run's card "Manage": rename, tags, archive, and delete after the
+  // run id is typed again. Delete is for an ended run only (the server
+  // says so too); afterwards the page goes to the runs list.
+  function managePanel(id, path, reload) {
+    const nameInput = el('input', {id: 'rename', type: 'text', maxlength: 100});
+    const tagsInput = el('input', {id: 'tags', type: 'text', placeholder: 'baseline, lr-sweep'});
+    const save = el('button', {id: 'manage-save', type: 'button', text: 'Save'});
+    const archive = el('button', {id: 'archive', type: 'button'});
+    const del = el('button', {id: 'delete', type: 'button', class: 'danger', text: 'Delete…'});
+    const confirmInput = el('input', {id: 'delete-id', type: 'text', autocomplete: 'off', placeholder: id});
+    const confirmBtn = el('button', {id: 'delete-confirm', type: 'button', class: 'danger', text: 'Delete files'});
+    const confirmBox = el('div', {id: 'delete-box', class: 'delete-box', hidden: true}, [
+      el('p', {text: 'This removes runs/' + id + ' with its checkpoints, exports and log. Type ' + id + ' to confirm:'}),
+      el('div', {class: 'export-row'}, [confirmInput, confirmBtn])]);
+    const note = el('span', {id: 'manage-note', class: 'muted note'});
+    let current = null;
+    const parseTags = function () {
+      return tagsInput.value.split(/[,\s]+/).map(function (t) { return t.trim(); }).filter(Boolean);
+    };
+    async function post(action, body) {
+      try { return await api('POST', path + '/' + action, body); } catch (e) { return null; }
+    }
+    save.addEventListener('click', async function () {
+      const done = await post('edit', {name: nameInput.value, tags: parseTags()});
+      if (done) { note.textContent = 'Saved.'; reload(); }
+    });
+    archive.addEventListener('click', async function () {
+      if (await post('edit', {archived: !(current && current.archived)})) reload();
+    });
+    del.addEventListener('click', function () { confirmBox.hidden = !confirmBox.hidden; confirmInput.focus(); });
+    confirmBtn.addEventListener('click', async function () {
+      confirmBtn.disabled = true;
+      if (await post('delete', {confirm: confirmInput.value.trim()})) location.hash = '#/runs';
+      else confirmBtn.disabled = false;
+    });
+    const node = el('div', {class: 'card', id: 'manage'}, [el('h3', {text: 'Manage'}),
+      el('div', {class: 'manage-row'}, [el('label', {for: 'rename', text: 'Name'}), nameInput,
+        el('label', {for: 'tags', text: 'Tags'}), tagsInput, save, archive, del, note]),
+      confirmBox]);
+    return {node: node, update: function (run) {
+      const first = current === null;
+      current = run;
+      if (first || document.activeElement !== nameInput) nameInput.value = run.name || run.id;
+      if (first || document.activeElement !== tagsInput) tagsInput.value = (run.tags || []).join(', ');
+      archive.textContent = run.archived ? 'Unarchive' : 'Archive';
+      const ended = ACTIVE.indexOf(run.status) < 0;
+      del.disabled = !ended;
+      del.title = ended ? '' : 'Stop the run before deleting it.';
+      if (!ended) confirmBox.hidden = true;
+    }};
+  }
+
   // p#evaluated: which checkpoint the final evaluation read.
   function evaluatedNote(ev) {
     if (!ev) return null;
@@ -984,6 +1205,7 @@
           return el('tr', null, [el('th', {class: 'gold', text: gold})].concat((matrix[i] || []).map(function (c, j) {
             const shade = c > 0 && max > 0 ? Math.max(1, Math.ceil(c / max * 9)) : 0;
             return el('td', {class: 'count shade-' + shade + (i === j ? ' diag' : ''), 'data-count': c, text: c,
+                             'data-gold': gold, 'data-predicted': labels[j],
                              title: 'gold ' + gold + ', predicted ' + labels[j] + ': ' + c});
           })));
         }))]);
