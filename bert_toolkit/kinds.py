@@ -24,6 +24,10 @@ A row (`TaskKind`) says:
   run_defaults  ((setting, value), ...): shared settings (RUN_SETTINGS)
              whose default this kind changes, for its command's flags, the
              studio's form and the runner alike
+  preview    "module:function" of a TensorFlow-free module previewing a
+             data folder for the studio (preview(data_dir, given,
+             tokenize) -> {"reading", "columns", "splits", "labels",
+             "lengths", "problems"}), or None
 
 The table is data (modules named as strings, imported only when asked
 for), so every floor may read it and the studio loads no TensorFlow. A new
@@ -43,7 +47,8 @@ GENERIC_SCRIPT = "run_task.py"
 
 TaskKind = collections.namedtuple("TaskKind", [
     "kind", "module", "script", "studio", "title", "settings", "tasks",
-    "guess", "text_b", "inputs", "run_defaults"], defaults=(None, ()))
+    "guess", "text_b", "inputs", "run_defaults", "preview"],
+    defaults=(None, (), None))
 
 
 def _rows(table, *names):
@@ -57,11 +62,13 @@ KINDS = (
              settings_lib.CLASSIFIER_SETTINGS,
              "bert_toolkit.data.classification:TASK_NAMES",
              "bert_toolkit.data.classification:guess_reading",
-             "bert_toolkit.data.classification:run_reads_pair"),
+             "bert_toolkit.data.classification:run_reads_pair",
+             preview="bert_toolkit.data.classification:preview"),
     TaskKind("ner", "bert_toolkit.tasks.tagging", "run_ner.py", "ner",
              "Named entities (NER)", settings_lib.NER_SETTINGS,
              "bert_toolkit.data.ner_data:TASK_NAMES",
-             "bert_toolkit.data.ner_data:guess_reading", False),
+             "bert_toolkit.data.ner_data:guess_reading", False,
+             preview="bert_toolkit.data.ner_data:preview"),
     TaskKind("regression", "bert_toolkit.tasks.regression", "run_task.py",
              "regression", "Regression (a score per text or pair)",
              _rows(settings_lib.CLASSIFIER_SETTINGS, "task", "text_a_column",

@@ -16,6 +16,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.parse
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -1281,3 +1282,181 @@ def test_entity_errors_count_by_type_and_kind(client):
       "mention"] == "北京"
   assert get("?type=ORG&kind=missed")["total"] == 0
   assert client.request("GET", "/api/runs/r1/entity_errors?limit=-")[0] == 400
+
+
+# ------------------------------------------------------------ data in ---
+
+def _upload(client, folder, name, data, replace=False, csrf=True):
+  path = "/api/upload?folder=%s&file=%s%s" % (
+      urllib.parse.quote(folder, safe=""), urllib.parse.quote(name, safe=""),
+      "&replace=1" if replace else "")
+  headers = {"X-Studio-Csrf": client.studio.csrf} if csrf else {}
+  headers["Content-Type"] = "application/octet-stream"
+  return client.request("POST", path, raw=data, headers=headers)
+
+
+TSV = "label\ttext_a\n1\t很好\n0\t不好\n1\t不错的酒店\n".encode("utf-8")
+
+
+def test_an_upload_lands_in_its_data_folder_and_is_listed(client):
+  root = client.studio.workspace.root
+  status, answer, _ = _upload(client, "reviews", "train.tsv", TSV)
+  assert status == 200 and answer == {"path": "data/reviews/train.tsv"}
+  assert _upload(client, "reviews", "dev.tsv", TSV)[0] == 200
+  with open(os.path.join(root, "data", "reviews", "train.tsv"), "rb") as f:
+    assert f.read() == TSV
+  folders = client.request("GET", "/api/options")[1]["data"]
+  assert {"name": "reviews", "path": "data/reviews",
+          "files": ["dev.tsv", "train.tsv"], "test": False} in folders
+  # an existing file is replaced only when asked
+  status, answer, _ = _upload(client, "reviews", "train.tsv", b"x")
+  assert status == 409 and "exists" in answer["error"]
+  assert _upload(client, "reviews", "train.tsv", TSV + TSV[6:],
+                 replace=True)[0] == 200
+
+
+def test_uploads_are_refused_outside_the_rules(client, tmp_path,
+                                               monkeypatch):
+  """Names that leave data/ or are no split file, binary or non-UTF-8 data,
+  too large a file, too many files, a symlinked folder out of the
+  workspace, and no CSRF header: refused, nothing written."""
+  root = client.studio.workspace.root
+  before = sorted(os.listdir(os.path.join(root, "data")))
+  for folder, name in (("../runs", "train.tsv"), ("a/b", "train.tsv"),
+                       (".hidden", "train.tsv"), ("", "train.tsv"),
+                       ("x" * 41, "train.tsv"), ("/etc", "train.tsv"),
+                       ("reviews", "../train.tsv"),
+                       ("reviews", "train.exe"), ("reviews", "notes.tsv"),
+                       ("reviews", "train.tsv/x"), ("reviews", ""),
+                       ("reviews", "train.TSV"), ("re\x00v", "train.tsv")):
+    status, answer, _ = _upload(client, folder, name, TSV)
+    assert status == 400, (folder, name, answer)
+  for data, fragment in ((b"\x00\x01binary", "binary"),
+                         ("标签".encode("gbk"), "not UTF-8")):
+    status, answer, _ = _upload(client, "reviews", "train.tsv", data)
+    assert status == 400 and fragment in answer["error"], answer
+  status, answer, _ = _upload(client, "reviews", "train.tsv", TSV,
+                              csrf=False)
+  assert status == 403
+  assert sorted(os.listdir(os.path.join(root, "data"))) == before
+  monkeypatch.setattr(workspace_lib, "MAX_UPLOAD_BYTES", 20)
+  status, answer, _ = _upload(client, "reviews", "train.tsv", TSV)
+  assert status == 413 and "limit is 20" in answer["error"], answer
+  monkeypatch.setattr(workspace_lib, "MAX_UPLOAD_BYTES", 1 << 20)
+  monkeypatch.setattr(workspace_lib, "MAX_UPLOAD_FILES", 2)
+  for name in ("train.tsv", "dev.tsv"):
+    assert _upload(client, "few", name, TSV)[0] == 200
+  status, answer, _ = _upload(client, "few", "test.tsv", TSV)
+  assert status == 400 and "limit is 2" in answer["error"]
+  outside = tmp_path / "outside"
+  outside.mkdir()
+  os.symlink(str(outside), os.path.join(root, "data", "evil"))
+  status, answer, _ = _upload(client, "evil", "train.tsv", TSV)
+  assert status == 400 and not os.listdir(str(outside))
+
+
+def test_the_preview_shows_what_the_reader_reads(client):
+  """Rows per split, the header's columns, the train labels, WordPiece
+  lengths with the model's vocab, and a bad line named with its file and
+  line; NER too; a bad kind or a folder outside data/ is a 400."""
+  root = client.studio.workspace.root
+  _upload(client, "reviews", "train.tsv", TSV)
+  _upload(client, "reviews", "dev.tsv", b"label\ttext_a\n1\t\xe5\xa5\xbd\n"
+          b"only one column\n")
+  get = lambda q: client.request("GET", "/api/data/preview?" + q)
+  status, answer, _ = get("folder=data/reviews&kind=classification"
+                          "&model=models/tiny")
+  assert status == 200, answer
+  assert answer["reading"] == {"task": "tsv", "text_a_column": "text_a",
+                               "label_column": "label"}
+  assert answer["columns"] == ["label", "text_a"]
+  assert answer["splits"] == {"train": 3}
+  assert answer["labels"] == {"1": 2, "0": 1}
+  assert len(answer["problems"]) == 1
+  assert "dev.tsv line 3" in answer["problems"][0], answer["problems"]
+  lengths = answer["lengths"]
+  assert lengths["measured"] == 3 and lengths["max"] == 5  # 不错的酒店
+  assert sum(b["count"] for b in lengths["histogram"]) == 3
+  assert lengths["histogram"][0] == {"upto": 16, "count": 3}
+  # without a model: no lengths
+  assert get("folder=data/reviews&kind=classification")[1]["lengths"][
+      "measured"] == 0
+  status, answer, _ = get("folder=data/pd&kind=ner&model=models/tiny")
+  assert status == 200 and answer["splits"] == {"train": 1}
+  assert answer["labels"] == {"LOC": 1} and answer["lengths"]["max"] == 2
+  for query in ("folder=data/reviews&kind=distillation",
+                "folder=data/reviews&kind=nonsense",
+                "folder=../etc&kind=classification",
+                "folder=models/tiny&kind=classification",
+                "folder=data/reviews&kind=classification&model=../x",
+                "folder=data/missing&kind=classification"):
+    status, answer, _ = get(query)
+    assert status == 400, (query, answer)
+
+
+# --------------------------------------------------- batch prediction ---
+
+def _predict_file(client, run_id, data, csrf=True):
+  headers = {"Content-Type": "application/octet-stream"}
+  if csrf:
+    headers["X-Studio-Csrf"] = client.studio.csrf
+  return client.request("POST", "/api/runs/%s/predict_file" % run_id,
+                        raw=data, headers=headers)
+
+
+def test_a_file_of_texts_is_predicted_and_downloaded(client, monkeypatch):
+  """One text a line (blank lines skipped) through the try-it server, in
+  batches; the answers, with their line numbers, in runs/<id>/predictions/
+  <n>.jsonl, downloaded as an attachment; a line serve.py refuses is named;
+  a tab for a single-text model, binary, empty, too many lines or bytes,
+  no CSRF header and a run without a checkpoint are refused."""
+  from bert_toolkit.studio import trying  # pylint: disable=g-import-not-at-top
+  from tests.test_http_framing import FakePredictor  # pylint: disable=g-import-not-at-top
+  root = client.studio.workspace.root
+  _finished_job(root, "classification", script="run_classifier.py")
+  out = os.path.join(root, "runs", "r1", "output")
+  status, answer, _ = _predict_file(client, "r1", b"good\n")
+  assert status == 400 and "no checkpoint" in answer["error"]
+  open(os.path.join(out, "checkpoint"), "w").close()
+  atomic.atomic_json(os.path.join(out, "run_info.json"),
+                     {"kind": "classifier", "task": "sst2",
+                      "labels": ["0", "1"]})
+  monkeypatch.setattr(trying, "FILE_BATCH", 2)
+  with _model_server(client, monkeypatch, FakePredictor()):
+    data = "很好\n\n不好\nso so\n".encode("utf-8")
+    status, answer, _ = _predict_file(client, "r1", data)
+    assert status == 200, answer
+    assert answer == {"file": "runs/r1/predictions/1.jsonl", "rows": 3}
+    status, text, response = client.request(
+        "GET", "/api/runs/r1/predictions/1.jsonl")
+    assert status == 200
+    assert "attachment" in response.getheader("Content-Disposition")
+    rows = [json.loads(line) for line in text.splitlines()]
+    assert [(r["line"], r["text"], r["label"]) for r in rows] == [
+        (1, "很好", "1"), (3, "不好", "1"), (4, "so so", "1")]
+    assert _predict_file(client, "r1", b"again\n")[1]["file"].endswith(
+        "/2.jsonl")
+    status, answer, _ = _predict_file(
+        client, "r1", "ok\n\u200b\u200c\n".encode("utf-8"))
+    assert status == 400 and "file line 2" in answer["error"], answer
+    for data, fragment in ((b"a\tb\n", "line 1: a tab"),
+                           (b"\x00\x01", "binary"),
+                           ("很".encode("gbk"), "not UTF-8"),
+                           (b"\n \n", "no text"),
+                           (("x" * 2001).encode(), "longer than")):
+      status, answer, _ = _predict_file(client, "r1", data)
+      assert status == 400 and fragment in answer["error"], (data, answer)
+    monkeypatch.setattr(trying, "MAX_FILE_LINES", 2)
+    status, answer, _ = _predict_file(client, "r1", b"a\nb\nc\n")
+    assert status == 400 and "more than 2" in answer["error"]
+    monkeypatch.setattr(trying, "MAX_FILE_BYTES", 4)
+    assert _predict_file(client, "r1", b"abcdef\n")[0] == 413
+    assert _predict_file(client, "r1", b"a\n", csrf=False)[0] == 403
+  for path in ("/api/runs/r1/predictions/..%2Fjob.json",
+               "/api/runs/r1/predictions/9.jsonl",
+               "/api/runs/r1/predictions/1.json",
+               "/api/runs/r9/predictions/1.jsonl"):
+    assert client.request("GET", path)[0] == 404, path
+  os.symlink(os.path.join(root, "runs", "r1", "job.json"),
+             os.path.join(root, "runs", "r1", "predictions", "3.jsonl"))
+  assert client.request("GET", "/api/runs/r1/predictions/3.jsonl")[0] == 404

@@ -12,6 +12,7 @@ With STUDIO_SCREENSHOTS=DIR the screenshots go to DIR too (the README's
 come from `STUDIO_SCREENSHOTS=docs/studio pytest tests/test_studio_browser.py`).
 """
 
+import json
 import os
 import shutil
 import threading
@@ -76,8 +77,9 @@ def studio(tmp_path):
   root = tmp_path / "ws"
   datasets.chnsenticorp(str(root / "data" / "chnsenticorp"), train=32,
                         dev=16, test=8)
-  # the same lines under a name that is no data set: a generic tsv
-  datasets.chnsenticorp(str(root / "data" / "reviews"), train=32, dev=16)
+  # the same lines under a name that is no data set (a generic tsv), for
+  # the page to upload
+  datasets.chnsenticorp(str(tmp_path / "upload"), train=32, dev=16)
   ner = root / "data" / "peoples_daily"
   ner.mkdir(parents=True)
   sentences = "\n\n".join(_ner_sentences()) + "\n"
@@ -158,7 +160,24 @@ def test_studio_flow_in_chromium(browser, studio, tmp_path):
   wait(driver, lambda d: d.find_elements("css selector", "#kind option"))
   select(driver, "kind", "classification")
   wait(driver, lambda d: d.find_elements("id", "f-learning_rate"))
-  select(driver, "data", "data/reviews")
+  # Upload two split files into data/reviews; the form selects the folder
+  # and previews it: rows, columns, labels, WordPiece lengths.
+  fill(driver, "upload-folder", "reviews")
+  driver.find_element("id", "upload-files").send_keys("\n".join(
+      str(tmp_path / "upload" / name) for name in ("train.tsv", "dev.tsv")))
+  driver.find_element("id", "upload").click()
+  summary = wait(driver, lambda d: "data/reviews:" in d.find_element(
+      "id", "preview-summary").text and d.find_element(
+          "id", "preview-summary").text, 30)
+  assert "train 32 rows" in summary and "dev 16 rows" in summary, summary
+  assert "columns: label, text_a" in summary and "--task=tsv" in summary
+  assert driver.find_element("id", "data").get_attribute("value") == (
+      "data/reviews")
+  labels = driver.find_elements("css selector", "#preview-labels tr[data-label]")
+  assert sum(int(tr.find_element("css selector", "td").text)
+             for tr in labels) == 32
+  assert "measured" in driver.find_element("id", "preview-lengths").text
+  shot(driver, tmp_path, "data-preview.png")
   wait(driver, lambda d: d.find_element("id", "f-text_a_column").get_attribute(
       "placeholder") == "guessed: text_a", 30)
   assert "--text_a_column=text_a" in driver.find_element("id", "command").text
@@ -183,8 +202,8 @@ def test_studio_flow_in_chromium(browser, studio, tmp_path):
                      "max_seq_length": 64, "eval_every_steps": 4,
                      "seed": 1},
                     "new-run.png", tmp_path)
-  cls_b = start_run(driver, base, "classification", "data/chnsenticorp",
-                    "ChnSentiCorp lr 1e-3",
+  cls_b = start_run(driver, base, "classification", "data/reviews",
+                    "uploaded reviews lr 1e-3",
                     {"num_train_epochs": 2, "train_batch_size": 8,
                      "max_seq_length": 64, "eval_every_steps": 4,
                      "learning_rate": "1e-3", "seed": 1})
@@ -290,6 +309,22 @@ def test_studio_flow_in_chromium(browser, studio, tmp_path):
   bars = driver.find_elements("css selector", "#try-result .prob-bar")
   assert len(bars) == 2
   shot(driver, tmp_path, "try-classification.png")
+
+  # Batch prediction: a file of three texts, predicted and downloaded.
+  texts = tmp_path / "texts.txt"
+  texts.write_text("服务很好\n\n房间太小了\n还可以\n", encoding="utf-8")
+  driver.find_element("id", "predict-file").send_keys(str(texts))
+  driver.find_element("id", "predict-run").click()
+  link = wait(driver, lambda d: d.find_element(
+      "id", "predict-download").is_displayed() and d.find_element(
+          "id", "predict-download"), 240)
+  assert "3 predictions" in driver.find_element("id", "predict-note").text
+  body = driver.execute_script(
+      "return fetch(arguments[0]).then(r => r.text())",
+      link.get_attribute("href"))
+  rows = [json.loads(line) for line in body.splitlines()]
+  assert [r["text"] for r in rows] == ["服务很好", "房间太小了", "还可以"]
+  assert all(r["label"] in ("0", "1") for r in rows)
 
   # The try exported the model: its path shows without a reload. Export
   # gives that same version (the checkpoint has not changed), and the

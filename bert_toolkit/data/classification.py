@@ -671,6 +671,52 @@ def run_reads_pair(info):
   return data.text_b is not None
 
 
+PREVIEW_LENGTHS = 5000          # texts a preview measures, per data folder
+
+
+def preview(data_dir, given, tokenize):
+  """What the studio shows of a data folder before a run: the reading
+  (`given` settings, the rest guessed as guess_reading does), the columns
+  of the train file's header (tsv / csv) or first JSON line, each split's
+  examples, the train labels' counts, the WordPiece length of the first
+  PREVIEW_LENGTHS train texts (both texts of a pair, without [CLS]/[SEP]),
+  and the problems the reader raises, one a split, with file and line."""
+  reading = dict(given)
+  reading.update(guess_reading(data_dir, given))
+
+  def describe_train(data, examples):
+    return {"columns": _columns_of(data.find_file(data_dir, "train")),
+            "labels": dict(collections.Counter(
+                str(e.label) for e in examples).most_common()),
+            "lengths": [len(tokenize(e.text_a)) +
+                        len(tokenize(e.text_b or ""))
+                        for e in examples[:PREVIEW_LENGTHS]]}
+  return split_files.preview(
+      data_dir, reading, lambda: get_task(
+          reading["task"], reading.get("text_a_column"),
+          reading.get("text_b_column"), reading.get("label_column")),
+      describe_train)
+
+
+def _columns_of(path):
+  """The header's names (tsv / csv) or the first JSON object's keys."""
+  try:
+    with open(path, encoding="utf-8", newline="") as f:
+      first = f.readline()
+  except (OSError, UnicodeDecodeError):
+    return []
+  if first.lstrip().startswith("{"):
+    try:
+      return sorted(json.loads(first))
+    except (ValueError, TypeError):
+      return []
+  try:
+    return [h.strip() for h in next(csv.reader(
+        [first], delimiter="," if path.endswith(".csv") else "\t"))]
+  except (StopIteration, csv.Error):
+    return []
+
+
 # ------------------------------------------------- guessing a data folder ---
 
 TEXT_COLUMNS = ("text_a", "sentence", "text", "review", "content", "sentence1",

@@ -781,3 +781,28 @@ def guess_reading(data_dir, given):
   if any(f.startswith("example.") for f in os.listdir(data_dir)):
     return {"task": "peoples_daily"}
   return {"task": "bio"}
+
+
+PREVIEW_LENGTHS = 5000          # sentences a preview measures
+
+
+def preview(data_dir, given, tokenize):
+  """What the studio shows of an NER data folder before a run: the reading
+  (`given`, else guessed as guess_reading does), each split's sentences,
+  the train entities' counts by type, the WordPiece length of the first
+  PREVIEW_LENGTHS train sentences (their units' pieces, without
+  [CLS]/[SEP]), and the problems the reader raises, one a split, with file
+  and line. An NER file has no columns."""
+  reading = dict(given)
+  reading.update(guess_reading(data_dir, given))
+
+  def describe_train(task, examples):
+    types = collections.Counter(
+        span[0] for e in examples
+        for span in tag_schemes.entity_spans(e.tags, task.scheme))
+    return {"labels": dict(types.most_common()),
+            "lengths": [sum(len(tokenize(unit)) for unit in e.units)
+                        for e in examples[:PREVIEW_LENGTHS]]}
+  return split_files.preview(data_dir, reading,
+                             lambda: get_ner_task(reading["task"]),
+                             describe_train)

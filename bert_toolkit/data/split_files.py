@@ -78,3 +78,32 @@ def split_of(file_name):
     if stem == split or ext == split:
       return split
   return None
+
+
+def preview(data_dir, reading, make_task, describe_train):
+  """A data folder as a studio preview shows it (the kinds' preview
+  functions): {"reading", "columns": [], "splits": {split: examples},
+  "labels": {}, "lengths": [], "problems": [...]}, updated with
+  describe_train(task, train examples). `make_task()` builds the reader
+  from `reading`; its ValueError, and each split's (an InputError names the
+  file and line), is a problem, and the preview goes on without that
+  split."""
+  out = {"reading": reading, "columns": [], "splits": {}, "labels": {},
+         "lengths": [], "problems": []}
+  try:
+    task = make_task()
+  except ValueError as e:
+    out["problems"].append(str(e))
+    return out
+  for split in ("train", "dev", "test"):
+    if not task.find_file(data_dir, split):
+      continue
+    try:
+      examples = task.get_examples(data_dir, split)
+    except ValueError as e:
+      out["problems"].append(str(e))
+      continue
+    out["splits"][split] = len(examples)
+    if split == "train":
+      out.update(describe_train(task, examples))
+  return out

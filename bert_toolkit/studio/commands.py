@@ -89,20 +89,21 @@ def _field(row, choices=None, default=None):
 # teacher run and whether its model takes a second text.
 Kind = collections.namedtuple("Kind", [
     "name", "command", "title", "settings", "tasks", "guess", "teacher",
-    "text_b", "inputs", "run_defaults"])
+    "text_b", "inputs", "run_defaults", "preview"])
 
 
 def _kinds():
   rows = [Kind(row.studio, tuple(kinds.command(row)), row.title, row.settings,
                tuple(kinds.reference(row.tasks)),
                kinds.reference(row.guess) if row.guess else None, False,
-               row.text_b, row.inputs, dict(row.run_defaults))
+               row.text_b, row.inputs, dict(row.run_defaults),
+               kinds.reference(row.preview) if row.preview else None)
           for row in kinds.KINDS if row.studio]
   distilled = tuple(name for row in kinds.KINDS if row.studio
                     for name in kinds.reference(row.tasks))
   rows.append(Kind("distillation", ("run_distill.py",), "Distillation",
                    settings_lib.DISTILL_SETTINGS, distilled, None, True,
-                   False, None, {}))
+                   False, None, {}, None))
   return types.MappingProxyType(collections.OrderedDict(
       (k.name, k) for k in rows))
 

@@ -15,7 +15,14 @@
   POST /api/runs/<id>/stop | resume | export | try
   POST /api/runs/<id>/edit    {name, tags, archived}: rename, tag, archive
   POST /api/runs/<id>/delete  {confirm: "<id>"}: an ended run's folder
+  POST /api/runs/<id>/predict_file   a file of texts (the raw body), one a
+                              line: predicted through the try-it server
+  GET  /api/runs/<id>/predictions/<n>.jsonl   that file's answers
   GET  /api/compare?ids=r1,r2 settings diff, results, curves
+  GET  /api/data/preview?folder=data/x&kind=classification&model=models/m
+                              rows, columns, labels, lengths, problems
+  POST /api/upload?folder=NAME&file=train.tsv[&replace=1]
+                              a split file (the raw body) into data/NAME/
 
 Security rules (tests/test_studio.py checks each):
   - Binds 127.0.0.1 unless told otherwise; another host needs a token
@@ -27,7 +34,8 @@ Security rules (tests/test_studio.py checks each):
     on another site can read neither, so it cannot start runs. Else 403.
   - Without a token, the Host header must be 127.0.0.1 or localhost: a
     DNS-rebinding page is refused (403).
-  - Bodies over MAX_BODY bytes are refused (413) before they are read.
+  - Bodies over MAX_BODY bytes are refused (413) before they are read;
+    an upload's limit is workspace.MAX_UPLOAD_BYTES.
   - A JSON body holds only the fields its endpoint takes, each of its
     JSON type or null (BODY_FIELDS); anything else is a 400 naming it.
   - Every refusal closes its connection, and so does an answer given
@@ -71,6 +79,8 @@ MAX_BODY = 64 * 1024
 _RUN_PATH = re.compile(
     r"^/api/runs/([^/]+)(?:/(stop|resume|export|try|edit|delete))?$")
 _RUN_GET = re.compile(r"^/api/runs/([^/]+)/(predictions|entity_errors)$")
+_PREDICT_FILE = re.compile(r"^/api/runs/([^/]+)/predict_file$")
+_PREDICTIONS_FILE = re.compile(r"^/api/runs/([^/]+)/predictions/([^/]+)$")
 
 
 # The JSON object each POST endpoint takes: its fields and their JSON
@@ -282,8 +292,17 @@ class Handler(http_framing.FramedHandler):
   def refuse(self, status, message):
     self._json(status, {"error": message})
 
+  def body_limit(self):
+    path = urllib.parse.urlsplit(self.path).path
+    if path == "/api/upload":
+      return workspace_lib.MAX_UPLOAD_BYTES
+    if _PREDICT_FILE.match(path):
+      return trying.MAX_FILE_BYTES
+    return MAX_BODY
+
   def too_large(self, length):
-    return "request body of %d bytes: the limit is %d" % (length, MAX_BODY)
+    return "request body of %d bytes: the limit is %d" % (length,
+                                                          self.body_limit())
 
   def send_error(self, code, message=None, explain=None):
     """http.server's own errors (a garbage request line, an unknown verb,
@@ -370,16 +389,48 @@ class Handler(http_framing.FramedHandler):
         return self._json(200, studio.runs())
       if path == "/api/compare":
         return self._json(200, studio.compare(query))
+      if path == "/api/data/preview":
+        one = lambda key: query[key][0] if key in query else None
+        return self._json(200, views.data_preview(
+            studio.workspace, one("folder"), one("kind"), one("model")))
       match = _RUN_PATH.match(path)
       if match and not match.group(2):
         job = studio.job(match.group(1))
         return self._json(200, views.detail(studio.workspace, job))
+      match = _PREDICTIONS_FILE.match(path)
+      if match:
+        job = studio.job(match.group(1))
+        if not trying.PREDICTIONS_FILE.match(match.group(2)):
+          raise HttpError(404, "no predictions file %r" % match.group(2)[:40])
+        file_path = os.path.join(studio.workspace.run_dir(job["id"]),
+                                 "predictions", match.group(2))
+        if not os.path.isfile(file_path) or os.path.islink(file_path):
+          raise HttpError(404, "no predictions file %s" % match.group(2))
+        with open(file_path, "rb") as f:
+          self._send(200, f.read(), "application/x-ndjson", headers=((
+              "Content-Disposition", 'attachment; filename="%s-%s"' % (
+                  job["id"], match.group(2))),))
+        return
       match = _RUN_GET.match(path)
       if match:
         return self._json(200, studio.predictions(match.group(1),
                                                   match.group(2), query))
       raise HttpError(404, "no such page: %s" % path[:100])
     self._check_csrf()
+    if path == "/api/upload":
+      one = lambda key: query[key][0] if key in query else None
+      saved = studio.workspace.save_upload(
+          one("folder"), one("file"), self.read_body(),
+          replace=one("replace") == "1")
+      return self._json(200, {"path": saved})
+    match = _PREDICT_FILE.match(path)
+    if match:
+      job = studio.job(match.group(1))
+      if not views.has_checkpoint(studio.workspace, job):
+        raise HttpError(400, "%s has no checkpoint to predict with yet" %
+                        job["id"])
+      return self._json(200, studio.tryer.predict_file(job,
+                                                       self.read_body()))
     if path == "/api/command":
       return self._json(200, studio.command(self._body("command")))
     if path == "/api/runs":
@@ -396,7 +447,7 @@ class Handler(http_framing.FramedHandler):
       self._dispatch(method)
     except (HttpError, http_framing.BodyError) as e:
       self._json(e.status, {"error": str(e)})
-    except jobs_lib.JobBusy as e:
+    except (jobs_lib.JobBusy, FileExistsError) as e:
       self._json(409, {"error": str(e)})
     except (commands.RequestError, workspace_lib.PathError, ValueError) as e:
       self._json(400, {"error": str(e)})

@@ -19,10 +19,17 @@ Rules:
   - Texts: at most MAX_TEXT characters; a text pair only for a kind whose
     model takes one. A text serve.py refuses (4xx: e.g. one with no
     tokens) is a 400 with serve.py's reason.
+  - A file of texts (predict_file): UTF-8, one text a line (a pair as
+    `text<TAB>text_b` for a model that takes one), blank lines skipped, at
+    most MAX_FILE_LINES texts; sent to the same serve.py in batches of
+    FILE_BATCH. The answers go to runs/<id>/predictions/<n>.jsonl, one
+    JSON object a line: the line's number, its text(s) and serve.py's
+    answer. A line serve.py refuses stops the file with that line named.
 """
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -37,6 +44,10 @@ from bert_toolkit.studio import jobs as jobs_lib
 from bert_toolkit.studio import views
 
 MAX_TEXT = 2000
+MAX_FILE_LINES = 10000
+MAX_FILE_BYTES = 8 << 20
+FILE_BATCH = 64
+PREDICTIONS_FILE = re.compile(r"^[0-9]{1,9}\.jsonl$")
 MODEL_NAME = "studio"
 
 
@@ -139,6 +150,88 @@ class Tryer(object):
       return self.export(job)
     return export
 
+  def _predict(self, port, instances):
+    """serve.py's answers for a list of instances; ValueError with its
+    reason for what it refuses (4xx), TryError for its failures."""
+    body = json.dumps({"instances": instances}).encode("utf-8")
+    request = urllib.request.Request(
+        "http://127.0.0.1:%d/v1/models/%s:predict" % (port, MODEL_NAME),
+        data=body, headers={"Content-Type": "application/json"})
+    try:
+      with urllib.request.urlopen(request, timeout=300) as reply:
+        return json.loads(reply.read().decode("utf-8"))["predictions"]
+    except urllib.error.HTTPError as e:
+      reply = e.read().decode("utf-8", "replace")
+      if 400 <= e.code < 500:
+        try:
+          reply = json.loads(reply)["error"]
+        except (ValueError, KeyError, TypeError):
+          pass
+        raise ValueError(reply)
+      raise TryError("serve.py: %s" % reply)
+
+  def predict_file(self, job, data):
+    """Predicts every text of an uploaded file (see the module docstring);
+    returns {"file": workspace-relative path, "rows": n}.
+
+    Raises:
+      ValueError: the file breaks a rule, or serve.py refuses a line (the
+        line is named).
+    """
+    try:
+      text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+      raise ValueError("file: not UTF-8 (byte %d): save it as UTF-8" %
+                       e.start)
+    if "\x00" in text:
+      raise ValueError("file: binary data (a NUL byte); upload text")
+    pair = views.takes_text_b(self.workspace, job)
+    items = []
+    for number, line in enumerate(text.splitlines(), 1):
+      if not line.strip():
+        continue
+      first, tab, second = line.partition("\t")
+      if tab and not pair:
+        raise ValueError("file line %d: a tab, but this model takes a "
+                         "single text; one text a line" % number)
+      if len(first) > MAX_TEXT or len(second) > MAX_TEXT:
+        raise ValueError("file line %d: longer than %d characters" % (
+            number, MAX_TEXT))
+      instance = {"text": first}
+      if second:
+        instance["text_b"] = second
+      items.append((number, instance))
+      if len(items) > MAX_FILE_LINES:
+        raise ValueError("file: more than %d texts; split it" %
+                         MAX_FILE_LINES)
+    if not items:
+      raise ValueError("file: no text in it (one text a line)")
+    with self.lock:
+      port = self._serve(job)
+    lines = []
+    for start in range(0, len(items), FILE_BATCH):
+      batch = items[start:start + FILE_BATCH]
+      try:
+        answers = self._predict(port, [i for _, i in batch])
+      except ValueError as e:
+        # serve.py names no line: find the one it refuses
+        for number, instance in batch:
+          try:
+            self._predict(port, [instance])
+          except ValueError as one:
+            raise ValueError("file line %d: %s" % (number, one))
+        raise ValueError("file: %s" % e)
+      for (number, instance), answer in zip(batch, answers):
+        lines.append(json.dumps(dict(instance, line=number, **answer),
+                                ensure_ascii=False) + "\n")
+    folder = os.path.join(self.workspace.run_dir(job["id"]), "predictions")
+    os.makedirs(folder, exist_ok=True)
+    taken = [int(n.partition(".")[0]) for n in os.listdir(folder)
+             if PREDICTIONS_FILE.match(n)]
+    path = os.path.join(folder, "%d.jsonl" % (max(taken or [0]) + 1))
+    atomic.atomic_text(path, "".join(lines))
+    return {"file": self.workspace.relative(path), "rows": len(lines)}
+
   def ask(self, job, text, text_b=None):
     """The model's answer for one text (pair), as serve.py gives it."""
     if not isinstance(text, str) or not text.strip():
@@ -154,23 +247,11 @@ class Tryer(object):
     instance = {"text": text}
     if text_b:
       instance["text_b"] = text_b
-    body = json.dumps({"instances": [instance]}).encode("utf-8")
-    request = urllib.request.Request(
-        "http://127.0.0.1:%d/v1/models/%s:predict" % (port, MODEL_NAME),
-        data=body, headers={"Content-Type": "application/json"})
     try:
-      with urllib.request.urlopen(request, timeout=120) as reply:
-        answer = json.loads(reply.read().decode("utf-8"))["predictions"][0]
-    except urllib.error.HTTPError as e:
-      reply = e.read().decode("utf-8", "replace")
-      if 400 <= e.code < 500:
-        # The text was refused (e.g. it has no tokens): the user's to fix.
-        try:
-          reply = json.loads(reply)["error"]
-        except (ValueError, KeyError, TypeError):
-          pass
-        raise ValueError("text: %s" % reply)
-      raise TryError("serve.py: %s" % reply)
+      answer = self._predict(port, [instance])[0]
+    except ValueError as e:
+      # The text was refused (e.g. it has no tokens): the user's to fix.
+      raise ValueError("text: %s" % e)
     # How the page shows it follows from the answer's shape.
     if "entities" in answer:
       return {"view": "entities", "text": text,

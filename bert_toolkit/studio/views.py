@@ -419,6 +419,63 @@ def entity_errors(workspace, job, entity_type=None, kind=None, offset=0,
           "offset": offset, "rows": matched[offset:offset + limit]}
 
 
+LENGTH_BUCKETS = (16, 32, 64, 128, 256, 512)
+
+
+def data_preview(workspace, folder, kind, model=None):
+  """A data folder as the studio's form previews it (the kind's preview
+  function, bert_toolkit.kinds): rows per split, columns, label counts,
+  problems with file and line, and the WordPiece lengths of the train
+  texts as a histogram (LENGTH_BUCKETS, "upto" inclusive; None for the
+  rest) with their median, 95th percentile and maximum. Lengths need a
+  model folder (its vocab.txt, and its config's do_lower_case when it has
+  one, else lower case); without one there are none.
+
+  Raises:
+    workspace.PathError: a folder outside data/ or models/;
+    commands.RequestError: an unknown kind, or one without a preview.
+  """
+  row = commands.KINDS.get(kind)
+  if row is None or row.preview is None:
+    raise commands.RequestError("kind: one of %s (a data preview), got %r" % (
+        ", ".join(k for k, v in commands.KINDS.items() if v.preview),
+        kind))
+  data_dir = workspace.resolve(folder, "data")
+  if not os.path.isdir(data_dir):
+    raise commands.RequestError("folder: %r is not a data folder" % folder)
+  tokenize = None
+  if model:
+    model_dir = workspace.resolve(model, "models")
+    vocab = os.path.join(model_dir, "vocab.txt")
+    if os.path.isfile(vocab):
+      import tokenization  # pylint: disable=g-import-not-at-top
+      lower = True
+      for name in sorted(os.listdir(model_dir)):
+        config = jobs_lib.read_json(os.path.join(model_dir, name)) if (
+            name.endswith("config.json")) else None
+        if isinstance(config, dict) and isinstance(
+            config.get("do_lower_case"), bool):
+          lower = config["do_lower_case"]
+      tokenizer = tokenization.FullTokenizer(vocab, lower)
+      tokenize = tokenizer.tokenize
+  out = row.preview(data_dir, {}, tokenize or (lambda text: []))
+  lengths = sorted(out.pop("lengths")) if tokenize else []
+  histogram = [{"upto": edge, "count": 0} for edge in LENGTH_BUCKETS] + [
+      {"upto": None, "count": 0}]
+  for n in lengths:
+    bucket = next((i for i, edge in enumerate(LENGTH_BUCKETS) if n <= edge),
+                  len(LENGTH_BUCKETS))
+    histogram[bucket]["count"] += 1
+  out["lengths"] = {
+      "measured": len(lengths), "histogram": histogram if lengths else [],
+      "p50": lengths[len(lengths) // 2] if lengths else None,
+      "p95": lengths[min(len(lengths) - 1, int(len(lengths) * 0.95))]
+             if lengths else None,
+      "max": lengths[-1] if lengths else None}
+  out["folder"] = workspace.relative(data_dir)
+  return out
+
+
 def tensorboard(jobs):
   """The command that shows the runs' event files (the Estimator writes
   them to the output folder) in TensorBoard, typed in the workspace."""

@@ -30,9 +30,17 @@ import os
 import re
 
 from bert_toolkit.data import split_files
+from bert_toolkit.runs import atomic
 
 DATA, MODELS, RUNS = "data", "models", "runs"
 RUN_ID = re.compile(r"^r[0-9]{1,9}$")
+# Uploads (save_upload): a data folder's name, a split file's name and type,
+# and the limits.
+UPLOAD_FOLDER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$")
+UPLOAD_FILE = re.compile(r"^[A-Za-z0-9_-]{1,40}\.[a-z]{2,6}$")
+UPLOAD_TYPES = ("tsv", "csv", "jsonl", "json", "txt", "train", "dev", "test")
+MAX_UPLOAD_BYTES = 50 << 20
+MAX_UPLOAD_FILES = 8
 
 
 class PathError(ValueError):
@@ -103,6 +111,59 @@ class Workspace(object):
 
   def relative(self, path):
     return os.path.relpath(path, self.root)
+
+  def save_upload(self, folder, file_name, data, replace=False):
+    """Writes an uploaded split file to data/<folder>/<file_name>
+    (atomically); returns its workspace-relative path.
+
+    Rules: `folder` is a plain name (letters, digits, _ and -, at most 40);
+    `file_name` names a split (train, dev or test: train.tsv,
+    example.dev, ...) of a type the readers take (UPLOAD_TYPES); the data
+    is UTF-8 text without NUL bytes, at most MAX_UPLOAD_BYTES; a folder
+    holds at most MAX_UPLOAD_FILES files; an existing file is replaced only
+    when asked. The folder resolves inside data/ (a symlink out is
+    refused, as for every path).
+
+    Raises:
+      PathError: a rule broken (the message names it); FileExistsError:
+        the file exists and `replace` is false.
+    """
+    if not isinstance(folder, str) or not UPLOAD_FOLDER.match(folder):
+      raise PathError("folder: a name of letters, digits, _ and - (at most "
+                      "40), got %r" % (str(folder)[:60],))
+    if not isinstance(file_name, str) or not UPLOAD_FILE.match(
+        file_name) or split_files.split_of(file_name) is None or (
+            file_name.rpartition(".")[2] not in UPLOAD_TYPES):
+      raise PathError(
+          "file: a split file named train, dev or test with one of the "
+          "types %s (train.tsv, dev.jsonl, example.train), got %r" % (
+              ", ".join(UPLOAD_TYPES), str(file_name)[:60]))
+    if len(data) > MAX_UPLOAD_BYTES:
+      raise PathError("file: %d bytes; the limit is %d" % (
+          len(data), MAX_UPLOAD_BYTES))
+    if b"\x00" in data:
+      raise PathError("file: binary data (a NUL byte); upload UTF-8 text")
+    try:
+      data.decode("utf-8")
+    except UnicodeDecodeError as e:
+      raise PathError("file: not UTF-8 (byte %d); save it as UTF-8 (e.g. "
+                      "iconv -f GBK -t UTF-8)" % e.start)
+    target_dir = os.path.join(self.root, DATA, folder)
+    if os.path.lexists(target_dir):
+      self.resolve(DATA + "/" + folder, DATA)       # a symlink out: refused
+    else:
+      os.makedirs(target_dir)
+    path = self.resolve(DATA + "/" + folder + "/" + file_name, DATA)
+    names = set(os.listdir(target_dir))
+    if file_name not in names and len(names) >= MAX_UPLOAD_FILES:
+      raise PathError("data/%s holds %d files: the limit is %d" % (
+          folder, len(names), MAX_UPLOAD_FILES))
+    if os.path.lexists(path) and not replace:
+      raise FileExistsError("data/%s/%s exists: replace it, or upload "
+                            "into another folder" % (folder, file_name))
+    with atomic.replacing(path, "wb") as f:
+      f.write(data)
+    return self.relative(path)
 
   def data_folders(self):
     """[{"name", "path", "files", "test"}] of data/ folders holding a

@@ -155,9 +155,14 @@
     const source = (opts && opts.source) || 'user';
     const init = {method: method, headers: {'Accept': 'application/json'}, credentials: 'same-origin'};
     if (method !== 'GET') {
-      init.headers['Content-Type'] = 'application/json';
       init.headers['X-Studio-Csrf'] = CSRF;
-      init.body = JSON.stringify(body || {});
+      if (opts && opts.raw) {          // a file's bytes (an upload)
+        init.headers['Content-Type'] = 'application/octet-stream';
+        init.body = body;
+      } else {
+        init.headers['Content-Type'] = 'application/json';
+        init.body = JSON.stringify(body || {});
+      }
     }
     let resp, text;
     try {
@@ -435,6 +440,65 @@
         help ? el('div', {class: 'help', text: help}) : null]);
     }
 
+    // Upload: split files (train.tsv, dev.tsv, ...) into data/<name>/.
+    const uploadName = el('input', {id: 'upload-folder', type: 'text', placeholder: 'folder name, e.g. reviews'});
+    const uploadFiles = el('input', {id: 'upload-files', type: 'file', multiple: true,
+                                     accept: '.tsv,.csv,.jsonl,.json,.txt,.train,.dev,.test'});
+    const uploadBtn = el('button', {id: 'upload', type: 'button', text: 'Upload'});
+    const uploadNote = el('span', {id: 'upload-note', class: 'muted note'});
+    const preview = el('div', {id: 'data-preview', class: 'data-preview'});
+    uploadBtn.addEventListener('click', async function () {
+      const name = uploadName.value.trim();
+      const files = Array.from(uploadFiles.files || []);
+      if (!name || !files.length) { uploadNote.textContent = 'Name a folder and pick its split files.'; return; }
+      uploadBtn.disabled = true;
+      let done = 0;
+      for (const f of files) {
+        try {
+          await api('POST', '/api/upload?folder=' + encodeURIComponent(name) + '&file=' + encodeURIComponent(f.name),
+                    f, {raw: true});
+          done += 1;
+        } catch (e) { break; }
+      }
+      uploadBtn.disabled = false;
+      uploadNote.textContent = done + ' of ' + files.length + ' files in data/' + name + '/';
+      if (!done) return;
+      let fresh;
+      try { fresh = await api('GET', '/api/options'); } catch (e) { return; }
+      opts.data = fresh.data || [];
+      clear(dataSel);
+      opts.data.forEach(function (d) {
+        dataSel.appendChild(el('option', {value: d.path, text: d.name + ' — ' + d.path + (d.files && d.files.length ? ' [' + d.files.join(', ') + ']' : '')}));
+      });
+      if (opts.data.some(function (d) { return d.path === 'data/' + name; })) dataSel.value = 'data/' + name;
+      followData();
+      loadPreview();
+      schedulePreview();
+    });
+
+    // The selected data folder as the kind's reader sees it.
+    let dataPreviewSeq = 0;
+    async function loadPreview() {
+      const mine = ++dataPreviewSeq;
+      if (!dataSel.value) { clear(preview); return; }
+      const q = 'folder=' + encodeURIComponent(dataSel.value) + '&kind=' + encodeURIComponent(kindSel.value) +
+        (modelSel.value ? '&model=' + encodeURIComponent(modelSel.value) : '');
+      let data;
+      try { data = await api('GET', '/api/data/preview?' + q, null, {source: 'poll'}); } catch (e) {
+        if (mine === dataPreviewSeq) { clear(preview); preview.appendChild(el('p', {class: 'muted', text: 'No preview for this kind.'})); }
+        return;
+      }
+      if (mine !== dataPreviewSeq) return;
+      clear(preview);
+      append(preview, dataPreviewView(data));
+    }
+
+    view.appendChild(el('div', {class: 'card form', id: 'data-card'}, [
+      el('h3', {text: 'Data'}),
+      el('div', {class: 'manage-row'}, [el('label', {for: 'upload-folder', text: 'Upload into data/'}), uploadName,
+        uploadFiles, uploadBtn, uploadNote]),
+      el('p', {class: 'muted help', text: 'Split files named train, dev or test (.tsv, .csv, .jsonl, .json, .txt, or example.train ...), UTF-8, up to 50 MB each, 8 a folder.'}),
+      preview]));
     view.appendChild(el('div', {class: 'card form'}, [
       el('div', {class: 'fields'}, [row('Kind', kindSel), row('Data', dataSel), row('Model', modelSel),
                                      teacherRow, row('Run name', nameInput)]),
@@ -564,6 +628,7 @@
       if (ev.target === nameInput) return;
       if (ev.target === kindSel) renderFields();
       if (ev.target === dataSel) followData();
+      if (ev.target === dataSel || ev.target === kindSel || ev.target === modelSel) loadPreview();
       schedulePreview();
     });
 
@@ -584,6 +649,45 @@
 
     renderFields();
     schedulePreview();
+    loadPreview();
+  }
+
+  // A data preview (GET /api/data/preview): rows per split, columns, labels,
+  // a WordPiece length histogram, and the problems the reader raised.
+  function dataPreviewView(d) {
+    const out = [];
+    const splits = Object.keys(d.splits || {});
+    out.push(el('p', {id: 'preview-summary', text: d.folder + ': ' + (splits.length
+      ? splits.map(function (s) { return s + ' ' + d.splits[s] + ' rows'; }).join(', ') : 'no split read') +
+      (d.reading && d.reading.task ? ' · read as --task=' + d.reading.task : '') +
+      ((d.columns || []).length ? ' · columns: ' + d.columns.join(', ') : '')}));
+    const labels = Object.keys(d.labels || {});
+    if (labels.length) {
+      out.push(el('table', {id: 'preview-labels', class: 'grid metrics'}, [
+        el('thead', null, el('tr', null, [el('th', {text: 'train label'}), el('th', {text: 'count'})])),
+        el('tbody', null, labels.slice(0, 20).map(function (l) {
+          return el('tr', {'data-label': l}, [el('th', {text: l}), el('td', {text: d.labels[l]})]);
+        }))]));
+    }
+    const len = d.lengths || {};
+    if ((len.histogram || []).length) {
+      const max = Math.max.apply(null, len.histogram.map(function (b) { return b.count; })) || 1;
+      let lo = 1;
+      out.push(el('div', {id: 'preview-lengths', class: 'histogram'}, [
+        el('div', {class: 'muted', text: 'WordPieces per train text (' + len.measured + ' measured): median ' + len.p50 +
+          ', 95% ≤ ' + len.p95 + ', max ' + len.max}),
+        el('table', {class: 'grid bars'}, el('tbody', null, len.histogram.map(function (b) {
+          const label = b.upto === null ? '> ' + (lo - 1) : lo + '–' + b.upto;
+          if (b.upto !== null) lo = b.upto + 1;
+          const bar = el('span', {class: 'bar'});
+          bar.style.width = Math.round(b.count / max * 100) + '%';     // CSSOM: the CSP allows no style attribute
+          return el('tr', null, [el('th', {text: label}), el('td', {class: 'bar-cell'}, bar), el('td', {text: b.count})]);
+        })))]));
+    }
+    (d.problems || []).forEach(function (p) {
+      out.push(el('p', {class: 'problem run-error', text: p}));
+    });
+    return out;
   }
 
   // A flag name as words: max_seq_length -> "Max sequence length",
@@ -1278,10 +1382,38 @@
     btn.addEventListener('click', run);
     text.addEventListener('keydown', function (ev) { if (ev.key === 'Enter' && (ev.ctrlKey || ev.metaKey)) run(); });
 
+    // A file of texts, one a line (text<TAB>text_b for pairs): its
+    // predictions as a JSON-lines file to download.
+    const file = el('input', {id: 'predict-file', type: 'file', accept: '.txt,.tsv'});
+    const fileBtn = el('button', {id: 'predict-run', type: 'button', text: 'Predict the file'});
+    const fileNote = el('span', {id: 'predict-note', class: 'muted note'});
+    const download = el('a', {id: 'predict-download', hidden: true, text: 'Download'});
+    fileBtn.addEventListener('click', async function () {
+      const f = (file.files || [])[0];
+      if (!f || !canTry) { fileNote.textContent = canTry ? 'Pick a file first.' : ''; return; }
+      fileBtn.disabled = true;
+      download.hidden = true;
+      fileNote.textContent = 'Predicting…';
+      try {
+        const res = await api('POST', path + '/predict_file', f, {raw: true});
+        const name = res.file.split('/').pop();
+        download.href = path + '/predictions/' + encodeURIComponent(name);
+        download.setAttribute('download', '');
+        download.hidden = false;
+        fileNote.textContent = res.rows + ' predictions: ' + res.file;
+        if (answered) answered();
+      } catch (e) { fileNote.textContent = ''; }
+      fileBtn.disabled = !canTry;
+    });
+
     return {
-      node: el('div', {class: 'try'}, [text, textB, el('div', {class: 'actions'}, [btn, note]), result]),
+      node: el('div', {class: 'try'}, [text, textB, el('div', {class: 'actions'}, [btn, note]), result,
+        el('h4', {text: 'Predict a file'}),
+        el('p', {class: 'muted help', text: 'UTF-8 text, one text a line (a pair: text<TAB>second text), up to 10,000 lines.'}),
+        el('div', {class: 'manage-row'}, [file, fileBtn, download, fileNote])]),
       update: function (run) {
         canTry = !!run.can_try;
+        fileBtn.disabled = !canTry;
         textB.hidden = !run.try_text_b;
         if (run.try_inputs) { text.placeholder = run.try_inputs[0]; textB.placeholder = run.try_inputs[1]; }
         if (!busy) btn.disabled = !canTry;
