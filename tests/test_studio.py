@@ -464,7 +464,8 @@ if os.environ.get("FAKE_IGNORE_TERM"):
   open(os.path.join(out, "pid"), "w").write(str(os.getpid()))
 done = 0
 if os.path.exists(os.path.join(out, "done_steps")):
-  done = int(open(os.path.join(out, "done_steps")).read())
+  # (a SIGKILL between its truncation and its write leaves it empty)
+  done = int(open(os.path.join(out, "done_steps")).read() or 0)
 for step in range(done + 1, steps + 1):
   time.sleep(float(os.environ.get("FAKE_STEP_SECONDS", "0.05")))
   open(os.path.join(out, "done_steps"), "w").write(str(step))

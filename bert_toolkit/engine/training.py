@@ -52,12 +52,36 @@ class RunState(object):
     rates: {loop name: Progress.rates()} of finished loops.
     curves_path: where training appends its learning curves (curves.py),
       or None (a non-chief worker, or a caller that keeps none).
+    eval_rows: a list to collect the next evaluation's per-example
+      predictions in (dicts of the head's predictions and example_index,
+      in the order evaluated), or None: a task that wants them sets it
+      before estimator.evaluate, so they come from the evaluation's own
+      pass (EvalRowsHook), not a second one.
   """
 
   def __init__(self, curves_path=None):
     self.totals = {}
     self.rates = {}
     self.curves_path = curves_path
+    self.eval_rows = None
+
+
+class EvalRowsHook(tf.train.SessionRunHook):
+  """Fetches `tensors` ({name: [batch, ...] tensor}) with every evaluation
+  step and appends one dict per example to `rows`."""
+
+  def __init__(self, tensors, rows):
+    self.tensors = tensors
+    self.rows = rows
+
+  def before_run(self, run_context):
+    return tf.train.SessionRunArgs(self.tensors)
+
+  def after_run(self, run_context, run_values):
+    batch = run_values.results
+    size = len(next(iter(batch.values())))
+    self.rows.extend({name: values[i] for name, values in batch.items()}
+                     for i in range(size))
 
 
 # ------------------------------------------------------ model_fn specs ---
@@ -92,9 +116,15 @@ class Trainer(object):
                         total_examples=self.state.totals.get("eval"),
                         every_seconds=self.settings.log_every_seconds,
                         state=self.state)
+    hooks = [hook]
+    if self.state.eval_rows is not None and "example_index" in features:
+      tensors = {name: tensor for name, tensor in out.predictions.items()
+                 if tensor.dtype != tf.string}
+      tensors["example_index"] = features["example_index"]
+      hooks.append(EvalRowsHook(tensors, self.state.eval_rows))
     return tf.estimator.EstimatorSpec(
         tf.estimator.ModeKeys.EVAL, loss=out.loss,
-        eval_metric_ops=out.eval_metric_ops or {}, evaluation_hooks=[hook])
+        eval_metric_ops=out.eval_metric_ops or {}, evaluation_hooks=hooks)
 
   def train_spec(self, out, features):
     """Restores the encoder, picks the trainable variables, steps the

@@ -519,14 +519,26 @@ class Classifier(ColumnReading, task_lib.Task):
   # ----------------------------------------------------- score and write ---
 
   def evaluate(self, run, data, checkpoint=None, name=None):
+    """The dev scores; the final evaluation also writes
+    dev_predictions.jsonl (single-label), from the evaluation's own pass
+    (training.EvalRowsHook) where a row is an example, else (windows: a
+    row is a window) from a predict pass."""
     run.state.totals["eval"] = data.num_features
-    scores = run.estimator.evaluate(
-        run.input_fn(data, run.train.eval_batch_size, False),
-        checkpoint_path=checkpoint, name=name)
+    collect = name == "final" and not self.multi_label
+    if collect and not self.windowed:
+      run.state.eval_rows = []
+    try:
+      scores = run.estimator.evaluate(
+          run.input_fn(data, run.train.eval_batch_size, False),
+          checkpoint_path=checkpoint, name=name)
+      rows = run.state.eval_rows
+    finally:
+      run.state.eval_rows = None
     if self.multi_label and name == "final":
       scores = dict(scores, **self._tuned_scores(run, data, checkpoint))
-    elif name == "final":
-      rows = run.predictions(data, checkpoint)
+    elif collect:
+      if rows is None or len(rows) != len(data.examples):
+        rows = run.predictions(data, checkpoint)
       write_dev_predictions(
           os.path.join(run.output_dir, run_info.DEV_PREDICTIONS_FILE), rows,
           data.examples, self.label_list)
