@@ -85,21 +85,13 @@ def read(path):
   """{"train": [records], "eval": [records]}, by step, with the rules of the
   module docstring applied (records without "kind"). Missing file: empty."""
   curves = {"train": {}, "eval": {}}
-  if not os.path.isfile(path):
-    return {"train": [], "eval": []}
-  with open(path, encoding="utf-8") as f:
-    for line in f:
-      try:
-        record = json.loads(line)
-        kind, step = record["kind"], int(record["step"])
-      except (ValueError, KeyError, TypeError):
-        continue
-      if kind == "start":
-        for points in curves.values():
-          for later in [s for s in points if s > step]:
-            del points[later]
-      elif kind in curves:
-        curves[kind][step] = {k: v for k, v in record.items() if k != "kind"}
+  for kind, step, record in _records(path):
+    if kind == "start":
+      for points in curves.values():
+        for later in [s for s in points if s > step]:
+          del points[later]
+    elif kind in curves:
+      curves[kind][step] = {k: v for k, v in record.items() if k != "kind"}
   return {kind: [points[s] for s in sorted(points)]
           for kind, points in curves.items()}
 
@@ -111,17 +103,24 @@ def progress(path):
   `every_steps_for(total)` steps (every step up to 400 steps), so this
   moves long before a log's timed progress line."""
   step = total = None
+  for kind, at, record in _records(path):
+    if kind == "start":
+      step, total = at, record.get("total_steps", total)
+    elif kind == "train":
+      step = at
+  return step, total
+
+
+def _records(path):
+  """(kind, step, record) of each line that parses, in file order; none
+  for a missing file."""
   if not os.path.isfile(path):
-    return None, None
+    return
   with open(path, encoding="utf-8") as f:
     for line in f:
       try:
         record = json.loads(line)
-        kind, at = record["kind"], int(record["step"])
+        kind, step = record["kind"], int(record["step"])
       except (ValueError, KeyError, TypeError):
         continue
-      if kind == "start":
-        step, total = at, record.get("total_steps", total)
-      elif kind == "train":
-        step = at
-  return step, total
+      yield kind, step, record

@@ -115,6 +115,11 @@ def check_body(endpoint, body):
           _JSON_TYPES.get(type(value), type(value).__name__)))
 
 
+def _query_value(query, key):
+  """The first value of `key` in a parsed query string, or None."""
+  return query[key][0] if key in query else None
+
+
 class HttpError(Exception):
   def __init__(self, status, message):
     Exception.__init__(self, message)
@@ -206,16 +211,18 @@ class Studio(object):
   def predictions(self, run_id, what, query):
     """A run's dev predictions (classification) or entity errors (NER)."""
     job = self.job(run_id)
-    one = lambda key: query[key][0] if key in query else None
     try:
-      offset, limit = int(one("offset") or 0), int(one("limit") or 50)
+      offset = int(_query_value(query, "offset") or 0)
+      limit = int(_query_value(query, "limit") or 50)
     except ValueError:
       raise HttpError(400, "offset and limit: whole numbers")
     if what == "entity_errors":
-      return views.entity_errors(self.workspace, job, one("type"),
-                                 one("kind"), offset, limit)
-    return views.dev_predictions(self.workspace, job, one("gold"),
-                                 one("predicted"), offset, limit)
+      return views.entity_errors(
+          self.workspace, job, _query_value(query, "type"),
+          _query_value(query, "kind"), offset, limit)
+    return views.dev_predictions(
+        self.workspace, job, _query_value(query, "gold"),
+        _query_value(query, "predicted"), offset, limit)
 
   def post_run(self, run_id, action, body):
     job = self.job(run_id)
@@ -390,9 +397,9 @@ class Handler(http_framing.FramedHandler):
       if path == "/api/compare":
         return self._json(200, studio.compare(query))
       if path == "/api/data/preview":
-        one = lambda key: query[key][0] if key in query else None
         return self._json(200, views.data_preview(
-            studio.workspace, one("folder"), one("kind"), one("model")))
+            studio.workspace, _query_value(query, "folder"),
+            _query_value(query, "kind"), _query_value(query, "model")))
       match = _RUN_PATH.match(path)
       if match and not match.group(2):
         job = studio.job(match.group(1))
@@ -418,10 +425,9 @@ class Handler(http_framing.FramedHandler):
       raise HttpError(404, "no such page: %s" % path[:100])
     self._check_csrf()
     if path == "/api/upload":
-      one = lambda key: query[key][0] if key in query else None
       saved = studio.workspace.save_upload(
-          one("folder"), one("file"), self.read_body(),
-          replace=one("replace") == "1")
+          _query_value(query, "folder"), _query_value(query, "file"),
+          self.read_body(), replace=_query_value(query, "replace") == "1")
       return self._json(200, {"path": saved})
     match = _PREDICT_FILE.match(path)
     if match:

@@ -42,6 +42,7 @@ import urllib.request
 from bert_toolkit.runs import atomic
 from bert_toolkit.studio import jobs as jobs_lib
 from bert_toolkit.studio import views
+from bert_toolkit.studio import workspace as workspace_lib
 
 MAX_TEXT = 2000
 MAX_FILE_LINES = 10000
@@ -178,13 +179,7 @@ class Tryer(object):
       ValueError: the file breaks a rule, or serve.py refuses a line (the
         line is named).
     """
-    try:
-      text = data.decode("utf-8")
-    except UnicodeDecodeError as e:
-      raise ValueError("file: not UTF-8 (byte %d): save it as UTF-8" %
-                       e.start)
-    if "\x00" in text:
-      raise ValueError("file: binary data (a NUL byte); upload text")
+    text = workspace_lib.text_of_upload(data)
     pair = views.takes_text_b(self.workspace, job)
     items = []
     for number, line in enumerate(text.splitlines(), 1):

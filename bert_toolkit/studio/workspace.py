@@ -51,6 +51,18 @@ class WorkspaceBusy(RuntimeError):
   """Another studio serves the workspace (its pid is in the message)."""
 
 
+def text_of_upload(data):
+  """An uploaded file's text. PathError for binary data (a NUL byte) or
+  bytes that are not UTF-8, naming the fix."""
+  if b"\x00" in data:
+    raise PathError("file: binary data (a NUL byte); upload UTF-8 text")
+  try:
+    return data.decode("utf-8")
+  except UnicodeDecodeError as e:
+    raise PathError("file: not UTF-8 (byte %d); save it as UTF-8 (e.g. "
+                    "iconv -f GBK -t UTF-8)" % e.start)
+
+
 class Workspace(object):
   """Paths and listings of one workspace folder."""
 
@@ -141,13 +153,7 @@ class Workspace(object):
     if len(data) > MAX_UPLOAD_BYTES:
       raise PathError("file: %d bytes; the limit is %d" % (
           len(data), MAX_UPLOAD_BYTES))
-    if b"\x00" in data:
-      raise PathError("file: binary data (a NUL byte); upload UTF-8 text")
-    try:
-      data.decode("utf-8")
-    except UnicodeDecodeError as e:
-      raise PathError("file: not UTF-8 (byte %d); save it as UTF-8 (e.g. "
-                      "iconv -f GBK -t UTF-8)" % e.start)
+    text_of_upload(data)
     target_dir = os.path.join(self.root, DATA, folder)
     if os.path.lexists(target_dir):
       self.resolve(DATA + "/" + folder, DATA)       # a symlink out: refused
