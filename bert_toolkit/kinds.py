@@ -28,6 +28,14 @@ A row (`TaskKind`) says:
              data folder for the studio (preview(data_dir, given,
              tokenize) -> {"reading", "columns", "splits", "labels",
              "lengths", "problems"}), or None
+  shared     the shared settings (RUN_SETTINGS, TRAIN_SETTINGS) its command
+             takes, by name; None: all of them
+  serves     whether its runs export and serve (export_savedmodel.py,
+             the studio's Try and Export)
+  presets    ((setting, value), ...): values the studio's form starts from
+             for this kind, beside the studio's own presets (a value a run
+             watched in the studio needs, where the script's default suits
+             a long unattended run)
 
 The table is data (modules named as strings, imported only when asked
 for), so every floor may read it and the studio loads no TensorFlow. A new
@@ -47,8 +55,9 @@ GENERIC_SCRIPT = "run_task.py"
 
 TaskKind = collections.namedtuple("TaskKind", [
     "kind", "module", "script", "studio", "title", "settings", "tasks",
-    "guess", "text_b", "inputs", "run_defaults", "preview"],
-    defaults=(None, (), None))
+    "guess", "text_b", "inputs", "run_defaults", "preview", "shared",
+    "serves", "presets"],
+    defaults=(None, (), None, None, True, ()))
 
 
 def _rows(table, *names):
@@ -82,7 +91,31 @@ KINDS = (
              ("Question", "Context: the passage the answer is taken from"),
              (("max_seq_length", 384),)),      # Google's run_squad.py
     TaskKind("pretraining", "bert_toolkit.tasks.pretraining",
-             "run_pretraining.py", None, None, (), (), None, True),
+             "run_pretraining.py", "pretraining",
+             "Pre-training (masked LM on raw text)",
+             settings_lib.PRETRAINING_SETTINGS, (), None, False,
+             # Google's defaults; the length is read from the input files
+             run_defaults=(("eval_batch_size", 8),
+                           ("num_train_steps", 100000),
+                           ("num_warmup_steps", 10000),
+                           ("max_seq_length", None)),
+             preview="bert_toolkit.data.pretraining_data:preview",
+             shared=("data_dir", "output_dir", "init_checkpoint",
+                     "bert_config_file", "vocab_file", "model_type",
+                     "do_lower_case", "max_seq_length", "cache_dir",
+                     "do_train", "do_eval", "train_batch_size",
+                     "eval_batch_size", "learning_rate", "num_train_steps",
+                     "num_warmup_steps", "save_checkpoints_steps",
+                     "keep_checkpoint_max", "eval_every_steps",
+                     "early_stopping_patience",
+                     "gradient_accumulation_steps", "optimizer",
+                     "weight_decay_rate", "seed", "overwrite_output_dir",
+                     "allow_partial_restore", "log_every_seconds",
+                     "num_threads", "distribution_strategy", "num_gpus",
+                     "use_amp", "use_xla"),
+             serves=False,
+             presets=(("num_train_steps", 1000), ("num_warmup_steps", 100),
+                      ("dupe_factor", 5))),
 )
 
 

@@ -397,6 +397,67 @@ SQUAD_SETTINGS = (
             "mapped back to the context.", features=NONE),
 )
 
+# How raw text becomes masked-LM examples: create_pretraining_data.py's
+# flags (google-research/bert's names and defaults, and the additions listed
+# in that script), and the subset run_pretraining.py takes with --data_dir
+# (PRETRAINING_TEXT_IN_RUN). `features` says what a value does to the
+# examples made (KEY: they change with it).
+WORD_SEGMENTATIONS = ("none", "spaces", "wordlist", "jieba")
+PRETRAINING_TEXT_SETTINGS = (
+    Setting("max_predictions_per_seq", 20, int, "Maximum masked LM "
+            "predictions per sequence.", features=KEY, valid=AT_LEAST_1),
+    Setting("random_seed", 12345, int, "Random seed of the masks and the "
+            "random next sentences.", features=KEY),
+    Setting("dupe_factor", 10, int, "Times to duplicate the input data "
+            "(with different masks).", features=KEY, valid=AT_LEAST_1),
+    Setting("masked_lm_prob", 0.15, float, "Masked LM probability.",
+            features=KEY, valid=Range(0.0, 1.0, True, True)),
+    Setting("short_seq_prob", 0.1, float, "Probability of a shorter target "
+            "sequence.", features=KEY, valid=UNIT),
+    Setting("do_whole_word_mask", False, bool, "Mask whole words: WordPiece "
+            "words, or the words of --word_segmentation.", features=KEY),
+    Setting("word_segmentation", "none", WORD_SEGMENTATIONS, "Words for "
+            "whole-word masking of Chinese: spaces (pre-segmented corpus), "
+            "wordlist (--word_list, forward maximum matching), jieba "
+            "(optional package).", features=KEY),
+    Setting("word_list", None, str, "One word a line, for "
+            "--word_segmentation=wordlist.", features=FILE),
+    Setting("sop", False, bool, "ALBERT's sentence-order prediction instead "
+            "of next sentence prediction.", features=KEY),
+    Setting("max_ngram", 1, int, "ALBERT's n-gram masking: spans of up to N "
+            "whole words (3 in ALBERT); 1 masks words alone.", features=KEY,
+            valid=AT_LEAST_1),
+)
+PRETRAINING_TEXT_SETTINGS_NAMES = tuple(
+    row.name for row in PRETRAINING_TEXT_SETTINGS)
+PRETRAINING_TEXT_IN_RUN = ("random_seed", "dupe_factor", "masked_lm_prob",
+                           "short_seq_prob", "do_whole_word_mask",
+                           "word_segmentation", "word_list", "sop",
+                           "max_ngram")
+
+# run_pretraining.py's own settings: Google's flags, the additions, and the
+# text-to-examples settings it applies to a --data_dir of raw text.
+PRETRAINING_SETTINGS = (
+    Setting("input_file", None, str, "Input TFRecord files of "
+            "create_pretraining_data.py (comma list, globs); or give "
+            "--data_dir.", features=FILE),
+    Setting("eval_input_file", None, str, "Evaluation TFRecords (default: "
+            "--input_file, as Google).", features=FILE),
+    Setting("max_predictions_per_seq", None, int, "Masked LM predictions "
+            "per sequence (default: read from the input files, or 20 when "
+            "made from --data_dir; must match them).", features=KEY,
+            valid=AT_LEAST_1),
+    Setting("max_eval_steps", 100, int, "Evaluation batches.",
+            features=NONE, valid=AT_LEAST_1),
+    Setting("masked_lm_only", False, bool, "Train the masked LM alone, "
+            "without the next-sentence head (e.g. domain-adaptive "
+            "pre-training on single sentences).", features=NONE),
+    Setting("dynamic_masking", False, bool, "Draw the masks again whenever "
+            "an example is read (RoBERTa), instead of the stored ones.",
+            features=NONE),
+) + tuple(row for row in PRETRAINING_TEXT_SETTINGS
+          if row.name in PRETRAINING_TEXT_IN_RUN)
+
 # (split, the setting that keeps the first N examples of it): the others
 # are not read into the run; None keeps them all.
 SPLIT_LIMITS = (("train", "max_train_samples"), ("dev", "max_eval_samples"),

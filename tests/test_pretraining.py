@@ -649,3 +649,103 @@ def test_input_globs_list_files_as_googles_tf_gfile_glob(tmp_path):
   assert data_lib.expand_inputs(str(tmp_path / "none-*.txt")) == []
   with pytest.raises(data_lib.InputError, match="file not found"):
     data_lib.expand_inputs(str(tmp_path / "none.txt"))
+
+
+# ------------------------------------------------ a folder of raw text ---
+
+def _text_folder(root, dev=True):
+  root.mkdir()
+  _corpus(str(root / "train.txt"), 30, 4)
+  if dev:
+    _corpus(str(root / "dev.txt"), 6, 4)
+  return root
+
+
+@pytest.mark.slow
+def test_run_from_a_folder_of_text_makes_its_records_once(tmp_path):
+  """--data_dir of raw text: train.txt made into records in the feature
+  cache, dev.txt evaluated; a second command reuses the records and
+  resumes; records made by hand with the same settings are the same
+  bytes."""
+  data = _text_folder(tmp_path / "text")
+  out = str(tmp_path / "run")
+  args = ("run_pretraining.py", "--data_dir=" + str(data),
+          "--output_dir=" + out, "--init_checkpoint=" + BERT_DIR,
+          "--do_train", "--do_eval", "--train_batch_size=4",
+          "--num_warmup_steps=1", "--max_eval_steps=2", "--max_seq_length=48",
+          "--dupe_factor=2", "--max_predictions_per_seq=6",
+          "--eval_every_steps=3")
+  proc = clirun.run_script(*args, "--num_train_steps=3")
+  assert proc.returncode == 0, proc.stderr[-3000:]
+  made = os.listdir(os.path.join(out, "features"))
+  assert sorted(m.rsplit("-", 1)[1] for m in made) == ["dev.tfrecord",
+                                                       "train.tfrecord"]
+  assert proc.stderr.count("instances from") == 2
+  info = json.load(open(os.path.join(out, "run_info.json")))
+  assert info["max_seq_length"] == 48
+  curves = [json.loads(line) for line in open(os.path.join(out,
+                                                           "curves.jsonl"))]
+  assert any(c["kind"] == "eval" and "masked_lm_accuracy" in c
+             for c in curves)
+  by_hand = str(tmp_path / "by_hand.tfrecord")
+  data_lib.create(data_lib.DataSettings(
+      [str(data / "train.txt")], [by_hand], VOCAB, max_seq_length=48,
+      max_predictions_per_seq=6, dupe_factor=2, num_workers=1))
+  train = [m for m in made if m.endswith("-train.tfrecord")][0]
+  assert open(by_hand, "rb").read() == open(
+      os.path.join(out, "features", train), "rb").read()
+  proc = clirun.run_script(*args, "--num_train_steps=5")
+  assert proc.returncode == 0, proc.stderr[-3000:]
+  assert proc.stderr.count("reused (made from") == 2
+  assert "at step 3 of 5" in proc.stderr
+  # Other text settings make other records beside them.
+  proc = clirun.run_script(*args, "--num_train_steps=5", "--dupe_factor=1",
+                           "--output_dir=" + str(tmp_path / "run2"),
+                           "--cache_dir=" + os.path.join(out, "features"))
+  assert proc.returncode == 0, proc.stderr[-3000:]
+  assert len(os.listdir(os.path.join(out, "features"))) == 4  # train, dev
+
+
+@pytest.mark.slow
+def test_text_folder_bad_input(tmp_path):
+  empty = tmp_path / "empty"
+  empty.mkdir()
+  base = ("run_pretraining.py", "--output_dir=" + str(tmp_path / "o"),
+          "--init_checkpoint=" + BERT_DIR, "--do_train")
+  clirun.assert_user_error(
+      clirun.run_script(*base, "--data_dir=" + str(empty)),
+      "train.txt: no training text", "dev.txt optional")
+  clirun.assert_user_error(
+      clirun.run_script(*base, "--data_dir=" + str(empty),
+                        "--input_file=x.tfrecord"),
+      "--input_file", "--data_dir", "one of them")
+  bad = tmp_path / "gbk"
+  bad.mkdir()
+  (bad / "train.txt").write_bytes("第一句。\n\n好".encode("utf-8") +
+                                  "酒店".encode("gbk") + b"\n")
+  clirun.assert_user_error(
+      clirun.run_script(*base, "--data_dir=" + str(bad)),
+      "train.txt", "line 3", "UTF-8")
+  # The text folder may not be where the run writes.
+  inside = tmp_path / "o2"
+  _text_folder(inside, dev=False)
+  clirun.assert_user_error(clirun.run_script(
+      "run_pretraining.py", "--output_dir=" + str(inside),
+      "--init_checkpoint=" + BERT_DIR, "--do_train",
+      "--data_dir=" + str(inside)), "--data_dir")
+
+
+def test_text_folder_preview(tmp_path):
+  data = _text_folder(tmp_path / "text")
+  tokenizer = tokenization.FullTokenizer(VOCAB)
+  got = data_lib.preview(str(data), {}, tokenizer.tokenize)
+  assert got["splits"] == {"train": 120, "dev": 24}
+  assert got["documents"] == {"train": 30, "dev": 6}
+  assert len(got["lengths"]) == 120 and min(got["lengths"]) >= 4
+  assert got["problems"] == []
+  (data / "dev.txt").write_bytes(b"ok\n\xff\xfe\n")
+  got = data_lib.preview(str(data), {}, tokenizer.tokenize)
+  assert "dev" not in got["splits"]
+  assert len(got["problems"]) == 1 and "dev.txt line 2" in got["problems"][0]
+  assert data_lib.preview(str(tmp_path), {}, len)["problems"][0].endswith(
+      "or pass --input_file")

@@ -17,10 +17,14 @@ See bert_toolkit/data/pretraining_data.py for the rules.
 
 from absl import flags
 
+from bert_toolkit import settings as settings_lib
 from bert_toolkit.cli import command as cli
 from bert_toolkit.cli import flags_common
 from bert_toolkit.data import pretraining_data
 
+# How text becomes examples: the rows run_pretraining.py's --data_dir
+# shares (bert_toolkit.settings.PRETRAINING_TEXT_SETTINGS).
+flags_common.define_table(settings_lib.PRETRAINING_TEXT_SETTINGS)
 flags.DEFINE_string("input_file", None, "Input text file(s): comma list, "
                     "globs allowed.")
 flags.DEFINE_string("output_file", None, "Output TFRecord file(s): comma "
@@ -28,28 +32,7 @@ flags.DEFINE_string("output_file", None, "Output TFRecord file(s): comma "
 flags.DEFINE_string("vocab_file", None, "The vocab the model was (or will "
                     "be) trained with.")
 flags.DEFINE_bool("do_lower_case", True, "Lower-case the input.")
-flags.DEFINE_bool("do_whole_word_mask", False, "Mask whole words: WordPiece "
-                  "words, or the words of --word_segmentation.")
-flags.DEFINE_enum("word_segmentation", "none",
-                  ["none", "spaces", "wordlist", "jieba"],
-                  "Words for whole-word masking of Chinese: spaces "
-                  "(pre-segmented corpus), wordlist (--word_list, forward "
-                  "maximum matching), jieba (optional package).")
-flags.DEFINE_string("word_list", None, "One word a line, for "
-                    "--word_segmentation=wordlist.")
 flags.DEFINE_integer("max_seq_length", 128, "Maximum sequence length.")
-flags.DEFINE_integer("max_predictions_per_seq", 20, "Maximum masked LM "
-                     "predictions per sequence.")
-flags.DEFINE_integer("random_seed", 12345, "Random seed.")
-flags.DEFINE_integer("dupe_factor", 10, "Times to duplicate the input data "
-                     "(with different masks).")
-flags.DEFINE_float("masked_lm_prob", 0.15, "Masked LM probability.")
-flags.DEFINE_float("short_seq_prob", 0.1, "Probability of a shorter target "
-                   "sequence.")
-flags.DEFINE_bool("sop", False, "ALBERT's sentence-order prediction instead "
-                  "of next sentence prediction.")
-flags.DEFINE_integer("max_ngram", 1, "ALBERT's n-gram masking: spans of up "
-                     "to N whole words (3 in ALBERT); 1 masks words alone.")
 flags.DEFINE_integer("documents_per_chunk", 0, "Documents processed "
                      "together (random-next text and shuffling stay inside "
                      "a chunk; bounds the memory). 0: the whole input at "

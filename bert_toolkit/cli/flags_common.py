@@ -129,18 +129,20 @@ def check_tpu_flags(values):
     tf.logging.warning("TPU is off: ignoring %s", ", ".join(ignored))
 
 
-def define_flags(names, default_overrides=None):
+def define_flags(names, default_overrides=None, help_overrides=None):
   """Defines the RUN_SETTINGS / TRAIN_SETTINGS flags named, for a script
   that takes a subset (run_pretraining.py); `default_overrides` gives a
-  script's own defaults (Google's run_pretraining.py ones)."""
+  script's own defaults (Google's run_pretraining.py ones), and
+  `help_overrides` what a flag means to that script."""
   default_overrides = default_overrides or {}
+  help_overrides = help_overrides or {}
   rows = {row.name: row for row in
           settings_lib.RUN_SETTINGS + settings_lib.TRAIN_SETTINGS}
   for name in names:
     row = rows[name]
     if name in default_overrides:
       row = row._replace(default=default_overrides[name])
-    _define(row)
+    _define(row, help_overrides.get(name))
 
 
 def define_table(rows, help_overrides=None):

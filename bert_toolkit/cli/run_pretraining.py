@@ -19,37 +19,27 @@ resumes. Beyond Google: --model_type=albert, gradient accumulation,
 
 from absl import flags
 
+from bert_toolkit import kinds
+from bert_toolkit import settings as settings_lib
 from bert_toolkit.cli import command as cli
 from bert_toolkit.cli import flags_common
+from bert_toolkit.errors import SettingsError
 
-# Google's run_pretraining.py defaults where they differ from fine-tuning's.
+# The shared flags it takes and Google's run_pretraining.py defaults where
+# they differ from fine-tuning's (its bert_toolkit.kinds row); its own
+# flags (bert_toolkit.settings.PRETRAINING_SETTINGS).
+_KIND = kinds.get("pretraining")
 flags_common.define_flags(
-    ["output_dir", "init_checkpoint", "bert_config_file", "vocab_file",
-     "model_type", "do_lower_case", "max_seq_length", "do_train", "do_eval",
-     "train_batch_size", "eval_batch_size", "learning_rate",
-     "num_train_steps", "num_warmup_steps", "save_checkpoints_steps",
-     "keep_checkpoint_max", "gradient_accumulation_steps", "optimizer",
-     "weight_decay_rate", "seed", "overwrite_output_dir",
-     "allow_partial_restore", "log_every_seconds", "num_threads",
-     "distribution_strategy", "num_gpus", "use_amp", "use_xla"],
-    default_overrides={"eval_batch_size": 8, "num_train_steps": 100000,
-                       "num_warmup_steps": 10000, "max_seq_length": None})
+    _KIND.shared, default_overrides=dict(_KIND.run_defaults),
+    help_overrides={"data_dir": (
+        "A folder of raw text instead of --input_file: train.txt (and "
+        "dev.txt, evaluated instead of the training examples), one "
+        "sentence a line, a blank line between documents. It is made "
+        "into examples by create_pretraining_data.py's rules and the "
+        "settings below, once, in the feature cache (--cache_dir).")})
 flags_common.define_tpu_flags()
 flags.adopt_module_key_flags(flags_common)
-flags.DEFINE_string("input_file", None, "Input TFRecord files of "
-                    "create_pretraining_data.py (comma list, globs).")
-flags.DEFINE_string("eval_input_file", None, "Evaluation TFRecords "
-                    "(default: --input_file, as Google).")
-flags.DEFINE_integer("max_predictions_per_seq", None, "Masked LM "
-                     "predictions per sequence (default: read from the "
-                     "input files; must match them).")
-flags.DEFINE_integer("max_eval_steps", 100, "Evaluation batches.")
-flags.DEFINE_bool("masked_lm_only", False, "Train the masked LM alone, "
-                  "without the next-sentence head (e.g. domain-adaptive "
-                  "pre-training on single sentences).")
-flags.DEFINE_bool("dynamic_masking", False, "Draw the masks again whenever "
-                  "an example is read (RoBERTa), instead of the stored "
-                  "ones.")
+flags_common.define_table(settings_lib.PRETRAINING_SETTINGS)
 
 FLAGS = flags.FLAGS
 
@@ -58,17 +48,33 @@ def main(_):
   from bert_toolkit.tasks import pretraining  # pylint: disable=g-import-not-at-top
   from bert_toolkit.engine import runner  # pylint: disable=g-import-not-at-top
 
-  flags_common.require(FLAGS, "input_file", "output_dir")
+  flags_common.require(FLAGS, "output_dir")
+  if bool(FLAGS.input_file) == bool(FLAGS.data_dir):
+    raise SettingsError("give --input_file (TFRecords of "
+                        "create_pretraining_data.py) or --data_dir (a "
+                        "folder of raw text), one of them")
+  settings = flags_common.run_settings(FLAGS)
+  if FLAGS.data_dir:
+    if FLAGS.eval_input_file:
+      raise SettingsError("--eval_input_file goes with --input_file; with "
+                          "--data_dir the evaluation text is its dev.txt")
+    records = pretraining.records_of_text_folder(
+        settings, {name: getattr(FLAGS, name)
+                   for name in settings_lib.PRETRAINING_TEXT_SETTINGS_NAMES})
+    input_files = [records["train"]]
+    eval_files = [records["dev"]] if records["dev"] else None
+  else:
+    input_files = pretraining.input_files_of(FLAGS.input_file)
+    eval_files = (pretraining.input_files_of(FLAGS.eval_input_file)
+                  if FLAGS.eval_input_file else None)
   task = pretraining.Pretraining(
-      pretraining.input_files_of(FLAGS.input_file),
-      max_predictions_per_seq=FLAGS.max_predictions_per_seq,
-      max_eval_steps=FLAGS.max_eval_steps,
-      eval_input_files=(pretraining.input_files_of(FLAGS.eval_input_file)
-                        if FLAGS.eval_input_file else None),
+      input_files, max_predictions_per_seq=FLAGS.max_predictions_per_seq,
+      max_eval_steps=FLAGS.max_eval_steps, eval_input_files=eval_files,
       dynamic_masking=FLAGS.dynamic_masking, seed=FLAGS.seed,
-      next_sentence=not FLAGS.masked_lm_only)
+      next_sentence=not FLAGS.masked_lm_only,
+      records_from_text=bool(FLAGS.data_dir))
   with pretraining.reporting_broken_files(task):
-    results = runner.run(task, flags_common.run_settings(FLAGS))
+    results = runner.run(task, settings)
   if "eval" in results:
     print("".join("%s = %s\n" % (k, results["eval"][k])
                   for k in sorted(results["eval"])), end="")

@@ -67,12 +67,14 @@ import collections
 import contextlib
 import functools
 import glob
+import hashlib
 import json
 import multiprocessing
 import os
 import random
 import time
 
+from bert_toolkit import settings as settings_lib
 from bert_toolkit.errors import InputError
 from bert_toolkit.runs import atomic
 from bert_toolkit.errors import SettingsError
@@ -85,7 +87,7 @@ MAX_LINE_CHARS = 0
 # The chunk size (documents) when several workers share a corpus and no
 # --documents_per_chunk is given.
 PARALLEL_DOCUMENTS_PER_CHUNK = 2000
-SEGMENTATIONS = ("none", "spaces", "wordlist", "jieba")
+SEGMENTATIONS = settings_lib.WORD_SEGMENTATIONS
 
 # A sentence: WordPiece tokens and, per token, whether it starts a word.
 Segment = collections.namedtuple("Segment", ["tokens", "starts"])
@@ -95,31 +97,29 @@ Instance = collections.namedtuple(
 
 
 class DataSettings(object):
-  """Plain settings of one create_pretraining_data run."""
+  """Plain settings of one create_pretraining_data run: the files, the
+  case and length, how the work is split, and `text` settings
+  (settings.PRETRAINING_TEXT_SETTINGS by name; the others at that table's
+  defaults, Google's)."""
 
   def __init__(self, input_files, output_files, vocab_file,
                do_lower_case=True, max_seq_length=128,
-               max_predictions_per_seq=20, masked_lm_prob=0.15,
-               random_seed=12345, dupe_factor=10, short_seq_prob=0.1,
-               do_whole_word_mask=False, max_ngram=1, sop=False,
-               word_segmentation="none", word_list=None,
                documents_per_chunk=0, num_workers=1,
-               log_every_seconds=10.0, max_line_chars=MAX_LINE_CHARS):
+               log_every_seconds=10.0, max_line_chars=MAX_LINE_CHARS,
+               **text):
+    unknown = sorted(set(text) - set(
+        settings_lib.PRETRAINING_TEXT_SETTINGS_NAMES))
+    if unknown:
+      raise TypeError("unknown setting(s) %s" % ", ".join(unknown))
+    values = settings_lib.defaults(settings_lib.PRETRAINING_TEXT_SETTINGS)
+    values.update(text)
+    for name, value in values.items():
+      setattr(self, name, value)
     self.input_files = list(input_files)
     self.output_files = list(output_files)
     self.vocab_file = vocab_file
     self.do_lower_case = do_lower_case
     self.max_seq_length = max_seq_length
-    self.max_predictions_per_seq = max_predictions_per_seq
-    self.masked_lm_prob = masked_lm_prob
-    self.random_seed = random_seed
-    self.dupe_factor = dupe_factor
-    self.short_seq_prob = short_seq_prob
-    self.do_whole_word_mask = do_whole_word_mask
-    self.max_ngram = max_ngram
-    self.sop = sop
-    self.word_segmentation = word_segmentation
-    self.word_list = word_list
     self.documents_per_chunk = documents_per_chunk
     self.num_workers = num_workers or os.cpu_count() or 1
     self.log_every_seconds = log_every_seconds
@@ -721,3 +721,134 @@ def summary(counts, settings, seconds):
           counts["masked"] / max(counts["tokens"], 1), 4),
       "seconds": round(seconds, 1),
   }
+
+
+# ------------------------------------------------------ a folder of text ---
+#
+# run_pretraining.py --data_dir (and the studio's pre-training runs) read a
+# folder of raw text: train.txt is the training text and dev.txt, when
+# there, the evaluation text (without it the run evaluates on its training
+# examples, as Google's run_pretraining.py does). Both are read by the
+# rules above and made into records once, in the run's feature cache.
+
+TEXT_FILES = (("train", "train.txt"), ("dev", "dev.txt"))
+# Sentences whose WordPiece length a preview measures.
+PREVIEW_LENGTHS = 2000
+# Lines a preview reads at most (a large corpus is previewed by its start).
+PREVIEW_MAX_LINES = 200000
+
+
+def text_files(data_dir):
+  """{"train": path, "dev": path or None} of a folder of raw text.
+
+  Raises:
+    InputError: the folder has no train.txt.
+  """
+  found = {split: os.path.join(data_dir, name) for split, name in TEXT_FILES}
+  if not os.path.isfile(found["train"]):
+    raise InputError(found["train"], None, "no training text",
+                     "Put the corpus in --data_dir as train.txt (one "
+                     "sentence a line, a blank line between documents; "
+                     "dev.txt optional), or pass --input_file")
+  return {split: path if os.path.isfile(path) else None
+          for split, path in found.items()}
+
+
+def text_records(data_dir, cache_dir, vocab_file, do_lower_case,
+                 max_seq_length, values, log=None):
+  """The records of a folder of raw text (text_files): {"train": path,
+  "dev": path or None}, made with create()'s rules into
+  cache_dir/pretraining-<key>-<split>.tfrecord, or reused.
+
+  The key covers the text's and the vocab's (and a word list's) bytes, the
+  case, the length and every value of `values` ({setting name: value} of
+  settings.PRETRAINING_TEXT_SETTINGS; the others at their defaults), so a
+  changed input makes new records. A file is written whole or not at all
+  (create() renames it into place when complete), so what a killed run
+  left is never read.
+  """
+  from bert_toolkit.runs import run_info  # pylint: disable=g-import-not-at-top
+  chosen = settings_lib.defaults(settings_lib.PRETRAINING_TEXT_SETTINGS)
+  chosen.update((k, v) for k, v in values.items() if v is not None)
+  files = text_files(data_dir)
+  out = {"train": None, "dev": None}
+  for split, path in files.items():
+    if path is None:
+      continue
+    parts = dict(chosen, format=1, text_sha256=run_info.file_digest(path),
+                 vocab_sha256=run_info.file_digest(vocab_file),
+                 word_list_sha256=(run_info.file_digest(chosen["word_list"])
+                                   if chosen["word_list"] else None),
+                 do_lower_case=bool(do_lower_case),
+                 max_seq_length=int(max_seq_length), split=split)
+    key = hashlib.sha256(json.dumps(parts, sort_keys=True).encode(
+        "utf-8")).hexdigest()[:20]
+    target = os.path.join(cache_dir, "pretraining-%s-%s.tfrecord" % (
+        key, split))
+    out[split] = target
+    if os.path.isfile(target):
+      if log:
+        log("pre-training data: %s reused (made from %s)" % (target, path))
+      continue
+    os.makedirs(cache_dir, exist_ok=True)
+    stats = create(DataSettings(
+        [path], [target], vocab_file, do_lower_case=do_lower_case,
+        max_seq_length=max_seq_length, num_workers=1,
+        **{k: chosen[k] for k in settings_lib.PRETRAINING_TEXT_SETTINGS_NAMES}))
+    if log:
+      log("pre-training data: %d instances from %s in %s" % (
+          stats["instances"], path, target))
+  return out
+
+
+def preview(data_dir, given, tokenize):
+  """What the studio shows of a folder of raw text before a pre-training
+  run: {"reading": {}, "columns": [], "splits": {split: sentences},
+  "labels": {}, "documents": {split: documents}, "lengths": [WordPiece
+  length of the first PREVIEW_LENGTHS training sentences], "problems":
+  [...]}: a missing train.txt, or a file that is not UTF-8 (with its
+  line). A large file is previewed by its first PREVIEW_MAX_LINES lines."""
+  del given
+  out = {"reading": {}, "columns": [], "splits": {}, "labels": {},
+         "documents": {}, "lengths": [], "problems": []}
+  try:
+    files = text_files(data_dir)
+  except InputError as e:
+    out["problems"].append(str(e))
+    return out
+  for split, path in files.items():
+    if path is None:
+      continue
+    sentences, documents, in_document = 0, 0, False
+    try:
+      with open(path, "rb") as f:
+        for number, raw in enumerate(f, 1):
+          if number > PREVIEW_MAX_LINES:
+            break
+          try:
+            line = raw.decode("utf-8-sig" if number == 1 else "utf-8")
+          except UnicodeDecodeError as e:
+            raise InputError(path, number, "not UTF-8 (%s)" % e.reason,
+                             "Save the file as UTF-8 (e.g. iconv -f GBK "
+                             "-t UTF-8)")
+          line = line.strip()
+          if not line:
+            in_document = False
+            continue
+          sentences += 1
+          if not in_document:
+            documents += 1
+            in_document = True
+          if split == "train" and len(out["lengths"]) < PREVIEW_LENGTHS:
+            out["lengths"].append(len(tokenize(line)))
+    except InputError as e:
+      out["problems"].append(str(e))
+      continue
+    out["splits"][split] = sentences
+    out["documents"][split] = documents
+  if files["train"] and not out["splits"].get("train") and not out[
+      "problems"]:
+    out["problems"].append(str(InputError(
+        files["train"], None, "no text", "Give one sentence a line and "
+        "blank lines between documents")))
+  return out

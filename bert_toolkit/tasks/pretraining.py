@@ -171,6 +171,35 @@ def reporting_broken_files(task):
                      "or leave it out of --input_file / --eval_input_file")
 
 
+def records_of_text_folder(settings, values, log=tf.logging.info):
+  """The TFRecords of `settings.data_dir`, a folder of raw text
+  ({"train": path, "dev": path or None}; pretraining_data.text_records),
+  made with the vocab and casing of the model the run starts from
+  (--init_checkpoint's folder, or --vocab_file) and the run's
+  --max_seq_length (default 128), in the run's feature cache. `values`:
+  {setting: value} of settings.PRETRAINING_TEXT_SETTINGS."""
+  import modeling  # pylint: disable=g-import-not-at-top
+  from bert_toolkit import settings as settings_lib  # pylint: disable=g-import-not-at-top
+  from bert_toolkit.data import pretraining_data  # pylint: disable=g-import-not-at-top
+  from tokenization import full  # pylint: disable=g-import-not-at-top
+  paths.check_writes(
+      [paths.output_folder("--output_dir", settings.output_dir),
+       paths.output_folder("--cache_dir", settings.cache_dir)],
+      [paths.input_path("--data_dir", settings.data_dir),
+       paths.input_path("--word_list", values.get("word_list"))])
+  files = modeling.find_pretrained(
+      settings.init_checkpoint, settings.bert_config_file,
+      settings.vocab_file, settings.model_type, settings.electra_size)
+  do_lower_case = settings.do_lower_case
+  if do_lower_case is None:
+    do_lower_case = full.model_do_lower_case(files.config, True)
+  max_seq_length = settings.max_seq_length or settings_lib.defaults(
+      settings_lib.RUN_SETTINGS)["max_seq_length"]
+  return pretraining_data.text_records(
+      settings.data_dir, settings.feature_dir, files.vocab_file,
+      do_lower_case, max_seq_length, values, log=log)
+
+
 class Pretraining(task_lib.Task):
   """Masked LM + next-sentence (or sentence-order) pre-training."""
 
@@ -188,7 +217,8 @@ class Pretraining(task_lib.Task):
 
   def __init__(self, input_files, max_predictions_per_seq=None,
                max_eval_steps=100, eval_input_files=None,
-               dynamic_masking=False, seed=None, next_sentence=True):
+               dynamic_masking=False, seed=None, next_sentence=True,
+               records_from_text=False):
     """Args:
       input_files: the training TFRecord files.
       max_predictions_per_seq: None: read from the files.
@@ -208,11 +238,14 @@ class Pretraining(task_lib.Task):
     self.dynamic_masking = dynamic_masking
     self.seed = seed
     self.next_sentence = next_sentence
+    self.records_from_text = records_from_text
     self.max_seq_length = None
     self.special_ids = None        # [CLS], [SEP], [MASK] ids and vocab size
 
   def read_paths(self, settings):
     del settings
+    if self.records_from_text:
+      return []
     return ([paths.input_path("--input_file", f) for f in self.input_files] +
             [paths.input_path("--eval_input_file", f)
              for f in self.eval_input_files])
