@@ -6,10 +6,13 @@ re-attach after a restart are tested without TensorFlow. The real scripts
 run in tests/test_studio_browser.py.
 """
 
+import ast
 import contextlib
+import glob
 import http.client
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -24,8 +27,10 @@ import pytest
 from bert_toolkit.runs import atomic
 from bert_toolkit.runs import curves
 from bert_toolkit.studio import commands
+from bert_toolkit.studio import i18n
 from bert_toolkit.studio import jobs as jobs_lib
 from bert_toolkit.studio import server as server_lib
+from bert_toolkit.studio import trying
 from bert_toolkit.studio import views
 from bert_toolkit.studio import workspace as workspace_lib
 from tests import clirun
@@ -885,6 +890,7 @@ STUDIO_LIBRARY_MODULES = (
     "bert_toolkit.cli.studio", "bert_toolkit.data",
     "bert_toolkit.data.classification", "bert_toolkit.data.ner_data",
     "bert_toolkit.data.split_files", "bert_toolkit.data.tag_schemes",
+    "bert_toolkit.data.pretraining_data",
     "bert_toolkit.serving", "bert_toolkit.serving.http_framing")
 
 
@@ -1461,3 +1467,359 @@ def test_a_file_of_texts_is_predicted_and_downloaded(client, monkeypatch):
   os.symlink(os.path.join(root, "runs", "r1", "job.json"),
              os.path.join(root, "runs", "r1", "predictions", "3.jsonl"))
   assert client.request("GET", "/api/runs/r1/predictions/3.jsonl")[0] == 404
+
+
+# ------------------------------------------------------- pre-training ---
+
+def _text_corpus(root, name="corpus", documents=12):
+  """data/<name>/train.txt and dev.txt: sentences of ChnSentiCorp reviews,
+  one a line, a blank line between reviews."""
+  folder = os.path.join(root, "data", name)
+  os.makedirs(folder)
+  rows = []
+  with open(os.path.join(root, "data", "chnsenticorp", "train.tsv"),
+            encoding="utf-8") as f:
+    next(f)
+    for line in f:
+      text = line.rstrip("\n").split("\t", 1)[1]
+      rows.append("\n".join(part + "。" for part in text.split("。")
+                            if part.strip()))
+  rows = (rows * documents)[:documents]
+  for split, part in (("train", rows[:-2]), ("dev", rows[-2:])):
+    with open(os.path.join(folder, split + ".txt"), "w",
+              encoding="utf-8") as f:
+      f.write("\n\n".join(part) + "\n")
+  return "data/" + name
+
+
+def test_a_pretraining_run_reads_a_text_folder(client):
+  """The pre-training form has run_pretraining.py's flags only (no epochs,
+  no columns, no test split), with presets for a run watched here; its
+  command names the text folder; the preview counts sentences."""
+  root = client.studio.workspace.root
+  data = _text_corpus(root)
+  names = [f.name for f in commands.fields("pretraining")]
+  for absent in ("num_train_epochs", "do_predict", "text_a_column",
+                 "input_file", "word_list", "dynamic_padding"):
+    assert absent not in names, absent
+  presets = {f.name: f.preset for f in commands.fields("pretraining")}
+  assert presets["num_train_steps"] == 1000 and presets["dupe_factor"] == 5
+  assert presets["eval_every_steps"] == 200
+  status, answer, _ = client.post("/api/command", {
+      "kind": "pretraining", "data": data, "model": "models/tiny",
+      "values": {"num_train_steps": 20, "dupe_factor": 2,
+                 "masked_lm_only": True}})
+  assert status == 200, answer
+  assert answer["argv"][:3] == ["run_pretraining.py", "--data_dir=" + data,
+                                "--init_checkpoint=models/tiny"]
+  assert {"--num_train_steps=20", "--dupe_factor=2",
+          "--masked_lm_only=true"} <= set(answer["argv"])
+  status, answer, _ = client.post("/api/command", {
+      "kind": "pretraining", "data": data, "model": "models/tiny",
+      "values": {"num_train_epochs": 2}})
+  assert status == 400 and "num_train_epochs" in answer["error"]
+  status, answer, _ = client.request(
+      "GET", "/api/data/preview?folder=%s&kind=pretraining"
+      "&model=models/tiny" % data)
+  assert status == 200, answer
+  assert answer["splits"]["dev"] > 0 and answer["documents"]["train"] == 10
+  assert answer["lengths"]["measured"] == answer["splits"]["train"]
+  assert answer["problems"] == []
+  # A data folder without train.txt: the problem, named.
+  status, answer, _ = client.request(
+      "GET", "/api/data/preview?folder=data/chnsenticorp&kind=pretraining")
+  assert status == 200 and "train.txt: no training text" in answer[
+      "problems"][0]
+
+
+def test_a_finished_pretraining_run_is_a_model_not_a_teacher(client):
+  """A done pre-training run: listed among the models (its output), not
+  the teachers; Try, Export and batch prediction refuse it; a run may start
+  from its output, and only from inside runs/."""
+  studio = client.studio
+  _finished_job(studio.workspace.root, "pretraining",
+                script="run_pretraining.py")
+  job = studio.jobs.get("r1")
+  options = client.request("GET", "/api/options")[1]
+  assert {"name": "%s · %s" % (job["id"], job["name"]),
+          "path": job["output_dir"]} in options["models"]
+  assert job["output_dir"] not in [t["path"] for t in options["teachers"]]
+  detail = client.request("GET", "/api/runs/" + job["id"])[1]
+  assert detail["serves"] is False and not detail["can_try"]
+  assert not detail["exportable"]
+  for action, body in (("export", {}), ("try", {"text": "好"})):
+    status, answer, _ = client.post("/api/runs/%s/%s" % (job["id"], action),
+                                    body)
+    assert status == 400 and "does not predict or export" in answer[
+        "error"], (action, answer)
+  status, answer, _ = _predict_file(client, job["id"], "好\n".encode())
+  assert status in (400, 409), answer
+  status, answer, _ = client.post(
+      "/api/command", dict(classification(), model=job["output_dir"]))
+  assert status == 200, answer
+  assert "--init_checkpoint=%s" % job["output_dir"] in answer["argv"]
+  for outside in ("runs/../models/tiny", "runs", "/tmp"):
+    status, answer, _ = client.post("/api/command",
+                                    dict(classification(), model=outside))
+    assert status == 400, (outside, answer)
+
+
+@pytest.mark.slow
+def test_pretrain_then_fine_tune_from_it_for_real(tmp_path):
+  """The real scripts: a pre-training run on a text folder (its curves
+  carry the masked-LM accuracy of each evaluation), then a classification
+  run that starts from its output."""
+  workspace = workspace_lib.Workspace(make_workspace(str(tmp_path / "ws")))
+  data = _text_corpus(workspace.root, documents=40)
+  jobs = jobs_lib.Jobs(workspace, None, poll_seconds=0.1)
+  jobs.start()
+  try:
+    request = {"kind": "pretraining", "data": data, "model": "models/tiny",
+               "values": {"num_train_steps": 6, "num_warmup_steps": 1,
+                          "train_batch_size": 4, "max_seq_length": 32,
+                          "dupe_factor": 1, "eval_every_steps": 3,
+                          "max_eval_steps": 2}}
+    pretrain = jobs.create(commands.build(request, workspace), None, request)
+    wait_for(lambda: jobs.get(pretrain["id"])["status"] in ("done",
+                                                           "failed"), 300)
+    request = dict(classification(num_train_steps=2, train_batch_size=4,
+                                  max_seq_length=32),
+                   model=pretrain["output_dir"])
+    tune = jobs.create(commands.build(request, workspace), None, request)
+    wait_for(lambda: jobs.get(tune["id"])["status"] in ("done", "failed"),
+             300)
+    for job in (pretrain, tune):
+      log = open(os.path.join(workspace.run_dir(job["id"]), "log.txt"),
+                 encoding="utf-8").read()
+      assert jobs.get(job["id"])["status"] == "done", log[-3000:]
+    detail = views.detail(workspace, jobs.get(pretrain["id"]))
+    assert [p["step"] for p in detail["curves"]["eval"]] == [3, 6]
+    assert all("masked_lm_accuracy" in p for p in detail["curves"]["eval"])
+    assert "masked_lm_accuracy" in detail["results"]
+    assert "restored: 39 variables" in log        # the fine-tuning's
+  finally:
+    jobs.close()
+
+
+# ------------------------------------------------------------ Chinese ---
+# The page's language switch: the server's words (form fields, kind
+# titles, its own error replies) come from bert_toolkit/studio/i18n.py,
+# the page's own from static/i18n.js.
+
+STUDIO_DIR = os.path.join(REPO_DIR, "bert_toolkit", "studio")
+# The studio's exceptions and texts that take (template, *args): the
+# position of the template among their arguments.
+TRANSLATED = {"RequestError": 0, "PathError": 0, "FileExists": 0,
+              "JobError": 0, "JobBusy": 0, "TextError": 0, "TryError": 0,
+              "Text": 0, "HttpError": 1}
+# Exceptions the studio raises with English it wrote, for the command
+# line rather than the page (studio.py prints them): not translated.
+COMMAND_LINE_MESSAGES = ("--host=%s opens the studio to the network",
+                         "another studio (pid %s) is serving")
+_CONVERSION = re.compile(r"%(?:\([^)]*\))?[-#0 +]*(?:\d+|\*)?(?:\.\d+)?"
+                         r"[diouxXeEfFgGcrsa%]")
+_JS_STRING = r"""'(?:[^'\\\n]|\\.)*'|"(?:[^"\\\n]|\\.)*\""""
+
+
+def test_every_field_and_kind_of_the_form_has_chinese():
+  """A new setting, kind or try-box input is named in i18n.py too."""
+  missing = []
+  for name, kind in commands.KINDS.items():
+    for text in (kind.title,) + tuple(kind.inputs or ()):
+      if not i18n.TITLES_ZH.get(text):
+        missing.append("TITLES_ZH[%r] (kind %s)" % (text, name))
+    for field in commands.fields(name):
+      label, help_text = i18n.SETTINGS_ZH.get(field.name, (None, None))
+      if not label or not help_text:
+        missing.append("SETTINGS_ZH[%r] (kind %s)" % (field.name, name))
+  assert not missing, ("add the Chinese to bert_toolkit/studio/i18n.py: %s" %
+                       ", ".join(missing))
+  for label, help_text in i18n.SETTINGS_ZH.values():
+    assert re.search(u"[\u4e00-\u9fff]", label + help_text), label
+  fields = commands.describe()["classification"]
+  learning_rate = [f for f in fields if f["name"] == "learning_rate"][0]
+  assert learning_rate["label_zh"] == "学习率" and learning_rate["help_zh"]
+
+
+def _template_calls(tree):
+  """(line, class name, template node) of each call to a TRANSLATED
+  class or Text in a parsed module."""
+  for node in ast.walk(tree):
+    if not isinstance(node, ast.Call):
+      continue
+    name = node.func.attr if isinstance(node.func, ast.Attribute) else (
+        getattr(node.func, "id", None))
+    if name in TRANSLATED and len(node.args) > TRANSLATED[name]:
+      yield node.lineno, name, node.args[TRANSLATED[name]]
+
+
+def test_every_message_the_studio_writes_has_chinese():
+  """Each template given to the studio's exceptions (and i18n.Text) in
+  bert_toolkit/studio/*.py is a string literal with a Chinese entry in
+  i18n.MESSAGES_ZH; no studio module raises a built-in exception with
+  words of its own (they would reach the page untranslated)."""
+  problems = []
+  for path in sorted(glob.glob(os.path.join(STUDIO_DIR, "*.py"))):
+    name = os.path.basename(path)
+    tree = ast.parse(open(path, encoding="utf-8").read())
+    for line, cls, template in _template_calls(tree):
+      if isinstance(template, ast.Constant) and isinstance(template.value,
+                                                           str):
+        if template.value not in i18n.MESSAGES_ZH:
+          problems.append("%s:%d %s(%r): no MESSAGES_ZH entry" % (
+              name, line, cls, template.value))
+      elif cls != "Text":       # a Text of a status: checked below
+        problems.append("%s:%d %s: the template must be a string literal "
+                        "(give the values as arguments)" % (name, line, cls))
+    for node in ast.walk(tree):
+      if not (isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call)
+              and isinstance(node.exc.func, ast.Name) and node.exc.args):
+        continue
+      if node.exc.func.id not in ("ValueError", "RuntimeError", "Exception",
+                                  "KeyError", "TypeError", "OSError",
+                                  "FileExistsError", "WorkspaceBusy"):
+        continue
+      first = node.exc.args[0]
+      literal = first.left if isinstance(first, ast.BinOp) else first
+      if isinstance(literal, ast.JoinedStr) or (
+          isinstance(literal, ast.Constant) and isinstance(literal.value,
+                                                           str)):
+        words = literal.value if isinstance(literal, ast.Constant) else ""
+        if not words.startswith(COMMAND_LINE_MESSAGES):
+          problems.append("%s:%d raises %s with its own words: use a "
+                          "translated class" % (name, node.lineno,
+                                                node.exc.func.id))
+  assert not problems, "\n".join(problems)
+  for status in ("queued", "running") + jobs_lib.ENDED:
+    assert status in i18n.MESSAGES_ZH, status
+
+
+def test_a_chinese_template_takes_the_same_arguments():
+  for english, chinese in i18n.MESSAGES_ZH.items():
+    conversions = _CONVERSION.findall(english)
+    assert conversions == _CONVERSION.findall(chinese), (english, chinese)
+    values = tuple(1 if c[-1] in "dioxXeEfFgGc" else "x" for c in conversions
+                   if c != "%%")
+    if values:
+      assert english % values and chinese % values
+
+
+def test_errors_are_chinese_for_a_chinese_page(client):
+  """X-Studio-Lang: zh-CN gives the studio's own errors in Chinese, the
+  names and values in them as they are; without it (or en) English. The
+  tool's own words inside a message stay English. The header changes no
+  security rule."""
+  zh = {"X-Studio-Lang": "zh-CN"}
+  bad = classification(learning_rate="fast")
+  status, answer, _ = client.post("/api/command", bad, zh)
+  assert status == 400
+  assert answer["error"] == "learning_rate：不是 float：'fast'", answer
+  for headers in ({}, {"X-Studio-Lang": "en"}):
+    status, answer, _ = client.post("/api/command", bad, headers)
+    assert answer["error"] == "learning_rate: not a float: 'fast'", answer
+  # a message whose words are other messages (a JSON type)
+  status, answer, _ = client.post("/api/runs/r1/edit", {"name": ["x"]}, zh)
+  assert status == 400 and answer["error"] == "name：应为字符串，收到的是列表"
+  status, answer, _ = client.post("/api/runs/r1/edit", {"name": ["x"]})
+  assert answer["error"] == "name: must be a string, got a list"
+  status, answer, _ = client.request("GET", "/api/runs/r9", headers=zh)
+  assert status == 404 and answer["error"] == "此工作区中没有运行 'r9'"
+  status, answer, _ = client.post("/api/command", dict(
+      classification(), data="data/../x"), zh)
+  assert status == 400 and "路径中不允许出现" in answer["error"], answer
+  # the 413 written before the body is read
+  status, answer, _ = client.request(
+      "POST", "/api/command", raw=b"{" + b" " * server_lib.MAX_BODY + b"}",
+      headers=dict(zh, **{"X-Studio-Csrf": client.studio.csrf}))
+  assert status == 413 and "上限为" in answer["error"], answer
+  # CSRF and Host are checked as before
+  status, answer, _ = client.request("POST", "/api/runs", classification(),
+                                     zh)
+  assert status == 403 and "X-Studio-Csrf" in answer["error"], answer
+  status, answer, _ = client.request("GET", "/api/runs", headers=dict(
+      zh, Host="evil.example:8600"))
+  assert status == 403 and "不是本工作台的地址" in answer["error"]
+  # a tool's line inside the studio's message stays as the tool wrote it
+  error = trying.TryError("%s: %s", "export_savedmodel.py",
+                          "error: no checkpoint in runs/r1/output")
+  assert str(error) == ("export_savedmodel.py: error: no checkpoint in "
+                        "runs/r1/output")
+  assert i18n.translate(error, "zh-CN") == (
+      "export_savedmodel.py：error: no checkpoint in runs/r1/output")
+  assert i18n.translate(ValueError("a tool's words"), "zh-CN") == (
+      "a tool's words")
+
+
+def test_the_options_name_kinds_in_chinese_and_the_page_loads_i18n(client):
+  options = client.request("GET", "/api/options")[1]
+  titles = {k["name"]: k["title_zh"] for k in options["kinds"]}
+  assert titles["classification"] == "文本分类"
+  assert titles["distillation"] == "知识蒸馏"
+  assert all(f["label_zh"] and f["help_zh"]
+             for f in options["fields"]["ner"])
+  # a run's kind, short, for the runs list
+  assert i18n.short_title_zh("Named entities (NER)") == "命名实体识别"
+  _finished_job(client.studio.workspace.root, "ner")
+  assert client.request("GET", "/api/runs")[1]["runs"][0]["kind_zh"] == (
+      "命名实体识别")
+  status, page, _ = client.request("GET", "/")
+  assert page.index("/static/i18n.js") < page.index("/static/app.js")
+  status, script, response = client.request("GET", "/static/i18n.js")
+  assert status == 200 and "studio.lang" in script
+  assert response.getheader("Content-Type").startswith("text/javascript")
+
+
+def _js_unquote(literal):
+  """The value of a JS string literal (the escapes app.js and i18n.js
+  use)."""
+  body = literal[1:-1]
+  return re.sub(r"\\(.)", lambda m: {"n": "\n", "t": "\t"}.get(
+      m.group(1), m.group(1)), body)
+
+
+def _zh_catalog():
+  """i18n.js's catalog: {English: Chinese}, one entry a line."""
+  source = open(os.path.join(STUDIO_DIR, "static", "i18n.js"),
+                encoding="utf-8").read()
+  block = source[source.index("const ZH = {"):]
+  block = block[:block.index("\n  };")]
+  catalog = {}
+  for line in block.splitlines()[1:]:
+    if not line.strip() or line.strip().startswith("//"):
+      continue
+    match = re.match(r"^\s*(%s)\s*:\s*(%s),\s*$" % (_JS_STRING, _JS_STRING),
+                     line)
+    assert match, "i18n.js: one 'English': '中文', a line: %r" % line
+    english, chinese = _js_unquote(match.group(1)), _js_unquote(
+        match.group(2))
+    assert english not in catalog, "i18n.js: %r twice" % english
+    catalog[english] = chinese
+  return catalog
+
+
+def test_every_word_of_the_page_has_chinese():
+  """Each string app.js passes to t() is in i18n.js's catalog (with the
+  same {n} places), and so are the statuses it shows; no visible text,
+  placeholder or tooltip in app.js bypasses t(). (A kind's name comes
+  from the server: kind_zh.)"""
+  catalog = _zh_catalog()
+  app = open(os.path.join(STUDIO_DIR, "static", "app.js"),
+             encoding="utf-8").read()
+  used = {_js_unquote(m) for m in re.findall(
+      r"(?<![\w.$])t\(\s*(%s)" % _JS_STRING, app)}
+  assert len(used) > 100
+  words = used | {"queued", "running"} | set(jobs_lib.ENDED)
+  missing = sorted(words - set(catalog))
+  assert not missing, "add to i18n.js's catalog: %s" % missing
+  for english, chinese in catalog.items():
+    assert sorted(re.findall(r"\{\d+\}", english)) == sorted(
+        re.findall(r"\{\d+\}", chinese)), (english, chinese)
+  untranslated = []
+  for pattern in (r"\b(?:text|placeholder|title|label|xLabel)\s*:\s*(%s)",
+                  r"\.(?:textContent|placeholder|title)\s*=\s*(%s)",
+                  r"showError\(\s*(%s)",
+                  r"\[\s*(%s)\s*,\s*el\(", r"\)\s*,\s*(%s)\s*\]"):
+    for literal in re.findall(pattern % _JS_STRING, app):
+      if re.search(r"[A-Za-z]", _js_unquote(literal)):
+        untranslated.append(literal)
+  assert not untranslated, "pass these through t(): %s" % untranslated

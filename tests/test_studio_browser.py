@@ -51,7 +51,7 @@ def browser(tmp_path):
   for arg in ("--headless=new", "--no-sandbox", "--disable-gpu",
               "--disable-dev-shm-usage", "--no-first-run",
               "--disable-background-networking", "--disable-component-update",
-              "--disable-sync", "--window-size=1280,1000",
+              "--disable-sync", "--window-size=1280,1000", "--lang=en-US",
               "--user-data-dir=%s" % (tmp_path / "chromium")):
     options.add_argument(arg)
   options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
@@ -144,6 +144,121 @@ def start_run(driver, base, kind, data, name, values, screenshot=None,
   driver.find_element("id", "start").click()
   wait(driver, lambda d: "#/run/r" in d.current_url, 30)
   return driver.current_url.rsplit("/", 1)[1]
+
+
+# Words of the English page that the Chinese page must not show in its
+# nav, buttons and headings.
+ENGLISH_CHROME = ("New run", "Start", "Runs", "Compare", "Stop", "Resume",
+                  "Export", "Try", "Delete", "Archive", "Save", "Upload",
+                  "Settings", "Command", "Report", "Log", "Manage", "Loss",
+                  "Learning rate", "Evaluation", "Download", "Predict")
+
+
+def english_left(driver):
+  """The visible nav, buttons, headings and table heads that still hold
+  a word of ENGLISH_CHROME (the language switch, which names English, is
+  not one)."""
+  left = []
+  for element in driver.find_elements(
+      "css selector", "#nav a, button:not(#lang), a.button, h2, h3, h4, "
+      "summary, label, thead th"):
+    text = element.text
+    if element.is_displayed() and any(w in text for w in ENGLISH_CHROME):
+      left.append(text)
+  return left
+
+
+def switch_to_chinese_and_back(driver, base, run_id, tmp_path):
+  """The switch in the nav: the runs list, a run page and the new-run form
+  in Chinese, remembered over a reload, the server's errors in Chinese too;
+  then English again."""
+  driver.get(base + "#/runs")
+  wait(driver, lambda d: len(d.find_elements("css selector",
+                                             "tr.run-row")) == 3)
+  assert driver.find_element("id", "lang").text == "中文"
+  driver.find_element("id", "lang").click()
+  wait(driver, lambda d: d.find_element("id", "nav-new").text == "新建运行")
+  assert driver.find_element("tag name", "html").get_attribute(
+      "lang") == "zh-CN"
+  assert driver.execute_script(
+      "return localStorage.getItem('studio.lang')") == "zh-CN"
+  assert [driver.find_element("id", i).text for i in (
+      "nav-runs", "nav-new", "nav-compare", "lang")] == [
+          "运行列表", "新建运行", "比较", "English"]
+  # the runs list, drawn again in place
+  assert driver.find_element("css selector", ".toolbar h2").text == "运行列表"
+  assert [th.text for th in driver.find_elements(
+      "css selector", "#runs thead th")][1:8] == [
+          "运行", "类型", "状态", "进度", "剩余时间", "指标", "创建时间"]
+  assert [e.text for e in driver.find_elements(
+      "css selector", "tr.run-row td.status")] == ["已完成"] * 3
+  assert [e.text for e in driver.find_elements(
+      "css selector", "tr.run-row td.kind")] == [
+          "命名实体识别", "文本分类", "文本分类"]
+  assert driver.find_element("css selector", ".toolbar a.button").text == (
+      "新建运行")
+  assert "比较所选" in driver.find_element("id", "compare-selected").text
+  assert not english_left(driver), english_left(driver)
+  # remembered: a reload is still Chinese
+  driver.refresh()
+  wait(driver, lambda d: len(d.find_elements("css selector",
+                                             "tr.run-row")) == 3)
+  assert driver.find_element("id", "nav-new").text == "新建运行"
+  assert "Studio" in driver.title and "工作台" in driver.title
+  # a run page
+  driver.get(base + "#/run/" + run_id)
+  wait(driver, lambda d: d.find_elements(
+      "css selector", "#chart-loss path.series"))
+  wait(driver, lambda d: d.find_element("id", "run-status").text == "已完成")
+  assert [driver.find_element("id", i).text for i in (
+      "export", "try", "manage-save", "archive", "delete")] == [
+          "导出模型", "试用", "保存", "归档", "删除…"]
+  headings = [h.text for h in driver.find_elements("css selector", "h3")]
+  for heading in ("学习率", "评估", "评估报告", "在线试用", "命令", "设置",
+                  "导出", "日志", "管理", "验证集最终结果"):
+    assert heading in headings, (heading, headings)
+  assert driver.find_element(
+      "css selector", "#chart-loss text.axis-label").text == "步数"
+  assert "验证集最佳检查点" in driver.find_element("id", "evaluated").text
+  assert driver.find_element("css selector", "#confusion th.corner").text == (
+      "真实 \\ 预测")
+  assert not english_left(driver), english_left(driver)
+  shot(driver, tmp_path, "zh-CN.png")
+  # the new-run form: labels and help from the server, in Chinese; a value
+  # the server refuses is refused in Chinese
+  driver.get(base + "#/new")
+  wait(driver, lambda d: d.find_elements("id", "f-learning_rate"))
+  label = driver.find_element("css selector", "label[for='f-learning_rate']")
+  assert "学习率" in label.text and "--learning_rate" in label.text
+  assert driver.find_element("css selector",
+                             "label[for='kind']").text == "类型"
+  assert "文本分类" in driver.find_element(
+      "css selector", "#kind option[value='classification']").text
+  assert driver.find_element("id", "start").text == "开始运行"
+  assert "峰值学习率" in driver.find_element(
+      "css selector", "label[for='f-learning_rate'] ~ .help").text
+  fill(driver, "f-learning_rate", "fast")
+  wait(driver, lambda d: "不是 float" in d.find_element("id", "error").text,
+       30)
+  # (the browser logs that refusal; nothing else went wrong so far)
+  severe = [e for e in driver.get_log("browser") if e["level"] == "SEVERE"]
+  assert all("/api/command" in e["message"] and "400" in e["message"]
+             for e in severe), severe
+  assert not english_left(driver), english_left(driver)
+  # English again
+  driver.find_element("id", "lang").click()
+  wait(driver, lambda d: d.find_element("id", "nav-new").text == "New run")
+  assert driver.find_element("id", "start").text == "Start run"
+  assert driver.find_element("id", "f-learning_rate").get_attribute(
+      "value") == "fast"                 # what was typed stays
+  wait(driver, lambda d: "not a float" in d.find_element("id", "error").text,
+       30)
+  assert driver.execute_script(
+      "return localStorage.getItem('studio.lang')") == "en"
+  severe = [e for e in driver.get_log("browser") if e["level"] == "SEVERE"]
+  assert all("/api/command" in e["message"] and "400" in e["message"]
+             for e in severe), severe
+  driver.get(base + "#/runs")
 
 
 @pytest.mark.slow
@@ -360,6 +475,8 @@ def test_studio_flow_in_chromium(browser, studio, tmp_path):
       "css selector", "#compare-chart-loss path.series:not(.faint)")) == 2)
   assert driver.find_element("id", "compare-metrics").text
   shot(driver, tmp_path, "compare.png")
+
+  switch_to_chinese_and_back(driver, base, cls_a, tmp_path)
 
   # Stop a running run from the runs list, resume it: it goes on from its
   # last checkpoint and finishes.

@@ -8,8 +8,10 @@
   views.py      what the pages show of a run, read from its folder
   trying.py     export (export_savedmodel.py) and try (serve.py)
   server.py     the HTTP server and its security rules
-  static/       the page: index.html, app.js (plain JS, SVG charts),
-                style.css
+  i18n.py       the server's words in Chinese: form fields, kind titles,
+                its messages (the page's language switch)
+  static/       the page: index.html, i18n.js (its words in Chinese),
+                app.js (plain JS, SVG charts), style.css
 
 Nothing here imports TensorFlow or the training loop: the studio runs the
 scripts as processes and reads what they write.

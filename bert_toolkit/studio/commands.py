@@ -34,6 +34,7 @@ import types
 
 from bert_toolkit import kinds
 from bert_toolkit import settings as settings_lib
+from bert_toolkit.studio import i18n
 from bert_toolkit.studio import workspace as workspace_lib
 
 Field = collections.namedtuple("Field", ["name", "type", "default", "choices",
@@ -50,10 +51,12 @@ NOT_IN_FORM = ("data_dir", "output_dir", "init_checkpoint",
                "overwrite_output_dir", "do_train", "do_eval",
                "allow_partial_restore", "skip_case_check", "electra_size",
                "distribution_strategy", "num_gpus", "use_xla", "use_amp",
-               "teacher_dir", "unlabeled_file", "task_name")
+               "teacher_dir", "unlabeled_file", "task_name",
+               "input_file", "eval_input_file", "word_list")
 MAIN = ("task", "max_seq_length", "train_batch_size", "learning_rate",
         "num_train_epochs", "eval_every_steps", "seed", "crf",
-        "student_layers", "alpha", "temperature")
+        "student_layers", "alpha", "temperature", "num_train_steps",
+        "dupe_factor", "masked_lm_only")
 MAX_STRING = 200
 # Values the form starts from where the script's default would not suit a
 # run watched in the studio: the script evaluates only at the end unless
@@ -65,13 +68,13 @@ TASK_HELP = ("Data format (default: the data folder's name when it is a "
              "data set, else guessed from its files).")
 
 
-def _field(row, choices=None, default=None):
+def _field(row, choices=None, presets=None):
   """A Field from a settings row (bert_toolkit.settings); `choices` for a
   free-text row whose values the studio knows (the --task names);
-  `default` for a kind that changes the row's (kinds.run_defaults)."""
+  `presets` the kind's own form presets (kinds.TaskKind.presets)."""
   help_text = TASK_HELP if row.name == "task" else row.help
-  default = row.default if default is None else default
-  preset = FORM_PRESETS.get(row.name)
+  default = row.default
+  preset = dict(FORM_PRESETS, **(presets or {})).get(row.name)
   if isinstance(row.type, tuple) or choices:
     return Field(row.name, "choice", default,
                  tuple(choices or row.type), help_text, row.name in MAIN,
@@ -89,7 +92,8 @@ def _field(row, choices=None, default=None):
 # teacher run and whether its model takes a second text.
 Kind = collections.namedtuple("Kind", [
     "name", "command", "title", "settings", "tasks", "guess", "teacher",
-    "text_b", "inputs", "run_defaults", "preview"])
+    "text_b", "inputs", "run_defaults", "preview", "shared", "serves",
+    "presets"])
 
 
 def _kinds():
@@ -97,13 +101,14 @@ def _kinds():
                tuple(kinds.reference(row.tasks)),
                kinds.reference(row.guess) if row.guess else None, False,
                row.text_b, row.inputs, dict(row.run_defaults),
-               kinds.reference(row.preview) if row.preview else None)
+               kinds.reference(row.preview) if row.preview else None,
+               row.shared, row.serves, dict(row.presets))
           for row in kinds.KINDS if row.studio]
   distilled = tuple(name for row in kinds.KINDS if row.studio
                     for name in kinds.reference(row.tasks))
   rows.append(Kind("distillation", ("run_distill.py",), "Distillation",
                    settings_lib.DISTILL_SETTINGS, distilled, None, True,
-                   False, None, {}, None))
+                   False, None, {}, None, None, True, {}))
   return types.MappingProxyType(collections.OrderedDict(
       (k.name, k) for k in rows))
 
@@ -111,27 +116,37 @@ def _kinds():
 KINDS = _kinds()
 
 
-class RequestError(ValueError):
-  """A run request the studio refuses (a 400 reply naming the field)."""
+class RequestError(i18n.Translated, ValueError):
+  """A run request the studio refuses (a 400 reply naming the field):
+  RequestError(template, *args) (i18n.Translated)."""
 
 
 def fields(kind):
   """The Fields of a kind: its script's own settings first, then the
-  shared ones (bert_toolkit.settings), less NOT_IN_FORM."""
-  own = [_field(row, KINDS[kind].tasks if row.name == "task" else None)
-         for row in KINDS[kind].settings if row.name not in NOT_IN_FORM]
+  shared ones (bert_toolkit.settings) its command takes, less NOT_IN_FORM."""
+  row_of = KINDS[kind]
+  own = [_field(row, row_of.tasks if row.name == "task" else None,
+                presets=row_of.presets)
+         for row in row_of.settings if row.name not in NOT_IN_FORM]
   names = {f.name for f in own}
-  changed = KINDS[kind].run_defaults
-  shared = [_field(row, default=changed.get(row.name)) for row in
+  changed = row_of.run_defaults
+  shared = [_field(row._replace(default=changed[row.name])
+                   if row.name in changed else row, presets=row_of.presets)
+            for row in
             settings_lib.RUN_SETTINGS + settings_lib.TRAIN_SETTINGS
-            if row.name not in NOT_IN_FORM and row.name not in names]
+            if row.name not in NOT_IN_FORM and row.name not in names and (
+                row_of.shared is None or row.name in row_of.shared)]
   return own + shared
 
 
 def describe():
-  """{kind: [field dicts]} for the page."""
+  """{kind: [field dicts]} for the page; label_zh and help_zh: the field's
+  Chinese (i18n.SETTINGS_ZH), or None."""
   return {name: [dict(f._asdict(), choices=list(f.choices) if f.choices
-                      else None) for f in fields(name)] for name in KINDS}
+                      else None,
+                      label_zh=i18n.setting_zh(f.name)[0],
+                      help_zh=i18n.setting_zh(f.name)[1])
+                 for f in fields(name)] for name in KINDS}
 
 
 def parse_value(field, value):
@@ -143,10 +158,10 @@ def parse_value(field, value):
   if value is None or (isinstance(value, str) and not value.strip()):
     return None
   if not isinstance(value, (str, int, float, bool)):
-    raise RequestError("%s: a number, a string or true/false, got %s" % (
-        field.name, "a list" if isinstance(value, list) else
-        "a JSON object" if isinstance(value, dict) else
-        type(value).__name__))
+    raise RequestError("%s: a number, a string or true/false, got %s",
+                       field.name, i18n.Text("a list") if isinstance(
+                           value, list) else i18n.Text("a JSON object")
+                       if isinstance(value, dict) else type(value).__name__)
   text = str(value).strip()
   try:
     if field.type == "bool":
@@ -169,16 +184,17 @@ def parse_value(field, value):
         raise ValueError
       return number
   except ValueError:
-    raise RequestError("%s: not a%s %s: %r" % (
-        field.name, "n" if field.type == "int" else "", field.type, value))
+    if field.type == "int":
+      raise RequestError("%s: not an int: %r", field.name, value)
+    raise RequestError("%s: not a %s: %r", field.name, field.type, value)
   if field.type == "choice":
     if text not in field.choices:
-      raise RequestError("%s: %r is not one of %s" % (
-          field.name, value, ", ".join(field.choices)))
+      raise RequestError("%s: %r is not one of %s", field.name, value,
+                         ", ".join(field.choices))
     return text
   if len(text) > MAX_STRING or any(c in text for c in "\r\n\x00"):
-    raise RequestError("%s: a string of one line, at most %d characters" %
-                       (field.name, MAX_STRING))
+    raise RequestError("%s: a string of one line, at most %d characters",
+                       field.name, MAX_STRING)
   return text
 
 
@@ -235,8 +251,8 @@ def build(request, workspace):
     raise RequestError("the request must be a JSON object")
   kind = KINDS.get(request.get("kind"))
   if kind is None:
-    raise RequestError("kind: one of %s, got %r" % (", ".join(KINDS),
-                                                    request.get("kind")))
+    raise RequestError("kind: one of %s, got %r", ", ".join(KINDS),
+                       request.get("kind"))
   values = request.get("values") or {}
   if not isinstance(values, dict):
     raise RequestError("values: a JSON object of field: value")
@@ -244,7 +260,7 @@ def build(request, workspace):
   unknown = sorted(set(values) - set(by_name))
   if unknown:
     raise RequestError("unknown field(s) for %s: %s (the studio passes only "
-                       "the form's fields)" % (kind.name, ", ".join(unknown)))
+                       "the form's fields)", kind.name, ", ".join(unknown))
   parsed = {}
   for name, value in values.items():
     value = parse_value(by_name[name], value)
@@ -258,10 +274,11 @@ def build(request, workspace):
                                    workspace_lib.RUNS)
   if not kind.teacher or request.get("model"):
     paths["init_checkpoint"] = _folder(request, "model", workspace,
-                                       workspace_lib.MODELS)
+                                       workspace_lib.MODELS,
+                                       workspace_lib.RUNS)
   elif "student_layers" not in parsed:
     raise RequestError("%s: pick a student model, or give student_layers "
-                       "(teacher layers to keep)" % kind.name)
+                       "(teacher layers to keep)", kind.name)
   guessed = {}
   if kind.guess:
     guessed = kind.guess(os.path.join(workspace.root, paths["data_dir"]),
@@ -276,13 +293,18 @@ def build(request, workspace):
   return Command(kind, paths, parsed, effective, guessed)
 
 
-def _folder(request, key, workspace, top):
-  """The request's `key` path, checked to be a folder under `top`."""
+def _folder(request, key, workspace, top, other_top=None):
+  """The request's `key` path, checked to be a folder under `top` (or
+  under `other_top`: a model may be a run's output, e.g. a pre-training
+  run's)."""
   relative = request.get(key)
   if not relative:
-    raise RequestError("%s: pick a folder under %s/" % (key, top))
+    raise RequestError("%s: pick a folder under %s/", key, top)
+  if other_top and str(relative).replace("\\", "/").startswith(
+      other_top + "/"):
+    top = other_top
   path = workspace.resolve(relative, top)
   if not os.path.isdir(path):
-    raise RequestError("%s: %r is not a folder in the workspace" %
-                       (key, relative))
+    raise RequestError("%s: %r is not a folder in the workspace", key,
+                       relative)
   return workspace.relative(path)

@@ -59,6 +59,7 @@ import threading
 import time
 
 from bert_toolkit.runs import atomic
+from bert_toolkit.studio import i18n
 from bert_toolkit.studio import workspace as workspace_lib
 
 JOB_FILE, LOG_FILE, EXIT_FILE = "job.json", "log.txt", "exit_code"
@@ -143,8 +144,18 @@ def group_alive(pgid):
   return False
 
 
-class JobBusy(ValueError):
+class JobError(i18n.Translated, ValueError):
+  """A change the studio refuses for a job (a 400 reply):
+  JobError(template, *args) (i18n.Translated)."""
+
+
+class JobBusy(JobError):
   """A change a queued or running job cannot take (a 409 reply)."""
+
+
+def _status(job):
+  """A job's status, as words of a message (translated with it)."""
+  return i18n.Text(job["status"])
 
 
 class Jobs(object):
@@ -237,8 +248,8 @@ class Jobs(object):
         self._save(job)
         self._signal(job, signal.SIGTERM)
       else:
-        raise ValueError("%s is %s: only a queued or running run can be "
-                         "stopped" % (run_id, job["status"]))
+        raise JobError("%s is %s: only a queued or running run can be "
+                       "stopped", run_id, _status(job))
     return self.get(run_id)
 
   def resume(self, run_id):
@@ -246,8 +257,8 @@ class Jobs(object):
     with self.lock:
       job = self._existing(run_id)
       if job["status"] not in ("stopped", "failed"):
-        raise ValueError("%s is %s: only a stopped or failed run can be "
-                         "resumed" % (run_id, job["status"]))
+        raise JobError("%s is %s: only a stopped or failed run can be "
+                       "resumed", run_id, _status(job))
       job.update(status="queued", ended=None, exit_code=None, pid=None,
                  pid_start=None, stop_requested=False, stop_time=None)
       self._save(job)
@@ -264,13 +275,12 @@ class Jobs(object):
       name = name.strip()
       if not name or len(name) > MAX_NAME or any(c in name for c in
                                                    "\r\n\x00"):
-        raise ValueError("name: one line of 1 to %d characters" % MAX_NAME)
+        raise JobError("name: one line of 1 to %d characters", MAX_NAME)
     if tags is not None:
       if len(tags) > MAX_TAGS or not all(
           isinstance(t, str) and _TAG.match(t) for t in tags):
-        raise ValueError("tags: at most %d tags of 1 to 30 letters, digits "
-                         "or . _ + -, got %s" % (
-                             MAX_TAGS, json.dumps(tags)[:80]))
+        raise JobError("tags: at most %d tags of 1 to 30 letters, digits "
+                       "or . _ + -, got %s", MAX_TAGS, json.dumps(tags)[:80])
       tags = sorted(set(tags), key=tags.index)
     with self.lock:
       job = self._existing(run_id)
@@ -290,19 +300,19 @@ class Jobs(object):
       folder is not a real folder inside runs/.
     """
     if confirm != run_id:
-      raise ValueError("confirm: repeat the run id (%s) to delete its "
-                       "files" % run_id)
+      raise JobError("confirm: repeat the run id (%s) to delete its "
+                     "files", run_id)
     folder = self.workspace.run_dir(run_id)
     base = os.path.join(self.workspace.root, workspace_lib.RUNS)
     with self.lock:
       job = self._existing(run_id)
       if job["status"] not in ENDED:
-        raise JobBusy("%s is %s: stop it before deleting it" % (
-            run_id, job["status"]))
+        raise JobBusy("%s is %s: stop it before deleting it", run_id,
+                      _status(job))
       if os.path.islink(folder) or os.path.dirname(
           os.path.realpath(folder)) != base:
         raise workspace_lib.PathError(
-            "%s: its folder is not a folder inside runs/; not deleted" %
+            "%s: its folder is not a folder inside runs/; not deleted",
             run_id)
       with open(folder + TOMBSTONE, "w"):
         pass

@@ -1,7 +1,7 @@
 """The studio's HTTP server: the page, and a JSON API over the workspace.
 
   GET  /                      the page (static/index.html)
-  GET  /static/app.js|style.css
+  GET  /static/i18n.js|app.js|style.css
   GET  /api/options           kinds, fields (defaults), data and model
                               folders, teacher runs, the form's preselection
   POST /api/command           the command line a request would run
@@ -48,7 +48,9 @@ Security rules (tests/test_studio.py checks each):
     only the form's fields, typed (commands.py); scripts are only the
     project's (commands.KINDS).
 Errors are {"error": "one line"} with a 4xx status (5xx for a tool that
-failed), and the server goes on.
+failed), and the server goes on. The line is Chinese when the request's
+X-Studio-Lang header says zh and the studio wrote it (i18n.py), else
+English.
 """
 
 import hmac
@@ -65,6 +67,7 @@ from http import server as http_server
 from bert_toolkit.serving import http_framing
 
 from bert_toolkit.studio import commands
+from bert_toolkit.studio import i18n
 from bert_toolkit.studio import jobs as jobs_lib
 from bert_toolkit.studio import trying
 from bert_toolkit.studio import views
@@ -73,6 +76,7 @@ from bert_toolkit.studio import workspace as workspace_lib
 STATIC_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)),
                           "static")
 STATIC_FILES = types.MappingProxyType({
+    "/static/i18n.js": ("i18n.js", "text/javascript"),
     "/static/app.js": ("app.js", "text/javascript"),
     "/static/style.css": ("style.css", "text/css")})
 MAX_BODY = 64 * 1024
@@ -96,8 +100,10 @@ BODY_FIELDS = types.MappingProxyType({
     "edit": (("name", str), ("tags", list), ("archived", bool)),
     "delete": (("confirm", str),)})
 _JSON_TYPES = types.MappingProxyType({
-    str: "a string", dict: "a JSON object", list: "a list", bool: "true or "
-    "false", int: "a number", float: "a number", type(None): "null"})
+    str: i18n.Text("a string"), dict: i18n.Text("a JSON object"),
+    list: i18n.Text("a list"), bool: i18n.Text("true or false"),
+    int: i18n.Text("a number"), float: i18n.Text("a number"),
+    type(None): i18n.Text("null")})
 
 
 def check_body(endpoint, body):
@@ -106,13 +112,14 @@ def check_body(endpoint, body):
   allowed = dict(BODY_FIELDS[endpoint])
   for name in sorted(body):
     if name not in allowed:
-      raise HttpError(400, "unknown field %r: this request takes %s" % (
-          name[:40], ", ".join(allowed) or "no fields ({})"))
+      raise HttpError(400, "unknown field %r: this request takes %s",
+                      name[:40], ", ".join(allowed) or i18n.Text(
+                          "no fields ({})"))
     value = body[name]
     if value is not None and (type(value) is not allowed[name]):
-      raise HttpError(400, "%s: must be %s, got %s" % (
-          name, _JSON_TYPES[allowed[name]],
-          _JSON_TYPES.get(type(value), type(value).__name__)))
+      raise HttpError(400, "%s: must be %s, got %s", name,
+                      _JSON_TYPES[allowed[name]],
+                      _JSON_TYPES.get(type(value), type(value).__name__))
 
 
 def _query_value(query, key):
@@ -120,9 +127,12 @@ def _query_value(query, key):
   return query[key][0] if key in query else None
 
 
-class HttpError(Exception):
-  def __init__(self, status, message):
-    Exception.__init__(self, message)
+class HttpError(i18n.Translated, Exception):
+  """A refusal with its HTTP status: HttpError(status, template, *args)
+  (i18n.Translated)."""
+
+  def __init__(self, status, template, *args):
+    i18n.Translated.__init__(self, template, *args)
     self.status = status
 
 
@@ -155,13 +165,19 @@ class Studio(object):
 
   def options(self):
     data = self.workspace.data_folders()
-    models = self.workspace.model_folders()
+    # A finished run of a kind that does not serve (pre-training) is a
+    # model to start other runs from.
+    models = self.workspace.model_folders() + [
+        {"name": "%s · %s" % (j["id"], j["name"]), "path": j["output_dir"]}
+        for j in self.jobs.all() if j["status"] == "done" and
+        not commands.KINDS[j["kind"]].serves]
     teachers = [{"id": j["id"], "name": j["name"], "path": j["output_dir"]}
                 for j in self.jobs.all()
-                if j["status"] == "done" and
-                not commands.KINDS[j["kind"]].teacher]
+                if j["status"] == "done" and commands.KINDS[j["kind"]].tasks
+                and not commands.KINDS[j["kind"]].teacher]
     return {"kinds": [{"name": k.name, "script": " ".join(k.command),
                        "title": k.title,
+                       "title_zh": i18n.TITLES_ZH.get(k.title),
                        "teacher": k.teacher}
                       for k in commands.KINDS.values()],
             "data": data, "models": models, "teachers": teachers,
@@ -181,8 +197,8 @@ class Studio(object):
     name = body.get("name")
     if name is not None and (not isinstance(name, str) or
                              len(name) > jobs_lib.MAX_NAME):
-      raise commands.RequestError("name: a string of at most %d characters"
-                                  % jobs_lib.MAX_NAME)
+      raise commands.RequestError("name: a string of at most %d characters",
+                                  jobs_lib.MAX_NAME)
     request = {k: body.get(k) for k in ("kind", "data", "model", "teacher",
                                          "values")}
     name = (name or "").strip() or " ".join(
@@ -195,7 +211,7 @@ class Studio(object):
     job = self.jobs.get(run_id) if workspace_lib.RUN_ID.match(run_id) \
         else None
     if job is None:
-      raise HttpError(404, "no run %r in this workspace" % run_id[:40])
+      raise HttpError(404, "no run %r in this workspace", run_id[:40])
     return job
 
   def runs(self):
@@ -244,7 +260,7 @@ class Studio(object):
       if job["status"] == "failed":
         raise HttpError(409, "%s failed: a failed run is not exported "
                         "(resume it, or start it again with what its error "
-                        "names changed)" % run_id)
+                        "names changed)", run_id)
       with self.tryer.lock:
         return {"path": self.tryer.current_export(job)}
     return self.tryer.ask(job, body.get("text"), body.get("text_b"))
@@ -296,8 +312,15 @@ class Handler(http_framing.FramedHandler):
   def _json(self, status, obj):
     self._send(status, json.dumps(obj, ensure_ascii=False))
 
+  def language(self):
+    """The page's language (the X-Studio-Lang header), or None."""
+    headers = getattr(self, "headers", None)
+    return headers.get(i18n.LANGUAGE_HEADER) if headers else None
+
   def refuse(self, status, message):
-    self._json(status, {"error": message})
+    """The error reply; `message` (text or an exception) in the page's
+    language where the studio wrote it (i18n.translate)."""
+    self._json(status, {"error": i18n.translate(message, self.language())})
 
   def body_limit(self):
     path = urllib.parse.urlsplit(self.path).path
@@ -308,8 +331,8 @@ class Handler(http_framing.FramedHandler):
     return MAX_BODY
 
   def too_large(self, length):
-    return "request body of %d bytes: the limit is %d" % (length,
-                                                          self.body_limit())
+    return i18n.Text("request body of %d bytes: the limit is %d", length,
+                     self.body_limit())
 
   def send_error(self, code, message=None, explain=None):
     """http.server's own errors (a garbage request line, an unknown verb,
@@ -326,7 +349,7 @@ class Handler(http_framing.FramedHandler):
       # whose DNS name is rebound to 127.0.0.1 sends its own name).
       host = (self.headers.get("Host") or "").rsplit(":", 1)[0].strip("[]")
       if host not in ("127.0.0.1", "localhost", "::1"):
-        raise HttpError(403, "Host %r is not this studio's address" % host)
+        raise HttpError(403, "Host %r is not this studio's address", host)
       return
     given = None
     auth = self.headers.get("Authorization") or ""
@@ -408,11 +431,11 @@ class Handler(http_framing.FramedHandler):
       if match:
         job = studio.job(match.group(1))
         if not trying.PREDICTIONS_FILE.match(match.group(2)):
-          raise HttpError(404, "no predictions file %r" % match.group(2)[:40])
+          raise HttpError(404, "no predictions file %r", match.group(2)[:40])
         file_path = os.path.join(studio.workspace.run_dir(job["id"]),
                                  "predictions", match.group(2))
         if not os.path.isfile(file_path) or os.path.islink(file_path):
-          raise HttpError(404, "no predictions file %s" % match.group(2))
+          raise HttpError(404, "no predictions file %s", match.group(2))
         with open(file_path, "rb") as f:
           self._send(200, f.read(), "application/x-ndjson", headers=((
               "Content-Disposition", 'attachment; filename="%s-%s"' % (
@@ -422,7 +445,7 @@ class Handler(http_framing.FramedHandler):
       if match:
         return self._json(200, studio.predictions(match.group(1),
                                                   match.group(2), query))
-      raise HttpError(404, "no such page: %s" % path[:100])
+      raise HttpError(404, "no such page: %s", path[:100])
     self._check_csrf()
     if path == "/api/upload":
       saved = studio.workspace.save_upload(
@@ -433,7 +456,7 @@ class Handler(http_framing.FramedHandler):
     if match:
       job = studio.job(match.group(1))
       if not views.has_checkpoint(studio.workspace, job):
-        raise HttpError(400, "%s has no checkpoint to predict with yet" %
+        raise HttpError(400, "%s has no checkpoint to predict with yet",
                         job["id"])
       return self._json(200, studio.tryer.predict_file(job,
                                                        self.read_body()))
@@ -446,21 +469,21 @@ class Handler(http_framing.FramedHandler):
       body = self._body(match.group(2))
       return self._json(200, studio.post_run(match.group(1), match.group(2),
                                              body))
-    raise HttpError(404, "no such action: %s" % path[:100])
+    raise HttpError(404, "no such action: %s", path[:100])
 
   def _handle(self, method):
     try:
       self._dispatch(method)
     except (HttpError, http_framing.BodyError) as e:
-      self._json(e.status, {"error": str(e)})
-    except (jobs_lib.JobBusy, FileExistsError) as e:
-      self._json(409, {"error": str(e)})
+      self.refuse(e.status, e)
+    except (jobs_lib.JobBusy, workspace_lib.FileExists, FileExistsError) as e:
+      self.refuse(409, e)
     except (commands.RequestError, workspace_lib.PathError, ValueError) as e:
-      self._json(400, {"error": str(e)})
+      self.refuse(400, e)
     except KeyError as e:
-      self._json(404, {"error": "no run %s" % e})
+      self.refuse(404, i18n.Text("no run %s", e))
     except trying.TryError as e:
-      self._json(500, {"error": str(e)})
+      self.refuse(500, e)
     except Exception as e:  # pylint: disable=broad-except
       logging.exception("studio request %s", self.path)
       self._json(500, {"error": "%s: %s" % (type(e).__name__, e)})

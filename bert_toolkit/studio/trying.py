@@ -40,6 +40,8 @@ import urllib.error
 import urllib.request
 
 from bert_toolkit.runs import atomic
+from bert_toolkit.studio import commands
+from bert_toolkit.studio import i18n
 from bert_toolkit.studio import jobs as jobs_lib
 from bert_toolkit.studio import views
 from bert_toolkit.studio import workspace as workspace_lib
@@ -52,8 +54,22 @@ PREDICTIONS_FILE = re.compile(r"^[0-9]{1,9}\.jsonl$")
 MODEL_NAME = "studio"
 
 
-class TryError(RuntimeError):
-  """Export or serving failed (a 500 reply with the tool's error line)."""
+
+def _check_serves(job):
+  """ValueError for a run of a kind that does not serve (pre-training)."""
+  if not commands.KINDS[job["kind"]].serves:
+    raise TextError("%s is a %s run: it does not predict or export; start "
+                    "a fine-tuning run from it (its output is a model of "
+                    "the New run form)", job["id"], job["kind"])
+
+class TryError(i18n.Translated, RuntimeError):
+  """Export or serving failed (a 500 reply with the tool's error line):
+  TryError(template, *args) (i18n.Translated)."""
+
+
+class TextError(i18n.Translated, ValueError):
+  """A text, a file of texts or a run the model is not asked with (a 400
+  reply): TextError(template, *args) (i18n.Translated)."""
 
 
 def _free_port():
@@ -119,14 +135,14 @@ class Tryer(object):
         check=False)
     text = done.stdout.decode("utf-8", "replace")
     if done.returncode:
-      raise TryError("%s: %s" % (name, _error_line(text)))
+      raise TryError("%s: %s", name, _error_line(text))
     return text
 
   def export(self, job):
     """Exports the run's best checkpoint; returns the version path."""
     if not views.has_checkpoint(self.workspace, job):
-      raise ValueError("%s has no checkpoint to export yet: wait until it "
-                       "has trained (or resume it)" % job["id"])
+      raise TextError("%s has no checkpoint to export yet: wait until it "
+                      "has trained (or resume it)", job["id"])
     base = os.path.join(self.workspace.run_dir(job["id"]), "export")
     self._script("export_savedmodel.py",
                  ["--model_dir=%s" % job["output_dir"],
@@ -138,6 +154,7 @@ class Tryer(object):
     the newest), else a new export of it; returns the version path. The
     Export button and the first try share it: neither writes a second
     version of the same checkpoint."""
+    _check_serves(job)
     export = views.newest_export(self.workspace, job)
     if export is None:
       return self.export(job)
@@ -169,7 +186,7 @@ class Tryer(object):
         except (ValueError, KeyError, TypeError):
           pass
         raise ValueError(reply)
-      raise TryError("serve.py: %s" % reply)
+      raise TryError("serve.py: %s", reply)
 
   def predict_file(self, job, data):
     """Predicts every text of an uploaded file (see the module docstring);
@@ -180,6 +197,7 @@ class Tryer(object):
         line is named).
     """
     text = workspace_lib.text_of_upload(data)
+    _check_serves(job)
     pair = views.takes_text_b(self.workspace, job)
     items = []
     for number, line in enumerate(text.splitlines(), 1):
@@ -187,20 +205,20 @@ class Tryer(object):
         continue
       first, tab, second = line.partition("\t")
       if tab and not pair:
-        raise ValueError("file line %d: a tab, but this model takes a "
-                         "single text; one text a line" % number)
+        raise TextError("file line %d: a tab, but this model takes a "
+                        "single text; one text a line", number)
       if len(first) > MAX_TEXT or len(second) > MAX_TEXT:
-        raise ValueError("file line %d: longer than %d characters" % (
-            number, MAX_TEXT))
+        raise TextError("file line %d: longer than %d characters", number,
+                        MAX_TEXT)
       instance = {"text": first}
       if second:
         instance["text_b"] = second
       items.append((number, instance))
       if len(items) > MAX_FILE_LINES:
-        raise ValueError("file: more than %d texts; split it" %
-                         MAX_FILE_LINES)
+        raise TextError("file: more than %d texts; split it",
+                        MAX_FILE_LINES)
     if not items:
-      raise ValueError("file: no text in it (one text a line)")
+      raise TextError("file: no text in it (one text a line)")
     with self.lock:
       port = self._serve(job)
     lines = []
@@ -214,8 +232,8 @@ class Tryer(object):
           try:
             self._predict(port, [instance])
           except ValueError as one:
-            raise ValueError("file line %d: %s" % (number, one))
-        raise ValueError("file: %s" % e)
+            raise TextError("file line %d: %s", number, one)
+        raise TextError("file: %s", e)
       for (number, instance), answer in zip(batch, answers):
         lines.append(json.dumps(dict(instance, line=number, **answer),
                                 ensure_ascii=False) + "\n")
@@ -230,13 +248,13 @@ class Tryer(object):
   def ask(self, job, text, text_b=None):
     """The model's answer for one text (pair), as serve.py gives it."""
     if not isinstance(text, str) or not text.strip():
-      raise ValueError("text: type a sentence")
+      raise TextError("text: type a sentence")
     if text_b is not None and not isinstance(text_b, str):
-      raise ValueError("text_b: a string")
+      raise TextError("text_b: a string")
     if len(text) > MAX_TEXT or (text_b and len(text_b) > MAX_TEXT):
-      raise ValueError("text: at most %d characters" % MAX_TEXT)
+      raise TextError("text: at most %d characters", MAX_TEXT)
     if text_b and not views.takes_text_b(self.workspace, job):
-      raise ValueError("text_b: this model takes a single text")
+      raise TextError("text_b: this model takes a single text")
     with self.lock:
       port = self._serve(job)
     instance = {"text": text}
@@ -246,7 +264,7 @@ class Tryer(object):
       answer = self._predict(port, [instance])[0]
     except ValueError as e:
       # The text was refused (e.g. it has no tokens): the user's to fix.
-      raise ValueError("text: %s" % e)
+      raise TextError("text: %s", e)
     # How the page shows it follows from the answer's shape.
     if "entities" in answer:
       return {"view": "entities", "text": text,
@@ -288,7 +306,7 @@ class Tryer(object):
         time.sleep(0.3)
     self.close()
     with open(log_path, encoding="utf-8", errors="replace") as f:
-      raise TryError("serve.py did not start: %s" % _error_line(f.read()))
+      raise TryError("serve.py did not start: %s", _error_line(f.read()))
 
   def close(self):
     """Stops the model server, if one runs."""

@@ -28,6 +28,7 @@ from bert_toolkit import errors
 from bert_toolkit import kinds
 from bert_toolkit.runs import curves as curves_lib
 from bert_toolkit.studio import commands
+from bert_toolkit.studio import i18n
 from bert_toolkit.studio import jobs as jobs_lib
 
 LOG_TAIL_LINES = 60
@@ -111,7 +112,9 @@ def summary(workspace, job, log_text=None, final=None):
     best = jobs_lib.read_json(_output(workspace, job, BEST_FILE))
     if best:
       metric = {"name": best.get("metric"), "value": best.get("value")}
+  kind = commands.KINDS.get(job["kind"])
   return {"id": job["id"], "name": job["name"], "kind": job["kind"],
+          "kind_zh": i18n.short_title_zh(kind.title) if kind else None,
           "status": job["status"], "created": job["created"],
           "step": step, "total_steps": total,
           "progress": (min(1.0, step / float(total)) if step and total
@@ -272,6 +275,7 @@ def detail(workspace, job):
   log_text = _log_text(workspace, job)
   lines = log_text.splitlines()[-LOG_TAIL_LINES:]
   export = newest_export(workspace, job)
+  serves = commands.KINDS[job["kind"]].serves
   out = summary(workspace, job, log_text, final)
   out.update({
       "command": commands.display(job["argv"]), "argv": job["argv"],
@@ -283,14 +287,17 @@ def detail(workspace, job):
       "best": best(workspace, job),
       "log_tail": "\n".join(lines),
       "export": {"path": export} if export else None,
-      "can_try": has_checkpoint(workspace, job),
-      "exportable": (job["status"] != "failed" and
+      "can_try": serves and has_checkpoint(workspace, job),
+      "exportable": (serves and job["status"] != "failed" and
                      has_checkpoint(workspace, job)),
+      "serves": serves,
       "try_text_b": takes_text_b(workspace, job),
       "tensorboard": tensorboard([job]),
       "has_dev_predictions": os.path.isfile(
           _output(workspace, job, DEV_PREDICTIONS_FILE)),
-      "try_inputs": commands.KINDS[job["kind"]].inputs})
+      "try_inputs": commands.KINDS[job["kind"]].inputs,
+      "try_inputs_zh": [i18n.TITLES_ZH.get(text) for text in
+                        commands.KINDS[job["kind"]].inputs or ()] or None})
   return out
 
 
@@ -437,15 +444,16 @@ def data_preview(workspace, folder, kind, model=None):
   """
   row = commands.KINDS.get(kind)
   if row is None or row.preview is None:
-    raise commands.RequestError("kind: one of %s (a data preview), got %r" % (
-        ", ".join(k for k, v in commands.KINDS.items() if v.preview),
-        kind))
+    raise commands.RequestError(
+        "kind: one of %s (a data preview), got %r",
+        ", ".join(k for k, v in commands.KINDS.items() if v.preview), kind)
   data_dir = workspace.resolve(folder, "data")
   if not os.path.isdir(data_dir):
-    raise commands.RequestError("folder: %r is not a data folder" % folder)
+    raise commands.RequestError("folder: %r is not a data folder", folder)
   tokenize = None
   if model:
-    model_dir = workspace.resolve(model, "models")
+    model_dir = workspace.resolve(model, "runs" if str(model).startswith(
+        "runs/") else "models")       # a model, or a pre-training run's
     vocab = os.path.join(model_dir, "vocab.txt")
     if os.path.isfile(vocab):
       import tokenization  # pylint: disable=g-import-not-at-top

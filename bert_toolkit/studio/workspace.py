@@ -31,6 +31,7 @@ import re
 
 from bert_toolkit.data import split_files
 from bert_toolkit.runs import atomic
+from bert_toolkit.studio import i18n
 
 DATA, MODELS, RUNS = "data", "models", "runs"
 RUN_ID = re.compile(r"^r[0-9]{1,9}$")
@@ -43,8 +44,14 @@ MAX_UPLOAD_BYTES = 50 << 20
 MAX_UPLOAD_FILES = 8
 
 
-class PathError(ValueError):
-  """A path a request names that is not allowed (a 400 reply)."""
+class PathError(i18n.Translated, ValueError):
+  """A path a request names that is not allowed (a 400 reply):
+  PathError(template, *args) (i18n.Translated)."""
+
+
+class FileExists(PathError):
+  """An upload onto a file that exists, not asked to replace it (a 409
+  reply)."""
 
 
 class WorkspaceBusy(RuntimeError):
@@ -60,7 +67,7 @@ def text_of_upload(data):
     return data.decode("utf-8")
   except UnicodeDecodeError as e:
     raise PathError("file: not UTF-8 (byte %d); save it as UTF-8 (e.g. "
-                    "iconv -f GBK -t UTF-8)" % e.start)
+                    "iconv -f GBK -t UTF-8)", e.start)
 
 
 class Workspace(object):
@@ -86,15 +93,15 @@ class Workspace(object):
       raise PathError("a path is required")
     if "\x00" in relative or os.path.isabs(relative) or relative.startswith(
         "~"):
-      raise PathError("%r: give a path relative to the workspace" % relative)
+      raise PathError("%r: give a path relative to the workspace", relative)
     parts = relative.replace("\\", "/").split("/")
     if ".." in parts:
-      raise PathError("%r: '..' is not allowed in paths" % relative)
+      raise PathError("%r: '..' is not allowed in paths", relative)
     path = os.path.realpath(os.path.join(self.root, relative))
     base = os.path.join(self.root, top) if top else self.root
     if os.path.commonpath([path, base]) != base or path == base:
-      raise PathError("%r is not inside the workspace's %s/ folder" %
-                      (relative, top or "."))
+      raise PathError("%r is not inside the workspace's %s/ folder",
+                      relative, top or ".")
     return path
 
   def lock(self):
@@ -137,22 +144,22 @@ class Workspace(object):
     refused, as for every path).
 
     Raises:
-      PathError: a rule broken (the message names it); FileExistsError:
-        the file exists and `replace` is false.
+      PathError: a rule broken (the message names it); FileExists: the
+        file exists and `replace` is false.
     """
     if not isinstance(folder, str) or not UPLOAD_FOLDER.match(folder):
       raise PathError("folder: a name of letters, digits, _ and - (at most "
-                      "40), got %r" % (str(folder)[:60],))
+                      "40), got %r", str(folder)[:60])
     if not isinstance(file_name, str) or not UPLOAD_FILE.match(
         file_name) or split_files.split_of(file_name) is None or (
             file_name.rpartition(".")[2] not in UPLOAD_TYPES):
       raise PathError(
           "file: a split file named train, dev or test with one of the "
-          "types %s (train.tsv, dev.jsonl, example.train), got %r" % (
-              ", ".join(UPLOAD_TYPES), str(file_name)[:60]))
+          "types %s (train.tsv, dev.jsonl, example.train), got %r",
+          ", ".join(UPLOAD_TYPES), str(file_name)[:60])
     if len(data) > MAX_UPLOAD_BYTES:
-      raise PathError("file: %d bytes; the limit is %d" % (
-          len(data), MAX_UPLOAD_BYTES))
+      raise PathError("file: %d bytes; the limit is %d", len(data),
+                      MAX_UPLOAD_BYTES)
     text_of_upload(data)
     target_dir = os.path.join(self.root, DATA, folder)
     if os.path.lexists(target_dir):
@@ -162,11 +169,11 @@ class Workspace(object):
     path = self.resolve(DATA + "/" + folder + "/" + file_name, DATA)
     names = set(os.listdir(target_dir))
     if file_name not in names and len(names) >= MAX_UPLOAD_FILES:
-      raise PathError("data/%s holds %d files: the limit is %d" % (
-          folder, len(names), MAX_UPLOAD_FILES))
+      raise PathError("data/%s holds %d files: the limit is %d", folder,
+                      len(names), MAX_UPLOAD_FILES)
     if os.path.lexists(path) and not replace:
-      raise FileExistsError("data/%s/%s exists: replace it, or upload "
-                            "into another folder" % (folder, file_name))
+      raise FileExists("data/%s/%s exists: replace it, or upload into "
+                       "another folder", folder, file_name)
     with atomic.replacing(path, "wb") as f:
       f.write(data)
     return self.relative(path)
@@ -195,7 +202,7 @@ class Workspace(object):
   def run_dir(self, run_id):
     """runs/<run_id> (absolute); PathError for a malformed id."""
     if not isinstance(run_id, str) or not RUN_ID.match(run_id):
-      raise PathError("%r is not a run id (r1, r2, ...)" % (run_id,))
+      raise PathError("%r is not a run id (r1, r2, ...)", run_id)
     return os.path.join(self.root, RUNS, run_id)
 
   def _children(self, top):

@@ -1,6 +1,8 @@
 // BERT Studio front-end: hash router + views for the JSON API in bert_toolkit/studio/server.py.
 // Plain ES2017, no libraries. Every server string goes into the page through
-// textContent / setAttribute (see el()), never as HTML.
+// textContent / setAttribute (see el()), never as HTML. Every word of the
+// page goes through t() (i18n.js, loaded first): English, or the Chinese
+// of its catalog when the page is in Chinese.
 'use strict';
 (function () {
 
@@ -12,6 +14,9 @@
   const PALETTE = ['#2563eb', '#dc2626', '#16a34a', '#d97706', '#7c3aed',
                    '#0891b2', '#db2777', '#4b5563'];
   const SVG_NS = 'http://www.w3.org/2000/svg';
+  const I18N = window.StudioI18n;
+  const t = I18N.t;
+  const chinese = I18N.chinese;
 
   function $(sel, root) { return (root || document).querySelector(sel); }
 
@@ -94,15 +99,16 @@
     if (s === null || s === undefined || !isFinite(s)) return '';
     s = Math.max(0, Math.round(s));
     const h = Math.floor(s / 3600), m = Math.floor(s % 3600 / 60), sec = s % 60;
-    if (h) return h + 'h ' + m + 'm';
-    if (m) return m + 'm ' + sec + 's';
-    return sec + 's';
+    if (h) return t('{0}h {1}m', h, m);
+    if (m) return t('{0}m {1}s', m, sec);
+    return t('{0}s', sec);
   }
 
   function fmtTime(unix) {
     if (!unix) return '';
     const d = new Date(unix * 1000);
-    return d.toLocaleDateString() + ' ' + d.toLocaleTimeString([], {hour: '2-digit', minute: '2-digit'});
+    const locale = chinese() ? 'zh-CN' : [];
+    return d.toLocaleDateString(locale) + ' ' + d.toLocaleTimeString(locale, {hour: '2-digit', minute: '2-digit'});
   }
 
   // Fraction done of a run (0..1) or null when unknown.
@@ -126,7 +132,44 @@
   }
 
   function badge(status) {
-    return el('span', {class: 'badge st-' + status, text: status});
+    return el('span', {class: 'badge st-' + status, text: t(status)});
+  }
+
+  // A run's kind as the page names it: its name (classification, ner,
+  // ...), or in Chinese its short title from the server (kind_zh).
+  function kindName(run) { return (chinese() && run.kind_zh) || run.kind || ''; }
+
+  // A split of a data folder (train, dev, test).
+  function splitName(split) {
+    return {train: t('train'), dev: t('dev'), test: t('test')}[split] || split;
+  }
+
+  // A file input in the page's words: a button and the names of the files
+  // picked (the browser's own control speaks the browser's language). The
+  // input stays in the page, unseen, and holds the files.
+  function fileControl(input) {
+    input.classList.add('file-input');
+    const names = el('span', {class: 'muted file-names', text: t('No file chosen')});
+    input.addEventListener('change', function () {
+      const files = Array.from(input.files || []).map(function (f) { return f.name; });
+      names.textContent = files.length ? files.join(t(', ')) : t('No file chosen');
+    });
+    return el('span', {class: 'file-control'}, [input,
+      el('button', {type: 'button', text: input.multiple ? t('Choose files') : t('Choose a file'),
+                    onclick: function () { input.click(); }}), names]);
+  }
+
+  // The width in a chart of a text of `latin` pixels a Latin letter: a CJK
+  // character takes about twice that.
+  function textWidth(text, latin) {
+    let width = 0;
+    for (const ch of String(text)) width += ch.codePointAt(0) >= 0x2e80 ? latin * 1.85 : latin;
+    return width;
+  }
+
+  // A table head row of these column titles.
+  function headRow(titles) {
+    return el('thead', null, el('tr', null, titles.map(function (title) { return el('th', {text: title}); })));
   }
 
   // ---------------------------------------------------------------- error bar
@@ -153,7 +196,8 @@
   // #error and throws; clears #error on success. opts.source: 'user' | 'poll'.
   async function api(method, path, body, opts) {
     const source = (opts && opts.source) || 'user';
-    const init = {method: method, headers: {'Accept': 'application/json'}, credentials: 'same-origin'};
+    const init = {method: method, headers: {'Accept': 'application/json', 'X-Studio-Lang': I18N.language()},
+                  credentials: 'same-origin'};
     if (method !== 'GET') {
       init.headers['X-Studio-Csrf'] = CSRF;
       if (opts && opts.raw) {          // a file's bytes (an upload)
@@ -169,14 +213,14 @@
       resp = await fetch(path, init);
       text = await resp.text();
     } catch (e) {
-      showError('Cannot reach the studio server (' + e.message + ')', source);
+      showError(t('Cannot reach the studio server ({0})', e.message), source);
       throw e;
     }
     let data = null;
     try { data = text ? JSON.parse(text) : null; } catch (e) { data = null; }
     if (!resp.ok || data === null) {
       const msg = data && data.error ? String(data.error)
-        : 'HTTP ' + resp.status + ' ' + (resp.statusText || '') + ' on ' + method + ' ' + path;
+        : t('HTTP {0} {1} on {2} {3}', resp.status, resp.statusText || '', method, path);
       showError(msg, source);
       const err = new Error(msg);
       err.status = resp.status;
@@ -194,9 +238,9 @@
   // setTimeout that is cancelled when the view changes.
   function later(fn, ms) {
     const token = viewToken;
-    const t = setTimeout(function () { timers.delete(t); if (token === viewToken) fn(); }, ms);
-    timers.add(t);
-    return t;
+    const timer = setTimeout(function () { timers.delete(timer); if (token === viewToken) fn(); }, ms);
+    timers.add(timer);
+    return timer;
   }
   function cancel(t) { if (t) { clearTimeout(t); timers.delete(t); } }
 
@@ -241,7 +285,7 @@
     const btn = $('#compare-selected');
     if (btn) {
       btn.disabled = !enough;
-      btn.textContent = 'Compare selected (' + picked.size + ')';
+      btn.textContent = t('Compare selected ({0})', picked.size);
     }
   }
 
@@ -251,13 +295,12 @@
   function renderRuns(view) {
     const tbody = el('tbody');
     const table = el('table', {id: 'runs', class: 'grid'}, [
-      el('thead', null, el('tr', null, ['', 'Run', 'Kind', 'Status', 'Progress', 'ETA', 'Metric', 'Created', '']
-        .map(function (t) { return el('th', {text: t}); }))),
+      headRow(['', t('Run'), t('Kind'), t('Status'), t('Progress'), t('ETA'), t('Metric'), t('Created'), '']),
       tbody]);
     // The filter: words that must each be in a run's name, id, kind,
     // status or tags; archived runs only when asked for.
     const filter = el('input', {id: 'runs-filter', type: 'search', value: runsFilter.text,
-                                placeholder: 'Filter: name, id, tag, kind, status'});
+                                placeholder: t('Filter: name, id, tag, kind, status')});
     const archived = el('input', {id: 'show-archived', type: 'checkbox', checked: runsFilter.archived});
     let lastRuns = [];
     const redraw = function () {
@@ -268,12 +311,12 @@
     filter.addEventListener('input', redraw);
     archived.addEventListener('change', redraw);
     view.appendChild(el('div', {class: 'toolbar'}, [
-      el('h2', {text: 'Runs'}),
-      filter, el('label', {class: 'check-inline'}, [archived, el('span', {text: ' archived'})]),
+      el('h2', {text: t('Runs')}),
+      filter, el('label', {class: 'check-inline'}, [archived, el('span', {text: ' ' + t('archived')})]),
       el('span', {class: 'spacer'}),
       el('button', {id: 'compare-selected', type: 'button',
                     onclick: function () { if (picked.size >= 2) location.hash = compareHash(); }}),
-      el('a', {class: 'button primary', href: '#/new', text: 'New run'})]));
+      el('a', {class: 'button primary', href: '#/new', text: t('New run')})]));
     view.appendChild(el('div', {class: 'card flush'}, table));
     updateCompareControls();
 
@@ -295,7 +338,8 @@
   const runsFilter = {text: '', archived: false};
   function runShown(run) {
     if (run.archived && !runsFilter.archived) return false;
-    const hay = [run.name, run.id, run.kind, run.status].concat(run.tags || []).join(' ').toLowerCase();
+    const hay = [run.name, run.id, run.kind, run.status, kindName(run), t(run.status)]
+      .concat(run.tags || []).join(' ').toLowerCase();
     return runsFilter.text.toLowerCase().split(/\s+/).every(function (w) { return !w || hay.indexOf(w) >= 0; });
   }
 
@@ -312,8 +356,9 @@
     });
     if (!runs.length) {
       tbody.appendChild(el('tr', {class: 'empty'}, el('td', {colspan: 9}, all.length
-        ? [(all.length) + ' runs, none matching the filter' + (runsFilter.archived ? '' : ' (archived ones hidden)') + '.']
-        : ['No runs yet. ', el('a', {href: '#/new', text: 'Start one'}), '.'])));
+        ? [runsFilter.archived ? t('{0} runs, none matching the filter.', all.length)
+          : t('{0} runs, none matching the filter (archived ones hidden).', all.length)]
+        : [t('No runs yet.') + ' ', el('a', {href: '#/new', text: t('Start one.')})])));
       return;
     }
     runs.forEach(function (run, i) {
@@ -326,7 +371,7 @@
   // Row skeleton: cells keep their identity across polls.
   function newRunRow(run) {
     const pick = el('input', {type: 'checkbox', class: 'compare-pick', 'data-id': run.id,
-                              checked: picked.has(run.id), title: 'Tick for comparing',
+                              checked: picked.has(run.id), title: t('Tick for comparing'),
                               onchange: function () {
                                 if (pick.checked) picked.add(run.id); else picked.delete(run.id);
                                 updateCompareControls();
@@ -347,7 +392,7 @@
     patch($('span.tags', tr), JSON.stringify([run.tags, run.archived]), function () {
       return tagChips(run);
     });
-    cell('kind').textContent = run.kind || '';
+    cell('kind').textContent = kindName(run);
     patch(cell('status'), run.status, function () { return badge(run.status); });
     const frac = progressOf(run);
     patch(cell('progress'), frac + '|' + stepText(run), function () {
@@ -366,7 +411,7 @@
   // span.tag chips of a run's tags (and "archived").
   function tagChips(run) {
     return (run.tags || []).map(function (t) { return el('span', {class: 'tag', text: t}); })
-      .concat(run.archived ? [el('span', {class: 'tag archived', text: 'archived'})] : []);
+      .concat(run.archived ? [el('span', {class: 'tag archived', text: t('archived')})] : []);
   }
 
   // button.stop / button.resume (or #stop / #resume on the run page) for a run.
@@ -375,7 +420,7 @@
     if (ACTIVE.indexOf(run.status) >= 0) action = 'stop';
     else if (run.resumable) action = 'resume';   // not a run an error: line stopped
     if (!action) return null;
-    const attrs = {type: 'button', text: action === 'stop' ? 'Stop' : 'Resume'};
+    const attrs = {type: 'button', text: action === 'stop' ? t('Stop') : t('Resume')};
     if (mode === 'button') attrs.class = action; else { attrs.id = action; attrs.class = action; }
     attrs.onclick = async function () {
       btn.disabled = true;
@@ -393,10 +438,10 @@
   // #/new: selects, one input per field, live command preview, start button.
   async function renderNew(view) {
     const token = viewToken;
-    view.appendChild(el('h2', {text: 'New run'}));
+    view.appendChild(el('h2', {text: t('New run')}));
     let opts;
     try { opts = await api('GET', '/api/options'); } catch (e) {
-      view.appendChild(el('p', {class: 'muted', text: 'Could not load the options.'}));
+      view.appendChild(el('p', {class: 'muted', text: t('Could not load the options.')}));
       return;
     }
     if (token !== viewToken) return;
@@ -417,21 +462,21 @@
       return kinds.some(function (k) { return k.name === name && k.teacher; });
     }
     const kindSel = select('kind', kinds, function (k) { return k.name; },
-      function (k) { return (k.title || k.name) + (k.script ? '  (' + k.script + ')' : ''); }, defaults.kind, '(none)');
+      function (k) { return kindTitle(k) + (k.script ? '  (' + k.script + ')' : ''); }, defaults.kind, t('(none)'));
     const dataSel = select('data', opts.data || [], function (d) { return d.path; },
       function (d) { return d.name + ' — ' + d.path + (d.files && d.files.length ? ' [' + d.files.join(', ') + ']' : ''); },
-      defaults.data, '(no data folders)');
+      defaults.data, t('(no data folders)'));
     const modelSel = select('model', opts.models || [], function (m) { return m.path; },
-      function (m) { return m.name + ' — ' + m.path; }, defaults.model, '(no model folders)');
-    const teacherSel = select('teacher', opts.teachers || [], function (t) { return t.path; },
-      function (t) { return t.name + ' (' + t.id + ')'; }, defaults.teacher, '(no finished runs)');
-    const nameInput = el('input', {id: 'run-name', type: 'text', placeholder: 'optional, e.g. sst2 minilm lr 3e-5'});
-    const teacherRow = row('Teacher', teacherSel, 'A finished classifier / NER run to distil.');
+      function (m) { return m.name + ' — ' + m.path; }, defaults.model, t('(no model folders)'));
+    const teacherSel = select('teacher', opts.teachers || [], function (r) { return r.path; },
+      function (r) { return r.name + ' (' + r.id + ')'; }, defaults.teacher, t('(no finished runs)'));
+    const nameInput = el('input', {id: 'run-name', type: 'text', placeholder: t('optional, e.g. sst2 minilm lr 3e-5')});
+    const teacherRow = row(t('Teacher'), teacherSel, t('A finished classifier / NER run to distil.'));
     const mainFields = el('div', {class: 'fields'});
     const moreFields = el('div', {class: 'fields'});
-    const more = el('details', {id: 'more-settings'}, [el('summary', {text: 'More settings'}), moreFields]);
+    const more = el('details', {id: 'more-settings'}, [el('summary', {text: t('More settings')}), moreFields]);
     const command = el('pre', {id: 'command', class: 'command', text: '…'});
-    const start = el('button', {id: 'start', type: 'button', class: 'primary', text: 'Start run'});
+    const start = el('button', {id: 'start', type: 'button', class: 'primary', text: t('Start run')});
 
     function row(label, control, help, flag) {
       return el('div', {class: 'row'}, [
@@ -441,16 +486,16 @@
     }
 
     // Upload: split files (train.tsv, dev.tsv, ...) into data/<name>/.
-    const uploadName = el('input', {id: 'upload-folder', type: 'text', placeholder: 'folder name, e.g. reviews'});
+    const uploadName = el('input', {id: 'upload-folder', type: 'text', placeholder: t('folder name, e.g. reviews')});
     const uploadFiles = el('input', {id: 'upload-files', type: 'file', multiple: true,
                                      accept: '.tsv,.csv,.jsonl,.json,.txt,.train,.dev,.test'});
-    const uploadBtn = el('button', {id: 'upload', type: 'button', text: 'Upload'});
+    const uploadBtn = el('button', {id: 'upload', type: 'button', text: t('Upload')});
     const uploadNote = el('span', {id: 'upload-note', class: 'muted note'});
     const preview = el('div', {id: 'data-preview', class: 'data-preview'});
     uploadBtn.addEventListener('click', async function () {
       const name = uploadName.value.trim();
       const files = Array.from(uploadFiles.files || []);
-      if (!name || !files.length) { uploadNote.textContent = 'Name a folder and pick its split files.'; return; }
+      if (!name || !files.length) { uploadNote.textContent = t('Name a folder and pick its split files.'); return; }
       uploadBtn.disabled = true;
       let done = 0;
       for (const f of files) {
@@ -461,7 +506,7 @@
         } catch (e) { break; }
       }
       uploadBtn.disabled = false;
-      uploadNote.textContent = done + ' of ' + files.length + ' files in data/' + name + '/';
+      uploadNote.textContent = t('{0} of {1} files in data/{2}/', done, files.length, name);
       if (!done) return;
       let fresh;
       try { fresh = await api('GET', '/api/options'); } catch (e) { return; }
@@ -485,7 +530,7 @@
         (modelSel.value ? '&model=' + encodeURIComponent(modelSel.value) : '');
       let data;
       try { data = await api('GET', '/api/data/preview?' + q, null, {source: 'poll'}); } catch (e) {
-        if (mine === dataPreviewSeq) { clear(preview); preview.appendChild(el('p', {class: 'muted', text: 'No preview for this kind.'})); }
+        if (mine === dataPreviewSeq) { clear(preview); preview.appendChild(el('p', {class: 'muted', text: t('No preview for this kind.')})); }
         return;
       }
       if (mine !== dataPreviewSeq) return;
@@ -494,16 +539,16 @@
     }
 
     view.appendChild(el('div', {class: 'card form', id: 'data-card'}, [
-      el('h3', {text: 'Data'}),
-      el('div', {class: 'manage-row'}, [el('label', {for: 'upload-folder', text: 'Upload into data/'}), uploadName,
-        uploadFiles, uploadBtn, uploadNote]),
-      el('p', {class: 'muted help', text: 'Split files named train, dev or test (.tsv, .csv, .jsonl, .json, .txt, or example.train ...), UTF-8, up to 50 MB each, 8 a folder.'}),
+      el('h3', {text: t('Data')}),
+      el('div', {class: 'manage-row'}, [el('label', {for: 'upload-folder', text: t('Upload into data/')}), uploadName,
+        fileControl(uploadFiles), uploadBtn, uploadNote]),
+      el('p', {class: 'muted help', text: t('Split files named train, dev or test (.tsv, .csv, .jsonl, .json, .txt, or example.train ...), UTF-8, up to 50 MB each, 8 a folder.')}),
       preview]));
     view.appendChild(el('div', {class: 'card form'}, [
-      el('div', {class: 'fields'}, [row('Kind', kindSel), row('Data', dataSel), row('Model', modelSel),
-                                     teacherRow, row('Run name', nameInput)]),
-      el('h3', {text: 'Settings'}), mainFields, more,
-      el('h3', {text: 'Command'}), command,
+      el('div', {class: 'fields'}, [row(t('Kind'), kindSel), row(t('Data'), dataSel), row(t('Model'), modelSel),
+                                     teacherRow, row(t('Run name'), nameInput)]),
+      el('h3', {text: t('Settings')}), mainFields, more,
+      el('h3', {text: t('Command')}), command,
       el('div', {class: 'actions'}, start)]));
 
     let fields = [];
@@ -527,12 +572,12 @@
         const s = el('select', {id: id});
         const choices = (f.choices || []).map(String);
         if (choices.indexOf(controlText(f, f.default)) < 0)
-          s.appendChild(el('option', {value: '', text: '(default)'}));
+          s.appendChild(el('option', {value: '', text: t('(default)')}));
         choices.forEach(function (c) { s.appendChild(el('option', {value: c, text: c})); });
         s.value = start;
         return s;
       }
-      const empty = controlText(f, f.default) === '' ? 'not set (' + f.type + ')' : f.type;
+      const empty = controlText(f, f.default) === '' ? t('not set ({0})', f.type) : f.type;
       return el('input', {id: id, type: 'text', spellcheck: 'false', value: start,
                           placeholder: empty, 'data-empty': empty});
     }
@@ -550,14 +595,14 @@
       Object.keys(initial).forEach(function (k) { delete initial[k]; });
       fields.forEach(function (f) {
         const c = control(f);
-        const r = row(fieldLabel(f.name), c, f.help, f.name);
+        const r = row(fieldTitle(f), c, chinese() && f.help_zh ? f.help_zh : f.help, f.name);
         if (f.type === 'bool') r.classList.add('check');
         (f.main ? mainFields : moreFields).appendChild(r);
         // what the script does unasked: a value that differs (a preset, a change) is sent
         initial[f.name] = controlText(f, f.default);
       });
       followData();
-      if (!moreFields.children.length) moreFields.appendChild(el('p', {class: 'muted', text: 'No other settings.'}));
+      if (!moreFields.children.length) moreFields.appendChild(el('p', {class: 'muted', text: t('No other settings.')}));
       more.hidden = !fields.some(function (f) { return !f.main; });
     }
 
@@ -575,13 +620,13 @@
         const c = document.getElementById('f-' + f.name);
         if (!c || c.tagName !== 'INPUT' || f.type === 'bool') return;
         const g = (guessed || {})[f.name];
-        c.placeholder = g !== undefined && g !== null ? 'guessed: ' + g : c.dataset.empty;
+        c.placeholder = g !== undefined && g !== null ? t('guessed: {0}', g) : c.dataset.empty;
       });
       const task = document.getElementById('f-task');
       if (task && task.tagName === 'SELECT') {
         const blank = task.querySelector("option[value='']");
         const g = (guessed || {}).task;
-        if (blank) blank.textContent = g ? '(guessed: ' + g + ')' : '(default)';
+        if (blank) blank.textContent = g ? t('(guessed: {0})', g) : t('(default)');
       }
     }
 
@@ -634,7 +679,7 @@
 
     start.addEventListener('click', async function () {
       start.disabled = true;
-      start.textContent = 'Working...';
+      start.textContent = t('Working...');
       const b = body();
       const name = nameInput.value.trim();
       if (name) b.name = name;
@@ -643,11 +688,15 @@
         location.hash = '#/run/' + encodeURIComponent(res.id);
       } catch (e) {
         start.disabled = false;
-        start.textContent = 'Start run';
+        start.textContent = t('Start run');
       }
     });
 
+    // Values typed before a switch of language (the page is drawn again).
+    const typed = takeKept();
+    if (typed) restoreControls(view, typed);          // kind, data, model, teacher: before the fields
     renderFields();
+    if (typed) restoreControls(view, typed);
     schedulePreview();
     loadPreview();
   }
@@ -658,13 +707,13 @@
     const out = [];
     const splits = Object.keys(d.splits || {});
     out.push(el('p', {id: 'preview-summary', text: d.folder + ': ' + (splits.length
-      ? splits.map(function (s) { return s + ' ' + d.splits[s] + ' rows'; }).join(', ') : 'no split read') +
-      (d.reading && d.reading.task ? ' · read as --task=' + d.reading.task : '') +
-      ((d.columns || []).length ? ' · columns: ' + d.columns.join(', ') : '')}));
+      ? splits.map(function (s) { return t('{0} {1} rows', splitName(s), d.splits[s]); }).join(t(', ')) : t('no split read')) +
+      (d.reading && d.reading.task ? ' · ' + t('read as --task={0}', d.reading.task) : '') +
+      ((d.columns || []).length ? ' · ' + t('columns: {0}', d.columns.join(', ')) : '')}));
     const labels = Object.keys(d.labels || {});
     if (labels.length) {
       out.push(el('table', {id: 'preview-labels', class: 'grid metrics'}, [
-        el('thead', null, el('tr', null, [el('th', {text: 'train label'}), el('th', {text: 'count'})])),
+        headRow([t('train label'), t('count')]),
         el('tbody', null, labels.slice(0, 20).map(function (l) {
           return el('tr', {'data-label': l}, [el('th', {text: l}), el('td', {text: d.labels[l]})]);
         }))]));
@@ -674,8 +723,8 @@
       const max = Math.max.apply(null, len.histogram.map(function (b) { return b.count; })) || 1;
       let lo = 1;
       out.push(el('div', {id: 'preview-lengths', class: 'histogram'}, [
-        el('div', {class: 'muted', text: 'WordPieces per train text (' + len.measured + ' measured): median ' + len.p50 +
-          ', 95% ≤ ' + len.p95 + ', max ' + len.max}),
+        el('div', {class: 'muted', text: t('WordPieces per train text ({0} measured): median {1}, 95% ≤ {2}, max {3}',
+          len.measured, len.p50, len.p95, len.max)}),
         el('table', {class: 'grid bars'}, el('tbody', null, len.histogram.map(function (b) {
           const label = b.upto === null ? '> ' + (lo - 1) : lo + '–' + b.upto;
           if (b.upto !== null) lo = b.upto + 1;
@@ -698,6 +747,13 @@
     const text = String(name).replace(/^do_/, '').split('_').map(function (w) { return WORDS[w] || w; }).join(' ');
     return text.charAt(0).toUpperCase() + text.slice(1);
   }
+
+  // A form field's name in the page's language: Chinese from the server
+  // (label_zh, bert_toolkit/studio/i18n.py), else fieldLabel().
+  function fieldTitle(f) { return chinese() && f.label_zh ? f.label_zh : fieldLabel(f.name); }
+
+  // A kind's title in the page's language (title_zh from the server).
+  function kindTitle(k) { return (chinese() && k.title_zh) || k.title || k.name; }
 
   // ---------------------------------------------------------------- charts
 
@@ -754,7 +810,7 @@
     const all = [].concat.apply([], series.map(function (s) { return s.points; }));
     if (!all.length) {
       node.appendChild(svg('rect', {class: 'frame', x: 0.5, y: 0.5, width: W - 1, height: H - 1, rx: 4}));
-      node.appendChild(svg('text', {class: 'empty', x: W / 2, y: H / 2, 'text-anchor': 'middle', text: 'no data yet'}));
+      node.appendChild(svg('text', {class: 'empty', x: W / 2, y: H / 2, 'text-anchor': 'middle', text: t('no data yet')}));
       return;
     }
     const marks = (opts.marks || []).filter(function (m) { return m && isFinite(m.x); });
@@ -765,7 +821,7 @@
     let lx = 56, ly = 12;
     if (opts.legend || shown.length > 1) {
       shown.forEach(function (s) {
-        const w = 26 + Math.min(s.label.length, 28) * 6.2;
+        const w = 26 + textWidth(s.label.length > 28 ? s.label.slice(0, 27) + '…' : s.label, 6.2);
         if (lx + w > W - 8 && lx > 56) { lx = 56; ly += 15; }
         legend.appendChild(svg('g', {class: 'legend-item', 'data-name': s.name}, [
           svg('line', {x1: lx, y1: ly - 4, x2: lx + 16, y2: ly - 4, stroke: s.color, 'stroke-width': 3}),
@@ -809,7 +865,7 @@
     });
     axes.appendChild(svg('line', {class: 'axis', x1: pad.l, x2: W - pad.r, y1: H - pad.b, y2: H - pad.b}));
     axes.appendChild(svg('line', {class: 'axis', x1: pad.l, x2: pad.l, y1: pad.t, y2: H - pad.b}));
-    axes.appendChild(svg('text', {class: 'axis-label', x: W - pad.r, y: H - 3, 'text-anchor': 'end', text: opts.xLabel || 'step'}));
+    axes.appendChild(svg('text', {class: 'axis-label', x: W - pad.r, y: H - 3, 'text-anchor': 'end', text: opts.xLabel || t('step')}));
     marks.forEach(function (m) {
       axes.appendChild(svg('line', {class: 'mark', 'data-x': m.x, x1: X(m.x), x2: X(m.x), y1: pad.t, y2: H - pad.b}));
       const right = X(m.x) > W - pad.r - 30;      // near the right edge: the label goes left of the line
@@ -836,7 +892,7 @@
     const hover = svg('g', {class: 'hover', visibility: 'hidden'});
     node.appendChild(hover);
     node._chart = {W: W, H: H, pad: pad, x0: x0, x1: x1, X: X, Y: Y, series: series, hover: hover,
-                   xLabel: opts.xLabel || 'step'};
+                   xLabel: opts.xLabel || t('step')};
     if (!node.dataset.hoverable) {
       node.dataset.hoverable = '1';
       node.addEventListener('mousemove', function (ev) { chartHover(node, ev); });
@@ -871,7 +927,7 @@
       lines.push(s.label + ': ' + fmtMetric(p[1]) + (p[0] !== x ? ' (' + c.xLabel + ' ' + p[0] + ')' : ''));
       if (!s.faint) c.hover.appendChild(svg('circle', {cx: c.X(p[0]), cy: c.Y(p[1]), r: 3.5, fill: s.color}));
     });
-    const width = 12 + 6.4 * Math.max.apply(null, lines.map(function (l) { return l.length; }));
+    const width = 12 + Math.max.apply(null, lines.map(function (l) { return textWidth(l, 6.4); }));
     const left = c.X(x) + 10 + width > c.W ? c.X(x) - 10 - width : c.X(x) + 10;
     const tip = svg('g', {class: 'tip'}, [svg('rect', {x: left, y: c.pad.t, width: width, height: 8 + 15 * lines.length, rx: 3})]);
     lines.forEach(function (l, i) {
@@ -894,7 +950,7 @@
   // The training loss as chart series: raw, or raw (faint) under its smoothed line.
   function lossSeries(name, label, points, w, color) {
     if (!w || points.length < 3) return [{name: name, label: label, points: points, color: color}];
-    return [{name: name + '-raw', label: label + ' (raw)', points: points, faint: true, color: color, noLegend: true},
+    return [{name: name + '-raw', label: label + ' ' + t('(raw)'), points: points, faint: true, color: color, noLegend: true},
             {name: name, label: label, points: smoothed(points, w), color: color}];
   }
 
@@ -912,7 +968,7 @@
       shown.textContent = (+input.value).toFixed(2);
       onchange();
     });
-    return el('label', {class: 'smoothing'}, [el('span', {text: 'smoothing '}), input, shown]);
+    return el('label', {class: 'smoothing'}, [el('span', {text: t('smoothing') + ' '}), input, shown]);
   }
 
   // Points [step, row[key]] of a curve (list of {step, ...}).
@@ -959,34 +1015,38 @@
     const tensorboard = el('pre', {id: 'tensorboard', class: 'command'});
     const settings = el('table', {id: 'run-settings', class: 'grid kv'});
     const log = el('pre', {id: 'log-tail', class: 'log'});
-    const exportBtn = el('button', {id: 'export', type: 'button', text: 'Export model'});
+    const exportBtn = el('button', {id: 'export', type: 'button', text: t('Export model')});
     const exportPath = el('span', {id: 'export-path', class: 'path'});
     const exportNote = el('span', {id: 'export-note', class: 'muted note'});
     // A try exports the model when it has none: show that export's path.
     const tryPanel = tryItPanel(path, function () { load('poll'); });
+    // A run of a kind that does not serve (pre-training): no Try, no Export;
+    // its output is a model of the New run form.
+    const notServing = el('p', {id: 'not-serving', class: 'muted', hidden: true,
+      text: t('A pre-trained model does not predict labels: start a fine-tuning run from it (New run, Model: this run).')});
 
     view.appendChild(el('div', {class: 'run-head'}, [title, status, meta, el('span', {class: 'spacer'}), actions]));
     view.appendChild(failure);
     view.appendChild(progress);
     let lastRun = null;
     view.appendChild(el('div', {class: 'charts'}, [
-      el('div', {class: 'card'}, [el('h3', {class: 'chart-head'}, [el('span', {text: 'Loss'}),
+      el('div', {class: 'card'}, [el('h3', {class: 'chart-head'}, [el('span', {text: t('Loss')}),
         smoothingControl(function () { if (lastRun) drawCharts(lastRun); })]), charts.loss]),
-      el('div', {class: 'card'}, [el('h3', {text: 'Learning rate'}), charts.lr]),
-      el('div', {class: 'card'}, [el('h3', {text: 'Evaluation'}), charts.eval])]));
+      el('div', {class: 'card'}, [el('h3', {text: t('Learning rate')}), charts.lr]),
+      el('div', {class: 'card'}, [el('h3', {text: t('Evaluation')}), charts.eval])]));
     view.appendChild(el('div', {class: 'cols'}, [
-      el('div', {class: 'card'}, [el('h3', {text: 'Report'}), report, errors.node, entityErrors.node, results]),
-      el('div', {class: 'card'}, [el('h3', {text: 'Try it'}), tryPanel.node])]));
+      el('div', {class: 'card'}, [el('h3', {text: t('Report')}), report, errors.node, entityErrors.node, results]),
+      el('div', {class: 'card', id: 'try-card'}, [el('h3', {text: t('Try it')}), tryPanel.node, notServing])]));
     const manage = managePanel(id, path, function () { load('user'); });
     view.appendChild(el('div', {class: 'cols'}, [
-      el('div', {class: 'card'}, [el('h3', {text: 'Command'}), cmd,
-        el('h3', {text: 'TensorBoard'}),
-        el('p', {class: 'muted', text: 'The run\'s event files, in TensorBoard: type this in the workspace folder.'}),
-        tensorboard, el('h3', {text: 'Settings'}), settings]),
-      el('div', {class: 'card'}, [el('h3', {text: 'Export'}),
-        el('p', {class: 'muted', text: 'A SavedModel for serving (serve.py / TF Serving).'}),
+      el('div', {class: 'card'}, [el('h3', {text: t('Command')}), cmd,
+        el('h3', {text: t('TensorBoard')}),
+        el('p', {class: 'muted', text: t('The run\'s event files, in TensorBoard: type this in the workspace folder.')}),
+        tensorboard, el('h3', {text: t('Settings')}), settings]),
+      el('div', {class: 'card'}, [el('h3', {text: t('Export')}),
+        el('p', {class: 'muted', text: t('A SavedModel for serving (serve.py / TF Serving).')}),
         el('div', {class: 'export-row'}, [exportBtn, exportPath, exportNote]),
-        el('h3', {text: 'Log'}), log])]));
+        el('h3', {text: t('Log')}), log])]));
     view.appendChild(manage.node);
 
     // Export: working state on the button, then the path in span#export-path.
@@ -995,7 +1055,7 @@
       exporting = true;
       exportBtn.disabled = true;
       exportBtn.classList.add('working');
-      exportBtn.textContent = 'Working... (export can take ~20 s)';
+      exportBtn.textContent = t('Working... (export can take ~20 s)');
       exportPath.textContent = '';
       try {
         const res = await api('POST', path + '/export', {});
@@ -1004,7 +1064,7 @@
       exporting = false;
       exportBtn.disabled = !exportable;
       exportBtn.classList.remove('working');
-      exportBtn.textContent = 'Export model';
+      exportBtn.textContent = t('Export model');
     });
 
     let pollTimer = null, loaded = false, exportable = false;
@@ -1013,7 +1073,7 @@
     async function load(source) {
       let run;
       try { run = await api('GET', path, null, {source: source}); } catch (e) {
-        if (!loaded) { title.textContent = 'Run ' + id + ' not found'; return; }
+        if (!loaded) { title.textContent = t('Run {0} not found', id); return; }
         cancel(pollTimer);
         pollTimer = later(function () { load('poll'); }, POLL_MS);
         return;
@@ -1028,25 +1088,25 @@
     // Put one RUN_DETAIL into the page (only the parts that changed).
     function update(run) {
       title.textContent = run.name || run.id;
-      status.textContent = run.status;
+      status.textContent = t(run.status);
       status.className = 'badge st-' + run.status;
-      meta.textContent = [run.kind, run.id, fmtTime(run.created),
-        typeof run.exit_code === 'number' ? 'exit code ' + run.exit_code : ''].filter(Boolean).join(' · ');
+      meta.textContent = [kindName(run), run.id, fmtTime(run.created),
+        typeof run.exit_code === 'number' ? t('exit code {0}', run.exit_code) : ''].filter(Boolean).join(' · ');
       patch(actions, run.status + (run.resumable ? ' r' : ''), function () {
         return runActionButton(run, 'id', function () { load('user'); });
       });
       // A failed run: its cause first, and whether resuming can help.
       const cause = run.status !== 'failed' ? '' : (run.error
-        ? run.error + (run.resumable ? '' : '\nChange what it names and start the run again: resuming would stop the same way.')
-        : 'The run failed (exit code ' + run.exit_code + '); the end of its log is below.' +
-          (run.resumable ? ' Resume goes on from its last checkpoint.' : ''));
+        ? run.error + (run.resumable ? '' : '\n' + t('Change what it names and start the run again: resuming would stop the same way.'))
+        : t('The run failed (exit code {0}); the end of its log is below.', run.exit_code) +
+          (run.resumable ? ' ' + t('Resume goes on from its last checkpoint.') : ''));
       failure.hidden = !cause;
       if (failure.textContent !== cause) failure.textContent = cause;
       const frac = progressOf(run);
       patch(progress, JSON.stringify([frac, run.step, run.total_steps, run.eta_seconds, run.status]), function () {
-        const bits = [stepText(run) ? 'step ' + stepText(run) : 'not started',
+        const bits = [stepText(run) ? t('step {0}', stepText(run)) : t('not started'),
           frac !== null ? Math.round(frac * 100) + '%' : '',
-          run.status === 'running' && run.eta_seconds !== null && run.eta_seconds !== undefined ? 'ETA ' + fmtDuration(run.eta_seconds) : '',
+          run.status === 'running' && run.eta_seconds !== null && run.eta_seconds !== undefined ? t('ETA {0}', fmtDuration(run.eta_seconds)) : '',
           run.metric ? run.metric.name + ' ' + fmtMetric(run.metric.value) : ''];
         return [progressBar(frac), el('span', {class: 'progress-text', text: bits.filter(Boolean).join(' · ')})];
       });
@@ -1057,7 +1117,7 @@
       }
       patch(report, JSON.stringify(run.report || null), function () { return reportView(run.report); });
       patch(results, JSON.stringify(run.results || null), function () {
-        return run.results ? [el('h3', {text: 'Final dev results'}), evaluatedNote(run.evaluated),
+        return run.results ? [el('h3', {text: t('Final dev results')}), evaluatedNote(run.evaluated),
           kvTable('results', run.results, fmtMetric)] : null;
       });
       cmd.textContent = run.command || (run.argv || []).join(' ');
@@ -1071,15 +1131,20 @@
       if (log.dataset.sig !== (run.log_tail || '')) {
         const atBottom = log.scrollTop + log.clientHeight >= log.scrollHeight - 4;
         log.dataset.sig = run.log_tail || '';
-        log.textContent = run.log_tail || '(no log yet)';
+        log.textContent = run.log_tail || t('(no log yet)');
         if (atBottom || !loaded) log.scrollTop = log.scrollHeight;
       }
       if (!exporting && run.export && run.export.path) exportPath.textContent = run.export.path;
       exportable = !!run.exportable;
       if (!exporting) exportBtn.disabled = !exportable;
       exportNote.textContent = exportable ? '' : (run.status === 'failed'
-        ? 'A failed run is not exported.' : 'Available once the run has a checkpoint.');
+        ? t('A failed run is not exported.') : t('Available once the run has a checkpoint.'));
       tryPanel.update(run);
+      const serves = run.serves !== false;
+      tryPanel.node.hidden = !serves;
+      notServing.hidden = serves;
+      exportBtn.hidden = !serves;
+      if (!serves) exportNote.textContent = t('A pre-training run is not exported: fine-tune from it.');
     }
 
     // Loss (training, smoothed, with the dev losses), learning rate, and the
@@ -1088,19 +1153,21 @@
       lastRun = run;
       const curves = run.curves || {};
       const train = curves.train || [], ev = curves.eval || [];
-      const marks = run.best ? [{x: run.best.step, label: 'best'}] : [];
+      const marks = run.best ? [{x: run.best.step, label: t('best')}] : [];
       const keys = evalKeys(ev);
       // (a classifier reports its dev loss twice, as loss and eval_loss)
       const lossKeys = keys.filter(function (k) { return isLossKey(k) && !(k === 'eval_loss' && keys.indexOf('loss') >= 0); });
-      lineChart(charts.loss, lossSeries('loss', 'train loss', curvePoints(train, 'loss'), smoothingWeight(), PALETTE[0])
+      lineChart(charts.loss, lossSeries('loss', t('train loss'), curvePoints(train, 'loss'), smoothingWeight(), PALETTE[0])
         .concat(lossKeys.map(function (k, i) {
-          return {name: 'eval-' + k, label: 'dev ' + k, points: curvePoints(ev, k), color: PALETTE[(i + 1) % PALETTE.length]};
+          return {name: 'eval-' + k, label: t('dev {0}', k), points: curvePoints(ev, k), color: PALETTE[(i + 1) % PALETTE.length]};
         })), {marks: marks});
       lineChart(charts.lr, [{name: 'lr', points: curvePoints(train, 'lr')}]);
       lineChart(charts.eval, keys.filter(function (k) { return !isLossKey(k) && !/perplexity/.test(k); })
         .map(function (k) { return {name: k, points: curvePoints(ev, k)}; }), {legend: true, marks: marks});
     }
 
+    const typed = takeKept();
+    if (typed) restoreControls(view, typed);
     load('user');
   }
 
@@ -1116,12 +1183,12 @@
     const count = el('span', {id: 'errors-count', class: 'muted'});
     const tbody = el('tbody');
     const table = el('table', {id: 'dev-errors', class: 'grid errors'}, [
-      el('thead', null, el('tr', null, ['gold', 'predicted', 'p', 'text'].map(function (t) { return el('th', {text: t}); }))),
+      headRow([t('gold'), t('predicted'), 'p', t('text')]),
       tbody]);
     const node = el('div', {id: 'errors', class: 'errors-panel', hidden: true}, [
-      el('h3', {text: 'Dev examples'}),
-      el('div', {class: 'errors-filter'}, [el('label', {for: 'errors-gold', text: 'gold'}), gold,
-        el('label', {for: 'errors-predicted', text: 'predicted'}), predicted, count]),
+      el('h3', {text: t('Dev examples')}),
+      el('div', {class: 'errors-filter'}, [el('label', {for: 'errors-gold', text: t('gold')}), gold,
+        el('label', {for: 'errors-predicted', text: t('predicted')}), predicted, count]),
       table]);
     let labelsSig = null, seq = 0;
     async function load() {
@@ -1133,8 +1200,9 @@
       try { data = await api('GET', path + '/predictions?' + q.concat('limit=50').join('&')); } catch (e) { return; }
       if (mine !== seq) return;
       const both = gold.value && predicted.value;
-      count.textContent = (data.total > data.rows.length ? data.rows.length + ' of ' : '') + data.total +
-        (both ? ' examples' : ' misclassified') + (data.total ? ', surest first' : '');
+      const shown = data.total > data.rows.length ? t('{0} of {1}', data.rows.length, data.total) : String(data.total);
+      count.textContent = (both ? t('{0} examples', shown) : t('{0} misclassified', shown)) +
+        (data.total ? t(', surest first') : '');
       clear(tbody);
       data.rows.forEach(function (r) {
         tbody.appendChild(el('tr', {class: r.gold === r.predicted ? 'right' : 'wrong'}, [
@@ -1154,7 +1222,7 @@
         labelsSig = JSON.stringify(labels);
         [gold, predicted].forEach(function (s) {
           clear(s);
-          s.appendChild(el('option', {value: '', text: 'any'}));
+          s.appendChild(el('option', {value: '', text: t('any')}));
           labels.forEach(function (l) { s.appendChild(el('option', {value: l, text: l})); });
         });
         load();
@@ -1164,13 +1232,17 @@
   // div#entity-errors: an NER run's dev entity errors (its
   // dev_predictions.jsonl): counts by type and kind (a click on a count
   // lists them), each with its sentence, the gold and predicted mentions.
-  const ERROR_KINDS = [['missed', 'missed'], ['spurious', 'spurious'], ['wrong_type', 'wrong type'], ['wrong_span', 'wrong span']];
+  const ERROR_KINDS = ['missed', 'spurious', 'wrong_type', 'wrong_span'];
+  function errorKindName(kind) {
+    return {missed: t('missed'), spurious: t('spurious'), wrong_type: t('wrong type'), wrong_span: t('wrong span')}[kind] ||
+      String(kind).replace('_', ' ');
+  }
   function entityErrorsPanel(path) {
     const counts = el('table', {id: 'entity-error-counts', class: 'grid metrics'});
     const list = el('div', {id: 'entity-error-list'});
     const note = el('p', {id: 'entity-errors-note', class: 'muted'});
     const node = el('div', {id: 'entity-errors', class: 'errors-panel', hidden: true}, [
-      el('h3', {text: 'Dev entity errors'}), counts, note, list]);
+      el('h3', {text: t('Dev entity errors')}), counts, note, list]);
     let sig = null, seq = 0;
     const mention = function (e) { return e ? e.mention + ' (' + e.type + ')' : '—'; };
     // The sentence with the gold entity's span marked.
@@ -1188,13 +1260,13 @@
       let data;
       try { data = await api('GET', path + '/entity_errors?' + q.concat('limit=50').join('&')); } catch (e) { return; }
       if (mine !== seq) return;
-      note.textContent = (type || 'every type') + ', ' + (kind ? kind.replace('_', ' ') : 'every kind') + ': ' +
-        (data.total > data.rows.length ? data.rows.length + ' of ' : '') + data.total;
+      note.textContent = t('{0}, {1}: {2}', type || t('every type'), kind ? errorKindName(kind) : t('every kind'),
+        data.total > data.rows.length ? t('{0} of {1}', data.rows.length, data.total) : data.total);
       clear(list);
       list.appendChild(el('table', {class: 'grid errors'}, [
-        el('thead', null, el('tr', null, ['kind', 'gold', 'predicted', 'sentence'].map(function (t) { return el('th', {text: t}); }))),
+        headRow([t('kind'), t('gold'), t('predicted'), t('sentence')]),
         el('tbody', null, data.rows.map(function (r) {
-          return el('tr', {'data-kind': r.kind}, [el('td', {text: r.kind.replace('_', ' ')}), el('td', {text: mention(r.gold)}),
+          return el('tr', {'data-kind': r.kind}, [el('td', {text: errorKindName(r.kind)}), el('td', {text: mention(r.gold)}),
             el('td', {text: mention(r.predicted)}), el('td', {class: 'text'}, sentence(r))]);
         }))]));
     }
@@ -1211,14 +1283,13 @@
       try { data = await api('GET', path + '/entity_errors?limit=1'); } catch (e) { return; }
       const types = Object.keys(data.counts || {}).sort();
       clear(counts);
-      counts.appendChild(el('thead', null, el('tr', null, [el('th', {text: 'type'})].concat(
-        ERROR_KINDS.map(function (k) { return el('th', {text: k[1]}); })))));
-      counts.appendChild(el('tbody', null, types.length ? types.map(function (t) {
-        return el('tr', null, [el('th', null, [entSwatch(t), t])].concat(ERROR_KINDS.map(function (k) {
-          const n = (data.counts[t] || {})[k[0]] || 0;
-          return el('td', {class: n ? 'count' : 'count zero', 'data-type': t, 'data-kind': k[0], text: n});
+      counts.appendChild(headRow([t('type')].concat(ERROR_KINDS.map(errorKindName))));
+      counts.appendChild(el('tbody', null, types.length ? types.map(function (type) {
+        return el('tr', null, [el('th', null, [entSwatch(type), type])].concat(ERROR_KINDS.map(function (k) {
+          const n = (data.counts[type] || {})[k] || 0;
+          return el('td', {class: n ? 'count' : 'count zero', 'data-type': type, 'data-kind': k, text: n});
         })));
-      }) : el('tr', null, el('td', {colspan: 5, class: 'muted', text: 'No entity errors on dev.'}))));
+      }) : el('tr', null, el('td', {colspan: 5, class: 'muted', text: t('No entity errors on dev.')}))));
       if (types.length) show(null, null);
     }};
   }
@@ -1228,26 +1299,26 @@
   // says so too); afterwards the page goes to the runs list.
   function managePanel(id, path, reload) {
     const nameInput = el('input', {id: 'rename', type: 'text', maxlength: 100});
-    const tagsInput = el('input', {id: 'tags', type: 'text', placeholder: 'baseline, lr-sweep'});
-    const save = el('button', {id: 'manage-save', type: 'button', text: 'Save'});
+    const tagsInput = el('input', {id: 'tags', type: 'text', placeholder: t('baseline, lr-sweep')});
+    const save = el('button', {id: 'manage-save', type: 'button', text: t('Save')});
     const archive = el('button', {id: 'archive', type: 'button'});
-    const del = el('button', {id: 'delete', type: 'button', class: 'danger', text: 'Delete…'});
+    const del = el('button', {id: 'delete', type: 'button', class: 'danger', text: t('Delete…')});
     const confirmInput = el('input', {id: 'delete-id', type: 'text', autocomplete: 'off', placeholder: id});
-    const confirmBtn = el('button', {id: 'delete-confirm', type: 'button', class: 'danger', text: 'Delete files'});
+    const confirmBtn = el('button', {id: 'delete-confirm', type: 'button', class: 'danger', text: t('Delete files')});
     const confirmBox = el('div', {id: 'delete-box', class: 'delete-box', hidden: true}, [
-      el('p', {text: 'This removes runs/' + id + ' with its checkpoints, exports and log. Type ' + id + ' to confirm:'}),
+      el('p', {text: t('This removes runs/{0} with its checkpoints, exports and log. Type {0} to confirm:', id)}),
       el('div', {class: 'export-row'}, [confirmInput, confirmBtn])]);
     const note = el('span', {id: 'manage-note', class: 'muted note'});
     let current = null;
     const parseTags = function () {
-      return tagsInput.value.split(/[,\s]+/).map(function (t) { return t.trim(); }).filter(Boolean);
+      return tagsInput.value.split(/[,，\s]+/).map(function (tag) { return tag.trim(); }).filter(Boolean);
     };
     async function post(action, body) {
       try { return await api('POST', path + '/' + action, body); } catch (e) { return null; }
     }
     save.addEventListener('click', async function () {
       const done = await post('edit', {name: nameInput.value, tags: parseTags()});
-      if (done) { note.textContent = 'Saved.'; reload(); }
+      if (done) { note.textContent = t('Saved.'); reload(); }
     });
     archive.addEventListener('click', async function () {
       if (await post('edit', {archived: !(current && current.archived)})) reload();
@@ -1258,19 +1329,19 @@
       if (await post('delete', {confirm: confirmInput.value.trim()})) location.hash = '#/runs';
       else confirmBtn.disabled = false;
     });
-    const node = el('div', {class: 'card', id: 'manage'}, [el('h3', {text: 'Manage'}),
-      el('div', {class: 'manage-row'}, [el('label', {for: 'rename', text: 'Name'}), nameInput,
-        el('label', {for: 'tags', text: 'Tags'}), tagsInput, save, archive, del, note]),
+    const node = el('div', {class: 'card', id: 'manage'}, [el('h3', {text: t('Manage')}),
+      el('div', {class: 'manage-row'}, [el('label', {for: 'rename', text: t('Name')}), nameInput,
+        el('label', {for: 'tags', text: t('Tags')}), tagsInput, save, archive, del, note]),
       confirmBox]);
     return {node: node, update: function (run) {
       const first = current === null;
       current = run;
       if (first || document.activeElement !== nameInput) nameInput.value = run.name || run.id;
       if (first || document.activeElement !== tagsInput) tagsInput.value = (run.tags || []).join(', ');
-      archive.textContent = run.archived ? 'Unarchive' : 'Archive';
+      archive.textContent = run.archived ? t('Unarchive') : t('Archive');
       const ended = ACTIVE.indexOf(run.status) < 0;
       del.disabled = !ended;
-      del.title = ended ? '' : 'Stop the run before deleting it.';
+      del.title = ended ? '' : t('Stop the run before deleting it.');
       if (!ended) confirmBox.hidden = true;
     }};
   }
@@ -1279,15 +1350,16 @@
   function evaluatedNote(ev) {
     if (!ev) return null;
     const text = ev.checkpoint === 'best'
-      ? 'The best dev checkpoint: step ' + ev.step + (ev.trained_steps ? ' of ' + ev.trained_steps + ' trained' : '') + '.'
-      : 'The last checkpoint: step ' + ev.step + '.';
+      ? (ev.trained_steps ? t('The best dev checkpoint: step {0} of {1} trained.', ev.step, ev.trained_steps)
+        : t('The best dev checkpoint: step {0}.', ev.step))
+      : t('The last checkpoint: step {0}.', ev.step);
     return el('p', {id: 'evaluated', class: 'muted', text: text});
   }
 
   // Name/value rows for a table (settings, results).
   function kvRows(obj, fmt) {
     const keys = Object.keys(obj);
-    if (!keys.length) return el('tr', null, el('td', {class: 'muted', text: 'none'}));
+    if (!keys.length) return el('tr', null, el('td', {class: 'muted', text: t('none')}));
     return el('tbody', null, keys.map(function (k) {
       return el('tr', {'data-name': k}, [el('th', {text: k}), el('td', {text: fmt(obj[k])})]);
     }));
@@ -1296,25 +1368,25 @@
 
   // div#report content: confusion matrix + per-label table, or per-type table.
   function reportView(rep) {
-    if (!rep) return el('p', {class: 'muted', text: 'No report yet (written after the dev evaluation).'});
+    if (!rep) return el('p', {class: 'muted', text: t('No report yet (written after the dev evaluation).')});
     const num = function (v) { return typeof v === 'number' ? fmtMetric(v) : fmtValue(v); };
     if (rep.type === 'confusion') {
       const labels = rep.labels || [], matrix = rep.matrix || [];
       let max = 0;
       matrix.forEach(function (r) { r.forEach(function (c) { max = Math.max(max, c); }); });
       const conf = el('table', {id: 'confusion', class: 'grid confusion'}, [
-        el('thead', null, el('tr', null, [el('th', {class: 'corner', text: 'gold \\ predicted'})]
+        el('thead', null, el('tr', null, [el('th', {class: 'corner', text: t('gold \\ predicted')})]
           .concat(labels.map(function (l) { return el('th', {class: 'pred', text: l}); })))),
         el('tbody', null, labels.map(function (gold, i) {
           return el('tr', null, [el('th', {class: 'gold', text: gold})].concat((matrix[i] || []).map(function (c, j) {
             const shade = c > 0 && max > 0 ? Math.max(1, Math.ceil(c / max * 9)) : 0;
             return el('td', {class: 'count shade-' + shade + (i === j ? ' diag' : ''), 'data-count': c, text: c,
                              'data-gold': gold, 'data-predicted': labels[j],
-                             title: 'gold ' + gold + ', predicted ' + labels[j] + ': ' + c});
+                             title: t('gold {0}, predicted {1}: {2}', gold, labels[j], c)});
           })));
         }))]);
       const per = (rep.per_label || []).length ? el('table', {id: 'per-label', class: 'grid metrics'}, [
-        el('thead', null, el('tr', null, ['label', 'precision', 'recall', 'f1', 'support'].map(function (t) { return el('th', {text: t}); }))),
+        headRow([t('label'), t('precision'), t('recall'), t('f1'), t('support')]),
         el('tbody', null, rep.per_label.map(function (r) {
           return el('tr', null, [el('th', {text: r.label}), el('td', {text: num(r.precision)}), el('td', {text: num(r.recall)}),
                                  el('td', {text: num(r.f1)}), el('td', {text: fmtValue(r.support)})]);
@@ -1326,11 +1398,11 @@
       const support = ov.support !== undefined ? ov.support
         : rows.reduce(function (a, r) { return a + (typeof r.support === 'number' ? r.support : 0); }, 0);
       return el('table', {id: 'per-type', class: 'grid metrics'}, [
-        el('thead', null, el('tr', null, ['type', 'precision', 'recall', 'f1', 'support'].map(function (t) { return el('th', {text: t}); }))),
+        headRow([t('type'), t('precision'), t('recall'), t('f1'), t('support')]),
         el('tbody', null, rows.map(function (r) {
           return el('tr', {'data-type': r.type}, [el('th', null, [entSwatch(r.type), r.type]), el('td', {text: num(r.precision)}),
             el('td', {text: num(r.recall)}), el('td', {text: num(r.f1)}), el('td', {text: fmtValue(r.support)})]);
-        }).concat(el('tr', {class: 'overall'}, [el('th', {text: 'overall'}), el('td', {text: num(ov.precision)}),
+        }).concat(el('tr', {class: 'overall'}, [el('th', {text: t('overall')}), el('td', {text: num(ov.precision)}),
           el('td', {text: num(ov.recall)}), el('td', {text: num(ov.f1)}), el('td', {text: fmtValue(support)})])))]);
     }
     return el('pre', {class: 'command', text: JSON.stringify(rep, null, 2)});
@@ -1352,21 +1424,21 @@
 
   // textarea#try-text, input#try-text-b, button#try, div#try-result.
   function tryItPanel(path, answered) {
-    const text = el('textarea', {id: 'try-text', rows: 3, placeholder: 'Type a sentence…  (Ctrl+Enter to run)'});
+    const text = el('textarea', {id: 'try-text', rows: 3, placeholder: t('Type a sentence…  (Ctrl+Enter to run)')});
     const textB = el('input', {id: 'try-text-b', type: 'text', hidden: true,
-                               placeholder: 'Second sentence (optional, for sentence-pair tasks)'});
-    const btn = el('button', {id: 'try', type: 'button', class: 'primary', text: 'Try'});
+                               placeholder: t('Second sentence (optional, for sentence-pair tasks)')});
+    const btn = el('button', {id: 'try', type: 'button', class: 'primary', text: t('Try')});
     const note = el('span', {class: 'muted note'});
     const result = el('div', {id: 'try-result'});
     let busy = false, canTry = false;
 
     async function run() {
       if (busy || !canTry) return;
-      if (!text.value.trim()) { showError('Type some text to try.'); text.focus(); return; }
+      if (!text.value.trim()) { showError(t('Type some text to try.')); text.focus(); return; }
       busy = true;
       btn.disabled = true;
-      btn.textContent = 'Working...';
-      clear(result).appendChild(el('p', {class: 'muted working', text: 'Predicting… (the first try loads the model, ~20 s)'}));
+      btn.textContent = t('Working...');
+      clear(result).appendChild(el('p', {class: 'muted working', text: t('Predicting… (the first try loads the model, ~20 s)')}));
       const body = {text: text.value};
       if (!textB.hidden && textB.value.trim()) body.text_b = textB.value;
       try {
@@ -1377,7 +1449,7 @@
       } catch (e) { clear(result); }
       busy = false;
       btn.disabled = !canTry;
-      btn.textContent = 'Try';
+      btn.textContent = t('Try');
     }
     btn.addEventListener('click', run);
     text.addEventListener('keydown', function (ev) { if (ev.key === 'Enter' && (ev.ctrlKey || ev.metaKey)) run(); });
@@ -1385,39 +1457,46 @@
     // A file of texts, one a line (text<TAB>text_b for pairs): its
     // predictions as a JSON-lines file to download.
     const file = el('input', {id: 'predict-file', type: 'file', accept: '.txt,.tsv'});
-    const fileBtn = el('button', {id: 'predict-run', type: 'button', text: 'Predict the file'});
+    const fileBtn = el('button', {id: 'predict-run', type: 'button', text: t('Predict the file')});
     const fileNote = el('span', {id: 'predict-note', class: 'muted note'});
-    const download = el('a', {id: 'predict-download', hidden: true, text: 'Download'});
+    const download = el('a', {id: 'predict-download', hidden: true, text: t('Download')});
+    let predicting = false;
     fileBtn.addEventListener('click', async function () {
       const f = (file.files || [])[0];
-      if (!f || !canTry) { fileNote.textContent = canTry ? 'Pick a file first.' : ''; return; }
+      if (!f || !canTry) { fileNote.textContent = canTry ? t('Pick a file first.') : ''; return; }
       fileBtn.disabled = true;
+      predicting = true;          // a poll does not enable the button meanwhile
       download.hidden = true;
-      fileNote.textContent = 'Predicting…';
+      fileNote.textContent = t('Predicting…');
       try {
         const res = await api('POST', path + '/predict_file', f, {raw: true});
         const name = res.file.split('/').pop();
         download.href = path + '/predictions/' + encodeURIComponent(name);
         download.setAttribute('download', '');
         download.hidden = false;
-        fileNote.textContent = res.rows + ' predictions: ' + res.file;
+        fileNote.textContent = t('{0} predictions: {1}', res.rows, res.file);
         if (answered) answered();
       } catch (e) { fileNote.textContent = ''; }
+      predicting = false;
       fileBtn.disabled = !canTry;
     });
 
     return {
       node: el('div', {class: 'try'}, [text, textB, el('div', {class: 'actions'}, [btn, note]), result,
-        el('h4', {text: 'Predict a file'}),
-        el('p', {class: 'muted help', text: 'UTF-8 text, one text a line (a pair: text<TAB>second text), up to 10,000 lines.'}),
-        el('div', {class: 'manage-row'}, [file, fileBtn, download, fileNote])]),
+        el('h4', {text: t('Predict a file')}),
+        el('p', {class: 'muted help', text: t('UTF-8 text, one text a line (a pair: text<TAB>second text), up to 10,000 lines.')}),
+        el('div', {class: 'manage-row'}, [fileControl(file), fileBtn, download, fileNote])]),
       update: function (run) {
         canTry = !!run.can_try;
-        fileBtn.disabled = !canTry;
+        if (!predicting) fileBtn.disabled = !canTry;
         textB.hidden = !run.try_text_b;
-        if (run.try_inputs) { text.placeholder = run.try_inputs[0]; textB.placeholder = run.try_inputs[1]; }
+        if (run.try_inputs) {
+          const zh = chinese() && run.try_inputs_zh || [];
+          text.placeholder = zh[0] || run.try_inputs[0];
+          textB.placeholder = zh[1] || run.try_inputs[1];
+        }
         if (!busy) btn.disabled = !canTry;
-        note.textContent = canTry ? '' : 'Available once the run has a checkpoint.';
+        note.textContent = canTry ? '' : t('Available once the run has a checkpoint.');
       }
     };
   }
@@ -1427,7 +1506,7 @@
     if (res.view === 'labels') {
       const probs = res.probabilities || {};
       const labels = Object.keys(probs).sort(function (a, b) { return probs[b] - probs[a]; });
-      return [el('p', {class: 'predicted'}, ['Predicted: ', el('span', {id: 'try-label', text: res.label})]),
+      return [el('p', {class: 'predicted'}, [t('Predicted: '), el('span', {id: 'try-label', text: res.label})]),
         el('div', {class: 'probs'}, labels.map(function (l) {
           const p = Number(probs[l]) || 0;
           const fill = el('div', {class: 'prob-fill'});
@@ -1447,9 +1526,9 @@
   // (start: its code-point offset in the context, -1 when not found).
   function answerView(res) {
     const answer = typeof res.answer === 'string' ? res.answer : '';
-    const out = [el('p', {class: 'predicted'}, ['Answer: ',
-      el('span', {id: 'try-answer', text: answer || '(no answer)'}),
-      el('span', {class: 'muted', text: '  score ' + (Number(res.score) || 0).toFixed(2)})])];
+    const out = [el('p', {class: 'predicted'}, [t('Answer: '),
+      el('span', {id: 'try-answer', text: answer || t('(no answer)')}),
+      el('span', {class: 'muted', text: '  ' + t('score {0}', (Number(res.score) || 0).toFixed(2))})])];
     const ctx = Array.from(typeof res.context === 'string' ? res.context : '');
     const n = Array.from(answer).length;
     if (Number.isInteger(res.start) && res.start >= 0 && n && res.start + n <= ctx.length) {
@@ -1485,7 +1564,7 @@
     if (pos < chars.length) out.appendChild(document.createTextNode(chars.slice(pos).join('')));
     const legend = types.length
       ? el('div', {class: 'ent-legend'}, types.map(function (t) { return el('span', {class: 'ent-key'}, [entSwatch(t), t]); }))
-      : el('p', {class: 'muted', text: 'No entities found.'});
+      : el('p', {class: 'muted', text: t('No entities found.')});
     return [out, legend];
   }
 
@@ -1494,10 +1573,10 @@
   // #/compare/<id>,<id>...: settings (differing first), metrics, loss and eval charts.
   async function renderCompare(view, ids) {
     const token = viewToken;
-    view.appendChild(el('h2', {text: 'Compare runs'}));
+    view.appendChild(el('h2', {text: t('Compare runs')}));
     if (ids.length < 2) {
-      view.appendChild(el('p', {class: 'muted'}, ['Tick at least two runs in the ',
-        el('a', {href: '#/runs', text: 'runs list'}), ', then press Compare.']));
+      view.appendChild(el('p', {class: 'muted'}, [t('Tick at least two runs in the '),
+        el('a', {href: '#/runs', text: t('runs list')}), t(', then press Compare.')]));
       if (!ids.length) return;
     }
     let data;
@@ -1516,7 +1595,7 @@
     const keys = [];
     runs.forEach(function (r) { Object.keys(r.settings || {}).forEach(function (k) { if (keys.indexOf(k) < 0) keys.push(k); }); });
     const ordered = differ.concat(keys.filter(function (k) { return differ.indexOf(k) < 0; }));
-    const settingsTable = el('table', {id: 'compare-settings', class: 'grid compare'}, [head('setting'),
+    const settingsTable = el('table', {id: 'compare-settings', class: 'grid compare'}, [head(t('setting')),
       el('tbody', null, ordered.map(function (k) {
         return el('tr', {class: differ.indexOf(k) >= 0 ? 'differ' : null, 'data-name': k}, [el('th', {text: k})]
           .concat(runs.map(function (r) { return el('td', {text: fmtValue((r.settings || {})[k])}); })));
@@ -1526,12 +1605,13 @@
     const mkeys = [];
     runs.forEach(function (r) { Object.keys(r.results || {}).forEach(function (k) { if (mkeys.indexOf(k) < 0) mkeys.push(k); }); });
     // The step each run's results come from (its best or last checkpoint).
-    const stepRow = el('tr', {'data-name': 'evaluated', class: 'evaluated'}, [el('th', {text: 'evaluated at step'})].concat(
+    const stepRow = el('tr', {'data-name': 'evaluated', class: 'evaluated'}, [el('th', {text: t('evaluated at step')})].concat(
       runs.map(function (r) {
         const ev = r.evaluated;
-        return el('td', {class: 'muted', text: ev ? ev.step + ' (' + ev.checkpoint + ')' : '—'});
+        const which = ev && ({best: t('best'), last: t('last')}[ev.checkpoint] || ev.checkpoint);
+        return el('td', {class: 'muted', text: ev ? t('{0} ({1})', ev.step, which) : '—'});
       })));
-    const metricsTable = el('table', {id: 'compare-metrics', class: 'grid compare'}, [head('metric'),
+    const metricsTable = el('table', {id: 'compare-metrics', class: 'grid compare'}, [head(t('metric')),
       el('tbody', null, mkeys.length ? [stepRow].concat(mkeys.map(function (k) {
         const vals = runs.map(function (r) { return (r.results || {})[k]; });
         const nums = vals.filter(function (v) { return typeof v === 'number'; });
@@ -1541,7 +1621,7 @@
         return el('tr', {'data-name': k}, [el('th', {text: k})].concat(vals.map(function (v) {
           return el('td', {class: v === best ? 'best' : null, text: v === undefined ? '—' : fmtMetric(v)});
         })));
-      })) : el('tr', null, el('td', {colspan: runs.length + 1, class: 'muted', text: 'No final results yet.'})))]);
+      })) : el('tr', null, el('td', {colspan: runs.length + 1, class: 'muted', text: t('No final results yet.')})))]);
 
     // Charts: train loss per run, and one chosen eval metric per run.
     const lossChart = svg('svg', {id: 'compare-chart-loss', class: 'chart'});
@@ -1566,16 +1646,74 @@
       })), {legend: true});
     };
     view.appendChild(el('div', {class: 'charts two'}, [
-      el('div', {class: 'card'}, [el('h3', {class: 'chart-head'}, [el('span', {text: 'Training loss'}),
+      el('div', {class: 'card'}, [el('h3', {class: 'chart-head'}, [el('span', {text: t('Training loss')}),
         smoothingControl(drawLoss)]), lossChart]),
-      el('div', {class: 'card'}, [el('h3', null, ['Evaluation: ', metricSel]), evalChart])]));
-    view.appendChild(el('div', {class: 'card'}, [el('h3', {text: 'Final dev results'}), metricsTable]));
-    view.appendChild(el('div', {class: 'card'}, [el('h3', null, ['Settings ',
-      el('span', {class: 'muted', text: differ.length ? '(' + differ.length + ' differ, shown first)' : '(all equal)'})]),
+      el('div', {class: 'card'}, [el('h3', null, [t('Evaluation: '), metricSel]), evalChart])]));
+    view.appendChild(el('div', {class: 'card'}, [el('h3', {text: t('Final dev results')}), metricsTable]));
+    view.appendChild(el('div', {class: 'card'}, [el('h3', null, [t('Settings') + ' ',
+      el('span', {class: 'muted', text: differ.length ? t('({0} differ, shown first)', differ.length) : t('(all equal)')})]),
       settingsTable]));
+    const typed = takeKept();
+    if (typed) restoreControls(view, typed);
     drawLoss();
     drawEval();
   }
+
+  // ---------------------------------------------------------------- language
+
+  // The page's fixed words (index.html's nav and error bar, the title).
+  function applyLanguage() {
+    document.documentElement.lang = I18N.language();
+    document.title = t('BERT Studio');
+    $('#nav-runs').textContent = t('Runs');
+    $('#nav-new').textContent = t('New run');
+    $('#nav-compare').textContent = t('Compare');
+    $('#nav-compare').title = t('Tick at least two runs in the runs list');
+    $('#error').title = t('Click to dismiss');
+    const sw = $('#lang');
+    sw.textContent = I18N.otherName();
+    sw.title = t('Switch the page to another language');
+    sw.setAttribute('lang', I18N.other());
+    updateCompareControls();
+  }
+
+  // Values typed into the view's fields, carried over when the language
+  // switch draws the view again ({id: value}; checkboxes true/false).
+  let kept = null;          // {token: the view's viewToken, values}
+  function takeKept() {
+    if (!kept || kept.token !== viewToken) return null;
+    const values = kept.values;
+    kept = null;
+    return values;
+  }
+  function controlsOf(root) {
+    const values = {};
+    root.querySelectorAll('input[id], select[id], textarea[id]').forEach(function (c) {
+      if (c.type === 'file') return;
+      values[c.id] = c.type === 'checkbox' ? c.checked : c.value;
+    });
+    return values;
+  }
+  function restoreControls(root, values) {
+    Object.keys(values).forEach(function (id) {
+      const c = document.getElementById(id);
+      if (!c || !root.contains(c) || c.type === 'file') return;
+      if (c.type === 'checkbox') c.checked = values[id];
+      else if (c.tagName !== 'SELECT' || Array.from(c.options).some(function (o) { return o.value === values[id]; })) c.value = values[id];
+    });
+  }
+
+  // The switch in the nav: the other language, remembered (localStorage);
+  // the view is drawn again in place, its typed values kept.
+  $('#lang').addEventListener('click', function () {
+    const values = controlsOf($('#view'));
+    const y = window.scrollY;
+    I18N.setLanguage(I18N.other());
+    applyLanguage();
+    kept = {token: viewToken + 1, values: values};      // route() draws the view under the next token
+    route();
+    window.scrollTo(0, y);
+  });
 
   // ---------------------------------------------------------------- start
 
@@ -1585,6 +1723,6 @@
   $('#error').addEventListener('click', function () { clearError('user'); });
   window.addEventListener('hashchange', route);
   if (!location.hash) history.replaceState(null, '', '#/runs');
-  updateCompareControls();
+  applyLanguage();
   route();
 })();
