@@ -1,28 +1,35 @@
 """Benchmark: training speed and peak memory, interleaved, against the peers.
 
 One run, in rounds; each round trains the same steps of the real
-all-MiniLM-L6-v2 on SST-2 train (max_seq_length 128, batch 32, lr 5e-5,
-seed 1) in every configuration, one process at a time:
+all-MiniLM-L6-v2 on SST-2 train (max_seq_length 128, batch 32, lr 5e-5)
+in every configuration, one process at a time:
 
-  google      run_classifier.py --dynamic_padding=false: every batch padded
-              to 128, Google's way (the stand-in for google-research/bert,
-              which measured the same here: 0.99x in issue 17's quiet round)
-  google@BASE the same, from a `git worktree` of --base (the code before
-              the speed work), so "before" is measured on the same machine
+  google      google-research/bert's own run_classifier.py, unmodified
+              (../shared/anchors/google_bert, run through
+              ../shared/anchors/run_google_classifier.py in the bench venv:
+              TensorFlow 2.15.1 with tf_slim): every batch padded to 128
+  fixed       this project's run_classifier.py --dynamic_padding=false:
+              every batch padded to 128, as Google's
   buckets     run_classifier.py (length buckets, the default)
-  buckets@BASE the same, from a `git worktree` of --base
   packed      run_classifier.py --pack_sequences
   hf          Hugging Face transformers (PyTorch), batches padded to their
               longest sentence (bench/peer_hf_classifier.py)
 
-Rates leave out the first step (graph start-up), as run_results.json does;
-peak RSS is each process's own high-water mark (os.wait4's ru_maxrss). With
-the matmul peak measured in the same run (bench/profile_step.py's FFN-shaped
-MatMul) and the analytic FLOPs of a training example at 128, the google
-rows give MFU at fixed length 128.
+Rates leave out the first step (graph start-up): run_results.json's rate
+for this project, the launcher's steady rate with ANCHOR_SKIP=1 for
+Google's. Peak RSS is each process's own high-water mark (os.wait4's
+ru_maxrss).
+
+MFU is one figure per configuration: the matmul FLOPs of the sequences it
+trains, without padding, per second, over the fp32 matmul peak measured in
+the same run on the model's largest shape (bench/profile_step.py's
+[4096, 384] x [384, 1536] MatMul). The fixed-length runs (google, fixed)
+train sequences of 128 by definition, so theirs count 128 tokens an
+example; buckets, packing and HF count each example's own WordPiece length
+(the mean over SST-2 train of the FLOPs at each length).
 
   flock /tmp/bench.lock .venv/bin/python bench/bench_training.py \
-      [--rounds 2] [--steps 60] [--base 13390e6] [--only google,packed]
+      [--rounds 2] [--steps 64] [--only google,fixed,buckets,packed,hf]
       [--epoch] [--out bench/results/training.json]
 
 --epoch adds one full epoch of SST-2 train with buckets and with packing,
@@ -44,17 +51,19 @@ REPO_DIR = os.path.dirname(BENCH_DIR)
 sys.path.insert(0, REPO_DIR)
 sys.path.insert(0, BENCH_DIR)
 
-from bench_versions import worktree  # pylint: disable=g-import-not-at-top
 from minilm_model import converted_model  # pylint: disable=g-import-not-at-top
+from bert_toolkit.runs import atomic  # pylint: disable=g-import-not-at-top
 
 DATA_DIR = os.path.join(os.path.dirname(REPO_DIR), "shared", "data")
 RUNS = os.path.join(BENCH_DIR, "runs", "training")
 PEER_PY = os.path.join(BENCH_DIR, ".peer-venv", "bin", "python")
+ANCHORS = os.path.join(os.path.dirname(REPO_DIR), "shared", "anchors")
 SST2_TRAIN = 67349
 BATCH = 32
 LENGTH = 128
-CONFIGS = ("google", "google@base", "buckets", "buckets@base", "packed",
-           "hf")
+CONFIGS = ("google", "fixed", "buckets", "packed", "hf")
+# The configurations that train every example at LENGTH (for the MFU).
+FIXED_LENGTH = ("google", "fixed")
 
 
 def log(msg):
@@ -99,6 +108,72 @@ def ours(repo, name, tf_dir, steps, *flags, results=False):
   return run_results["train"]["rates"]["examples_per_sec"], rss
 
 
+def label_first_sst2():
+  """SST-2 train and dev as the anchors' launcher reads an "sst2" task (a
+  header, then label<TAB>sentence), made once under RUNS from the shared
+  files (sentence<TAB>label)."""
+  folder = os.path.join(RUNS, "sst2_label_first")
+  for split in ("train", "dev"):
+    target = os.path.join(folder, split + ".tsv")
+    if os.path.isfile(target):
+      continue
+    os.makedirs(folder, exist_ok=True)
+    with open(os.path.join(DATA_DIR, "sst2", split + ".tsv"),
+              encoding="utf-8") as f:
+      rows = f.read().splitlines()[1:]
+    with atomic.replacing(target) as f:
+      f.write("label\tsentence\n")
+      for row in rows:
+        sentence, label = row.rsplit("\t", 1)
+        f.write("%s\t%s\n" % (label, sentence))
+  return folder
+
+
+def google_config(tf_dir):
+  """The model's config as Google's modeling.py reads it: hidden_act
+  "gelu", which the launcher makes the exact (erf) GELU (ANCHOR_GELU=erf),
+  the function this project's "gelu_exact" and HF's "gelu" compute."""
+  with open(os.path.join(tf_dir, "bert_config.json")) as f:
+    config = json.load(f)
+  config["hidden_act"] = "gelu"
+  path = os.path.join(RUNS, "google_bert_config.json")
+  with atomic.replacing(path) as f:
+    json.dump(config, f, indent=2)
+  return path
+
+
+def google(name, tf_dir, steps):
+  """google-research/bert's run_classifier.py, unmodified, through the
+  anchors' launcher: (examples/sec after the first step, peak RSS GB)."""
+  out = os.path.join(RUNS, name)
+  subprocess.run(["rm", "-rf", out], check=True)
+  os.makedirs(out)
+  epochs = (steps + 0.5) * BATCH / SST2_TRAIN
+  cmd = [PEER_PY, os.path.join(ANCHORS, "run_google_classifier.py"),
+         "--task_name=sst2", "--do_train=true", "--do_lower_case=true",
+         "--data_dir=" + label_first_sst2(),
+         "--vocab_file=" + os.path.join(tf_dir, "vocab.txt"),
+         "--bert_config_file=" + google_config(tf_dir),
+         "--init_checkpoint=" + os.path.join(tf_dir, "model.ckpt"),
+         "--max_seq_length=%d" % LENGTH, "--train_batch_size=%d" % BATCH,
+         "--learning_rate=5e-5", "--num_train_epochs=%r" % epochs,
+         "--save_checkpoints_steps=100000", "--output_dir=" + out]
+  env = dict(os.environ, BERT_SRC=os.path.join(ANCHORS, "google_bert"),
+             ANCHOR_SKIP="1", ANCHOR_GELU="erf")
+  with open(out + ".log", "w") as logf:
+    proc = subprocess.Popen(cmd, stdout=logf, stderr=logf, env=env)
+    _, status, usage = os.wait4(proc.pid, 0)
+  if os.waitstatus_to_exitcode(status):
+    raise RuntimeError("Google's run_classifier.py failed: see %s.log" % out)
+  with open(os.path.join(out, "anchor_stats.json")) as f:
+    stats = json.load(f)
+  (train,) = stats["train"]
+  if train["steps"] != steps:
+    raise RuntimeError("Google's run trained %d steps, not %d" % (
+        train["steps"], steps))
+  return train["steady_ex_per_sec"], usage.ru_maxrss / 1024.0 / 1024.0
+
+
 def epoch(tf_dir, name, *flags):
   """One full epoch of SST-2 train, then dev accuracy (872 sentences)."""
   started = time.time()
@@ -126,15 +201,23 @@ def peer(name, hf_dir, steps):
 
 
 def matmul_peak_and_flops():
-  """(matmul peak GFLOP/s, training GFLOP per example at LENGTH), measured
-  in a child process (so this one holds no TF threads)."""
-  code = ("import json, profile_step, modeling\n"
+  """(matmul peak GFLOP/s, training GFLOP per example at LENGTH, mean
+  training GFLOP per SST-2 train example at its own WordPiece length),
+  measured in a child process (so this one holds no TF threads)."""
+  code = ("import json, statistics, profile_step, modeling, tokenization\n"
           "from minilm_model import converted_model\n"
+          "tf_dir = converted_model()[1]\n"
           "config = modeling.BertConfig.from_json_file(\n"
-          "    converted_model()[1] + '/bert_config.json')\n"
+          "    tf_dir + '/bert_config.json')\n"
+          "tok = tokenization.FullTokenizer(tf_dir + '/vocab.txt', True)\n"
+          "lines = open(%r, encoding='utf-8').read().splitlines()[1:]\n"
+          "flops = [profile_step.train_flops_per_example(config, min(\n"
+          "    %d, len(tok.tokenize(l.rsplit('\\t', 1)[0])) + 2))\n"
+          "    for l in lines]\n"
           "print(json.dumps([profile_step.matmul_peak(),\n"
-          "    profile_step.train_flops_per_example(config, %d) / 1e9]))\n"
-          % LENGTH)
+          "    profile_step.train_flops_per_example(config, %d) / 1e9,\n"
+          "    statistics.mean(flops) / 1e9]))\n"
+          % (os.path.join(DATA_DIR, "sst2", "train.tsv"), LENGTH, LENGTH))
   out = subprocess.run([sys.executable, "-c", code], cwd=BENCH_DIR,
                        check=True, stdout=subprocess.PIPE,
                        universal_newlines=True,
@@ -146,11 +229,8 @@ def matmul_peak_and_flops():
 def main():
   parser = argparse.ArgumentParser()
   parser.add_argument("--rounds", type=int, default=2)
-  parser.add_argument("--steps", type=int, default=60)
-  parser.add_argument("--base", default="13390e6",
-                      help="the commit before the speed work (google@base)")
-  parser.add_argument("--only", default=",".join(
-      c for c in CONFIGS if c != "buckets@base"))
+  parser.add_argument("--steps", type=int, default=64)
+  parser.add_argument("--only", default=",".join(CONFIGS))
   parser.add_argument("--out", default=os.path.join(
       BENCH_DIR, "results", "training.json"))
   parser.add_argument("--epoch", action="store_true",
@@ -161,29 +241,25 @@ def main():
   hf_dir, tf_dir = converted_model()
   configs = [c for c in args.only.split(",") if c]
   runs = {
-      "google": lambda r: ours(REPO_DIR, "google_%d" % r, tf_dir,
-                               args.steps, "--dynamic_padding=false"),
-      "google@base": lambda r: ours(worktree(args.base), "base_%d" % r,
-                                    tf_dir, args.steps,
-                                    "--dynamic_padding=false"),
+      "google": lambda r: google("google_%d" % r, tf_dir, args.steps),
+      "fixed": lambda r: ours(REPO_DIR, "fixed_%d" % r, tf_dir, args.steps,
+                              "--dynamic_padding=false"),
       "buckets": lambda r: ours(REPO_DIR, "buckets_%d" % r, tf_dir,
                                 args.steps),
-      "buckets@base": lambda r: ours(worktree(args.base),
-                                     "buckets_base_%d" % r, tf_dir,
-                                     args.steps),
       "packed": lambda r: ours(REPO_DIR, "packed_%d" % r, tf_dir,
                                args.steps, "--pack_sequences"),
       "hf": lambda r: peer("hf_%d" % r, hf_dir, args.steps),
   }
   results = {"model": "all-MiniLM-L6-v2", "data": "SST-2 train",
              "max_seq_length": LENGTH, "batch_size": BATCH,
-             "steps": args.steps, "base": args.base,
-             "cpu_count": os.cpu_count(), "rounds": []}
-  peak, flops = matmul_peak_and_flops()
+             "steps": args.steps, "cpu_count": os.cpu_count(),
+             "rounds": []}
+  peak, flops, real_flops = matmul_peak_and_flops()
   results.update(matmul_peak_gflops=round(peak, 1),
-                 train_gflop_per_example=round(flops, 3))
-  log("matmul peak %.0f GFLOP/s; %.2f GFLOP per training example" %
-      (peak, flops))
+                 train_gflop_per_example=round(flops, 3),
+                 train_gflop_per_example_real_lengths=round(real_flops, 4))
+  log("matmul peak %.0f GFLOP/s; %.2f GFLOP per training example at %d, "
+      "%.3f at SST-2's own lengths" % (peak, flops, LENGTH, real_flops))
   for r in range(args.rounds):
     row = {}
     for name in configs:
@@ -221,12 +297,14 @@ def table(results, configs):
     rss = [row[name]["peak_rss_gb"] for row in results["rounds"]]
     versus = lambda other: ("%.2fx" % (mean(name) / mean(other))
                             if other in configs else "")
-    mfu = (mean(name) * results["train_gflop_per_example"] /
-           results["matmul_peak_gflops"])
+    mfu = mean(name) * (
+        results["train_gflop_per_example"] if name in FIXED_LENGTH else
+        results["train_gflop_per_example_real_lengths"]) / results[
+            "matmul_peak_gflops"]
     lines.append("| %s | %s | %s | %s | %s | %s |" % (
         name, " / ".join("%.1f" % v for v in rates(name)),
         " / ".join("%.2f" % v for v in rss), versus("google"), versus("hf"),
-        "%.0f%%" % (100 * mfu) if name.startswith("google") else ""))
+        "%.0f%%" % (100 * mfu)))
   for name, row in (results.get("epoch") or {}).items():
     lines.append("")
     lines.append("one epoch, %s: dev accuracy %.4f, %.1f ex/s, %d steps, "
