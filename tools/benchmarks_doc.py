@@ -150,10 +150,6 @@ RECORDED = {
          "Google's element-wise update / the fused kernel", "80 ms / 28 ms",
          "2026-11-30", NOT_RECORDED),
     ],
-    "matmul_peak": [
-        ("a plain large fp32 matmul in a TF session on these 2 cores",
-         "290-320 GFLOP/s", "2026-11-30", NOT_RECORDED),
-    ],
     "packing": [
         ("SST-2 train sentences, WordPieces: mean / median / longest",
          "13.3 / 10 / 66", "2026-11-30",
@@ -410,7 +406,8 @@ files; this page is their documentation.
 How: this project's machine (2 CPU cores, no GPU, TensorFlow 2.15.1,
 Python 3.11); the peer is Hugging Face `transformers==4.46.3` on
 `torch==2.13.0` (CPU) in its own virtual environment
-(`bash bench/setup_peer_venv.sh`). Benchmarks take the shared lock
+(`bash bench/setup_peer_venv.sh`), which also holds TensorFlow 2.15.1 and
+tf_slim for google-research/bert's own scripts (`../shared/anchors`). Benchmarks take the shared lock
 `/tmp/bench.lock` so that two of them never run at once. The machine is
 noisy: compare the ratios within one table, not absolute rates across
 tables measured on different days. A matmul peak measured inside a run
@@ -829,8 +826,7 @@ changed memory, not the rate, within noise).
 
 MFU: the script measures its matmul peak on the model's own FFN shape
 (`[4096, 384] x [384, 1536]` fp32 in a TF session): %s GFLOP/s in this run,
-against which the lengths reach %s. Against the peak of a plain large
-matmul ([recorded](#training-speed-and-memory), %s) that is %s-%s. The
+against which the lengths reach %s. The
 matmuls are %s of the summed op time at length %s and already run in
 oneDNN; their backward takes %s times the forward where the FLOPs say 2.
 Next in line: dropout's random masks (%s forward at length %s) and the
@@ -865,9 +861,6 @@ def section_profile(page):
                    num(data["lengths"][n]["achieved_gflops"]))
       for n in lengths])
   mfus = [data["lengths"][n]["mfu"] for n in lengths]
-  plain_peak = [float(x) for x in re.findall(
-      r"\d+", recorded_value("matmul_peak", 0))]
-  achieved = [data["lengths"][n]["achieved_gflops"] for n in lengths]
   long = lengths[0]
   matmul = share(long, ("matmul",), "forward") + share(long, ("matmul",),
                                                        "backward")
@@ -880,9 +873,6 @@ def section_profile(page):
             ["length %s: forward / backward" % n for n in lengths], rows),
       num(data["matmul_peak_gflops"]),
       " / ".join(num(m, 2) for m in mfus),
-      recorded_value("matmul_peak", 0),
-      pct(min(achieved) / max(plain_peak), 0)[:-1],
-      pct(max(achieved) / min(plain_peak), 0),
       pct(matmul, 0), long,
       num(share(long, ("matmul",), "backward") /
           share(long, ("matmul",), "forward")),
