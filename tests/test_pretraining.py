@@ -12,6 +12,7 @@ import tensorflow.compat.v1 as tf
 
 import modeling
 import tokenization
+from bert_toolkit import settings as settings_lib
 from bert_toolkit.tasks import pretraining
 from bert_toolkit.data import pretraining_data as data_lib
 from bert_toolkit.engine import task as task_lib
@@ -698,12 +699,13 @@ def test_run_from_a_folder_of_text_makes_its_records_once(tmp_path):
   assert proc.returncode == 0, proc.stderr[-3000:]
   assert proc.stderr.count("reused (made from") == 2
   assert "at step 3 of 5" in proc.stderr
-  # Other text settings make other records beside them.
-  proc = clirun.run_script(*args, "--num_train_steps=5", "--dupe_factor=1",
-                           "--output_dir=" + str(tmp_path / "run2"),
-                           "--cache_dir=" + os.path.join(out, "features"))
-  assert proc.returncode == 0, proc.stderr[-3000:]
-  assert len(os.listdir(os.path.join(out, "features"))) == 4  # train, dev
+  # Other text settings make other records beside them; the same reuse.
+  cache = os.path.join(out, "features")
+  values = {"dupe_factor": 1, "max_predictions_per_seq": 6}
+  first = data_lib.text_records(str(data), cache, VOCAB, True, 48, values)
+  assert len(os.listdir(cache)) == 4 and first["dev"] is not None
+  again = data_lib.text_records(str(data), cache, VOCAB, True, 48, values)
+  assert again == first and len(os.listdir(cache)) == 4
 
 
 @pytest.mark.slow
@@ -719,20 +721,24 @@ def test_text_folder_bad_input(tmp_path):
       clirun.run_script(*base, "--data_dir=" + str(empty),
                         "--input_file=x.tfrecord"),
       "--input_file", "--data_dir", "one of them")
+  # In the library (the script prints these as the lines above):
   bad = tmp_path / "gbk"
   bad.mkdir()
   (bad / "train.txt").write_bytes("第一句。\n\n好".encode("utf-8") +
                                   "酒店".encode("gbk") + b"\n")
-  clirun.assert_user_error(
-      clirun.run_script(*base, "--data_dir=" + str(bad)),
-      "train.txt", "line 3", "UTF-8")
+  settings = settings_lib.RunSettings(
+      data_dir=str(bad), output_dir=str(tmp_path / "o"),
+      init_checkpoint=BERT_DIR)
+  with pytest.raises(data_lib.InputError, match="train.txt line 3.*UTF-8"):
+    pretraining.records_of_text_folder(settings, {})
   # The text folder may not be where the run writes.
   inside = tmp_path / "o2"
   _text_folder(inside, dev=False)
-  clirun.assert_user_error(clirun.run_script(
-      "run_pretraining.py", "--output_dir=" + str(inside),
-      "--init_checkpoint=" + BERT_DIR, "--do_train",
-      "--data_dir=" + str(inside)), "--data_dir")
+  settings = settings_lib.RunSettings(
+      data_dir=str(inside), output_dir=str(inside),
+      init_checkpoint=BERT_DIR)
+  with pytest.raises(ValueError, match="--data_dir"):
+    pretraining.records_of_text_folder(settings, {})
 
 
 def test_text_folder_preview(tmp_path):
