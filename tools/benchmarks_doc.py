@@ -679,7 +679,7 @@ all-MiniLM-L6-v2 on SST-2 train (max_seq_length %d, batch %d, learning rate
 google-research/bert's own `run_classifier.py`, unmodified
 (`../shared/anchors/google_bert`), run by the launcher beside it
 (`run_google_classifier.py`: TensorFlow 2.15.1 with tf_slim in place of
-`tf.contrib`, the exact GELU the model was trained with). Rates leave out
+the contrib module of TensorFlow 1, the exact GELU the model was trained with). Rates leave out
 each run's first step. Peak RSS is each process's own high-water mark
 (`os.wait4`).
 

@@ -771,16 +771,17 @@ def text_records(data_dir, cache_dir, vocab_file, do_lower_case,
   chosen = settings_lib.defaults(settings_lib.PRETRAINING_TEXT_SETTINGS)
   chosen.update((k, v) for k, v in values.items() if v is not None)
   files = text_files(data_dir)
+  common = dict(chosen, format=1,
+                vocab_sha256=run_info.file_digest(vocab_file),
+                word_list_sha256=(run_info.file_digest(chosen["word_list"])
+                                  if chosen["word_list"] else None),
+                do_lower_case=bool(do_lower_case),
+                max_seq_length=int(max_seq_length))
   out = {"train": None, "dev": None}
   for split, path in files.items():
     if path is None:
       continue
-    parts = dict(chosen, format=1, text_sha256=run_info.file_digest(path),
-                 vocab_sha256=run_info.file_digest(vocab_file),
-                 word_list_sha256=(run_info.file_digest(chosen["word_list"])
-                                   if chosen["word_list"] else None),
-                 do_lower_case=bool(do_lower_case),
-                 max_seq_length=int(max_seq_length), split=split)
+    parts = dict(common, text_sha256=run_info.file_digest(path), split=split)
     key = hashlib.sha256(json.dumps(parts, sort_keys=True).encode(
         "utf-8")).hexdigest()[:20]
     target = os.path.join(cache_dir, "pretraining-%s-%s.tfrecord" % (
@@ -807,7 +808,8 @@ def preview(data_dir, given, tokenize):
   "labels": {}, "documents": {split: documents}, "lengths": [WordPiece
   length of the first PREVIEW_LENGTHS training sentences], "problems":
   [...]}: a missing train.txt, or a file that is not UTF-8 (with its
-  line). A large file is previewed by its first PREVIEW_MAX_LINES lines."""
+  line), read as the run reads them (read_documents). A large file is
+  previewed by its first PREVIEW_MAX_LINES lines."""
   del given
   out = {"reading": {}, "columns": [], "splits": {}, "labels": {},
          "documents": {}, "lengths": [], "problems": []}
@@ -819,28 +821,18 @@ def preview(data_dir, given, tokenize):
   for split, path in files.items():
     if path is None:
       continue
-    sentences, documents, in_document = 0, 0, False
+    sentences = documents = 0
+    counts = collections.Counter()
     try:
-      with open(path, "rb") as f:
-        for number, raw in enumerate(f, 1):
-          if number > PREVIEW_MAX_LINES:
-            break
-          try:
-            line = raw.decode("utf-8-sig" if number == 1 else "utf-8")
-          except UnicodeDecodeError as e:
-            raise InputError(path, number, "not UTF-8 (%s)" % e.reason,
-                             "Save the file as UTF-8 (e.g. iconv -f GBK "
-                             "-t UTF-8)")
-          line = line.strip()
-          if not line:
-            in_document = False
-            continue
-          sentences += 1
-          if not in_document:
-            documents += 1
-            in_document = True
-          if split == "train" and len(out["lengths"]) < PREVIEW_LENGTHS:
-            out["lengths"].append(len(tokenize(line)))
+      for document in read_documents([path], counts):   # the run's reader
+        documents += 1
+        sentences += len(document)
+        if split == "train":
+          room = PREVIEW_LENGTHS - len(out["lengths"])
+          out["lengths"].extend(len(tokenize(line))
+                                for line in document[:max(0, room)])
+        if counts["lines"] >= PREVIEW_MAX_LINES:
+          break
     except InputError as e:
       out["problems"].append(str(e))
       continue

@@ -273,9 +273,9 @@ def build(request, workspace):
     paths["teacher_dir"] = _folder(request, "teacher", workspace,
                                    workspace_lib.RUNS)
   if not kind.teacher or request.get("model"):
-    paths["init_checkpoint"] = _folder(request, "model", workspace,
-                                       workspace_lib.MODELS,
-                                       workspace_lib.RUNS)
+    paths["init_checkpoint"] = _folder(
+        request, "model", workspace,
+        workspace_lib.model_top(request.get("model")))
   elif "student_layers" not in parsed:
     raise RequestError("%s: pick a student model, or give student_layers "
                        "(teacher layers to keep)", kind.name)
@@ -293,16 +293,11 @@ def build(request, workspace):
   return Command(kind, paths, parsed, effective, guessed)
 
 
-def _folder(request, key, workspace, top, other_top=None):
-  """The request's `key` path, checked to be a folder under `top` (or
-  under `other_top`: a model may be a run's output, e.g. a pre-training
-  run's)."""
+def _folder(request, key, workspace, top):
+  """The request's `key` path, checked to be a folder under `top`."""
   relative = request.get(key)
   if not relative:
     raise RequestError("%s: pick a folder under %s/", key, top)
-  if other_top and str(relative).replace("\\", "/").startswith(
-      other_top + "/"):
-    top = other_top
   path = workspace.resolve(relative, top)
   if not os.path.isdir(path):
     raise RequestError("%s: %r is not a folder in the workspace", key,

@@ -30,6 +30,7 @@ from bert_toolkit.runs import curves as curves_lib
 from bert_toolkit.studio import commands
 from bert_toolkit.studio import i18n
 from bert_toolkit.studio import jobs as jobs_lib
+from bert_toolkit.studio import workspace as workspace_lib
 
 LOG_TAIL_LINES = 60
 RESULTS_FILE = "run_results.json"
@@ -452,8 +453,7 @@ def data_preview(workspace, folder, kind, model=None):
     raise commands.RequestError("folder: %r is not a data folder", folder)
   tokenize = None
   if model:
-    model_dir = workspace.resolve(model, "runs" if str(model).startswith(
-        "runs/") else "models")       # a model, or a pre-training run's
+    model_dir = workspace.resolve(model, workspace_lib.model_top(model))
     vocab = os.path.join(model_dir, "vocab.txt")
     if os.path.isfile(vocab):
       import tokenization  # pylint: disable=g-import-not-at-top

@@ -34,6 +34,13 @@ from bert_toolkit.runs import atomic
 from bert_toolkit.studio import i18n
 
 DATA, MODELS, RUNS = "data", "models", "runs"
+
+
+def model_top(relative):
+  """The folder a model path must lie in: RUNS for a run's output (a
+  pre-training run's model), else MODELS."""
+  return RUNS if str(relative or "").replace("\\", "/").startswith(
+      RUNS + "/") else MODELS
 RUN_ID = re.compile(r"^r[0-9]{1,9}$")
 # Uploads (save_upload): a data folder's name, a split file's name and type,
 # and the limits.
