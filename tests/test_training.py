@@ -246,3 +246,84 @@ def test_fused_adamw_equals_googles_update():
     np.testing.assert_allclose(got_w, exact["w"], rtol=1e-4, atol=1e-4)
   assert not np.allclose(exact["w"], w0, atol=1e-2)  # it moved
   assert not np.allclose(kernel["b"], exact["b"], rtol=1e-7, atol=0)
+
+
+def _embedding_steps(sparse, ids, steps=3):
+  """An embedding table and a kernel after `steps` clipped AdamWeightDecay
+  steps, the table's gradient sparse (a gather, as the encoder looks up
+  words) or dense (a one-hot matmul)."""
+  from bert_toolkit.engine import optimization  # pylint: disable=g-import-not-at-top
+  from modeling import layers  # pylint: disable=g-import-not-at-top
+  import numpy as np  # pylint: disable=g-import-not-at-top
+  rng = np.random.RandomState(5)
+  with tf.Graph().as_default():
+    tf.train.get_or_create_global_step()
+    table = tf.get_variable("word_embeddings",
+                            initializer=rng.normal(size=(10, 3)).astype(
+                                np.float32), use_resource=True)
+    kernel = tf.get_variable("layer/kernel",
+                             initializer=rng.normal(size=(3, 2)).astype(
+                                 np.float32), use_resource=True)
+    if sparse:   # the encoder's own lookup, on the table above
+      with tf.variable_scope(tf.get_variable_scope(), reuse=True):
+        rows, _ = layers.embedding_lookup(tf.constant([ids]), 10, 3)
+      rows = tf.reshape(rows, [len(ids), 3])
+      assert isinstance(tf.gradients(tf.reduce_sum(rows), table)[0],
+                        tf.IndexedSlices)
+    else:
+      rows = tf.matmul(tf.one_hot(ids, 10), table)
+    # large enough a loss that the global norm is over 1: clipping acts
+    loss = 50.0 * tf.reduce_sum(tf.square(tf.matmul(rows, kernel) - 1.0))
+    train_op, _ = optimization.create_train_op(
+        loss, 0.1, 100, 0, [table, kernel], clip_norm=1.0)
+    norm = tf.global_norm(tf.gradients(loss, [table, kernel]))
+    with tf.Session() as sess:
+      sess.run(tf.global_variables_initializer())
+      assert sess.run(norm) > 10.0
+      for _ in range(steps):
+        sess.run(train_op)
+      return sess.run([table, kernel]), tf.get_default_graph()
+
+
+def test_a_sparse_embedding_gradient_steps_as_the_dense_one():
+  """Repeated ids in a batch: the gathered table's sparse gradient, its
+  rows summed and clipped at the global norm, moves every variable as the
+  dense gradient of a one-hot lookup does, including rows the batch did
+  not touch (decay and momentum). And the lookup reads the table whole:
+  no gather on the variable itself, which would make every later dense
+  read of it a copy."""
+  import numpy as np  # pylint: disable=g-import-not-at-top
+  ids = [1, 1, 2, 5, 1, 2]
+  (sparse_table, sparse_kernel), graph = _embedding_steps(True, ids)
+  (dense_table, dense_kernel), _ = _embedding_steps(False, ids)
+  np.testing.assert_allclose(sparse_table, dense_table, rtol=1e-5,
+                             atol=1e-6)
+  np.testing.assert_allclose(sparse_kernel, dense_kernel, rtol=1e-5,
+                             atol=1e-6)
+  assert "ResourceGather" not in {op.type for op in graph.get_operations()}
+
+
+def test_dropout_drops_at_its_rate_and_keeps_the_expectation():
+  """The 16-bit mask: about dropout_prob of the elements are zero (an odd
+  count of elements too), the rest scaled so that the mean is kept, and
+  the gradient flows through the same mask."""
+  import numpy as np  # pylint: disable=g-import-not-at-top
+  from modeling import layers  # pylint: disable=g-import-not-at-top
+  with tf.Graph().as_default():
+    tf.set_random_seed(1)
+    x = tf.ones([1001, 999])
+    y = layers.dropout(x, 0.1)
+    grad = tf.gradients(tf.reduce_sum(3.0 * y), x)[0]
+    assert layers.dropout(x, 0.0) is x
+    with pytest.raises(ValueError, match="not in"):
+      layers.dropout(x, 1.0)
+    with tf.Session() as sess:
+      got, got_grad = sess.run([y, grad])
+  dropped = got == 0
+  assert abs(dropped.mean() - 0.1) < 0.003        # ~1M draws: sd 0.0003
+  assert abs(got.mean() - 1.0) < 0.005
+  np.testing.assert_allclose(np.unique(got), [0.0, 65536 / 58982.0],
+                             rtol=1e-6)
+  np.testing.assert_array_equal(got_grad == 0, dropped)
+  # every row and column drops some: the mask is not one repeated block
+  assert dropped.any(axis=0).all() and dropped.any(axis=1).all()

@@ -19,7 +19,8 @@ import tensorflow.compat.v1 as tf
 from bert_toolkit.engine import distribution
 from bert_toolkit.engine import packing
 
-_BUCKET_SIZES = (16, 32, 48, 64, 96, 128, 192, 256, 384, 512)
+_BUCKET_SIZES = (tuple(range(2, 32, 2)) + tuple(range(32, 64, 4)) + tuple(range(64, 128, 8)) +
+                 tuple(range(128, 256, 16)) + tuple(range(256, 513, 32)))
 DEFAULT_SEED = 12345
 
 

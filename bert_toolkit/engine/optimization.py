@@ -146,6 +146,14 @@ class AdamWeightDecayOptimizer(tf.train.Optimizer):
     return self._apply_update(tf.convert_to_tensor(grad), var,
                               resource=False)
 
+  # A sparse gradient becomes dense here, where repeated rows are summed
+  # anyway: no separate de-duplication first.
+  def _resource_apply_sparse_duplicate_indices(self, grad, var, indices):
+    return self._resource_apply_sparse(grad, var, indices)
+
+  def _apply_sparse_duplicate_indices(self, grad, var):
+    return self._apply_sparse(grad, var)
+
   def _resource_apply_sparse(self, grad, var, indices):
     dense = tf.math.unsorted_segment_sum(grad, indices, tf.shape(var)[0])
     return self._apply_update(dense, var, resource=True)
@@ -461,9 +469,30 @@ def _clip_and_apply(optimizer, pairs, clip_norm, replicas=1):
   Under a strategy every replica holds the same averaged gradient, and
   tf.train.Optimizer.apply_gradients sums the replicas' gradients: each
   passes 1/replicas of it."""
-  grads = [tf.convert_to_tensor(g) for g, _ in pairs]
+  grads = [_rows_summed(g) if isinstance(g, tf.IndexedSlices)
+           else tf.convert_to_tensor(g) for g, _ in pairs]
   if clip_norm:
     grads, _ = tf.clip_by_global_norm(grads, clip_norm=clip_norm)
   if replicas > 1:
-    grads = [g / float(replicas) for g in grads]
+    grads = [_scaled(g, 1.0 / replicas) for g in grads]
   return optimizer.apply_gradients(zip(grads, [v for _, v in pairs]))
+
+
+def _rows_summed(grad):
+  """A sparse gradient (an embedding table's) with its repeated rows summed.
+
+  Its norm is then the dense gradient's norm, and clipping scales only the
+  rows a batch touched: a few hundred, not the whole vocabulary. It
+  becomes dense only in the optimizer's update (which changes every row)."""
+  rows, position = tf.unique(grad.indices)
+  values = tf.math.unsorted_segment_sum(grad.values, position,
+                                        tf.shape(rows)[0])
+  return tf.IndexedSlices(values, rows, grad.dense_shape)
+
+
+def _scaled(grad, factor):
+  """grad * factor, for a dense or a sparse gradient."""
+  if isinstance(grad, tf.IndexedSlices):
+    return tf.IndexedSlices(grad.values * factor, grad.indices,
+                            grad.dense_shape)
+  return grad * factor
