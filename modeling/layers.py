@@ -252,14 +252,15 @@ def dropout(input_tensor, dropout_prob):
     raise ValueError("dropout probability %r is not in [0, 1)" %
                      (dropout_prob,))
   threshold = int(round(dropout_prob * _MASK_LEVELS))
-  size = tf.size(input_tensor)
-  words = tf.random.uniform([(size + 1) // 2], minval=-2 ** 31,
-                            maxval=2 ** 31 - 1, dtype=tf.int32)
-  bits = tf.reshape(tf.bitcast(words, tf.uint16), [-1])[:size]
-  keep = tf.reshape(bits >= threshold, tf.shape(input_tensor))
-  scale = float(_MASK_LEVELS) / (_MASK_LEVELS - threshold)
-  return tf.where_v2(keep, input_tensor * scale,
-                     tf.zeros([], input_tensor.dtype))
+  with tf.name_scope("dropout"):
+    size = tf.size(input_tensor)
+    words = tf.random.uniform([(size + 1) // 2], minval=-2 ** 31,
+                              maxval=2 ** 31 - 1, dtype=tf.int32)
+    bits = tf.reshape(tf.bitcast(words, tf.uint16), [-1])[:size]
+    keep = tf.reshape(bits >= threshold, tf.shape(input_tensor))
+    scale = float(_MASK_LEVELS) / (_MASK_LEVELS - threshold)
+    return tf.where_v2(keep, input_tensor * scale,
+                       tf.zeros([], input_tensor.dtype))
 
 
 def layer_norm(input_tensor, epsilon=1e-12, name="LayerNorm"):
