@@ -19,13 +19,7 @@ import tensorflow.compat.v1 as tf
 from bert_toolkit.engine import distribution
 from bert_toolkit.engine import packing
 
-# Padded lengths of training batches: every 2 tokens up to 32, every 4 up
-# to 64, 8 up to 128, 16 up to 256 and 32 up to 512. Past 32 a batch pads
-# at most 1/8 of its length. Short sentences gain most: SST-2's (13
-# WordPieces on average) paid 38% padding with steps of 16, and pay 4%.
-_BUCKET_SIZES = (tuple(range(2, 32, 2)) + tuple(range(32, 64, 4)) +
-                 tuple(range(64, 128, 8)) + tuple(range(128, 256, 16)) +
-                 tuple(range(256, 513, 32)))
+_BUCKET_SIZES = (16, 32, 48, 64, 96, 128, 192, 256, 384, 512)
 DEFAULT_SEED = 12345
 
 
