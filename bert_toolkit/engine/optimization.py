@@ -474,7 +474,7 @@ def _clip_and_apply(optimizer, pairs, clip_norm, replicas=1):
   if clip_norm:
     grads, _ = tf.clip_by_global_norm(grads, clip_norm=clip_norm)
   if replicas > 1:
-    grads = [_scaled(g, 1.0 / replicas) for g in grads]
+    grads = [g / float(replicas) for g in grads]   # dense: replica_mean
   return optimizer.apply_gradients(zip(grads, [v for _, v in pairs]))
 
 
@@ -489,10 +489,3 @@ def _rows_summed(grad):
                                         tf.shape(rows)[0])
   return tf.IndexedSlices(values, rows, grad.dense_shape)
 
-
-def _scaled(grad, factor):
-  """grad * factor, for a dense or a sparse gradient."""
-  if isinstance(grad, tf.IndexedSlices):
-    return tf.IndexedSlices(grad.values * factor, grad.indices,
-                            grad.dense_shape)
-  return grad * factor
