@@ -221,13 +221,14 @@ TRAIN_SETTINGS = (
             features=NONE, valid=NOT_NEGATIVE),
     Setting("seed", None, int, "Random seed (graph and data order).",
             features=NONE),
-    Setting("dynamic_padding", True, bool, "Bucket batches by length; false "
-            "pads every batch to max_seq_length (Google's way).",
+    Setting("dynamic_padding", True, bool, "Group training batches by length, "
+            "each padded to its longest; false pads every batch to "
+            "max_seq_length (Google's way).",
             features=NONE),
     Setting("pack_sequences", False, bool, "Pack each training batch's "
-            "examples into a few rows (block-diagonal attention, positions "
-            "restarting per example): less padding than length buckets. "
-            "Evaluation and prediction are not packed.", features=NONE),
+            "examples (in shuffled order) into a few rows (block-diagonal "
+            "attention, positions restarting per example). Evaluation and "
+            "prediction are not packed.", features=NONE),
     Setting("distribution_strategy", "none",
             ("none", "mirrored", "multi_worker_mirrored",
              "parameter_server"),

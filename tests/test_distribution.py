@@ -66,7 +66,7 @@ def _train(setup, name, *extra):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("extra", [
-    # The plain path (length buckets) under mirrored is the NER and
+    # The plain path (grouped by length) under mirrored is the NER and
     # pre-training test's; this one adds what changes the step.
     ("--gradient_accumulation_steps=2", "--layerwise_lr_decay=0.8",
      "--freeze_embeddings", "--pack_sequences"),

@@ -31,7 +31,7 @@ Strategies (`--distribution_strategy`):
 
 Batch rule (TPUEstimator's): --train_batch_size is the GLOBAL batch. Each
 training batch is built exactly as on one device (same shuffle, same
-length bucket), then cut into `replicas` consecutive slices, one per
+length grouping), then cut into `replicas` consecutive slices, one per
 replica; it must divide evenly. Each replica's loss is the mean over its
 slice, the gradients are averaged over replicas (replica_mean) before
 global-norm clipping, so one step equals one step on one device with the

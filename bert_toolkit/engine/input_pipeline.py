@@ -1,9 +1,9 @@
 """tf.data input functions over unpadded TFRecord features.
 
 Training batches are shuffled (with a fixed seed, so a resumed run sees the
-same sequence of batches) and bucketed by length: every batch is padded to
-one of a few fixed sizes up to max_seq_length, so short sentences do not pay
-for max_seq_length and the graph sees only a handful of shapes. Evaluation and
+same sequence of batches) and grouped by length (`group_by_length` has the
+rules): each batch holds sentences of about one length and is padded to its
+longest, so short sentences do not pay for max_seq_length. Evaluation and
 prediction keep file order and pad each batch to its longest feature.
 `dynamic_padding=False` pads everything to max_seq_length (Google's way).
 `pack_sequences=True` batches training examples in shuffled order and packs
@@ -20,6 +20,8 @@ from bert_toolkit.engine import distribution
 from bert_toolkit.engine import packing
 
 _BUCKET_SIZES = (16, 32, 48, 64, 96, 128, 192, 256, 384, 512)
+# Batches sorted together by length (a window of WINDOW_BATCHES batches).
+WINDOW_BATCHES = 50
 DEFAULT_SEED = 12345
 
 
@@ -27,6 +29,70 @@ def bucket_sizes(max_seq_length):
   """Fixed padded lengths used for training batches, ending at the max."""
   sizes = [s for s in _BUCKET_SIZES if s < max_seq_length]
   return sizes + [max_seq_length]
+
+
+def window_size(batch_size, num_examples=None):
+  """Examples that group_by_length sorts together: WINDOW_BATCHES batches,
+  but no more than the training set holds in whole batches (and at least
+  one batch), so a window never holds a sentence twice from two epochs
+  when the set is small."""
+  window = WINDOW_BATCHES * batch_size
+  if num_examples is not None:
+    window = min(window, max(1, num_examples // batch_size) * batch_size)
+  return window
+
+
+def group_by_length(d, batch_size, window, seed, sequence_names):
+  """Training batches of sentences of about one length.
+
+  The rules (the "megabatch" scheme of Hugging Face's group_by_length and
+  fairseq's sorted batches):
+  - `d` is the shuffled, repeated stream of examples; it is cut into
+    windows of `window` consecutive examples (window_size), and a window
+    is padded to its longest;
+  - a window is sorted by length (stably: equal lengths keep their
+    shuffled order) and cut into window // batch_size batches;
+  - the batches of a window come out in an order drawn from `seed` and the
+    window's index (stateless, so a resumed run's skip lands on the same
+    batches);
+  - each batch is cut to its own longest sentence.
+  So a batch holds batch_size different sentences (from one window) of
+  about one length, and batches of every length follow one another.
+
+  Args:
+    d: dataset of padded window features (padded_batch(window)), with
+      "length" [window].
+    batch_size: examples a batch.
+    window: examples a window (a multiple of batch_size).
+    seed: the run's shuffle seed.
+    sequence_names: the per-token features to cut.
+
+  Returns:
+    dataset of batches.
+  """
+  batches = window // batch_size
+
+  def split(index, features):
+    order = tf.argsort(features["length"], stable=True)      # [window]
+    noise = tf.random.stateless_uniform(
+        [batches], seed=tf.stack([tf.constant(seed, tf.int64), index]))
+    batch_order = tf.argsort(noise)                          # [batches]
+    out = {}
+    for name, value in features.items():
+      value = tf.gather(value, order)
+      shape = tf.concat([[batches, batch_size], tf.shape(value)[1:]], 0)
+      out[name] = tf.gather(tf.reshape(value, shape), batch_order)
+    return tf.data.Dataset.from_tensor_slices(out)
+
+  def cut(features):
+    longest = tf.reduce_max(features["length"])
+    features = dict(features)
+    for name in sequence_names:
+      features[name] = features[name][:, :longest]
+    return features
+
+  counted = tf.data.Dataset.zip((tf.data.Dataset.range(2**62), d))
+  return counted.flat_map(split).map(cut)
 
 
 def _parser(sequence_names, scalar_names, float_features=()):
@@ -60,14 +126,15 @@ def input_fn_builder(record_file, batch_size, max_seq_length, is_training,
                      dynamic_padding=True, seed=DEFAULT_SEED,
                      skip_batches=0, shuffle_buffer=10000,
                      float_features=(), pack_sequences=False,
-                     windows=False, replicas=1, shard=None):
+                     windows=False, replicas=1, shard=None,
+                     num_examples=None):
   """Returns an Estimator input_fn.
 
   Args:
     record_file: TFRecord file from features.cached_feature_file.
     batch_size: examples per batch.
     max_seq_length: longest feature.
-    is_training: shuffle, repeat and bucket by length.
+    is_training: shuffle, repeat and group by length.
     sequence_names: per-token int features ("input_mask" is derived).
     scalar_names: one-int features.
     dynamic_padding: False pads every batch to max_seq_length.
@@ -84,6 +151,8 @@ def input_fn_builder(record_file, batch_size, max_seq_length, is_training,
       each replica gets a consecutive slice (distribution.split_batches).
     shard: (count, index): training takes every count-th batch from the
       index-th (parameter_server's asynchronous tasks), or None.
+    num_examples: examples in record_file when known (bounds the window
+      that training batches are grouped by length in, window_size).
 
   Returns:
     fn(params, input_context) -> tf.data.Dataset of features dicts with
@@ -118,13 +187,9 @@ def input_fn_builder(record_file, batch_size, max_seq_length, is_training,
     elif is_training and pack_sequences:
       d = d.padded_batch(batch_size, padded_shapes(None), drop_remainder=True)
     elif is_training:
-      sizes = bucket_sizes(max_seq_length)
-      d = d.apply(tf.data.experimental.bucket_by_sequence_length(
-          element_length_func=lambda f: f["length"],
-          bucket_boundaries=[s + 1 for s in sizes],
-          bucket_batch_sizes=[batch_size] * (len(sizes) + 1),
-          padded_shapes=padded_shapes(None),
-          pad_to_bucket_boundary=True))
+      window = window_size(batch_size, num_examples)
+      d = d.padded_batch(window, padded_shapes(None), drop_remainder=True)
+      d = group_by_length(d, batch_size, window, seed, all_sequences)
     else:
       d = d.padded_batch(batch_size, padded_shapes(None))
     local_batch = batch_size

@@ -137,7 +137,7 @@ class Run(object):
         replicas=self.plan.replicas if is_training else 1,
         shard=distribution.input_shard(self.plan) if is_training else None,
         seed=input_pipeline.DEFAULT_SEED if seed is None else seed,
-        skip_batches=start_step)
+        skip_batches=start_step, num_examples=data.num_features)
 
   def predictions(self, data, checkpoint=None):
     """estimator.predict over a split, one dict per feature, with progress."""

@@ -382,7 +382,7 @@ class Task(object):
     return None
 
   def input_fn(self, run, data, batch_size, is_training, start_step=0):
-    """A task's own input_fn, or None for the runner's (length buckets)."""
+    """A task's own input_fn, or None for the runner's (grouped by length)."""
     del run, data, batch_size, is_training, start_step
     return None
 
