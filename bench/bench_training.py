@@ -10,7 +10,7 @@ in every configuration, one process at a time:
               TensorFlow 2.15.1 with tf_slim): every batch padded to 128
   fixed       this project's run_classifier.py --dynamic_padding=false:
               every batch padded to 128, as Google's
-  buckets     run_classifier.py (length buckets, the default)
+  default     run_classifier.py (batches grouped by length, the default)
   packed      run_classifier.py --pack_sequences
   hf          Hugging Face transformers (PyTorch), batches padded to their
               longest sentence (bench/peer_hf_classifier.py)
@@ -25,14 +25,14 @@ trains, without padding, per second, over the fp32 matmul peak measured in
 the same run on the model's largest shape (bench/profile_step.py's
 [4096, 384] x [384, 1536] MatMul). The fixed-length runs (google, fixed)
 train sequences of 128 by definition, so theirs count 128 tokens an
-example; buckets, packing and HF count each example's own WordPiece length
+example; the default, packing and HF count each example's own WordPiece length
 (the mean over SST-2 train of the FLOPs at each length).
 
   flock /tmp/bench.lock .venv/bin/python bench/bench_training.py \
-      [--rounds 2] [--steps 64] [--only google,fixed,buckets,packed,hf]
+      [--rounds 2] [--steps 64] [--only google,fixed,default,packed,hf]
       [--epoch] [--out bench/results/training.json]
 
---epoch adds one full epoch of SST-2 train with buckets and with packing,
+--epoch adds one full epoch of SST-2 train by default and with packing,
 and their dev accuracy (the check that the speed work kept accuracy).
 
 Writes bench/results/training.json and prints a Markdown table.
@@ -61,7 +61,7 @@ ANCHORS = os.path.join(os.path.dirname(REPO_DIR), "shared", "anchors")
 SST2_TRAIN = 67349
 BATCH = 32
 LENGTH = 128
-CONFIGS = ("google", "fixed", "buckets", "packed", "hf")
+CONFIGS = ("google", "fixed", "default", "packed", "hf")
 # The configurations that train every example at LENGTH (for the MFU).
 FIXED_LENGTH = ("google", "fixed")
 
@@ -234,7 +234,7 @@ def main():
   parser.add_argument("--out", default=os.path.join(
       BENCH_DIR, "results", "training.json"))
   parser.add_argument("--epoch", action="store_true",
-                      help="also one full epoch with buckets and with "
+                      help="also one full epoch by default and with "
                       "packing, and their dev accuracy")
   args = parser.parse_args()
   os.makedirs(RUNS, exist_ok=True)
@@ -244,7 +244,7 @@ def main():
       "google": lambda r: google("google_%d" % r, tf_dir, args.steps),
       "fixed": lambda r: ours(REPO_DIR, "fixed_%d" % r, tf_dir, args.steps,
                               "--dynamic_padding=false"),
-      "buckets": lambda r: ours(REPO_DIR, "buckets_%d" % r, tf_dir,
+      "default": lambda r: ours(REPO_DIR, "default_%d" % r, tf_dir,
                                 args.steps),
       "packed": lambda r: ours(REPO_DIR, "packed_%d" % r, tf_dir,
                                args.steps, "--pack_sequences"),
@@ -271,13 +271,12 @@ def main():
     results["rounds"].append(row)
   if args.epoch:
     results["epoch"] = {}
-    for name, flags in (("buckets", ()), ("packed", ("--pack_sequences",))):
+    for name, flags in (("default", ()), ("packed", ("--pack_sequences",))):
       results["epoch"][name] = epoch(tf_dir, name, *flags)
       log("epoch %s: %s" % (name, results["epoch"][name]))
   path = args.out
   os.makedirs(os.path.dirname(path), exist_ok=True)
-  with open(path, "w") as f:
-    json.dump(results, f, indent=2)
+  atomic.atomic_json(path, results)
   print(table(results, configs))
 
 

@@ -31,11 +31,15 @@ in the same process (one large fp32 MatMul in a TF session).
       [--lengths 128,32] [--batch_size 32] [--tiny]
 
 Writes bench/results/profile.json and prints a Markdown table.
+
+--new_lengths 8,12,... measures instead what a batch length the session
+has not run yet costs: one graph on placeholders of any length (as a
+training run's), each length's first step timed, then each length again;
+writes bench/results/new_lengths.json.
 """
 
 import argparse
 import collections
-import json
 import os
 import re
 import sys
@@ -54,6 +58,7 @@ from bert_toolkit import settings as settings_lib  # pylint: disable=g-import-no
 from bert_toolkit.engine import task as task_lib  # pylint: disable=g-import-not-at-top
 from bert_toolkit.engine import training  # pylint: disable=g-import-not-at-top
 import modeling  # pylint: disable=g-import-not-at-top
+from bert_toolkit.runs import atomic  # pylint: disable=g-import-not-at-top
 
 KINDS = ("matmul", "attention", "layer_norm", "gelu", "dropout", "bias_add",
          "reshape_transpose", "embeddings", "optimizer",
@@ -123,16 +128,22 @@ def train_flops_per_example(config, length):
 
 
 def build(config, batch_size, length, seed=1):
-  """(train_op, loss) of the classifier's training graph on constants."""
+  """(train_op, loss) of the classifier's training graph on constants, or
+  on placeholders of any length when `length` is None."""
   rng = np.random.RandomState(seed)
-  features = {
-      "input_ids": tf.constant(rng.randint(
-          1000, config.vocab_size, (batch_size, length)).astype(np.int32)),
-      "input_mask": tf.ones([batch_size, length], tf.int32),
-      "segment_ids": tf.zeros([batch_size, length], tf.int32),
-      "label_ids": tf.constant(rng.randint(0, 2, batch_size).astype(
-          np.int32)),
-  }
+  if length is None:
+    features = {name: tf.placeholder(tf.int32, [batch_size, None], name)
+                for name in ("input_ids", "input_mask", "segment_ids")}
+    features["label_ids"] = tf.zeros([batch_size], tf.int32)
+  else:
+    features = {
+        "input_ids": tf.constant(rng.randint(
+            1000, config.vocab_size, (batch_size, length)).astype(np.int32)),
+        "input_mask": tf.ones([batch_size, length], tf.int32),
+        "segment_ids": tf.zeros([batch_size, length], tf.int32),
+        "label_ids": tf.constant(rng.randint(0, 2, batch_size).astype(
+            np.int32)),
+    }
   task = classifier.Classifier("sst2")
   task.label_list = ["0", "1"]
   train = settings_lib.TrainSettings(train_batch_size=batch_size,
@@ -179,6 +190,32 @@ def profile(config, batch_size, length, warmup, timed, traced, threads):
   return step_seconds, totals
 
 
+def new_length_cost(config, batch_size, lengths, threads):
+  """{length: (first step's seconds, a later step's)} in one session."""
+  with tf.Graph().as_default():
+    tf.train.get_or_create_global_step()
+    train_op, _ = build(config, batch_size, None)
+    session_config = tf.ConfigProto(intra_op_parallelism_threads=threads,
+                                    inter_op_parallelism_threads=threads)
+    rng = np.random.RandomState(1)
+
+    def step(sess, length):
+      feed = {"input_ids:0": rng.randint(1000, config.vocab_size,
+                                         (batch_size, length)),
+              "input_mask:0": np.ones((batch_size, length)),
+              "segment_ids:0": np.zeros((batch_size, length))}
+      started = time.perf_counter()
+      sess.run(train_op, feed)
+      return time.perf_counter() - started
+
+    with tf.Session(config=session_config) as sess:
+      sess.run(tf.global_variables_initializer())
+      step(sess, 4)   # the session's own start-up, at a length shorter
+      first = {n: step(sess, n) for n in lengths}  # than all of them
+      later = {n: step(sess, n) for n in lengths}
+  return {n: (first[n], later[n]) for n in lengths}
+
+
 def main():
   parser = argparse.ArgumentParser()
   parser.add_argument("--lengths", default="128,32")
@@ -187,6 +224,8 @@ def main():
   parser.add_argument("--timed", type=int, default=10)
   parser.add_argument("--traced", type=int, default=3)
   parser.add_argument("--threads", type=int, default=0)
+  parser.add_argument("--new_lengths", default="",
+                      help="lengths to time a first step of, then again")
   parser.add_argument("--tiny", action="store_true",
                       help="the tiny test BERT (a smoke test)")
   parser.add_argument("--output", default=os.path.join(
@@ -202,6 +241,24 @@ def main():
     config_file = os.path.join(converted_model()[1], "bert_config.json")
     model = "all-MiniLM-L6-v2"
   config = modeling.BertConfig.from_json_file(config_file)
+  if args.new_lengths:
+    lengths = [int(x) for x in args.new_lengths.split(",")]
+    cost = new_length_cost(config, args.batch_size, lengths, args.threads)
+    firsts = [cost[n][0] for n in lengths]
+    laters = [cost[n][1] for n in lengths]
+    results = {"model": model, "batch_size": args.batch_size,
+               "tf": tf.__version__, "cpu_count": os.cpu_count(),
+               "lengths": {str(n): {"first_seconds": round(cost[n][0], 4),
+                                    "later_seconds": round(cost[n][1], 4)}
+                           for n in lengths},
+               "mean_first_seconds": round(float(np.mean(firsts)), 4),
+               "mean_later_seconds": round(float(np.mean(laters)), 4)}
+    atomic.atomic_json(os.path.join(BENCH_DIR, "results",
+                                    "new_lengths.json"), results)
+    print("a new length's first step %.3f s, the same length later %.3f s "
+          "(means over %s)" % (np.mean(firsts), np.mean(laters),
+                               args.new_lengths))
+    return
   peak = matmul_peak()
   print("matmul peak: %.0f GFLOP/s" % peak, flush=True)
   results = {"model": model, "batch_size": args.batch_size,
@@ -228,9 +285,7 @@ def main():
     results["lengths"][str(length)] = row
     print("length %d: %.3f s a step, %.1f examples/sec, MFU %.2f" % (
         length, seconds, row["examples_per_sec"], row["mfu"]), flush=True)
-  os.makedirs(os.path.dirname(args.output), exist_ok=True)
-  with open(args.output, "w") as f:
-    json.dump(results, f, indent=2)
+  atomic.atomic_json(args.output, results)
   lengths = list(results["lengths"])
   print("\n| kind | " + " | ".join("length %s: fwd / bwd" % n
                                      for n in lengths) + " |")

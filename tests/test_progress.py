@@ -25,10 +25,14 @@ def test_rates_eta_and_untimed_work_in_the_totals():
   assert lines[-1] == ("eval: step 2, 1.00 steps/sec, 20.0 examples/sec, "
                        "ETA 0:00:03")
   clock.now += 2.0
+  progress.update(examples=20, steps=1)
+  # What follows the last counted work (a final checkpoint) is not timed.
+  clock.now += 5.0
   progress.done()
-  assert lines[-1] == ("eval: done, 3 steps, 60 examples in 0:00:04 "
-                       "(10.0 examples/sec, the first 1 not timed)")
-  assert progress.rates()["examples_per_sec"] == 10.0
+  assert lines[-1] == ("eval: done, 4 steps, 80 examples in 0:00:04 "
+                       "(15.0 examples/sec, the first 1 not timed)")
+  assert progress.rates()["examples_per_sec"] == 15.0
+  assert progress.rates()["seconds"] == 4.0
 
 
 def test_hook_counts_the_first_batch_in_the_totals():

@@ -46,7 +46,9 @@ SOURCES = {
         "2026-11-23", ".venv/bin/python bench/bench_classifier.py "
         "--skip_throughput"),
     "training.json": (
-        "2026-12-06", LOCK + "bench/bench_training.py --rounds 2 --steps 64"),
+        "2026-12-06", LOCK + "bench/bench_training.py --rounds 2 --steps 64 "
+        "--epoch"),
+    "padding.json": ("2026-12-06", ".venv/bin/python bench/padding.py"),
     "training_changes.json": (
         "2026-11-30", LOCK + "bench/bench_training.py --rounds 2 --steps 60 "
         "--epoch --out bench/results/training_changes.json"),
@@ -54,6 +56,9 @@ SOURCES = {
         "2026-11-30", LOCK + "bench/bench_training.py --rounds 2 --steps 60 "
         "--out bench/results/training_before_gelu.json"),
     "profile.json": ("2026-12-06", LOCK + "bench/profile_step.py"),
+    "new_lengths.json": (
+        "2026-12-06", LOCK + "bench/profile_step.py --new_lengths "
+        "8,10,12,14,16,20,24,32,48,64"),
     "training_layout.json": (
         "2026-12-04", LOCK + "bench/bench_training.py --rounds 3 "
         "--only buckets,buckets@base --base fd955b8 "
@@ -151,17 +156,8 @@ RECORDED = {
          "2026-11-30", NOT_RECORDED),
     ],
     "packing": [
-        ("SST-2 train sentences, WordPieces: mean / median / longest",
-         "13.3 / 10 / 66", "2026-11-30",
-         NOT_RECORDED),
-        ("padding among the tokens the encoder computes in an epoch: length "
-         "buckets (16, 32, 48, ...)", "37.9% (1.44M padding for 0.90M real)",
+        ("padding with packed rows of a fixed 128 instead", "13.3%",
          "2026-11-30", NOT_RECORDED),
-        ("the same with packing (first-fit into rows of the smallest bucket "
-         "that holds the batch's longest sentence)", "6.2% (0.96M tokens)",
-         "2026-11-30", NOT_RECORDED),
-        ("the same with packed rows of a fixed 128", "13.3%", "2026-11-30",
-         NOT_RECORDED),
         ("row lengths of an epoch's packed batches: 48 / 32 / 64 / 96 tokens",
          "70% / 16% / 14% / 0.2% of batches", "2026-11-30", NOT_RECORDED),
     ],
@@ -594,7 +590,7 @@ def section_classifier(page):
 TRAINING_ROWS = (
     ("google", "google-research/bert `run_classifier.py` (fixed 128)"),
     ("fixed", "ours, `--dynamic_padding=false` (fixed 128)"),
-    ("buckets", "ours, length buckets (default)"),
+    ("default", "ours, default (batches grouped by length)"),
     ("packed", "ours, `--pack_sequences`"),
     ("hf", "HF transformers (PyTorch)"),
 )
@@ -620,23 +616,23 @@ def mfu(data, config, peak=None):
                                                data["matmul_peak_gflops"])
 
 
-def training_epoch_rows(epoch, first):
+def training_epoch_rows(epoch, first, google, hf):
   """The one-epoch table of the training section."""
-  return [
-      ("ours, length buckets",
-       "**%s**" % num(epoch["buckets"]["dev_accuracy"], 4),
-       num(epoch["buckets"]["examples_per_sec"]),
-       minutes(epoch["buckets"]["wall_seconds"]),
-       "%s GB" % num(epoch["buckets"]["peak_rss_gb"], 2)),
-      ("ours, `--pack_sequences`",
-       "**%s**" % num(epoch["packed"]["dev_accuracy"], 4),
-       num(epoch["packed"]["examples_per_sec"]),
-       minutes(epoch["packed"]["wall_seconds"]),
-       "%s GB" % num(epoch["packed"]["peak_rss_gb"], 2)),
-      ("before the speed work: ours / HF ([above](#one-epoch-accuracy))",
-       "%s / %s" % (num(first["ours_dev_accuracy"], 4),
-                    num(first["peer_dev_accuracy"], 4)), "", "", ""),
-  ]
+  rows = []
+  for config, label in (("default", "ours, default"),
+                        ("packed", "ours, `--pack_sequences`")):
+    run = epoch[config]
+    rows.append((label, "**%s**" % num(run["dev_accuracy"], 4),
+                 num(run["examples_per_sec"]),
+                 "%s / %s" % (times(run["examples_per_sec"] / google),
+                              times(run["examples_per_sec"] / hf)),
+                 minutes(run["wall_seconds"]),
+                 "%s GB" % num(run["peak_rss_gb"], 2)))
+  rows.append(("before the speed work: ours / HF ([above](#one-epoch-"
+               "accuracy))", "%s / %s" % (num(first["ours_dev_accuracy"], 4),
+                                         num(first["peer_dev_accuracy"], 4)),
+               "", "", "", ""))
+  return rows
 
 
 def training_changes(after, before):
@@ -664,7 +660,8 @@ def training_changes(after, before):
            span(rss(before, "google")), span(rss(after, "google")),
            span(rss(before, "packed")), span(rss(after, "packed")))),
       ("`--pack_sequences`",
-       "%s the bucketed rate (both runs); peak RSS %s GB lower" % (
+       "%s the rate of the default of then (length buckets 16, 32, 48, "
+       "...; both runs); peak RSS %s GB lower" % (
            span(packing_gain) + "x", span(packing_rss, 1))),
       ("(serving) `TCP_NODELAY` in `serve.py`",
        "idle request %s; see [serving latency](#serving-latency)"
@@ -679,15 +676,15 @@ all-MiniLM-L6-v2 on SST-2 train (max_seq_length %d, batch %d, learning rate
 google-research/bert's own `run_classifier.py`, unmodified
 (`../shared/anchors/google_bert`), run by the launcher beside it
 (`run_google_classifier.py`: TensorFlow 2.15.1 with tf_slim in place of
-the contrib module of TensorFlow 1, the exact GELU the model was trained with). Rates leave out
-each run's first step. Peak RSS is each process's own high-water mark
-(`os.wait4`).
+the contrib module of TensorFlow 1, the exact GELU the model was trained
+with). Rates leave out each run's first step. Peak RSS is each process's
+own high-water mark (`os.wait4`).
 
 MFU is counted one way: the matmul FLOPs of the sequences a configuration
 trains, without padding, per second, over the fp32 matmul peak measured in
 the same run on the model's largest shape ([4096, 384] x [384, 1536]: %s
 GFLOP/s on these 2 cores). The fixed-length runs train sequences of 128 (%s
-GFLOP an example); buckets, packing and HF count each example's own
+GFLOP an example); the default, packing and HF count each example's own
 WordPiece length (%s GFLOP an example on average over SST-2 train).
 
 %s
@@ -695,28 +692,33 @@ WordPiece length (%s GFLOP an example on average over SST-2 train).
 %s
 
 - **Against Google's code**: at the same fixed length of 128 ours is %s
-  Google's `run_classifier.py`; the default (length buckets) %s, and
-  `--pack_sequences` %s.
+  Google's `run_classifier.py`; the default %s, and `--pack_sequences` %s.
 - **Against HF**: the default %s, packing %s.
+- **Over a whole epoch** (below) the default trains at %s ex/s, %s
+  Google's rate above and %s HF's, at an MFU of %s; an epoch meets %d
+  batch lengths, and a length met for the first time costs little more
+  than later ([the profile](#where-a-training-steps-time-goes)).
 - **MFU**: at fixed length Google's step runs at %s of the matmul peak and
-  ours at %s. With buckets and packing the useful FLOPs run at %s and %s of
-  it: SST-2 sentences are short (a mean of 13 WordPieces), so their matmuls
-  are small, and what does not shrink with the length (the optimizer's
-  update of all 22.7M weights, the per-step overhead) weighs more; what a
-  step's time goes to is in [the profile](#where-a-training-steps-time-goes).
+  ours at %s. The default's and packing's useful FLOPs run at %s and %s of
+  it over these %d steps: SST-2 sentences are short (a mean of 13
+  WordPieces), so their matmuls are small, and what does not shrink with
+  the length (the optimizer's update of all 22.7M weights, the per-step
+  overhead) weighs more.
 - **Memory**: Google's fixed-length run peaks at %s GB; ours at fixed
-  length %s GB, with buckets %s GB and packed %s GB, against HF's %s GB.
+  length %s GB, by default %s GB and packed %s GB, against HF's %s GB.
+  At a fixed 128, ours and Google's keep every sentence's activations at
+  128 tokens for the backward pass, where HF's batches are as long as
+  their longest sentence.
 
-Accuracy after the speed work (`--epoch`, an earlier run of this benchmark:
-one full epoch of SST-2 train, %s steps, then the %d dev sentences; the
-test suite shared the cores during the buckets epoch, so its rate is low):
+One full epoch of SST-2 train (`--epoch`, the same run: %s steps, then the
+%d dev sentences), against the rates of Google and HF above:
 
 %s
 
-The bucketed run lands on the same %d of %d as before the changes and as
-the HF peer; the packed run gets %d (its batches mix lengths where buckets
-group them, so it takes a different path; one seed each, so %d sentences
-is within what a seed changes).
+The default gets %d of the %d dev sentences right, against %d before the
+speed work (length buckets then) and the HF peer's %d; packing gets %d. One
+seed each, and one standard error of an accuracy near %s on %d sentences
+is %d sentences: every difference here is within it.
 
 ### What each change gave
 
@@ -729,10 +731,23 @@ benchmark, same machine; the files name that run `google`):
 
 %s
 
-### Why packing helps on SST-2
+### Padding on SST-2
 
-Length buckets pad each sentence to 16, 32, 48, ...; packing puts several
-short sentences in one row. Counted on the SST-2 training features:
+How much of what the encoder computes in an epoch is padding, for each way
+of batching the %s SST-2 training sentences (mean %s WordPieces, median
+%s, longest %d) in batches of %d. Counted through the training input
+function, not timed, so the same on any machine:
+
+%s
+
+%s
+
+The default sorts each window of 50 batches by length, so a batch's
+sentences differ by a token or two and its shape is its longest sentence's
+length. Packing fills rows of the smallest of 16, 32, 48, ... that holds
+the batch's longest sentence, and its last row is rarely full: on SST-2 it
+pads %s points more than the default, so its gain is memory (one row holds
+several sentences' activations). Recorded earlier, for packing:
 
 %s
 
@@ -752,19 +767,27 @@ def section_training(page):
   rows = []
   for config, label in TRAINING_ROWS:
     r = rates(data, config)
-    bold = "**%s**" if config in ("buckets", "packed") else "%s"
+    bold = "**%s**" if config in ("default", "packed") else "%s"
     rows.append((label, " / ".join(num(x) for x in r),
                  " / ".join(num(x, 2) for x in rss(data, config)),
                  bold % times(mean(r) / google),
                  bold % times(mean(r) / hf), pct(mfu(data, config), 0)))
-  earlier = page("training_changes.json")
-  epoch = earlier["epoch"]
+  epoch = data["epoch"]
   first = page("classifier_epoch.json")["epoch"]
-  epoch_rows = training_epoch_rows(epoch, first)
   right = {k: round(v["dev_accuracy"] * SST2_DEV) for k, v in epoch.items()}
-  claim(right["buckets"] == round(first["ours_dev_accuracy"] * SST2_DEV),
-        "the bucketed run lands on the same sentences as before")
-  changes = training_changes(earlier, page("training_before_gelu.json"))
+  before = round(first["ours_dev_accuracy"] * SST2_DEV)
+  peer = round(first["peer_dev_accuracy"] * SST2_DEV)
+  accuracy = first["ours_dev_accuracy"]
+  error = round(math.sqrt(accuracy * (1 - accuracy) / SST2_DEV) * SST2_DEV)
+  claim(max(abs(right[k] - before) for k in right) <= error,
+        "every difference is within one standard error")
+  steady = epoch["default"]["examples_per_sec"]
+  padding = page("padding.json")
+  schemes = padding["schemes"]
+  claim(schemes["packed"]["padding"] > schemes["default"]["padding"],
+        "packing pads more than the default")
+  changes = training_changes(page("training_changes.json"),
+                             page("training_before_gelu.json"))
   return TRAINING_TEXT % (
       len(data["rounds"]), data["steps"], data["max_seq_length"],
       data["batch_size"], num(data["matmul_peak_gflops"], 0),
@@ -777,26 +800,53 @@ def section_training(page):
                                    range(len(data["rounds"]))),
              "peak RSS (GB)", "x Google", "x HF", "MFU"), rows),
       times(mean(rates(data, "fixed")) / google),
-      times(mean(rates(data, "buckets")) / google),
+      times(mean(rates(data, "default")) / google),
       times(mean(rates(data, "packed")) / google),
-      times(mean(rates(data, "buckets")) / hf),
+      times(mean(rates(data, "default")) / hf),
       times(mean(rates(data, "packed")) / hf),
+      num(steady), times(steady / google), times(steady / hf),
+      pct(steady * data["train_gflop_per_example_real_lengths"] /
+          data["matmul_peak_gflops"], 0),
+      schemes["default"]["shapes"],
       pct(mfu(data, "google"), 0), pct(mfu(data, "fixed"), 0),
-      pct(mfu(data, "buckets"), 0), pct(mfu(data, "packed"), 0),
+      pct(mfu(data, "default"), 0), pct(mfu(data, "packed"), 0),
+      data["steps"],
       span(rss(data, "google")), span(rss(data, "fixed")),
-      span(rss(data, "buckets")), span(rss(data, "packed")),
+      span(rss(data, "default")), span(rss(data, "packed")),
       span(rss(data, "hf")),
-      num(epoch["buckets"]["steps"], 0), SST2_DEV,
-      table(("one epoch of SST-2", "dev accuracy", "ex/s", "wall time",
-             "peak RSS"), epoch_rows),
-      right["buckets"], SST2_DEV, right["packed"],
-      right["buckets"] - right["packed"],
+      num(epoch["default"]["steps"], 0), SST2_DEV,
+      table(("one epoch of SST-2", "dev accuracy", "ex/s",
+             "x Google / x HF", "wall time", "peak RSS"),
+            training_epoch_rows(epoch, first, google, hf)),
+      right["default"], SST2_DEV, before, peer, right["packed"],
+      num(accuracy, 2), SST2_DEV, error,
       page.source("training_changes.json") + "\n\n" +
       page.source("training_before_gelu.json"),
       table(("change", "measured effect"), changes),
       recorded("optimizer"),
+      num(padding["examples"], 0), num(padding["lengths"]["mean"]),
+      num(padding["lengths"]["median"], 0), padding["lengths"]["longest"],
+      padding["batch_size"],
+      page.source("padding.json"),
+      table(("batching", "padding", "tokens computed", "distinct shapes"),
+            [(PADDING_LABELS[name], pct(schemes[name]["padding"]),
+              "%sM" % num(schemes[name]["computed_tokens"] / 1e6, 2),
+              schemes[name]["shapes"]) for name in PADDING_LABELS]),
+      pct(schemes["packed"]["padding"] - schemes["default"]["padding"])[:-1],
       recorded("packing"),
       recorded("memory"))
+
+
+PADDING_LABELS = {
+    "default": "ours, default: grouped by length, each batch padded to its "
+               "longest",
+    "packed": "ours, `--pack_sequences` (the packed rows)",
+    "buckets": "length buckets: each sentence padded to the smallest of 16, "
+               "32, 48, 64, 96, 128 that holds it",
+    "longest": "shuffled batches padded to their longest (HF's "
+               "`DataCollatorWithPadding`)",
+    "fixed": "every sentence padded to 128 (Google's `run_classifier.py`)",
+}
 
 
 PROFILE_ROWS = (
@@ -829,7 +879,15 @@ against which the lengths reach %s. The
 matmuls are %s of the summed op time at length %s and already run in
 oneDNN; their backward takes %s times the forward where the FLOPs say 2.
 Next in line: dropout's random masks (%s forward at length %s) and the
-optimizer (%s-%s)."""
+optimizer (%s-%s).
+
+A batch length the session has not run yet: the same graph on inputs of any
+length (as a training run's), one step at each of %s tokens in turn (each
+longer than all before it), then each again. A first step takes %s s on
+average and a later one %s s (%s more), so batches padded to their own
+length cost no setup worth rounding their lengths for.
+
+%s"""
 
 
 def section_profile(page):
@@ -866,6 +924,9 @@ def section_profile(page):
   optimizer = [share(n, ("optimizer", "optimizer_word_embeddings"), "update")
                for n in lengths]
   claim(0.6 < matmul < 0.7, "the matmuls are two thirds of the time")
+  new = page("new_lengths.json")
+  extra = new["mean_first_seconds"] / new["mean_later_seconds"] - 1
+  claim(extra < 0.1, "a first step at a new length costs little more")
   return PROFILE_TEXT % (
       data["batch_size"], page.source("profile.json"),
       table(["share of summed op time"] +
@@ -876,11 +937,15 @@ def section_profile(page):
       num(share(long, ("matmul",), "backward") /
           share(long, ("matmul",), "forward")),
       pct(share(long, ("dropout",), "forward"), 0), long,
-      pct(min(optimizer), 0)[:-1], pct(max(optimizer), 0))
+      pct(min(optimizer), 0)[:-1], pct(max(optimizer), 0),
+      ", ".join(sorted(new["lengths"], key=int)),
+      num(new["mean_first_seconds"], 3), num(new["mean_later_seconds"], 3),
+      pct(extra, 0), page.source("new_lengths.json"))
 
 
 LAYOUT_TEXT = """\
-The default run (length buckets) of all-MiniLM-L6-v2 on SST-2 train, %d
+The default run (length buckets, the default then) of all-MiniLM-L6-v2 on
+SST-2 train, %d
 steps of %d at max_seq_length %d, from this checkout and from a worktree of
 the earlier single-folder layout (%s), interleaved in one session on an
 otherwise idle machine.
@@ -2059,9 +2124,12 @@ SECTIONS = (
      ("classifier_throughput.json", "versions_4db5191.json",
       "classifier_epoch.json"), section_classifier),
     ("Training speed and memory", ("training.json", "training_changes.json",
-                                   "training_before_gelu.json"),
+                                   "training_before_gelu.json",
+                                   "padding.json"),
      section_training),
-    ("Where a training step's time goes", ("profile.json",), section_profile),
+    ("Where a training step's time goes", ("profile.json",
+                                           "new_lengths.json"),
+     section_profile),
     ("The package layout and training speed", ("training_layout.json",),
      section_layout),
     ("Long texts on ChnSentiCorp", ("long_text.json",), section_long_text),

@@ -19,7 +19,12 @@ def format_seconds(seconds):
 
 
 class Progress(object):
-  """Logs rate and ETA at most every `every_seconds` seconds."""
+  """Logs rate and ETA at most every `every_seconds` seconds.
+
+  The final rates and time (rates, done) run to the last counted work:
+  what follows it before done() (a training run's final checkpoint) is
+  not in them, as a first step's start-up is not (untimed_steps).
+  """
 
   def __init__(self, name, total_examples=None, total_steps=None,
                every_seconds=10.0, log_fn=None, clock=time.time,
@@ -42,6 +47,7 @@ class Progress(object):
     self.clock = clock
     self.start = clock()
     self.last_log = self.start
+    self.last_update = self.start
     self.steps = 0
     self.examples = 0
     # Work done before the clock started (e.g. a first step that carries
@@ -54,6 +60,7 @@ class Progress(object):
     self.steps += steps
     self.examples += examples
     now = self.clock()
+    self.last_update = now
     if now - self.last_log >= self.every_seconds:
       self.last_log = now
       self.log_fn(self.line(extra))
@@ -85,7 +92,7 @@ class Progress(object):
 
   def rates(self):
     """dict: steps, examples, seconds, steps_per_sec, examples_per_sec."""
-    seconds = max(self.clock() - self.start, 1e-9)
+    seconds = max(self.last_update - self.start, 1e-9)
     return {"steps": self.steps, "examples": self.examples,
             "seconds": round(seconds, 3),
             "steps_per_sec": self.steps / seconds,
@@ -93,7 +100,7 @@ class Progress(object):
 
   def done(self, extra=""):
     """Logs the final line with totals and elapsed time."""
-    elapsed = self.clock() - self.start
+    elapsed = self.last_update - self.start
     total_steps = self.steps + self.untimed_steps
     steps = "%d steps, " % total_steps if total_steps else ""
     untimed = (", the first %d not timed" % self.untimed_steps
