@@ -200,24 +200,34 @@ def peer(name, hf_dir, steps):
     return json.load(f)["train_examples_per_sec"], rss
 
 
+def sst2_lengths(tf_dir):
+  """WordPiece lengths of the SST-2 training sentences with [CLS] and
+  [SEP], at most LENGTH (the vocabulary of the model in tf_dir). Imports
+  the tokenizer here: the benchmark's own process stays free of TF."""
+  import tokenization  # pylint: disable=g-import-not-at-top
+  tok = tokenization.FullTokenizer(os.path.join(tf_dir, "vocab.txt"), True)
+  with open(os.path.join(DATA_DIR, "sst2", "train.tsv"),
+            encoding="utf-8") as f:
+    lines = f.read().splitlines()[1:]
+  return [min(LENGTH, len(tok.tokenize(line.rsplit("\t", 1)[0])) + 2)
+          for line in lines]
+
+
 def matmul_peak_and_flops():
   """(matmul peak GFLOP/s, training GFLOP per example at LENGTH, mean
   training GFLOP per SST-2 train example at its own WordPiece length),
   measured in a child process (so this one holds no TF threads)."""
-  code = ("import json, statistics, profile_step, modeling, tokenization\n"
+  code = ("import json, statistics, profile_step, modeling\n"
+          "from bench_training import sst2_lengths, LENGTH\n"
           "from minilm_model import converted_model\n"
           "tf_dir = converted_model()[1]\n"
           "config = modeling.BertConfig.from_json_file(\n"
           "    tf_dir + '/bert_config.json')\n"
-          "tok = tokenization.FullTokenizer(tf_dir + '/vocab.txt', True)\n"
-          "lines = open(%r, encoding='utf-8').read().splitlines()[1:]\n"
-          "flops = [profile_step.train_flops_per_example(config, min(\n"
-          "    %d, len(tok.tokenize(l.rsplit('\\t', 1)[0])) + 2))\n"
-          "    for l in lines]\n"
+          "flops = [profile_step.train_flops_per_example(config, n)\n"
+          "         for n in sst2_lengths(tf_dir)]\n"
           "print(json.dumps([profile_step.matmul_peak(),\n"
-          "    profile_step.train_flops_per_example(config, %d) / 1e9,\n"
-          "    statistics.mean(flops) / 1e9]))\n"
-          % (os.path.join(DATA_DIR, "sst2", "train.tsv"), LENGTH, LENGTH))
+          "    profile_step.train_flops_per_example(config, LENGTH) / 1e9,\n"
+          "    statistics.mean(flops) / 1e9]))\n")
   out = subprocess.run([sys.executable, "-c", code], cwd=BENCH_DIR,
                        check=True, stdout=subprocess.PIPE,
                        universal_newlines=True,

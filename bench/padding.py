@@ -10,8 +10,8 @@ of one epoch (2,104 batches of 32) are counted as the encoder sees them:
               padded to its longest: input_pipeline.group_by_length)
   packed      --pack_sequences: the same input_fn; the packed rows
   buckets     each sentence padded to the smallest of 16, 32, 48, 64, 96,
-              128 that holds it (the rule the default followed before
-              grouping)
+              128 that holds it (input_pipeline.bucket_sizes: the rule the
+              default followed before grouping, and packing's row lengths)
   longest     shuffled batches padded to their longest sentence (what HF's
               DataCollatorWithPadding does)
   fixed       every sentence padded to 128 (Google's run_classifier.py)
@@ -24,7 +24,6 @@ Writes bench/results/padding.json and prints a Markdown table.
 """
 
 import argparse
-import json
 import os
 import sys
 import tempfile
@@ -38,27 +37,11 @@ sys.path.insert(0, BENCH_DIR)
 
 import tensorflow.compat.v1 as tf  # pylint: disable=g-import-not-at-top
 
+from bench_training import BATCH, LENGTH, sst2_lengths  # pylint: disable=g-import-not-at-top
 from minilm_model import converted_model  # pylint: disable=g-import-not-at-top
 from bert_toolkit.data import features as features_lib  # pylint: disable=g-import-not-at-top
 from bert_toolkit.engine import input_pipeline  # pylint: disable=g-import-not-at-top
 from bert_toolkit.runs import atomic  # pylint: disable=g-import-not-at-top
-import tokenization  # pylint: disable=g-import-not-at-top
-
-DATA_DIR = os.path.join(os.path.dirname(REPO_DIR), "shared", "data")
-BATCH = 32
-LENGTH = 128
-OLD_BUCKETS = (16, 32, 48, 64, 96, 128)
-
-
-def sst2_lengths():
-  """WordPiece lengths of SST-2 train, with [CLS] and [SEP], at most 128."""
-  tf_dir = converted_model()[1]
-  tok = tokenization.FullTokenizer(os.path.join(tf_dir, "vocab.txt"), True)
-  with open(os.path.join(DATA_DIR, "sst2", "train.tsv"),
-            encoding="utf-8") as f:
-    lines = f.read().splitlines()[1:]
-  return np.array([min(LENGTH, len(tok.tokenize(line.rsplit("\t", 1)[0]))
-                       + 2) for line in lines])
 
 
 def pipeline_counts(path, num_examples, steps, pack):
@@ -87,7 +70,7 @@ def main():
   parser.add_argument("--out", default=os.path.join(
       BENCH_DIR, "results", "padding.json"))
   args = parser.parse_args()
-  lengths = sst2_lengths()
+  lengths = np.array(sst2_lengths(converted_model()[1]))
   steps = len(lengths) // BATCH
   results = {"data": "SST-2 train", "examples": len(lengths),
              "batch_size": BATCH, "max_seq_length": LENGTH,
@@ -114,7 +97,7 @@ def main():
   order = np.random.RandomState(0).permutation(len(lengths))
   shuffled = lengths[order][:steps * BATCH].reshape(steps, BATCH)
   real = int(shuffled.sum())
-  buckets = np.array(OLD_BUCKETS)
+  buckets = np.array(input_pipeline.bucket_sizes(LENGTH))
   padded = buckets[np.searchsorted(buckets, shuffled)]
   add("buckets", int(padded.sum()), real, len(np.unique(padded)))
   longest = shuffled.max(1)

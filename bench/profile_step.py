@@ -155,13 +155,17 @@ def build(config, batch_size, length, seed=1):
   return spec.train_op, spec.loss
 
 
+def _threads(threads):
+  """A session config with `threads` intra- and inter-op (0: TF's own)."""
+  return tf.ConfigProto(intra_op_parallelism_threads=threads,
+                        inter_op_parallelism_threads=threads)
+
+
 def profile(config, batch_size, length, warmup, timed, traced, threads):
   with tf.Graph().as_default():
     tf.train.get_or_create_global_step()
     train_op, loss = build(config, batch_size, length)
-    session_config = tf.ConfigProto(intra_op_parallelism_threads=threads,
-                                    inter_op_parallelism_threads=threads)
-    with tf.Session(config=session_config) as sess:
+    with tf.Session(config=_threads(threads)) as sess:
       sess.run(tf.global_variables_initializer())
       for _ in range(warmup):
         sess.run(train_op)
@@ -195,8 +199,6 @@ def new_length_cost(config, batch_size, lengths, threads):
   with tf.Graph().as_default():
     tf.train.get_or_create_global_step()
     train_op, _ = build(config, batch_size, None)
-    session_config = tf.ConfigProto(intra_op_parallelism_threads=threads,
-                                    inter_op_parallelism_threads=threads)
     rng = np.random.RandomState(1)
 
     def step(sess, length):
@@ -208,7 +210,7 @@ def new_length_cost(config, batch_size, lengths, threads):
       sess.run(train_op, feed)
       return time.perf_counter() - started
 
-    with tf.Session(config=session_config) as sess:
+    with tf.Session(config=_threads(threads)) as sess:
       sess.run(tf.global_variables_initializer())
       step(sess, 4)   # the session's own start-up, at a length shorter
       first = {n: step(sess, n) for n in lengths}  # than all of them
