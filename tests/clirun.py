@@ -1,20 +1,59 @@
-"""Test helper: run one of the repo's command lines in a subprocess."""
+"""Test helper: run one of the repo's command lines as its own process.
 
+`run_script` gives what `python script args` gives (a CompletedProcess with
+the exit status, stdout and stderr), from a child forked off a process that
+has already imported TensorFlow (tests/forkserver.py), or from a real
+subprocess when the environment asks for something a fork cannot give, or
+when FORKSERVER=0.
+"""
+
+import functools
 import os
 import subprocess
 import sys
+import tempfile
 
+from tests import forkserver
 from tests.paths import REPO_DIR
+
+
+@functools.lru_cache(maxsize=None)
+def _server(env_items):
+  """This test process's fork server for an import-time environment
+  (forkserver.import_time_env), started on first use."""
+  return forkserver.ForkServer(dict(env_items))
+
+
+def _base_env():
+  return dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
 
 
 def run_script(script, *args, timeout=600, env=None):
   """Runs `python script args...` from the repo (with `env`, a dict, added
   to the environment); returns CompletedProcess."""
-  env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", **(env or {}))
-  return subprocess.run(
-      [sys.executable, os.path.join(REPO_DIR, script)] + list(args),
-      stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True,
-      timeout=timeout, cwd=REPO_DIR, env=env)
+  base = _base_env()
+  full_env = dict(base, **(env or {}))
+  argv = [os.path.join(REPO_DIR, script)] + list(args)
+  if os.environ.get("FORKSERVER") == "0" or not forkserver.forkable(
+      argv, full_env, base):
+    return subprocess.run(
+        [sys.executable] + argv, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, universal_newlines=True, timeout=timeout,
+        cwd=REPO_DIR, env=full_env)
+  with tempfile.TemporaryDirectory() as tmp:
+    paths = [os.path.join(tmp, name) for name in ("stdout", "stderr")]
+    server = _server(tuple(sorted(forkserver.import_time_env(base).items())))
+    status, timed_out = server.run(
+        argv, REPO_DIR, full_env, paths[0], paths[1], timeout)
+    outputs = []
+    for path in paths:
+      with open(path, encoding="utf-8", errors="replace") as f:
+        outputs.append(f.read())
+  if timed_out:
+    raise subprocess.TimeoutExpired([sys.executable] + argv, timeout,
+                                    outputs[0], outputs[1])
+  return subprocess.CompletedProcess([sys.executable] + argv, status,
+                                     outputs[0], outputs[1])
 
 
 def error_lines(stderr):

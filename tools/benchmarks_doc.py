@@ -121,6 +121,22 @@ RECORDED = {
          "1,620 s", "2026-12-05",
          ".venv/bin/python -m pytest -q -n 2 --durations=100 tests"),
     ],
+    "test_suite": [
+        ("the whole suite (1,120 tests) on 2 processes, idle machine: "
+         "scripts in children forked from a process with TensorFlow "
+         "imported / each script a fresh interpreter (before the fork "
+         "server)", "659 s / 1,040 s", "2026-12-06",
+         ".venv/bin/python -m pytest -q -n 2 --dist worksteal "
+         "--durations=30 tests"),
+        ("the user-error cases alone (`tests/test_user_errors.py`, 133 "
+         "tests): forked / fresh interpreters (the sum of the tests' "
+         "durations)", "24.5 s / 376 s", "2026-12-06",
+         ".venv/bin/python -m pytest -q -n 2 --durations=0 "
+         "tests/test_user_errors.py (FORKSERVER=0 for fresh interpreters)"),
+        ("the fast tier (872 tests)", "134 s", "2026-12-06",
+         ".venv/bin/python -m pytest -q -n 2 --dist worksteal "
+         "-m \"not slow\" tests"),
+    ],
     "quickstart": [
         ("`bash quickstart.sh` with `.venv` in place and the model cached, "
          "idle machine", "258 s, of which 244 s fine-tuning and evaluating",
@@ -1943,6 +1959,19 @@ are in [installation](install.md#the-optional-onnx-packages).
 %s"""
 
 
+SUITE_TEXT = """\
+A script run as `python script.py` spends about 2.3 s of CPU importing
+TensorFlow before its first line of work, and the suite runs a few hundred
+scripts. `tests/clirun.py` runs them in children forked from a process that
+has already imported TensorFlow (`tests/forkserver.py`): each child is what
+a fresh interpreter would be from then on (its own environment, working
+directory, argv, output and exit status), and a run whose environment
+TensorFlow reads at import (`--use_xla`, thread and device variables) gets
+a fresh interpreter. `FORKSERVER=0` gives every script a fresh interpreter.
+
+%s"""
+
+
 COMPRESSION_TEXT = """\
 The [recipe](compression.md#one-recipe-teacher-student-pruned-int8-served)
 run end to end by `bench/bench_compression.py`: all-MiniLM-L6-v2
@@ -2116,6 +2145,11 @@ def section_protobuf(page):
   return PROTOBUF_TEXT % recorded("protobuf")
 
 
+def section_suite(page):
+  del page
+  return SUITE_TEXT % recorded("test_suite")
+
+
 # (heading, results files shown, section); the order of the page.
 SECTIONS = (
     ("Quickstart", (), section_quickstart),
@@ -2151,6 +2185,7 @@ SECTIONS = (
     ("The compression recipe on SST-2", ("compression.json",),
      section_compression),
     ("protobuf's compiled backend", (), section_protobuf),
+    ("The test suite", (), section_suite),
     ("Several workers and XLA", ("distribution.json",), section_distribution),
     ("The studio", ("studio_runs_list.json", "studio_newcomer.json"),
      section_studio),
