@@ -80,7 +80,8 @@ class ForkServer(object):
       pid = json.loads(self.proc.stdout.readline())["pid"]
       killed = threading.Event()
       timer = threading.Timer(timeout, _kill, (pid, killed))
-      timer.start()
+      if timeout is not None:
+        timer.start()
       try:
         status = json.loads(self.proc.stdout.readline())["status"]
       finally:
@@ -109,6 +110,8 @@ def _child(request):
     os.environ.update(request["env"])
     null = os.open(os.devnull, os.O_RDONLY)
     os.dup2(null, 0)
+    os.close(null)
+    sys.stdin = open(0, closefd=False)   # not the server's read-ahead
     for fd, key in ((1, "stdout"), (2, "stderr")):
       target = os.open(request[key], os.O_WRONLY | os.O_CREAT | os.O_TRUNC,
                        0o644)
