@@ -147,6 +147,14 @@ def _child(request):
     os._exit(status & 0xFF)  # pylint: disable=protected-access
 
 
+def _exit_status(wait_status):
+  """subprocess's returncode of a waitpid status (os.waitstatus_to_exitcode
+  is Python 3.9+; TF 1.15 runs on 3.7)."""
+  if os.WIFSIGNALED(wait_status):
+    return -os.WTERMSIG(wait_status)
+  return os.WEXITSTATUS(wait_status)
+
+
 def serve():
   """The server's loop: import TensorFlow once, then fork per request."""
   import numpy  # pylint: disable=g-import-not-at-top,unused-import
@@ -162,8 +170,7 @@ def serve():
     out.write(json.dumps({"pid": pid}) + "\n")
     out.flush()
     _, wait_status = os.waitpid(pid, 0)
-    out.write(json.dumps({"status": os.waitstatus_to_exitcode(wait_status)})
-              + "\n")
+    out.write(json.dumps({"status": _exit_status(wait_status)}) + "\n")
     out.flush()
 
 
