@@ -42,7 +42,10 @@ def run_script(script, *args, timeout=600, env=None):
         cwd=REPO_DIR, env=full_env)
   with tempfile.TemporaryDirectory() as tmp:
     paths = [os.path.join(tmp, name) for name in ("stdout", "stderr")]
-    server = _server(tuple(sorted(forkserver.import_time_env(base).items())))
+    key = tuple(sorted(forkserver.import_time_env(base).items()))
+    if not _server(key).alive():          # killed: start another
+      _server.cache_clear()
+    server = _server(key)
     status, timed_out = server.run(
         argv, REPO_DIR, full_env, paths[0], paths[1], timeout)
     outputs = []

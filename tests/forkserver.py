@@ -77,20 +77,26 @@ class ForkServer(object):
       self.proc.stdin.write(json.dumps({
           "argv": list(argv), "cwd": cwd, "env": dict(env),
           "stdout": stdout_path, "stderr": stderr_path}) + "\n")
-      pid = json.loads(self.proc.stdout.readline())["pid"]
+      pid = self._reply()["pid"]
       killed = threading.Event()
       timer = threading.Timer(timeout, _kill, (pid, killed))
       if timeout is not None:
         timer.start()
       try:
-        status = json.loads(self.proc.stdout.readline())["status"]
+        status = self._reply()["status"]
       finally:
         timer.cancel()
       return status, killed.is_set()
 
-  def close(self):
-    self.proc.stdin.close()
-    self.proc.wait(timeout=30)
+  def alive(self):
+    return self.proc.poll() is None
+
+  def _reply(self):
+    line = self.proc.stdout.readline()
+    if not line:
+      raise RuntimeError("the fork server exited (status %s)" %
+                         self.proc.poll())
+    return json.loads(line)
 
 
 def _kill(pid, killed):

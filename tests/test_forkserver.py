@@ -81,3 +81,13 @@ def test_what_a_fork_cannot_give_goes_to_a_subprocess():
   assert not forkserver.forkable(argv, dict(base, OMP_NUM_THREADS="1"), base)
   assert not forkserver.forkable(argv, dict(base, TF_CPP_MIN_LOG_LEVEL="0"),
                                  base)
+
+
+def test_a_dead_server_is_replaced(script):
+  assert clirun.run_script(script, "0").returncode == 0
+  key = tuple(sorted(forkserver.import_time_env(clirun._base_env()).items()))  # pylint: disable=protected-access
+  server = clirun._server(key)  # pylint: disable=protected-access
+  server.proc.kill()
+  server.proc.wait()
+  assert clirun.run_script(script, "5").returncode == 5
+  assert clirun._server(key) is not server  # pylint: disable=protected-access
