@@ -7,7 +7,6 @@ subprocess when the environment asks for something a fork cannot give, or
 when FORKSERVER=0.
 """
 
-import functools
 import os
 import subprocess
 import sys
@@ -17,11 +16,20 @@ from tests import forkserver
 from tests.paths import REPO_DIR
 
 
-@functools.lru_cache(maxsize=None)
-def _server(env_items):
-  """This test process's fork server for an import-time environment
-  (forkserver.import_time_env), started on first use."""
-  return forkserver.ForkServer(dict(env_items))
+# This test process's fork servers, by the environment TensorFlow's import
+# reads (forkserver.import_time_env).
+_SERVERS = {}
+
+
+def server_for(env):
+  """The fork server whose TensorFlow was imported under `env`'s
+  import-time variables: started (with all of `env`) on first use, or again
+  when the last one died."""
+  key = tuple(sorted(forkserver.import_time_env(env).items()))
+  server = _SERVERS.get(key)
+  if server is None or not server.alive():
+    server = _SERVERS[key] = forkserver.ForkServer(env)
+  return server
 
 
 def _base_env():
@@ -42,11 +50,7 @@ def run_script(script, *args, timeout=600, env=None):
         cwd=REPO_DIR, env=full_env)
   with tempfile.TemporaryDirectory() as tmp:
     paths = [os.path.join(tmp, name) for name in ("stdout", "stderr")]
-    key = tuple(sorted(forkserver.import_time_env(base).items()))
-    if not _server(key).alive():          # killed: start another
-      _server.cache_clear()
-    server = _server(key)
-    status, timed_out = server.run(
+    status, timed_out = server_for(base).run(
         argv, REPO_DIR, full_env, paths[0], paths[1], timeout)
     outputs = []
     for path in paths:

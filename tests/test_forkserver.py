@@ -85,9 +85,10 @@ def test_what_a_fork_cannot_give_goes_to_a_subprocess():
 
 def test_a_dead_server_is_replaced(script):
   assert clirun.run_script(script, "0").returncode == 0
-  key = tuple(sorted(forkserver.import_time_env(clirun._base_env()).items()))  # pylint: disable=protected-access
-  server = clirun._server(key)  # pylint: disable=protected-access
+  env = clirun._base_env()  # pylint: disable=protected-access
+  server = clirun.server_for(env)
+  assert clirun.server_for(dict(env, PYTEST_CURRENT_TEST="x")) is server
   server.proc.kill()
   server.proc.wait()
   assert clirun.run_script(script, "5").returncode == 5
-  assert clirun._server(key) is not server  # pylint: disable=protected-access
+  assert clirun.server_for(env) is not server
