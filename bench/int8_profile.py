@@ -57,7 +57,8 @@ from bert_toolkit.serving import predictor as predictor_lib  # pylint: disable=g
 
 RESULTS = os.path.join(BENCH_DIR, "results", "int8_profile.json")
 RUNS = os.path.join(BENCH_DIR, "runs", "int8_profile")
-SST2_DEV = os.path.join(REPO_DIR, "..", "shared", "data", "sst2", "dev.tsv")
+DATA_DIR = os.path.join(os.path.dirname(REPO_DIR), "shared", "data")
+SST2_DEV = os.path.join(DATA_DIR, "sst2", "dev.tsv")
 BATCH = 32
 
 
@@ -82,15 +83,12 @@ def default_export():
   return export
 
 
-def batches(export_dir, sentences):
+def batches(predictor, sentences):
   """Length-sorted padded batches of SST-2 dev rows, as the predictor
   makes them."""
   texts, _ = latency_protocol.read_sst2(SST2_DEV)
-  predictor = predictor_lib.Predictor(export_dir, batch_size=BATCH,
-                                      num_threads=2)
   rows = sorted((predictor.encode(text) for text in texts[:sentences]),
                 key=lambda row: len(row["input_ids"]))
-  predictor.close()
   return [predictor_lib.pad_batch(rows[i:i + BATCH])
           for i in range(0, len(rows), BATCH)]
 
@@ -177,12 +175,15 @@ def main():
   parser.add_argument("--sentences", type=int, default=864)
   parser.add_argument("--rounds", type=int, default=5)
   args = parser.parse_args()
-  export_dir = predictor_lib.resolve_export_dir(
-      args.export_dir or default_export())
+  # The predictor tokenizes, and its ONNX Runtime session is the one timed.
+  predictor = predictor_lib.Predictor(args.export_dir or default_export(),
+                                      batch_size=BATCH, num_threads=2)
+  export_dir = predictor.export_dir
   model_path = os.path.join(export_dir, "model.onnx")
-  padded = batches(export_dir, args.sentences)
+  padded = batches(predictor, args.sentences)
   sentences = sum(len(b["input_ids"]) for b in padded)
   tokens = sum(b["input_ids"].size for b in padded)
+  tokens_per_batch = tokens / float(len(padded))
   weights = token_weights(model_path)
   macs = tokens * sum(k * n for k, n in weights)
   paths = {"ours": model_path}
@@ -195,7 +196,8 @@ def main():
                       "attention_mask": b["input_mask"].astype(np.int64),
                       "token_type_ids": b["segment_ids"].astype(np.int64)}
                      for b in padded]
-  runs = {name: session(path) for name, path in paths.items()}
+  runs = {name: predictor.onnx.session if name == "ours" else session(path)
+          for name, path in paths.items()}
   for name, run in runs.items():
     for feed in feeds[name]:
       run.run(None, feed)
@@ -204,8 +206,7 @@ def main():
   # and measures the int8 peak right after, so a round's figures share one
   # stretch of time. (Alternating batch by batch instead measured both
   # models slower: an idle session's threads spin for a while after it.)
-  tokens_per_batch = tokens // len(padded)
-  peaks = peak_sessions(tokens_per_batch, sorted(set(weights)))
+  peaks = peak_sessions(int(tokens_per_batch), sorted(set(weights)))
   rates = collections.defaultdict(list)
   for round_index in range(args.rounds):
     for name in sorted(runs, reverse=round_index % 2 == 1):
@@ -214,9 +215,9 @@ def main():
         runs[name].run(None, feed)
       rates[name].append(sentences / (time.perf_counter() - start))
     for (k, n), (run, feed) in peaks.items():
-      peak_rate(run, feed, tokens_per_batch * k * n, 20)     # warm-up
-      rates["%dx%d" % (k, n)].append(
-          peak_rate(run, feed, tokens_per_batch * k * n))
+      macs_one = int(tokens_per_batch) * k * n
+      peak_rate(run, feed, macs_one, 20)     # warm-up
+      rates["%dx%d" % (k, n)].append(peak_rate(run, feed, macs_one))
   peak = {"%dx%d" % shape: round(statistics.median(rates["%dx%d" % shape]),
                                  1) for shape in peaks}
   # The share of the peak each round's own linear MAC rate reaches.
@@ -224,14 +225,14 @@ def main():
                  for r in range(args.rounds)]
   of_peak = [macs / 1e9 * rate / sentences / p
              for rate, p in zip(rates["ours"], peak_rounds)]
-  peak_mean = statistics.median(peak_rounds)
+  peak_median = statistics.median(peak_rounds)
   ours = statistics.median(rates["ours"])
   result = {
       "date": time.strftime("%Y-%m-%d"),
       "export": os.path.relpath(export_dir, REPO_DIR),
       "sentences": sentences, "batch_size": BATCH,
       "padded_tokens": tokens,
-      "tokens_per_batch": round(tokens / float(len(padded)), 1),
+      "tokens_per_batch": round(tokens_per_batch, 1),
       "int8_peak_gmac_per_s": peak,
       "linear_gmac_per_pass": round(macs / 1e9, 2),
       "int8_peak_gmac_per_s_rounds": [round(p, 1) for p in peak_rounds],
@@ -243,7 +244,7 @@ def main():
       "linear_share_of_peak_rounds": [round(x, 3) for x in of_peak],
       "linear_share_of_peak": round(statistics.median(of_peak), 3),
       "ceiling_sentences_per_s": round(
-          sentences / (macs / 1e9 / peak_mean), 1),
+          sentences / (macs / 1e9 / peak_median), 1),
       "operator_shares": {
           name: operator_shares(path, feeds[name],
                                 os.path.join(tempfile.gettempdir(),

@@ -18,8 +18,8 @@ that is what `python script.py args` would be from then on:
 Nothing the project imports is loaded in the server: the children import
 bert_toolkit, define their absl flags and read their environment as a fresh
 interpreter does. What a fork cannot give is a different environment at
-TensorFlow's import (TF_XLA_FLAGS for --use_xla, thread and device
-variables): `forkable` sends those runs to a real subprocess.
+TensorFlow's import (thread and device variables, or the TF_XLA_FLAGS
+that --use_xla sets): `forkable` sends those runs to a real subprocess.
 
 Protocol (one JSON line each way on the server's stdin / stdout):
   request  {"argv", "cwd", "env", "stdout", "stderr"}
@@ -50,9 +50,12 @@ def import_time_env(env):
 
 def forkable(argv, env, server_env):
   """Whether `argv` under `env` runs the same in a child of the server,
-  whose TensorFlow was imported under `server_env`."""
-  if any(a.split("=")[0] == "--use_xla" for a in argv[1:]):
-    return False                  # command.py sets TF_XLA_FLAGS before import
+  whose TensorFlow was imported under `server_env`: the environment the
+  script's TensorFlow would load under, with what the command line adds
+  before that (bert_toolkit.cli.command.xla_cpu_environment), is the
+  server's."""
+  from bert_toolkit.cli import command  # pylint: disable=g-import-not-at-top
+  env = dict(env, **command.xla_cpu_environment(argv[1:], env))
   return import_time_env(env) == import_time_env(server_env)
 
 
@@ -60,10 +63,9 @@ class ForkServer(object):
   """A server process and the lock that makes its requests one at a time."""
 
   def __init__(self, env):
-    self.env = dict(env)
     self.lock = threading.Lock()
     self.proc = subprocess.Popen(
-        [sys.executable, os.path.abspath(__file__)], env=self.env,
+        [sys.executable, os.path.abspath(__file__)], env=dict(env),
         stdin=subprocess.PIPE, stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL, universal_newlines=True, bufsize=1)
     ready = self.proc.stdout.readline()

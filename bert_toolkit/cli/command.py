@@ -13,16 +13,24 @@ import sys
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
-def _xla_cpu_flag(argv):
-  """--use_xla on CPU needs TF_XLA_FLAGS=--tf_xla_cpu_global_jit, and XLA
-  reads that variable once, when TensorFlow loads: so it is set here,
-  from the raw command line, before the import below."""
+def xla_cpu_environment(argv, environ):
+  """The variables to set before TensorFlow loads for this command line:
+  --use_xla on CPU needs TF_XLA_FLAGS=--tf_xla_cpu_global_jit, and XLA
+  reads that variable once, when TensorFlow loads. {} when nothing is to
+  change."""
   if any(a in ("--use_xla", "--use_xla=true", "--use_xla=True")
          for a in argv):
-    flags_now = os.environ.get("TF_XLA_FLAGS", "")
+    flags_now = environ.get("TF_XLA_FLAGS", "")
     if "--tf_xla_cpu_global_jit" not in flags_now:
-      os.environ["TF_XLA_FLAGS"] = (flags_now +
-                                    " --tf_xla_cpu_global_jit").strip()
+      return {"TF_XLA_FLAGS": (flags_now +
+                               " --tf_xla_cpu_global_jit").strip()}
+  return {}
+
+
+def _xla_cpu_flag(argv):
+  """Sets xla_cpu_environment's variables from the raw command line,
+  before the import below."""
+  os.environ.update(xla_cpu_environment(argv, os.environ))
 
 
 _xla_cpu_flag(sys.argv)
