@@ -108,8 +108,7 @@ class AlbertModel(base.EncoderModel):
 
   def __init__(self, config, is_training, input_ids, input_mask=None,
                token_type_ids=None, use_one_hot_embeddings=False,
-               use_einsum=True, scope=None, layout=None, packing=None,
-               first_token_only=False):
+               use_einsum=True, scope=None, layout=None, packing=None):
     """Builds the graph.
 
     The arguments up to `scope` are google-research/albert's, in its order.
@@ -128,8 +127,6 @@ class AlbertModel(base.EncoderModel):
         Google's ALBERT.
       layout: "google" or "brightmart"; None asks `detect_albert_layout`.
       packing: optional `base.Packing` (packed rows in, per-example out).
-      first_token_only: the last layer at each example's first token
-        alone, as `BertModel`'s.
     """
     del use_einsum  # the same values either way (see above)
     layers.check_hidden_size(config)
@@ -168,11 +165,11 @@ class AlbertModel(base.EncoderModel):
         if layout == GOOGLE:
           self.all_encoder_layers = _google_encoder(
               config, embedded, input_mask, batch_size, seq_length, packing,
-              self.attention(), first_token_only)
+              self.attention())
         else:
           self.all_encoder_layers = _brightmart_encoder(
               config, embedded, input_mask, batch_size, seq_length, packing,
-              self.attention(), first_token_only)
+              self.attention())
       self.sequence_output = self.all_encoder_layers[-1]
       self.pooled_output = base.pooler(
           self.sequence_output, config.hidden_size, config.initializer_range)
@@ -207,12 +204,10 @@ def _check_ln_type(config):
 
 def _google_encoder(config, embedding_output, input_mask, batch_size,
                     seq_length, packing=None,
-                    attention=layers.DOT_PRODUCT_ATTENTION,
-                    first_token_only=False):
+                    attention=layers.DOT_PRODUCT_ATTENTION):
   """E->H projection, then groups of shared layers (google-research/albert).
 
-  `attention` is the family's `layers.Attention`; `first_token_only` as
-  in `base.stack_layers`.
+  `attention` is the family's `layers.Attention`.
 
   Returns:
     List of num_hidden_layers * inner_group_num Tensors [batch, seq, H].
@@ -226,7 +221,7 @@ def _google_encoder(config, embedding_output, input_mask, batch_size,
   groups = getattr(config, "num_hidden_groups", 1) or 1
   inner = getattr(config, "inner_group_num", 1) or 1
 
-  def layer_fn(step, layer_input, attention_bias, queries=None):
+  def layer_fn(step, layer_input, attention_bias):
     layer_idx, inner_idx = divmod(step, inner)
     group_idx = int(layer_idx / num_layers * groups)
     with tf.variable_scope("transformer", reuse=tf.AUTO_REUSE):
@@ -234,10 +229,10 @@ def _google_encoder(config, embedding_output, input_mask, batch_size,
                                                           inner_idx)):
         return layers.transformer_layer(
             layer_input, attention_bias, batch_size, seq_length, config,
-            layers.ALBERT_LAYER_NAMES, attention, queries=queries)
+            layers.ALBERT_LAYER_NAMES, attention)
 
   return base.stack_layers(layer_fn, hidden, input_mask, num_layers * inner,
-                           batch_size, seq_length, packing, first_token_only)
+                           batch_size, seq_length, packing)
 
 
 def _brightmart_word_embeddings(config, input_ids, use_one_hot_embeddings,
@@ -260,18 +255,16 @@ def _brightmart_word_embeddings(config, input_ids, use_one_hot_embeddings,
 
 def _brightmart_encoder(config, embedding_output, input_mask, batch_size,
                         seq_length, packing=None,
-                        attention=layers.DOT_PRODUCT_ATTENTION,
-                        first_token_only=False):
+                        attention=layers.DOT_PRODUCT_ATTENTION):
   """One BERT-named layer, `layer_shared`, applied num_hidden_layers times;
-  `attention` is the family's `layers.Attention`, `first_token_only` as in
-  `base.stack_layers`."""
+  `attention` is the family's `layers.Attention`."""
 
-  def layer_fn(unused_idx, layer_input, attention_bias, queries=None):
+  def layer_fn(unused_idx, layer_input, attention_bias):
     with tf.variable_scope("layer_shared", reuse=tf.AUTO_REUSE):
       return layers.transformer_layer(
           layer_input, attention_bias, batch_size, seq_length, config,
-          layers.BERT_LAYER_NAMES, attention, queries=queries)
+          layers.BERT_LAYER_NAMES, attention)
 
   return base.stack_layers(layer_fn, embedding_output, input_mask,
                            config.num_hidden_layers, batch_size, seq_length,
-                           packing, first_token_only)
+                           packing)
