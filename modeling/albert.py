@@ -108,7 +108,8 @@ class AlbertModel(base.EncoderModel):
 
   def __init__(self, config, is_training, input_ids, input_mask=None,
                token_type_ids=None, use_one_hot_embeddings=False,
-               use_einsum=True, scope=None, layout=None, packing=None):
+               use_einsum=True, scope=None, layout=None, packing=None,
+               first_token_only=False):
     """Builds the graph.
 
     The arguments up to `scope` are google-research/albert's, in its order.
@@ -127,6 +128,8 @@ class AlbertModel(base.EncoderModel):
         Google's ALBERT.
       layout: "google" or "brightmart"; None asks `detect_albert_layout`.
       packing: optional `base.Packing` (packed rows in, per-example out).
+      first_token_only: the last layer at each example's first token
+        alone, as `BertModel`'s.
     """
     del use_einsum  # the same values either way (see above)
     layers.check_hidden_size(config)
@@ -165,11 +168,11 @@ class AlbertModel(base.EncoderModel):
         if layout == GOOGLE:
           self.all_encoder_layers = _google_encoder(
               config, embedded, input_mask, batch_size, seq_length, packing,
-              self.attention())
+              self.attention(), first_token_only)
         else:
           self.all_encoder_layers = _brightmart_encoder(
               config, embedded, input_mask, batch_size, seq_length, packing,
-              self.attention())
+              self.attention(), first_token_only)
       self.sequence_output = self.all_encoder_layers[-1]
       self.pooled_output = base.pooler(
           self.sequence_output, config.hidden_size, config.initializer_range)
@@ -204,10 +207,12 @@ def _check_ln_type(config):
 
 def _google_encoder(config, embedding_output, input_mask, batch_size,
                     seq_length, packing=None,
-                    attention=layers.DOT_PRODUCT_ATTENTION):
+                    attention=layers.DOT_PRODUCT_ATTENTION,
+                    first_token_only=False):
   """E->H projection, then groups of shared layers (google-research/albert).
 
-  `attention` is the family's `layers.Attention`.
+  `attention` is the family's `layers.Attention`; `first_token_only` as
+  in `base.stack_layers`.
 
   Returns:
     List of num_hidden_layers * inner_group_num Tensors [batch, seq, H].
@@ -221,7 +226,7 @@ def _google_encoder(config, embedding_output, input_mask, batch_size,
   groups = getattr(config, "num_hidden_groups", 1) or 1
   inner = getattr(config, "inner_group_num", 1) or 1
 
-  def layer_fn(step, layer_input, attention_bias):
+  def layer_fn(step, layer_input, attention_bias, queries=None):
     layer_idx, inner_idx = divmod(step, inner)
     group_idx = int(layer_idx / num_layers * groups)
     with tf.variable_scope("transformer", reuse=tf.AUTO_REUSE):
@@ -229,10 +234,10 @@ def _google_encoder(config, embedding_output, input_mask, batch_size,
                                                           inner_idx)):
         return layers.transformer_layer(
             layer_input, attention_bias, batch_size, seq_length, config,
-            layers.ALBERT_LAYER_NAMES, attention)
+            layers.ALBERT_LAYER_NAMES, attention, queries=queries)
 
   return base.stack_layers(layer_fn, hidden, input_mask, num_layers * inner,
-                           batch_size, seq_length, packing)
+                           batch_size, seq_length, packing, first_token_only)
 
 
 def _brightmart_word_embeddings(config, input_ids, use_one_hot_embeddings,
@@ -255,16 +260,18 @@ def _brightmart_word_embeddings(config, input_ids, use_one_hot_embeddings,
 
 def _brightmart_encoder(config, embedding_output, input_mask, batch_size,
                         seq_length, packing=None,
-                        attention=layers.DOT_PRODUCT_ATTENTION):
+                        attention=layers.DOT_PRODUCT_ATTENTION,
+                        first_token_only=False):
   """One BERT-named layer, `layer_shared`, applied num_hidden_layers times;
-  `attention` is the family's `layers.Attention`."""
+  `attention` is the family's `layers.Attention`, `first_token_only` as in
+  `base.stack_layers`."""
 
-  def layer_fn(unused_idx, layer_input, attention_bias):
+  def layer_fn(unused_idx, layer_input, attention_bias, queries=None):
     with tf.variable_scope("layer_shared", reuse=tf.AUTO_REUSE):
       return layers.transformer_layer(
           layer_input, attention_bias, batch_size, seq_length, config,
-          layers.BERT_LAYER_NAMES, attention)
+          layers.BERT_LAYER_NAMES, attention, queries=queries)
 
   return base.stack_layers(layer_fn, embedding_output, input_mask,
                            config.num_hidden_layers, batch_size, seq_length,
-                           packing)
+                           packing, first_token_only)

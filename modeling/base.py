@@ -211,13 +211,39 @@ def default_inputs(input_ids, input_mask, token_type_ids):
           batch_size, seq_length)
 
 
+def first_token_queries(attention_bias, batch_size, seq_length,
+                        packing=None):
+  """The `layers.Queries` of each example's first token ([CLS]).
+
+  Args:
+    attention_bias: the layers' bias, [batch, 1, 1, seq] (or [rows, 1,
+      seq, seq] for packed rows).
+    batch_size, seq_length: the rows' shape (ints or scalar tensors).
+    packing: optional `Packing`; the first token of example b is then at
+      `unpack_index[b, 0]`, in row `unpack_index[b, 0] // seq_length`.
+
+  Returns:
+    `layers.Queries`, one query per example, in example order.
+  """
+  if packing is None:
+    index = tf.range(batch_size) * seq_length                # [batch]
+    return layers.Queries(index=index, rows=None, bias=attention_bias)
+  index = packing.unpack_index[:, 0]                         # [examples]
+  rows = index // seq_length
+  where = tf.stack([rows, index - rows * seq_length], axis=1)  # [e, 2]
+  bias = tf.gather_nd(attention_bias[:, 0], where)           # [e, seq]
+  return layers.Queries(index=index, rows=rows,
+                        bias=bias[:, tf.newaxis, tf.newaxis, :])
+
+
 def stack_layers(layer_fn, embedded, input_mask, num_layers, batch_size,
-                 seq_length, packing=None):
+                 seq_length, packing=None, first_token_only=False):
   """Runs `layer_fn` `num_layers` times; returns every layer's output.
 
   Args:
-    layer_fn: fn(layer_index, layer_input [b*s, h], attention_bias) ->
-      [b*s, h]; it opens its own variable scopes.
+    layer_fn: fn(layer_index, layer_input [b*s, h], attention_bias,
+      queries=None) -> [b*s, h] ([q, h] with `layers.Queries`); it opens
+      its own variable scopes.
     embedded: float Tensor [batch_size, seq_length, hidden_size].
     input_mask: int Tensor [batch_size, seq_length] (example numbers with
       `packing`).
@@ -225,10 +251,14 @@ def stack_layers(layer_fn, embedded, input_mask, num_layers, batch_size,
     batch_size, seq_length: ints or scalar tensors (the rows' shape).
     packing: optional `Packing`: block-diagonal attention, and outputs
       unpacked per example.
+    first_token_only: the last layer computes each example's first token
+      alone (`first_token_queries`): what the pooler and a classifier
+      read, at a fraction of the layer's work.
 
   Returns:
     List of `num_layers` float Tensors [batch_size, seq_length, hidden_size]
-    ([examples, seq, hidden] with `packing`).
+    ([examples, seq, hidden] with `packing`); the last is [examples, 1,
+    hidden] with `first_token_only`.
   """
   hidden_size = embedded.shape[-1]
   if packing is None:
@@ -239,6 +269,13 @@ def stack_layers(layer_fn, embedded, input_mask, num_layers, batch_size,
   prev_output = layers.reshape_to_matrix(embedded)   # [b*s, h]
   outputs = []
   for layer_idx in range(num_layers):
+    if first_token_only and layer_idx == num_layers - 1:
+      queries = first_token_queries(attention_bias, batch_size, seq_length,
+                                    packing)
+      first = layer_fn(layer_idx, prev_output, attention_bias,
+                       queries=queries)                       # [e, h]
+      outputs.append(tf.reshape(first, [-1, 1, hidden_size]))
+      break
     prev_output = layer_fn(layer_idx, prev_output, attention_bias)
     outputs.append(unpack(
         tf.reshape(prev_output, [batch_size, seq_length, hidden_size]),

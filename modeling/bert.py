@@ -43,7 +43,8 @@ def bert_embeddings(config, input_ids, token_type_ids, use_one_hot_embeddings,
 
 def bert_encoder(config, embedding_output, input_mask, batch_size,
                  seq_length, packing=None,
-                 attention=layers.DOT_PRODUCT_ATTENTION):
+                 attention=layers.DOT_PRODUCT_ATTENTION,
+                 first_token_only=False):
   """`encoder/layer_N`: num_hidden_layers Transformer layers, each its own.
 
   Opens the `encoder` scope: call it inside the model's scope.
@@ -55,21 +56,24 @@ def bert_encoder(config, embedding_output, input_mask, batch_size,
     batch_size, seq_length: ints or scalar tensors.
     packing: optional `base.Packing` (outputs unpacked per example).
     attention: the family's `layers.Attention` (EncoderModel.attention()).
+    first_token_only: the last layer at the first tokens alone
+      (`base.stack_layers`).
 
   Returns:
-    List of num_hidden_layers float Tensors [batch_size, seq_length, hidden].
+    List of num_hidden_layers float Tensors [batch_size, seq_length, hidden]
+    (the last [batch_size, 1, hidden] with `first_token_only`).
   """
 
-  def layer_fn(layer_idx, layer_input, attention_bias):
+  def layer_fn(layer_idx, layer_input, attention_bias, queries=None):
     with tf.variable_scope("layer_%d" % layer_idx):
       return layers.transformer_layer(
           layer_input, attention_bias, batch_size, seq_length, config,
-          layers.BERT_LAYER_NAMES, attention, layer_idx)
+          layers.BERT_LAYER_NAMES, attention, layer_idx, queries)
 
   with tf.variable_scope("encoder"):
     return base.stack_layers(layer_fn, embedding_output, input_mask,
                              config.num_hidden_layers, batch_size, seq_length,
-                             packing)
+                             packing, first_token_only)
 
 
 class BertModel(base.EncoderModel):
@@ -101,7 +105,7 @@ class BertModel(base.EncoderModel):
 
   def __init__(self, config, is_training, input_ids, input_mask=None,
                token_type_ids=None, use_one_hot_embeddings=False, scope=None,
-               packing=None):
+               packing=None, first_token_only=False):
     """Builds the graph.
 
     Args:
@@ -114,6 +118,9 @@ class BertModel(base.EncoderModel):
       scope: variable scope; `default_scope` ("bert") by default.
       packing: optional `base.Packing`: the inputs are packed rows (see
         there); the outputs are per example.
+      first_token_only: compute the last layer at each example's first
+        token alone, all the pooled output needs: the sequence output (the
+        last of all_encoder_layers) is then [batch_size, 1, hidden_size].
     """
     layers.check_hidden_size(config)
     config = base.inference_config(config, is_training)
@@ -132,7 +139,7 @@ class BertModel(base.EncoderModel):
 
       self.all_encoder_layers = bert_encoder(
           config, embedded, input_mask, batch_size, seq_length, packing,
-          self.attention())
+          self.attention(), first_token_only)
       self.sequence_output = self.all_encoder_layers[-1]
       self.pooled_output = base.pooler(
           self.sequence_output, config.hidden_size, config.initializer_range)

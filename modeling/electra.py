@@ -107,7 +107,7 @@ class ElectraModel(base.EncoderModel):
 
   def __init__(self, config, is_training, input_ids, input_mask=None,
                token_type_ids=None, use_one_hot_embeddings=False, scope=None,
-               packing=None):
+               packing=None, first_token_only=False):
     """Builds the graph; arguments as `BertModel` (scope "electra").
 
     `config.embedding_size` (E) is the embedding width; without it E is
@@ -136,6 +136,6 @@ class ElectraModel(base.EncoderModel):
       self.embedding_output = base.unpack(embedded, packing)
       self.all_encoder_layers = bert.bert_encoder(
           config, embedded, input_mask, batch_size, seq_length, packing,
-          self.attention())
+          self.attention(), first_token_only)
       self.sequence_output = self.all_encoder_layers[-1]
       self.pooled_output = self.sequence_output[:, 0, :]  # [b, H]

@@ -562,6 +562,25 @@ def weighted_values(probs, value):
 # (ALBERT). A family supplies its own through `EncoderModel.attention()`.
 Attention = collections.namedtuple("Attention", ["scores", "context"])
 
+
+class Queries(collections.namedtuple("Queries", ["index", "rows", "bias"])):
+  """The positions a layer computes its output at, when not every one.
+
+  A classifier reads one position of the last layer, each example's first
+  token ([CLS]): the keys and values need every token, but the queries,
+  the attention output, the feed-forward and the layer norms need that
+  position alone (`base.first_token_queries`). A layer given `Queries`
+  returns one row per query; the rows equal those of the full layer at
+  these positions.
+
+    index: int Tensor [q], each query's flat position in the layer's
+      input [batch * seq, hidden].
+    rows: int Tensor [q], the input row holding each query's keys, or
+      None when query i reads row i (one query per row).
+    bias: float Tensor [q, 1, 1, seq], each query's attention bias over
+      its row's keys.
+  """
+
 # google-research/bert's attention, every built-in family's.
 DOT_PRODUCT_ATTENTION = Attention(scores=dot_product_scores,
                                   context=weighted_values)
@@ -571,7 +590,8 @@ def multi_head_attention(from_tensor, attention_bias, batch_size, seq_length,
                          num_attention_heads, size_per_head,
                          attention_probs_dropout_prob=0.0,
                          initializer_range=0.02,
-                         attention=DOT_PRODUCT_ATTENTION, head_mask=None):
+                         attention=DOT_PRODUCT_ATTENTION, head_mask=None,
+                         queries=None):
   """Self-attention, variables `query`, `key`, `value` in the current scope.
 
   Args:
@@ -586,35 +606,49 @@ def multi_head_attention(from_tensor, attention_bias, batch_size, seq_length,
     attention: an `Attention`: how scores and context are computed.
     head_mask: optional float Tensor [N] multiplying each head's context
       (importance scores; see `importance_masks`).
+    queries: optional `Queries`: attend from these positions only (their
+      bias replaces `attention_bias`).
 
   Returns:
-    float Tensor [batch_size * seq_length, N * D] (heads concatenated).
+    float Tensor [batch_size * seq_length, N * D] (heads concatenated);
+    [q, N * D] with `queries`.
   """
   init = create_initializer(initializer_range)
   width = num_attention_heads * size_per_head
 
-  def split_heads(x):
-    # [B*S, N*D] -> [B, N, S, D]
-    x = tf.reshape(x, [batch_size, seq_length, num_attention_heads,
-                       size_per_head])
+  def split_heads(x, rows, length):
+    # [rows*length, N*D] -> [rows, N, length, D]
+    x = tf.reshape(x, [rows, length, num_attention_heads, size_per_head])
     return tf.transpose(x, [0, 2, 1, 3])
 
-  query = split_heads(dense(from_tensor, width, init, name="query"))
-  key = split_heads(dense(from_tensor, width, init, name="key"))
-  value = split_heads(dense(from_tensor, width, init, name="value"))
+  query_input = from_tensor
+  query_rows, query_length = batch_size, seq_length
+  if queries is not None:
+    query_input = tf.gather(from_tensor, queries.index)      # [q, hidden]
+    query_rows, query_length = -1, 1
+    attention_bias = queries.bias
+  query = split_heads(dense(query_input, width, init, name="query"),
+                      query_rows, query_length)              # [B, N, Sq, D]
+  key = split_heads(dense(from_tensor, width, init, name="key"),
+                    batch_size, seq_length)                  # [B, N, S, D]
+  value = split_heads(dense(from_tensor, width, init, name="value"),
+                      batch_size, seq_length)
+  if queries is not None and queries.rows is not None:
+    key = tf.gather(key, queries.rows)                      # [q, N, S, D]
+    value = tf.gather(value, queries.rows)
 
-  scores = attention.scores(query, key)             # [B, N, S, S]
+  scores = attention.scores(query, key)             # [B, N, Sq, S]
   scores += attention_bias
   # Kept in a graph collection for whoever needs them (distillation's
   # attention loss); EncoderModel.get_attention_scores finds its own.
   tf.add_to_collection(ATTENTION_SCORES, scores)
   probs = dropout(tf.nn.softmax(scores), attention_probs_dropout_prob)
 
-  context = attention.context(probs, value)         # [B, N, S, D]
+  context = attention.context(probs, value)         # [B, N, Sq, D]
   if head_mask is not None:
     context *= head_mask[tf.newaxis, :, tf.newaxis, tf.newaxis]
-  context = tf.transpose(context, [0, 2, 1, 3])      # [B, S, N, D]
-  return tf.reshape(context, [-1, width])            # [B*S, N*D]
+  context = tf.transpose(context, [0, 2, 1, 3])      # [B, Sq, N, D]
+  return tf.reshape(context, [-1, width])            # [B*Sq, N*D]
 
 
 # ------------------------------------------------------ transformer layer ---
@@ -659,13 +693,13 @@ def _scoped(path, fn, *args, **kwargs):
 def _attention_block(layer_input, attention_bias, batch_size, seq_length,
                      num_attention_heads, size_per_head,
                      attention_probs_dropout_prob, initializer_range,
-                     attention, head_mask, name):
+                     attention, head_mask, queries, name):
   """multi_head_attention inside the scope `name` (for `_scoped`)."""
   with tf.variable_scope(name):
     return multi_head_attention(
         layer_input, attention_bias, batch_size, seq_length,
         num_attention_heads, size_per_head, attention_probs_dropout_prob,
-        initializer_range, attention, head_mask)
+        initializer_range, attention, head_mask, queries)
 
 
 # Per-layer sizes of a structurally pruned model: optional config keys, each
@@ -737,7 +771,8 @@ def _bias_only(input_tensor, name):
 
 def transformer_layer(layer_input, attention_bias, batch_size, seq_length,
                       config, names=BERT_LAYER_NAMES,
-                      attention=DOT_PRODUCT_ATTENTION, layer_index=None):
+                      attention=DOT_PRODUCT_ATTENTION, layer_index=None,
+                      queries=None):
   """One post-LN Transformer layer (attention + feed-forward).
 
   Args:
@@ -752,9 +787,11 @@ def transformer_layer(layer_input, attention_bias, batch_size, seq_length,
     layer_index: which layer this is, for per-layer sizes (None: the
       uniform sizes). A layer of 0 heads (0 neurons) has only the bias of
       its attention output (feed-forward output), no kernel.
+    queries: optional `Queries`: the output at these positions only.
 
   Returns:
-    float Tensor [batch_size * seq_length, hidden_size].
+    float Tensor [batch_size * seq_length, hidden_size]; [q, hidden_size]
+    with `queries`.
   """
   hidden_size = config.hidden_size
   size_per_head = hidden_size // config.num_attention_heads
@@ -766,20 +803,24 @@ def transformer_layer(layer_input, attention_bias, batch_size, seq_length,
   eps = getattr(config, "layer_norm_eps", 1e-12)
   init = create_initializer(config.initializer_range)
   act = get_activation(config.hidden_act)
+  residual = layer_input                  # [b*s, hidden], or [q, hidden]
+  if queries is not None:
+    residual = tf.gather(layer_input, queries.index)
 
   if heads:
     head_mask = _importance_mask(heads, HEAD_MASKS, "head_mask")
     attention = _scoped(names.attention, _attention_block, layer_input,
                         attention_bias, batch_size, seq_length, heads,
                         size_per_head, attention_dropout,
-                        config.initializer_range, attention, head_mask)
+                        config.initializer_range, attention, head_mask,
+                        queries)
     attention = _scoped(names.attention_output, dense, attention,
                         hidden_size, init)
   else:
-    attention = _scoped(names.attention_output, _bias_only, layer_input)
+    attention = _scoped(names.attention_output, _bias_only, residual)
   attention = dropout(attention, hidden_dropout)
   attention = _scoped(names.attention_norm, layer_norm,
-                      attention + layer_input, eps)
+                      attention + residual, eps)
 
   if intermediate_size:
     intermediate = _scoped(names.intermediate, dense, attention,

@@ -15,13 +15,15 @@ tf.disable_eager_execution()
 
 
 def run_model(model_type, config, init_checkpoint, input_ids, input_mask,
-              segment_ids, static_shape=False, pack_sizes=None):
+              segment_ids, static_shape=False, pack_sizes=None,
+              first_token_only=False):
   """Returns dict of numpy outputs: embedding_output, all_encoder_layers,
   pooled_output, and the RestoreReport.
 
   `pack_sizes` (row lengths) runs the examples packed into rows
   (bert_toolkit.engine.packing); the outputs are then per example as usual, and
-  out["packed"] holds the packed arrays."""
+  out["packed"] holds the packed arrays. `first_token_only` builds the
+  last layer at the first tokens alone (its sequence output [b, 1, h])."""
   graph = tf.Graph()
   with graph.as_default():
     shape = list(input_ids.shape) if static_shape else [None, None]
@@ -44,7 +46,8 @@ def run_model(model_type, config, init_checkpoint, input_ids, input_mask,
               positions: packed["packed_position_ids"],
               unpack_index: packed["unpack_index"]}
     model = modeling.build_model(model_type, config, False, ids, mask, seg,
-                                 packing=packing)
+                                 packing=packing,
+                                 first_token_only=first_token_only)
     report = modeling.init_from_checkpoint(
         init_checkpoint, modeling.encoder_scope(model_type), log=False)
     fetches = {
@@ -56,7 +59,8 @@ def run_model(model_type, config, init_checkpoint, input_ids, input_mask,
     with tf.Session(graph=graph) as sess:
       sess.run(tf.global_variables_initializer())
       out = sess.run(fetches, feed)
-  out["all_encoder_layers"] = np.stack(out["all_encoder_layers"])
+  if not first_token_only:   # else the last layer has one position
+    out["all_encoder_layers"] = np.stack(out["all_encoder_layers"])
   out["report"] = report
   if pack_sizes:
     out["packed"] = packed

@@ -43,6 +43,12 @@ CASES = {
 _FOLDERS = {"bert": "bert_zh_tiny", "albert": "albert_zh_tiny",
             "electra": "electra_zh_tiny", "distilbert": "distilbert_en_tiny"}
 
+# Config changes of a family's runs. ALBERT applies its one shared layer
+# three times here, not twice: a classifier's last layer attends from
+# [CLS] alone and stays unfused, and two fused layers are needed to show
+# that they share one packed kernel.
+_CONFIG_CHANGES = {"albert": {"num_hidden_layers": 3}}
+
 
 def pretrained(family, workdir):
   """modeling.PretrainedFiles of the family's reference folder (a Hugging
@@ -60,6 +66,8 @@ def pretrained(family, workdir):
 def fake_run(run_dir, family, kind, labels, head, task):
   """Writes the run (see the module docstring); returns run_dir."""
   files = pretrained(family, os.path.dirname(run_dir) or ".")
+  for key, value in _CONFIG_CHANGES.get(family, {}).items():
+    setattr(files.config, key, value)
   run_info_lib.write(run_dir, kind, files.model_type, files.config,
                      files.vocab_file, True, MAX_SEQ_LENGTH, labels, task,
                      head)

@@ -22,6 +22,7 @@ import pytest
 import tensorflow.compat.v1 as tf
 
 import modeling
+from bert_toolkit import kinds
 from bert_toolkit.errors import InputError
 from bert_toolkit.errors import SettingsError
 from bert_toolkit.serving import export as export_lib
@@ -87,9 +88,14 @@ def test_float32_onnx_answers_as_the_saved_model(made, case):
   assert onnx.onnx is not None and saved.onnx is None
   assert onnx.config["onnx"]["quantization"]["mode"] == "none"
   # Every attention layer is one Attention operator (with the CRF's loop
-  # too), and the fused model is what answers below.
-  layers = json.load(open(os.path.join(entry["run_dir"], "run_info.json"),
-                          encoding="utf-8"))["config"]["num_hidden_layers"]
+  # too), and the fused model is what answers below; but a classifier's
+  # last layer, which attends from the first token alone
+  # (Task.first_token_only), stays as it is.
+  info = json.load(open(os.path.join(entry["run_dir"], "run_info.json"),
+                        encoding="utf-8"))
+  layers = info["config"]["num_hidden_layers"]
+  if kinds.task_class(info["kind"]).first_token_only:
+    layers -= 1
   assert onnx.config["onnx"]["fused_ops"]["Attention"] == layers
   assert onnx.config["onnx"]["ops"]["Attention"] == layers
   answers = onnx.predict(entry["texts"])
@@ -162,10 +168,11 @@ def test_int8_models_agree_with_float32_on_most_items(made, tmp_path):
         quantization["float_ops"])
     # The word table is int8 only when asked (the position and token type
     # tables are sliced and multiplied, not gathered).
-    # Dynamic int8 quantizes the fused attention's projections (QAttention);
-    # static leaves attention unfused, its MatMuls quantized as QDQ.
+    # Dynamic int8 quantizes the fused attention's projections (QAttention:
+    # layer 0; the last attends from [CLS] alone, unfused); static leaves
+    # attention unfused, its MatMuls quantized as QDQ.
     assert quantization["quantized_ops"].get("QAttention", 0) == (
-        2 if mode == "dynamic" else 0), quantization
+        1 if mode == "dynamic" else 0), quantization
     assert "Attention" not in result["onnx"]["fused_ops"] or mode != "static"
     tables = quantization["quantized_ops"].get("Gather (int8 table)", 0)
     assert tables == int(bool(options.get("quantize_embeddings"))), (
@@ -362,13 +369,13 @@ def test_attention_fusion_is_structural_and_shares_albert_weights(
       monkeypatch.setattr(onnx_attention, "packed_projections",
                           lambda w, b, d: (np.concatenate(w, axis=1),
                                            np.concatenate(b), d ** -0.5))
-    assert onnx_attention.fuse_attention(model, size_per_head) == 2
+    assert onnx_attention.fuse_attention(model, size_per_head) == 1
     fused = str(tmp_path / ("fused_%s.onnx" % rescale))
     onnx.save(model, fused)
     for path in (unfused, fused):
       quantization = onnx_export.quantize(path, path + ".int8", "dynamic",
                                           False)
-    assert quantization["quantized_ops"]["QAttention"] == 2
+    assert quantization["quantized_ops"]["QAttention"] == 1
     differences.append(onnx_export.largest_difference(
         unfused + ".int8", fused + ".int8", config))
   assert differences[0] <= 1e-4 < differences[1], differences

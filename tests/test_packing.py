@@ -164,7 +164,7 @@ def _one_packed_batch(path, batch_size, sequence_names, scalar_names):
       return sess.run(batch)
 
 
-def _loss_and_grads(task, batch, checkpoint, packed):
+def _loss_and_grads(task, batch, checkpoint, packed, first_token_only=False):
   """(loss, {variable: gradient}) of the task's training graph on one batch,
   with the encoder's weights from `checkpoint` and the head's from a fixed
   initialisation; dropout off."""
@@ -175,7 +175,8 @@ def _loss_and_grads(task, batch, checkpoint, packed):
     features = {k: tf.constant(v) for k, v in batch.items()
                 if packed or k not in packing.PACKED_FEATURES}
     tf.set_random_seed(7)
-    model = task_lib.encoder_from_features("bert", config, features, True)
+    model = task_lib.encoder_from_features("bert", config, features, True,
+                                           first_token_only)
     out = task.head(model, features, task_lib.HeadContext(
         tf.estimator.ModeKeys.TRAIN, "bert", config, None))
     pairs = [(v, g) for v, g in zip(
@@ -194,9 +195,13 @@ def _loss_and_grads(task, batch, checkpoint, packed):
   return loss, {v.name: g for (v, _), g in zip(pairs, values)}
 
 
-def _check_same_training(task, batch):
+def _check_same_training(task, batch, first_token_only=False):
+  """The packed batch (with `first_token_only`: the last layer at the
+  first tokens alone) has the loss and gradients of the plain unpacked
+  one."""
   checkpoint = os.path.join(BERT_DIR, "bert_model.ckpt")
-  loss_p, grads_p = _loss_and_grads(task, batch, checkpoint, True)
+  loss_p, grads_p = _loss_and_grads(task, batch, checkpoint, True,
+                                    first_token_only)
   loss_u, grads_u = _loss_and_grads(task, batch, checkpoint, False)
   assert abs(loss_p - loss_u) < SAME * max(1.0, abs(loss_u))
   assert set(grads_p) == set(grads_u) and len(grads_p) > 10
@@ -229,7 +234,8 @@ def test_packed_training_batch_has_the_unpacked_loss_and_gradients(tmp_path):
   del batch["window_index"]
   task = classifier.Classifier("chnsenticorp")
   task.label_list = ["0", "1"]
-  _check_same_training(task, batch)
+  assert task.first_token_only
+  _check_same_training(task, batch, first_token_only=True)
 
 
 # --------------------------------------------------- the command lines ---

@@ -186,7 +186,8 @@ def importance(source, task, records, batch_size=32):
     features.update({name: tf.placeholder(tf.int32, [None], name=name)
                      for name in task.scalar_names})
     model = task_lib.encoder_from_features(source.model_type, config,
-                                           features, False)
+                                           features, False,
+                                           task.first_token_only)
     out = task.head(model, features, task_lib.HeadContext(
         tf.estimator.ModeKeys.EVAL, source.model_type, config, None))
     head_masks = tf.get_collection(layers.HEAD_MASKS)

@@ -205,6 +205,9 @@ class Task(object):
                                         # define the model
   class_weights = None                  # per label, training loss only
   focal_gamma = 0.0                     # (set by configure_loss)
+  first_token_only = False              # the head reads the pooled output
+                                        # alone: the encoder's last layer
+                                        # computes the first token only
 
   def __init__(self):
     self.label_list = None              # set by the runner
@@ -437,22 +440,27 @@ def _not_a_teacher(kind):
   return SettingsError("a %s run cannot be a distillation teacher" % kind)
 
 
-def encoder_from_features(model_type, config, features, is_training):
+def encoder_from_features(model_type, config, features, is_training,
+                          first_token_only=False):
   """Builds the encoder on a features dict (input_ids, input_mask, ...).
 
   A packed training batch (bert_toolkit.engine.packing) runs the encoder on its
   packed rows; the model unpacks its outputs, so the head sees the batch
-  as usual.
+  as usual. `first_token_only` (a task's `Task.first_token_only`): the
+  last layer computes each example's first token alone, so the sequence
+  output is [batch, 1, hidden] (modeling.base.stack_layers).
   """
   if "unpack_index" in features:
     return modeling.build_model(
         model_type, config, is_training, features["packed_input_ids"],
         features["packed_input_mask"], features["packed_segment_ids"],
         packing=modeling.Packing(features["packed_position_ids"],
-                                 features["unpack_index"]))
+                                 features["unpack_index"]),
+        first_token_only=first_token_only)
   return modeling.build_model(
       model_type, config, is_training, features["input_ids"],
-      features["input_mask"], features.get("segment_ids"))
+      features["input_mask"], features.get("segment_ids"),
+      first_token_only=first_token_only)
 
 
 def model_fn_builder(task, model_type, config, init_checkpoint=None,
@@ -479,7 +487,7 @@ def model_fn_builder(task, model_type, config, init_checkpoint=None,
                           init_checkpoint if mode ==
                           tf.estimator.ModeKeys.TRAIN else None)
     model = encoder_from_features(model_type, config, features,
-                                  context.is_training)
+                                  context.is_training, task.first_token_only)
     out = task.head(model, features, context)
     if mode == tf.estimator.ModeKeys.PREDICT:
       return _predict_spec(out, features)

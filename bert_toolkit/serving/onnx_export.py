@@ -21,7 +21,8 @@ the labels). bert_toolkit.serving.predictor.Predictor runs the directory on
 ONNX Runtime (bert_toolkit.serving.onnx_backend).
 
 After the conversion each attention layer becomes one com.microsoft
-Attention (bert_toolkit.serving.onnx_attention) and ONNX Runtime's
+Attention (bert_toolkit.serving.onnx_attention; not a classifier's last
+layer, which attends from the first token alone) and ONNX Runtime's
 transformer optimizer fuses the GELUs and residual LayerNorms
 (onnxruntime.transformers.optimizer, model type "bert_tf"); the fused model
 is kept only if it answers as the unfused one (`optimize`), and the fused

@@ -207,6 +207,7 @@ class Classifier(ColumnReading, task_lib.Task):
   CODEC = ClassifierCodec
   DISTILL = ClassifierDistill
   best_metrics = ("accuracy", "macro_f1")
+  first_token_only = True   # the head reads the pooled output alone
   # What the run directory keeps and a later command must agree with: the
   # head and how the data is read (a generic task's columns).
   HEAD_DEFAULTS = (("truncation", "head"), ("multi_label", False),

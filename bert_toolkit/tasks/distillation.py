@@ -121,7 +121,8 @@ class Teacher(object):
       features = {name: tf.placeholder(tf.int32, [None, None], name=name)
                   for name in encoding.MODEL_INPUTS}
       model = task_lib.encoder_from_features(self.model_type, self.config,
-                                             features, False)
+                                             features, False,
+                                             task.first_token_only)
       head = task.head(model, features, task_lib.HeadContext(
           tf.estimator.ModeKeys.PREDICT, self.model_type, self.config, None))
       logits = head.predictions["logits"]
@@ -320,6 +321,13 @@ class Distiller(task_lib.Task):
     self._student = None        # (files, how) once model_files ran
     self.float_features = (("teacher_logits",
                             self.adaptor.teacher_width()),)
+
+  @property
+  def first_token_only(self):
+    """The task's own, unless the hidden-state or attention losses read
+    every position of the student's layers."""
+    return self.base.first_token_only and not (
+        self.hidden_loss_weight or self.attention_loss_weight)
 
   # The student keeps the teacher's head settings, max_seq_length and case.
 

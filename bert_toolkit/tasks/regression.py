@@ -89,6 +89,7 @@ class Regressor(classifier.ColumnReading, task_lib.Task):
   kind = KIND
   CODEC = RegressionCodec
   best_metrics = ("pearson", "spearman")
+  first_token_only = True   # the head reads the pooled output alone
   # The run directory keeps the head and how the data is read (columns).
   HEAD_DEFAULTS = (("truncation", "head"), ("text_a_column", None),
                    ("text_b_column", None), ("label_column", None))
