@@ -14,7 +14,8 @@ exactly those):
   4. recovered  run_distill.py again, the pruned student from the teacher,
                 with the hidden loss (the heads differ: no attention loss);
   5. vocab      prune_vocab.py on the training and unlabeled sentences;
-  6. int8       export_onnx.py --quantize=dynamic / static.
+  6. int8       export_onnx.py --quantize=dynamic / static (per-column
+                weight scales; the teacher also per tensor).
 Finished stages are kept (a run directory with run_results.json or an
 output folder), so the command resumes.
 
@@ -110,12 +111,15 @@ ONNX_VARIANTS = (
     ("onnx_int8_dynamic_tables", ["--quantize=dynamic",
                                   "--quantize_embeddings"]),
 )
-# (export name, stage run directory, script, extra args)
+# (export name, stage run directory, script, extra args); the teacher also
+# with one weight scale per tensor, beside the default per-column scales.
 EXPORTS = tuple(
     [(stage + "_tf_fp32", stage, "export_savedmodel.py", [])
      for stage in ("teacher", "student", "recovered", "vocab")] +
     [("%s_%s" % (stage, variant), stage, "export_onnx.py", args)
-     for stage in ("teacher", "vocab") for variant, args in ONNX_VARIANTS])
+     for stage in ("teacher", "vocab") for variant, args in ONNX_VARIANTS] +
+    [("teacher_onnx_int8_dynamic_per_tensor", "teacher", "export_onnx.py",
+      ["--quantize=dynamic", "--noper_channel"])])
 
 
 def unlabeled_file():

@@ -117,14 +117,21 @@ def matmul_peak(seconds=3.0):
       return flops * runs / (time.perf_counter() - started) / 1e9
 
 
-def train_flops_per_example(config, length):
+def train_flops_per_example(config, length, first_token_only=False):
   """Analytic matmul FLOPs of one training example (forward x 3), the
   encoder's dense layers and attention scores (embeddings and head
-  left out)."""
+  left out). first_token_only: the last layer as a classifier computes it,
+  keys and values at every token, the rest at [CLS] alone."""
   h, i, n = config.hidden_size, config.intermediate_size, config.num_hidden_layers
-  dense = 2 * length * (4 * h * h + 2 * h * i)
-  attention = 2 * 2 * length * length * h
-  return 3.0 * n * (dense + attention)
+
+  def layer(queries):  # `queries` rows attend over `length` keys
+    keys_values = 2 * length * 2 * h * h
+    rest = 2 * queries * (2 * h * h + 2 * h * i)
+    attention = 2 * 2 * queries * length * h
+    return keys_values + rest + attention
+
+  last = layer(1 if first_token_only else length)
+  return 3.0 * ((n - 1) * layer(length) + last)
 
 
 def build(config, batch_size, length, seed=1):

@@ -144,7 +144,7 @@ def test_int8_models_agree_with_float32_on_most_items(made, tmp_path):
   with open(calibration, "w", encoding="utf-8") as f:
     f.write("\n".join(t for t in onnx_runs.texts("bert_single", 40)) + "\n")
   for mode, options in (("dynamic", {}),
-                        ("dynamic", {"per_channel": True}),
+                        ("dynamic", {"per_channel": False}),
                         ("static", {"calibration_file": calibration}),
                         ("static", {"per_channel": True}),
                         ("dynamic", {"quantize_embeddings": True}),
@@ -161,6 +161,8 @@ def test_int8_models_agree_with_float32_on_most_items(made, tmp_path):
                                      quantize_mode=mode, **options)
     quantization = result["onnx"]["quantization"]
     assert quantization["mode"] == mode
+    # Per-column weight scales unless per_channel=False is asked for.
+    assert quantization["per_channel"] == options.get("per_channel", True)
     assert quantization["quantized_ops"], quantization
     # What stays float32 is named with the reason.
     assert "Softmax" in quantization["float_ops"]
@@ -217,10 +219,11 @@ def test_fusions_are_kept_only_when_the_outputs_agree(made, tmp_path,
 
 
 def test_options_that_cannot_work_are_refused(tmp_path):
-  for args, fragment in ((("fp16", None, False), "--quantize=fp16"),
+  for args, fragment in ((("fp16", None, None), "--quantize=fp16"),
                          (("dynamic", "c.txt", False), "--calibration_file"),
                          (("none", None, True), "--per_channel"),
-                         (("none", None, False, True),
+                         (("none", None, False), "--noper_channel"),
+                         (("none", None, None, True),
                           "--quantize_embeddings"),
                          (("static", str(tmp_path / "no.txt"), False),
                           "no such file")):

@@ -716,6 +716,7 @@ def case_onnx(tmp):
       (onnx("--quantize=dynamic", "--calibration_file=" + nowhere),
        ["--calibration_file", "--quantize=static"]),
       (onnx("--per_channel"), ["--per_channel", "--quantize=dynamic"]),
+      (onnx("--noper_channel"), ["--noper_channel", "--quantize=dynamic"]),
       (onnx("--quantize_embeddings"), ["--quantize_embeddings",
                                        "--quantize=dynamic"]),
       (onnx("--quantize=static", "--calibration_file=" + os.path.join(

@@ -2,7 +2,7 @@
 
   python export_onnx.py --model_dir=runs/sst2 --export_dir=exports/sst2_onnx \
       [--quantize=none|dynamic|static] [--calibration_file=FILE] \
-      [--per_channel] [--quantize_embeddings]
+      [--noper_channel] [--quantize_embeddings]
 
 writes exports/sst2_onnx/<version>/{model.onnx,assets/}: the layout
 predict.py, serve.py and serving.Predictor load (on ONNX Runtime). The
@@ -24,8 +24,9 @@ flags.DEFINE_string("quantize", "none", "none (float32), dynamic (int8 "
 flags.DEFINE_string("calibration_file", None, "--quantize=static: texts to "
                     "calibrate on, one a line (a pair as `a ||| b`); "
                     "default: the run's own training features.")
-flags.DEFINE_bool("per_channel", False, "Quantize weights with one scale "
-                  "per output column (default: one per tensor).")
+flags.DEFINE_bool("per_channel", None, "With --quantize: one weight scale "
+                  "per output column (the default), or with "
+                  "--noper_channel one per tensor.")
 
 flags.DEFINE_bool("quantize_embeddings", False, "With --quantize: the "
                   "embedding tables int8 too (a quarter of their size; "
