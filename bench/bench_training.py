@@ -20,14 +20,17 @@ for this project, the launcher's steady rate with ANCHOR_SKIP=1 for
 Google's. Peak RSS is each process's own high-water mark (os.wait4's
 ru_maxrss).
 
-MFU is one figure per configuration: the matmul FLOPs of the sequences it
-trains, without padding, as its model computes them (this project's
-classifier computes its last layer at [CLS] alone), per second, over the fp32 matmul peak measured in
-the same run on the model's largest shape (bench/profile_step.py's
-[4096, 384] x [384, 1536] MatMul). The fixed-length runs (google, fixed)
-train sequences of 128 by definition, so theirs count 128 tokens an
-example; the default, packing and HF count each example's own WordPiece length
-(the mean over SST-2 train of the FLOPs at each length).
+MFU is one figure per configuration: the useful matmul FLOPs of the
+sequences it trains per second, over the fp32 matmul peak measured in the
+same run on the model's largest shape (bench/profile_step.py's
+[4096, 384] x [384, 1536] MatMul). Useful FLOPs are the ones a classifier's
+output depends on, one count for every configuration: no padding, and the
+last layer at [CLS] alone (its keys and values at every token), which is
+what this project computes; Google's and HF's compute the whole last layer
+(the results file also gives that whole-encoder count). The fixed-length
+runs (google, fixed) train sequences of 128 by definition, so theirs count
+128 tokens an example; the default, packing and HF count each example's own
+WordPiece length (the mean over SST-2 train of the FLOPs at each length).
 
   flock /tmp/bench.lock .venv/bin/python bench/bench_training.py \
       [--rounds 2] [--steps 64] [--only google,fixed,default,packed,hf]
@@ -65,16 +68,6 @@ LENGTH = 128
 CONFIGS = ("google", "fixed", "default", "packed", "hf")
 # The configurations that train every example at LENGTH (for the MFU).
 FIXED_LENGTH = ("google", "fixed")
-
-
-def gflop_key(config):
-  """The results key of `config`'s training GFLOP per example: at LENGTH
-  for the fixed-length runs, else at the real lengths; this project's
-  classifier computes its last layer at [CLS] alone, Google's and HF's
-  the whole layer."""
-  key = "train_gflop_per_example" + (
-      "" if config in FIXED_LENGTH else "_real_lengths")
-  return key if config in ("google", "hf") else "ours_" + key
 
 
 def log(msg):
@@ -225,10 +218,11 @@ def sst2_lengths(tf_dir):
 
 
 def matmul_peak_and_flops():
-  """[matmul peak GFLOP/s, training GFLOP per example at LENGTH, mean
-  training GFLOP per SST-2 train example at its own WordPiece length, the
-  same two with the last layer at [CLS] alone], measured in a child process
-  (so this one holds no TF threads)."""
+  """[matmul peak GFLOP/s, the whole encoder's training GFLOP per example
+  at LENGTH, its mean per SST-2 train example at the example's own
+  WordPiece length, the same two with the last layer at [CLS] alone (the
+  useful FLOPs)], measured in a child process (so this one holds no TF
+  threads)."""
   code = ("import json, statistics, profile_step, modeling\n"
           "from bench_training import sst2_lengths, LENGTH\n"
           "from minilm_model import converted_model\n"
@@ -280,13 +274,13 @@ def main():
              "max_seq_length": LENGTH, "batch_size": BATCH,
              "steps": args.steps, "cpu_count": os.cpu_count(),
              "rounds": []}
-  peak, flops, real_flops, ours, ours_real = matmul_peak_and_flops()
+  peak, encoder, encoder_real, useful, useful_real = matmul_peak_and_flops()
   results.update(matmul_peak_gflops=round(peak, 1),
-                 train_gflop_per_example=round(flops, 3),
-                 train_gflop_per_example_real_lengths=round(real_flops, 4),
-                 ours_train_gflop_per_example=round(ours, 3),
-                 ours_train_gflop_per_example_real_lengths=round(
-                     ours_real, 4))
+                 encoder_gflop_per_example=round(encoder, 3),
+                 encoder_gflop_per_example_real_lengths=round(encoder_real,
+                                                              4),
+                 train_gflop_per_example=round(useful, 3),
+                 train_gflop_per_example_real_lengths=round(useful_real, 4))
   log("matmul peak %.0f GFLOP/s; %.2f GFLOP per training example at %d, "
       "%.3f at SST-2's own lengths" % (peak, flops, LENGTH, real_flops))
   for r in range(args.rounds):
@@ -325,8 +319,10 @@ def table(results, configs):
     rss = [row[name]["peak_rss_gb"] for row in results["rounds"]]
     versus = lambda other: ("%.2fx" % (mean(name) / mean(other))
                             if other in configs else "")
-    mfu = mean(name) * results[gflop_key(name)] / results[
-        "matmul_peak_gflops"]
+    mfu = mean(name) * (
+        results["train_gflop_per_example"] if name in FIXED_LENGTH else
+        results["train_gflop_per_example_real_lengths"]) / results[
+            "matmul_peak_gflops"]
     lines.append("| %s | %s | %s | %s | %s | %s |" % (
         name, " / ".join("%.1f" % v for v in rates(name)),
         " / ".join("%.2f" % v for v in rss), versus("google"), versus("hf"),

@@ -11,8 +11,9 @@ classifier:
             by length, in batches of 32 padded to their longest (token ids
             from the export's own tokenizer; ONNX Runtime alone, no Python
             around it): sentences/s, the
-            encoder's linear-layer MACs a pass (every token through the
-            QKV, attention output and feed-forward weights), the MAC rate
+            encoder's linear-layer MACs a pass (the QKV, attention output
+            and feed-forward products at the rows each kernel ran, read
+            from ONNX Runtime's profile of a pass), the MAC rate
             that gives, and the ceiling: the sentences/s if everything but
             those matmuls took no time, at the measured peak. Each of
             --rounds rounds runs a pass of each model, then the peak;
@@ -93,6 +94,11 @@ def batches(predictor, sentences):
           for i in range(0, len(rows), BATCH)]
 
 
+# The int8 product kernels ONNX Runtime runs after its own fusions.
+INT8_PRODUCTS = ("QAttention", "DynamicQuantizeMatMul", "MatMulInteger",
+                 "MatMulIntegerToFloat")
+
+
 def token_weights(model_path):
   """[K, N] of every weight an encoder token goes through (QAttention's
   QKV, the encoder's MatMulIntegers), from the ONNX file."""
@@ -152,20 +158,46 @@ def peak_rate(run, feed, macs, repeats=100):
   return macs * repeats / (time.perf_counter() - start) / 1e9
 
 
-def operator_shares(path, feeds, prefix):
-  """Operator type -> share of summed kernel time over one pass."""
+def _int8_macs(event, weights):
+  """Multiply-adds of one profiled int8 product whose weight is one of the
+  encoder's `weights` shapes (K, N): the rows it took (its first input's
+  leading dimensions) x K x N; 0 for any other kernel. The profile lists
+  no initializer, so K is the first input's last dimension and N the
+  output's (QAttention: 3 K, its query, key and value)."""
+  args = event["args"]
+  inputs = [list(shape.values())[0]
+            for shape in args.get("input_type_shape", [])]
+  outputs = [list(shape.values())[0]
+             for shape in args.get("output_type_shape", [])]
+  if not inputs or not outputs or not inputs[0]:
+    return 0
+  k = inputs[0][-1]
+  n = 3 * k if args["op_name"] == "QAttention" else outputs[0][-1]
+  if (k, n) not in weights:
+    return 0
+  return int(np.prod(inputs[0][:-1])) * k * n
+
+
+def operator_shares(path, feeds, prefix, weights=()):
+  """(operator type -> share of summed kernel time over one pass, the
+  multiply-adds of that pass's int8 products on the encoder's `weights`
+  shapes, as the kernels ran them: a classifier's last layer takes one
+  row a sentence where the others take every token)."""
   run = session(path, prefix)
   for feed in feeds:
     run.run(None, feed)
   with open(run.end_profiling()) as f:
     events = json.load(f)
   totals = collections.Counter()
+  macs = 0
   for event in events:
     if event.get("cat") == "Node" and event["name"].endswith("_kernel_time"):
       totals[event["args"]["op_name"]] += event["dur"]
+      if event["args"]["op_name"] in INT8_PRODUCTS:
+        macs += _int8_macs(event, weights)
   whole = float(sum(totals.values()))
   return {op: round(100.0 * t / whole, 1)
-          for op, t in totals.most_common(8)}
+          for op, t in totals.most_common(8)}, macs
 
 
 def main():
@@ -185,7 +217,12 @@ def main():
   tokens = sum(b["input_ids"].size for b in padded)
   tokens_per_batch = tokens / float(len(padded))
   weights = token_weights(model_path)
-  macs = tokens * sum(k * n for k, n in weights)
+  profiles = {"ours": operator_shares(
+      model_path, [{"input_ids": b["input_ids"], "input_mask": b["input_mask"],
+                    "segment_ids": b["segment_ids"]} for b in padded],
+      os.path.join(tempfile.gettempdir(), "int8_profile_ours"),
+      set(weights))}
+  macs = profiles["ours"][1]
   paths = {"ours": model_path}
   feeds = {"ours": [{"input_ids": b["input_ids"],
                      "input_mask": b["input_mask"],
@@ -246,9 +283,9 @@ def main():
       "ceiling_sentences_per_s": round(
           sentences / (macs / 1e9 / peak_median), 1),
       "operator_shares": {
-          name: operator_shares(path, feeds[name],
-                                os.path.join(tempfile.gettempdir(),
-                                             "int8_profile_" + name))
+          name: (profiles.get(name) or operator_shares(
+              path, feeds[name], os.path.join(tempfile.gettempdir(),
+                                              "int8_profile_" + name)))[0]
           for name, path in paths.items()},
   }
   atomic.atomic_json(RESULTS, result)

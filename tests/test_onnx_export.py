@@ -218,6 +218,38 @@ def test_fusions_are_kept_only_when_the_outputs_agree(made, tmp_path,
   unfused.close()
 
 
+@pytest.mark.slow
+def test_int8_exports_run_the_exact_gelu_in_its_tanh_form(made, tmp_path,
+                                                          monkeypatch):
+  # DistilBERT's reference model (a Hugging Face folder) has the exact GELU:
+  # float32 keeps it (ONNX Runtime's fused Gelu), int8 runs FastGelu if the
+  # outputs stay within GELU_TOLERANCE, and keeps Gelu when they would not.
+  entry = made("distilbert_single")
+  assert entry["onnx"].config["onnx"]["ops"].get("Gelu"), (
+      entry["onnx"].config["onnx"])
+  assert "tanh_gelu" not in entry["onnx"].config["onnx"]
+  result = onnx_export.export_onnx(entry["run_dir"], str(tmp_path / "int8"),
+                                   quantize_mode="dynamic")
+  gelu, ops = result["onnx"]["tanh_gelu"], result["onnx"]["ops"]
+  assert gelu["kept"] and 0 < gelu["largest_difference"] <= (
+      onnx_export.GELU_TOLERANCE), gelu
+  assert ops.get("FastGelu") == gelu["replaced"] and "Gelu" not in ops
+  int8 = predictor_lib.Predictor(result["export_dir"])
+  assert _agreement(int8.predict(entry["texts"]),
+                    entry["onnx"].predict(entry["texts"])) >= 0.8
+  int8.close()
+  # Google's BERT (tanh GELU already: FastGelu) has nothing to replace.
+  bert = made("bert_single")["onnx_result"]["export_dir"]
+  assert onnx_export.tanh_gelu(os.path.join(bert, "model.onnx"),
+                               None) == (os.path.join(bert, "model.onnx"),
+                                         None)
+  monkeypatch.setattr(onnx_export, "GELU_TOLERANCE", 0.0)
+  result = onnx_export.export_onnx(entry["run_dir"], str(tmp_path / "int8"),
+                                   quantize_mode="dynamic")
+  assert result["onnx"]["tanh_gelu"]["kept"] is False
+  assert result["onnx"]["ops"].get("Gelu"), result["onnx"]["ops"]
+
+
 def test_options_that_cannot_work_are_refused(tmp_path):
   for args, fragment in ((("fp16", None, None), "--quantize=fp16"),
                          (("dynamic", "c.txt", False), "--calibration_file"),

@@ -39,9 +39,12 @@ Quantization (int8 weights; ONNX Runtime's quantization tools):
             the task's serving codec.
   per_channel: one weight scale per output column (the default when
             quantizing; False: one scale per tensor). On a fine-tuned
-            MiniLM teacher one scale per tensor lost 1.9 points of SST-2
-            dev accuracy where per-column scales lost none, at the same
-            speed (docs/compression.md).
+            MiniLM teacher one scale per tensor lost SST-2 accuracy that
+            per-column scales kept (docs/benchmarks.md, the compression
+            recipe).
+  GELU:     a fused exact GELU (Gelu, BiasGelu) runs in its tanh form
+            (FastGelu, a cheaper kernel) in int8 exports, if the outputs
+            stay within GELU_TOLERANCE (`tanh_gelu`).
   quantize_embeddings: the embedding tables int8 too (their Gather reads
             int8 rows and dequantizes what it gathered): a quarter of their
             size, which is most of a small model's (MiniLM: 47 of 91 MB).
@@ -83,6 +86,7 @@ FLOAT_REASONS = types.MappingProxyType(collections.OrderedDict((
     ("ReduceMean", "LayerNorm's mean and variance (unfused LayerNorm)"),
     ("Softmax", "attention and output probabilities need float range"),
     ("Gelu", "element-wise; int8 would only add quantize steps"),
+    ("BiasGelu", "as Gelu"),
     ("FastGelu", "as Gelu"),
     ("Loop", "the CRF's Viterbi decoding compares path scores exactly"),
 )))
@@ -269,6 +273,43 @@ def optimize(path, config, attention=True):
   return fused, counts, check
 
 
+# An int8 export may run the exact GELU in its tanh form only if the
+# model's outputs move by less than this (the forms differ by at most
+# 4.7e-4 an element, at x = 2.7; int8 rounding moves activations more).
+GELU_TOLERANCE = 1e-3
+
+
+def tanh_gelu(path, config):
+  """The int8 exports' GELU: each fused exact GELU (ONNX Runtime's Gelu or
+  BiasGelu, erf) becomes its FastGelu, the tanh form Google's BERT defines
+  GELU by, whose kernel is cheaper. Kept only if the outputs stay within
+  GELU_TOLERANCE.
+
+  Returns:
+    (the path of the model to use; {"replaced", "largest_difference",
+    "kept"}, or None when the model has no fused exact GELU).
+  """
+  import onnx  # pylint: disable=g-import-not-at-top
+  model = onnx.load(path)
+  nodes = [n for n in model.graph.node if n.domain == "com.microsoft" and
+           n.op_type in ("Gelu", "BiasGelu")]
+  if not nodes:
+    return path, None
+  for node in nodes:   # FastGelu takes X and, optionally, the bias
+    node.op_type = "FastGelu"
+  tanh = path + ".tanh_gelu"
+  onnx.save(model, tanh)
+  difference = largest_difference(path, tanh, config)
+  check = {"replaced": len(nodes), "largest_difference": difference,
+           "kept": difference <= GELU_TOLERANCE}
+  if not check["kept"]:
+    tf.logging.warning("The tanh GELU changed the outputs by %g (more than "
+                       "%g): keeping the exact GELU", difference,
+                       GELU_TOLERANCE)
+    return path, check
+  return tanh, check
+
+
 def operator_counts(path, graph=None):
   """{op_type: count} of the model at `path` (or of `graph`, loaded)."""
   import onnx  # pylint: disable=g-import-not-at-top
@@ -451,6 +492,10 @@ def export_onnx(run_dir, export_base, version=None, checkpoint=None,
       fp32, entry["fused_ops"], entry["fusion_check"] = optimize(
           fp32, checked["info"]["config"],
           attention=quantize_mode != "static")
+      if quantize_mode != "none":
+        fp32, gelu = tanh_gelu(fp32, checked["info"]["config"])
+        if gelu:
+          entry["tanh_gelu"] = gelu
     with atomic.replacing_path(
         checked["target"],
         temporary=os.path.join(staging, "version")) as folder:
