@@ -422,3 +422,35 @@ def test_attention_fusion_is_structural_and_shares_albert_weights(
              if i.name.endswith("qkv_kernel")]
   assert len(kernels) == 1, kernels
   assert sum(n.op_type == "Attention" for n in fused.graph.node) == 2
+
+
+def test_int8_tables_scale_each_row():
+  # A table whose rows differ in size 1000-fold: with one scale a row, each
+  # row comes back within half its own step, the small row included (one
+  # scale for the table would round it to zeros).
+  import onnx  # pylint: disable=g-import-not-at-top
+  import onnxruntime as ort  # pylint: disable=g-import-not-at-top
+  from onnx import helper, numpy_helper  # pylint: disable=g-import-not-at-top
+  rng = np.random.RandomState(0)
+  table = rng.randn(4, 8).astype(np.float32) * np.array(
+      [[1.0], [0.001], [5.0], [0.3]], np.float32)
+  graph = helper.make_graph(
+      [helper.make_node("Gather", ["table", "ids"], ["rows"])], "g",
+      [helper.make_tensor_value_info("ids", onnx.TensorProto.INT64, [None])],
+      [helper.make_tensor_value_info("rows", onnx.TensorProto.FLOAT,
+                                     [None, 8])],
+      [numpy_helper.from_array(table, "table")])
+  model = helper.make_model(graph, ir_version=8,
+                            opset_imports=[helper.make_opsetid("", 13)])
+  onnx_export.int8_tables(model)
+  onnx.checker.check_model(model)
+  int8 = {i.name: i.data_type for i in model.graph.initializer}
+  assert int8 == {"table_int8": onnx.TensorProto.INT8,
+                  "table_row_scale": onnx.TensorProto.FLOAT}, int8
+  session = ort.InferenceSession(model.SerializeToString(),
+                                 providers=["CPUExecutionProvider"])
+  ids = np.array([1, 0, 3, 2, 1], np.int64)
+  rows = session.run(None, {"ids": ids})[0]
+  step = np.abs(table).max(axis=1) / 127.0
+  assert np.all(np.abs(rows - table[ids]) <= step[ids, None] / 2 + 1e-7)
+  assert np.abs(rows[0]).max() > 0   # the 0.001 row survives

@@ -397,6 +397,54 @@ def _int8_gathers(graph):
              if n.op_type == "Gather" and n.input[0] in int8)
 
 
+def int8_tables(model):
+  """Makes every float table a Gather reads int8, one scale a row: the
+  table's row r becomes round(row / s_r) with s_r = max |row| / 127, and
+  Gather(table, ids) becomes Gather(int8 table, ids) cast to float times
+  Gather(scales, ids). One scale a row keeps a rare token's small row as
+  exact as a common token's large one, where one scale for the table
+  rounds the small rows coarsely. Changes `model` in place."""
+  import onnx  # pylint: disable=g-import-not-at-top
+  from onnx import helper, numpy_helper  # pylint: disable=g-import-not-at-top
+  graph = model.graph
+  tables = {i.name: i for i in graph.initializer
+            if i.data_type == onnx.TensorProto.FLOAT and len(i.dims) == 2}
+  nodes, done = [], set()
+  for node in graph.node:
+    axis = {a.name: helper.get_attribute_value(a)
+            for a in node.attribute}.get("axis", 0)
+    if node.op_type != "Gather" or axis != 0 or (
+        node.input[0] not in tables and node.input[0] not in done):
+      nodes.append(node)
+      continue
+    name = node.input[0]
+    if name not in done:   # each table is quantized once, however often read
+      done.add(name)
+      table = numpy_helper.to_array(tables[name])
+      scales = np.maximum(np.abs(table).max(axis=1, keepdims=True),
+                          1e-12) / 127.0
+      quantized = np.clip(np.round(table / scales), -127, 127)
+      graph.initializer.remove(next(i for i in graph.initializer
+                                    if i.name == name))
+      graph.initializer.extend([
+          numpy_helper.from_array(quantized.astype(np.int8), name + "_int8"),
+          numpy_helper.from_array(scales.astype(np.float32),
+                                  name + "_row_scale")])
+    ids, out = node.input[1], node.output[0]
+    nodes.extend([
+        helper.make_node("Gather", [name + "_int8", ids], [out + "_int8"],
+                         name=node.name),
+        helper.make_node("Cast", [out + "_int8"], [out + "_float"],
+                         name=node.name + "_cast",
+                         to=onnx.TensorProto.FLOAT),
+        helper.make_node("Gather", [name + "_row_scale", ids],
+                         [out + "_scale"], name=node.name + "_scale"),
+        helper.make_node("Mul", [out + "_float", out + "_scale"], [out],
+                         name=node.name + "_dequantize")])
+  del graph.node[:]
+  graph.node.extend(nodes)
+
+
 def quantize(source, target, mode, per_channel, rows=None,
              embeddings=False):
   """Writes the int8 model of `source` to `target`; `embeddings`: the
@@ -412,7 +460,7 @@ def quantize(source, target, mode, per_channel, rows=None,
   # The fused operators (FastGelu) are outside ONNX's shape inference: their
   # outputs are float32.
   options = {"DefaultTensorType": onnx.TensorProto.FLOAT}
-  op_types = list(QUANTIZED_OPS) + (["Gather"] if embeddings else [])
+  op_types = list(QUANTIZED_OPS)
   if mode == "dynamic":
     op_types.append("Attention")   # -> QAttention: int8 projections
   if mode == "dynamic":
@@ -437,6 +485,10 @@ def quantize(source, target, mode, per_channel, rows=None,
                       weight_type=q.QuantType.QInt8,
                       op_types_to_quantize=op_types,
                       extra_options=dict(options, ActivationSymmetric=True))
+  if embeddings:
+    model = onnx.load(target)
+    int8_tables(model)
+    onnx.save(model, target)
   graph = onnx.load(target).graph
   ops = operator_counts(target, graph)
   quantized = {k: v for k, v in ops.items()
