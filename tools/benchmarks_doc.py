@@ -2080,10 +2080,10 @@ Dynamic int8 is the one to use on this CPU: static int8 (QDQ, calibrated on
 200 training sentences, attention left unfused) is as accurate but no
 faster than float32 here. The int8 weights have one scale per column (per
 channel, the default): with one scale per tensor the teacher's dynamic int8
-gets %s, %s points under its float32, at the same speed (%s sentences/s
-against %s).
-The int8 embedding table (`--quantize_embeddings`) costs no
-measurable time and takes the teacher's int8 export from %s to %s MB. The
+gets %s, %s points under its float32, at %s sentences/s against %s (the
+rounds of each int8 model here spread by up to a quarter). The int8
+embedding table (`--quantize_embeddings`, one scale a row) costs no time
+(%s sentences/s) and takes the teacher's int8 export from %s to %s MB. The
 recipe's end answers %s sentences/s in batches of 32, %s the teacher's TF
 float32, at %s of its size, %s accuracy points under it. The ONNX models'
 peak RSS (%s MB) is mostly TensorFlow's: the predictor imports it even
@@ -2164,15 +2164,16 @@ def section_compression(page):
           "float32")
     claim(stages[static]["dev_accuracy"] >= stages[fp32]["dev_accuracy"]
           - 0.005, "static int8 is as accurate")
-  claim(abs(stages["teacher_onnx_int8_dynamic_tables"][
-      "batch32_sentences_per_sec"] / ours["batch32_sentences_per_sec"] - 1)
-        < 0.1, "the int8 table costs no measurable time")
+  claim(stages["teacher_onnx_int8_dynamic_tables"][
+      "batch32_sentences_per_sec"] > 0.95 * ours["batch32_sentences_per_sec"],
+        "the int8 table costs no time")
   per_tensor = stages["teacher_onnx_int8_dynamic_per_tensor"]
   claim(per_tensor["dev_accuracy"] < ours["dev_accuracy"] - 0.005,
         "one scale per tensor loses accuracy that per-column scales keep")
   claim(abs(per_tensor["batch32_sentences_per_sec"] /
-            ours["batch32_sentences_per_sec"] - 1) < 0.1,
-        "per-column scales cost no measurable time")
+            ours["batch32_sentences_per_sec"] - 1) < 0.15,
+        "per-column scales and one scale a tensor run at speeds within "
+        "the rounds' spread")
   onnx_rss = [row["peak_rss_mb"] for key, row in stages.items()
               if "onnx" in key]
   peer_rows = [("this project: teacher, ONNX Runtime, dynamic int8",)
@@ -2217,7 +2218,9 @@ def section_compression(page):
       points(stages["teacher_onnx_fp32"]["dev_accuracy"],
              per_tensor["dev_accuracy"], sign=False),
       num(per_tensor["batch32_sentences_per_sec"], 0),
-      num(ours["batch32_sentences_per_sec"], 0), num(ours["size_mb"], 0),
+      num(ours["batch32_sentences_per_sec"], 0),
+      num(stages["teacher_onnx_int8_dynamic_tables"][
+          "batch32_sentences_per_sec"], 0), num(ours["size_mb"], 0),
       num(stages["teacher_onnx_int8_dynamic_tables"]["size_mb"], 0),
       num(end["batch32_sentences_per_sec"], 0),
       times(end["batch32_sentences_per_sec"] /

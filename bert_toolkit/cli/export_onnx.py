@@ -29,8 +29,8 @@ flags.DEFINE_bool("per_channel", None, "With --quantize: one weight scale "
                   "--noper_channel one per tensor.")
 
 flags.DEFINE_bool("quantize_embeddings", False, "With --quantize: the "
-                  "embedding tables int8 too (a quarter of their size; "
-                  "default: float32).")
+                  "embedding tables int8 too, one scale a row (a quarter of "
+                  "their size; default: float32).")
 
 FLAGS = flags.FLAGS
 

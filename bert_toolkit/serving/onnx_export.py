@@ -45,9 +45,10 @@ Quantization (int8 weights; ONNX Runtime's quantization tools):
   GELU:     a fused exact GELU (Gelu, BiasGelu) runs in its tanh form
             (FastGelu, a cheaper kernel) in int8 exports, if the outputs
             stay within GELU_TOLERANCE (`tanh_gelu`).
-  quantize_embeddings: the embedding tables int8 too (their Gather reads
-            int8 rows and dequantizes what it gathered): a quarter of their
-            size, which is most of a small model's (MiniLM: 47 of 91 MB).
+  quantize_embeddings: the embedding tables int8 too, one scale a row
+            (their Gather reads int8 rows and multiplies each by its row's
+            scale; `int8_tables`): a quarter of their size, which is most
+            of a small model's (docs/serving.md).
 Everything else stays float32 (by default the embeddings' Gather;
 LayerNormalization, Softmax, GELU, the head's argmax and the CRF): the
 serving config lists them with the reason.
