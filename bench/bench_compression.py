@@ -8,7 +8,7 @@ exactly those):
                 learning rate 5e-5, packed);
   2. student    run_distill.py: the teacher's layers 0, 2, 4, soft loss
                 (alpha 0.5, T 2), TinyBERT's hidden (1) and attention (0.1)
-                losses, the other 57,349 SST-2 train sentences
+                losses, the SST-2 train sentences not in the sample
                 (../shared/data/sst2 minus the sample) as --unlabeled_file;
   3. pruned     prune_model.py: half the heads, half the FFN neurons;
   4. recovered  run_distill.py again, the pruned student from the teacher,
@@ -53,6 +53,7 @@ sys.path.insert(0, BENCH_DIR)
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import latency_protocol  # pylint: disable=g-import-not-at-top
+from bert_toolkit.runs import atomic  # pylint: disable=g-import-not-at-top
 
 DATA_DIR = os.path.join(os.path.dirname(REPO_DIR), "shared", "data")
 RUNS = os.path.join(BENCH_DIR, "runs", "compression")
@@ -130,9 +131,8 @@ def unlabeled_file():
         os.path.join(SAMPLE, "train.tsv"))[0])
     full = latency_protocol.read_sst2(os.path.join(DATA_DIR, "sst2",
                                                    "train.tsv"))[0]
-    with open(path + ".tmp", "w", encoding="utf-8") as f:
+    with atomic.replacing(path) as f:
       f.writelines(s + "\n" for s in full if s not in sample)
-    os.replace(path + ".tmp", path)
   return path
 
 
