@@ -282,7 +282,8 @@ def main():
                  train_gflop_per_example=round(useful, 3),
                  train_gflop_per_example_real_lengths=round(useful_real, 4))
   log("matmul peak %.0f GFLOP/s; %.2f GFLOP per training example at %d, "
-      "%.3f at SST-2's own lengths" % (peak, flops, LENGTH, real_flops))
+      "%.3f at SST-2's own lengths (useful FLOPs)" % (peak, useful, LENGTH,
+                                                   useful_real))
   for r in range(args.rounds):
     row = {}
     for name in configs:

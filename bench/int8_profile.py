@@ -178,7 +178,7 @@ def _int8_macs(event, weights):
   return int(np.prod(inputs[0][:-1])) * k * n
 
 
-def operator_shares(path, feeds, prefix, weights=()):
+def operator_shares(path, feeds, prefix, weights):
   """(operator type -> share of summed kernel time over one pass, the
   multiply-adds of that pass's int8 products on the encoder's `weights`
   shapes, as the kernels ran them: a classifier's last layer takes one
@@ -217,12 +217,6 @@ def main():
   tokens = sum(b["input_ids"].size for b in padded)
   tokens_per_batch = tokens / float(len(padded))
   weights = token_weights(model_path)
-  profiles = {"ours": operator_shares(
-      model_path, [{"input_ids": b["input_ids"], "input_mask": b["input_mask"],
-                    "segment_ids": b["segment_ids"]} for b in padded],
-      os.path.join(tempfile.gettempdir(), "int8_profile_ours"),
-      set(weights))}
-  macs = profiles["ours"][1]
   paths = {"ours": model_path}
   feeds = {"ours": [{"input_ids": b["input_ids"],
                      "input_mask": b["input_mask"],
@@ -260,6 +254,13 @@ def main():
   # The share of the peak each round's own linear MAC rate reaches.
   peak_rounds = [statistics.mean(rates[key][r] for key in peak)
                  for r in range(args.rounds)]
+  # One profiled pass of each model: operator shares, and our int8
+  # products' multiply-adds at the rows each kernel ran.
+  profiles = {name: operator_shares(
+      path, feeds[name], os.path.join(tempfile.gettempdir(),
+                                      "int8_profile_" + name), set(weights))
+              for name, path in paths.items()}
+  macs = profiles["ours"][1]
   of_peak = [macs / 1e9 * rate / sentences / p
              for rate, p in zip(rates["ours"], peak_rounds)]
   peak_median = statistics.median(peak_rounds)
@@ -282,11 +283,8 @@ def main():
       "linear_share_of_peak": round(statistics.median(of_peak), 3),
       "ceiling_sentences_per_s": round(
           sentences / (macs / 1e9 / peak_median), 1),
-      "operator_shares": {
-          name: (profiles.get(name) or operator_shares(
-              path, feeds[name], os.path.join(tempfile.gettempdir(),
-                                              "int8_profile_" + name)))[0]
-          for name, path in paths.items()},
+      "operator_shares": {name: shares
+                          for name, (shares, _) in profiles.items()},
   }
   atomic.atomic_json(RESULTS, result)
   print(json.dumps(result, indent=1))

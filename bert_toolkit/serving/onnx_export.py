@@ -387,13 +387,10 @@ def _batches(rows, batch_size=8):
 
 
 def _int8_gathers(graph):
-  """How many Gathers of an ONNX graph read an int8 table: directly
-  (dynamic), or through its DequantizeLinear (static, QDQ)."""
+  """How many Gathers of an ONNX graph read an int8 table (`int8_tables`)."""
   import onnx  # pylint: disable=g-import-not-at-top
   int8 = {i.name for i in graph.initializer
           if i.data_type in (onnx.TensorProto.INT8, onnx.TensorProto.UINT8)}
-  int8.update(n.output[0] for n in graph.node
-              if n.op_type == "DequantizeLinear" and n.input[0] in int8)
   return sum(1 for n in graph.node
              if n.op_type == "Gather" and n.input[0] in int8)
 
@@ -414,8 +411,7 @@ def int8_tables(model):
   for node in graph.node:
     axis = {a.name: helper.get_attribute_value(a)
             for a in node.attribute}.get("axis", 0)
-    if node.op_type != "Gather" or axis != 0 or (
-        node.input[0] not in tables and node.input[0] not in done):
+    if node.op_type != "Gather" or axis != 0 or node.input[0] not in tables:
       nodes.append(node)
       continue
     name = node.input[0]
@@ -425,8 +421,7 @@ def int8_tables(model):
       scales = np.maximum(np.abs(table).max(axis=1, keepdims=True),
                           1e-12) / 127.0
       quantized = np.clip(np.round(table / scales), -127, 127)
-      graph.initializer.remove(next(i for i in graph.initializer
-                                    if i.name == name))
+      graph.initializer.remove(tables[name])
       graph.initializer.extend([
           numpy_helper.from_array(quantized.astype(np.int8), name + "_int8"),
           numpy_helper.from_array(scales.astype(np.float32),
@@ -486,11 +481,11 @@ def quantize(source, target, mode, per_channel, rows=None,
                       weight_type=q.QuantType.QInt8,
                       op_types_to_quantize=op_types,
                       extra_options=dict(options, ActivationSymmetric=True))
+  model = onnx.load(target)
   if embeddings:
-    model = onnx.load(target)
     int8_tables(model)
     onnx.save(model, target)
-  graph = onnx.load(target).graph
+  graph = model.graph
   ops = operator_counts(target, graph)
   quantized = {k: v for k, v in ops.items()
                if k in ("MatMulInteger", "QAttention",
