@@ -127,7 +127,13 @@ def _register_slope_gradient(gradient_name, slope_fn):
   builds: nothing for y, dy * slope(x) for x."""
 
   def gradient(op, dy, unused_dx):
-    return [None, dy * slope_fn(op.inputs[1])]
+    # The slope waits for dy: from x alone, the executor would compute it
+    # in the forward pass (and Grappler merges it with the forward's own
+    # erf or tanh), keeping a [tokens, intermediate] tensor a layer alive
+    # until the backward pass reaches it.
+    with tf.control_dependencies([dy]):
+      x = tf.identity(op.inputs[1])
+    return [None, dy * slope_fn(x)]
 
   try:
     tf.RegisterGradient(gradient_name)(gradient)
@@ -533,8 +539,14 @@ def dot_product_scores(query, key):
     float Tensor [batch, heads, seq (queries), seq (keys)].
   """
   size_per_head = key.shape.as_list()[-1]
-  scores = tf.matmul(query, key, transpose_b=True)   # [B, N, S, S]
-  return scores * (1.0 / math.sqrt(float(size_per_head)))
+  # The scale multiplies the query [B, N, S, D] rather than the scores
+  # [B, N, S, S]: the same logits (to float rounding), a product over
+  # S / D times fewer elements, and nothing that training must keep of
+  # the scores' size. Scaled after the product, Grappler moves the scale
+  # of the softmax's gradient onto the softmax output in the forward
+  # pass, a second [B, N, S, S] tensor held until the backward pass.
+  query *= 1.0 / math.sqrt(float(size_per_head))
+  return tf.matmul(query, key, transpose_b=True)     # [B, N, S, S]
 
 
 def weighted_values(probs, value):

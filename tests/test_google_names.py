@@ -134,6 +134,38 @@ def test_gelu_backward_reads_only_its_input(name):
   np.testing.assert_allclose(value, [0.5], atol=1e-6)
 
 
+def _ancestors(op):
+  """The names of op and every op it reads, data or control."""
+  seen, pending = set(), [op]
+  while pending:
+    op = pending.pop()
+    if op.name not in seen:
+      seen.add(op.name)
+      pending.extend(t.op for t in op.inputs)
+      pending.extend(op.control_inputs)
+  return seen
+
+
+@pytest.mark.parametrize("name", ["gelu", "gelu_exact"])
+def test_gelu_slope_waits_for_the_backward_pass(name):
+  """Every op of the written-out gradient, the slope's included, runs
+  after dy exists: computed from x alone, the executor would compute the
+  slope in the forward pass and hold it until the backward pass."""
+  graph = tf.Graph()
+  with graph.as_default():
+    x = tf.placeholder(tf.float32, [None], name="x")
+    y = modeling.get_activation(name)(x)
+    dy = tf.placeholder(tf.float32, [None], name="dy")
+    before = {op.name for op in graph.get_operations()}
+    grad = tf.gradients(y, x, grad_ys=dy)[0]
+    needed = _ancestors(grad.op)
+    backward = [op for op in graph.get_operations()
+                if op.name in needed and op.name not in before]
+  early = [op.name for op in backward
+           if op.type != "Const" and "dy" not in _ancestors(op)]
+  assert backward and early == []
+
+
 @pytest.mark.parametrize("family", sorted(_FAMILIES))
 def test_reachable_without_mask_and_segments(family):
   """Google's call with input_ids alone: the model's own defaults for the

@@ -14,6 +14,8 @@ MatMul + Add on initializers, D the size per head):
   K = Transpose<0,2,3,1>(Reshape(X @ Wk + bk))           [B, N, D, S]
   V = Transpose<0,2,1,3>(Reshape(X @ Wv + bv))           [B, N, S, D]
   P = Softmax((Q @ K) * 1/sqrt(D) + mask_bias)            (either order)
+      (or Softmax((Q * 1/sqrt(D)) @ K + mask_bias), the scale before or
+      after Q's Transpose)
   context = Reshape(Transpose<0,2,1,3>(P @ V))           [B * S, N * D]
 
 with mask_bias computed from the graph input `input_mask` alone (Google's
@@ -107,14 +109,29 @@ def _perm(node):
   return None
 
 
+def _scalar_factor(g, name):
+  """(x, c) of `x * c` producing `name` with c a one-element initializer,
+  else (name, 1.0)."""
+  mul = g.made_by(name, "Mul")
+  if mul is not None:
+    for value, factor in (mul.input, reversed(mul.input)):
+      array = g.array(factor)
+      if array is not None and array.size == 1:
+        return value, float(array.reshape(()))
+  return name, 1.0
+
+
 def _projection(g, name, perm):
-  """(X, W, b) of `Transpose<perm>(Reshape(X @ W + b))` producing `name`,
-  with W and b initializers (b None where the conversion dropped an
-  all-zero bias); else None."""
+  """(X, W, b, c) of `Transpose<perm>(Reshape(X @ W + b)) * c` producing
+  `name`, with W and b initializers (b None where the conversion dropped
+  an all-zero bias) and c a scalar (1.0 when there is none; it may also
+  sit between the Transpose and the Reshape); else None."""
+  name, outer = _scalar_factor(g, name)
   transpose = g.made_by(name, "Transpose")
   if transpose is None or _perm(transpose) != perm:
     return None
-  reshape = g.made_by(transpose.input[0], "Reshape")
+  shaped, inner = _scalar_factor(g, transpose.input[0])
+  reshape = g.made_by(shaped, "Reshape")
   if reshape is None:
     return None
   candidates = [(reshape.input[0], None)]
@@ -125,21 +142,18 @@ def _projection(g, name, perm):
     matmul = g.made_by(product, "MatMul")
     if matmul is not None and matmul.input[1] in g.initializers and (
         bias is None or bias in g.initializers):
-      return matmul.input[0], matmul.input[1], bias
+      return matmul.input[0], matmul.input[1], bias, outer * inner
   return None
 
 
 def _scaled_scores(g, name):
-  """(Q name, K name, scale) of `(Q @ K) * scale` producing `name`."""
-  mul = g.made_by(name, "Mul")
-  if mul is None:
+  """(Q name, K name, scale) of `(Q @ K) * scale` producing `name`, or of
+  `Q @ K` (scale 1.0: the scale is then the query's, see `_projection`)."""
+  product, scale = _scalar_factor(g, name)
+  matmul = g.made_by(product, "MatMul")
+  if matmul is None:
     return None
-  for product, scale in (mul.input, reversed(mul.input)):
-    matmul = g.made_by(product, "MatMul")
-    value = g.array(scale)
-    if matmul is not None and value is not None and value.size == 1:
-      return matmul.input[0], matmul.input[1], float(value.reshape(()))
-  return None
+  return matmul.input[0], matmul.input[1], scale
 
 
 def _match(g, softmax, size_per_head):
@@ -157,8 +171,6 @@ def _match(g, softmax, size_per_head):
   else:
     return None
   query_name, key_name, scale = scores
-  if abs(scale * np.sqrt(size_per_head) - 1.0) > 1e-6:
-    return None
   if g.graph_inputs_behind(bias) != {MASK_INPUT}:
     return None
   weighted = g.only_consumer(softmax.output[0], "MatMul")
@@ -172,6 +184,11 @@ def _match(g, softmax, size_per_head):
   key = _projection(g, key_name, [0, 2, 3, 1])
   value = _projection(g, weighted.input[1], [0, 2, 1, 3])
   if flatten is None or None in (query, key, value):
+    return None
+  # The 1/sqrt(D) on the scores or on the query (the form training
+  # builds, see modeling.layers.dot_product_scores), never on the rest.
+  if abs(scale * query[3] * np.sqrt(size_per_head) - 1.0) > 1e-6 or (
+      key[3] != 1.0 or value[3] != 1.0):
     return None
   if len({query[0], key[0], value[0]}) != 1:
     return None
