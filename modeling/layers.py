@@ -269,19 +269,56 @@ def dropout(input_tensor, dropout_prob):
                        tf.zeros([], input_tensor.dtype))
 
 
+_LAYER_NORM_GRADIENT = "BertToolkitLayerNormGrad"
+
+
+def _layer_norm_gradient(op, dy, *unused_dys):
+  """The gradient of the IdentityN([y, x, gamma, beta, mean, rstd]) op
+  that `layer_norm` builds, written out from x and the per-row mean and
+  1 / std: with n = (x - mean) * rstd and g = dy * gamma,
+    dx = rstd * (g - mean(g) - n * mean(g * n))   (means over the last axis)
+    dgamma = sum(dy * n),  dbeta = sum(dy)        (sums over the rows).
+  Autodiff of the forward arithmetic kept two [rows, hidden] tensors a
+  layer norm and built a dozen more ops; this keeps x alone."""
+  x, gamma, unused_beta, mean, rstd = op.inputs[1:6]
+  normalized = (x - mean) * rstd
+  scaled = dy * gamma
+  rows = list(range(len(x.shape) - 1))
+  dx = rstd * (scaled - tf.reduce_mean(scaled, -1, keepdims=True) -
+               normalized * tf.reduce_mean(scaled * normalized, -1,
+                                           keepdims=True))
+  return [None, dx, tf.reduce_sum(dy * normalized, rows),
+          tf.reduce_sum(dy, rows), None, None]
+
+
+try:
+  tf.RegisterGradient(_LAYER_NORM_GRADIENT)(_layer_norm_gradient)
+except KeyError:  # this module imported twice (a reload): already there
+  pass
+
+
 def layer_norm(input_tensor, epsilon=1e-12, name="LayerNorm"):
   """Layer normalisation over the last axis, variables `name/{gamma,beta}`.
 
   Same arithmetic as contrib's layers.layer_norm, which Google's BERT and
-  ALBERT used (epsilon 1e-12).
+  ALBERT used (epsilon 1e-12). In a graph its gradient is written out
+  (`_layer_norm_gradient`, from x alone), through one IdentityN as the
+  GELU's (see `_with_slope`); eagerly autodiff's.
   """
   with tf.variable_scope(name):
     width = input_tensor.shape[-1]
     beta = tf.get_variable("beta", [width], initializer=tf.zeros_initializer())
     gamma = tf.get_variable("gamma", [width], initializer=tf.ones_initializer())
     mean, variance = tf.nn.moments(input_tensor, [-1], keepdims=True)
-    inv = tf.rsqrt(variance + epsilon) * gamma
-    return input_tensor * inv + (beta - mean * inv)
+    rstd = tf.rsqrt(variance + epsilon)
+    inv = rstd * gamma
+    output = input_tensor * inv + (beta - mean * inv)
+    graph = tf.get_default_graph()
+    if tf.executing_eagerly() or graph.building_function:
+      return output
+    with graph.gradient_override_map({"IdentityN": _LAYER_NORM_GRADIENT}):
+      return tf.identity_n([output, input_tensor, gamma, beta, mean,
+                            rstd])[0]
 
 
 def layer_norm_and_dropout(input_tensor, dropout_prob, epsilon=1e-12,

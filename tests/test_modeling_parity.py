@@ -248,3 +248,33 @@ def test_gelu_written_out_gradient_equals_autodiff(name):
       y_ours, y_plain, g_ours, g_plain = sess.run([ours, plain] + grads)
   np.testing.assert_array_equal(y_ours, y_plain)
   np.testing.assert_allclose(g_ours, g_plain, atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("shape", [(7, 16), (3, 5, 16)])
+def test_layer_norm_written_out_gradient_equals_autodiff(shape):
+  """Layer norm's hand-written gradient (which keeps only x for the
+  backward pass) equals automatic differentiation of contrib's forward
+  arithmetic for x, gamma and beta, and the forward pass is unchanged."""
+  import tensorflow.compat.v1 as tf  # pylint: disable=g-import-not-at-top
+  rng = np.random.RandomState(0)
+  with tf.Graph().as_default():
+    x = tf.constant((rng.normal(size=shape) * 3 + 1).astype(np.float32))
+    dy = tf.constant(rng.normal(size=shape).astype(np.float32))
+    with tf.variable_scope("ln"):
+      ours = modeling.layers.layer_norm(x)
+    with tf.variable_scope("ln", reuse=True):
+      gamma = tf.get_variable("LayerNorm/gamma")
+      beta = tf.get_variable("LayerNorm/beta")
+    mean, variance = tf.nn.moments(x, [-1], keepdims=True)
+    inv = tf.rsqrt(variance + 1e-12) * gamma
+    plain = x * inv + (beta - mean * inv)
+    grads = [tf.gradients(y, [x, gamma, beta], grad_ys=dy)
+             for y in (ours, plain)]
+    with tf.Session() as sess:
+      sess.run([gamma.assign(rng.normal(size=[16]).astype(np.float32)),
+                beta.assign(rng.normal(size=[16]).astype(np.float32))])
+      (y_ours, g_ours), (y_plain, g_plain) = sess.run(
+          [(ours, grads[0]), (plain, grads[1])])
+  np.testing.assert_array_equal(y_ours, y_plain)
+  for a, b in zip(g_ours, g_plain):
+    np.testing.assert_allclose(a, b, atol=1e-5, rtol=1e-5)
