@@ -112,8 +112,12 @@ class EncoderModel(object):
 
   def attention(self):
     """This family's `layers.Attention`, the hooks every layer calls."""
-    return layers.Attention(scores=self.attention_scores,
-                            context=self.attention_context)
+    context = self.attention_context
+    if type(self).attention_context is EncoderModel.attention_context:
+      # Google's probs . value itself, which multi_head_attention runs
+      # without keeping the dropped probabilities for the backward pass.
+      context = layers.weighted_values
+    return layers.Attention(scores=self.attention_scores, context=context)
 
   def get_pooled_output(self):
     """[batch_size, hidden_size]: the pooler's tanh(W * h_[CLS] + b)."""

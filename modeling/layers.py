@@ -241,6 +241,29 @@ def create_initializer(initializer_range=0.02):
 _MASK_LEVELS = 65536
 
 
+def _check_dropout(dropout_prob):
+  if not 0.0 < dropout_prob < 1.0:
+    raise ValueError("dropout probability %r is not in [0, 1)" %
+                     (dropout_prob,))
+
+
+def _keep_mask(input_tensor, dropout_prob):
+  """(bool Tensor shaped as input_tensor, scale): which elements dropout
+  keeps, and the factor on them (see `dropout`)."""
+  threshold = int(round(dropout_prob * _MASK_LEVELS))
+  size = tf.size(input_tensor)
+  words = tf.random.uniform([(size + 1) // 2], minval=-2 ** 31,
+                            maxval=2 ** 31 - 1, dtype=tf.int32)
+  bits = tf.reshape(tf.bitcast(words, tf.uint16), [-1])[:size]
+  keep = tf.reshape(bits >= threshold, tf.shape(input_tensor))
+  return keep, float(_MASK_LEVELS) / (_MASK_LEVELS - threshold)
+
+
+def _apply_mask(input_tensor, keep, scale):
+  return tf.where_v2(keep, input_tensor * scale,
+                     tf.zeros([], input_tensor.dtype))
+
+
 def dropout(input_tensor, dropout_prob):
   """Dropout with drop probability `dropout_prob` (no-op for None or 0).
 
@@ -254,19 +277,56 @@ def dropout(input_tensor, dropout_prob):
   """
   if dropout_prob is None or dropout_prob == 0.0:
     return input_tensor
-  if not 0.0 < dropout_prob < 1.0:
-    raise ValueError("dropout probability %r is not in [0, 1)" %
-                     (dropout_prob,))
-  threshold = int(round(dropout_prob * _MASK_LEVELS))
+  _check_dropout(dropout_prob)
   with tf.name_scope("dropout"):
-    size = tf.size(input_tensor)
-    words = tf.random.uniform([(size + 1) // 2], minval=-2 ** 31,
-                              maxval=2 ** 31 - 1, dtype=tf.int32)
-    bits = tf.reshape(tf.bitcast(words, tf.uint16), [-1])[:size]
-    keep = tf.reshape(bits >= threshold, tf.shape(input_tensor))
-    scale = float(_MASK_LEVELS) / (_MASK_LEVELS - threshold)
-    return tf.where_v2(keep, input_tensor * scale,
-                       tf.zeros([], input_tensor.dtype))
+    keep, scale = _keep_mask(input_tensor, dropout_prob)
+    return _apply_mask(input_tensor, keep, scale)
+
+
+_DROPPED_CONTEXT_GRADIENT = "BertToolkitDroppedContextGrad"
+
+
+def _dropped_context_gradient(op, dy, *unused_dys):
+  """The gradient of the IdentityN([context, probs, value, keep, scale])
+  op that `dropped_weighted_values` builds, with the dropped
+  probabilities d = where(keep, probs * scale, 0) computed again once dy
+  exists: d(probs) = where(keep, (dy . value^T) * scale, 0),
+  d(value) = d^T . dy."""
+  probs, value, keep, scale = op.inputs[1:5]
+  with tf.control_dependencies([dy]):
+    probs = tf.identity(probs)
+  dropped = _apply_mask(probs, keep, scale)
+  d_dropped = tf.matmul(dy, value, transpose_b=True)
+  return [None, _apply_mask(d_dropped, keep, scale),
+          tf.matmul(dropped, dy, transpose_a=True), None, None]
+
+
+try:
+  tf.RegisterGradient(_DROPPED_CONTEXT_GRADIENT)(_dropped_context_gradient)
+except KeyError:  # this module imported twice (a reload): already there
+  pass
+
+
+def dropped_weighted_values(probs, value, dropout_prob):
+  """weighted_values(dropout(probs), value), keeping for the backward pass
+  the probabilities (which the softmax's gradient needs anyway) and the
+  1-byte mask, not the dropped copy: a [batch, heads, seq, seq] float
+  tensor less a layer, at the price of one masked product in the backward
+  pass (`_dropped_context_gradient`, through one IdentityN as the GELU's).
+  Eagerly, or without dropout, it is plain dropout then weighted_values.
+  """
+  graph = tf.get_default_graph()
+  if (dropout_prob is None or dropout_prob == 0.0 or tf.executing_eagerly()
+      or graph.building_function):
+    return weighted_values(dropout(probs, dropout_prob), value)
+  _check_dropout(dropout_prob)
+  with tf.name_scope("dropout"):
+    keep, scale = _keep_mask(probs, dropout_prob)
+    scale = tf.constant(scale, probs.dtype)
+    dropped = _apply_mask(probs, keep, scale)
+  context = weighted_values(dropped, value)
+  with graph.gradient_override_map({"IdentityN": _DROPPED_CONTEXT_GRADIENT}):
+    return tf.identity_n([context, probs, value, keep, scale])[0]
 
 
 _LAYER_NORM_GRADIENT = "BertToolkitLayerNormGrad"
@@ -691,9 +751,13 @@ def multi_head_attention(from_tensor, attention_bias, batch_size, seq_length,
   # Kept in a graph collection for whoever needs them (distillation's
   # attention loss); EncoderModel.get_attention_scores finds its own.
   tf.add_to_collection(ATTENTION_SCORES, scores)
-  probs = dropout(tf.nn.softmax(scores), attention_probs_dropout_prob)
-
-  context = attention.context(probs, value)         # [B, N, Sq, D]
+  probs = tf.nn.softmax(scores)
+  if attention.context is weighted_values:
+    context = dropped_weighted_values(probs, value,
+                                      attention_probs_dropout_prob)
+  else:
+    context = attention.context(dropout(probs, attention_probs_dropout_prob),
+                                value)              # [B, N, Sq, D]
   if head_mask is not None:
     context *= head_mask[tf.newaxis, :, tf.newaxis, tf.newaxis]
   context = tf.transpose(context, [0, 2, 1, 3])      # [B, Sq, N, D]

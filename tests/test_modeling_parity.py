@@ -278,3 +278,29 @@ def test_layer_norm_written_out_gradient_equals_autodiff(shape):
   np.testing.assert_array_equal(y_ours, y_plain)
   for a, b in zip(g_ours, g_plain):
     np.testing.assert_allclose(a, b, atol=1e-5, rtol=1e-5)
+
+
+def test_dropped_context_gradient_equals_autodiff():
+  """The attention context with dropout, whose backward pass computes the
+  dropped probabilities again from the probabilities and the mask, has
+  the forward value and the gradients of plain dropout then probs .
+  value with that mask."""
+  import tensorflow.compat.v1 as tf  # pylint: disable=g-import-not-at-top
+  rng = np.random.RandomState(0)
+  with tf.Graph().as_default():
+    probs = tf.nn.softmax(tf.constant(
+        rng.normal(size=(2, 3, 5, 5)).astype(np.float32)))
+    value = tf.constant(rng.normal(size=(2, 3, 5, 4)).astype(np.float32))
+    dy = tf.constant(rng.normal(size=(2, 3, 5, 4)).astype(np.float32))
+    ours = modeling.layers.dropped_weighted_values(probs, value, 0.3)
+    keep, scale = ours.op.inputs[3], ours.op.inputs[4]
+    plain = tf.matmul(tf.where_v2(keep, probs * scale, 0.0), value)
+    grads = [tf.gradients(y, [probs, value], grad_ys=dy)
+             for y in (ours, plain)]
+    with tf.Session() as sess:   # one run: one mask for both
+      (y_ours, g_ours), (y_plain, g_plain), kept = sess.run(
+          [(ours, grads[0]), (plain, grads[1]), keep])
+  assert 0 < kept.mean() < 1
+  np.testing.assert_array_equal(y_ours, y_plain)
+  for a, b in zip(g_ours, g_plain):
+    np.testing.assert_allclose(a, b, atol=1e-6, rtol=1e-6)
