@@ -122,6 +122,21 @@ _GELU_GRADIENT = "BertToolkitGeluTanhGrad"
 _GELU_EXACT_GRADIENT = "BertToolkitGeluExactGrad"
 
 
+def _register_gradient(gradient_name, gradient):
+  """tf.RegisterGradient, once: a reload of this module finds it there."""
+  try:
+    tf.RegisterGradient(gradient_name)(gradient)
+  except KeyError:
+    pass
+
+
+def _in_graph():
+  """Whether ops are being added to a TF1 graph, where gradient_override_map
+  applies (not eagerly, nor while a tf.function is traced)."""
+  return not (tf.executing_eagerly() or
+              tf.get_default_graph().building_function)
+
+
 def _register_slope_gradient(gradient_name, slope_fn):
   """Registers the gradient of the IdentityN([y, x]) op `_with_slope`
   builds: nothing for y, dy * slope(x) for x."""
@@ -135,10 +150,7 @@ def _register_slope_gradient(gradient_name, slope_fn):
       x = tf.identity(op.inputs[1])
     return [None, dy * slope_fn(x)]
 
-  try:
-    tf.RegisterGradient(gradient_name)(gradient)
-  except KeyError:  # this module imported twice (a reload): already there
-    pass
+  _register_gradient(gradient_name, gradient)
 
 
 _register_slope_gradient(_GELU_GRADIENT, _gelu_tanh_slope)
@@ -161,7 +173,7 @@ def _with_slope(x, forward_fn, slope_fn, gradient_name):
   gradient tape ignores gradient_override_map, tf.custom_gradient does it.
   """
   x = tf.convert_to_tensor(x)
-  if tf.executing_eagerly() or tf.get_default_graph().building_function:
+  if not _in_graph():
 
     @tf.custom_gradient
     def activation(inputs):
@@ -301,10 +313,7 @@ def _dropped_context_gradient(op, dy, *unused_dys):
           tf.matmul(dropped, dy, transpose_a=True), None, None]
 
 
-try:
-  tf.RegisterGradient(_DROPPED_CONTEXT_GRADIENT)(_dropped_context_gradient)
-except KeyError:  # this module imported twice (a reload): already there
-  pass
+_register_gradient(_DROPPED_CONTEXT_GRADIENT, _dropped_context_gradient)
 
 
 def dropped_weighted_values(probs, value, dropout_prob):
@@ -315,9 +324,7 @@ def dropped_weighted_values(probs, value, dropout_prob):
   pass (`_dropped_context_gradient`, through one IdentityN as the GELU's).
   Eagerly, or without dropout, it is plain dropout then weighted_values.
   """
-  graph = tf.get_default_graph()
-  if (dropout_prob is None or dropout_prob == 0.0 or tf.executing_eagerly()
-      or graph.building_function):
+  if dropout_prob is None or dropout_prob == 0.0 or not _in_graph():
     return weighted_values(dropout(probs, dropout_prob), value)
   _check_dropout(dropout_prob)
   with tf.name_scope("dropout"):
@@ -325,7 +332,8 @@ def dropped_weighted_values(probs, value, dropout_prob):
     scale = tf.constant(scale, probs.dtype)
     dropped = _apply_mask(probs, keep, scale)
   context = weighted_values(dropped, value)
-  with graph.gradient_override_map({"IdentityN": _DROPPED_CONTEXT_GRADIENT}):
+  with tf.get_default_graph().gradient_override_map(
+      {"IdentityN": _DROPPED_CONTEXT_GRADIENT}):
     return tf.identity_n([context, probs, value, keep, scale])[0]
 
 
@@ -351,10 +359,7 @@ def _layer_norm_gradient(op, dy, *unused_dys):
           tf.reduce_sum(dy, rows), None, None]
 
 
-try:
-  tf.RegisterGradient(_LAYER_NORM_GRADIENT)(_layer_norm_gradient)
-except KeyError:  # this module imported twice (a reload): already there
-  pass
+_register_gradient(_LAYER_NORM_GRADIENT, _layer_norm_gradient)
 
 
 def layer_norm(input_tensor, epsilon=1e-12, name="LayerNorm"):
@@ -373,10 +378,10 @@ def layer_norm(input_tensor, epsilon=1e-12, name="LayerNorm"):
     rstd = tf.rsqrt(variance + epsilon)
     inv = rstd * gamma
     output = input_tensor * inv + (beta - mean * inv)
-    graph = tf.get_default_graph()
-    if tf.executing_eagerly() or graph.building_function:
+    if not _in_graph():
       return output
-    with graph.gradient_override_map({"IdentityN": _LAYER_NORM_GRADIENT}):
+    with tf.get_default_graph().gradient_override_map(
+        {"IdentityN": _LAYER_NORM_GRADIENT}):
       return tf.identity_n([output, input_tensor, gamma, beta, mean,
                             rstd])[0]
 

@@ -671,10 +671,10 @@ def training_epoch_rows(epoch, first, google, hf):
   return rows
 
 
-def versus_google_change(label, before, after):
+def versus_google_change(label, before, after, extra=""):
   """A change's row from the training run before it and the one after:
   each rate against Google's in its own run (the runs are hours apart on
-  a machine whose speed drifts)."""
+  a machine whose speed drifts); `extra` ends the effect."""
   def versus(run, config):
     return times(mean(rates(run, config)) / mean(rates(run, "google")))
   return (label,
@@ -682,7 +682,7 @@ def versus_google_change(label, before, after):
           "peak RSS %s -> %s GB" % (
               versus(before, "fixed"), versus(after, "fixed"),
               versus(before, "default"), versus(after, "default"),
-              span(rss(before, "fixed")), span(rss(after, "fixed"))))
+              span(rss(before, "fixed")), span(rss(after, "fixed"))) + extra)
 
 
 def training_changes(after, before):
@@ -853,19 +853,18 @@ def section_training(page):
       "([classification](classification.md#the-last-layer-at-cls-alone))",
       page("training_before_first_token.json"),
       page("training_before_memory.json")))
-  memory_change = versus_google_change(
+  versions = page("versions_b9be9d8.json")
+  fixed = versions["rates"]["fixed"]
+  changes.insert(0, versus_google_change(
       "less kept for the backward pass: the attention scale on the query, "
       "the GELU's and layer norm's gradients computed from their input when "
       "the backward pass reaches them, attention dropout's mask instead of "
       "the dropped probabilities; the weight decay in one pass",
-      page("training_before_memory.json"), data)
-  versions = page("versions_b9be9d8.json")
-  fixed = versions["rates"]["fixed"]
-  changes.insert(0, (memory_change[0], memory_change[1] + (
+      page("training_before_memory.json"), data,
       "; the two codes alternating in one run at fixed 128 "
       "(`versions_b9be9d8.json`): %s vs %s ex/s" % (
           " / ".join(num(x) for x in fixed["head"]),
-          " / ".join(num(x) for x in fixed[versions["base"]])))))
+          " / ".join(num(x) for x in fixed[versions["base"]]))))
   return TRAINING_TEXT % (
       len(data["rounds"]), data["steps"], data["max_seq_length"],
       data["batch_size"], num(data["matmul_peak_gflops"], 0),
