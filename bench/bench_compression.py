@@ -39,7 +39,6 @@ import argparse
 import collections
 import json
 import os
-import platform
 import shutil
 import statistics
 import subprocess
@@ -53,6 +52,7 @@ sys.path.insert(0, BENCH_DIR)
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import latency_protocol  # pylint: disable=g-import-not-at-top
+import machine  # pylint: disable=g-import-not-at-top
 from bert_toolkit.runs import atomic  # pylint: disable=g-import-not-at-top
 
 DATA_DIR = os.path.join(os.path.dirname(REPO_DIR), "shared", "data")
@@ -239,8 +239,7 @@ def main():
   from minilm_model import converted_model  # pylint: disable=g-import-not-at-top
   hf_dir, tf_dir = converted_model()
   os.makedirs(RUNS, exist_ok=True)
-  results = {"machine": {"cpus": os.cpu_count(),
-                         "python": platform.python_version()},
+  results = {"machine": machine.describe(),
              "threads": args.threads, "sentences": args.sentences,
              "train_seconds": {}, "stages": {}, "peers": {}}
   if os.path.isfile(RESULTS):

@@ -14,6 +14,8 @@ in every configuration, one process at a time:
   packed      run_classifier.py --pack_sequences
   hf          Hugging Face transformers (PyTorch), batches padded to their
               longest sentence (bench/peer_hf_classifier.py)
+  hf_fixed    the same with every batch padded to 128 (--pad_to_max_length):
+              HF's speed and memory at Google's padding
 
 Rates leave out the first step (graph start-up): run_results.json's rate
 for this project, the launcher's steady rate with ANCHOR_SKIP=1 for
@@ -28,12 +30,12 @@ output depends on, one count for every configuration: no padding, and the
 last layer at [CLS] alone (its keys and values at every token), which is
 what this project computes; Google's and HF's compute the whole last layer
 (the results file also gives that whole-encoder count). The fixed-length
-runs (google, fixed) train sequences of 128 by definition, so theirs count
+runs (google, fixed, hf_fixed) train sequences of 128 by definition, so theirs count
 128 tokens an example; the default, packing and HF count each example's own
 WordPiece length (the mean over SST-2 train of the FLOPs at each length).
 
   flock /tmp/bench.lock .venv/bin/python bench/bench_training.py \
-      [--rounds 2] [--steps 64] [--only google,fixed,default,packed,hf]
+      [--rounds 2] [--steps 64] [--only google,fixed,default,packed,hf,...]
       [--epoch] [--out bench/results/training.json]
 
 --epoch adds one full epoch of SST-2 train by default and with packing,
@@ -55,6 +57,7 @@ REPO_DIR = os.path.dirname(BENCH_DIR)
 sys.path.insert(0, REPO_DIR)
 sys.path.insert(0, BENCH_DIR)
 
+import machine  # pylint: disable=g-import-not-at-top
 from minilm_model import converted_model  # pylint: disable=g-import-not-at-top
 from bert_toolkit.runs import atomic  # pylint: disable=g-import-not-at-top
 
@@ -65,9 +68,9 @@ ANCHORS = os.path.join(os.path.dirname(REPO_DIR), "shared", "anchors")
 SST2_TRAIN = 67349
 BATCH = 32
 LENGTH = 128
-CONFIGS = ("google", "fixed", "default", "packed", "hf")
+CONFIGS = ("google", "fixed", "default", "packed", "hf", "hf_fixed")
 # The configurations that train every example at LENGTH (for the MFU).
-FIXED_LENGTH = ("google", "fixed")
+FIXED_LENGTH = ("google", "fixed", "hf_fixed")
 
 
 def log(msg):
@@ -191,14 +194,14 @@ def epoch(tf_dir, name, *flags):
           "peak_rss_gb": round(rss, 3)}
 
 
-def peer(name, hf_dir, steps):
+def peer(name, hf_dir, steps, *flags):
   """The HF peer: (examples/sec, peak RSS GB)."""
   out = os.path.join(RUNS, name + ".json")
   cmd = [PEER_PY, os.path.join(BENCH_DIR, "peer_hf_classifier.py"),
          "--hf_dir", hf_dir, "--data_dir", os.path.join(DATA_DIR, "sst2"),
          "--task", "sst2", "--max_seq_length", str(LENGTH),
          "--batch_size", str(BATCH), "--learning_rate", "5e-5",
-         "--max_steps", str(steps), "--skip_eval", "--out", out]
+         "--max_steps", str(steps), "--skip_eval", "--out", out] + list(flags)
   rss = run_measured(cmd, os.path.join(RUNS, name + ".log"))
   with open(out) as f:
     return json.load(f)["train_examples_per_sec"], rss
@@ -269,11 +272,13 @@ def main():
       "packed": lambda r: ours(REPO_DIR, "packed_%d" % r, tf_dir,
                                args.steps, "--pack_sequences"),
       "hf": lambda r: peer("hf_%d" % r, hf_dir, args.steps),
+      "hf_fixed": lambda r: peer("hf_fixed_%d" % r, hf_dir, args.steps,
+                                 "--pad_to_max_length"),
   }
   results = {"model": "all-MiniLM-L6-v2", "data": "SST-2 train",
              "max_seq_length": LENGTH, "batch_size": BATCH,
              "steps": args.steps, "cpu_count": os.cpu_count(),
-             "rounds": []}
+             "machine": machine.describe(), "rounds": []}
   peak, encoder, encoder_real, useful, useful_real = matmul_peak_and_flops()
   results.update(matmul_peak_gflops=round(peak, 1),
                  encoder_gflop_per_example=round(encoder, 3),

@@ -25,7 +25,9 @@ BENCH_DIR = os.path.dirname(os.path.abspath(__file__))
 REPO_DIR = os.path.dirname(BENCH_DIR)
 sys.path.insert(0, REPO_DIR)
 
+import machine  # pylint: disable=g-import-not-at-top
 from minilm_model import converted_model  # pylint: disable=g-import-not-at-top
+from bert_toolkit.runs import atomic  # pylint: disable=g-import-not-at-top
 
 DATA_DIR = os.path.join(os.path.dirname(REPO_DIR), "shared", "data")
 RUNS = os.path.join(BENCH_DIR, "runs", "versions")
@@ -87,12 +89,11 @@ def main():
         rates.setdefault(padding, {}).setdefault(label, []).append(rate)
         log("%s: %.2f examples/sec" % (name, rate))
   results = {"base": args.base, "steps": args.steps, "batch_size": BATCH,
-             "max_seq_length": 128, "rates": rates,
-             "loadavg_after": os.getloadavg()[0]}
+             "max_seq_length": 128, "machine": machine.describe(),
+             "rates": rates, "loadavg_after": os.getloadavg()[0]}
   os.makedirs(os.path.join(BENCH_DIR, "results"), exist_ok=True)
-  with open(os.path.join(BENCH_DIR, "results",
-                         "versions_%s.json" % args.base), "w") as f:
-    json.dump(results, f, indent=2)
+  atomic.atomic_json(os.path.join(BENCH_DIR, "results",
+                                  "versions_%s.json" % args.base), results)
   print("| padding | this checkout (ex/s, each round) | %s (ex/s, each "
         "round) | mean ratio |" % args.base)
   print("|---|---|---|---|")

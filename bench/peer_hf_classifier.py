@@ -5,10 +5,13 @@ the project's environment. Same data, tokenizer (the model's vocab.txt,
 lower-cased), max_seq_length, batch size, learning rate, schedule (linear
 warm-up over 10% then linear decay), weight decay (none on LayerNorm and
 biases), epochs and seed as our run. Batches are padded to their longest
-sentence, as transformers' DataCollatorWithPadding does.
+sentence, as transformers' DataCollatorWithPadding does, or with
+--pad_to_max_length to max_seq_length (the tokenizer's padding="max_length"),
+as google-research/bert's run_classifier.py pads every batch.
 
   python bench/peer_hf_classifier.py --hf_dir DIR --data_dir ../shared/data/sst2 \
-      --task sst2 --max_seq_length 128 --batch_size 32 [--max_steps N] --out r.json
+      --task sst2 --max_seq_length 128 --batch_size 32 [--max_steps N] \
+      [--pad_to_max_length] --out r.json
 """
 
 import argparse
@@ -37,13 +40,15 @@ def read_split(task, data_dir, split):
   return [r[1] for r in rows], [int(r[0]) for r in rows]
 
 
-def batches(encoded, labels, batch_size, shuffle, rng):
+def batches(encoded, labels, batch_size, shuffle, rng, pad_to=None):
+  """Batches of (ids, mask, labels), each padded to its longest sentence,
+  or to pad_to."""
   order = list(range(len(labels)))
   if shuffle:
     rng.shuffle(order)
   for start in range(0, len(order), batch_size):
     idx = order[start:start + batch_size]
-    longest = max(len(encoded[i]) for i in idx)
+    longest = pad_to or max(len(encoded[i]) for i in idx)
     ids = np.zeros((len(idx), longest), np.int64)
     mask = np.zeros((len(idx), longest), np.int64)
     for row, i in enumerate(idx):
@@ -64,6 +69,8 @@ def main():
   parser.add_argument("--epochs", type=float, default=1.0)
   parser.add_argument("--max_steps", type=int, default=None)
   parser.add_argument("--skip_eval", action="store_true")
+  parser.add_argument("--pad_to_max_length", action="store_true",
+                      help="pad every batch to --max_seq_length")
   parser.add_argument("--seed", type=int, default=1)
   parser.add_argument("--threads", type=int, default=2)
   parser.add_argument("--out", required=True)
@@ -95,10 +102,11 @@ def main():
   schedule = get_linear_schedule_with_warmup(optimizer, int(0.1 * steps),
                                              steps)
   model.train()
+  pad_to = args.max_seq_length if args.pad_to_max_length else None
   done, examples, started = 0, 0, None
   while done < steps:
     for ids, mask, labels in batches(train_enc, train_labels,
-                                     args.batch_size, True, rng):
+                                     args.batch_size, True, rng, pad_to):
       loss = model(input_ids=ids, attention_mask=mask, labels=labels).loss
       loss.backward()
       torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)

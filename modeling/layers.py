@@ -11,6 +11,7 @@ takes them as either Python ints or scalar tensors.
 """
 
 import collections
+import contextlib
 import math
 import types
 
@@ -137,6 +138,27 @@ def _in_graph():
               tf.get_default_graph().building_function)
 
 
+def _fused(tensor):
+  """A scope whose elementwise ops XLA compiles into one loop, when
+  `tensor`'s shape is known in full and TF has XLA
+  (tf.xla.experimental.jit_scope); else no scope.
+
+  Used for the written-out gradients only, so a forward pass, and any
+  graph exported for serving, stays Google's ops. TensorFlow on CPU runs
+  each elementwise op as one pass over memory: the GELU slope's eleven
+  ops over [tokens, intermediate] took 18 ms a layer at 4,096 tokens,
+  and 6 ms compiled (measured on 2 cores). XLA compiles once a shape, so
+  a graph whose length varies from batch to batch (dynamic padding,
+  packing) is left alone: there the compiling cost more than it saved
+  (measured: 10% slower over 64 steps of SST-2).
+  """
+  experimental = getattr(getattr(tf, "xla", None), "experimental", None)
+  jit_scope = getattr(experimental, "jit_scope", None)
+  if jit_scope is None or not tensor.shape.is_fully_defined():
+    return contextlib.nullcontext()
+  return jit_scope(compile_ops=True, separate_compiled_gradients=False)
+
+
 def _register_slope_gradient(gradient_name, slope_fn):
   """Registers the gradient of the IdentityN([y, x]) op `_with_slope`
   builds: nothing for y, dy * slope(x) for x."""
@@ -148,7 +170,8 @@ def _register_slope_gradient(gradient_name, slope_fn):
     # until the backward pass reaches it.
     with tf.control_dependencies([dy]):
       x = tf.identity(op.inputs[1])
-    return [None, dy * slope_fn(x)]
+    with _fused(x):
+      return [None, dy * slope_fn(x)]
 
   _register_gradient(gradient_name, gradient)
 

@@ -8,6 +8,7 @@ variables (TF 2's default) and reference variables (TF 1's).
 """
 
 import collections
+import math
 import re
 
 import numpy as np
@@ -164,6 +165,36 @@ def test_gelu_slope_waits_for_the_backward_pass(name):
   early = [op.name for op in backward
            if op.type != "Const" and "dy" not in _ancestors(op)]
   assert backward and early == []
+
+
+@pytest.mark.parametrize("shape,compiled", [([64, 8], True),
+                                            ([None, 8], False)])
+def test_gelu_slope_is_compiled_only_at_a_fixed_shape(shape, compiled):
+  """The slope's elementwise ops are one XLA cluster where the shape is
+  fixed (XLA compiles once a shape) and plain ops where it varies; the
+  forward pass is plain ops either way."""
+  graph = tf.Graph()
+  with graph.as_default():
+    x = tf.placeholder(tf.float32, shape, name="x")
+    y = modeling.get_activation("gelu_exact")(x)
+    forward = set(graph.get_operations())
+    grad = tf.gradients(y, x)[0]
+    backward = [op for op in graph.get_operations() if op not in forward]
+
+  def marked(op):
+    try:
+      return op.get_attr("_XlaCompile")
+    except ValueError:
+      return False
+  assert not any(marked(op) for op in forward)
+  assert marked(grad.op) == compiled
+  with tf.Session(graph=graph) as sess:
+    values = np.linspace(-5.0, 5.0, 64 * 8, dtype=np.float32).reshape(64, 8)
+    got = sess.run(grad, {x: values})
+  erf = np.vectorize(math.erf)
+  exact = (0.5 * (1.0 + erf(values / np.sqrt(2.0))) +
+           values * np.exp(-0.5 * values ** 2) / np.sqrt(2.0 * np.pi))
+  np.testing.assert_allclose(got, exact, atol=1e-6)
 
 
 @pytest.mark.parametrize("family", sorted(_FAMILIES))

@@ -31,6 +31,9 @@ import textwrap
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RESULTS_DIR = os.path.join(ROOT, "bench", "results")
 PAGE = os.path.join(ROOT, "docs", "benchmarks.md")
+sys.path.insert(0, os.path.join(ROOT, "bench"))
+
+import machine as bench_machine  # pylint: disable=g-import-not-at-top,wrong-import-position
 LOCK = "flock /tmp/bench.lock .venv/bin/python "
 
 # results file -> (date measured, command; None: the file's own "command").
@@ -63,6 +66,11 @@ SOURCES = {
         "2026-12-06", "git checkout b9be9d8\n" + LOCK
         + "bench/bench_training.py --rounds 2 --steps 64 --epoch \\\n"
         "    --out bench/results/training_before_memory.json"),
+    # training.json of 720dad4, the run after that change (same machine).
+    "training_after_memory.json": (
+        "2026-12-06", "git checkout 720dad4\n" + LOCK
+        + "bench/bench_training.py --rounds 2 --steps 64 --epoch \\\n"
+        "    --out bench/results/training_after_memory.json"),
     "versions_b9be9d8.json": (
         "2026-12-06", LOCK + "bench/bench_versions.py --base b9be9d8 "
         "--rounds 2 --steps 64 --padding fixed"),
@@ -389,8 +397,11 @@ class Page(object):
     data = self(name)
     date, command = SOURCES[name]
     command = command or data["command"]
-    return ("Measured %s; figures from `bench/results/%s`.\n\n%s"
-            % (date, name, code(command)))
+    machine = data.get("machine")
+    where = (" on %s" % bench_machine.label(machine)
+             if isinstance(machine, dict) and "cpu" in machine else "")
+    return ("Measured %s%s; figures from `bench/results/%s`.\n\n%s"
+            % (date, where, name, code(command)))
 
 
 def recorded(key):
@@ -441,7 +452,10 @@ Python 3.11); the peer is Hugging Face `transformers==4.46.3` on
 tf_slim for google-research/bert's own scripts (`../shared/anchors`). Benchmarks take the shared lock
 `/tmp/bench.lock` so that two of them never run at once. The machine is
 noisy: compare the ratios within one table, not absolute rates across
-tables measured on different days. A matmul peak measured inside a run
+tables measured on different days. The processor behind the 2 cores has
+changed between days (an AMD EPYC with AVX-512 VNNI, an Intel Xeon with
+AMX): a section names it where its results file records it, and the files
+without it are older than that record. A matmul peak measured inside a run
 (for MFU) comes out at %s GFLOP/s across the runs below; each MFU uses its
 own run's peak.
 """ % span(peaks, 1)
@@ -628,9 +642,10 @@ TRAINING_ROWS = (
     ("default", "ours, default (batches grouped by length)"),
     ("packed", "ours, `--pack_sequences`"),
     ("hf", "HF transformers (PyTorch)"),
+    ("hf_fixed", "HF transformers (PyTorch), every batch padded to 128"),
 )
 # The configurations that train every example at max_seq_length.
-FIXED_LENGTH = ("google", "fixed")
+FIXED_LENGTH = ("google", "fixed", "hf_fixed")
 
 
 def rates(data, config):
@@ -677,12 +692,24 @@ def versus_google_change(label, before, after, extra=""):
   a machine whose speed drifts); `extra` ends the effect."""
   def versus(run, config):
     return times(mean(rates(run, config)) / mean(rates(run, "google")))
+  claim(same_machine(before, after),
+        "the runs before and after a change are on the same processor")
   return (label,
           "fixed 128: %s -> %s Google's rate; default: %s -> %s; fixed-128 "
           "peak RSS %s -> %s GB" % (
               versus(before, "fixed"), versus(after, "fixed"),
               versus(before, "default"), versus(after, "default"),
               span(rss(before, "fixed")), span(rss(after, "fixed"))) + extra)
+
+
+def same_machine(first, second):
+  """Whether two results files name the same processor (a file that does
+  not name one is older than that record, and so from the same machine as
+  another such file)."""
+  def cpu(data):
+    machine = data.get("machine")
+    return machine.get("cpu") if isinstance(machine, dict) else None
+  return cpu(first) == cpu(second)
 
 
 def training_changes(after, before):
@@ -765,7 +792,7 @@ whole encoder: %s).
   length %s GB, by default %s GB and packed %s GB, against HF's %s GB.
   At a fixed 128, ours and Google's keep every sentence's activations at
   128 tokens for the backward pass, where HF's batches are as long as
-  their longest sentence.
+  their longest sentence; HF padded to 128 as well peaks at %s GB.
 
 One full epoch of SST-2 train (`--epoch`, the same run: %s steps, then the
 %d dev sentences), against the rates of Google and HF above:
@@ -779,11 +806,11 @@ is %d sentences: every difference here is within it.
 
 ### What each change gave
 
-Our runs before and after each change. The first two rows compare whole
-runs of this benchmark: the code before the change (the `git checkout`
-below) against the code after it, this section's run for the first row;
-the others our fixed-128 run in two earlier runs of this benchmark, same
-machine (those files name that run `google`):
+Our runs before and after each change, each pair measured on one machine
+the same day%s. The first two rows compare whole runs of this
+benchmark, the code before the change (the `git checkout` below) against
+the code after it; the others our fixed-128 run in two earlier runs of
+this benchmark (those files name that run `google`):
 
 %s
 
@@ -860,7 +887,8 @@ def section_training(page):
       "the GELU's and layer norm's gradients computed from their input when "
       "the backward pass reaches them, attention dropout's mask instead of "
       "the dropped probabilities; the weight decay in one pass",
-      page("training_before_memory.json"), data,
+      page("training_before_memory.json"),
+      page("training_after_memory.json"),
       "; the two codes alternating in one run at fixed 128 "
       "(`versions_b9be9d8.json`): %s vs %s ex/s" % (
           " / ".join(num(x) for x in fixed["head"]),
@@ -892,14 +920,18 @@ def section_training(page):
       data["steps"],
       span(rss(data, "google")), span(rss(data, "fixed")),
       span(rss(data, "default")), span(rss(data, "packed")),
-      span(rss(data, "hf")),
+      span(rss(data, "hf")), span(rss(data, "hf_fixed")),
       num(epoch["default"]["steps"], 0), SST2_DEV,
       table(("one epoch of SST-2", "dev accuracy", "ex/s",
              "x Google / x HF", "wall time", "peak RSS"),
             training_epoch_rows(epoch, first, google, hf)),
       right["default"], SST2_DEV, before, peer, right["packed"],
       num(accuracy, 2), SST2_DEV, error,
+      "" if same_machine(data, page("training_after_memory.json")) else
+      " (another processor than the table above's: compare the ratios, "
+      "not the rates)",
       page.source("training_before_memory.json") + "\n\n" +
+      page.source("training_after_memory.json") + "\n\n" +
       page.source("versions_b9be9d8.json") + "\n\n" +
       page.source("training_before_first_token.json") + "\n\n" +
       page.source("training_changes.json") + "\n\n" +
@@ -2307,6 +2339,7 @@ SECTIONS = (
       "classifier_epoch.json"), section_classifier),
     ("Training speed and memory", ("training.json",
                                    "training_before_memory.json",
+                                   "training_after_memory.json",
                                    "versions_b9be9d8.json",
                                    "training_before_first_token.json",
                                    "training_changes.json",
