@@ -74,6 +74,9 @@ SOURCES = {
     "versions_b9be9d8.json": (
         "2026-12-06", LOCK + "bench/bench_versions.py --base b9be9d8 "
         "--rounds 2 --steps 64 --padding fixed"),
+    "versions_2f29058.json": (
+        "2026-12-06", LOCK + "bench/bench_versions.py --base 2f29058 "
+        "--rounds 2 --steps 64 --padding fixed,dynamic"),
     "profile.json": ("2026-12-06", LOCK + "bench/profile_step.py"),
     "int8_profile.json": (
         "2026-12-06", "bench/.peer-venv/bin/python bench/peer_hf_serving.py "
@@ -702,6 +705,21 @@ def versus_google_change(label, before, after, extra=""):
               span(rss(before, "fixed")), span(rss(after, "fixed"))) + extra)
 
 
+def versions_change(label, versions):
+  """A change's row from bench_versions.py: the code after it and before
+  it alternating in one run, each padding's rates and mean ratio."""
+  effects = []
+  for padding, by in sorted(versions["rates"].items()):
+    after, before = by["head"], by[versions["base"]]
+    effects.append("%s: %s vs %s ex/s (%s)" % (
+        {"fixed": "fixed 128", "dynamic": "default"}[padding],
+        " / ".join(num(x) for x in after),
+        " / ".join(num(x) for x in before),
+        times(mean(after) / mean(before), 3)))
+  return (label, "the two codes alternating in one run (`%s`), %s" % (
+      "versions_%s.json" % versions["base"], "; ".join(effects)))
+
+
 def same_machine(first, second):
   """Whether two results files name the same processor (a file that does
   not name one is older than that record, and so from the same machine as
@@ -807,10 +825,13 @@ is %d sentences: every difference here is within it.
 ### What each change gave
 
 Our runs before and after each change, each pair measured on one machine
-the same day%s. The first two rows compare whole runs of this
-benchmark, the code before the change (the `git checkout` below) against
-the code after it; the others our fixed-128 run in two earlier runs of
-this benchmark (those files name that run `google`):
+the same day (not always the processor of the table above): compare the
+ratios within a row, not rates across rows. The first row alternates the
+two codes in one run (`bench/bench_versions.py`); the next two compare
+whole runs of this benchmark, the code before the change (the `git
+checkout` below) against the code after it; the others our fixed-128 run
+in two earlier runs of this benchmark (those files name that run
+`google`):
 
 %s
 
@@ -893,6 +914,10 @@ def section_training(page):
       "(`versions_b9be9d8.json`): %s vs %s ex/s" % (
           " / ".join(num(x) for x in fixed["head"]),
           " / ".join(num(x) for x in fixed[versions["base"]]))))
+  changes.insert(0, versions_change(
+      "the GELU's written-out gradient compiled by XLA into one loop where "
+      "the length is fixed ([checkpoints](checkpoints.md))",
+      page("versions_2f29058.json")))
   return TRAINING_TEXT % (
       len(data["rounds"]), data["steps"], data["max_seq_length"],
       data["batch_size"], num(data["matmul_peak_gflops"], 0),
@@ -927,12 +952,10 @@ def section_training(page):
             training_epoch_rows(epoch, first, google, hf)),
       right["default"], SST2_DEV, before, peer, right["packed"],
       num(accuracy, 2), SST2_DEV, error,
-      "" if same_machine(data, page("training_after_memory.json")) else
-      " (another processor than the table above's: compare the ratios, "
-      "not the rates)",
       page.source("training_before_memory.json") + "\n\n" +
       page.source("training_after_memory.json") + "\n\n" +
       page.source("versions_b9be9d8.json") + "\n\n" +
+      page.source("versions_2f29058.json") + "\n\n" +
       page.source("training_before_first_token.json") + "\n\n" +
       page.source("training_changes.json") + "\n\n" +
       page.source("training_before_gelu.json"),
@@ -2341,6 +2364,7 @@ SECTIONS = (
                                    "training_before_memory.json",
                                    "training_after_memory.json",
                                    "versions_b9be9d8.json",
+                                   "versions_2f29058.json",
                                    "training_before_first_token.json",
                                    "training_changes.json",
                                    "training_before_gelu.json",
