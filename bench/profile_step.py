@@ -21,7 +21,9 @@ step_stats (RunOptions FULL_TRACE) and sums the op times by kind:
                     over the whole vocabulary, as Google's optimizer does
   other             the rest (loss, casts, ...)
 
-Each kind is split into forward and backward (gradients/...). Op times
+The ops XLA runs for a compiled cluster (the GELU's written-out gradient,
+where the shape is fixed) count as the kind of the ops the graph marks for
+it. Each kind is split into forward and backward (gradients/...). Op times
 overlap on 2 cores (TF runs independent ops in parallel), so the shares are
 of summed op time; the wall step time is measured separately, untraced, and
 with it MFU = analytic FLOPs per step / step time / the matmul peak measured
@@ -50,6 +52,7 @@ import numpy as np
 BENCH_DIR = os.path.dirname(os.path.abspath(__file__))
 REPO_DIR = os.path.dirname(BENCH_DIR)
 sys.path.insert(0, REPO_DIR)
+sys.path.insert(0, BENCH_DIR)
 
 import tensorflow.compat.v1 as tf  # pylint: disable=g-import-not-at-top
 
@@ -59,6 +62,7 @@ from bert_toolkit.engine import task as task_lib  # pylint: disable=g-import-not
 from bert_toolkit.engine import training  # pylint: disable=g-import-not-at-top
 import modeling  # pylint: disable=g-import-not-at-top
 from bert_toolkit.runs import atomic  # pylint: disable=g-import-not-at-top
+import machine  # pylint: disable=g-import-not-at-top
 
 KINDS = ("matmul", "attention", "layer_norm", "gelu", "dropout", "bias_add",
          "reshape_transpose", "embeddings", "optimizer",
@@ -71,6 +75,28 @@ SHAPE_OPS = {"Reshape", "Transpose", "ConcatV2", "Slice", "StridedSlice",
 # "[allocator memory] name = Op[attrs](args)" in a node's timeline label
 # (the memory part only when the op allocated).
 _LABEL = re.compile(r"^(?:\[[^\]]*\] )?\S+ = (\w+)")
+
+
+# The ops TensorFlow runs for a cluster XLA compiled, named after the
+# cluster, not after the ops in it.
+XLA_OPS = ("_XlaCompile", "_XlaRun", "_XlaMerge")
+
+
+def compiled_kind(graph):
+  """(kind, direction) of every op the graph marks for XLA
+  (modeling/layers.py `_fused`: the GELU's written-out gradient), or
+  ("other", "forward") when the marked ops are of several kinds."""
+  kinds = set()
+  for op in graph.get_operations():
+    try:
+      marked = op.get_attr("_XlaCompile")
+    except ValueError:
+      marked = False
+    if marked:
+      kinds.add((kind_of(op.name, op.type),
+                 "backward" if op.name.startswith("gradients/")
+                 else "forward"))
+  return kinds.pop() if len(kinds) == 1 else ("other", "forward")
 
 
 def kind_of(name, op):
@@ -172,6 +198,7 @@ def profile(config, batch_size, length, warmup, timed, traced, threads):
   with tf.Graph().as_default():
     tf.train.get_or_create_global_step()
     train_op, loss = build(config, batch_size, length)
+    compiled = compiled_kind(tf.get_default_graph())
     with tf.Session(config=_threads(threads)) as sess:
       sess.run(tf.global_variables_initializer())
       for _ in range(warmup):
@@ -194,6 +221,8 @@ def profile(config, batch_size, length, warmup, timed, traced, threads):
             direction = ("backward" if name.startswith("gradients/")
                          else "forward")
             kind = kind_of(name, match.group(1))
+            if match.group(1) in XLA_OPS:
+              kind, direction = compiled
             if kind.startswith("optimizer"):
               direction = "update"
             totals[(kind, direction)] += (
@@ -272,7 +301,8 @@ def main():
   print("matmul peak: %.0f GFLOP/s" % peak, flush=True)
   results = {"model": model, "batch_size": args.batch_size,
              "matmul_peak_gflops": round(peak, 1), "tf": tf.__version__,
-             "cpu_count": os.cpu_count(), "lengths": {}}
+             "cpu_count": os.cpu_count(), "machine": machine.describe(),
+             "lengths": {}}
   for length in (int(x) for x in args.lengths.split(",")):
     seconds, totals = profile(config, args.batch_size, length, args.warmup,
                               args.timed, args.traced, args.threads)
