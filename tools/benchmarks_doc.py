@@ -1010,9 +1010,12 @@ benchmark lock held).
 
 %s
 
-MFU: the script measures its matmul peak on the model's own FFN shape
-(`[4096, 384] x [384, 1536]` fp32 in a TF session): %s GFLOP/s in this run,
-against which the lengths reach %s. The
+The script measures its matmul peak on the model's own FFN shape
+(`[4096, 384] x [384, 1536]` fp32 in a TF session): %s GFLOP/s in this run.
+Against it, the step's matmul FLOPs (all the encoder computes, counted
+analytically, the whole last layer included) run at %s of the peak. This
+is a rate of the matmuls, not the training benchmark's MFU, which counts
+only the useful FLOPs ([above](#training-speed-and-memory)). The
 matmuls are %s of the summed op time at length %s and already run in
 oneDNN; their backward takes %s times the forward where the FLOPs say 2.
 The optimizer's update takes %s-%s; the largest of the rest at length %s:
