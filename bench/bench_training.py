@@ -277,8 +277,8 @@ def main():
   }
   results = {"model": "all-MiniLM-L6-v2", "data": "SST-2 train",
              "max_seq_length": LENGTH, "batch_size": BATCH,
-             "steps": args.steps, "cpu_count": os.cpu_count(),
-             "machine": machine.describe(), "rounds": []}
+             "steps": args.steps, "machine": machine.describe(),
+             "rounds": []}
   peak, encoder, encoder_real, useful, useful_real = matmul_peak_and_flops()
   results.update(matmul_peak_gflops=round(peak, 1),
                  encoder_gflop_per_example=round(encoder, 3),

@@ -285,7 +285,7 @@ def main():
     firsts = [cost[n][0] for n in lengths]
     laters = [cost[n][1] for n in lengths]
     results = {"model": model, "batch_size": args.batch_size,
-               "tf": tf.__version__, "cpu_count": os.cpu_count(),
+               "tf": tf.__version__, "machine": machine.describe(),
                "lengths": {str(n): {"first_seconds": round(cost[n][0], 4),
                                     "later_seconds": round(cost[n][1], 4)}
                            for n in lengths},
@@ -301,8 +301,7 @@ def main():
   print("matmul peak: %.0f GFLOP/s" % peak, flush=True)
   results = {"model": model, "batch_size": args.batch_size,
              "matmul_peak_gflops": round(peak, 1), "tf": tf.__version__,
-             "cpu_count": os.cpu_count(), "machine": machine.describe(),
-             "lengths": {}}
+             "machine": machine.describe(), "lengths": {}}
   for length in (int(x) for x in args.lengths.split(",")):
     seconds, totals = profile(config, args.batch_size, length, args.warmup,
                               args.timed, args.traced, args.threads)

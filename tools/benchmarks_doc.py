@@ -400,9 +400,8 @@ class Page(object):
     data = self(name)
     date, command = SOURCES[name]
     command = command or data["command"]
-    machine = data.get("machine")
-    where = (" on %s" % bench_machine.label(machine)
-             if isinstance(machine, dict) and "cpu" in machine else "")
+    machine = processor(data)
+    where = " on %s" % bench_machine.label(machine) if machine else ""
     return ("Measured %s%s; figures from `bench/results/%s`.\n\n%s"
             % (date, where, name, code(command)))
 
@@ -705,19 +704,33 @@ def versus_google_change(label, before, after, extra=""):
               span(rss(before, "fixed")), span(rss(after, "fixed"))) + extra)
 
 
+def alternating(versions, padding):
+  """'after / after vs before / before ex/s' of one padding of a
+  bench_versions.py run (the code after a change and before it,
+  alternating)."""
+  by = versions["rates"][padding]
+  return "%s vs %s ex/s" % (" / ".join(num(x) for x in by["head"]),
+                            " / ".join(num(x) for x in by[versions["base"]]))
+
+
 def versions_change(label, versions):
-  """A change's row from bench_versions.py: the code after it and before
-  it alternating in one run, each padding's rates and mean ratio."""
+  """A change's row from bench_versions.py: each padding's rates and mean
+  ratio."""
   effects = []
   for padding, by in sorted(versions["rates"].items()):
-    after, before = by["head"], by[versions["base"]]
-    effects.append("%s: %s vs %s ex/s (%s)" % (
+    effects.append("%s: %s (%s)" % (
         {"fixed": "fixed 128", "dynamic": "default"}[padding],
-        " / ".join(num(x) for x in after),
-        " / ".join(num(x) for x in before),
-        times(mean(after) / mean(before), 3)))
+        alternating(versions, padding),
+        times(mean(by["head"]) / mean(by[versions["base"]]), 3)))
   return (label, "the two codes alternating in one run (`%s`), %s" % (
       "versions_%s.json" % versions["base"], "; ".join(effects)))
+
+
+def processor(data):
+  """A results file's machine record (bench/machine.py), or None for a
+  file older than that record."""
+  machine = data.get("machine")
+  return machine if isinstance(machine, dict) and "cpu" in machine else None
 
 
 def same_machine(first, second):
@@ -725,8 +738,7 @@ def same_machine(first, second):
   not name one is older than that record, and so from the same machine as
   another such file)."""
   def cpu(data):
-    machine = data.get("machine")
-    return machine.get("cpu") if isinstance(machine, dict) else None
+    return (processor(data) or {}).get("cpu")
   return cpu(first) == cpu(second)
 
 
@@ -901,8 +913,6 @@ def section_training(page):
       "([classification](classification.md#the-last-layer-at-cls-alone))",
       page("training_before_first_token.json"),
       page("training_before_memory.json")))
-  versions = page("versions_b9be9d8.json")
-  fixed = versions["rates"]["fixed"]
   changes.insert(0, versus_google_change(
       "less kept for the backward pass: the attention scale on the query, "
       "the GELU's and layer norm's gradients computed from their input when "
@@ -911,9 +921,8 @@ def section_training(page):
       page("training_before_memory.json"),
       page("training_after_memory.json"),
       "; the two codes alternating in one run at fixed 128 "
-      "(`versions_b9be9d8.json`): %s vs %s ex/s" % (
-          " / ".join(num(x) for x in fixed["head"]),
-          " / ".join(num(x) for x in fixed[versions["base"]]))))
+      "(`versions_b9be9d8.json`): %s" % alternating(
+          page("versions_b9be9d8.json"), "fixed")))
   changes.insert(0, versions_change(
       "the GELU's written-out gradient compiled by XLA into one loop where "
       "the length is fixed ([checkpoints](checkpoints.md))",
@@ -1066,10 +1075,9 @@ def section_profile(page):
                for n in lengths]
   claim(0.5 < matmul < 0.7, "the matmuls are the largest part")
   others = sorted(
-      ((share(long, (k,), "forward") + share(long, (k,), "backward"), label)
-       for label, (k,) in ((label, kinds) for label, kinds in PROFILE_ROWS
-                           if len(kinds) == 1 and kinds != ("matmul",))),
-      reverse=True)[:4]
+      ((share(long, kinds, "forward") + share(long, kinds, "backward"), label)
+       for label, kinds in PROFILE_ROWS
+       if len(kinds) == 1 and kinds != ("matmul",)), reverse=True)[:4]
   next_in_line = ", ".join("%s %s" % (label.split(" (")[0], pct(value))
                            for value, label in others)
   new = page("new_lengths.json")
