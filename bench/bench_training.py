@@ -16,6 +16,11 @@ in every configuration, one process at a time:
               longest sentence (bench/peer_hf_classifier.py)
   hf_fixed    the same with every batch padded to 128 (--pad_to_max_length):
               HF's speed and memory at Google's padding
+  amp         the default with --use_amp: on a CPU with AMX, the matmuls in
+              bfloat16 (float32 elsewhere, where it equals the default)
+  amp_fixed   --dynamic_padding=false --use_amp
+  hf_bf16     HF under torch's CPU autocast to bfloat16 (what transformers'
+              Trainer does with --bf16)
 
 Rates leave out the first step (graph start-up): run_results.json's rate
 for this project, the launcher's steady rate with ANCHOR_SKIP=1 for
@@ -30,16 +35,20 @@ output depends on, one count for every configuration: no padding, and the
 last layer at [CLS] alone (its keys and values at every token), which is
 what this project computes; Google's and HF's compute the whole last layer
 (the results file also gives that whole-encoder count). The fixed-length
-runs (google, fixed, hf_fixed) train sequences of 128 by definition, so theirs count
-128 tokens an example; the default, packing and HF count each example's own
-WordPiece length (the mean over SST-2 train of the FLOPs at each length).
+runs (google, fixed, hf_fixed, amp_fixed) train sequences of 128 by
+definition, so theirs count 128 tokens an example; the others count each
+example's own WordPiece length (the mean over SST-2 train of the FLOPs at
+each length). The bfloat16 configurations (amp, amp_fixed, hf_bf16) are
+counted against the bfloat16 peak of the same shape, measured beside the
+float32 one.
 
   flock /tmp/bench.lock .venv/bin/python bench/bench_training.py \
       [--rounds 2] [--steps 64] [--only google,fixed,default,packed,hf,...]
       [--epoch] [--out bench/results/training.json]
 
---epoch adds one full epoch of SST-2 train by default and with packing,
-and their dev accuracy (the check that the speed work kept accuracy).
+--epoch adds one full epoch of SST-2 train by default, with packing and
+with --use_amp, and their dev accuracy (the check that the speed work kept
+accuracy).
 
 Writes bench/results/training.json and prints a Markdown table.
 """
@@ -68,9 +77,15 @@ ANCHORS = os.path.join(os.path.dirname(REPO_DIR), "shared", "anchors")
 SST2_TRAIN = 67349
 BATCH = 32
 LENGTH = 128
-CONFIGS = ("google", "fixed", "default", "packed", "hf", "hf_fixed")
+CONFIGS = ("google", "fixed", "default", "packed", "hf", "hf_fixed", "amp",
+           "amp_fixed", "hf_bf16")
 # The configurations that train every example at LENGTH (for the MFU).
-FIXED_LENGTH = ("google", "fixed", "hf_fixed")
+FIXED_LENGTH = ("google", "fixed", "hf_fixed", "amp_fixed")
+# The configurations whose matmuls run in bfloat16 (their MFU's peak).
+BFLOAT16 = ("amp", "amp_fixed", "hf_bf16")
+# --epoch: (name, run_classifier.py flags) of each full epoch.
+EPOCHS = (("default", ()), ("packed", ("--pack_sequences",)),
+          ("amp", ("--use_amp",)))
 
 
 def log(msg):
@@ -221,10 +236,10 @@ def sst2_lengths(tf_dir):
 
 
 def matmul_peak_and_flops():
-  """[matmul peak GFLOP/s, the whole encoder's training GFLOP per example
-  at LENGTH, its mean per SST-2 train example at the example's own
-  WordPiece length, the same two with the last layer at [CLS] alone (the
-  useful FLOPs)], measured in a child process (so this one holds no TF
+  """[matmul peak GFLOP/s in float32, the same in bfloat16, the whole
+  encoder's training GFLOP per example at LENGTH, its mean per SST-2 train
+  example at the example's own WordPiece length, the same two with the
+  last layer at [CLS] alone (the useful FLOPs)], measured in a child process (so this one holds no TF
   threads)."""
   code = ("import json, statistics, profile_step, modeling\n"
           "from bench_training import sst2_lengths, LENGTH\n"
@@ -239,7 +254,8 @@ def matmul_peak_and_flops():
           "  return [profile_step.train_flops_per_example(\n"
           "      config, LENGTH, first_token_only) / 1e9,\n"
           "      statistics.mean(flops) / 1e9]\n"
-          "print(json.dumps([profile_step.matmul_peak()]\n"
+          "print(json.dumps([profile_step.matmul_peak(),\n"
+          "                  profile_step.matmul_peak(dtype='bfloat16')]\n"
           "                 + gflop(False) + gflop(True)))\n")
   out = subprocess.run([sys.executable, "-c", code], cwd=BENCH_DIR,
                        check=True, stdout=subprocess.PIPE,
@@ -274,21 +290,30 @@ def main():
       "hf": lambda r: peer("hf_%d" % r, hf_dir, args.steps),
       "hf_fixed": lambda r: peer("hf_fixed_%d" % r, hf_dir, args.steps,
                                  "--pad_to_max_length"),
+      "amp": lambda r: ours(REPO_DIR, "amp_%d" % r, tf_dir, args.steps,
+                            "--use_amp"),
+      "amp_fixed": lambda r: ours(REPO_DIR, "amp_fixed_%d" % r, tf_dir,
+                                  args.steps, "--dynamic_padding=false",
+                                  "--use_amp"),
+      "hf_bf16": lambda r: peer("hf_bf16_%d" % r, hf_dir, args.steps,
+                                "--bf16"),
   }
   results = {"model": "all-MiniLM-L6-v2", "data": "SST-2 train",
              "max_seq_length": LENGTH, "batch_size": BATCH,
              "steps": args.steps, "machine": machine.describe(),
              "rounds": []}
-  peak, encoder, encoder_real, useful, useful_real = matmul_peak_and_flops()
+  (peak, peak_bf16, encoder, encoder_real, useful,
+   useful_real) = matmul_peak_and_flops()
   results.update(matmul_peak_gflops=round(peak, 1),
+                 matmul_peak_bf16_gflops=round(peak_bf16, 1),
                  encoder_gflop_per_example=round(encoder, 3),
                  encoder_gflop_per_example_real_lengths=round(encoder_real,
                                                               4),
                  train_gflop_per_example=round(useful, 3),
                  train_gflop_per_example_real_lengths=round(useful_real, 4))
-  log("matmul peak %.0f GFLOP/s; %.2f GFLOP per training example at %d, "
-      "%.3f at SST-2's own lengths (useful FLOPs)" % (peak, useful, LENGTH,
-                                                   useful_real))
+  log("matmul peak %.0f GFLOP/s (bfloat16 %.0f); %.2f GFLOP per training "
+      "example at %d, %.3f at SST-2's own lengths (useful FLOPs)" % (
+          peak, peak_bf16, useful, LENGTH, useful_real))
   for r in range(args.rounds):
     row = {}
     for name in configs:
@@ -300,7 +325,7 @@ def main():
     results["rounds"].append(row)
   if args.epoch:
     results["epoch"] = {}
-    for name, flags in (("default", ()), ("packed", ("--pack_sequences",))):
+    for name, flags in EPOCHS:
       results["epoch"][name] = epoch(tf_dir, name, *flags)
       log("epoch %s: %s" % (name, results["epoch"][name]))
   path = args.out
@@ -328,6 +353,7 @@ def table(results, configs):
     mfu = mean(name) * (
         results["train_gflop_per_example"] if name in FIXED_LENGTH else
         results["train_gflop_per_example_real_lengths"]) / results[
+            "matmul_peak_bf16_gflops" if name in BFLOAT16 else
             "matmul_peak_gflops"]
     lines.append("| %s | %s | %s | %s | %s | %s |" % (
         name, " / ".join("%.1f" % v for v in rates(name)),

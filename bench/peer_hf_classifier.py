@@ -7,11 +7,12 @@ warm-up over 10% then linear decay), weight decay (none on LayerNorm and
 biases), epochs and seed as our run. Batches are padded to their longest
 sentence, as transformers' DataCollatorWithPadding does, or with
 --pad_to_max_length to max_seq_length (the tokenizer's padding="max_length"),
-as google-research/bert's run_classifier.py pads every batch.
+as google-research/bert's run_classifier.py pads every batch. --bf16
+runs the forward pass (and so the backward) under CPU autocast to bfloat16.
 
   python bench/peer_hf_classifier.py --hf_dir DIR --data_dir ../shared/data/sst2 \
       --task sst2 --max_seq_length 128 --batch_size 32 [--max_steps N] \
-      [--pad_to_max_length] --out r.json
+      [--pad_to_max_length] [--bf16] --out r.json
 """
 
 import argparse
@@ -71,6 +72,9 @@ def main():
   parser.add_argument("--skip_eval", action="store_true")
   parser.add_argument("--pad_to_max_length", action="store_true",
                       help="pad every batch to --max_seq_length")
+  parser.add_argument("--bf16", action="store_true",
+                      help="train under torch.autocast(cpu, bfloat16), as "
+                      "transformers' Trainer does with --bf16 on a CPU")
   parser.add_argument("--seed", type=int, default=1)
   parser.add_argument("--threads", type=int, default=2)
   parser.add_argument("--out", required=True)
@@ -107,7 +111,8 @@ def main():
   while done < steps:
     for ids, mask, labels in batches(train_enc, train_labels,
                                      args.batch_size, True, rng, pad_to):
-      loss = model(input_ids=ids, attention_mask=mask, labels=labels).loss
+      with torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.bf16):
+        loss = model(input_ids=ids, attention_mask=mask, labels=labels).loss
       loss.backward()
       torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
       optimizer.step()

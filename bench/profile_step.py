@@ -125,11 +125,12 @@ def kind_of(name, op):
   return "other"
 
 
-def matmul_peak(seconds=3.0):
-  """GFLOP/s of one [4096, 384] x [384, 1536] fp32 MatMul, repeated."""
+def matmul_peak(seconds=3.0, dtype="float32"):
+  """GFLOP/s of one [4096, 384] x [384, 1536] MatMul of `dtype` (float32,
+  or bfloat16 for the matmuls of --use_amp on AMX), repeated."""
   with tf.Graph().as_default():
-    a = tf.Variable(tf.random.normal([4096, 384]))
-    b = tf.Variable(tf.random.normal([384, 1536]))
+    a = tf.Variable(tf.cast(tf.random.normal([4096, 384]), dtype))
+    b = tf.Variable(tf.cast(tf.random.normal([384, 1536]), dtype))
     product = tf.reduce_sum(tf.matmul(a, b))
     flops = 2.0 * 4096 * 384 * 1536
     with tf.Session() as sess:

@@ -247,9 +247,11 @@ TRAIN_SETTINGS = (
     Setting("use_xla", False, bool, "XLA JIT compilation of the training "
             "and evaluation graphs (auto-clustering, CPU and GPU).",
             features=NONE),
-    Setting("use_amp", False, bool, "Automatic mixed precision on GPUs: "
-            "float16 graph rewrite with dynamic loss scaling. Without a GPU "
-            "it says so and changes nothing.", features=NONE),
+    Setting("use_amp", False, bool, "Automatic mixed precision of "
+            "training: on a GPU, the float16 graph rewrite with dynamic loss "
+            "scaling; on a CPU with AMX (amx_bf16), the matmuls in bfloat16, "
+            "weights and everything else float32. Elsewhere it says so and "
+            "changes nothing.", features=NONE),
     Setting("save_checkpoints_steps", 1000, int, "Checkpoint interval.",
             features=NONE, valid=AT_LEAST_1),
     Setting("keep_checkpoint_max", 3, int, "Checkpoints to keep.",

@@ -41,6 +41,7 @@ from modeling.families import build_model
 from modeling.families import encoder_scope
 from modeling.families import infer_model_type
 from modeling.families import MODEL_TYPES
+from modeling.layers import bf16_matmuls
 from modeling.layers import einsum_via_matmul
 from modeling.layers import gelu
 from modeling.layers import gelu_exact

@@ -291,7 +291,8 @@ def masked_lm_output(config, sequence_output, embedding_table, positions,
     output_bias = tf.get_variable("output_bias", [config.vocab_size],
                                   initializer=tf.zeros_initializer())
     logits = tf.nn.bias_add(  # [batch * k, vocab]
-        tf.matmul(hidden, embedding_table, transpose_b=True), output_bias)
+        layers.matmul(hidden, embedding_table, transpose_b=True),
+        output_bias)
     log_probs = tf.nn.log_softmax(logits, axis=-1)
     label_ids = tf.reshape(label_ids, [-1])
     label_weights = tf.reshape(tf.cast(label_weights, tf.float32), [-1])

@@ -19,6 +19,41 @@ import numpy as np
 import tensorflow.compat.v1 as tf
 
 
+# --------------------------------------------------------------- bfloat16 ---
+
+# Graph collection marking a graph whose matmuls `bf16_matmuls()` asked
+# to multiply in bfloat16.
+_BF16_WANTED = "bf16_matmuls_wanted"
+
+
+def bf16_matmuls():
+  """Makes the encoder matmuls built later in the default graph multiply
+  in bfloat16 (`matmul`): the dense layers, the attention scores and
+  context, and the masked LM's output layer, forward and backward.
+
+  Only the products change. The variables, the optimizer and its slots,
+  the embeddings, softmax, layer norm, GELU, dropout and the loss stay
+  float32, as under torch's CPU autocast: each matmul's inputs are cast
+  to bfloat16 and its product, which oneDNN accumulates in float32, back
+  to float32. A weight's gradient comes out of a bfloat16 matmul, so it
+  is rounded to 8 significant bits before the float32 update. Graphs
+  built without this call (evaluation, prediction, every export) hold
+  no bfloat16 op.
+  """
+  if not tf.get_collection(_BF16_WANTED):
+    tf.add_to_collection(_BF16_WANTED, True)
+
+
+def matmul(a, b, **kwargs):
+  """tf.matmul(a, b, **kwargs), in bfloat16 when the default graph asked
+  for it (`bf16_matmuls`); float32 in, float32 out either way."""
+  if a.dtype != tf.float32 or not tf.get_collection(_BF16_WANTED):
+    return tf.matmul(a, b, **kwargs)
+  product = tf.matmul(tf.cast(a, tf.bfloat16), tf.cast(b, tf.bfloat16),
+                      **kwargs)
+  return tf.cast(product, tf.float32)
+
+
 # ----------------------------------------------------------------- shapes ---
 
 def get_shape_list(tensor, expected_rank=None, name=None):
@@ -331,9 +366,9 @@ def _dropped_context_gradient(op, dy, *unused_dys):
   with tf.control_dependencies([dy]):
     probs = tf.identity(probs)
   dropped = _apply_mask(probs, keep, scale)
-  d_dropped = tf.matmul(dy, value, transpose_b=True)
+  d_dropped = matmul(dy, value, transpose_b=True)
   return [None, _apply_mask(d_dropped, keep, scale),
-          tf.matmul(dropped, dy, transpose_a=True), None, None]
+          matmul(dropped, dy, transpose_a=True), None, None]
 
 
 _register_gradient(_DROPPED_CONTEXT_GRADIENT, _dropped_context_gradient)
@@ -452,7 +487,7 @@ def _apply_dense(input_tensor, kernel, bias, activation):
   shape = [None, None]   # a matrix stays one: no shape needed
   if input_tensor.shape.ndims != 2:
     shape = get_shape_list(input_tensor)
-  output = tf.matmul(reshape_to_matrix(input_tensor), kernel)
+  output = matmul(reshape_to_matrix(input_tensor), kernel)
   if bias is not None:
     output = tf.nn.bias_add(output, bias)
   if activation is not None:
@@ -491,7 +526,7 @@ def einsum_via_matmul(input_tensor, w, num_inner_dims):
   inner = int(np.prod(inner_dims))
   outer = int(np.prod(outer_dims))
   matrix = tf.reshape(input_tensor, [-1, inner])
-  output = tf.matmul(matrix, tf.reshape(w, [inner, outer]))
+  output = matmul(matrix, tf.reshape(w, [inner, outer]))
   return tf.reshape(output, list(batch_dims) + list(outer_dims))
 
 
@@ -671,7 +706,7 @@ def dot_product_scores(query, key):
   # of the softmax's gradient onto the softmax output in the forward
   # pass, a second [B, N, S, S] tensor held until the backward pass.
   query *= 1.0 / math.sqrt(float(size_per_head))
-  return tf.matmul(query, key, transpose_b=True)     # [B, N, S, S]
+  return matmul(query, key, transpose_b=True)        # [B, N, S, S]
 
 
 def weighted_values(probs, value):
@@ -684,7 +719,7 @@ def weighted_values(probs, value):
   Returns:
     float Tensor [batch, heads, seq, size_per_head].
   """
-  return tf.matmul(probs, value)
+  return matmul(probs, value)
 
 
 # The arithmetic of one attention layer between its projections, the

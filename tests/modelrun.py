@@ -16,16 +16,19 @@ tf.disable_eager_execution()
 
 def run_model(model_type, config, init_checkpoint, input_ids, input_mask,
               segment_ids, static_shape=False, pack_sizes=None,
-              first_token_only=False):
+              first_token_only=False, bf16=False):
   """Returns dict of numpy outputs: embedding_output, all_encoder_layers,
   pooled_output, and the RestoreReport.
 
   `pack_sizes` (row lengths) runs the examples packed into rows
   (bert_toolkit.engine.packing); the outputs are then per example as usual, and
   out["packed"] holds the packed arrays. `first_token_only` builds the
-  last layer at the first tokens alone (its sequence output [b, 1, h])."""
+  last layer at the first tokens alone (its sequence output [b, 1, h]).
+  `bf16`: the matmuls in bfloat16 (modeling.bf16_matmuls)."""
   graph = tf.Graph()
   with graph.as_default():
+    if bf16:
+      modeling.bf16_matmuls()
     shape = list(input_ids.shape) if static_shape else [None, None]
     ids = tf.placeholder(tf.int32, shape, name="input_ids")
     mask = tf.placeholder(tf.int32, shape, name="input_mask")

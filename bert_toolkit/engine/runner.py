@@ -515,10 +515,15 @@ def build(resolved):
                     for k, v in task.counts(run.train_data).items()})
     results["num_train_steps"] = run.num_train_steps
     tf.logging.info("Training on %s", distribution.describe(run.plan))
-    if train.use_amp and not training.amp_applies(train):
-      tf.logging.warning("--use_amp: no GPU on this machine, and the float16 "
-                         "rewrite is for GPUs: training runs in float32 as "
-                         "without the flag")
+    if train.use_amp:
+      precision = training.amp_precision(train)
+      results["mixed_precision"] = precision or "none"
+      if precision is None:
+        tf.logging.warning("--use_amp: this machine has no GPU and no CPU "
+                           "with AMX (amx_bf16): training runs in float32 "
+                           "as without the flag")
+      else:
+        tf.logging.info("--use_amp: training's matmuls in %s", precision)
     results["distribution"] = {
         "strategy": run.plan.strategy, "replicas": run.plan.replicas,
         "per_replica_batch": run.plan.per_replica_batch,

@@ -483,6 +483,8 @@ def model_fn_builder(task, model_type, config, init_checkpoint=None,
 
   def model_fn(features, labels, mode, params):
     del labels, params
+    if trainer is not None and mode == tf.estimator.ModeKeys.TRAIN:
+      trainer.prepare_graph()
     context = HeadContext(mode, model_type, config,
                           init_checkpoint if mode ==
                           tf.estimator.ModeKeys.TRAIN else None)
