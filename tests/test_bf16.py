@@ -137,19 +137,26 @@ def test_cpu_flags_read_proc_cpuinfo(tmp_path):
   assert training.cpu_flags(str(path)) == set()
 
 
-def test_a_run_with_use_amp_trains_in_bfloat16_and_says_so(tmp_path,
-                                                           monkeypatch):
-  monkeypatch.setattr(training, "cpu_flags", lambda: {"amx_bf16"})
+def _amp_run(tmp_path, monkeypatch, flags):
+  """A tiny --use_amp run on a machine without a GPU whose CPU has
+  `flags`: (run dir, its mixed_precision, whether its training graph
+  holds bfloat16)."""
+  monkeypatch.setattr(training, "cpu_flags", lambda: flags)
   monkeypatch.setattr(training.distribution, "local_gpus", lambda: [])
   data = datasets.chnsenticorp(tmp_path / "data", train=32, dev=8)
   run = tinyrun.fine_tune(classifier.Classifier("chnsenticorp"), data,
                           tmp_path / "run", 32, use_amp=True)
   with open(os.path.join(run, "run_results.json")) as f:
-    assert json.load(f)["mixed_precision"] == "bfloat16"
-  # the training graph the run wrote holds bfloat16 matmuls, and what it
-  # trained is float32 and finite, and moved
+    precision = json.load(f)["mixed_precision"]
   with open(os.path.join(run, "graph.pbtxt")) as f:
-    assert "DT_BFLOAT16" in f.read()
+    return run, precision, "DT_BFLOAT16" in f.read()
+
+
+def test_a_run_with_use_amp_trains_in_bfloat16_and_says_so(tmp_path,
+                                                           monkeypatch):
+  run, precision, bf16 = _amp_run(tmp_path, monkeypatch, {"amx_bf16"})
+  assert precision == "bfloat16" and bf16
+  # what it trained is float32, finite, and moved
   trained = tf.train.load_checkpoint(run)
   start = tf.train.load_checkpoint(tinyrun.BERT_DIR + "/bert_model.ckpt")
   name = "bert/encoder/layer_0/intermediate/dense/kernel"
@@ -159,12 +166,5 @@ def test_a_run_with_use_amp_trains_in_bfloat16_and_says_so(tmp_path,
 
 
 def test_without_amx_use_amp_trains_in_float32(tmp_path, monkeypatch):
-  monkeypatch.setattr(training, "cpu_flags", lambda: {"avx512_bf16"})
-  monkeypatch.setattr(training.distribution, "local_gpus", lambda: [])
-  data = datasets.chnsenticorp(tmp_path / "data", train=16, dev=8)
-  run = tinyrun.fine_tune(classifier.Classifier("chnsenticorp"), data,
-                          tmp_path / "run", 32, use_amp=True)
-  with open(os.path.join(run, "run_results.json")) as f:
-    assert json.load(f)["mixed_precision"] == "none"
-  with open(os.path.join(run, "graph.pbtxt")) as f:
-    assert "DT_BFLOAT16" not in f.read()
+  _, precision, bf16 = _amp_run(tmp_path, monkeypatch, {"avx512_bf16"})
+  assert precision == "none" and not bf16
