@@ -70,6 +70,23 @@ def test_every_encoder_matmul_forward_and_backward_is_bfloat16(name,
   assert {v.dtype.base_dtype for v in variables} == {tf.float32}
 
 
+def test_the_masked_lm_output_layer_is_bfloat16_its_loss_float32():
+  from modeling import heads  # pylint: disable=g-import-not-at-top
+  model_type, config, _ = _family("bert_zh_tiny", None)
+  with tf.Graph().as_default() as graph:
+    modeling.bf16_matmuls()
+    ids = tf.constant(_reference("bert_zh_tiny")["input_ids"])
+    model = modeling.build_model(model_type, config, True, ids,
+                                 tf.ones_like(ids), tf.zeros_like(ids))
+    loss, _, log_probs = heads.masked_lm_output(
+        config, model.get_sequence_output(), model.get_embedding_table(),
+        tf.zeros([ids.shape[0], 2], tf.int32),
+        tf.ones([ids.shape[0], 2], tf.int32), tf.ones([ids.shape[0], 2]))
+  output = _matmul_types(graph, "cls/predictions/MatMul")
+  assert list(output.values()) == [tf.bfloat16], output
+  assert loss.dtype == tf.float32 and log_probs.dtype == tf.float32
+
+
 def test_a_graph_without_the_call_holds_no_bfloat16():
   graph, loss = _build(False)
   with graph.as_default():
