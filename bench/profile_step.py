@@ -19,7 +19,8 @@ step_stats (RunOptions FULL_TRACE) and sums the op times by kind:
   optimizer_word_embeddings
                     the part of the update on the word embeddings: dense
                     over the whole vocabulary, as Google's optimizer does
-  other             the rest (loss, casts, ...)
+  cast              Cast ops (with --bf16, those around each matmul)
+  other             the rest (loss, ...)
 
 The ops XLA runs for a compiled cluster (the GELU's written-out gradient,
 where the shape is fixed) count as the kind of the ops the graph marks for
@@ -30,9 +31,11 @@ with it MFU = analytic FLOPs per step / step time / the matmul peak measured
 in the same process (one large fp32 MatMul in a TF session).
 
   flock /tmp/bench.lock .venv/bin/python bench/profile_step.py \
-      [--lengths 128,32] [--batch_size 32] [--tiny]
+      [--lengths 128,32] [--batch_size 32] [--tiny] [--bf16]
 
-Writes bench/results/profile.json and prints a Markdown table.
+Writes bench/results/profile.json and prints a Markdown table. --bf16
+profiles the graph of --use_amp on AMX (modeling.bf16_matmuls; its MFU is
+still over the float32 peak).
 
 --new_lengths 8,12,... measures instead what a batch length the session
 has not run yet costs: one graph on placeholders of any length (as a
@@ -66,7 +69,7 @@ import machine  # pylint: disable=g-import-not-at-top
 
 KINDS = ("matmul", "attention", "layer_norm", "gelu", "dropout", "bias_add",
          "reshape_transpose", "embeddings", "optimizer",
-         "optimizer_word_embeddings", "other")
+         "optimizer_word_embeddings", "cast", "other")
 OPTIMIZER_SCOPES = ("AdamWeightDecay", "LAMB", "Lamb", "global_norm",
                     "clip_by_global_norm", "gradient_accumulation")
 SHAPE_OPS = {"Reshape", "Transpose", "ConcatV2", "Slice", "StridedSlice",
@@ -106,6 +109,8 @@ def kind_of(name, op):
     if "word_embeddings" in name:
       return "optimizer_word_embeddings"
     return "optimizer"
+  if op == "Cast":
+    return "cast"
   if "MatMul" in op:  # also MKL's fused MatMul + BiasAdd
     return "matmul"
   if "dropout" in name:
@@ -161,9 +166,12 @@ def train_flops_per_example(config, length, first_token_only=False):
   return 3.0 * ((n - 1) * layer(length) + last)
 
 
-def build(config, batch_size, length, seed=1):
+def build(config, batch_size, length, seed=1, bf16=False):
   """(train_op, loss) of the classifier's training graph on constants, or
-  on placeholders of any length when `length` is None."""
+  on placeholders of any length when `length` is None; `bf16`: its
+  matmuls in bfloat16."""
+  if bf16:
+    modeling.bf16_matmuls()
   rng = np.random.RandomState(seed)
   if length is None:
     features = {name: tf.placeholder(tf.int32, [batch_size, None], name)
@@ -195,10 +203,11 @@ def _threads(threads):
                         inter_op_parallelism_threads=threads)
 
 
-def profile(config, batch_size, length, warmup, timed, traced, threads):
+def profile(config, batch_size, length, warmup, timed, traced, threads,
+            bf16=False):
   with tf.Graph().as_default():
     tf.train.get_or_create_global_step()
-    train_op, loss = build(config, batch_size, length)
+    train_op, loss = build(config, batch_size, length, bf16=bf16)
     compiled = compiled_kind(tf.get_default_graph())
     with tf.Session(config=_threads(threads)) as sess:
       sess.run(tf.global_variables_initializer())
@@ -265,6 +274,8 @@ def main():
   parser.add_argument("--threads", type=int, default=0)
   parser.add_argument("--new_lengths", default="",
                       help="lengths to time a first step of, then again")
+  parser.add_argument("--bf16", action="store_true",
+                      help="the matmuls in bfloat16 (--use_amp on AMX)")
   parser.add_argument("--tiny", action="store_true",
                       help="the tiny test BERT (a smoke test)")
   parser.add_argument("--output", default=os.path.join(
@@ -302,10 +313,12 @@ def main():
   print("matmul peak: %.0f GFLOP/s" % peak, flush=True)
   results = {"model": model, "batch_size": args.batch_size,
              "matmul_peak_gflops": round(peak, 1), "tf": tf.__version__,
-             "machine": machine.describe(), "lengths": {}}
+             "machine": machine.describe(), "bf16_matmuls": args.bf16,
+             "lengths": {}}
   for length in (int(x) for x in args.lengths.split(",")):
     seconds, totals = profile(config, args.batch_size, length, args.warmup,
-                              args.timed, args.traced, args.threads)
+                              args.timed, args.traced, args.threads,
+                              args.bf16)
     flops = train_flops_per_example(config, length) * args.batch_size
     total = sum(totals.values())
     row = {"step_seconds": round(seconds, 4),

@@ -1045,7 +1045,7 @@ PROFILE_ROWS = (
     ("bias add (its gradient)", ("bias_add",)),
     ("attention softmax, mask, scaling", ("attention",)),
     ("reshape, transpose, slices", ("reshape_transpose",)),
-    ("embeddings, loss, other", ("embeddings", "other")),
+    ("embeddings, loss, casts, other", ("embeddings", "cast", "other")),
 )
 
 
@@ -1122,6 +1122,7 @@ def section_profile(page):
        if len(kinds) == 1 and kinds != ("matmul",)), reverse=True)[:4]
   next_in_line = ", ".join("%s %s" % (label.split(" (")[0], pct(value))
                            for value, label in others)
+  claim(not data.get("bf16_matmuls"), "the profile is of the float32 step")
   new = page("new_lengths.json")
   extra = new["mean_first_seconds"] / new["mean_later_seconds"] - 1
   claim(extra < 0.1, "a first step at a new length costs little more")
