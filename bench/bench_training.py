@@ -239,8 +239,8 @@ def matmul_peak_and_flops():
   """[matmul peak GFLOP/s in float32, the same in bfloat16, the whole
   encoder's training GFLOP per example at LENGTH, its mean per SST-2 train
   example at the example's own WordPiece length, the same two with the
-  last layer at [CLS] alone (the useful FLOPs)], measured in a child process (so this one holds no TF
-  threads)."""
+  last layer at [CLS] alone (the useful FLOPs)], measured in a child
+  process (so this one holds no TF threads)."""
   code = ("import json, statistics, profile_step, modeling\n"
           "from bench_training import sst2_lengths, LENGTH\n"
           "from minilm_model import converted_model\n"
@@ -334,6 +334,17 @@ def main():
   print(table(results, configs))
 
 
+def mfu(results, name, rate):
+  """The useful-FLOP MFU of configuration `name` training `rate` examples a
+  second: the useful FLOPs of the sequences it trains (LENGTH for the
+  FIXED_LENGTH runs, each example's own length otherwise) over the matmul
+  peak of the same run (the bfloat16 one for a BFLOAT16 run)."""
+  flops = results["train_gflop_per_example" + (
+      "" if name in FIXED_LENGTH else "_real_lengths")]
+  return rate * flops / results["matmul_peak_bf16_gflops" if name in
+                                BFLOAT16 else "matmul_peak_gflops"]
+
+
 def table(results, configs):
   """Markdown: rate per round, peak RSS, ratios to google and hf, MFU."""
   def rates(name):
@@ -350,15 +361,10 @@ def table(results, configs):
     rss = [row[name]["peak_rss_gb"] for row in results["rounds"]]
     versus = lambda other: ("%.2fx" % (mean(name) / mean(other))
                             if other in configs else "")
-    mfu = mean(name) * (
-        results["train_gflop_per_example"] if name in FIXED_LENGTH else
-        results["train_gflop_per_example_real_lengths"]) / results[
-            "matmul_peak_bf16_gflops" if name in BFLOAT16 else
-            "matmul_peak_gflops"]
     lines.append("| %s | %s | %s | %s | %s | %s |" % (
         name, " / ".join("%.1f" % v for v in rates(name)),
         " / ".join("%.2f" % v for v in rss), versus("google"), versus("hf"),
-        "%.0f%%" % (100 * mfu)))
+        "%.0f%%" % (100 * mfu(results, name, mean(name)))))
   for name, row in (results.get("epoch") or {}).items():
     lines.append("")
     lines.append("one epoch, %s: dev accuracy %.4f, %.1f ex/s, %d steps, "

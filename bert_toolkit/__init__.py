@@ -1,10 +1,10 @@
 """The toolkit's library, by floor (each imports only from the floors below
 it, and from `modeling` and `tokenization`, which keep Google's names):
 
-  errors, settings, class_weights, kinds
+  errors, settings, class_weights, kinds, hardware
                     user errors, the plain settings of a run, the
-                    loss-weighting rules and the table of task kinds
-                    (no TF)
+                    loss-weighting rules, the table of task kinds and
+                    what the CPU can do (no TF)
   runs/             what a run directory holds: run_info.json, atomic
                     writes, curves, progress lines
   data/             readers, tag schemes, encoding, windows, feature files,

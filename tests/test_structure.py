@@ -300,7 +300,8 @@ def test_a_new_task_plugs_into_the_runner(tmp_path):
 # and the floors below, never from above. modeling and tokenization (Google's
 # names) sit under all of them and import nothing of bert_toolkit.
 FLOORS = (("bert_toolkit.errors", "bert_toolkit.settings",
-           "bert_toolkit.class_weights", "bert_toolkit.kinds"),
+           "bert_toolkit.class_weights", "bert_toolkit.kinds",
+           "bert_toolkit.hardware"),
           ("bert_toolkit.runs",), ("bert_toolkit.data",),
           ("bert_toolkit.engine",), ("bert_toolkit.tasks",),
           ("bert_toolkit.compression",),

@@ -33,6 +33,7 @@ RESULTS_DIR = os.path.join(ROOT, "bench", "results")
 PAGE = os.path.join(ROOT, "docs", "benchmarks.md")
 sys.path.insert(0, os.path.join(ROOT, "bench"))
 
+import bench_training  # pylint: disable=g-import-not-at-top,wrong-import-position
 import machine as bench_machine  # pylint: disable=g-import-not-at-top,wrong-import-position
 LOCK = "flock /tmp/bench.lock .venv/bin/python "
 
@@ -649,11 +650,6 @@ TRAINING_ROWS = (
     ("amp_fixed", "ours, fixed 128, `--use_amp` (bfloat16 matmuls)"),
     ("hf_bf16", "HF transformers (PyTorch), bfloat16 autocast"),
 )
-# The configurations that train every example at max_seq_length.
-FIXED_LENGTH = ("google", "fixed", "hf_fixed", "amp_fixed")
-# The configurations whose matmuls run in bfloat16: their MFU is over the
-# bfloat16 peak.
-BFLOAT16 = ("amp", "amp_fixed", "hf_bf16")
 # The one-epoch runs, in the order of their table.
 EPOCH_ROWS = (("default", "ours, default"),
               ("packed", "ours, `--pack_sequences`"),
@@ -668,18 +664,11 @@ def rss(data, config):
   return [r[config]["peak_rss_gb"] for r in data["rounds"]]
 
 
-def mfu(data, config, peak=None):
-  """Useful-FLOP MFU: the useful FLOPs of the sequences the configuration
-  trains (128 for the fixed-length runs, each example's own length
-  otherwise; the runs that record an encoder_ count beside it count the
-  last layer at [CLS] alone), over the matmul peak of the same run (the
-  bfloat16 one for a bfloat16 configuration)."""
-  flops = data["train_gflop_per_example" + (
-      "" if config in FIXED_LENGTH else "_real_lengths")]
-  if peak is None:
-    peak = data["matmul_peak_bf16_gflops" if config in BFLOAT16 else
-                "matmul_peak_gflops"]
-  return mean(rates(data, config)) * flops / peak
+def mfu(data, config):
+  """Useful-FLOP MFU of a configuration's mean rate (bench_training.mfu:
+  the runs that record an encoder_ count beside it count the last layer at
+  [CLS] alone)."""
+  return bench_training.mfu(data, config, mean(rates(data, config)))
 
 
 def training_bf16(data, google, hf):

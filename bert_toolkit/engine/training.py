@@ -34,6 +34,7 @@ import modeling
 from bert_toolkit.runs import atomic
 from bert_toolkit.runs import curves
 from bert_toolkit.engine import distribution
+from bert_toolkit.hardware import cpu_flags
 from bert_toolkit.data import encoding
 from bert_toolkit.engine import optimization
 from bert_toolkit.runs import run_info
@@ -367,19 +368,6 @@ def make_estimator(model_fn, output_dir, settings, plan=None):
 # What --use_amp does (amp_precision).
 FLOAT16 = "float16"
 BFLOAT16 = "bfloat16"
-
-
-def cpu_flags(path="/proc/cpuinfo"):
-  """The feature flags of this machine's CPU (Linux's /proc/cpuinfo), as
-  a set; empty where there is no such file."""
-  try:
-    with open(path) as f:
-      for line in f:
-        if line.startswith("flags"):
-          return set(line.split(":", 1)[1].split())
-  except OSError:
-    pass
-  return set()
 
 
 def amp_precision(settings, gpus=None, flags=None):
