@@ -1,0 +1,393 @@
+"""Benchmark: alternatives for the training step, measured and not kept.
+
+Each part times one candidate against what the code does, on the real
+all-MiniLM-L6-v2's shapes (hidden 384, intermediate 1536, batch 32), in
+this process, the two alternating:
+
+  threads     one training step (profile_step.build: the classifier's
+              graph on constants) at 128 and 24 tokens, with 2 intra- and
+              2 inter-op threads (the default), 2 and 1, 1 and 2
+  qkv         the query, key and value projections and their gradients as
+              three matmuls (Google's variables) or one matmul on the
+              concatenated kernels, at 512 and 4,096 tokens
+  layer_norm  layer norm and its gradient: ours (modeling/layers.py) or
+              TF's FusedBatchNormV3 over rows (Keras's trick), then gamma
+              and beta, at 512 and 4,096 tokens
+  optimizer   one AdamWeightDecay update of MiniLM's 105 variables,
+              clipping included: ours (TF's fused Adam kernel) or the
+              whole update written out in one XLA cluster a variable
+  clipping    how many steps of real SST-2 fine-tuning have a gradient
+              norm above the clipping norm 1.0 (where the clip's
+              multiplication could be skipped), over --clip_steps steps
+  slope       the GELU's slope kept from the forward pass
+              (modeling.slopes_in_forward) or recomputed from x: a graph of
+              varying length at 16 and 128 tokens, and the fixed-shape
+              graph (slope recomputed, compiled by XLA) at 128
+
+  flock /tmp/bench.lock .venv/bin/python bench/training_attempts.py \
+      [--only threads,qkv,...] [--clip_steps 315]
+
+Writes bench/results/training_attempts.json (milliseconds or seconds, each
+round) and prints it.
+"""
+
+import argparse
+import contextlib
+import json
+import os
+import runpy
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+BENCH_DIR = os.path.dirname(os.path.abspath(__file__))
+REPO_DIR = os.path.dirname(BENCH_DIR)
+sys.path.insert(0, REPO_DIR)
+sys.path.insert(0, BENCH_DIR)
+
+import profile_step  # pylint: disable=g-import-not-at-top
+import machine  # pylint: disable=g-import-not-at-top
+from minilm_model import converted_model  # pylint: disable=g-import-not-at-top
+from bert_toolkit.engine import optimization  # pylint: disable=g-import-not-at-top
+from bert_toolkit.runs import atomic  # pylint: disable=g-import-not-at-top
+import modeling  # pylint: disable=g-import-not-at-top
+
+tf = profile_step.tf
+HIDDEN, INTERMEDIATE, VOCAB, BATCH = 384, 1536, 30522, 32
+DATA_DIR = os.path.join(os.path.dirname(REPO_DIR), "shared", "data")
+
+
+def _config():
+  return modeling.BertConfig.from_json_file(
+      os.path.join(converted_model()[1], "bert_config.json"))
+
+
+def _session(graph, intra=2, inter=2):
+  return tf.Session(graph=graph, config=tf.ConfigProto(
+      intra_op_parallelism_threads=intra, inter_op_parallelism_threads=inter))
+
+
+def _timed(sess, fetch, feed=None, runs=20, warmup=3):
+  """Seconds a run of `fetch`, the mean of `runs` after `warmup`."""
+  for _ in range(warmup):
+    sess.run(fetch, feed)
+  started = time.perf_counter()
+  for _ in range(runs):
+    sess.run(fetch, feed)
+  return (time.perf_counter() - started) / runs
+
+
+def _alternate(candidates, rounds, runs):
+  """{name: [seconds of each round]}: candidates = {name: (sess, fetch,
+  feed)}, timed in turn, round after round."""
+  times = {name: [] for name in candidates}
+  for _ in range(rounds):
+    for name, (sess, fetch, feed) in candidates.items():
+      times[name].append(round(_timed(sess, fetch, feed, runs), 5))
+  return times
+
+
+def threads(rounds):
+  config = _config()
+  out = {}
+  for length in (128, 24):
+    graph = tf.Graph()
+    with graph.as_default():
+      tf.train.get_or_create_global_step()
+      train_op, _ = profile_step.build(config, BATCH, length)
+      init = tf.global_variables_initializer()
+    sessions = {}
+    for name, (intra, inter) in (("intra 2, inter 2", (2, 2)),
+                                 ("intra 2, inter 1", (2, 1)),
+                                 ("intra 1, inter 2", (1, 2))):
+      sess = _session(graph, intra, inter)
+      sess.run(init)
+      sessions[name] = (sess, train_op, None)
+    out[str(length)] = _alternate(sessions, rounds, 5 if length > 64 else 10)
+  return out
+
+
+def _qkv_graph(tokens, fused):
+  graph = tf.Graph()
+  with graph.as_default():
+    x = tf.Variable(tf.random.normal([tokens, HIDDEN]))
+    kernels = [tf.Variable(tf.random.normal([HIDDEN, HIDDEN]) * 0.05)
+               for _ in range(3)]
+    biases = [tf.Variable(tf.zeros([HIDDEN])) for _ in range(3)]
+    inputs = x * 1.0
+    if fused:
+      product = tf.nn.bias_add(tf.matmul(inputs, tf.concat(kernels, 1)),
+                               tf.concat(biases, 0))
+      outputs = tf.split(product, 3, axis=1)
+    else:
+      outputs = [tf.nn.bias_add(tf.matmul(inputs, k), b)
+                 for k, b in zip(kernels, biases)]
+    loss = tf.add_n([tf.reduce_sum(o * o) for o in outputs])
+    grads = tf.gradients(loss, [inputs] + kernels + biases)
+    fetch = [tf.reduce_sum(g) for g in grads]
+    init = tf.global_variables_initializer()
+  sess = _session(graph)
+  sess.run(init)
+  return sess, fetch, None
+
+
+def qkv(rounds):
+  return {str(tokens): _alternate({"three matmuls": _qkv_graph(tokens, False),
+                                   "one matmul": _qkv_graph(tokens, True)},
+                                  rounds, 30)
+          for tokens in (512, 4096)}
+
+
+def _fused_batch_norm_layer_norm(x, epsilon=1e-12):
+  """Layer norm through FusedBatchNormV3: each row a channel of an NCHW
+  [1, rows, hidden, 1] tensor; then gamma and beta."""
+  beta = tf.get_variable("beta", [HIDDEN], initializer=tf.zeros_initializer())
+  gamma = tf.get_variable("gamma", [HIDDEN],
+                          initializer=tf.ones_initializer())
+  rows = tf.shape(x)[0]
+  normalized, _, _, _, _, _ = tf.raw_ops.FusedBatchNormV3(
+      x=tf.reshape(x, [1, rows, HIDDEN, 1]), scale=tf.ones([rows]),
+      offset=tf.zeros([rows]), mean=tf.zeros([0]), variance=tf.zeros([0]),
+      epsilon=epsilon, exponential_avg_factor=1.0, data_format="NCHW",
+      is_training=True)
+  return tf.reshape(normalized, [rows, HIDDEN]) * gamma + beta
+
+
+def _layer_norm_graph(tokens, fused):
+  graph = tf.Graph()
+  with graph.as_default():
+    x = tf.Variable(tf.random.normal([tokens, HIDDEN]) * 3.0 + 1.0)
+    inputs = x * 1.0
+    with tf.variable_scope("LayerNorm"):
+      if fused:
+        y = _fused_batch_norm_layer_norm(inputs)
+    if not fused:
+      y = modeling.layers.layer_norm(inputs)
+    weights = tf.constant(np.random.RandomState(0).normal(
+        size=(tokens, HIDDEN)).astype(np.float32))
+    variables = [v for v in tf.trainable_variables() if "LayerNorm" in v.name]
+    grads = tf.gradients(tf.reduce_sum(y * weights), [inputs] + variables)
+    fetch = [tf.reduce_sum(g) for g in grads]
+    init = tf.global_variables_initializer()
+  sess = _session(graph)
+  sess.run(init)
+  return sess, fetch, None
+
+
+def layer_norm(rounds):
+  return {str(tokens): _alternate({"ours": _layer_norm_graph(tokens, False),
+                                   "FusedBatchNormV3": _layer_norm_graph(
+                                       tokens, True)}, rounds, 30)
+          for tokens in (512, 4096)}
+
+
+def _minilm_shapes():
+  """(name, shape) of MiniLM's trainable variables."""
+  shapes = [("bert/embeddings/word_embeddings", [VOCAB, HIDDEN]),
+            ("bert/embeddings/position_embeddings", [512, HIDDEN]),
+            ("bert/embeddings/token_type_embeddings", [2, HIDDEN]),
+            ("bert/embeddings/LayerNorm/gamma", [HIDDEN]),
+            ("bert/embeddings/LayerNorm/beta", [HIDDEN])]
+  for layer in range(6):
+    prefix = "bert/encoder/layer_%d/" % layer
+    for dense in ("attention/self/query", "attention/self/key",
+                  "attention/self/value", "attention/output/dense"):
+      shapes += [(prefix + dense + "/kernel", [HIDDEN, HIDDEN]),
+                 (prefix + dense + "/bias", [HIDDEN])]
+    shapes += [(prefix + "intermediate/dense/kernel", [HIDDEN, INTERMEDIATE]),
+               (prefix + "intermediate/dense/bias", [INTERMEDIATE]),
+               (prefix + "output/dense/kernel", [INTERMEDIATE, HIDDEN]),
+               (prefix + "output/dense/bias", [HIDDEN])]
+    for norm in ("attention/output/LayerNorm", "output/LayerNorm"):
+      shapes += [(prefix + norm + "/gamma", [HIDDEN]),
+                 (prefix + norm + "/beta", [HIDDEN])]
+  return shapes
+
+
+def _optimizer_graph(xla):
+  """One update of MiniLM's variables from fixed gradients (the word
+  embeddings' sparse: 512 rows, as a batch of 16 tokens touches)."""
+  graph = tf.Graph()
+  with graph.as_default():
+    step = tf.train.get_or_create_global_step()
+    shapes = _minilm_shapes()
+    variables = [tf.get_variable(name, shape, use_resource=True,
+                                 initializer=tf.random_normal_initializer(
+                                     stddev=0.02))
+                 for name, shape in shapes]
+    stored = [tf.get_variable(name + "_grad", [512, HIDDEN] if i == 0 else
+                              shape, use_resource=True, trainable=False,
+                              initializer=tf.random_normal_initializer(
+                                  stddev=0.01))
+              for i, (name, shape) in enumerate(shapes)]
+    rows = tf.constant(np.random.RandomState(0).randint(
+        0, VOCAB, 512).astype(np.int32))
+    grads = ([tf.IndexedSlices(stored[0].read_value(), rows,
+                               tf.constant([VOCAB, HIDDEN]))] +
+             [g.read_value() for g in stored[1:]])
+    learning_rate = optimization.learning_rate_schedule(5e-5, step, 2104, 210)
+    if not xla:
+      optimizer = optimization.AdamWeightDecayOptimizer(learning_rate, 0.01)
+      fetch = optimization._clip_and_apply(  # pylint: disable=protected-access
+          optimizer, list(zip(grads, variables)), 1.0)
+    else:
+      grads = [optimization._rows_summed(grads[0])] + grads[1:]  # pylint: disable=protected-access
+      scale = 1.0 / tf.maximum(tf.linalg.global_norm(grads), 1.0)
+      updates = []
+      for grad, var in zip(grads, variables):
+        m, v = [tf.get_variable(var.op.name + suffix, var.shape,
+                                use_resource=True, trainable=False,
+                                initializer=tf.zeros_initializer())
+                for suffix in ("/m", "/v")]
+        decayed = not any(p in var.op.name
+                          for p in optimization.NO_DECAY_PATTERNS)
+        with tf.xla.experimental.jit_scope(compile_ops=True):
+          if isinstance(grad, tf.IndexedSlices):
+            grad = tf.scatter_nd(tf.expand_dims(grad.indices, 1),
+                                 grad.values * scale, [VOCAB, HIDDEN])
+          else:
+            grad = grad * scale
+          next_m = 0.9 * m.read_value() + 0.1 * grad
+          next_v = 0.999 * v.read_value() + 0.001 * grad * grad
+          update = next_m / (tf.sqrt(next_v) + 1e-6)
+          weights = var.read_value()
+          if decayed:
+            update += 0.01 * weights
+          updates += [var.assign(weights - learning_rate * update,
+                                 read_value=False),
+                      m.assign(next_m, read_value=False),
+                      v.assign(next_v, read_value=False)]
+      fetch = tf.group(*updates)
+    init = tf.global_variables_initializer()
+  sess = _session(graph)
+  sess.run(init)
+  return sess, fetch, None
+
+
+def optimizer(rounds):
+  return _alternate({"fused Adam kernel (ours)": _optimizer_graph(False),
+                     "one XLA cluster a variable": _optimizer_graph(True)},
+                    rounds, 20)
+
+
+def clipping(steps):
+  """{"steps": n, "clipped": k, "median_norm": ...} of a real run."""
+  norms_file = tempfile.NamedTemporaryFile(suffix=".txt", delete=False).name
+  clip = tf.clip_by_global_norm
+
+  def logged(t_list, clip_norm, use_norm=None, name=None):
+    del use_norm
+    norm = tf.linalg.global_norm(t_list)
+    printed = tf.print(norm, output_stream="file://" + norms_file)
+    with tf.control_dependencies([printed]):
+      t_list = [tf.identity(t) for t in t_list]
+    return clip(t_list, clip_norm, use_norm=norm, name=name)
+
+  with tempfile.TemporaryDirectory() as out:
+    argv = sys.argv
+    sys.argv = [
+        "run_classifier.py", "--task", "sst2",
+        "--data_dir", os.path.join(DATA_DIR, "sst2"),
+        "--init_checkpoint", converted_model()[1], "--output_dir", out,
+        "--cache_dir", os.path.join(BENCH_DIR, "runs", "attempts",
+                                    "features"), "--do_train",
+        "--max_seq_length", "128", "--train_batch_size", str(BATCH),
+        "--learning_rate", "5e-5", "--seed", "1",
+        "--num_train_epochs", repr((steps + 0.5) * BATCH / 67349),
+        "--save_checkpoints_steps", "100000"]
+    tf.clip_by_global_norm = logged
+    try:
+      with contextlib.redirect_stdout(sys.stderr):
+        runpy.run_module("bert_toolkit.cli.run_classifier",
+                         run_name="__main__", alter_sys=True)
+    except SystemExit as e:
+      if e.code:
+        raise
+    finally:
+      tf.clip_by_global_norm = clip
+      sys.argv = argv
+  with open(norms_file) as f:
+    norms = [float(line) for line in f if line.strip()]
+  os.unlink(norms_file)
+  return {"steps": len(norms), "clipped": sum(n > 1.0 for n in norms),
+          "median_norm": round(float(np.median(norms)), 3)}
+
+
+def _slope_graph(config, length, keep, fixed):
+  """(sess, train_op, feed) of the classifier's step at `length` tokens:
+  on constants (fixed shape) or placeholders of any length; `keep`:
+  slopes_in_forward as a training graph sets it, or not."""
+  real = modeling.slopes_in_forward
+  if not keep:
+    modeling.slopes_in_forward = lambda: None
+  try:
+    graph = tf.Graph()
+    with graph.as_default():
+      tf.train.get_or_create_global_step()
+      train_op, _ = profile_step.build(config, BATCH, length if fixed
+                                       else None)
+      init = tf.global_variables_initializer()
+  finally:
+    modeling.slopes_in_forward = real
+  feed = None
+  if not fixed:
+    rng = np.random.RandomState(1)
+    feed = {"input_ids:0": rng.randint(1000, config.vocab_size,
+                                       (BATCH, length)),
+            "input_mask:0": np.ones((BATCH, length)),
+            "segment_ids:0": np.zeros((BATCH, length))}
+  sess = _session(graph)
+  sess.run(init)
+  return sess, train_op, feed
+
+
+def slope(rounds):
+  config = _config()
+  out = {}
+  for length in (16, 128):
+    candidates = {
+        "varying length, slope kept (default)": _slope_graph(
+            config, length, True, False),
+        "varying length, slope recomputed": _slope_graph(
+            config, length, False, False)}
+    if length == 128:
+      candidates["fixed shape, slope recomputed by XLA (default)"] = (
+          _slope_graph(config, length, True, True))
+    out[str(length)] = _alternate(candidates, rounds,
+                                  16 if length < 64 else 5)
+  return out
+
+
+PARTS = ("threads", "qkv", "layer_norm", "optimizer", "clipping", "slope")
+
+
+def main():
+  parser = argparse.ArgumentParser()
+  parser.add_argument("--only", default=",".join(PARTS))
+  parser.add_argument("--rounds", type=int, default=3)
+  parser.add_argument("--clip_steps", type=int, default=315)
+  parser.add_argument("--output", default=os.path.join(
+      BENCH_DIR, "results", "training_attempts.json"))
+  args = parser.parse_args()
+  results = {"model": "all-MiniLM-L6-v2 shapes", "batch_size": BATCH,
+             "rounds": args.rounds, "tf": tf.__version__,
+             "machine": machine.describe()}
+  if os.path.isfile(args.output):   # parts not re-run keep their figures
+    with open(args.output) as f:
+      kept = json.load(f)
+    results.update({k: v for k, v in kept.items() if k in PARTS})
+  for part in args.only.split(","):
+    started = time.time()
+    if part == "clipping":
+      results[part] = clipping(args.clip_steps)
+    else:
+      results[part] = globals()[part](args.rounds)
+    print("%s (%.0f s): %s" % (part, time.time() - started,
+                               json.dumps(results[part])), flush=True)
+  atomic.atomic_json(args.output, results)
+
+
+if __name__ == "__main__":
+  main()
