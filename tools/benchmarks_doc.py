@@ -78,6 +78,11 @@ SOURCES = {
     "versions_2f29058.json": (
         "2026-12-06", LOCK + "bench/bench_versions.py --base 2f29058 "
         "--rounds 2 --steps 64 --padding fixed,dynamic"),
+    "versions_1cc8792.json": (
+        "2026-12-07", LOCK + "bench/bench_versions.py --base 1cc8792 "
+        "--rounds 3 --steps 64 --padding dynamic"),
+    "training_attempts.json": (
+        "2026-12-07", LOCK + "bench/training_attempts.py"),
     "profile.json": ("2026-12-06", LOCK + "bench/profile_step.py"),
     "int8_profile.json": (
         "2026-12-06", "bench/.peer-venv/bin/python bench/peer_hf_serving.py "
@@ -866,12 +871,14 @@ is %d sentences: every difference here is within it.
 
 Our runs before and after each change, each pair measured on one machine
 the same day (not always the processor of the table above): compare the
-ratios within a row, not rates across rows. The first row alternates the
-two codes in one run (`bench/bench_versions.py`); the next two compare
+ratios within a row, not rates across rows. The first two rows alternate
+the two codes in one run (`bench/bench_versions.py`); the next two compare
 whole runs of this benchmark, the code before the change (the `git
 checkout` below) against the code after it; the others our fixed-128 run
 in two earlier runs of this benchmark (those files name that run
 `google`):
+
+%s
 
 %s
 
@@ -955,6 +962,10 @@ def section_training(page):
       "the GELU's written-out gradient compiled by XLA into one loop where "
       "the length is fixed ([checkpoints](checkpoints.md))",
       page("versions_2f29058.json")))
+  changes.insert(0, versions_change(
+      "the GELU's slope computed in the forward pass and kept where the "
+      "length varies ([checkpoints](checkpoints.md))",
+      page("versions_1cc8792.json")))
   return TRAINING_TEXT % (
       len(data["rounds"]), data["steps"], data["max_seq_length"],
       data["batch_size"], num(data["matmul_peak_gflops"], 0),
@@ -992,6 +1003,7 @@ def section_training(page):
       right["default"], SST2_DEV, before, peer, right["packed"],
       right["amp"],
       num(accuracy, 2), SST2_DEV, error,
+      page.source("versions_1cc8792.json") + "\n\n" +
       page.source("training_before_memory.json") + "\n\n" +
       page.source("training_after_memory.json") + "\n\n" +
       page.source("versions_b9be9d8.json") + "\n\n" +
@@ -1001,6 +1013,8 @@ def section_training(page):
       page.source("training_before_gelu.json"),
       table(("change", "measured effect"), changes),
       recorded("optimizer"),
+      training_attempts(page("training_attempts.json"),
+                        page.source("training_attempts.json")),
       num(padding["examples"], 0), num(padding["lengths"]["mean"]),
       num(padding["lengths"]["median"], 0), padding["lengths"]["longest"],
       padding["batch_size"],
@@ -1012,6 +1026,90 @@ def section_training(page):
       pct(schemes["packed"]["padding"] - schemes["default"]["padding"])[:-1],
       recorded("packing"),
       recorded("memory"))
+
+
+def training_attempts(data, source):
+  """The "tried and not kept" part: training_attempts.py's alternatives,
+  each against what the code does (means of the rounds)."""
+  def ms(values):
+    return num(1000.0 * mean(values), 2) + " ms"
+
+  def s(values):
+    return num(mean(values), 3) + " s"
+
+  threads = data["threads"]
+  for length in threads.values():
+    best = min(mean(v) for v in length.values())
+    worst = max(mean(v) for v in length.values())
+    claim(worst / best < 1.03, "thread settings within 3% of each other")
+  qkv, norm, opt = data["qkv"], data["layer_norm"], data["optimizer"]
+  claim(all(mean(qkv[n]["one matmul"]) > mean(qkv[n]["three matmuls"])
+            for n in qkv), "one QKV matmul is slower")
+  claim(mean(norm["4096"]["FusedBatchNormV3"]) > mean(norm["4096"]["ours"]),
+        "FusedBatchNormV3 is slower at 4,096 tokens")
+  claim(mean(norm["512"]["FusedBatchNormV3"]) >
+        0.95 * mean(norm["512"]["ours"]),
+        "FusedBatchNormV3 gains under 5% at 512 tokens")
+  ours_opt = opt["fused Adam kernel (ours)"]
+  xla_opt = opt["one XLA cluster a variable"]
+  claim(mean(xla_opt) > mean(ours_opt), "the XLA update is slower")
+  clip = data["clipping"]
+  claim(clip["clipped"] > 0.9 * clip["steps"], "most steps are clipped")
+  slope = data["slope"]
+  kept, recomputed = ("varying length, slope kept (default)",
+                      "varying length, slope recomputed")
+  fixed = "fixed shape, slope recomputed by XLA (default)"
+  claim(mean(slope["16"][kept]) < mean(slope["16"][recomputed]),
+        "the kept slope is faster at 16 tokens")
+  claim(mean(slope["128"][fixed]) < mean(slope["128"][kept]),
+        "XLA's recomputed slope is faster at a fixed 128")
+  rows = [
+      ("thread settings: intra-op / inter-op threads 2 / 2 (ours), 2 / 1, "
+       "1 / 2; one step at 128 / 24 tokens",
+       "; ".join("%s: %s" % (name, " / ".join(
+           s(threads[n][name]) for n in ("128", "24")))
+                 for name in threads["128"]),
+       "within 3% of each other: the default stays"),
+      ("query, key and value as one matmul on the concatenated kernels "
+       "(forward and backward), against three",
+       "; ".join("%s tokens: %s vs %s" % (
+           num(int(n), 0), ms(qkv[n]["one matmul"]),
+           ms(qkv[n]["three matmuls"])) for n in ("512", "4096")),
+       "slower (the concatenation and split cost more than the larger "
+       "matmul gains)"),
+      ("layer norm through FusedBatchNormV3 (each row a channel, then gamma "
+       "and beta), forward and backward, against ours",
+       "; ".join("%s tokens: %s vs %s" % (
+           num(int(n), 0), ms(norm[n]["FusedBatchNormV3"]),
+           ms(norm[n]["ours"])) for n in ("512", "4096")),
+       "level at 512, slower at 4,096"),
+      ("the whole AdamWeightDecay update of MiniLM's 105 variables "
+       "(clipping, decay, Adam) as one XLA cluster a variable, against TF's "
+       "fused Adam kernel", "%s vs %s" % (ms(xla_opt), ms(ours_opt)),
+       "slower"),
+      ("skipping the clip's product when the gradient norm is under 1.0 "
+       "(bit-identical)",
+       "%d of %d steps of real SST-2 fine-tuning clipped (median norm %s)" % (
+           clip["clipped"], clip["steps"], num(clip["median_norm"], 2)),
+       "would apply to %d steps in %d: not built" % (
+           clip["steps"] - clip["clipped"], clip["steps"])),
+      ("the GELU's slope kept from the forward pass (kept) or recomputed "
+       "from x in the backward pass, one step",
+       "16 tokens, varying length: kept %s vs recomputed %s; 128 tokens, "
+       "varying: kept %s vs recomputed %s; 128 tokens, fixed shape "
+       "(recomputed, XLA): %s" % (
+           s(slope["16"][kept]), s(slope["16"][recomputed]),
+           s(slope["128"][kept]), s(slope["128"][recomputed]),
+           s(slope["128"][fixed])),
+       "kept where the length varies, XLA's recomputation where it is "
+       "fixed"),
+  ]
+  return ("### Tried and not kept\n\n"
+          "Alternatives for the training step, each timed in one process "
+          "alternating with what the code does, on all-MiniLM-L6-v2's shapes "
+          "(batch 32; the means of %d rounds):\n\n%s\n\n%s" % (
+              data["rounds"], source,
+              table(("alternative", "measured", "verdict"), rows)))
 
 
 PADDING_LABELS = {
@@ -2419,6 +2517,8 @@ SECTIONS = (
                                    "training_after_memory.json",
                                    "versions_b9be9d8.json",
                                    "versions_2f29058.json",
+                                   "versions_1cc8792.json",
+                                   "training_attempts.json",
                                    "training_before_first_token.json",
                                    "training_changes.json",
                                    "training_before_gelu.json",
