@@ -230,16 +230,29 @@ def slopes_in_forward():
   product, dy * slope.
 
   The slope shares the forward's erf or tanh (Grappler merges the common
-  ops), so the step does four elementwise passes fewer than recomputing
-  the slope from x in the backward pass (measured on all-MiniLM-L6-v2,
-  batch 32, 16 tokens: 0.202 -> 0.194 s a step). Where the shape is fixed,
-  the recomputed slope stays: XLA compiles it into one loop there, which
-  is faster still (at 128 tokens the kept slope was 3% slower). Graphs
-  built without this call (evaluation, prediction, exports) compute no
-  slope.
+  ops), so a step makes fewer elementwise passes than when the backward
+  pass recomputes the slope from x. Where the shape is fixed, the
+  recomputed slope stays: XLA compiles it into one loop there, which is
+  faster still. Both are measured in docs/benchmarks.md ("Tried and not
+  kept"). Graphs built without this call (evaluation, prediction,
+  exports) compute no slope.
   """
   if not tf.get_collection(_SLOPES_WANTED):
     tf.add_to_collection(_SLOPES_WANTED, True)
+
+
+@contextlib.contextmanager
+def no_slopes():
+  """Within it, activations compute no slope in the forward pass even in a
+  graph marked by `slopes_in_forward`: for a model the training graph
+  does not differentiate (a frozen distillation teacher)."""
+  marks = tf.get_collection_ref(_SLOPES_WANTED)
+  saved = list(marks)
+  del marks[:]
+  try:
+    yield
+  finally:
+    marks[:] = saved
 
 
 def _kept_slope_gradient(op, dy, *unused_dys):

@@ -266,6 +266,20 @@ def test_the_slope_is_recomputed_otherwise(shape, slopes):
   assert not [n for n in forward if "Exp" in n]
 
 
+def test_no_slopes_suspends_the_mark_for_a_frozen_model():
+  """Inside no_slopes (a frozen teacher in a training graph) the forward
+  pass computes no slope; after it, the graph's mark holds again."""
+  graph = tf.Graph()
+  with graph.as_default():
+    modeling.slopes_in_forward()
+    x = tf.placeholder(tf.float32, [None, 8])
+    with modeling.layers.no_slopes():
+      frozen = modeling.get_activation("gelu_exact")(x)
+    trained = modeling.get_activation("gelu_exact")(x)
+  assert len(frozen.op.inputs) == 2
+  assert len(trained.op.inputs) == 3
+
+
 def test_a_training_graph_keeps_every_op_reachable():
   """The kept slope is an input of the activation's IdentityN, so Google's
   no-stray-op rule still holds in a training graph of varying length."""

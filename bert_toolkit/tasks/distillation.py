@@ -523,7 +523,8 @@ class Distiller(task_lib.Task):
   def _intermediate(self, model, features, context):
     """Hidden-state and attention losses against the frozen teacher."""
     teacher = self.teacher
-    with tf.variable_scope(TEACHER_SCOPE):
+    # (frozen: no gradient slopes computed for it in a training graph)
+    with tf.variable_scope(TEACHER_SCOPE), layers.no_slopes():
       teacher_model = modeling.build_model(
           teacher.model_type, teacher.config, False, features["input_ids"],
           features["input_mask"], features.get("segment_ids"))
