@@ -415,18 +415,18 @@ _DROPPED_CONTEXT_GRADIENT = "BertToolkitDroppedContextGrad"
 
 
 def _dropped_context_gradient(op, dy, *unused_dys):
-  """The gradient of the IdentityN([context, probs, scaled_value, keep,
-  scale]) op that `dropped_weighted_values` builds, with the masked
-  probabilities m = where(keep, probs, 0) computed again once dy exists:
-  d(probs) = where(keep, dy . scaled_value^T, 0),
-  d(scaled_value) = m^T . dy (and back through value * scale to value)."""
-  probs, scaled_value, keep = op.inputs[1:4]
+  """The gradient of the IdentityN([context, probs, value, keep, scale])
+  op that `dropped_weighted_values` builds, with the dropped
+  probabilities d = where(keep, probs * scale, 0) computed again once dy
+  exists: d(probs) = where(keep, (dy . value^T) * scale, 0),
+  d(value) = d^T . dy."""
+  probs, value, keep, scale = op.inputs[1:5]
   with tf.control_dependencies([dy]):
     probs = tf.identity(probs)
-  masked = tf.where_v2(keep, probs, tf.zeros([], probs.dtype))
-  d_masked = matmul(dy, scaled_value, transpose_b=True)
-  return [None, tf.where_v2(keep, d_masked, tf.zeros([], d_masked.dtype)),
-          matmul(masked, dy, transpose_a=True), None, None]
+  dropped = _apply_mask(probs, keep, scale)
+  d_dropped = matmul(dy, value, transpose_b=True)
+  return [None, _apply_mask(d_dropped, keep, scale),
+          matmul(dropped, dy, transpose_a=True), None, None]
 
 
 _register_gradient(_DROPPED_CONTEXT_GRADIENT, _dropped_context_gradient)
@@ -436,14 +436,8 @@ def dropped_weighted_values(probs, value, dropout_prob):
   """weighted_values(dropout(probs), value), keeping for the backward pass
   the probabilities (which the softmax's gradient needs anyway) and the
   1-byte mask, not the dropped copy: a [batch, heads, seq, seq] float
-  tensor less a layer, at the price of one masked copy in the backward
+  tensor less a layer, at the price of one masked product in the backward
   pass (`_dropped_context_gradient`, through one IdentityN as the GELU's).
-
-  Dropout's scale multiplies the values [batch, heads, seq, size_per_head]
-  instead of the probabilities [batch, heads, seq, seq]: where(keep, probs,
-  0) . (value * scale), the same context to float rounding, with no
-  product of the probabilities' size forward or backward (S / D times
-  fewer elements; at 128 tokens and 32 per head, a quarter).
   Eagerly, or without dropout, it is plain dropout then weighted_values.
   """
   if dropout_prob is None or dropout_prob == 0.0 or not _in_graph():
@@ -452,12 +446,11 @@ def dropped_weighted_values(probs, value, dropout_prob):
   with tf.name_scope("dropout"):
     keep, scale = _keep_mask(probs, dropout_prob)
     scale = tf.constant(scale, probs.dtype)
-    masked = tf.where_v2(keep, probs, tf.zeros([], probs.dtype))
-    scaled_value = value * scale
-  context = weighted_values(masked, scaled_value)
+    dropped = _apply_mask(probs, keep, scale)
+  context = weighted_values(dropped, value)
   with tf.get_default_graph().gradient_override_map(
       {"IdentityN": _DROPPED_CONTEXT_GRADIENT}):
-    return tf.identity_n([context, probs, scaled_value, keep, scale])[0]
+    return tf.identity_n([context, probs, value, keep, scale])[0]
 
 
 _LAYER_NORM_GRADIENT = "BertToolkitLayerNormGrad"
