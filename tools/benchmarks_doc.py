@@ -83,6 +83,11 @@ SOURCES = {
         "--rounds 3 --steps 64 --padding dynamic"),
     "training_attempts.json": (
         "2026-12-07", LOCK + "bench/training_attempts.py"),
+    # head: ed0de91, the change tried (reverted in the next commit)
+    "versions_4ef7a0b.json": (
+        "2026-12-07", "git checkout ed0de91\n" + LOCK
+        + "bench/bench_versions.py --base 4ef7a0b --rounds 2 --steps 64 "
+        "--padding fixed,dynamic"),
     "profile.json": ("2026-12-06", LOCK + "bench/profile_step.py"),
     "int8_profile.json": (
         "2026-12-06", "bench/.peer-venv/bin/python bench/peer_hf_serving.py "
@@ -1014,7 +1019,9 @@ def section_training(page):
       table(("change", "measured effect"), changes),
       recorded("optimizer"),
       training_attempts(page("training_attempts.json"),
-                        page.source("training_attempts.json")),
+                        page.source("training_attempts.json"),
+                        page("versions_4ef7a0b.json"),
+                        page.source("versions_4ef7a0b.json")),
       num(padding["examples"], 0), num(padding["lengths"]["mean"]),
       num(padding["lengths"]["median"], 0), padding["lengths"]["longest"],
       padding["batch_size"],
@@ -1028,9 +1035,11 @@ def section_training(page):
       recorded("memory"))
 
 
-def training_attempts(data, source):
+def training_attempts(data, source, scaled_values, scaled_source):
   """The "tried and not kept" part: training_attempts.py's alternatives,
-  each against what the code does (means of the rounds)."""
+  each against what the code does (means of the rounds), and a change
+  tried in the code and reverted (`scaled_values`: bench_versions.py, the
+  change against the code before it)."""
   def ms(values):
     return num(1000.0 * mean(values), 2) + " ms"
 
@@ -1103,12 +1112,22 @@ def training_attempts(data, source):
            s(slope["128"][fixed])),
        "kept where the length varies, XLA's recomputation where it is "
        "fixed"),
+      ("attention dropout's scale on the values [B, N, S, D] instead of "
+       "the probabilities [B, N, S, S] (three passes of the scores' size "
+       "fewer a layer), in the code, whole training runs alternating with "
+       "the code before it (`versions_4ef7a0b.json`)",
+       versions_change("", scaled_values)[1].split(", ", 1)[1],
+       "no faster: reverted"),
   ]
+  claim(all(mean(by["head"]) < 1.01 * mean(by[scaled_values["base"]])
+            for by in scaled_values["rates"].values()),
+        "the scale on the values is no faster")
   return ("### Tried and not kept\n\n"
           "Alternatives for the training step, each timed in one process "
           "alternating with what the code does, on all-MiniLM-L6-v2's shapes "
-          "(batch 32; the means of %d rounds):\n\n%s\n\n%s" % (
-              data["rounds"], source,
+          "(batch 32; the means of %d rounds), and one change tried in "
+          "the code and reverted (the last row):\n\n%s\n\n%s\n\n%s" % (
+              data["rounds"], source, scaled_source,
               table(("alternative", "measured", "verdict"), rows)))
 
 
@@ -2519,6 +2538,7 @@ SECTIONS = (
                                    "versions_2f29058.json",
                                    "versions_1cc8792.json",
                                    "training_attempts.json",
+                                   "versions_4ef7a0b.json",
                                    "training_before_first_token.json",
                                    "training_changes.json",
                                    "training_before_gelu.json",
