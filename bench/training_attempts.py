@@ -64,9 +64,28 @@ def _config():
       os.path.join(converted_model()[1], "bert_config.json"))
 
 
-def _session(graph, intra=2, inter=2):
-  return tf.Session(graph=graph, config=tf.ConfigProto(
+def _started(graph, fetch, feed=None, intra=2, inter=2):
+  """(session, fetch, feed) of `graph`, its variables initialized."""
+  with graph.as_default():
+    init = tf.global_variables_initializer()
+  sess = tf.Session(graph=graph, config=tf.ConfigProto(
       intra_op_parallelism_threads=intra, inter_op_parallelism_threads=inter))
+  sess.run(init)
+  return sess, fetch, feed
+
+
+def _gradient_sums(loss, wrt):
+  """One scalar a gradient of the loss with respect to each of `wrt`
+  (fetching the sums makes every gradient run)."""
+  return [tf.reduce_sum(g) for g in tf.gradients(loss, wrt)]
+
+
+def _by_tokens(build, labels, rounds, runs=30):
+  """{tokens: {label: seconds each round}} at 512 and 4,096 tokens:
+  build(tokens, flag) for each (label, flag) of `labels`, alternating."""
+  return {str(tokens): _alternate({label: build(tokens, flag)
+                                   for label, flag in labels}, rounds, runs)
+          for tokens in (512, 4096)}
 
 
 def _timed(sess, fetch, feed=None, runs=20, warmup=3):
@@ -97,14 +116,10 @@ def threads(rounds):
     with graph.as_default():
       tf.train.get_or_create_global_step()
       train_op, _ = profile_step.build(config, BATCH, length)
-      init = tf.global_variables_initializer()
-    sessions = {}
-    for name, (intra, inter) in (("intra 2, inter 2", (2, 2)),
-                                 ("intra 2, inter 1", (2, 1)),
-                                 ("intra 1, inter 2", (1, 2))):
-      sess = _session(graph, intra, inter)
-      sess.run(init)
-      sessions[name] = (sess, train_op, None)
+    sessions = {name: _started(graph, train_op, None, intra, inter)
+                for name, (intra, inter) in (("intra 2, inter 2", (2, 2)),
+                                             ("intra 2, inter 1", (2, 1)),
+                                             ("intra 1, inter 2", (1, 2)))}
     out[str(length)] = _alternate(sessions, rounds, 5 if length > 64 else 10)
   return out
 
@@ -124,20 +139,14 @@ def _qkv_graph(tokens, fused):
     else:
       outputs = [tf.nn.bias_add(tf.matmul(inputs, k), b)
                  for k, b in zip(kernels, biases)]
-    loss = tf.add_n([tf.reduce_sum(o * o) for o in outputs])
-    grads = tf.gradients(loss, [inputs] + kernels + biases)
-    fetch = [tf.reduce_sum(g) for g in grads]
-    init = tf.global_variables_initializer()
-  sess = _session(graph)
-  sess.run(init)
-  return sess, fetch, None
+    fetch = _gradient_sums(tf.add_n([tf.reduce_sum(o * o) for o in outputs]),
+                           [inputs] + kernels + biases)
+  return _started(graph, fetch)
 
 
 def qkv(rounds):
-  return {str(tokens): _alternate({"three matmuls": _qkv_graph(tokens, False),
-                                   "one matmul": _qkv_graph(tokens, True)},
-                                  rounds, 30)
-          for tokens in (512, 4096)}
+  return _by_tokens(_qkv_graph, (("three matmuls", False),
+                                 ("one matmul", True)), rounds)
 
 
 def _fused_batch_norm_layer_norm(x, epsilon=1e-12):
@@ -160,27 +169,21 @@ def _layer_norm_graph(tokens, fused):
   with graph.as_default():
     x = tf.Variable(tf.random.normal([tokens, HIDDEN]) * 3.0 + 1.0)
     inputs = x * 1.0
-    with tf.variable_scope("LayerNorm"):
-      if fused:
+    if fused:
+      with tf.variable_scope("LayerNorm"):
         y = _fused_batch_norm_layer_norm(inputs)
-    if not fused:
+    else:
       y = modeling.layers.layer_norm(inputs)
     weights = tf.constant(np.random.RandomState(0).normal(
         size=(tokens, HIDDEN)).astype(np.float32))
     variables = [v for v in tf.trainable_variables() if "LayerNorm" in v.name]
-    grads = tf.gradients(tf.reduce_sum(y * weights), [inputs] + variables)
-    fetch = [tf.reduce_sum(g) for g in grads]
-    init = tf.global_variables_initializer()
-  sess = _session(graph)
-  sess.run(init)
-  return sess, fetch, None
+    fetch = _gradient_sums(tf.reduce_sum(y * weights), [inputs] + variables)
+  return _started(graph, fetch)
 
 
 def layer_norm(rounds):
-  return {str(tokens): _alternate({"ours": _layer_norm_graph(tokens, False),
-                                   "FusedBatchNormV3": _layer_norm_graph(
-                                       tokens, True)}, rounds, 30)
-          for tokens in (512, 4096)}
+  return _by_tokens(_layer_norm_graph, (("ours", False),
+                                        ("FusedBatchNormV3", True)), rounds)
 
 
 def _minilm_shapes():
@@ -260,10 +263,7 @@ def _optimizer_graph(xla):
                       m.assign(next_m, read_value=False),
                       v.assign(next_v, read_value=False)]
       fetch = tf.group(*updates)
-    init = tf.global_variables_initializer()
-  sess = _session(graph)
-  sess.run(init)
-  return sess, fetch, None
+  return _started(graph, fetch)
 
 
 def optimizer(rounds):
@@ -328,7 +328,6 @@ def _slope_graph(config, length, keep, fixed):
       tf.train.get_or_create_global_step()
       train_op, _ = profile_step.build(config, BATCH, length if fixed
                                        else None)
-      init = tf.global_variables_initializer()
   finally:
     modeling.slopes_in_forward = real
   feed = None
@@ -338,9 +337,7 @@ def _slope_graph(config, length, keep, fixed):
                                        (BATCH, length)),
             "input_mask:0": np.ones((BATCH, length)),
             "segment_ids:0": np.zeros((BATCH, length))}
-  sess = _session(graph)
-  sess.run(init)
-  return sess, train_op, feed
+  return _started(graph, train_op, feed)
 
 
 def slope(rounds):

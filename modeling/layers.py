@@ -19,6 +19,15 @@ import numpy as np
 import tensorflow.compat.v1 as tf
 
 
+# ------------------------------------------------------------ graph marks ---
+
+def _mark(collection):
+  """Marks the default graph with `collection` (once): a graph-wide choice
+  the layers built later read (`bf16_matmuls`, `slopes_in_forward`)."""
+  if not tf.get_collection(collection):
+    tf.add_to_collection(collection, True)
+
+
 # --------------------------------------------------------------- bfloat16 ---
 
 # Graph collection marking a graph whose matmuls `bf16_matmuls()` asked
@@ -40,8 +49,7 @@ def bf16_matmuls():
   built without this call (evaluation, prediction, every export) hold
   no bfloat16 op.
   """
-  if not tf.get_collection(_BF16_WANTED):
-    tf.add_to_collection(_BF16_WANTED, True)
+  _mark(_BF16_WANTED)
 
 
 def matmul(a, b, **kwargs):
@@ -237,8 +245,7 @@ def slopes_in_forward():
   kept"). Graphs built without this call (evaluation, prediction,
   exports) compute no slope.
   """
-  if not tf.get_collection(_SLOPES_WANTED):
-    tf.add_to_collection(_SLOPES_WANTED, True)
+  _mark(_SLOPES_WANTED)
 
 
 @contextlib.contextmanager

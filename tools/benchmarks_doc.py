@@ -1046,6 +1046,12 @@ def training_attempts(data, source, scaled_values, scaled_source):
   def s(values):
     return num(mean(values), 3) + " s"
 
+  def by_tokens(part, alternative, ours):
+    """'512 tokens: a vs b; 4,096 tokens: ...' of a _by_tokens part."""
+    return "; ".join("%s tokens: %s vs %s" % (
+        num(int(n), 0), ms(part[n][alternative]), ms(part[n][ours]))
+                     for n in ("512", "4096"))
+
   threads = data["threads"]
   for length in threads.values():
     best = min(mean(v) for v in length.values())
@@ -1081,16 +1087,10 @@ def training_attempts(data, source, scaled_values, scaled_source):
        "within 3% of each other: the default stays"),
       ("query, key and value as one matmul on the concatenated kernels "
        "(forward and backward), against three",
-       "; ".join("%s tokens: %s vs %s" % (
-           num(int(n), 0), ms(qkv[n]["one matmul"]),
-           ms(qkv[n]["three matmuls"])) for n in ("512", "4096")),
-       "slower (the concatenation and split cost more than the larger "
-       "matmul gains)"),
+       by_tokens(qkv, "one matmul", "three matmuls"), "slower"),
       ("layer norm through FusedBatchNormV3 (each row a channel, then gamma "
        "and beta), forward and backward, against ours",
-       "; ".join("%s tokens: %s vs %s" % (
-           num(int(n), 0), ms(norm[n]["FusedBatchNormV3"]),
-           ms(norm[n]["ours"])) for n in ("512", "4096")),
+       by_tokens(norm, "FusedBatchNormV3", "ours"),
        "level at 512, slower at 4,096"),
       ("the whole AdamWeightDecay update of MiniLM's 105 variables "
        "(clipping, decay, Adam) as one XLA cluster a variable, against TF's "
