@@ -2,9 +2,13 @@
 
 Builds the training graph run_classifier.py builds (encoder, classifier
 head, AdamWeightDecay with warm-up and decay; model_fn_builder + Trainer),
-feeds it random token ids of one length from in-memory constants (no input
-pipeline), runs warm-up steps, then traces --traced steps with TF's
-step_stats (RunOptions FULL_TRACE) and sums the op times by kind:
+feeds it random token ids of one length (no input pipeline), runs warm-up
+steps, then traces --traced steps with TF's step_stats (RunOptions
+FULL_TRACE) and sums the op times by kind. At --max_seq_length the graph is
+the one --dynamic_padding=false trains: its inputs are constants of that
+shape. Shorter lengths are profiled on the graph the default run trains:
+inputs of any length (placeholders, fed new ids every step), whose
+activations keep their GELU slope and which XLA leaves alone. The kinds:
 
   matmul            MatMul / BatchMatMul, fused or not (dense layers and
                     attention scores)
@@ -28,10 +32,13 @@ it. Each kind is split into forward and backward (gradients/...). Op times
 overlap on 2 cores (TF runs independent ops in parallel), so the shares are
 of summed op time; the wall step time is measured separately, untraced, and
 with it MFU = analytic FLOPs per step / step time / the matmul peak measured
-in the same process (one large fp32 MatMul in a TF session).
+in the same process (one large fp32 MatMul in a TF session). Each length
+also records the ops a step executes and the summed op time over the wall
+step time: the cores the ops keep busy (at most 2 here).
 
   flock /tmp/bench.lock .venv/bin/python bench/profile_step.py \
-      [--lengths 128,32] [--batch_size 32] [--tiny] [--bf16]
+      [--lengths 128,16] [--max_seq_length 128] [--batch_size 32] [--tiny]
+      [--bf16]
 
 Writes bench/results/profile.json and prints a Markdown table. --bf16
 profiles the graph of --use_amp on AMX (modeling.bf16_matmuls; its MFU is
@@ -203,30 +210,50 @@ def _threads(threads):
                         inter_op_parallelism_threads=threads)
 
 
+def random_batch(config, batch_size, length, rng):
+  """A feed for the any-length graph: random ids, no padding."""
+  return {"input_ids:0": rng.randint(1000, config.vocab_size,
+                                     (batch_size, length)),
+          "input_mask:0": np.ones((batch_size, length)),
+          "segment_ids:0": np.zeros((batch_size, length))}
+
+
 def profile(config, batch_size, length, warmup, timed, traced, threads,
-            bf16=False):
+            bf16=False, fixed=True):
+  """(step seconds, {(kind, direction): op microseconds a step}, ops a
+  step): on constants of `length` when `fixed`, else on the any-length
+  graph fed `length`."""
   with tf.Graph().as_default():
     tf.train.get_or_create_global_step()
-    train_op, loss = build(config, batch_size, length, bf16=bf16)
+    train_op, loss = build(config, batch_size, length if fixed else None,
+                           bf16=bf16)
     compiled = compiled_kind(tf.get_default_graph())
+    rng = np.random.RandomState(2)
+
+    def feed():
+      return None if fixed else random_batch(config, batch_size, length, rng)
+
     with tf.Session(config=_threads(threads)) as sess:
       sess.run(tf.global_variables_initializer())
       for _ in range(warmup):
-        sess.run(train_op)
+        sess.run(train_op, feed())
       started = time.perf_counter()
       for _ in range(timed):
-        sess.run(train_op)
+        sess.run(train_op, feed())
       step_seconds = (time.perf_counter() - started) / timed
       totals = collections.defaultdict(float)  # (kind, direction) -> us
+      executed = 0
       options = tf.RunOptions(trace_level=tf.RunOptions.FULL_TRACE)
       for _ in range(traced):
         metadata = tf.RunMetadata()
-        sess.run([train_op, loss], options=options, run_metadata=metadata)
+        sess.run([train_op, loss], feed(), options=options,
+                 run_metadata=metadata)
         for device in metadata.step_stats.dev_stats:
           for node in device.node_stats:
             match = _LABEL.match(node.timeline_label or "")
             if not match:
               continue
+            executed += 1
             name = node.node_name
             direction = ("backward" if name.startswith("gradients/")
                          else "forward")
@@ -237,7 +264,7 @@ def profile(config, batch_size, length, warmup, timed, traced, threads,
               direction = "update"
             totals[(kind, direction)] += (
                 node.op_end_rel_micros - node.op_start_rel_micros) / traced
-  return step_seconds, totals
+  return step_seconds, totals, executed / traced
 
 
 def new_length_cost(config, batch_size, lengths, threads):
@@ -248,10 +275,7 @@ def new_length_cost(config, batch_size, lengths, threads):
     rng = np.random.RandomState(1)
 
     def step(sess, length):
-      feed = {"input_ids:0": rng.randint(1000, config.vocab_size,
-                                         (batch_size, length)),
-              "input_mask:0": np.ones((batch_size, length)),
-              "segment_ids:0": np.zeros((batch_size, length))}
+      feed = random_batch(config, batch_size, length, rng)
       started = time.perf_counter()
       sess.run(train_op, feed)
       return time.perf_counter() - started
@@ -266,7 +290,9 @@ def new_length_cost(config, batch_size, lengths, threads):
 
 def main():
   parser = argparse.ArgumentParser()
-  parser.add_argument("--lengths", default="128,32")
+  parser.add_argument("--lengths", default="128,16")
+  parser.add_argument("--max_seq_length", type=int, default=128,
+                      help="the length profiled as the fixed-length graph")
   parser.add_argument("--batch_size", type=int, default=32)
   parser.add_argument("--warmup", type=int, default=3)
   parser.add_argument("--timed", type=int, default=10)
@@ -316,9 +342,10 @@ def main():
              "machine": machine.describe(), "bf16_matmuls": args.bf16,
              "lengths": {}}
   for length in (int(x) for x in args.lengths.split(",")):
-    seconds, totals = profile(config, args.batch_size, length, args.warmup,
-                              args.timed, args.traced, args.threads,
-                              args.bf16)
+    fixed = length == args.max_seq_length
+    seconds, totals, executed = profile(
+        config, args.batch_size, length, args.warmup, args.timed,
+        args.traced, args.threads, args.bf16, fixed)
     flops = train_flops_per_example(config, length) * args.batch_size
     total = sum(totals.values())
     row = {"step_seconds": round(seconds, 4),
@@ -326,7 +353,10 @@ def main():
            "gflop_per_step": round(flops / 1e9, 1),
            "achieved_gflops": round(flops / seconds / 1e9, 1),
            "mfu": round(flops / seconds / 1e9 / peak, 3),
+           "graph": "fixed length" if fixed else "any length",
            "op_microseconds": round(total),
+           "ops_per_step": round(executed),
+           "busy_cores": round(total / 1e6 / seconds, 2),
            "shares": {}}
     for kind in KINDS:
       for direction in ("forward", "backward", "update"):
@@ -335,8 +365,10 @@ def main():
           row["shares"]["%s/%s" % (kind, direction)] = round(value / total,
                                                              4)
     results["lengths"][str(length)] = row
-    print("length %d: %.3f s a step, %.1f examples/sec, MFU %.2f" % (
-        length, seconds, row["examples_per_sec"], row["mfu"]), flush=True)
+    print("length %d (%s graph): %.3f s a step, %.1f examples/sec, MFU "
+          "%.2f, %d ops a step, %.2f cores busy with ops" % (
+              length, row["graph"], seconds, row["examples_per_sec"],
+              row["mfu"], executed, row["busy_cores"]), flush=True)
   atomic.atomic_json(args.output, results)
   lengths = list(results["lengths"])
   print("\n| kind | " + " | ".join("length %s: fwd / bwd" % n

