@@ -265,12 +265,14 @@ def test_unknown_flags_and_bad_values_are_refused(client):
 def test_the_command_is_the_script_with_typed_flags(client):
   status, answer, _ = client.post("/api/command", classification(
       learning_rate="3e-5", num_train_epochs=2, dynamic_padding=False,
-      train_batch_size="32", seed=""))
+      use_amp=True, train_batch_size="32", seed=""))
   assert status == 200, answer
   argv = answer["argv"]
   assert argv[0] == "run_classifier.py"
   assert "--learning_rate=3e-05" in argv and "--num_train_epochs=2.0" in argv
   assert "--dynamic_padding=false" in argv
+  # Mixed precision is on the form: bfloat16 matmuls on a CPU with AMX.
+  assert "--use_amp=true" in argv
   # At its default (32) or empty: not passed, the script's default applies.
   assert not any(a.startswith("--train_batch_size") or a.startswith("--seed")
                  for a in argv)

@@ -44,13 +44,14 @@ Field = collections.namedtuple("Field", ["name", "type", "default", "choices",
 # Settings the form leaves out: set by the studio itself (paths, what to
 # do), a path the studio cannot check (a SQuAD run reads its data folder's
 # train.json and dev.json instead), an alias, or for clusters and GPUs
-# rather than one machine's studio.
+# rather than one machine's studio. (use_amp stays in the form: on a CPU
+# with AMX it is the one machine's bfloat16 matmuls.)
 NOT_IN_FORM = ("data_dir", "output_dir", "init_checkpoint",
                "train_file", "predict_file",
                "bert_config_file", "vocab_file", "cache_dir",
                "overwrite_output_dir", "do_train", "do_eval",
                "allow_partial_restore", "skip_case_check", "electra_size",
-               "distribution_strategy", "num_gpus", "use_xla", "use_amp",
+               "distribution_strategy", "num_gpus", "use_xla",
                "teacher_dir", "unlabeled_file", "task_name",
                "input_file", "eval_input_file", "word_list")
 MAIN = ("task", "max_seq_length", "train_batch_size", "learning_rate",

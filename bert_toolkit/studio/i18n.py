@@ -213,6 +213,10 @@ SETTINGS_ZH = types.MappingProxyType({
     "dynamic_padding": ("动态填充",
                         "按长度分桶组批；false 则每批都填充到 max_seq_length"
                         "（Google 的做法）。"),
+    "use_amp": ("混合精度",
+                "训练时的自动混合精度：GPU 上为 float16 图改写加动态损失缩放；"
+                "带 AMX（amx_bf16）的 CPU 上矩阵乘法用 bfloat16，权重和其余计算"
+                "仍为 float32。其他硬件上会提示并且不做任何改变。"),
     "pack_sequences": ("序列打包",
                        "把每个训练批次的样本拼成少数几行（块对角注意力，每个"
                        "样本的位置从头编号）：填充比按长度分桶更少。评估和预测"
