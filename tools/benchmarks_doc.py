@@ -852,10 +852,11 @@ whole encoder: %s).
   than later ([the profile](#where-a-training-steps-time-goes)).
 - **MFU**: at fixed length Google's step runs at %s of the matmul peak and
   ours at %s. The default's and packing's useful FLOPs run at %s and %s of
-  it over these %d steps: SST-2 sentences are short (a mean of 13
+  it over these %d steps: SST-2 sentences are short (a mean of %s
   WordPieces), so their matmuls are small, and what does not shrink with
-  the length (the optimizer's update of all 22.7M weights, the per-step
-  overhead) weighs more.
+  the length weighs more: the optimizer's update of all 22.7M weights,
+  bound by memory, takes %s of a step's op time at 16 tokens, against %s
+  at 128 ([the profile](#where-a-training-steps-time-goes)).
 - **Memory**: Google's fixed-length run peaks at %s GB; ours at fixed
   length %s GB, by default %s GB and packed %s GB, against HF's %s GB.
   At a fixed 128, ours and Google's keep every sentence's activations at
@@ -997,7 +998,9 @@ def section_training(page):
       schemes["default"]["shapes"],
       pct(mfu(data, "google"), 0), pct(mfu(data, "fixed"), 0),
       pct(mfu(data, "default"), 0), pct(mfu(data, "packed"), 0),
-      data["steps"],
+      data["steps"], num(padding["lengths"]["mean"], 0),
+      pct(optimizer_share(page, "16"), 0),
+      pct(optimizer_share(page, "128"), 0),
       span(rss(data, "google")), span(rss(data, "fixed")),
       span(rss(data, "default")), span(rss(data, "packed")),
       span(rss(data, "hf")), span(rss(data, "hf_fixed")),
@@ -1033,6 +1036,13 @@ def section_training(page):
       pct(schemes["packed"]["padding"] - schemes["default"]["padding"])[:-1],
       recorded("packing"),
       recorded("memory"))
+
+
+def optimizer_share(page, length):
+  """The optimizer update's share of the profiled step's op time."""
+  shares = page("profile.json")["lengths"][length]["shares"]
+  return sum(shares.get(kind + "/update", 0.0)
+             for kind in ("optimizer", "optimizer_word_embeddings"))
 
 
 def training_attempts(data, source, scaled_values, scaled_source):
@@ -1258,8 +1268,7 @@ def section_profile(page):
                    for n in lengths])
   mfus = [data["lengths"][n]["mfu"] for n in lengths]
   matmul = {n: both(n, ("matmul",)) for n in lengths}
-  optimizer = {n: share(n, ("optimizer", "optimizer_word_embeddings"),
-                        "update") for n in lengths}
+  optimizer = {n: optimizer_share(page, n) for n in lengths}
   claim(0.5 < matmul[long] < 0.7, "the matmuls are the largest part")
   claim(optimizer[short] > 2 * optimizer[long],
         "short batches feel the optimizer most")
