@@ -33,6 +33,19 @@ this process, the two alternating:
               as a fresh process places them, the same update measured
               twice as slow here (21 ms, where a training step's trace
               shows 12)
+  table_update
+              the word embeddings' update, one training step of the
+              any-length graph at 16 tokens: ours; the table's weight
+              decay run as soon as the model has read the table (not after
+              its gradient); and, there too, the fused Adam update of every
+              row with a zero gradient, the batch's rows written again after
+              the clip by scatters (the clip's factor needs every gradient);
+              and the time a traced step spends reading variables
+              (ReadVariableOp) in each, and the largest difference of the
+              table, its slots and a dense kernel from ours after 3 steps
+  layer_norm_xla
+              the layer norm's gradient compiled by XLA (as the GELU's is),
+              one training step at the fixed shape of 128 tokens
   slope       the GELU's slope kept from the forward pass
               (modeling.slopes_in_forward) or recomputed from x: a graph of
               varying length at 16 and 128 tokens, and the fixed-shape
@@ -67,6 +80,7 @@ from minilm_model import converted_model  # pylint: disable=g-import-not-at-top
 from bert_toolkit.engine import optimization  # pylint: disable=g-import-not-at-top
 from bert_toolkit.runs import atomic  # pylint: disable=g-import-not-at-top
 import modeling  # pylint: disable=g-import-not-at-top
+from modeling import layers  # pylint: disable=g-import-not-at-top
 
 tf = profile_step.tf
 HIDDEN, INTERMEDIATE, VOCAB, BATCH = 384, 1536, 30522, 32
@@ -329,12 +343,12 @@ def clipping(steps):
           "median_norm": round(float(np.median(norms)), 3)}
 
 
-def _step_graph(config, length, fixed, overrides=None):
+def _step_graph(config, length, fixed, within=contextlib.nullcontext):
   """(sess, train_op, feed) of the classifier's training step at `length`
   tokens: the fixed-shape graph, or the any-length one fed random ids;
-  `overrides`: a gradient_override_map while the model is built."""
+  `within()`: a context the model and its train op are built in."""
   graph = tf.Graph()
-  with graph.as_default(), graph.gradient_override_map(overrides or {}):
+  with graph.as_default(), within():
     tf.train.get_or_create_global_step()
     train_op, _ = profile_step.build(config, BATCH, length if fixed else None)
   feed = (None if fixed else profile_step.random_batch(
@@ -342,16 +356,23 @@ def _step_graph(config, length, fixed, overrides=None):
   return _started(graph, train_op, feed)
 
 
+@contextlib.contextmanager
+def _replaced(owner, name, value):
+  """owner.name = value within (a module's function or constant)."""
+  saved = getattr(owner, name)
+  setattr(owner, name, value)
+  try:
+    yield
+  finally:
+    setattr(owner, name, saved)
+
+
 def _slope_graph(config, length, keep, fixed):
   """_step_graph with the activations' slope kept (`keep`: slopes_in_forward
   as a training graph sets it) or not."""
-  real = modeling.slopes_in_forward
-  if not keep:
-    modeling.slopes_in_forward = lambda: None
-  try:
-    return _step_graph(config, length, fixed)
-  finally:
-    modeling.slopes_in_forward = real
+  return _step_graph(config, length, fixed, contextlib.nullcontext if keep
+                     else lambda: _replaced(modeling, "slopes_in_forward",
+                                            lambda: None))
 
 
 _ROWS_OF_ONES = "BertToolkitAttemptBiasGradByMatmul"
@@ -374,10 +395,186 @@ def bias_grad(rounds):
   for length, fixed in ((16, False), (128, True)):
     out[str(length)] = _alternate({
         "BiasAddGrad (ours)": _step_graph(config, length, fixed),
-        "a matmul by ones": _step_graph(config, length, fixed,
-                                        {"BiasAdd": _ROWS_OF_ONES})},
+        "a matmul by ones": _step_graph(
+            config, length, fixed,
+            lambda: tf.get_default_graph().gradient_override_map(
+                {"BiasAdd": _ROWS_OF_ONES}))},
                                   rounds, 16 if length < 64 else 5)
   return out
+
+
+def _table_reads(var):
+  """The model's ops that read `var` (through a read of its value, or its
+  handle): an update of it must wait for them."""
+  reads = []
+  for op in var.handle.consumers():
+    if op.type == "ReadVariableOp":
+      reads += [c for out in op.outputs for c in out.consumers()]
+    elif op.type not in ("AssignVariableOp", "VarIsInitializedOp"):
+      reads.append(op)
+  return [op for op in reads if not op.name.startswith("AdamWeightDecay")]
+
+
+def _split_tables(decay_only):
+  """A _clip_and_apply whose embedding tables (the variables with a sparse
+  gradient) start their update as soon as the model has read them:
+  `decay_only`, the weight decay alone moves there (the rest as ours);
+  else the decay and the fused Adam update of every row with a zero
+  gradient run there, and after the clip the batch's rows are written
+  again from their values before (Adam with their gradient, the kernel's
+  arithmetic), by scatters."""
+  f32 = tf.float32
+
+  def clip_and_apply(optimizer, pairs, clip_norm, replicas=1):
+    del replicas
+    tables = [v for g, v in pairs if isinstance(g, tf.IndexedSlices)]
+    grads = [optimization._rows_summed(g) if isinstance(g, tf.IndexedSlices)  # pylint: disable=protected-access
+             else tf.convert_to_tensor(g) for g, _ in pairs]
+    lr = tf.cast(optimizer.learning_rate, f32)
+    keep = 1.0 - lr * optimizer.weight_decay_rate
+    early, before = {}, {}
+    for var in tables:
+      reads = _table_reads(var)
+      if decay_only:
+        with tf.control_dependencies(reads):
+          early[var] = var.assign(var.read_value() * keep, read_value=False)
+        continue
+      m = optimizer._zeros_slot(var, "m", optimizer._name + "_m")  # pylint: disable=protected-access
+      v = optimizer._zeros_slot(var, "v", optimizer._name + "_v")  # pylint: disable=protected-access
+      zeros = tf.get_variable(var.op.name + "/zero_gradient", var.shape,
+                              trainable=False, use_resource=True,
+                              initializer=tf.zeros_initializer())
+      rows = grads[[v for _, v in pairs].index(var)].indices
+      with tf.control_dependencies(reads):
+        before[var] = [tf.gather(t.read_value(), rows) for t in (var, m, v)]
+      with tf.control_dependencies(before[var]):
+        decayed = var.assign(var.read_value() * keep, read_value=False)
+      with tf.control_dependencies([decayed]):
+        early[var] = tf.raw_ops.ResourceApplyAdam(
+            var=var.handle, m=m.handle, v=v.handle, beta1_power=0.0,
+            beta2_power=0.0, lr=lr, beta1=0.9, beta2=0.999, epsilon=1e-6,
+            grad=zeros.read_value())
+    if clip_norm:
+      grads, _ = tf.clip_by_global_norm(grads, clip_norm=clip_norm)
+    if decay_only:
+      rule = optimizer._do_use_weight_decay  # pylint: disable=protected-access
+      names = {t.op.name for t in tables}
+      optimizer._do_use_weight_decay = (  # pylint: disable=protected-access
+          lambda name: name not in names and rule(name))
+      applied = []
+      for grad, (_, var) in zip(grads, pairs):
+        if var in early:
+          with tf.control_dependencies([early[var]]):
+            grad = tf.IndexedSlices(tf.identity(grad.values), grad.indices,
+                                    grad.dense_shape)
+        applied.append((grad, var))
+      return optimizer.apply_gradients(applied)
+    updates = [optimizer.apply_gradients(
+        [(g, v) for g, (_, v) in zip(grads, pairs) if v not in early])]
+    one = tf.constant(1.0, f32)
+    for grad, (_, var) in zip(grads, pairs):
+      if var not in early:
+        continue
+      w, m, v = before[var]
+      g = grad.values
+      m = m + (g - m) * (one - tf.constant(0.9, f32))
+      v = v + (tf.square(g) - v) * (one - tf.constant(0.999, f32))
+      w = w * keep - (m * lr) / (tf.sqrt(v) + tf.constant(1e-6, f32))
+      with tf.control_dependencies([early[var]]):
+        updates += [tf.raw_ops.ResourceScatterUpdate(
+            resource=t.handle, indices=grad.indices, updates=value)
+                    for t, value in ((var, w),
+                                     (optimizer.get_slot(var, "m"), m),
+                                     (optimizer.get_slot(var, "v"), v))]
+    return tf.group(*updates)
+
+  return clip_and_apply
+
+
+def table_update(rounds):
+  config = _config()
+
+  def split(decay_only):
+    return lambda: _replaced(optimization, "_clip_and_apply",
+                             _split_tables(decay_only))
+
+  candidates = {
+      "ours": _step_graph(config, 16, False),
+      "the decay after the table's reads": _step_graph(config, 16, False,
+                                                       split(True)),
+      "every row's zero-gradient update early, the batch's rows after the "
+      "clip": _step_graph(config, 16, False, split(False))}
+  return {"16": _alternate(candidates, rounds, 16),
+          "read_variable_seconds": {name: _op_seconds(*run, "ReadVariableOp")
+                                    for name, run in candidates.items()},
+          "largest_difference_after_3_steps": {
+              "the decay after the table's reads": _update_difference(
+                  config, split(True)),
+              "every row's zero-gradient update early, the batch's rows "
+              "after the clip": _update_difference(config, split(False))}}
+
+
+def _after_steps(config, within, steps=3):
+  """The word embeddings, their Adam slots and one dense kernel after
+  `steps` training steps from one seed (so one set of dropout masks)."""
+  graph = tf.Graph()
+  names = ("bert/embeddings/word_embeddings",
+           "bert/embeddings/word_embeddings/AdamWeightDecay_m",
+           "bert/embeddings/word_embeddings/AdamWeightDecay_v",
+           "bert/encoder/layer_0/output/dense/kernel")
+  with graph.as_default(), within():
+    tf.set_random_seed(7)
+    tf.train.get_or_create_global_step()
+    train_op, _ = profile_step.build(config, BATCH, None)
+    by_name = {v.op.name: v for v in tf.global_variables()}
+    init = tf.global_variables_initializer()
+  with tf.Session(graph=graph) as sess:
+    sess.run(init)
+    rng = np.random.RandomState(1)
+    for _ in range(steps):
+      sess.run(train_op, profile_step.random_batch(config, BATCH, 16, rng))
+    return sess.run([by_name[name] for name in names])
+
+
+def _update_difference(config, within):
+  """The largest difference from ours after 3 steps (0.0: bit-identical)."""
+  ours = _after_steps(config, contextlib.nullcontext)
+  theirs = _after_steps(config, within)
+  return max(float(np.abs(a - b).max()) for a, b in zip(ours, theirs))
+
+
+def _op_seconds(sess, fetch, feed, op_type):
+  """Seconds the ops of `op_type` take in one traced run of `fetch`."""
+  metadata = tf.RunMetadata()
+  sess.run(fetch, feed, run_metadata=metadata, options=tf.RunOptions(
+      trace_level=tf.RunOptions.FULL_TRACE))
+  return round(sum(
+      node.op_end_rel_micros - node.op_start_rel_micros
+      for device in metadata.step_stats.dev_stats
+      for node in device.node_stats
+      if " = %s(" % op_type in (node.timeline_label or "")) / 1e6, 5)
+
+
+_LAYER_NORM_XLA = "BertToolkitAttemptLayerNormGradXla"
+
+
+def _layer_norm_gradient_by_xla(op, dy, *unused_dys):
+  """Ours (modeling/layers.py), its ops compiled by XLA in one cluster."""
+  with layers._fused(op.inputs[1]):  # pylint: disable=protected-access
+    return layers._layer_norm_gradient(op, dy, *unused_dys)  # pylint: disable=protected-access
+
+
+tf.RegisterGradient(_LAYER_NORM_XLA)(_layer_norm_gradient_by_xla)
+
+
+def layer_norm_xla(rounds):
+  config = _config()
+  return {"128": _alternate({
+      "ours": _step_graph(config, 128, True),
+      "the layer norm's gradient compiled by XLA": _step_graph(
+          config, 128, True,
+          lambda: _replaced(layers, "_LAYER_NORM_GRADIENT", _LAYER_NORM_XLA))},
+                            rounds, 5)}
 
 
 def _adam_graph(halves):
@@ -446,7 +643,8 @@ def slope(rounds):
 
 
 PARTS = ("threads", "qkv", "layer_norm", "optimizer", "clipping",
-         "bias_grad", "adam_memory", "slope")
+         "bias_grad", "adam_memory", "table_update", "layer_norm_xla",
+         "slope")
 
 
 def main():
