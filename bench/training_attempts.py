@@ -420,40 +420,37 @@ def _split_tables(decay_only):
   gradient) start their update as soon as the model has read them:
   `decay_only`, the weight decay alone moves there (the rest as ours);
   else the decay and the fused Adam update of every row with a zero
-  gradient run there, and after the clip the batch's rows are written
-  again from their values before (Adam with their gradient, the kernel's
-  arithmetic), by scatters."""
+  gradient run there (the optimizer's own _fused_update), and after the
+  clip the batch's rows are written again from their values before (Adam
+  with their gradient, the kernel's arithmetic), by scatters."""
   f32 = tf.float32
 
   def clip_and_apply(optimizer, pairs, clip_norm, replicas=1):
     del replicas
-    tables = [v for g, v in pairs if isinstance(g, tf.IndexedSlices)]
     grads = [optimization._rows_summed(g) if isinstance(g, tf.IndexedSlices)  # pylint: disable=protected-access
              else tf.convert_to_tensor(g) for g, _ in pairs]
+    tables = {var: grad.indices for grad, (_, var) in zip(grads, pairs)
+              if isinstance(grad, tf.IndexedSlices)}
     lr = tf.cast(optimizer.learning_rate, f32)
     keep = 1.0 - lr * optimizer.weight_decay_rate
     early, before = {}, {}
-    for var in tables:
+    for var, rows in tables.items():
       reads = _table_reads(var)
       if decay_only:
         with tf.control_dependencies(reads):
           early[var] = var.assign(var.read_value() * keep, read_value=False)
         continue
-      m = optimizer._zeros_slot(var, "m", optimizer._name + "_m")  # pylint: disable=protected-access
-      v = optimizer._zeros_slot(var, "v", optimizer._name + "_v")  # pylint: disable=protected-access
+      optimizer._create_slots([var])  # pylint: disable=protected-access
+      slots = [optimizer.get_slot(var, name) for name in ("m", "v")]
       zeros = tf.get_variable(var.op.name + "/zero_gradient", var.shape,
                               trainable=False, use_resource=True,
                               initializer=tf.zeros_initializer())
-      rows = grads[[v for _, v in pairs].index(var)].indices
       with tf.control_dependencies(reads):
-        before[var] = [tf.gather(t.read_value(), rows) for t in (var, m, v)]
-      with tf.control_dependencies(before[var]):
-        decayed = var.assign(var.read_value() * keep, read_value=False)
-      with tf.control_dependencies([decayed]):
-        early[var] = tf.raw_ops.ResourceApplyAdam(
-            var=var.handle, m=m.handle, v=v.handle, beta1_power=0.0,
-            beta2_power=0.0, lr=lr, beta1=0.9, beta2=0.999, epsilon=1e-6,
-            grad=zeros.read_value())
+        before[var] = [tf.gather(t.read_value(), rows)
+                       for t in [var] + slots]
+      with tf.control_dependencies(before[var]):   # decay, then Adam
+        early[var] = optimizer._fused_update(  # pylint: disable=protected-access
+            zeros.read_value(), var, resource=True)
     if clip_norm:
       grads, _ = tf.clip_by_global_norm(grads, clip_norm=clip_norm)
     if decay_only:
@@ -472,14 +469,16 @@ def _split_tables(decay_only):
     updates = [optimizer.apply_gradients(
         [(g, v) for g, (_, v) in zip(grads, pairs) if v not in early])]
     one = tf.constant(1.0, f32)
+    beta_1, beta_2, epsilon = (tf.constant(c, f32) for c in (
+        optimizer.beta_1, optimizer.beta_2, optimizer.epsilon))
     for grad, (_, var) in zip(grads, pairs):
       if var not in early:
         continue
       w, m, v = before[var]
       g = grad.values
-      m = m + (g - m) * (one - tf.constant(0.9, f32))
-      v = v + (tf.square(g) - v) * (one - tf.constant(0.999, f32))
-      w = w * keep - (m * lr) / (tf.sqrt(v) + tf.constant(1e-6, f32))
+      m = m + (g - m) * (one - beta_1)
+      v = v + (tf.square(g) - v) * (one - beta_2)
+      w = w * keep - (m * lr) / (tf.sqrt(v) + epsilon)
       with tf.control_dependencies([early[var]]):
         updates += [tf.raw_ops.ResourceScatterUpdate(
             resource=t.handle, indices=grad.indices, updates=value)
@@ -491,6 +490,13 @@ def _split_tables(decay_only):
   return clip_and_apply
 
 
+# The table_update alternatives: name -> _split_tables(decay_only).
+TABLE_UPDATES = {
+    "the decay after the table's reads": True,
+    "every row's zero-gradient update early, the batch's rows after the "
+    "clip": False}
+
+
 def table_update(rounds):
   config = _config()
 
@@ -498,20 +504,17 @@ def table_update(rounds):
     return lambda: _replaced(optimization, "_clip_and_apply",
                              _split_tables(decay_only))
 
-  candidates = {
-      "ours": _step_graph(config, 16, False),
-      "the decay after the table's reads": _step_graph(config, 16, False,
-                                                       split(True)),
-      "every row's zero-gradient update early, the batch's rows after the "
-      "clip": _step_graph(config, 16, False, split(False))}
+  candidates = {"ours": _step_graph(config, 16, False)}
+  candidates.update({name: _step_graph(config, 16, False, split(decay_only))
+                     for name, decay_only in TABLE_UPDATES.items()})
+  ours = _after_steps(config, contextlib.nullcontext)
   return {"16": _alternate(candidates, rounds, 16),
           "read_variable_seconds": {name: _op_seconds(*run, "ReadVariableOp")
                                     for name, run in candidates.items()},
           "largest_difference_after_3_steps": {
-              "the decay after the table's reads": _update_difference(
-                  config, split(True)),
-              "every row's zero-gradient update early, the batch's rows "
-              "after the clip": _update_difference(config, split(False))}}
+              name: _largest_difference(ours, _after_steps(
+                  config, split(decay_only)))
+              for name, decay_only in TABLE_UPDATES.items()}}
 
 
 def _after_steps(config, within, steps=3):
@@ -536,10 +539,8 @@ def _after_steps(config, within, steps=3):
     return sess.run([by_name[name] for name in names])
 
 
-def _update_difference(config, within):
-  """The largest difference from ours after 3 steps (0.0: bit-identical)."""
-  ours = _after_steps(config, contextlib.nullcontext)
-  theirs = _after_steps(config, within)
+def _largest_difference(ours, theirs):
+  """The largest difference of two _after_steps (0.0: bit-identical)."""
   return max(float(np.abs(a - b).max()) for a, b in zip(ours, theirs))
 
 
@@ -548,11 +549,12 @@ def _op_seconds(sess, fetch, feed, op_type):
   metadata = tf.RunMetadata()
   sess.run(fetch, feed, run_metadata=metadata, options=tf.RunOptions(
       trace_level=tf.RunOptions.FULL_TRACE))
-  return round(sum(
-      node.op_end_rel_micros - node.op_start_rel_micros
-      for device in metadata.step_stats.dev_stats
-      for node in device.node_stats
-      if " = %s(" % op_type in (node.timeline_label or "")) / 1e6, 5)
+  labels = ((node, profile_step._LABEL.match(node.timeline_label or ""))  # pylint: disable=protected-access
+            for device in metadata.step_stats.dev_stats
+            for node in device.node_stats)
+  return round(sum(node.op_end_rel_micros - node.op_start_rel_micros
+                   for node, match in labels
+                   if match and match.group(1) == op_type) / 1e6, 5)
 
 
 _LAYER_NORM_XLA = "BertToolkitAttemptLayerNormGradXla"

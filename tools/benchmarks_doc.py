@@ -855,8 +855,8 @@ whole encoder: %s).
   it over these %d steps: SST-2 sentences are short (a mean of %s
   WordPieces), so their matmuls are small, and what does not shrink with
   the length weighs more: the optimizer's update of all 22.7M weights,
-  bound by memory, takes %s of a step's op time at 16 tokens, against %s
-  at 128 ([the profile](#where-a-training-steps-time-goes)).
+  bound by memory, takes %s of a step's op time at %s tokens, against %s
+  at %s ([the profile](#where-a-training-steps-time-goes)).
 - **Memory**: Google's fixed-length run peaks at %s GB; ours at fixed
   length %s GB, by default %s GB and packed %s GB, against HF's %s GB.
   At a fixed 128, ours and Google's keep every sentence's activations at
@@ -999,8 +999,8 @@ def section_training(page):
       pct(mfu(data, "google"), 0), pct(mfu(data, "fixed"), 0),
       pct(mfu(data, "default"), 0), pct(mfu(data, "packed"), 0),
       data["steps"], num(padding["lengths"]["mean"], 0),
-      pct(optimizer_share(page, "16"), 0),
-      pct(optimizer_share(page, "128"), 0),
+      *[value for n in reversed(profile_lengths(page("profile.json")))
+        for value in (pct(optimizer_share(page, n), 0), n)],
       span(rss(data, "google")), span(rss(data, "fixed")),
       span(rss(data, "default")), span(rss(data, "packed")),
       span(rss(data, "hf")), span(rss(data, "hf_fixed")),
@@ -1036,6 +1036,16 @@ def section_training(page):
       pct(schemes["packed"]["padding"] - schemes["default"]["padding"])[:-1],
       recorded("packing"),
       recorded("memory"))
+
+
+def profile_lengths(data):
+  """(long, short): profile.json's fixed-shape length and the default's
+  any-length one."""
+  long, short = sorted(data["lengths"], key=int, reverse=True)
+  claim(data["lengths"][long]["graph"] == "fixed length" and
+        data["lengths"][short]["graph"] == "any length",
+        "the long length is the fixed graph, the short the default's")
+  return long, short
 
 
 def optimizer_share(page, length):
@@ -1262,11 +1272,7 @@ length cost no setup worth rounding their lengths for.
 
 def section_profile(page):
   data = page("profile.json")
-  lengths = sorted(data["lengths"], key=int, reverse=True)
-  long, short = lengths
-  claim(data["lengths"][long]["graph"] == "fixed length" and
-        data["lengths"][short]["graph"] == "any length",
-        "the long length is the fixed graph, the short the default's")
+  long, short = lengths = profile_lengths(data)
 
   def share(length, kinds, phase):
     shares = data["lengths"][length]["shares"]
