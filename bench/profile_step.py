@@ -36,6 +36,15 @@ in the same process (one large fp32 MatMul in a TF session). Each length
 also records the ops a step executes and the summed op time over the wall
 step time: the cores the ops keep busy (at most 2 here).
 
+Each length also times two parts of the step run alone, in the same
+process: the step's own matmuls (every MatMul / BatchMatMul of its graph,
+each on inputs of its shape, none waiting for another) and its update
+(clipping and AdamWeightDecay on every trained variable, from gradients
+held in variables). Their sum against the step time is what everything
+else costs (GELU, layer norm, dropout, softmax, bias gradients, the
+ops' dispatch). And the dispatch alone, near enough: the same step graph
+at batch 1, one head, hidden size 2 (the same ops, next to no arithmetic).
+
   flock /tmp/bench.lock .venv/bin/python bench/profile_step.py \
       [--lengths 128,16] [--max_seq_length 128] [--batch_size 32] [--tiny]
       [--bf16]
@@ -71,6 +80,7 @@ from bert_toolkit import settings as settings_lib  # pylint: disable=g-import-no
 from bert_toolkit.engine import task as task_lib  # pylint: disable=g-import-not-at-top
 from bert_toolkit.engine import training  # pylint: disable=g-import-not-at-top
 import modeling  # pylint: disable=g-import-not-at-top
+from bert_toolkit.engine import optimization  # pylint: disable=g-import-not-at-top
 from bert_toolkit.runs import atomic  # pylint: disable=g-import-not-at-top
 import machine  # pylint: disable=g-import-not-at-top
 
@@ -85,6 +95,10 @@ SHAPE_OPS = {"Reshape", "Transpose", "ConcatV2", "Slice", "StridedSlice",
 # "[allocator memory] name = Op[attrs](args)" in a node's timeline label
 # (the memory part only when the op allocated).
 _LABEL = re.compile(r"^(?:\[[^\]]*\] )?\S+ = (\w+)")
+
+
+MATMUL_OPS = ("MatMul", "BatchMatMul", "BatchMatMulV2", "BatchMatMulV3")
+TRANSPOSES = ("transpose_a", "transpose_b", "adj_x", "adj_y")
 
 
 # The ops TensorFlow runs for a cluster XLA compiled, named after the
@@ -267,6 +281,125 @@ def profile(config, batch_size, length, warmup, timed, traced, threads,
   return step_seconds, totals, executed / traced
 
 
+def _median_seconds(sess, fetch, runs=10, rounds=5, warmup=3):
+  """The median over `rounds` of the mean seconds of `runs` runs."""
+  for _ in range(warmup):
+    sess.run(fetch)
+  means = []
+  for _ in range(rounds):
+    started = time.perf_counter()
+    for _ in range(runs):
+      sess.run(fetch)
+    means.append((time.perf_counter() - started) / runs)
+  return float(np.median(means))
+
+
+def step_matmuls(config, batch_size, length):
+  """Every matmul one training step at `length` runs: [(a's shape, b's
+  shape, {transpose attribute: value})], read from the graph built on
+  inputs of that shape (the any-length graph runs the same ones)."""
+  with tf.Graph().as_default() as graph:
+    tf.train.get_or_create_global_step()
+    build(config, batch_size, length)
+    return [(op.inputs[0].shape.as_list(), op.inputs[1].shape.as_list(),
+             {name: op.get_attr(name) for name in TRANSPOSES
+              if name in op.node_def.attr})
+            for op in graph.get_operations() if op.type in MATMUL_OPS]
+
+
+def matmul_gflop(a, b, transposes):
+  """GFLOP of one matmul of shapes a x b (leading dimensions: a batch)."""
+  flipped_a = transposes.get("transpose_a") or transposes.get("adj_x")
+  flipped_b = transposes.get("transpose_b") or transposes.get("adj_y")
+  rows, inner = (a[-1], a[-2]) if flipped_a else (a[-2], a[-1])
+  columns = b[-2] if flipped_b else b[-1]
+  return 2.0 * float(np.prod(a[:-2])) * rows * inner * columns / 1e9
+
+
+def matmuls_alone(config, batch_size, length, threads):
+  """(seconds, GFLOP) of the step's matmuls with nothing else: each on
+  inputs of its own shape held in variables, none waiting for another.
+  One element of each product is summed (a product nobody reads would be
+  pruned)."""
+  matmuls = step_matmuls(config, batch_size, length)
+  with tf.Graph().as_default():
+    corners = []
+    for a, b, transposes in matmuls:
+      x, y = (tf.Variable(tf.random.normal(shape)) for shape in (a, b))
+      product = tf.matmul(
+          x, y, transpose_a=bool(transposes.get("transpose_a") or
+                                 transposes.get("adj_x")),
+          transpose_b=bool(transposes.get("transpose_b") or
+                           transposes.get("adj_y")))
+      corners.append(tf.reshape(product, [-1])[0])
+    total = tf.add_n(corners)
+    with tf.Session(config=_threads(threads)) as sess:
+      sess.run(tf.global_variables_initializer())
+      seconds = _median_seconds(sess, total)
+  return seconds, sum(matmul_gflop(*m) for m in matmuls)
+
+
+def stored_gradients(shapes, table_rows, table="word_embeddings"):
+  """(variables, gradients) for [(name, shape)]: random weights, and
+  gradients held in variables (read each run); the gradient of the
+  variable named ...`table` is sparse, `table_rows` random rows, as a
+  lookup's."""
+  variables, grads = [], []
+  for name, shape in shapes:
+    variables.append(tf.get_variable(
+        name, shape, use_resource=True,
+        initializer=tf.random_normal_initializer(stddev=0.02)))
+    sparse = name.endswith(table)
+    stored = tf.get_variable(
+        name + "_grad", [table_rows] + shape[1:] if sparse else shape,
+        use_resource=True, trainable=False,
+        initializer=tf.random_normal_initializer(stddev=0.01))
+    if sparse:
+      rows = np.random.RandomState(0).randint(0, shape[0], table_rows)
+      grads.append(tf.IndexedSlices(stored.read_value(),
+                                    tf.constant(rows.astype(np.int32)),
+                                    tf.constant(shape)))
+    else:
+      grads.append(stored.read_value())
+  return variables, grads
+
+
+def update_alone(config, batch_size, length, threads):
+  """Seconds of the step's update alone: clipping at global norm 1 and
+  AdamWeightDecay (optimization._clip_and_apply, as the training graph
+  runs them) on every variable the classifier trains, from stored
+  gradients; the word embeddings' sparse, on batch_size x length rows."""
+  with tf.Graph().as_default():
+    tf.train.get_or_create_global_step()
+    build(config, batch_size, length)
+    shapes = [(v.op.name, v.shape.as_list())
+              for v in tf.trainable_variables()]
+  with tf.Graph().as_default():
+    step = tf.train.get_or_create_global_step()
+    variables, grads = stored_gradients(shapes, batch_size * length)
+    optimizer = optimization.AdamWeightDecayOptimizer(
+        optimization.learning_rate_schedule(5e-5, step, 10000, 1000), 0.01)
+    update = optimization._clip_and_apply(  # pylint: disable=protected-access
+        optimizer, list(zip(grads, variables)), 1.0)
+    with tf.Session(config=_threads(threads)) as sess:
+      sess.run(tf.global_variables_initializer())
+      return _median_seconds(sess, update)
+
+
+def dispatch_alone(config, length, threads, fixed):
+  """Seconds of the same training step shrunk to next to no arithmetic:
+  batch 1, one attention head, hidden size 2 (the FFN 8): the same ops on
+  the same graph, so mostly their dispatch."""
+  narrow = dict(config.to_dict(), hidden_size=2, num_attention_heads=1,
+                intermediate_size=8)
+  if "embedding_size" in narrow:
+    narrow["embedding_size"] = 2
+  seconds, _, _ = profile(type(config).from_dict(narrow), 1, length,
+                          warmup=5, timed=30, traced=1, threads=threads,
+                          fixed=fixed)
+  return seconds
+
+
 def new_length_cost(config, batch_size, lengths, threads):
   """{length: (first step's seconds, a later step's)} in one session."""
   with tf.Graph().as_default():
@@ -358,6 +491,15 @@ def main():
            "ops_per_step": round(executed),
            "busy_cores": round(total / 1e6 / seconds, 2),
            "shares": {}}
+    alone, gflop = matmuls_alone(config, args.batch_size, length,
+                                 args.threads)
+    row["matmuls_alone"] = {"seconds": round(alone, 4),
+                            "gflop": round(gflop, 2),
+                            "gflops": round(gflop / alone, 1)}
+    row["update_alone_seconds"] = round(
+        update_alone(config, args.batch_size, length, args.threads), 4)
+    row["dispatch_alone_seconds"] = round(dispatch_alone(
+        config, length, args.threads, fixed), 4)
     for kind in KINDS:
       for direction in ("forward", "backward", "update"):
         value = totals.get((kind, direction))
@@ -366,9 +508,13 @@ def main():
                                                              4)
     results["lengths"][str(length)] = row
     print("length %d (%s graph): %.3f s a step, %.1f examples/sec, MFU "
-          "%.2f, %d ops a step, %.2f cores busy with ops" % (
+          "%.2f, %d ops a step, %.2f cores busy with ops; alone, its "
+          "matmuls take %.3f s (%.0f GFLOP/s), its update %.3f s, its ops "
+          "with next to no arithmetic %.3f s" % (
               length, row["graph"], seconds, row["examples_per_sec"],
-              row["mfu"], executed, row["busy_cores"]), flush=True)
+              row["mfu"], executed, row["busy_cores"], alone, gflop / alone,
+              row["update_alone_seconds"], row["dispatch_alone_seconds"]),
+          flush=True)
   atomic.atomic_json(args.output, results)
   lengths = list(results["lengths"])
   print("\n| kind | " + " | ".join("length %s: fwd / bwd" % n

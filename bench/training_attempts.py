@@ -243,21 +243,7 @@ def _optimizer_graph(xla):
   graph = tf.Graph()
   with graph.as_default():
     step = tf.train.get_or_create_global_step()
-    shapes = _minilm_shapes()
-    variables = [tf.get_variable(name, shape, use_resource=True,
-                                 initializer=tf.random_normal_initializer(
-                                     stddev=0.02))
-                 for name, shape in shapes]
-    stored = [tf.get_variable(name + "_grad", [512, HIDDEN] if i == 0 else
-                              shape, use_resource=True, trainable=False,
-                              initializer=tf.random_normal_initializer(
-                                  stddev=0.01))
-              for i, (name, shape) in enumerate(shapes)]
-    rows = tf.constant(np.random.RandomState(0).randint(
-        0, VOCAB, 512).astype(np.int32))
-    grads = ([tf.IndexedSlices(stored[0].read_value(), rows,
-                               tf.constant([VOCAB, HIDDEN]))] +
-             [g.read_value() for g in stored[1:]])
+    variables, grads = profile_step.stored_gradients(_minilm_shapes(), 512)
     learning_rate = optimization.learning_rate_schedule(5e-5, step, 2104, 210)
     if not xla:
       optimizer = optimization.AdamWeightDecayOptimizer(learning_rate, 0.01)

@@ -856,7 +856,11 @@ whole encoder: %s).
   WordPieces), so their matmuls are small, and what does not shrink with
   the length weighs more: the optimizer's update of all 22.7M weights,
   bound by memory, takes %s of a step's op time at %s tokens, against %s
-  at %s ([the profile](#where-a-training-steps-time-goes)).
+  at %s. With the step's matmuls and its update as fast as each runs
+  alone, a step at %s tokens and an MFU of %s would leave everything else
+  %s of the time it takes now, and that time is the arithmetic of small
+  elementwise ops, not their dispatch ([the
+  profile](#where-a-training-steps-time-goes)).
 - **Memory**: Google's fixed-length run peaks at %s GB; ours at fixed
   length %s GB, by default %s GB and packed %s GB, against HF's %s GB.
   At a fixed 128, ours and Google's keep every sentence's activations at
@@ -1001,6 +1005,7 @@ def section_training(page):
       data["steps"], num(padding["lengths"]["mean"], 0),
       *[value for n in reversed(profile_lengths(page("profile.json")))
         for value in (pct(optimizer_share(page, n), 0), n)],
+      *short_goal(page("profile.json")),
       span(rss(data, "google")), span(rss(data, "fixed")),
       span(rss(data, "default")), span(rss(data, "packed")),
       span(rss(data, "hf")), span(rss(data, "hf_fixed")),
@@ -1261,6 +1266,20 @@ and not kept](#tried-and-not-kept)). The largest of the rest at length %s: %s; a
 %s: %s. At length %s the GELU's gradient is compiled by XLA, its time the
 cluster's; at %s the GELU's forward share includes the slope it keeps.
 
+Two parts of the step, each run alone in the same process: its matmuls
+(every MatMul of its graph on inputs of its shape, none waiting for
+another) take %s s at length %s (%s GFLOP/s, %s of the peak) and %s s at
+%s (%s GFLOP/s, %s); its update (clipping and AdamWeightDecay on every
+trained variable, from stored gradients) takes %s s and %s s. Everything
+else (GELU, layer norm, dropout, softmax, bias gradients, and the dispatch
+of %s and %s ops a step) accounts for the remaining %s s and %s s of the
+step. The dispatch alone, near enough: the same graph at batch 1, one
+head and hidden size 2 (the same ops, with next to no arithmetic) runs a
+step in %s s and %s s. With the matmuls and the update as fast as they
+run alone, a step at an MFU of %s at length %s (useful FLOPs: the last
+layer at [CLS] alone) would leave %s s for everything else, %s of what it
+takes now; at %s an MFU of %s would leave %s s, %s of now.
+
 A batch length the session has not run yet: the same graph on inputs of any
 length (as a training run's), one step at each of %s tokens in turn (each
 longer than all before it), then each again. A first step takes %s s on
@@ -1341,9 +1360,66 @@ def section_profile(page):
       pct(matmul[long], 0), long, pct(matmul[short], 0), short,
       pct(optimizer[long], 0), long, pct(optimizer[short], 0), short,
       long, next_in_line(long), short, next_in_line(short), long, short,
+      *alone_parts(data, long, short),
       ", ".join(sorted(new["lengths"], key=int)),
       num(new["mean_first_seconds"], 3), num(new["mean_later_seconds"], 3),
       pct(extra, 0), page.source("new_lengths.json"))
+
+
+# MFUs whose cost the profile spells out: at the fixed length, and at the
+# default's short batches.
+MFU_GOALS = {"long": 0.65, "short": 0.55}
+
+
+def mfu_goal_left(data, length, goal):
+  """Seconds a step at `length` and an MFU of `goal` would leave beyond
+  its matmuls and its update, each as fast as it runs alone."""
+  row = data["lengths"][length]
+  budget = row["matmuls_alone"]["gflop"] / (goal * data["matmul_peak_gflops"])
+  return (budget - row["matmuls_alone"]["seconds"] -
+          row["update_alone_seconds"])
+
+
+def short_goal(data):
+  """(short length, MFU goal, the share of the rest of the step it would
+  leave) for the training section's MFU bullet."""
+  _, short = profile_lengths(data)
+  row = data["lengths"][short]
+  rest = (row["step_seconds"] - row["matmuls_alone"]["seconds"] -
+          row["update_alone_seconds"])
+  claim(row["dispatch_alone_seconds"] < rest / 4,
+        "the rest is mostly arithmetic, not dispatch")
+  return short, pct(MFU_GOALS["short"], 0), pct(
+      mfu_goal_left(data, short, MFU_GOALS["short"]) / rest, 0)
+
+
+def alone_parts(data, long, short):
+  """The values of the profile's "run alone" paragraph."""
+  peak = data["matmul_peak_gflops"]
+  rows = {n: data["lengths"][n] for n in (long, short)}
+  rest = {n: row["step_seconds"] - row["matmuls_alone"]["seconds"] -
+          row["update_alone_seconds"] for n, row in rows.items()}
+  claim(all(value > 0 for value in rest.values()),
+        "the parts alone take less than the step")
+  left = {n: mfu_goal_left(data, n, MFU_GOALS[key])
+          for n, key in ((long, "long"), (short, "short"))}
+  claim(all(0 < left[n] < rest[n] for n in left),
+        "each goal leaves less than the rest takes now")
+  values = []
+  for n in (long, short):
+    alone = rows[n]["matmuls_alone"]
+    values += [num(alone["seconds"], 3), n, num(alone["gflops"], 0),
+               pct(alone["gflops"] / peak, 0)]
+  values += [num(rows[n]["update_alone_seconds"], 3) for n in (long, short)]
+  values += [num(rows[n]["ops_per_step"], 0) for n in (long, short)]
+  values += [num(rest[n], 3) for n in (long, short)]
+  dispatch = {n: rows[n]["dispatch_alone_seconds"] for n in (long, short)}
+  values += [num(dispatch[n], 3) for n in (long, short)]
+  values += [pct(MFU_GOALS["long"], 0), long, num(left[long], 3),
+             pct(left[long] / rest[long], 0),
+             short, pct(MFU_GOALS["short"], 0), num(left[short], 3),
+             pct(left[short] / rest[short], 0)]
+  return values
 
 
 LAYOUT_TEXT = """\
