@@ -98,7 +98,6 @@ _LABEL = re.compile(r"^(?:\[[^\]]*\] )?\S+ = (\w+)")
 
 
 MATMUL_OPS = ("MatMul", "BatchMatMul", "BatchMatMulV2", "BatchMatMulV3")
-TRANSPOSES = ("transpose_a", "transpose_b", "adj_x", "adj_y")
 
 
 # The ops TensorFlow runs for a cluster XLA compiled, named after the
@@ -281,56 +280,63 @@ def profile(config, batch_size, length, warmup, timed, traced, threads,
   return step_seconds, totals, executed / traced
 
 
-def _median_seconds(sess, fetch, runs=10, rounds=5, warmup=3):
-  """The median over `rounds` of the mean seconds of `runs` runs."""
+def mean_seconds(sess, fetch, feed=None, runs=20, warmup=3):
+  """Seconds a run of `fetch`, the mean of `runs` after `warmup`."""
   for _ in range(warmup):
-    sess.run(fetch)
-  means = []
-  for _ in range(rounds):
-    started = time.perf_counter()
-    for _ in range(runs):
-      sess.run(fetch)
-    means.append((time.perf_counter() - started) / runs)
-  return float(np.median(means))
+    sess.run(fetch, feed)
+  started = time.perf_counter()
+  for _ in range(runs):
+    sess.run(fetch, feed)
+  return (time.perf_counter() - started) / runs
 
 
-def step_matmuls(config, batch_size, length):
-  """Every matmul one training step at `length` runs: [(a's shape, b's
-  shape, {transpose attribute: value})], read from the graph built on
-  inputs of that shape (the any-length graph runs the same ones)."""
+def _median_seconds(sess, fetch, runs=10, rounds=5):
+  """The median over `rounds` of mean_seconds (warmed up once)."""
+  return float(np.median([mean_seconds(sess, fetch, None, runs,
+                                       3 if i == 0 else 0)
+                          for i in range(rounds)]))
+
+
+def step_parts(config, batch_size, length):
+  """What one training step at `length` is made of, read from the graph
+  built on inputs of that shape (the any-length graph runs the same):
+  (every matmul as (a's shape, b's shape, transpose_a, transpose_b),
+  [(name, shape)] of every trained variable)."""
   with tf.Graph().as_default() as graph:
     tf.train.get_or_create_global_step()
     build(config, batch_size, length)
-    return [(op.inputs[0].shape.as_list(), op.inputs[1].shape.as_list(),
-             {name: op.get_attr(name) for name in TRANSPOSES
-              if name in op.node_def.attr})
-            for op in graph.get_operations() if op.type in MATMUL_OPS]
+
+    def flipped(op, *names):
+      return any(name in op.node_def.attr and op.get_attr(name)
+                 for name in names)
+
+    matmuls = [(op.inputs[0].shape.as_list(), op.inputs[1].shape.as_list(),
+                flipped(op, "transpose_a", "adj_x"),
+                flipped(op, "transpose_b", "adj_y"))
+               for op in graph.get_operations() if op.type in MATMUL_OPS]
+    shapes = [(v.op.name, v.shape.as_list())
+              for v in tf.trainable_variables()]
+  return matmuls, shapes
 
 
-def matmul_gflop(a, b, transposes):
+def matmul_gflop(a, b, transpose_a, transpose_b):
   """GFLOP of one matmul of shapes a x b (leading dimensions: a batch)."""
-  flipped_a = transposes.get("transpose_a") or transposes.get("adj_x")
-  flipped_b = transposes.get("transpose_b") or transposes.get("adj_y")
-  rows, inner = (a[-1], a[-2]) if flipped_a else (a[-2], a[-1])
-  columns = b[-2] if flipped_b else b[-1]
+  rows, inner = (a[-1], a[-2]) if transpose_a else (a[-2], a[-1])
+  columns = b[-2] if transpose_b else b[-1]
   return 2.0 * float(np.prod(a[:-2])) * rows * inner * columns / 1e9
 
 
-def matmuls_alone(config, batch_size, length, threads):
-  """(seconds, GFLOP) of the step's matmuls with nothing else: each on
-  inputs of its own shape held in variables, none waiting for another.
+def matmuls_alone(matmuls, threads):
+  """(seconds, GFLOP) of `matmuls` (step_parts') with nothing else: each
+  on inputs of its own shape held in variables, none waiting for another.
   One element of each product is summed (a product nobody reads would be
   pruned)."""
-  matmuls = step_matmuls(config, batch_size, length)
   with tf.Graph().as_default():
     corners = []
-    for a, b, transposes in matmuls:
+    for a, b, transpose_a, transpose_b in matmuls:
       x, y = (tf.Variable(tf.random.normal(shape)) for shape in (a, b))
-      product = tf.matmul(
-          x, y, transpose_a=bool(transposes.get("transpose_a") or
-                                 transposes.get("adj_x")),
-          transpose_b=bool(transposes.get("transpose_b") or
-                           transposes.get("adj_y")))
+      product = tf.matmul(x, y, transpose_a=transpose_a,
+                          transpose_b=transpose_b)
       corners.append(tf.reshape(product, [-1])[0])
     total = tf.add_n(corners)
     with tf.Session(config=_threads(threads)) as sess:
@@ -364,19 +370,14 @@ def stored_gradients(shapes, table_rows, table="word_embeddings"):
   return variables, grads
 
 
-def update_alone(config, batch_size, length, threads):
+def update_alone(shapes, table_rows, threads):
   """Seconds of the step's update alone: clipping at global norm 1 and
   AdamWeightDecay (optimization._clip_and_apply, as the training graph
-  runs them) on every variable the classifier trains, from stored
-  gradients; the word embeddings' sparse, on batch_size x length rows."""
-  with tf.Graph().as_default():
-    tf.train.get_or_create_global_step()
-    build(config, batch_size, length)
-    shapes = [(v.op.name, v.shape.as_list())
-              for v in tf.trainable_variables()]
+  runs them) on the trained variables [(name, shape)] (step_parts'), from
+  stored gradients; the word embeddings' sparse, on `table_rows` rows."""
   with tf.Graph().as_default():
     step = tf.train.get_or_create_global_step()
-    variables, grads = stored_gradients(shapes, batch_size * length)
+    variables, grads = stored_gradients(shapes, table_rows)
     optimizer = optimization.AdamWeightDecayOptimizer(
         optimization.learning_rate_schedule(5e-5, step, 10000, 1000), 0.01)
     update = optimization._clip_and_apply(  # pylint: disable=protected-access
@@ -491,13 +492,13 @@ def main():
            "ops_per_step": round(executed),
            "busy_cores": round(total / 1e6 / seconds, 2),
            "shares": {}}
-    alone, gflop = matmuls_alone(config, args.batch_size, length,
-                                 args.threads)
+    matmuls, shapes = step_parts(config, args.batch_size, length)
+    alone, gflop = matmuls_alone(matmuls, args.threads)
     row["matmuls_alone"] = {"seconds": round(alone, 4),
                             "gflop": round(gflop, 2),
                             "gflops": round(gflop / alone, 1)}
-    row["update_alone_seconds"] = round(
-        update_alone(config, args.batch_size, length, args.threads), 4)
+    row["update_alone_seconds"] = round(update_alone(
+        shapes, args.batch_size * length, args.threads), 4)
     row["dispatch_alone_seconds"] = round(dispatch_alone(
         config, length, args.threads, fixed), 4)
     for kind in KINDS:

@@ -116,23 +116,14 @@ def _by_tokens(build, labels, rounds, runs=30):
           for tokens in (512, 4096)}
 
 
-def _timed(sess, fetch, feed=None, runs=20, warmup=3):
-  """Seconds a run of `fetch`, the mean of `runs` after `warmup`."""
-  for _ in range(warmup):
-    sess.run(fetch, feed)
-  started = time.perf_counter()
-  for _ in range(runs):
-    sess.run(fetch, feed)
-  return (time.perf_counter() - started) / runs
-
-
 def _alternate(candidates, rounds, runs):
   """{name: [seconds of each round]}: candidates = {name: (sess, fetch,
   feed)}, timed in turn, round after round."""
   times = {name: [] for name in candidates}
   for _ in range(rounds):
     for name, (sess, fetch, feed) in candidates.items():
-      times[name].append(round(_timed(sess, fetch, feed, runs), 5))
+      times[name].append(round(profile_step.mean_seconds(sess, fetch, feed,
+                                                             runs), 5))
   return times
 
 

@@ -1004,7 +1004,7 @@ def section_training(page):
       pct(mfu(data, "default"), 0), pct(mfu(data, "packed"), 0),
       data["steps"], num(padding["lengths"]["mean"], 0),
       *[value for n in reversed(profile_lengths(page("profile.json")))
-        for value in (pct(optimizer_share(page, n), 0), n)],
+        for value in (pct(optimizer_share(page("profile.json"), n), 0), n)],
       *short_goal(page("profile.json")),
       span(rss(data, "google")), span(rss(data, "fixed")),
       span(rss(data, "default")), span(rss(data, "packed")),
@@ -1053,9 +1053,9 @@ def profile_lengths(data):
   return long, short
 
 
-def optimizer_share(page, length):
+def optimizer_share(data, length):
   """The optimizer update's share of the profiled step's op time."""
-  shares = page("profile.json")["lengths"][length]["shares"]
+  shares = data["lengths"][length]["shares"]
   return sum(shares.get(kind + "/update", 0.0)
              for kind in ("optimizer", "optimizer_word_embeddings"))
 
@@ -1326,7 +1326,7 @@ def section_profile(page):
                    for n in lengths])
   mfus = [data["lengths"][n]["mfu"] for n in lengths]
   matmul = {n: both(n, ("matmul",)) for n in lengths}
-  optimizer = {n: optimizer_share(page, n) for n in lengths}
+  optimizer = {n: optimizer_share(data, n) for n in lengths}
   claim(0.5 < matmul[long] < 0.7, "the matmuls are the largest part")
   claim(optimizer[short] > 2 * optimizer[long],
         "short batches feel the optimizer most")
@@ -1371,23 +1371,31 @@ def section_profile(page):
 MFU_GOALS = {"long": 0.65, "short": 0.55}
 
 
+def _parts_alone(row):
+  """Seconds of a profiled step's matmuls and update, each run alone."""
+  return row["matmuls_alone"]["seconds"] + row["update_alone_seconds"]
+
+
+def rest_seconds(data, length):
+  """Seconds of the profiled step beyond its matmuls and its update."""
+  row = data["lengths"][length]
+  return row["step_seconds"] - _parts_alone(row)
+
+
 def mfu_goal_left(data, length, goal):
   """Seconds a step at `length` and an MFU of `goal` would leave beyond
   its matmuls and its update, each as fast as it runs alone."""
   row = data["lengths"][length]
   budget = row["matmuls_alone"]["gflop"] / (goal * data["matmul_peak_gflops"])
-  return (budget - row["matmuls_alone"]["seconds"] -
-          row["update_alone_seconds"])
+  return budget - _parts_alone(row)
 
 
 def short_goal(data):
   """(short length, MFU goal, the share of the rest of the step it would
   leave) for the training section's MFU bullet."""
   _, short = profile_lengths(data)
-  row = data["lengths"][short]
-  rest = (row["step_seconds"] - row["matmuls_alone"]["seconds"] -
-          row["update_alone_seconds"])
-  claim(row["dispatch_alone_seconds"] < rest / 4,
+  rest = rest_seconds(data, short)
+  claim(data["lengths"][short]["dispatch_alone_seconds"] < rest / 4,
         "the rest is mostly arithmetic, not dispatch")
   return short, pct(MFU_GOALS["short"], 0), pct(
       mfu_goal_left(data, short, MFU_GOALS["short"]) / rest, 0)
@@ -1397,8 +1405,7 @@ def alone_parts(data, long, short):
   """The values of the profile's "run alone" paragraph."""
   peak = data["matmul_peak_gflops"]
   rows = {n: data["lengths"][n] for n in (long, short)}
-  rest = {n: row["step_seconds"] - row["matmuls_alone"]["seconds"] -
-          row["update_alone_seconds"] for n, row in rows.items()}
+  rest = {n: rest_seconds(data, n) for n in (long, short)}
   claim(all(value > 0 for value in rest.values()),
         "the parts alone take less than the step")
   left = {n: mfu_goal_left(data, n, MFU_GOALS[key])
@@ -1413,8 +1420,7 @@ def alone_parts(data, long, short):
   values += [num(rows[n]["update_alone_seconds"], 3) for n in (long, short)]
   values += [num(rows[n]["ops_per_step"], 0) for n in (long, short)]
   values += [num(rest[n], 3) for n in (long, short)]
-  dispatch = {n: rows[n]["dispatch_alone_seconds"] for n in (long, short)}
-  values += [num(dispatch[n], 3) for n in (long, short)]
+  values += [num(rows[n]["dispatch_alone_seconds"], 3) for n in (long, short)]
   values += [pct(MFU_GOALS["long"], 0), long, num(left[long], 3),
              pct(left[long] / rest[long], 0),
              short, pct(MFU_GOALS["short"], 0), num(left[short], 3),
